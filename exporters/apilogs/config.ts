@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
+import { sourceCommon } from '../../src/config/primitives.js';
+
+export const DEFAULT_NGINX_LOG_FORMAT =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
+
+const JsonFields = z.strictObject({
+  status: z.string().default('status'),
+  method: z.string().default('method'),
+  path: z.string().default('path'),
+  duration: z.string().default('duration'),
+  duration_unit: z.enum(['s', 'ms', 'us', 'ns']).default('s'),
+  time: z.string().optional(),
+});
+
+export const ApiService = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'service names are label-safe: letters, digits, ".", "_", "-"'),
+    files: z.array(z.string().min(1)).min(1).meta({ description: 'Paths or globs of access logs to follow.' }),
+    format: z.enum(['nginx', 'json', 'regex']).default('nginx'),
+    log_format: z.string().default(DEFAULT_NGINX_LOG_FORMAT).meta({ description: 'nginx log_format string (format: nginx).' }),
+    regex: z.string().optional().meta({ description: 'Regular expression with named groups status, method, path, duration (format: regex).' }),
+    duration_unit: z.enum(['s', 'ms', 'us', 'ns']).default('s').meta({ description: 'Unit of the duration group (format: regex).' }),
+    json_fields: JsonFields.optional(),
+    routes: z.array(z.string().startsWith('/')).default([]).meta({ description: 'Route templates such as /v1/topups/:id; they win over id heuristics.' }),
+    max_routes: z.number().int().min(1).max(10_000).default(200),
+    buckets: z.array(z.number().positive()).min(1).default(DEFAULT_LATENCY_BUCKETS),
+    start_at: z.enum(['end', 'beginning']).default('end').meta({ description: 'Where to start in a file seen for the first time.' }),
+  })
+  .superRefine((s, ctx) => {
+    if (s.format === 'regex' && !s.regex) ctx.addIssue({ code: 'custom', path: ['regex'], message: 'format regex needs a regex with named groups' });
+    if (s.format === 'regex' && s.regex) {
+      try {
+        new RegExp(s.regex);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regular expression: ${(e as Error).message}` });
+      }
+    }
+    for (let i = 1; i < s.buckets.length; i++) {
+      if (s.buckets[i]! <= s.buckets[i - 1]!) {
+        ctx.addIssue({ code: 'custom', path: ['buckets', i], message: 'buckets must be strictly increasing' });
+        break;
+      }
+    }
+  });
+export type ApiService = z.infer<typeof ApiService>;
+
+export const ApilogsConfig = z.strictObject({
+  ...sourceCommon,
+  state_file: z.string().optional().meta({ description: 'Checkpoint file (device, inode, offset per file); default under server.state_dir.' }),
+  poll_interval: z.string().default('250ms').meta({ description: 'How often followed files are checked for new data.' }),
+  services: z.array(ApiService).min(1),
+});
+export type ApilogsConfig = z.infer<typeof ApilogsConfig>;

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
+
+const Board = z.union([
+  z.number().int().positive(),
+  z.strictObject({
+    id: z.number().int().positive().optional(),
+    name: z.string().min(1).optional(),
+    team: z.string().optional(),
+    story_points_field: z.string().optional(),
+  }).refine((b) => b.id !== undefined || b.name !== undefined, 'a board needs an id or a name'),
+]);
+
+export const JiraConfig = z
+  .strictObject({
+    ...sourceCommon,
+    flavor: z.enum(['cloud', 'datacenter']).default('cloud').meta({
+      description: 'cloud: Basic auth with account e-mail + API token; datacenter: personal access token as Bearer.',
+    }),
+    url: HttpUrl,
+    email: z.string().optional(),
+    api_token: SecretRef.optional(),
+    api_token_file: SecretFile.optional(),
+    personal_access_token: SecretRef.optional(),
+    personal_access_token_file: SecretFile.optional(),
+    story_points_field: z.string().optional().meta({ description: 'Override the discovered story-points field id.' }),
+    boards: z.array(Board).default([]),
+    closed_sprints: z.number().int().min(1).max(100).default(12),
+    queries: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'query names are snake_case'), z.string().min(1)).default({}),
+    max_concurrency: z.number().int().min(1).max(16).default(4),
+  })
+  .superRefine((c, ctx) => {
+    if (c.flavor === 'cloud') {
+      if (!c.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'Jira Cloud needs the account e-mail used with the API token' });
+      if (!c.api_token && !c.api_token_file)
+        ctx.addIssue({ code: 'custom', path: ['api_token'], message: 'Jira Cloud needs api_token or api_token_file' });
+    } else if (!c.personal_access_token && !c.personal_access_token_file) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['personal_access_token'],
+        message: 'Jira Data Center needs personal_access_token or personal_access_token_file',
+      });
+    }
+  });
+export type JiraConfig = z.infer<typeof JiraConfig>;

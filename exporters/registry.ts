@@ -1,0 +1,8 @@
+/**
+ * The table of sources: adding a source is one folder under exporters/ and one line here.
+ * Enabling a source is a config switch (`sources.<name>`).
+ */
+import type { SourceName } from '../src/conventions.js';
+import type { CollectorFactory } from './collector.js';
+
+export const COLLECTOR_FACTORIES: Partial<Record<SourceName, CollectorFactory>> = {};

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * okr-metrics: one command, thin subcommands. Each parses its arguments and calls a
+ * function; errors end here, with a path-like message and a meaningful exit code.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError } from '../config/config-error.js';
+import { loadConfig } from '../config/load-config.js';
+import { redact } from '../config/secrets.js';
+import { DEFAULTS } from '../conventions.js';
+import { createLogger } from '../log/logger.js';
+import { runCheck } from './commands/check.js';
+import { okrJsonSchema } from './commands/schema.js';
+import { startService } from './commands/serve.js';
+import { EXIT } from './exit-codes.js';
+import { VERSION } from './version.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return n;
+}
+
+const program = new Command()
+  .name('okr-metrics')
+  .description('Engineering OKRs as code, measured by Prometheus, shown in Grafana.')
+  .version(VERSION)
+  .showHelpAfterError('(run with --help for usage)');
+
+program
+  .command('check')
+  .description('validate the OKR file and exit: 0 when valid, 2 with one line per problem')
+  .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
+  .action((opts: { config: string }) => {
+    const r = runCheck(opts.config);
+    process.stdout.write(`${opts.config}: ok (${r.objectives} objectives, ${r.keyResults} key results; sources: ${r.sources.join(', ') || 'none'})\n`);
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of the OKR file (for editors)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(okrJsonSchema(), null, 2)}\n`);
+  });
+
+program
+  .command('serve')
+  .description('collect from every enabled source and serve /metrics, /healthz and /readyz')
+  .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
+  .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)
+  .option('-p, --port <port>', `listen port (default: server.port or ${DEFAULTS.port})`, port)
+  .action(async (opts: { config: string; host?: string; port?: number }) => {
+    const loaded = loadConfig(opts.config);
+    const logger = createLogger();
+    const service = await startService(loaded, { host: opts.host, port: opts.port, logger });
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      await service.stop();
+      logger.flush?.();
+      process.exit(EXIT.ok);
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    process.stderr.write(`okr-metrics: ${redact(e instanceof Error ? e.message : String(e))}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}
+
+void main(process.argv);

@@ -1,0 +1,175 @@
+/**
+ * The OKR file, `version: okr/v1`: wire types as zod schemas. Shape checks live here;
+ * checks that need the whole file (unique ids, known sources, PromQL, env vars) live in
+ * validate-okrs.ts. `okr-metrics schema` publishes these as JSON Schema for editors.
+ */
+import { z } from 'zod';
+import { ApilogsConfig } from '../../exporters/apilogs/config.js';
+import { BitbucketConfig } from '../../exporters/bitbucket/config.js';
+import { JiraConfig } from '../../exporters/jira/config.js';
+import { SonarqubeConfig } from '../../exporters/sonarqube/config.js';
+import { parseTarget } from '../okr/target.js';
+import { Duration, DurationOrZero, HttpUrl, Id, SecretFile, SecretRef } from './primitives.js';
+
+const ServiceRef = z.string().min(1);
+const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const Unit = z.enum(['ratio', 'seconds', 'points', 'count', 'number']);
+
+/** Exactly one kind per measure; each key names a shorthand documented in README "Measures". */
+export const Measure = z
+  .strictObject({
+    promql: z.string().min(1).optional().meta({ description: 'PromQL; may use {{window}}, {{period_start}}, {{period_end}}.' }),
+    unit: Unit.optional().meta({ description: 'Unit of a promql or manual measure (ratio counts points as 0.01).' }),
+    manual: z
+      .strictObject({ value: z.number(), as_of: z.string().optional(), note: z.string().optional() })
+      .optional()
+      .meta({ description: 'A value kept in this file, for what no source measures.' }),
+    availability: z.strictObject({ service: ServiceRef, failure_codes: z.string().optional() }).optional(),
+    downtime: z
+      .strictObject({ service: ServiceRef, threshold: z.number().gt(0).lt(1).default(0.5), failure_codes: z.string().optional() })
+      .optional(),
+    latency_p50: z.strictObject({ service: ServiceRef, route: z.string().optional() }).optional(),
+    latency_p95: z.strictObject({ service: ServiceRef, route: z.string().optional() }).optional(),
+    latency_p99: z.strictObject({ service: ServiceRef, route: z.string().optional() }).optional(),
+    story_points_per_sprint: z.strictObject({ board: OneOrMany }).optional(),
+    story_points: z.strictObject({ boards: OneOrMany }).optional(),
+    coverage: z.strictObject({ project: OneOrMany, branch: z.string().optional() }).optional(),
+    jql_count: z.strictObject({ query: z.string().min(1) }).optional(),
+    jql_points: z.strictObject({ query: z.string().min(1) }).optional(),
+  })
+  .superRefine((m, ctx) => {
+    const kinds = MEASURE_KINDS.filter((k) => m[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          kinds.length === 0
+            ? `a measure needs one of: ${MEASURE_KINDS.join(', ')}`
+            : `a measure has exactly one kind, found ${kinds.join(' and ')}`,
+      });
+    }
+    if (m.unit !== undefined && m.promql === undefined && m.manual === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['unit'], message: 'unit is only set on promql and manual measures (shorthands know theirs)' });
+    }
+  });
+export type Measure = z.infer<typeof Measure>;
+
+export const MEASURE_KINDS = [
+  'promql',
+  'manual',
+  'availability',
+  'downtime',
+  'latency_p50',
+  'latency_p95',
+  'latency_p99',
+  'story_points_per_sprint',
+  'story_points',
+  'coverage',
+  'jql_count',
+  'jql_points',
+] as const;
+
+export const TargetText = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .superRefine((text, ctx) => {
+    const t = parseTarget(text);
+    if ('error' in t) ctx.addIssue({ code: 'custom', message: t.error });
+  })
+  .meta({ description: 'e.g. ">= 0.99", "> 99%", "== 0", "-10%", "+5 points"' });
+
+export const Baseline = z
+  .union([z.enum(['previous_period', 'period_start']), z.number()])
+  .meta({ description: 'What a relative target is measured against: previous_period, period_start, or a fixed number.' });
+
+export const PERIOD_KINDS = ['quarter', 'sprint', 'month', 'year'] as const;
+
+export const KeyResult = z.strictObject({
+  id: Id,
+  title: z.string().min(1),
+  measure: Measure,
+  target: TargetText,
+  baseline: Baseline.optional(),
+  period: z.enum(PERIOD_KINDS).default('quarter'),
+  alert: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        enabled: z.boolean().default(true),
+        for: DurationOrZero.default('10m'),
+        severity: z.enum(['page', 'ticket', 'info']).default('page'),
+        window: Duration.default('1h').meta({ description: 'Window of the short threshold alert.' }),
+      }),
+    ])
+    .optional(),
+  owner: z.string().optional(),
+  team: z.string().optional(),
+  weight: z.number().positive().default(1),
+  notes: z.string().optional(),
+});
+export type KeyResult = z.infer<typeof KeyResult>;
+
+export const Objective = z.strictObject({
+  id: Id,
+  title: z.string().min(1),
+  owner: z.string().optional(),
+  key_results: z.array(KeyResult).min(1),
+});
+export type Objective = z.infer<typeof Objective>;
+
+const BasicAuth = z.strictObject({
+  username: z.string().min(1),
+  password: SecretRef.optional(),
+  password_file: SecretFile.optional(),
+});
+
+const ClientAuth = {
+  bearer_token: SecretRef.optional(),
+  bearer_token_file: SecretFile.optional(),
+  basic_auth: BasicAuth.optional(),
+};
+
+export const Team = z.strictObject({
+  jira_boards: z.array(z.union([z.string(), z.number()])).default([]),
+  repos: z.array(z.string()).default([]),
+  sonar_projects: z.array(z.string()).default([]),
+  services: z.array(z.string()).default([]),
+});
+
+export const OkrFile = z.strictObject({
+  version: z.literal('okr/v1', { error: 'must be okr/v1' }),
+  organization: z.string().optional(),
+  calendar: z
+    .strictObject({
+      timezone: z.string().default('UTC'),
+      fiscal_year_start_month: z.number().int().min(1).max(12).default(1),
+    })
+    .prefault({}),
+  server: z
+    .strictObject({
+      host: z.string().optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      state_dir: z.string().default('.okr-metrics').meta({ description: 'Checkpoints, caches and the KR ledger.' }),
+      auth: z.strictObject(ClientAuth).optional().meta({ description: 'Protect every endpoint with a bearer token or basic auth.' }),
+    })
+    .prefault({}),
+  prometheus: z
+    .strictObject({
+      url: HttpUrl.default('http://127.0.0.1:9090'),
+      ...ClientAuth,
+    })
+    .prefault({}),
+  grafana: z.strictObject({ url: HttpUrl }).optional(),
+  teams: z.record(Id, Team).default({}),
+  sources: z
+    .strictObject({
+      jira: JiraConfig.optional(),
+      sonarqube: SonarqubeConfig.optional(),
+      bitbucket: BitbucketConfig.optional(),
+      apilogs: ApilogsConfig.optional(),
+    })
+    .prefault({}),
+  objectives: z.array(Objective).default([]),
+});
+export type OkrFile = z.infer<typeof OkrFile>;
+export type OkrFileInput = z.input<typeof OkrFile>;

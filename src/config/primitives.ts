@@ -1,0 +1,77 @@
+/**
+ * Small zod building blocks shared by the OKR spec and every source's settings.
+ * Kept free of other project imports so exporters' config schemas can use them
+ * without import cycles.
+ */
+import { z } from 'zod';
+
+const DURATION_RE = /^(\d+(?:ms|s|m|h|d|w|y))+$/;
+const DURATION_PART_RE = /(\d+)(ms|s|m|h|d|w|y)/g;
+const UNIT_SECONDS: Record<string, number> = {
+  ms: 0.001,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+  w: 7 * 86400,
+  y: 365 * 86400,
+};
+
+/** Prometheus-style duration (`30s`, `5m`, `1h30m`) in seconds. */
+export function durationSeconds(text: string): number {
+  if (!DURATION_RE.test(text)) throw new Error(`invalid duration "${text}"`);
+  let total = 0;
+  for (const m of text.matchAll(DURATION_PART_RE)) total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+  return total;
+}
+
+/** A duration field, kept as written (`5m`) so it can be echoed back into rules and docs. */
+export const Duration = z
+  .string()
+  .regex(DURATION_RE, 'must be a duration such as 30s, 5m, 1h or 1h30m')
+  .refine((s) => durationSeconds(s) > 0, 'must be longer than zero');
+
+/** A duration that may be zero (`for: 0s`: alert at once). */
+export const DurationOrZero = z.string().regex(DURATION_RE, 'must be a duration such as 0s, 30s, 5m or 1h');
+
+/** A `${VAR}` reference: the only way a secret may be written inline in the file. */
+export const ENV_REF_RE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+/** `${VAR}` or `${VAR:-default}` anywhere in a plain (non-secret) string. */
+export const ENV_INTERPOLATION_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Keys whose values are credentials. Each may be given as `${ENV_VAR}` or through a
+ * sibling `<key>_file` path; a literal value is rejected so secrets never live in git.
+ */
+export const SECRET_KEYS = [
+  'api_token',
+  'token',
+  'password',
+  'bearer_token',
+  'access_token',
+  'personal_access_token',
+] as const;
+
+export const SecretRef = z
+  .string()
+  .regex(ENV_REF_RE, 'secrets must be an ${ENV_VAR} reference (or use the matching *_file setting), never a literal value')
+  .meta({ description: 'An ${ENV_VAR} reference; the value is read from the environment at start-up.' });
+
+export const SecretFile = z
+  .string()
+  .min(1)
+  .meta({ description: 'Path of a file holding the secret (relative to the config file); trailing newline ignored.' });
+
+/** `id` fields: stable, label- and uid-safe. */
+export const Id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "-" or "_" (at most 63 characters)');
+
+export const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** Settings every source shares: on/off, how often to refresh, how long one refresh may take. */
+export const sourceCommon = {
+  enabled: z.boolean().default(true),
+  refresh_interval: Duration.optional(),
+  timeout: Duration.optional(),
+};

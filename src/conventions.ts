@@ -1,0 +1,137 @@
+/**
+ * Every metric, label, rule and dashboard-uid name okr-metrics uses, in one place.
+ * Collectors, generators, dashboards and tests import names from here instead of
+ * repeating strings, so a rename is one edit and a typo is a compile error.
+ */
+
+export const SOURCE_NAMES = ['jira', 'sonarqube', 'bitbucket', 'apilogs'] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
+
+/** Label names shared across sources. Bounded cardinality: none of these holds free text. */
+export const LABEL = {
+  source: 'source',
+  reason: 'reason',
+  status: 'status',
+  team: 'team',
+  service: 'service',
+  route: 'route',
+  method: 'method',
+  code: 'code',
+  result: 'result',
+  board: 'board',
+  sprint: 'sprint',
+  state: 'state',
+  query: 'query',
+  project: 'project',
+  branch: 'branch',
+  type: 'type',
+  repo: 'repo',
+  report: 'report',
+  objective: 'objective',
+  keyResult: 'key_result',
+  period: 'period',
+} as const;
+
+/** The exporter's own health, one series per source (node_exporter's scrape_collector_* idea). */
+export const RUNNER_METRICS = {
+  up: 'okr_source_up',
+  lastSuccess: 'okr_source_last_success_timestamp_seconds',
+  collectDuration: 'okr_source_collect_duration_seconds',
+  errors: 'okr_source_errors_total',
+  requests: 'okr_source_requests_total',
+  refreshInterval: 'okr_source_refresh_interval_seconds',
+  info: 'okr_metrics_build_info',
+} as const;
+
+/** Why a collection failed: the `reason` label of okr_source_errors_total. Bounded set. */
+export const ERROR_REASONS = ['timeout', 'error', 'invalid_output', 'auth', 'rate_limited', 'not_found', 'http'] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+export const APILOGS_METRICS = {
+  requests: 'api_requests_total',
+  duration: 'api_request_duration_seconds',
+  lines: 'api_log_lines_total',
+  routesOverflow: 'api_routes_overflow_total',
+  files: 'api_log_files_watched',
+  bytesRead: 'api_log_read_bytes_total',
+  rotations: 'api_log_rotations_total',
+} as const;
+
+/** Default histogram buckets for request latency, in seconds. */
+export const DEFAULT_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Label value that absorbs routes past the per-service cap. */
+export const OVERFLOW_ROUTE = 'other';
+
+export const JIRA_METRICS = {
+  sprintPoints: 'jira_sprint_story_points',
+  sprintStart: 'jira_sprint_start_timestamp_seconds',
+  sprintEnd: 'jira_sprint_end_timestamp_seconds',
+  /** Only for closed sprints: when the sprint was actually completed (Jira's completeDate). */
+  sprintCompleteTime: 'jira_sprint_complete_timestamp_seconds',
+  completedPointsTotal: 'jira_sprint_completed_story_points_total',
+  committedPointsTotal: 'jira_sprint_committed_story_points_total',
+  closedSprintsTotal: 'jira_sprints_closed_total',
+  queryIssues: 'jira_query_issues',
+  queryPoints: 'jira_query_story_points',
+} as const;
+
+export const SONARQUBE_METRICS = {
+  coverage: 'sonarqube_coverage_ratio',
+  newCodeCoverage: 'sonarqube_new_code_coverage_ratio',
+  duplicatedLines: 'sonarqube_duplicated_lines_ratio',
+  issues: 'sonarqube_issues',
+  linesOfCode: 'sonarqube_lines_of_code',
+  qualityGatePassed: 'sonarqube_quality_gate_passed',
+} as const;
+
+export const BITBUCKET_METRICS = {
+  prsMerged: 'bitbucket_pull_requests_merged_total',
+  prCycleTime: 'bitbucket_pull_request_cycle_time_seconds',
+  prsOpen: 'bitbucket_pull_requests_open',
+  pipelines: 'bitbucket_pipelines_total',
+  pipelineDuration: 'bitbucket_pipeline_duration_seconds',
+  insightsCoverage: 'bitbucket_code_insights_coverage_ratio',
+} as const;
+
+/** Key-result evaluation results, exported by `serve` for the current period. */
+export const KR_METRICS = {
+  value: 'okr_key_result_value',
+  target: 'okr_key_result_target',
+  baseline: 'okr_key_result_baseline',
+  progress: 'okr_key_result_progress_ratio',
+  expectedProgress: 'okr_key_result_expected_progress_ratio',
+  forecast: 'okr_key_result_forecast_value',
+  status: 'okr_key_result_status',
+  objectiveProgress: 'okr_objective_progress_ratio',
+  lastEvaluation: 'okr_engine_last_evaluation_timestamp_seconds',
+} as const;
+
+export const KR_STATUSES = ['done', 'on_track', 'at_risk', 'off_track', 'no_data'] as const;
+export type KrStatus = (typeof KR_STATUSES)[number];
+
+/** Prefix of every recording rule okr-metrics generates (sloth's `slo:` idea, our namespace). */
+export const RULE_PREFIX = 'okr';
+
+/** Rolling windows the generated recording rules precompute for API availability and latency. */
+export const SLI_WINDOWS = ['5m', '30m', '1h', '6h', '1d', '3d', '30d'] as const;
+
+/** Stable dashboard uids: Grafana links and provisioning depend on them never changing. */
+export const DASHBOARD_UID = {
+  overview: 'okr-overview',
+  api: 'okr-api',
+  delivery: 'okr-delivery',
+  quality: 'okr-code-quality',
+  bitbucket: 'okr-bitbucket',
+  health: 'okr-exporter-health',
+} as const;
+
+/** Fixed uid of the provisioned Prometheus datasource, referenced by every panel. */
+export const DATASOURCE_UID = 'okr-prometheus';
+
+/** Defaults the CLI and docs agree on. */
+export const DEFAULTS = {
+  configFile: 'okrs.yaml',
+  port: 9797,
+  host: '0.0.0.0',
+  prometheusUrl: 'http://127.0.0.1:9090',
+} as const;

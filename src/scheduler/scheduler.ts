@@ -1,0 +1,52 @@
+/** All enabled sources' runners, started and stopped together. */
+import type { Logger } from 'pino';
+import type { Collector, CollectorFactory, Snapshot } from '../../exporters/collector.js';
+import { mergeSnapshots } from '../../exporters/snapshot.js';
+import { durationSeconds } from '../config/primitives.js';
+import { SourceRunner, type SourceHealth } from './source-runner.js';
+
+export interface ScheduledCollector {
+  collector: Collector;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+}
+
+export class Scheduler {
+  readonly runners: SourceRunner[];
+
+  constructor(entries: ScheduledCollector[], logger: Logger) {
+    this.runners = entries.map(
+      (e) => new SourceRunner(e.collector, { intervalSeconds: e.intervalSeconds, timeoutSeconds: e.timeoutSeconds, logger: logger.child({ source: e.collector.source }) }),
+    );
+  }
+
+  start(): void {
+    for (const r of this.runners) r.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.runners.map((r) => r.stop()));
+  }
+
+  /** Every source's last good values plus its health series. */
+  snapshot(): Snapshot {
+    return mergeSnapshots(...this.runners.map((r) => r.lastGood()), ...this.runners.map((r) => r.healthFamilies()));
+  }
+
+  health(): SourceHealth[] {
+    return this.runners.map((r) => ({ ...r.getHealth() }));
+  }
+
+  /** Ready when every source has succeeded once or failed with a reported reason. */
+  ready(): boolean {
+    return this.runners.every((r) => r.getHealth().attempts > 0 && (r.getHealth().lastSuccess > 0 || r.getHealth().lastError !== undefined));
+  }
+}
+
+/** Interval and timeout for a source: its settings, else the factory's defaults. */
+export function timing(factory: CollectorFactory, settings: { refresh_interval?: string; timeout?: string }): { intervalSeconds: number; timeoutSeconds: number } {
+  return {
+    intervalSeconds: durationSeconds(settings.refresh_interval ?? factory.defaultInterval),
+    timeoutSeconds: durationSeconds(settings.timeout ?? factory.defaultTimeout),
+  };
+}
