@@ -1,0 +1,48 @@
+/**
+ * Real Prometheus tools for tests (Debian packages prometheus, prometheus-alertmanager).
+ * A missing binary is an error with the install command, never a silent skip.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export function requireBinary(name: string): string {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const path = r.stdout.trim();
+  if (r.status !== 0 || !path)
+    throw new Error(`${name} is not installed: apt-get install -y prometheus prometheus-alertmanager (see .ci/run)`);
+  return path;
+}
+
+/** `promtool check metrics` on an exposition text; returns promtool's complaints ('' when clean). */
+export async function promtoolCheckMetrics(exposition: string): Promise<string> {
+  const promtool = requireBinary('promtool');
+  const dir = mkdtempSync(join(tmpdir(), 'okr-promtool-'));
+  const file = join(dir, 'metrics.prom');
+  writeFileSync(file, exposition);
+  try {
+    const { stdout, stderr } = await run('sh', ['-c', `"${promtool}" check metrics < "${file}"`]);
+    return `${stdout}${stderr}`.trim();
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    return `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || String(e);
+  }
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
