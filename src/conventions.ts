@@ -82,7 +82,13 @@ export const SONARQUBE_METRICS = {
   issues: 'sonarqube_issues',
   linesOfCode: 'sonarqube_lines_of_code',
   qualityGatePassed: 'sonarqube_quality_gate_passed',
+  technicalDebt: 'sonarqube_technical_debt_seconds',
+  lastAnalysis: 'sonarqube_last_analysis_timestamp_seconds',
+  projectsSkipped: 'sonarqube_projects_skipped',
 } as const;
+
+/** Values of the `type` label of sonarqube_issues. */
+export const SONARQUBE_ISSUE_TYPES = ['bug', 'vulnerability', 'code_smell', 'security_hotspot'] as const;
 
 export const BITBUCKET_METRICS = {
   prsMerged: 'bitbucket_pull_requests_merged_total',
@@ -92,6 +98,16 @@ export const BITBUCKET_METRICS = {
   pipelineDuration: 'bitbucket_pipeline_duration_seconds',
   insightsCoverage: 'bitbucket_code_insights_coverage_ratio',
 } as const;
+
+/** Pipeline results counted by bitbucket_pipelines_total (Bitbucket's state.result.name, lower-cased). */
+export const BITBUCKET_PIPELINE_RESULTS = ['successful', 'failed', 'error', 'stopped', 'expired'] as const;
+export type BitbucketPipelineResult = (typeof BITBUCKET_PIPELINE_RESULTS)[number];
+
+/** Pull request cycle time buckets (opened → merged), seconds: 1h, 4h, 8h, 1d, 2d, 3d, 1w, 2w, 30d. */
+export const BITBUCKET_CYCLE_TIME_BUCKETS = [3600, 14400, 28800, 86400, 172800, 259200, 604800, 1209600, 2592000] as const;
+
+/** Pipeline wall-clock duration buckets (created → completed), seconds: 30s … 2h. */
+export const BITBUCKET_PIPELINE_DURATION_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200] as const;
 
 /** Key-result evaluation results, exported by `serve` for the current period. */
 export const KR_METRICS = {
