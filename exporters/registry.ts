@@ -4,5 +4,8 @@
  */
 import type { SourceName } from '../src/conventions.js';
 import type { CollectorFactory } from './collector.js';
+import { sonarqubeCollectorFactory } from './sonarqube/sonarqube-collector.js';
 
-export const COLLECTOR_FACTORIES: Partial<Record<SourceName, CollectorFactory>> = {};
+export const COLLECTOR_FACTORIES: Partial<Record<SourceName, CollectorFactory>> = {
+  sonarqube: sonarqubeCollectorFactory,
+};

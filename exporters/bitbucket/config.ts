@@ -1,26 +1,54 @@
 import { z } from 'zod';
-import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
+import { Duration, HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
 
 const Repository = z.union([
   z.string().min(1),
-  z.strictObject({ slug: z.string().min(1), team: z.string().optional(), main_branch: z.string().optional() }),
+  z.strictObject({
+    slug: z.string().min(1),
+    team: z.string().optional().meta({ description: 'Team label of this repository; overrides teams.<team>.repos.' }),
+    main_branch: z.string().optional().meta({ description: 'Branch whose latest commit carries the Code Insights reports; default the repository main branch.' }),
+  }),
+]);
+
+const CodeInsights = z.union([
+  z.boolean(),
+  z.strictObject({
+    reports: z
+      .array(z.string().min(1))
+      .optional()
+      .meta({ description: 'Report external ids (or titles) to export; default every report whose type is COVERAGE.' }),
+    item: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Title of the PERCENTAGE data item to read, e.g. "Line coverage"; default the first PERCENTAGE item.' }),
+  }),
 ]);
 
 export const BitbucketConfig = z
   .strictObject({
     ...sourceCommon,
     flavor: z.enum(['cloud', 'datacenter']).default('cloud'),
-    url: HttpUrl.optional().meta({ description: 'API base; default https://api.bitbucket.org/2.0 for cloud.' }),
+    url: HttpUrl.optional().meta({
+      description: 'API base; default https://api.bitbucket.org/2.0 for cloud. For Data Center the server base, e.g. https://bitbucket.example.com.',
+    }),
     workspace: z.string().optional().meta({ description: 'Bitbucket Cloud workspace.' }),
-    project: z.string().optional().meta({ description: 'Bitbucket Data Center project key.' }),
-    email: z.string().optional(),
+    project: z
+      .string()
+      .optional()
+      .meta({ description: 'Data Center: the project key (required). Cloud: optional project key limiting `repositories: all`.' }),
+    email: z.string().optional().meta({ description: 'Cloud: Atlassian account e-mail used with api_token (Basic auth).' }),
+    username: z.string().optional().meta({ description: 'Data Center: user name for Basic auth with api_token (a password or token).' }),
     api_token: SecretRef.optional(),
     api_token_file: SecretFile.optional(),
     access_token: SecretRef.optional(),
     access_token_file: SecretFile.optional(),
     repositories: z.union([z.literal('all'), z.array(Repository)]).default('all'),
-    pipelines: z.boolean().default(true),
-    code_insights: z.boolean().default(true),
+    pipelines: z.boolean().default(true).meta({ description: 'Cloud only: count pipelines by result and duration.' }),
+    code_insights: CodeInsights.default(true),
+    backfill: Duration.default('90d').meta({
+      description: 'On the first refresh of a repository, count merged pull requests and pipelines this far back.',
+    }),
     max_concurrency: z.number().int().min(1).max(16).default(4),
   })
   .superRefine((c, ctx) => {
@@ -34,7 +62,11 @@ export const BitbucketConfig = z
     const bearer = c.access_token || c.access_token_file;
     if (!basic && !bearer)
       ctx.addIssue({ code: 'custom', path: ['access_token'], message: 'Bitbucket needs access_token, or email with api_token' });
-    if (basic && !c.email && c.flavor === 'cloud')
+    if (basic && bearer)
+      ctx.addIssue({ code: 'custom', path: ['api_token'], message: 'set either api_token (with email) or access_token, not both' });
+    if (basic && c.flavor === 'cloud' && !c.email)
       ctx.addIssue({ code: 'custom', path: ['email'], message: 'an API token is used with the Atlassian account e-mail' });
+    if (basic && c.flavor === 'datacenter' && !c.username)
+      ctx.addIssue({ code: 'custom', path: ['username'], message: 'Basic auth on Data Center needs the username (or use access_token)' });
   });
 export type BitbucketConfig = z.infer<typeof BitbucketConfig>;

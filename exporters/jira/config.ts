@@ -11,6 +11,18 @@ const Board = z.union([
   }).refine((b) => b.id !== undefined || b.name !== undefined, 'a board needs an id or a name'),
 ]);
 
+export const JQL_PERIODS = ['quarter', 'month', 'year'] as const;
+export type JqlPeriod = (typeof JQL_PERIODS)[number];
+
+/** A query is its JQL, or its JQL plus the calendar period its placeholders stand for (default quarter). */
+const Query = z.union([
+  z.string().min(1),
+  z.strictObject({
+    jql: z.string().min(1),
+    period: z.enum(JQL_PERIODS).default('quarter'),
+  }),
+]);
+
 export const JiraConfig = z
   .strictObject({
     ...sourceCommon,
@@ -25,8 +37,13 @@ export const JiraConfig = z
     personal_access_token_file: SecretFile.optional(),
     story_points_field: z.string().optional().meta({ description: 'Override the discovered story-points field id.' }),
     boards: z.array(Board).default([]),
-    closed_sprints: z.number().int().min(1).max(100).default(12),
-    queries: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'query names are snake_case'), z.string().min(1)).default({}),
+    closed_sprints: z.number().int().min(1).max(100).default(12).meta({
+      description: 'Recently closed sprints per board exported as per-sprint series (the _total counters cover every closed sprint).',
+    }),
+    queries: z
+      .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'query names are snake_case'), Query)
+      .default({})
+      .meta({ description: 'Named JQL measures; {{period_start}} / {{period_end}} become the current period as "YYYY-MM-DD".' }),
     max_concurrency: z.number().int().min(1).max(16).default(4),
   })
   .superRefine((c, ctx) => {

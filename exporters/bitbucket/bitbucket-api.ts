@@ -1,0 +1,83 @@
+/**
+ * What the collector needs from Bitbucket, in one shape for both flavours. Cloud
+ * (cloud-client.ts, through the `bitbucket` npm client) and Data Center
+ * (datacenter-client.ts, REST 1.0 through HttpClient) each translate their wire format into
+ * these records, so the incremental counting never looks at vendor JSON.
+ */
+import type { CollectContext } from '../collector.js';
+
+export interface RepoRef {
+  slug: string;
+  /** Main branch name, when the listing or the config already told us. */
+  mainBranch?: string;
+}
+
+export interface MergedPullRequest {
+  id: number;
+  openedMs: number;
+  /** Data Center: closedDate. Cloud: updated_on, the documented proxy (Cloud has no merge time). */
+  mergedMs: number;
+}
+
+export interface PipelineRun {
+  buildNumber: number;
+  createdMs: number;
+  /** Present once the pipeline has completed. */
+  completedMs?: number;
+  /** Lower-cased state.result.name once completed (successful, failed, error, stopped, expired, …). */
+  result?: string;
+}
+
+export interface CoverageReport {
+  /** external_id (Cloud) or key (Data Center), else the title: a bounded, stable label value. */
+  report: string;
+  ratio: number;
+}
+
+export interface CoverageOptions {
+  /** Only these report ids/titles; default: Cloud reports typed COVERAGE, DC reports with a PERCENTAGE item. */
+  reports?: string[];
+  /** Title of the PERCENTAGE item to read; default the first PERCENTAGE item. */
+  item?: string;
+}
+
+export interface BitbucketApi {
+  listRepositories(ctx: CollectContext): Promise<RepoRef[]>;
+  /**
+   * Merged pull requests whose merge time (or its proxy) is at or after `sinceMs`. May return
+   * some older ones too; the caller filters and de-duplicates.
+   */
+  mergedPullRequestsSince(ctx: CollectContext, slug: string, sinceMs: number): Promise<MergedPullRequest[]>;
+  openPullRequestCount(ctx: CollectContext, slug: string): Promise<number>;
+  /**
+   * Pipelines with a build number above `afterBuild` created at or after `sinceMs`, newest first.
+   * Undefined when the flavour has no pipelines (Data Center).
+   */
+  pipelinesAfter?(ctx: CollectContext, slug: string, afterBuild: number, sinceMs: number): Promise<PipelineRun[]>;
+  /** Coverage reports on the latest commit of the main branch (empty when there is none). */
+  coverageReports(ctx: CollectContext, repo: RepoRef, opts: CoverageOptions): Promise<CoverageReport[]>;
+}
+
+/** Bound on pages followed in one listing, so a misbehaving `next` can never loop forever. */
+export const MAX_PAGES = 1000;
+
+/** Epoch milliseconds of an ISO timestamp (Cloud sends microseconds and `+00:00`), or undefined. */
+export function parseTime(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The coverage value of a report's data items: the chosen PERCENTAGE item, as a 0..1 ratio. */
+export function coverageRatio(
+  data: unknown,
+  item: string | undefined,
+): number | undefined {
+  if (!Array.isArray(data)) return undefined;
+  for (const d of data as Array<{ title?: unknown; type?: unknown; value?: unknown }>) {
+    if (d?.type !== 'PERCENTAGE' || typeof d.value !== 'number' || !Number.isFinite(d.value)) continue;
+    if (item !== undefined && d.title !== item) continue;
+    return Math.min(1, Math.max(0, d.value / 100));
+  }
+  return undefined;
+}

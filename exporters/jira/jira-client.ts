@@ -1,0 +1,149 @@
+/**
+ * Thin typed access to the Jira endpoints okr-metrics needs, for Cloud and Data Center.
+ * Every call goes through the shared HttpClient (auth, retries, 429/Retry-After, counting).
+ * Paging lives here so the figures logic above it sees plain arrays.
+ */
+import { SourceError, type CollectContext } from '../collector.js';
+import type { HttpClient } from '../http-client.js';
+import type {
+  AgilePage,
+  BoardConfiguration,
+  JiraBoard,
+  JiraField,
+  JiraFlavor,
+  JiraIssue,
+  JiraSprint,
+  OffsetIssuePage,
+  TokenIssuePage,
+  VelocityChart,
+} from './jira-api.js';
+
+/** Page size asked for; servers may cap it lower and the loops read the real size back. */
+export const PAGE_SIZE = 100;
+/** Hard stop for runaway paging (a server that never says it is done). */
+const MAX_PAGES = 1000;
+
+export class JiraClient {
+  constructor(
+    readonly http: HttpClient,
+    readonly flavor: JiraFlavor,
+  ) {}
+
+  private get platform(): string {
+    return this.flavor === 'cloud' ? '/rest/api/3' : '/rest/api/2';
+  }
+
+  /** Boards whose name contains `name` (Jira's filter is a substring match). */
+  async boardsNamed(ctx: CollectContext, name: string): Promise<JiraBoard[]> {
+    const out: JiraBoard[] = [];
+    await this.agilePages<JiraBoard>(ctx, '/rest/agile/1.0/board', { name }, 0, (page) => {
+      out.push(...page.values);
+      return true;
+    });
+    return out;
+  }
+
+  boardConfiguration(ctx: CollectContext, boardId: number): Promise<BoardConfiguration> {
+    return this.http.getJson<BoardConfiguration>(ctx, `/rest/agile/1.0/board/${boardId}/configuration`);
+  }
+
+  fields(ctx: CollectContext): Promise<JiraField[]> {
+    return this.http.getJson<JiraField[]>(ctx, `${this.platform}/field`);
+  }
+
+  /**
+   * Closed and active sprints from offset `startAt` on (closed ones come first, in backlog
+   * order, then active ones), every page until the last.
+   */
+  async sprints(ctx: CollectContext, boardId: number, startAt = 0): Promise<JiraSprint[]> {
+    const out: JiraSprint[] = [];
+    await this.agilePages<JiraSprint>(ctx, `/rest/agile/1.0/board/${boardId}/sprint`, { state: 'closed,active' }, startAt, (page) => {
+      out.push(...page.values);
+      return true;
+    });
+    return out;
+  }
+
+  /** Jira's own velocity-chart data (undocumented greenhopper API; Cloud and DC). */
+  velocity(ctx: CollectContext, boardId: number): Promise<VelocityChart> {
+    return this.http.getJson<VelocityChart>(ctx, '/rest/greenhopper/1.0/rapid/charts/velocity', { rapidViewId: boardId });
+  }
+
+  /** Every issue of a sprint with the given fields, optionally with changelogs. */
+  async sprintIssues(ctx: CollectContext, sprintId: number, fields: string[], withChangelog: boolean): Promise<JiraIssue[]> {
+    const out: JiraIssue[] = [];
+    let startAt = 0;
+    for (let n = 0; n < MAX_PAGES; n++) {
+      const page = await this.http.getJson<OffsetIssuePage>(ctx, `/rest/agile/1.0/sprint/${sprintId}/issue`, {
+        startAt,
+        maxResults: PAGE_SIZE,
+        fields: fields.join(','),
+        expand: withChangelog ? 'changelog' : undefined,
+      });
+      const issues = page?.issues ?? [];
+      out.push(...issues);
+      startAt += issues.length;
+      if (issues.length === 0 || page.isLast === true || (page.total !== undefined && startAt >= page.total)) return out;
+    }
+    throw runaway(`/rest/agile/1.0/sprint/${sprintId}/issue`);
+  }
+
+  /**
+   * Every issue matching `jql`. Cloud: enhanced search with nextPageToken (the old /search
+   * answers 410 there); Data Center: /rest/api/2/search with startAt.
+   */
+  async search(ctx: CollectContext, jql: string, fields: string[]): Promise<JiraIssue[]> {
+    const out: JiraIssue[] = [];
+    // Cloud returns only `id` unless fields are named.
+    const fieldList = fields.length > 0 ? fields.join(',') : 'id';
+    if (this.flavor === 'cloud') {
+      let token: string | undefined;
+      for (let n = 0; n < MAX_PAGES; n++) {
+        const page = await this.http.getJson<TokenIssuePage>(ctx, '/rest/api/3/search/jql', {
+          jql,
+          fields: fieldList,
+          maxResults: PAGE_SIZE,
+          nextPageToken: token,
+        });
+        out.push(...(page?.issues ?? []));
+        // The last page may carry isLast: true, or simply no token (JRACLOUD-92184).
+        token = page?.nextPageToken ?? undefined;
+        if (page?.isLast === true || !token) return out;
+      }
+      throw runaway('/rest/api/3/search/jql');
+    }
+    let startAt = 0;
+    for (let n = 0; n < MAX_PAGES; n++) {
+      const page = await this.http.getJson<OffsetIssuePage>(ctx, '/rest/api/2/search', { jql, fields: fieldList, startAt, maxResults: PAGE_SIZE });
+      const issues = page?.issues ?? [];
+      out.push(...issues);
+      startAt += issues.length;
+      if (issues.length === 0 || page.total === undefined || startAt >= page.total) return out;
+    }
+    throw runaway('/rest/api/2/search');
+  }
+
+  /** Offset paging for Agile lists: loop on `isLast`, tolerate a missing `total` and empty pages. */
+  private async agilePages<T>(
+    ctx: CollectContext,
+    path: string,
+    query: Record<string, string | number>,
+    startAt: number,
+    onPage: (page: AgilePage<T>) => boolean,
+  ): Promise<void> {
+    let at = startAt;
+    for (let n = 0; n < MAX_PAGES; n++) {
+      const page = await this.http.getJson<AgilePage<T>>(ctx, path, { ...query, startAt: at, maxResults: PAGE_SIZE });
+      const values = page?.values ?? [];
+      if (!onPage({ ...page, values })) return;
+      at += values.length;
+      const last = page?.isLast ?? (page?.total !== undefined ? at >= page.total : values.length === 0);
+      if (last || values.length === 0) return;
+    }
+    throw runaway(path);
+  }
+}
+
+function runaway(path: string): SourceError {
+  return new SourceError('http', `jira: ${path} kept returning pages past ${MAX_PAGES}; giving up`);
+}

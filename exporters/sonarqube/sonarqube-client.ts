@@ -1,0 +1,228 @@
+/**
+ * The SonarQube Web API (v1) as okr-metrics needs it, for Server 10.x / 2025.x and Cloud.
+ * Every call goes through the shared HttpClient (auth, retries, 429, request counting).
+ * Responses are read defensively: values are strings, shapes differ across versions, and
+ * anything missing is `undefined`, never 0.
+ */
+import { Secret } from '../../src/config/secrets.js';
+import type { CollectContext } from '../collector.js';
+import { SourceError } from '../collector.js';
+import { HttpClient, type HttpAuth } from '../http-client.js';
+
+export type SonarFlavor = 'server' | 'cloud';
+
+export interface SonarqubeClientOptions {
+  flavor: SonarFlavor;
+  baseUrl: string;
+  /** Cloud only: the organization whose projects `listProjects` returns. */
+  organization?: string;
+  token: Secret;
+  /** `bearer` (Server 10+, Cloud) or `basic` with the token as user name and an empty password. */
+  authScheme?: 'bearer' | 'basic';
+  maxConcurrency?: number;
+  /** Setting named in auth errors. */
+  credentialSetting?: string;
+  /** Page size of project listing (the API caps it at 500); smaller only in tests. */
+  listPageSize?: number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+export interface ProjectRef {
+  key: string;
+  name: string;
+}
+
+export interface BranchInfo {
+  name: string;
+  isMain: boolean;
+  /** Unix seconds of the branch's last analysis, when it has one. */
+  analysisTime?: number;
+}
+
+export type QualityGateStatus = 'OK' | 'WARN' | 'ERROR' | 'NONE';
+
+/** One history entry as the API sends it: `value` is absent when the analysis lacks the metric. */
+export interface SearchHistoryResponse {
+  paging: Paging;
+  measures: Array<{ metric: string; history?: Array<{ date: string; value?: string }> }>;
+}
+
+interface Paging {
+  pageIndex: number;
+  pageSize: number;
+  total: number;
+}
+
+/** A measure as `/api/measures/component` returns it, across versions (≤8.0 `periods`, 8.1+ `period`). */
+export interface RawMeasure {
+  metric: string;
+  value?: string;
+  period?: { index?: number; value?: string };
+  periods?: Array<{ index?: number; value?: string }>;
+}
+
+/** Elasticsearch-backed searches refuse results past the first 10,000. */
+const SEARCH_RESULT_WINDOW = 10_000;
+const MAX_LIST_PAGE_SIZE = 500;
+/** `search_history` rejects `ps` above 1000. */
+export const MAX_HISTORY_PAGE_SIZE = 1000;
+
+/**
+ * The number in a measure: `value` for ordinary metrics, `period.value` for `new_*` metrics
+ * (8.1+), `periods[index 1].value` on servers that predate `period`. Undefined when the
+ * measure has no usable number.
+ */
+export function measureValue(m: RawMeasure): number | undefined {
+  const text = m.value ?? m.period?.value ?? m.periods?.find((p) => p.index === 1)?.value ?? m.periods?.[0]?.value;
+  return parseNumber(text);
+}
+
+export function parseNumber(text: string | undefined): number | undefined {
+  if (text === undefined || text === null || String(text).trim() === '') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Unix seconds from a SonarQube date (`2026-10-01T09:00:00+0200`; Node parses the colon-less offset). */
+export function parseSonarDate(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms / 1000;
+}
+
+/** A date as SonarQube's datetime parameters expect it: `yyyy-MM-ddTHH:mm:ss+0000`. */
+export function formatSonarDate(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}+0000`;
+}
+
+export class SonarqubeClient {
+  readonly http: HttpClient;
+
+  constructor(readonly opts: SonarqubeClientOptions) {
+    if (opts.flavor === 'cloud' && !opts.organization) throw new Error('SonarQube Cloud needs an organization');
+    const auth: HttpAuth =
+      opts.authScheme === 'basic' ? { type: 'basic', username: opts.token.reveal(), password: new Secret('') } : { type: 'bearer', token: opts.token };
+    this.http = new HttpClient({
+      source: 'sonarqube',
+      baseUrl: opts.baseUrl,
+      auth,
+      maxConcurrency: opts.maxConcurrency,
+      credentialSetting: opts.credentialSetting ?? 'sources.sonarqube.token',
+      sleep: opts.sleep,
+      random: opts.random,
+    });
+  }
+
+  /**
+   * Every project the token may browse (`/api/components/search?qualifiers=TRK`, which needs
+   * only Browse, unlike `/api/projects/search`). Follows the pages until `paging.total`.
+   */
+  async listProjects(ctx: CollectContext): Promise<ProjectRef[]> {
+    const ps = Math.min(this.opts.listPageSize ?? MAX_LIST_PAGE_SIZE, MAX_LIST_PAGE_SIZE);
+    const out: ProjectRef[] = [];
+    const seen = new Set<string>();
+    for (let p = 1; ; p++) {
+      if ((p - 1) * ps >= SEARCH_RESULT_WINDOW) {
+        ctx.logger.warn({ listed: out.length }, `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`);
+        break;
+      }
+      const page = await this.http.getJson<{ paging?: Paging; components?: Array<{ key?: string; name?: string }> }>(ctx, 'api/components/search', {
+        qualifiers: 'TRK',
+        organization: this.opts.organization,
+        p,
+        ps,
+      });
+      const components = page?.components ?? [];
+      for (const c of components) {
+        if (typeof c.key !== 'string' || seen.has(c.key)) continue;
+        seen.add(c.key);
+        out.push({ key: c.key, name: c.name ?? c.key });
+      }
+      const total = page?.paging?.total;
+      if (components.length === 0 || total === undefined || p * ps >= total) break;
+    }
+    return out;
+  }
+
+  /** Branches of a project (`/api/project_branches/list`): which one is main, when each was analysed. */
+  async branches(ctx: CollectContext, project: string): Promise<BranchInfo[]> {
+    const body = await this.http.getJson<{ branches?: Array<{ name?: string; isMain?: boolean; analysisDate?: string }> }>(
+      ctx,
+      'api/project_branches/list',
+      { project },
+    );
+    return (body?.branches ?? [])
+      .filter((b): b is { name: string; isMain?: boolean; analysisDate?: string } => typeof b.name === 'string')
+      .map((b) => ({ name: b.name, isMain: b.isMain === true, analysisTime: parseSonarDate(b.analysisDate) }));
+  }
+
+  /**
+   * Current measures of a project (or branch) as numbers, keyed by metric. Metrics the project
+   * has no data for are missing from the map. A server that does not know some of the keys
+   * answers 404 for the whole request; those keys are dropped and the request repeated once,
+   * so one metric retired in a future version does not blank the rest.
+   */
+  async measures(ctx: CollectContext, project: string, metricKeys: readonly string[], branch?: string): Promise<Map<string, number>> {
+    let keys = [...metricKeys];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const body = await this.http.getJson<{ component?: { measures?: RawMeasure[] } }>(ctx, 'api/measures/component', {
+          component: project,
+          branch,
+          metricKeys: keys.join(','),
+        });
+        const out = new Map<string, number>();
+        for (const m of body?.component?.measures ?? []) {
+          const v = measureValue(m);
+          if (typeof m.metric === 'string' && v !== undefined) out.set(m.metric, v);
+        }
+        return out;
+      } catch (e) {
+        const unknown = attempt === 0 ? unknownMetricKeys(e) : [];
+        const remaining = keys.filter((k) => !unknown.includes(k));
+        if (unknown.length === 0 || remaining.length === 0 || remaining.length === keys.length) throw e;
+        ctx.logger.warn({ metrics: unknown }, 'sonarqube: the server does not know these metrics; measuring without them');
+        keys = remaining;
+      }
+    }
+  }
+
+  /** Quality gate status of a project (or branch). `NONE`: no gate or no analysis yet. */
+  async qualityGate(ctx: CollectContext, project: string, branch?: string): Promise<QualityGateStatus> {
+    const body = await this.http.getJson<{ projectStatus?: { status?: string } }>(ctx, 'api/qualitygates/project_status', {
+      projectKey: project,
+      branch,
+    });
+    const s = body?.projectStatus?.status;
+    return s === 'OK' || s === 'WARN' || s === 'ERROR' ? s : 'NONE';
+  }
+
+  /** One page of `/api/measures/search_history` (paging counts analyses, not points). */
+  async searchHistoryPage(
+    ctx: CollectContext,
+    q: { project: string; metrics: readonly string[]; from?: Date; to?: Date; branch?: string; page: number; pageSize: number },
+  ): Promise<SearchHistoryResponse> {
+    if (q.pageSize < 1 || q.pageSize > MAX_HISTORY_PAGE_SIZE) throw new RangeError(`search_history page size must be 1..${MAX_HISTORY_PAGE_SIZE}`);
+    const body = await this.http.getJson<Partial<SearchHistoryResponse> | null>(ctx, 'api/measures/search_history', {
+      component: q.project,
+      metrics: q.metrics.join(','),
+      branch: q.branch,
+      from: q.from ? formatSonarDate(q.from) : undefined,
+      to: q.to ? formatSonarDate(q.to) : undefined,
+      p: q.page,
+      ps: q.pageSize,
+    });
+    return {
+      paging: body?.paging ?? { pageIndex: q.page, pageSize: q.pageSize, total: 0 },
+      measures: Array.isArray(body?.measures) ? body.measures : [],
+    };
+  }
+}
+
+/** Metric keys named in SonarQube's 404 "The following metric keys are not found: a, b". */
+function unknownMetricKeys(e: unknown): string[] {
+  if (!(e instanceof SourceError) || e.status !== 404) return [];
+  const m = /metric keys are not found: ([^);]+)/.exec(e.message);
+  return m ? m[1]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}

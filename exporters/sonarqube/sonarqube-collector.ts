@@ -1,0 +1,169 @@
+/**
+ * SonarQube collector: for each project (listed, or all the token may browse), the current
+ * measures and quality gate of one branch (default: the main branch), as ratios and counts.
+ * A project whose requests fail is left out and logged when its failure first appears; the
+ * rest are still returned. Only refused credentials or a total failure fail the collection.
+ */
+import type { LoadedConfig } from '../../src/config/load-config.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { LABEL, SONARQUBE_METRICS } from '../../src/conventions.js';
+import type { CollectContext, Collector, CollectorDeps, CollectorFactory, MetricFamily, Sample, Snapshot } from '../collector.js';
+import { SourceError } from '../collector.js';
+import { family } from '../snapshot.js';
+import type { SonarqubeConfig } from './config.js';
+import { LAST_ANALYSIS_HELP, PROJECTS_SKIPPED_HELP, QUALITY_GATE_HELP, SONAR_METRIC_EXPORTS, SONAR_METRIC_KEYS } from './metric-mapping.js';
+import { SonarqubeClient, type QualityGateStatus } from './sonarqube-client.js';
+
+export interface ProjectTarget {
+  key: string;
+  /** Configured branch; undefined = the main branch. */
+  branch?: string;
+  team: string;
+}
+
+export interface ProjectResult {
+  target: ProjectTarget;
+  /** Branch measured (the main branch's name when none was configured). */
+  branch: string;
+  measures: Map<string, number>;
+  gate: QualityGateStatus;
+  analysisTime?: number;
+}
+
+export interface SonarqubeCollectorOptions {
+  client: SonarqubeClient;
+  /** `'all'` = every project the token may browse. */
+  projects: 'all' | ProjectTarget[];
+  /** Team of a project found by listing (from `teams.<team>.sonar_projects`). */
+  teamOf?: (projectKey: string) => string;
+}
+
+export class SonarqubeCollector implements Collector {
+  readonly source = 'sonarqube' as const;
+  /** Project key → message of its current failure, so each failure is logged once, not every refresh. */
+  private readonly failing = new Map<string, string>();
+
+  constructor(private readonly opts: SonarqubeCollectorOptions) {}
+
+  async collect(ctx: CollectContext): Promise<Snapshot> {
+    const targets = await this.targets(ctx);
+    const settled = await Promise.allSettled(targets.map((t) => this.collectProject(ctx, t)));
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+
+    const results: ProjectResult[] = [];
+    const errors: unknown[] = [];
+    settled.forEach((s, i) => {
+      const t = targets[i]!;
+      const id = t.branch ? `${t.key}@${t.branch}` : t.key;
+      if (s.status === 'fulfilled') {
+        results.push(s.value);
+        if (this.failing.delete(id)) ctx.logger.info({ project: t.key, branch: t.branch }, 'sonarqube: project collected again');
+        return;
+      }
+      errors.push(s.reason);
+      const message = s.reason instanceof Error ? s.reason.message : String(s.reason);
+      if (this.failing.get(id) !== message) ctx.logger.warn({ project: t.key, branch: t.branch, err: message }, 'sonarqube: project skipped');
+      this.failing.set(id, message);
+    });
+
+    // Refused credentials fail every project alike: report the source as down, not as empty.
+    const refused = errors.find((e) => e instanceof SourceError && e.status === 401);
+    if (refused) throw refused;
+    if (results.length === 0 && errors.length > 0) {
+      const first = errors[0];
+      if (first instanceof SourceError) throw new SourceError(first.reason, `all ${errors.length} SonarQube projects failed; first: ${first.message}`, first.status);
+      throw first;
+    }
+    return buildSnapshot(results, errors.length);
+  }
+
+  private async targets(ctx: CollectContext): Promise<ProjectTarget[]> {
+    if (this.opts.projects !== 'all') return this.opts.projects;
+    const listed = await this.opts.client.listProjects(ctx);
+    if (listed.length === 0) ctx.logger.warn('sonarqube: the token sees no projects; give its user Browse permission on them');
+    return listed.map((p) => ({ key: p.key, team: this.opts.teamOf?.(p.key) ?? '' }));
+  }
+
+  private async collectProject(ctx: CollectContext, target: ProjectTarget): Promise<ProjectResult> {
+    const { client } = this.opts;
+    const branches = await client.branches(ctx, target.key);
+    const measured = target.branch !== undefined ? branches.find((b) => b.name === target.branch) : branches.find((b) => b.isMain);
+    if (target.branch !== undefined && !measured)
+      throw new SourceError('not_found', `sonarqube: project ${target.key} has no branch "${target.branch}" (check sources.sonarqube.projects)`, 404);
+    const [measures, gate] = await Promise.all([
+      client.measures(ctx, target.key, SONAR_METRIC_KEYS, target.branch),
+      client.qualityGate(ctx, target.key, target.branch),
+    ]);
+    return { target, branch: measured?.name ?? target.branch ?? '', measures, gate, analysisTime: measured?.analysisTime };
+  }
+}
+
+/** The snapshot for a set of project results: one family per metric, series sorted for stable output. */
+export function buildSnapshot(results: readonly ProjectResult[], skipped: number): Snapshot {
+  const families = new Map<string, MetricFamily>();
+  const add = (name: string, help: string, sample: Sample) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = family(name, help, 'gauge')));
+    f.samples.push(sample);
+  };
+  const sorted = [...results].sort((a, b) => cmp(a.target.key, b.target.key) || cmp(a.branch, b.branch));
+  for (const r of sorted) {
+    const labels = { [LABEL.project]: r.target.key, [LABEL.branch]: r.branch, [LABEL.team]: r.target.team };
+    for (const key of SONAR_METRIC_KEYS) {
+      const v = r.measures.get(key);
+      const e = SONAR_METRIC_EXPORTS[key]!;
+      if (v !== undefined) add(e.name, e.help, { labels: { ...labels, ...e.labels }, value: e.convert(v) });
+    }
+    if (r.gate !== 'NONE') add(SONARQUBE_METRICS.qualityGatePassed, QUALITY_GATE_HELP, { labels, value: r.gate === 'ERROR' ? 0 : 1 });
+    if (r.analysisTime !== undefined) add(SONARQUBE_METRICS.lastAnalysis, LAST_ANALYSIS_HELP, { labels, value: r.analysisTime });
+  }
+  const out = [...families.values()];
+  out.push(family(SONARQUBE_METRICS.projectsSkipped, PROJECTS_SKIPPED_HELP, 'gauge', [{ labels: {}, value: skipped }]));
+  return out;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Project targets and team lookup from the loaded file (`teams.<team>.sonar_projects`, a project's own `team` wins). */
+export function projectsFromConfig(loaded: LoadedConfig, settings: SonarqubeConfig): Pick<SonarqubeCollectorOptions, 'projects' | 'teamOf'> {
+  const teamByProject = new Map<string, string>();
+  for (const [team, t] of Object.entries(loaded.config.teams)) {
+    for (const p of t.sonar_projects) if (!teamByProject.has(p)) teamByProject.set(p, team);
+  }
+  const teamOf = (key: string) => teamByProject.get(key) ?? '';
+  if (settings.projects === 'all') return { projects: 'all', teamOf };
+  return {
+    projects: settings.projects.map((p) =>
+      typeof p === 'string' ? { key: p, team: teamOf(p) } : { key: p.key, branch: p.branch, team: p.team ?? teamOf(p.key) },
+    ),
+    teamOf,
+  };
+}
+
+export function createSonarqubeClient(loaded: LoadedConfig, settings: SonarqubeConfig): SonarqubeClient {
+  const token = resolveSecret(settings, 'token', { env: loaded.env, baseDir: loaded.baseDir });
+  if (!token) throw new Error('sources.sonarqube: token or token_file is required');
+  return new SonarqubeClient({
+    flavor: settings.flavor,
+    baseUrl: settings.url,
+    organization: settings.organization,
+    token,
+    authScheme: settings.auth_scheme,
+    maxConcurrency: settings.max_concurrency,
+    credentialSetting: settings.token_file ? 'sources.sonarqube.token_file' : 'sources.sonarqube.token',
+  });
+}
+
+export const sonarqubeCollectorFactory: CollectorFactory = {
+  source: 'sonarqube',
+  // Analyses land a few times a day; measures change only then.
+  defaultInterval: '30m',
+  defaultTimeout: '5m',
+  create({ loaded }: CollectorDeps): Collector {
+    const settings = loaded.config.sources.sonarqube;
+    if (!settings) throw new Error('sources.sonarqube is not configured');
+    return new SonarqubeCollector({ client: createSonarqubeClient(loaded, settings), ...projectsFromConfig(loaded, settings) });
+  },
+};
