@@ -1,0 +1,212 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load-config.js';
+import { Secret } from '../../src/config/secrets.js';
+import { SONARQUBE_METRICS } from '../../src/conventions.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { renderSnapshot } from '../../src/server/exposition.js';
+import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
+import type { Collector, Snapshot } from '../collector.js';
+import { SourceError } from '../collector.js';
+import { COLLECTOR_FACTORIES } from '../registry.js';
+import { snapshotProblem } from '../snapshot.js';
+import { testContext } from '../testing/collect-context.js';
+import { startFakeSonarqube, type FakeSonarqube } from './fake-sonarqube.js';
+import { SonarqubeCollector, sonarqubeCollectorFactory } from './sonarqube-collector.js';
+import { SonarqubeClient } from './sonarqube-client.js';
+import { fixtureProjects, TOKEN } from './sonarqube-fixtures.js';
+
+const GOLDEN = fileURLToPath(new URL('./testdata/collector.golden.prom', import.meta.url));
+
+let fake: FakeSonarqube | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+function collectorFor(yamlSources: string, teams = ''): Collector {
+  const text = `version: okr/v1\n${teams}sources:\n  sonarqube:\n${yamlSources}`;
+  const loaded = parseConfig(text, '/tmp/okrs.yaml', { env: { SONAR_TOKEN: TOKEN } });
+  return sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: '/tmp/unused' });
+}
+
+/** value of the series of `name` whose labels include `match`, or undefined when absent. */
+function valueOf(snapshot: Snapshot, name: string, match: Record<string, string>): number | undefined {
+  const fam = snapshot.find((f) => f.name === name);
+  return fam?.samples.find((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+function capturingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string; project?: string }> } {
+  const lines: Array<{ level: number; msg: string; project?: string }> = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) }) as unknown as Logger;
+  return { logger, lines };
+}
+
+const TEAMS = `teams:\n  payments:\n    sonar_projects: [billing-api, legacy-batch]\n  web:\n    sonar_projects: [web-app]\n`;
+
+describe('sonarqube collector', () => {
+  it('is registered with its defaults', () => {
+    expect(COLLECTOR_FACTORIES.sonarqube).toBe(sonarqubeCollectorFactory);
+    expect(sonarqubeCollectorFactory.defaultInterval).toBe('30m');
+    expect(sonarqubeCollectorFactory.defaultTimeout).toBe('5m');
+  });
+
+  it('exports the listed projects as ratios and counts (golden /metrics, promtool-clean)', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const collector = collectorFor(
+      `    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects:\n      - billing-api\n      - { key: web-app, branch: develop, team: frontend }\n      - legacy-batch\n      - hr-secrets\n`,
+      TEAMS,
+    );
+    const ctx = testContext();
+    const snapshot = await collector.collect(ctx);
+    expect(snapshotProblem(snapshot)).toBeUndefined();
+
+    const billing = { project: 'billing-api', branch: 'main', team: 'payments' };
+    expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, billing)).toBe(0.875);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.newCodeCoverage, billing)).toBeCloseTo(0.723, 12);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.duplicatedLines, billing)).toBeCloseTo(0.031, 12);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.issues, { ...billing, type: 'bug' })).toBe(2);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.issues, { ...billing, type: 'vulnerability' })).toBe(0);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.issues, { ...billing, type: 'code_smell' })).toBe(114);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.issues, { ...billing, type: 'security_hotspot' })).toBe(3);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.linesOfCode, billing)).toBe(11402);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.technicalDebt, billing)).toBe(82800);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.qualityGatePassed, billing)).toBe(1);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.lastAnalysis, billing)).toBe(Date.UTC(2026, 10, 20, 12, 5) / 1000);
+
+    const web = { project: 'web-app', branch: 'develop', team: 'frontend' };
+    expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.qualityGatePassed, web)).toBe(0);
+
+    // No coverage report and no gate: absent, not 0.
+    const legacy = { project: 'legacy-batch', branch: 'master', team: 'payments' };
+    expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, legacy)).toBeUndefined();
+    expect(valueOf(snapshot, SONARQUBE_METRICS.newCodeCoverage, legacy)).toBeUndefined();
+    expect(valueOf(snapshot, SONARQUBE_METRICS.qualityGatePassed, legacy)).toBeUndefined();
+    expect(valueOf(snapshot, SONARQUBE_METRICS.linesOfCode, legacy)).toBe(90211);
+
+    expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'hr-secrets' })).toBeUndefined();
+    expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(1);
+
+    // Three calls per project: branches, measures, gate; the forbidden one stops at the first (403).
+    expect(Object.fromEntries(ctx.counts)).toEqual({ '200': 9, '403': 1 });
+    expect(fake.calls('/api/measures/component').find((r) => r.query.get('component') === 'web-app')!.query.get('branch')).toBe('develop');
+    expect(fake.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+
+    const text = await renderSnapshot(snapshot);
+    expect(text).not.toMatch(/^sonarqube_\S+\{[^}]*\} \S+ \d+$/m); // no sample timestamps
+    if (process.env.UPDATE_GOLDEN === '1') {
+      mkdirSync(dirname(GOLDEN), { recursive: true });
+      writeFileSync(GOLDEN, text);
+    }
+    expect(text).toBe(readFileSync(GOLDEN, 'utf8'));
+    expect(await promtoolCheckMetrics(text)).toBe('');
+  });
+
+  it('with projects: all, measures every browsable project and takes teams from teams.<team>.sonar_projects', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: all\n`, TEAMS);
+    const snapshot = await collector.collect(testContext());
+    const coverage = snapshot.find((f) => f.name === SONARQUBE_METRICS.coverage)!.samples;
+    expect(coverage).toEqual([
+      { labels: { project: 'billing-api', branch: 'main', team: 'payments' }, value: 0.875 },
+      { labels: { project: 'other-org-tool', branch: 'main', team: '' }, value: 0.1 },
+      { labels: { project: 'web-app', branch: 'main', team: 'web' }, value: 0.9 },
+    ]);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(0);
+    expect(fake.calls('/api/components/search')).toHaveLength(1);
+  });
+
+  it('on Cloud, lists the organization\'s projects only, with a Bearer token', async () => {
+    fake = await startFakeSonarqube({ flavor: 'cloud', token: TOKEN, projects: fixtureProjects() });
+    const collector = collectorFor(`    flavor: cloud\n    url: ${fake.url}\n    organization: acme\n    token: \${SONAR_TOKEN}\n`);
+    const snapshot = await collector.collect(testContext());
+    const projects = [...new Set(snapshot.flatMap((f) => f.samples.map((s) => s.labels.project)).filter(Boolean))].sort();
+    expect(projects).toEqual(['billing-api', 'legacy-batch', 'web-app']);
+    expect(fake.calls('/api/components/search')[0]!.query.get('organization')).toBe('acme');
+    expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('logs a failing project once, not on every refresh, and says when it recovers', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const client = new SonarqubeClient({ flavor: 'server', baseUrl: fake.url, token: new Secret(TOKEN) });
+    const collector = new SonarqubeCollector({
+      client,
+      projects: [
+        { key: 'billing-api', team: '' },
+        { key: 'hr-secrets', team: '' },
+      ],
+    });
+    const { logger, lines } = capturingLogger();
+    const ctx = { ...testContext(), logger };
+    await collector.collect(ctx);
+    await collector.collect(ctx);
+    const warns = lines.filter((l) => l.level === 40);
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toMatchObject({ msg: 'sonarqube: project skipped', project: 'hr-secrets' });
+    expect(JSON.stringify(warns[0])).toContain('Insufficient privileges');
+    expect(JSON.stringify(lines)).not.toContain(TOKEN);
+
+    fake.state.projects.find((p) => p.key === 'hr-secrets')!.forbidden = false;
+    const snapshot = await collector.collect(ctx);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'hr-secrets' })).toBe(0.99);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(0);
+    expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(['sonarqube: project collected again']);
+  });
+
+  it('skips a project whose configured branch does not exist, naming the setting', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const { logger, lines } = capturingLogger();
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, { key: web-app, branch: release-9 }]\n`);
+    const snapshot = await collector.collect({ ...testContext(), logger });
+    expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.875);
+    expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'web-app' })).toBeUndefined();
+    expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(1);
+    expect(JSON.stringify(lines)).toContain('project web-app has no branch \\"release-9\\" (check sources.sonarqube.projects)');
+    expect(fake.calls('/api/measures/component').map((r) => r.query.get('component'))).toEqual(['billing-api']);
+  });
+
+  it('fails the collection when the token is refused (401), naming the setting and not the token', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects(), revoked: true });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, web-app]\n`);
+    const err = (await collector.collect(testContext()).catch((e: unknown) => e)) as SourceError;
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.reason).toBe('auth');
+    expect(err.message).toContain('sources.sonarqube.token');
+    expect(err.message).not.toContain(TOKEN);
+  });
+
+  it('fails the collection when every project fails', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [gone-1, hr-secrets]\n`);
+    const err = (await collector.collect(testContext()).catch((e: unknown) => e)) as SourceError;
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.reason).toBe('not_found');
+    expect(err.message).toMatch(/^all 2 SonarQube projects failed; first: .*Project 'gone-1' not found/);
+  });
+
+  it('stops when the collection is aborted', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api]\n`);
+    const ac = new AbortController();
+    ac.abort(new Error('timed out'));
+    await expect(collector.collect(testContext(ac.signal))).rejects.toThrow('timed out');
+  });
+});
+
+describe('sonarqube settings', () => {
+  const base = (extra: string) => `version: okr/v1\nsources:\n  sonarqube:\n    url: https://sonarcloud.io\n${extra}`;
+
+  it('requires the organization on Cloud and a token', () => {
+    expect(() => parseConfig(base('    flavor: cloud\n    token: ${T}\n'), 'okrs.yaml', { env: { T: 'x' } })).toThrow('SonarQube Cloud needs the organization key');
+    expect(() => parseConfig(base('    organization: acme\n'), 'okrs.yaml', { env: {} })).toThrow('SonarQube needs token or token_file');
+  });
+
+  it('rejects the same project and branch listed twice, but allows two branches', () => {
+    expect(() => parseConfig(base('    token: ${T}\n    projects: [a, a]\n'), 'okrs.yaml', { env: { T: 'x' } })).toThrow('project "a" is listed twice');
+    expect(() => parseConfig(base('    token: ${T}\n    projects: [a, { key: a, branch: dev }]\n'), 'okrs.yaml', { env: { T: 'x' } })).not.toThrow();
+  });
+});
