@@ -51,6 +51,8 @@ export interface FakeSonarState {
   rateLimit?: { path: string; times: number; retryAfter?: string };
   /** Answer every request with 401 (a revoked token). */
   revoked?: boolean;
+  /** Project key → status (e.g. 503) answered to every request about that project, as a failing node or proxy would. */
+  failing?: Record<string, number>;
 }
 
 export interface FakeSonarqube extends FakeServer {
@@ -109,6 +111,12 @@ function handle(state: FakeSonarState, req: RecordedRequest, res: ServerResponse
     // The real server's 401 body is not guaranteed; send none.
     res.writeHead(401, { 'www-authenticate': 'Bearer' });
     return void res.end();
+  }
+  const about = req.query.get('component') ?? req.query.get('project') ?? req.query.get('projectKey');
+  const failWith = about ? state.failing?.[about] : undefined;
+  if (failWith !== undefined) {
+    res.writeHead(failWith, { 'content-type': 'text/html' });
+    return void res.end('<html><body><h1>Service Unavailable</h1></body></html>');
   }
   switch (req.path) {
     case '/api/components/search':

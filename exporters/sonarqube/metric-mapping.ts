@@ -44,4 +44,5 @@ export const SONAR_METRIC_KEYS: readonly string[] = Object.keys(SONAR_METRIC_EXP
 
 export const QUALITY_GATE_HELP = '1 when the quality gate passes, 0 when it fails; absent when the project has no gate or analysis. Refreshed on a schedule.';
 export const LAST_ANALYSIS_HELP = 'Unix time of the last analysis of the project branch (a value, not a sample timestamp). Refreshed on a schedule.';
-export const PROJECTS_SKIPPED_HELP = 'Projects left out of the last collection because their requests failed (see the logs).';
+export const PROJECTS_SKIPPED_HELP =
+  'Projects left out of the last collection because their requests failed (see the logs); projects kept at their last values after a passing failure are not counted.';

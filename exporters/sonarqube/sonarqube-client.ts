@@ -74,7 +74,7 @@ export const MAX_HISTORY_PAGE_SIZE = 1000;
  * measure has no usable number.
  */
 export function measureValue(m: RawMeasure): number | undefined {
-  const text = m.value ?? m.period?.value ?? m.periods?.find((p) => p.index === 1)?.value ?? m.periods?.[0]?.value;
+  const text = m.value ?? m.period?.value ?? m.periods?.find((p) => p.index === 1)?.value;
   return parseNumber(text);
 }
 

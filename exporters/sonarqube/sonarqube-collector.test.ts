@@ -157,6 +157,54 @@ describe('sonarqube collector', () => {
     expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(['sonarqube: project collected again']);
   });
 
+  it('keeps a project\'s last values through a passing failure (5xx), drops them after a lasting one (403)', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const sleeps: number[] = [];
+    const client = new SonarqubeClient({
+      flavor: 'server',
+      baseUrl: fake.url,
+      token: new Secret(TOKEN),
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0,
+    });
+    const collector = new SonarqubeCollector({
+      client,
+      projects: [
+        { key: 'billing-api', team: 'payments' },
+        { key: 'web-app', branch: 'develop', team: 'frontend' },
+      ],
+    });
+    const { logger, lines } = capturingLogger();
+    const web = { project: 'web-app', branch: 'develop' };
+    const first = await collector.collect({ ...testContext(), logger });
+    expect(valueOf(first, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);
+
+    fake.state.failing = { 'web-app': 503 };
+    fake.state.projects.find((p) => p.key === 'billing-api')!.branches[0]!.measures!.coverage = '88.0';
+    const ctx = { ...testContext(), logger };
+    const second = await collector.collect(ctx);
+    expect(valueOf(second, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.88);
+    expect(valueOf(second, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);
+    expect(valueOf(second, SONARQUBE_METRICS.qualityGatePassed, web)).toBe(0);
+    expect(valueOf(second, SONARQUBE_METRICS.projectsSkipped, {})).toBe(0);
+    expect(ctx.counts.get('503')).toBe(5); // the branches call, first try and four retries
+    expect(sleeps).toEqual([250, 500, 1000, 2000]);
+    expect(lines.filter((l) => l.level === 40).map((l) => [l.msg, l.project])).toEqual([['sonarqube: project failed; keeping its last values', 'web-app']]);
+
+    fake.state.failing = {};
+    fake.state.projects.find((p) => p.key === 'web-app')!.forbidden = true;
+    const third = await collector.collect({ ...testContext(), logger });
+    expect(valueOf(third, SONARQUBE_METRICS.coverage, web)).toBeUndefined();
+    expect(valueOf(third, SONARQUBE_METRICS.projectsSkipped, {})).toBe(1);
+
+    // Once dropped, a later passing failure has nothing to fall back on.
+    fake.state.projects.find((p) => p.key === 'web-app')!.forbidden = false;
+    fake.state.failing = { 'web-app': 502 };
+    const fourth = await collector.collect({ ...testContext(), logger });
+    expect(valueOf(fourth, SONARQUBE_METRICS.coverage, web)).toBeUndefined();
+    expect(valueOf(fourth, SONARQUBE_METRICS.projectsSkipped, {})).toBe(1);
+  });
+
   it('skips a project whose configured branch does not exist, naming the setting', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     const { logger, lines } = capturingLogger();

@@ -1,8 +1,10 @@
 /**
  * SonarQube collector: for each project (listed, or all the token may browse), the current
  * measures and quality gate of one branch (default: the main branch), as ratios and counts.
- * A project whose requests fail is left out and logged when its failure first appears; the
- * rest are still returned. Only refused credentials or a total failure fail the collection.
+ * A project whose requests fail is logged when its failure first appears and the rest are
+ * still returned: after a passing failure (429, 5xx, network) it keeps its last values, after
+ * a lasting one (403, 404) it is left out. Only refused credentials or a total failure fail
+ * the collection.
  */
 import type { LoadedConfig } from '../../src/config/load-config.js';
 import { resolveSecret } from '../../src/config/secrets.js';
@@ -42,6 +44,8 @@ export class SonarqubeCollector implements Collector {
   readonly source = 'sonarqube' as const;
   /** Project key → message of its current failure, so each failure is logged once, not every refresh. */
   private readonly failing = new Map<string, string>();
+  /** Project id → its last successful result, served again after a passing failure. */
+  private readonly lastGood = new Map<string, ProjectResult>();
 
   constructor(private readonly opts: SonarqubeCollectorOptions) {}
 
@@ -52,29 +56,44 @@ export class SonarqubeCollector implements Collector {
 
     const results: ProjectResult[] = [];
     const errors: unknown[] = [];
+    let fresh = 0;
+    const seen = new Set<string>();
     settled.forEach((s, i) => {
       const t = targets[i]!;
       const id = t.branch ? `${t.key}@${t.branch}` : t.key;
+      seen.add(id);
       if (s.status === 'fulfilled') {
         results.push(s.value);
+        fresh++;
+        this.lastGood.set(id, s.value);
         if (this.failing.delete(id)) ctx.logger.info({ project: t.key, branch: t.branch }, 'sonarqube: project collected again');
         return;
       }
       errors.push(s.reason);
+      const previous = isPassing(s.reason) ? this.lastGood.get(id) : undefined;
+      if (previous) results.push(previous);
+      else this.lastGood.delete(id);
       const message = s.reason instanceof Error ? s.reason.message : String(s.reason);
-      if (this.failing.get(id) !== message) ctx.logger.warn({ project: t.key, branch: t.branch, err: message }, 'sonarqube: project skipped');
+      if (this.failing.get(id) !== message)
+        ctx.logger.warn(
+          { project: t.key, branch: t.branch, err: message },
+          previous ? 'sonarqube: project failed; keeping its last values' : 'sonarqube: project skipped',
+        );
       this.failing.set(id, message);
     });
+    // Projects no longer listed (deleted, or Browse removed) must not come back from the cache.
+    for (const id of this.lastGood.keys()) if (!seen.has(id)) this.lastGood.delete(id);
+    for (const id of this.failing.keys()) if (!seen.has(id)) this.failing.delete(id);
 
     // Refused credentials fail every project alike: report the source as down, not as empty.
     const refused = errors.find((e) => e instanceof SourceError && e.status === 401);
     if (refused) throw refused;
-    if (results.length === 0 && errors.length > 0) {
+    if (fresh === 0 && errors.length > 0) {
       const first = errors[0];
       if (first instanceof SourceError) throw new SourceError(first.reason, `all ${errors.length} SonarQube projects failed; first: ${first.message}`, first.status);
       throw first;
     }
-    return buildSnapshot(results, errors.length);
+    return buildSnapshot(results, targets.length - results.length);
   }
 
   private async targets(ctx: CollectContext): Promise<ProjectTarget[]> {
@@ -120,6 +139,12 @@ export function buildSnapshot(results: readonly ProjectResult[], skipped: number
   const out = [...families.values()];
   out.push(family(SONARQUBE_METRICS.projectsSkipped, PROJECTS_SKIPPED_HELP, 'gauge', [{ labels: {}, value: skipped }]));
   return out;
+}
+
+/** Failures worth waiting out (rate limits, server errors, network), as opposed to 403/404. */
+function isPassing(e: unknown): boolean {
+  if (!(e instanceof SourceError)) return false;
+  return e.reason === 'rate_limited' || (e.reason === 'http' && (e.status === undefined || e.status >= 500));
 }
 
 function cmp(a: string, b: string): number {
