@@ -106,6 +106,10 @@ export const KeyResult = z.strictObject({
   team: z.string().optional(),
   weight: z.number().positive().default(1),
   notes: z.string().optional(),
+  tracking: z
+    .enum(['pace', 'level'])
+    .optional()
+    .meta({ description: 'pace: expected to grow through the period (counts, sums); level: a level to hold (availability). Default from the measure.' }),
 });
 export type KeyResult = z.infer<typeof KeyResult>;
 
@@ -159,7 +163,15 @@ export const OkrFile = z.strictObject({
       ...ClientAuth,
     })
     .prefault({}),
-  grafana: z.strictObject({ url: HttpUrl }).optional(),
+  grafana: z.strictObject({ url: HttpUrl }).optional().meta({ description: 'Grafana base URL, for links in reports.' }),
+  engine: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      interval: Duration.default('5m').meta({ description: 'How often serve evaluates key results.' }),
+      ledger: z.string().optional().meta({ description: 'SQLite ledger file; default <state_dir>/ledger.sqlite.' }),
+      forecast_points: z.number().int().min(2).max(50).default(6),
+    })
+    .prefault({}),
   teams: z.record(Id, Team).default({}),
   sources: z
     .strictObject({
