@@ -3,9 +3,13 @@
  * Enabling a source is a config switch (`sources.<name>`).
  */
 import type { SourceName } from '../src/conventions.js';
+import { bitbucketCollectorFactory } from './bitbucket/bitbucket-collector.js';
 import type { CollectorFactory } from './collector.js';
+import { jiraCollectorFactory } from './jira/jira-collector.js';
 import { sonarqubeCollectorFactory } from './sonarqube/sonarqube-collector.js';
 
 export const COLLECTOR_FACTORIES: Partial<Record<SourceName, CollectorFactory>> = {
+  bitbucket: bitbucketCollectorFactory,
+  jira: jiraCollectorFactory,
   sonarqube: sonarqubeCollectorFactory,
 };

@@ -1,0 +1,308 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load-config.js';
+import { JIRA_METRICS } from '../../src/conventions.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { renderSnapshot } from '../../src/server/exposition.js';
+import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
+import { SourceError, type Snapshot } from '../collector.js';
+import { testContext } from '../testing/collect-context.js';
+import { COLLECTOR_FACTORIES } from '../registry.js';
+import { JiraCollector } from './jira-collector.js';
+import { CACHE_FILE } from './sprint-cache.js';
+import { startFakeJira, type FakeJira } from './testing/fake-jira.js';
+import { CLOUD_NOW, CLOUD_TOKEN, cloudConfigYaml, cloudDataset, DC_PAT, datacenterConfigYaml, datacenterDataset } from './testing/jira-dataset.js';
+
+const GOLDEN = join(import.meta.dirname, 'testdata', 'cloud-metrics.golden.prom');
+
+/** The value of one series, found by exact labels; undefined when absent. */
+function value(snap: Snapshot, name: string, labels: Record<string, string>): number | undefined {
+  const fam = snap.find((f) => f.name === name);
+  const want = JSON.stringify(Object.entries(labels).sort());
+  return fam?.samples.find((s) => JSON.stringify(Object.entries(s.labels).sort()) === want)?.value;
+}
+
+function series(snap: Snapshot, name: string): string[] {
+  return (snap.find((f) => f.name === name)?.samples ?? []).map((s) => JSON.stringify(s.labels));
+}
+
+interface Setup {
+  fake: FakeJira;
+  stateDir: string;
+  sleeps: number[];
+  collector(yaml?: string, env?: Record<string, string>): JiraCollector;
+}
+
+async function setup(data = cloudDataset()): Promise<Setup> {
+  const fake = await startFakeJira(data);
+  const stateDir = mkdtempSync(join(tmpdir(), 'okr-jira-'));
+  const sleeps: number[] = [];
+  return {
+    fake,
+    stateDir,
+    sleeps,
+    collector: (yaml = cloudConfigYaml(fake.url), env = { JIRA_API_TOKEN: CLOUD_TOKEN, JIRA_PAT: DC_PAT }) => {
+      const loaded = parseConfig(yaml, 'okrs.yaml', { env });
+      return new JiraCollector(loaded, silentLogger(), stateDir, {
+        now: () => CLOUD_NOW,
+        sleep: async (ms) => void sleeps.push(ms),
+        random: () => 0.5,
+        maxRetries: 2,
+      });
+    },
+  };
+}
+
+describe('Jira Cloud collector on the known-answer data set', () => {
+  let s: Setup;
+  beforeEach(async () => {
+    s = await setup();
+  });
+  afterEach(async () => {
+    await s.fake.close();
+    rmSync(s.stateDir, { recursive: true, force: true });
+  });
+
+  it('exports exact sprint figures: velocity chart where it has them, issues otherwise', async () => {
+    const snap = await s.collector().collect(testContext());
+    const P = { board: 'Platform', team: 'platform' };
+    const pts = (sprint: string, state: string, b = P) => value(snap, JIRA_METRICS.sprintPoints, { ...b, sprint, state });
+    // Velocity chart figures for 102..104 (closed_sprints: 3 keeps only those three closed ones).
+    expect([pts('102', 'committed'), pts('102', 'completed')]).toEqual([40, 35]);
+    expect([pts('103', 'committed'), pts('103', 'completed')]).toEqual([62, 64]);
+    expect([pts('104', 'committed'), pts('104', 'completed')]).toEqual([70, 66]);
+    expect(pts('101', 'completed')).toBeUndefined();
+    // Active sprint from its issues: carried-over work counts, mid-sprint additions do not commit.
+    expect([pts('105', 'committed'), pts('105', 'completed')]).toEqual([16, 7]);
+    // Another board's sprint listed on this board, and future sprints, never appear.
+    expect(series(snap, JIRA_METRICS.sprintPoints).some((l) => l.includes('"55"') || l.includes('"106"'))).toBe(false);
+    // Counters over every closed sprint, including 101 from issues (17 committed, 14 completed).
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, P)).toBe(179);
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, P)).toBe(189);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, P)).toBe(4);
+    // Dates: complete time only for closed sprints.
+    expect(value(snap, JIRA_METRICS.sprintStart, { ...P, sprint: '105' })).toBe(Date.parse('2026-11-16T08:00:00.000Z') / 1000);
+    expect(value(snap, JIRA_METRICS.sprintEnd, { ...P, sprint: '105' })).toBe(Date.parse('2026-11-29T17:00:00.000Z') / 1000);
+    expect(value(snap, JIRA_METRICS.sprintCompleteTime, { ...P, sprint: '104' })).toBe(Date.parse('2026-11-16T07:30:00.000Z') / 1000);
+    expect(value(snap, JIRA_METRICS.sprintCompleteTime, { ...P, sprint: '105' })).toBeUndefined();
+    // Mobile: estimation "none" → site field by schema; no velocity chart → issues (3 / 8).
+    const M = { board: 'Mobile', team: 'mobile' };
+    expect([pts('201', 'committed', M), pts('201', 'completed', M)]).toEqual([3, 8]);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, M)).toBe(1);
+    // Support is kanban: skipped, no series at all.
+    expect(series(snap, JIRA_METRICS.closedSprintsTotal).some((l) => l.includes('Support'))).toBe(false);
+  });
+
+  it('fills period placeholders and sums points over paged searches', async () => {
+    const snap = await s.collector().collect(testContext());
+    expect(value(snap, JIRA_METRICS.queryIssues, { query: 'security_incidents' })).toBe(3);
+    expect(value(snap, JIRA_METRICS.queryPoints, { query: 'security_incidents' })).toBe(5);
+    expect(value(snap, JIRA_METRICS.queryIssues, { query: 'bugs_this_month' })).toBe(5);
+    expect(value(snap, JIRA_METRICS.queryPoints, { query: 'bugs_this_month' })).toBe(6.5);
+    const searches = s.fake.requests.filter((r) => r.path === '/rest/api/3/search/jql');
+    // 3 issues at 2 per page + 5 issues at 2 per page; tokens carried over, fields asked for.
+    expect(searches).toHaveLength(5);
+    expect(searches.filter((r) => r.query.has('nextPageToken'))).toHaveLength(3);
+    expect(new Set(searches.map((r) => r.query.get('fields')))).toEqual(new Set(['customfield_10016']));
+    expect(searches.map((r) => r.query.get('jql'))).toContain('project = SEC AND issuetype = Incident AND created >= "2026-10-01" AND created < "2027-01-01"');
+    // Never the removed endpoint.
+    expect(s.fake.count(/^\/rest\/api\/\d\/search$/)).toBe(0);
+  });
+
+  it('uses Basic auth with the account e-mail and API token', async () => {
+    await s.collector().collect(testContext());
+    const expected = `Basic ${Buffer.from(`bot@example.com:${CLOUD_TOKEN}`).toString('base64')}`;
+    expect(new Set(s.fake.requests.map((r) => r.headers.authorization))).toEqual(new Set([expected]));
+  });
+
+  it('a second unchanged refresh costs one request per board, the active sprint issues and the query pages', async () => {
+    const collector = s.collector();
+    await collector.collect(testContext());
+    const before = s.fake.requests.length;
+    const ctx = testContext();
+    const again = await collector.collect(ctx);
+    const second = s.fake.requests.slice(before).map((r) => `${r.path}?${r.query.get('startAt') ?? ''}`);
+    expect(second.sort()).toEqual(
+      [
+        '/rest/agile/1.0/board/1/sprint?4', // tail of Platform's list: the last known closed sprint and what follows
+        '/rest/agile/1.0/board/2/sprint?0', // Mobile: its one closed sprint is the anchor at 0
+        '/rest/agile/1.0/sprint/105/issue?0', // active sprint, 5 issues at 4 per page
+        '/rest/agile/1.0/sprint/105/issue?4',
+        '/rest/api/3/search/jql?',
+        '/rest/api/3/search/jql?',
+        '/rest/api/3/search/jql?',
+        '/rest/api/3/search/jql?',
+        '/rest/api/3/search/jql?',
+      ].sort(),
+    );
+    expect(ctx.counts.get('200')).toBe(9);
+    expect(value(again, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
+  });
+
+  it('persists closed sprints: a restarted collector does not refetch them', async () => {
+    await s.collector().collect(testContext());
+    expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(5);
+    const before = s.fake.requests.length;
+    const snap = await s.collector().collect(testContext());
+    const after = s.fake.requests.slice(before);
+    expect(after.filter((r) => r.path.includes('velocity'))).toHaveLength(0);
+    expect(after.filter((r) => /\/sprint\/(101|102|103|104|201)\/issue$/.test(r.path))).toHaveLength(0);
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(189);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { board: 'Mobile', team: 'mobile', sprint: '201', state: 'completed' })).toBe(8);
+  });
+
+  it('picks up a sprint that closed since the last refresh, and counters only grow', async () => {
+    const collector = s.collector();
+    await collector.collect(testContext());
+    const d = s.fake.data;
+    Object.assign(d.sprints.find((x) => x.id === 105)!, { state: 'closed', completeDate: '2026-11-30T07:00:00.000Z' });
+    Object.assign(d.sprints.find((x) => x.id === 106)!, { state: 'active' });
+    (d.boards[0]!.velocity as Record<number, { estimated: number; completed: number }>)[105] = { estimated: 16, completed: 11 };
+    const before = s.fake.requests.length;
+    const snap = await collector.collect(testContext());
+    const P = { board: 'Platform', team: 'platform' };
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'completed' })).toBe(11);
+    expect(value(snap, JIRA_METRICS.sprintCompleteTime, { ...P, sprint: '105' })).toBe(Date.parse('2026-11-30T07:00:00.000Z') / 1000);
+    // 106 is now the active sprint (no issues yet); 102 dropped out of the last three closed.
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '106', state: 'committed' })).toBe(0);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '102', state: 'completed' })).toBeUndefined();
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, P)).toBe(190);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, P)).toBe(5);
+    // Only the list's tail, one velocity read and the new active sprint: no older sprint refetched.
+    const paths = s.fake.requests.slice(before).map((r) => r.path);
+    expect(paths.filter((p) => p.includes('velocity'))).toHaveLength(1);
+    expect(paths.filter((p) => /\/sprint\/10[1-5]\/issue$/.test(p))).toHaveLength(0);
+  });
+
+  it('matches the golden /metrics file, which promtool accepts', async () => {
+    const text = await renderSnapshot(await s.collector().collect(testContext()));
+    if (process.env.UPDATE_GOLDEN === '1') {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(GOLDEN, text);
+    }
+    expect(text).toBe(readFileSync(GOLDEN, 'utf8'));
+    expect(await promtoolCheckMetrics(text)).toBe('');
+  });
+});
+
+describe('Jira collector errors', () => {
+  let s: Setup;
+  beforeEach(async () => {
+    s = await setup();
+  });
+  afterEach(async () => {
+    await s.fake.close();
+    rmSync(s.stateDir, { recursive: true, force: true });
+  });
+
+  it('refused credentials fail the collection naming the setting, never the token', async () => {
+    const collector = s.collector(undefined, { JIRA_API_TOKEN: 'wrong-token-123' });
+    const err = await collector.collect(testContext()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).reason).toBe('auth');
+    expect((err as SourceError).message).toContain('sources.jira.api_token');
+    expect((err as SourceError).message).not.toContain('wrong-token-123');
+  });
+
+  it('a missing board is named and skipped; the other boards and queries still export', async () => {
+    const yaml = cloudConfigYaml(s.fake.url).replace('      - id: 3\n', '      - id: 3\n      - name: Ghost\n      - id: 77\n');
+    const warnings: string[] = [];
+    const ctx = { ...testContext(), logger: { ...silentLogger(), warn: (m: string) => void warnings.push(m) } as never };
+    const snap = await s.collector(yaml).collect(ctx);
+    expect(warnings.some((w) => w.includes('board "Ghost"') && w.includes('not found'))).toBe(true);
+    expect(warnings.some((w) => w.includes('77') && w.includes('not found'))).toBe(true);
+    expect(warnings.some((w) => w.includes('"Support"') && w.includes('does not support sprints'))).toBe(true);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
+    expect(value(snap, JIRA_METRICS.queryIssues, { query: 'security_incidents' })).toBe(3);
+  });
+
+  it('honours 429 Retry-After and counts every request', async () => {
+    s.fake.data.failures.push({ path: /\/board\/1\/sprint$/, status: 429, headers: { 'retry-after': '3' }, times: 1 });
+    const ctx = testContext();
+    const snap = await s.collector().collect(ctx);
+    expect(s.sleeps).toContain(3000 + 0.5 * 250);
+    expect(ctx.counts.get('429')).toBe(1);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
+  });
+
+  it('a rejected query reports Jira\'s error body and the setting; the rest still export', async () => {
+    const yaml = cloudConfigYaml(s.fake.url).replace("    queries:\n", "    queries:\n      broken: 'project = NOPE AND'\n");
+    const warnings: string[] = [];
+    const ctx = { ...testContext(), logger: { ...silentLogger(), warn: (m: string) => void warnings.push(m) } as never };
+    const snap = await s.collector(yaml).collect(ctx);
+    expect(warnings.find((w) => w.includes('sources.jira.queries.broken'))).toContain('Error in the JQL Query');
+    expect(value(snap, JIRA_METRICS.queryIssues, { query: 'broken' })).toBeUndefined();
+    expect(value(snap, JIRA_METRICS.queryIssues, { query: 'bugs_this_month' })).toBe(5);
+  });
+
+  it('recovers after a failed refresh, keeping and then completing the cache', async () => {
+    // Sprint 101's issues fail with 5xx past the retries: Platform fails, Mobile and queries work.
+    s.fake.data.failures.push({ path: /\/sprint\/101\/issue$/, status: 503, times: 3 });
+    const collector = s.collector();
+    const first = await collector.collect(testContext());
+    expect(value(first, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBeUndefined();
+    expect(value(first, JIRA_METRICS.closedSprintsTotal, { board: 'Mobile', team: 'mobile' })).toBe(1);
+    // Velocity figures that did arrive were kept; only 101 is fetched again.
+    const before = s.fake.requests.length;
+    const second = await collector.collect(testContext());
+    expect(value(second, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
+    expect(value(second, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
+    const paths = s.fake.requests.slice(before).map((r) => r.path);
+    expect(paths.filter((p) => p.includes('velocity'))).toHaveLength(1);
+    expect(paths.filter((p) => /\/sprint\/10[2-4]\/issue$/.test(p))).toHaveLength(0);
+  });
+
+  it('fails the collection when nothing at all could be collected, then recovers', async () => {
+    s.fake.data.failures.push({ path: /./, status: 500, times: 1000 });
+    const collector = s.collector();
+    await expect(collector.collect(testContext())).rejects.toThrow(/answered 500/);
+    s.fake.data.failures.length = 0;
+    const snap = await collector.collect(testContext());
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
+  });
+
+  it('Data Center flavour against Jira Cloud: the 410 says to switch the flavour', async () => {
+    s.fake.data.credentials = { pat: DC_PAT };
+    const yaml = datacenterConfigYaml(s.fake.url).replace(/boards:\n\s+- name: Core\n\s+team: core\n/, 'boards: []\n');
+    await expect(s.collector(yaml).collect(testContext())).rejects.toThrow(/410.*flavor: cloud|flavor: cloud/);
+  });
+});
+
+describe('Jira Data Center collector', () => {
+  let s: Setup;
+  beforeEach(async () => {
+    s = await setup(datacenterDataset());
+  });
+  afterEach(async () => {
+    await s.fake.close();
+    rmSync(s.stateDir, { recursive: true, force: true });
+  });
+
+  it('uses the PAT as Bearer, offset search, name-matched changelogs and local-offset dates', async () => {
+    const snap = await s.collector(datacenterConfigYaml(s.fake.url)).collect(testContext());
+    const C = { board: 'Core', team: 'core' };
+    expect(new Set(s.fake.requests.map((r) => r.headers.authorization))).toEqual(new Set([`Bearer ${DC_PAT}`]));
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...C, sprint: '1000', state: 'committed' })).toBe(3);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...C, sprint: '1000', state: 'completed' })).toBe(7);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...C, sprint: '1001', state: 'completed' })).toBe(18);
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, C)).toBe(25);
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, C)).toBe(23);
+    expect(value(snap, JIRA_METRICS.sprintCompleteTime, { ...C, sprint: '1000' })).toBe(Date.parse('2026-10-19T09:00:00.000Z') / 1000);
+    expect(value(snap, JIRA_METRICS.queryIssues, { query: 'core_created' })).toBe(3);
+    expect(value(snap, JIRA_METRICS.queryPoints, { query: 'core_created' })).toBe(7);
+    const searches = s.fake.requests.filter((r) => r.path === '/rest/api/2/search');
+    expect(searches.map((r) => r.query.get('startAt'))).toEqual(['0', '2']);
+    expect(s.fake.count(/\/rest\/api\/3\//)).toBe(0);
+  });
+});
+
+describe('registry', () => {
+  it('lists the Jira factory', () => {
+    expect(COLLECTOR_FACTORIES.jira?.source).toBe('jira');
+  });
+});

@@ -1,0 +1,276 @@
+/**
+ * The Jira collector: resolves the configured boards, keeps their sprint figures incremental
+ * (sprint-history), runs the named JQL queries for the current period, and returns the whole
+ * snapshot. One bad board or query is logged and skipped (keeping its last good figures);
+ * only refused credentials, or nothing collected at all, fail the collection.
+ */
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../../src/config/load-config.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { SourceError, type CollectContext, type Collector, type CollectorFactory, type Snapshot } from '../collector.js';
+import { HttpClient, type HttpAuth } from '../http-client.js';
+import type { JiraConfig } from './config.js';
+import type { JiraField } from './jira-api.js';
+import { JiraClient } from './jira-client.js';
+import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
+import { currentPeriod, fillJqlPlaceholders } from './jql-period.js';
+import { SprintCache } from './sprint-cache.js';
+import { syncBoard, type BoardFigures, type ResolvedBoard } from './sprint-history.js';
+import { boardEstimationField, configuredField, discoverPointsField, pointsOf, type PointsField } from './story-points-field.js';
+
+/** A board as configured: by id, by name, or both; merged from sources.jira.boards and teams. */
+export interface BoardSpec {
+  id?: number;
+  name?: string;
+  team: string;
+  storyPointsField?: string;
+}
+
+export interface JiraCollectorOptions {
+  /** Replaceable for tests: the instant that decides the current period. */
+  now?: () => Date;
+  /** Passed to the HttpClient (tests make retries instant). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+  maxRetries?: number;
+}
+
+/** Boards from sources.jira.boards plus those only named in teams.<team>.jira_boards. */
+export function boardSpecs(loaded: LoadedConfig): BoardSpec[] {
+  const cfg = loaded.config;
+  const jira = cfg.sources.jira!;
+  const teamOf = (ref: { id?: number; name?: string }): string => {
+    for (const [team, t] of Object.entries(cfg.teams)) {
+      if (t.jira_boards.some((b) => (ref.name !== undefined && String(b) === ref.name) || (ref.id !== undefined && String(b) === String(ref.id))))
+        return team;
+    }
+    return '';
+  };
+  const specs: BoardSpec[] = jira.boards.map((b) => {
+    const ref = typeof b === 'number' ? { id: b } : { id: b.id, name: b.name };
+    const team = typeof b === 'number' ? teamOf(ref) : (b.team ?? teamOf(ref));
+    return { ...ref, team, storyPointsField: typeof b === 'number' ? undefined : b.story_points_field };
+  });
+  const known = (v: string) => specs.some((s) => s.name === v || (s.id !== undefined && String(s.id) === v));
+  for (const [team, t] of Object.entries(cfg.teams)) {
+    for (const b of t.jira_boards) {
+      const v = String(b);
+      if (known(v)) continue;
+      specs.push(typeof b === 'number' || /^\d+$/.test(v) ? { id: Number(v), team } : { name: v, team });
+    }
+  }
+  return specs;
+}
+
+const specKey = (s: BoardSpec) => (s.name !== undefined ? `"${s.name}"` : `${s.id}`);
+
+export class JiraCollector implements Collector {
+  readonly source = 'jira' as const;
+  private readonly client: JiraClient;
+  private readonly cache: SprintCache;
+  private readonly settings: JiraConfig;
+  private readonly specs: BoardSpec[];
+  private readonly resolved = new Map<BoardSpec, ResolvedBoard | 'no-sprints'>();
+  private readonly lastBoards = new Map<BoardSpec, BoardFigures>();
+  private readonly lastQueries = new Map<string, QueryResult>();
+  private readonly warned = new Map<string, string>();
+  private siteFields: Promise<JiraField[]> | undefined;
+  private queryField: Promise<PointsField | undefined> | undefined;
+
+  constructor(
+    private readonly loaded: LoadedConfig,
+    private readonly logger: Logger,
+    stateDir: string,
+    private readonly opts: JiraCollectorOptions = {},
+  ) {
+    const s = loaded.config.sources.jira;
+    if (!s) throw new Error('sources.jira is not configured');
+    this.settings = s;
+    this.specs = boardSpecs(loaded);
+    const secretCtx = { env: loaded.env, baseDir: loaded.baseDir };
+    let auth: HttpAuth;
+    let credentialSetting: string;
+    if (s.flavor === 'cloud') {
+      credentialSetting = s.api_token_file ? 'sources.jira.api_token_file (with sources.jira.email)' : 'sources.jira.api_token (with sources.jira.email)';
+      auth = { type: 'basic', username: s.email!, password: resolveSecret(s, 'api_token', secretCtx)! };
+    } else {
+      credentialSetting = s.personal_access_token_file ? 'sources.jira.personal_access_token_file' : 'sources.jira.personal_access_token';
+      auth = { type: 'bearer', token: resolveSecret(s, 'personal_access_token', secretCtx)! };
+    }
+    const http = new HttpClient({
+      source: 'jira',
+      baseUrl: s.url,
+      auth,
+      credentialSetting,
+      maxConcurrency: s.max_concurrency,
+      maxRetries: opts.maxRetries,
+      sleep: opts.sleep,
+      random: opts.random,
+    });
+    this.client = new JiraClient(http, s.flavor);
+    this.cache = SprintCache.load(stateDir, s.url, logger);
+  }
+
+  async collect(ctx: CollectContext): Promise<Snapshot> {
+    const errors: SourceError[] = [];
+    let successes = 0;
+    const fail = (key: string, e: unknown): void => {
+      const err = e instanceof SourceError ? e : new SourceError('error', `jira: ${String((e as Error)?.message ?? e)}`);
+      errors.push(err);
+      this.warnOnce(ctx, key, err.message);
+    };
+
+    const boards = await Promise.all(
+      this.specs.map(async (spec): Promise<BoardFigures | undefined> => {
+        const key = `board ${specKey(spec)}`;
+        try {
+          const board = await this.resolve(ctx, spec);
+          if (board === 'no-sprints') return undefined;
+          const figures = await syncBoard(ctx, this.client, this.cache, board, {
+            onVelocityUnavailable: (e) =>
+              this.warnOnce(ctx, `${key} velocity`, `jira: velocity chart data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
+            fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
+          });
+          this.lastBoards.set(spec, figures);
+          this.warned.delete(key);
+          successes++;
+          return figures;
+        } catch (e) {
+          if (e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message)) {
+            // A kanban board that the configuration endpoint did not flag: skip it for good.
+            this.resolved.set(spec, 'no-sprints');
+            this.warnOnce(ctx, key, `jira: board ${specKey(spec)} does not support sprints (a kanban board?); skipped (remove it from sources.jira.boards)`);
+            return undefined;
+          }
+          fail(key, e);
+          return this.lastBoards.get(spec);
+        }
+      }),
+    );
+
+    const queries = await Promise.all(
+      Object.entries(this.settings.queries).map(async ([name, q]): Promise<QueryResult | undefined> => {
+        const key = `query ${name}`;
+        try {
+          const result = await this.runQuery(ctx, name, typeof q === 'string' ? { jql: q, period: 'quarter' } : q);
+          this.lastQueries.set(name, result);
+          this.warned.delete(key);
+          successes++;
+          return result;
+        } catch (e) {
+          fail(key, e);
+          return this.lastQueries.get(name);
+        }
+      }),
+    );
+
+    this.cache.save();
+    // Refused credentials fail everything alike: say so once, as the source's error.
+    const auth = errors.find((e) => e.status === 401);
+    if (auth) throw auth;
+    if (successes === 0 && errors.length > 0) throw errors[0]!;
+    return renderJiraSnapshot(
+      boards.filter((b): b is BoardFigures => b !== undefined),
+      queries.filter((q): q is QueryResult => q !== undefined),
+      this.settings.closed_sprints,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.cache.save();
+  }
+
+  private warnOnce(ctx: CollectContext, key: string, message: string): void {
+    if (this.warned.get(key) === message) return;
+    this.warned.set(key, message);
+    ctx.logger.warn(message);
+  }
+
+  private fields(ctx: CollectContext): Promise<JiraField[]> {
+    this.siteFields ??= this.client.fields(ctx).catch((e: unknown) => {
+      this.siteFields = undefined;
+      throw e;
+    });
+    return this.siteFields;
+  }
+
+  private async resolve(ctx: CollectContext, spec: BoardSpec): Promise<ResolvedBoard | 'no-sprints'> {
+    const known = this.resolved.get(spec);
+    if (known) return known;
+    let id = spec.id;
+    if (id === undefined) {
+      const name = spec.name!;
+      const found = await this.client.boardsNamed(ctx, name);
+      const exact = found.filter((b) => b.name === name);
+      const matches = exact.length > 0 ? exact : found.filter((b) => b.name.toLowerCase() === name.toLowerCase());
+      if (matches.length === 0)
+        throw new SourceError('not_found', `jira: board "${name}" (sources.jira.boards) was not found, or the account may not see it`, 404);
+      if (matches.length > 1)
+        throw new SourceError(
+          'error',
+          `jira: several boards are named "${name}" (ids ${matches.map((b) => b.id).join(', ')}); configure the board by id in sources.jira.boards`,
+        );
+      id = matches[0]!.id;
+    }
+    let conf;
+    try {
+      conf = await this.client.boardConfiguration(ctx, id);
+    } catch (e) {
+      if (e instanceof SourceError && e.status === 404)
+        throw new SourceError('not_found', `jira: board ${specKey(spec)} (id ${id}, sources.jira.boards) was not found, or the account may not see it`, 404);
+      throw e;
+    }
+    const name = spec.name ?? conf.name;
+    if (conf.type !== undefined && conf.type !== 'scrum') {
+      this.warnOnce(ctx, `board ${specKey(spec)}`, `jira: board "${name}" (id ${id}) is a ${conf.type} board and does not support sprints; skipped (remove it from sources.jira.boards)`);
+      this.resolved.set(spec, 'no-sprints');
+      return 'no-sprints';
+    }
+    const override = spec.storyPointsField ?? this.settings.story_points_field;
+    const pointsField = override ? configuredField(override) : (boardEstimationField(conf) ?? discoverPointsField(await this.fields(ctx)));
+    const board: ResolvedBoard = { id, name, team: spec.team, pointsField };
+    this.resolved.set(spec, board);
+    return board;
+  }
+
+  private async runQuery(ctx: CollectContext, name: string, q: { jql: string; period: 'quarter' | 'month' | 'year' }): Promise<QueryResult> {
+    const cal = this.loaded.config.calendar;
+    const period = currentPeriod(q.period, this.opts.now?.() ?? new Date(), cal.timezone, cal.fiscal_year_start_month);
+    const jql = fillJqlPlaceholders(q.jql, period);
+    const field = await this.pointsFieldForQueries(ctx);
+    try {
+      const issues = await this.client.search(ctx, jql, field ? [field.id] : []);
+      const points = field ? Math.round(issues.reduce((acc, i) => acc + pointsOf(i.fields ?? {}, field.id), 0) * 1e6) / 1e6 : undefined;
+      return { name, issues: issues.length, points };
+    } catch (e) {
+      if (e instanceof SourceError && e.status === 410)
+        throw new SourceError('not_found', `jira: query ${name}: ${e.message}; this looks like Jira Cloud, set sources.jira.flavor: cloud`, 410);
+      if (e instanceof SourceError && e.status === 400)
+        throw new SourceError('http', `jira: query ${name} (sources.jira.queries.${name}) was rejected: ${e.message}`, 400);
+      throw e;
+    }
+  }
+
+  private pointsFieldForQueries(ctx: CollectContext): Promise<PointsField | undefined> {
+    const override = this.settings.story_points_field;
+    if (override) return Promise.resolve(configuredField(override));
+    this.queryField ??= this.fields(ctx)
+      .then((fields) => {
+        const f = discoverPointsField(fields);
+        if (!f) this.warnOnce(ctx, 'query field', 'jira: no story-points field found in /field; jira_query_story_points is not exported (set sources.jira.story_points_field)');
+        return f;
+      })
+      .catch((e: unknown) => {
+        this.queryField = undefined;
+        throw e;
+      });
+    return this.queryField;
+  }
+}
+
+export const jiraCollectorFactory: CollectorFactory = {
+  source: 'jira',
+  defaultInterval: '15m',
+  defaultTimeout: '5m',
+  create: (deps) => new JiraCollector(deps.loaded, deps.logger, deps.stateDir),
+};

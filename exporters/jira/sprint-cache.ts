@@ -1,0 +1,90 @@
+/**
+ * Closed sprints never change, so their figures are computed once and kept in a JSON file in
+ * the state directory: a restart does not refetch them, and the cumulative counters (sums over
+ * every closed sprint the board ever had) survive restarts without resetting.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { SprintFigures } from './sprint-figures.js';
+
+export const CACHE_FILE = 'jira-sprints.json';
+const VERSION = 1;
+
+export interface CachedBoard {
+  /**
+   * How many closed sprints the board's sprint list held (including other boards' sprints it
+   * shows), and the id of the last one: the next refresh asks only for the list's tail.
+   */
+  closedListed: number;
+  anchorId?: number;
+  /** Figures of the board's own closed sprints, by sprint id. */
+  closed: Record<string, SprintFigures>;
+}
+
+interface CacheFile {
+  version: number;
+  /** Sprint ids are per site: a cache made for another Jira is ignored. */
+  url: string;
+  boards: Record<string, CachedBoard>;
+}
+
+export class SprintCache {
+  private dirty = false;
+
+  private constructor(
+    private readonly file: string,
+    private readonly data: CacheFile,
+  ) {}
+
+  static load(stateDir: string, url: string, logger: Logger): SprintCache {
+    const file = join(stateDir, CACHE_FILE);
+    const empty: CacheFile = { version: VERSION, url, boards: {} };
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return new SprintCache(file, empty);
+    }
+    try {
+      const parsed = JSON.parse(text) as CacheFile;
+      if (parsed.version !== VERSION || parsed.url !== url || typeof parsed.boards !== 'object') {
+        logger.info({ file }, 'jira sprint cache is for another site or version; starting afresh');
+        return new SprintCache(file, empty);
+      }
+      return new SprintCache(file, parsed);
+    } catch {
+      logger.warn({ file }, 'jira sprint cache is unreadable; starting afresh (closed sprints will be fetched again)');
+      return new SprintCache(file, empty);
+    }
+  }
+
+  board(boardId: number): CachedBoard {
+    const key = String(boardId);
+    this.data.boards[key] ??= { closedListed: 0, closed: {} };
+    return this.data.boards[key];
+  }
+
+  addClosed(boardId: number, figures: SprintFigures): void {
+    this.board(boardId).closed[String(figures.id)] = figures;
+    this.dirty = true;
+  }
+
+  setListing(boardId: number, closedListed: number, anchorId: number | undefined): void {
+    const b = this.board(boardId);
+    if (b.closedListed === closedListed && b.anchorId === anchorId) return;
+    b.closedListed = closedListed;
+    b.anchorId = anchorId;
+    this.dirty = true;
+  }
+
+  /** Write the file if anything changed: temp file + rename, so a crash never leaves half a file. */
+  save(): void {
+    if (!this.dirty) return;
+    mkdirSync(join(this.file, '..'), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(this.data, null, 2)}\n`);
+    renameSync(tmp, this.file);
+    this.dirty = false;
+  }
+}
