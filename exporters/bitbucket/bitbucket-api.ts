@@ -77,7 +77,8 @@ export function coverageRatio(
   for (const d of data as Array<{ title?: unknown; type?: unknown; value?: unknown }>) {
     if (d?.type !== 'PERCENTAGE' || typeof d.value !== 'number' || !Number.isFinite(d.value)) continue;
     if (item !== undefined && d.title !== item) continue;
-    return Math.min(1, Math.max(0, d.value / 100));
+    // Rounded to 8 decimals so 83.4 % reads 0.834, not 0.8340000000000001.
+    return Math.min(1, Math.max(0, Math.round(d.value * 1e6) / 1e8));
   }
   return undefined;
 }

@@ -1,0 +1,224 @@
+/**
+ * The Bitbucket collector (Cloud or Data Center): per repository, merged pull requests and
+ * pipelines are folded into checkpointed counters (incremental-state.ts, state-file.ts);
+ * open pull requests and Code Insights coverage are read fresh each refresh. One failing
+ * repository is logged once and skipped; the collection fails only when no repository's
+ * pull requests could be read, or the credentials are refused.
+ */
+import { durationSeconds } from '../../src/config/primitives.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import {
+  BITBUCKET_CYCLE_TIME_BUCKETS,
+  BITBUCKET_PIPELINE_DURATION_BUCKETS,
+} from '../../src/conventions.js';
+import { SourceError, type CollectContext, type Collector, type CollectorDeps, type CollectorFactory, type Snapshot } from '../collector.js';
+import { HttpClient, type HttpAuth, type HttpClientOptions } from '../http-client.js';
+import type { BitbucketApi, CoverageOptions, RepoRef } from './bitbucket-api.js';
+import { buildSnapshot, type RepoLive } from './bitbucket-snapshot.js';
+import { BitbucketCloudApi } from './cloud-client.js';
+import type { BitbucketConfig } from './config.js';
+import { BitbucketDataCenterApi } from './datacenter-client.js';
+import {
+  foldMergedPullRequests,
+  foldPipelines,
+  newPipelineState,
+  newRepoState,
+  pullRequestQueryStart,
+} from './incremental-state.js';
+import { loadState, saveState, type BitbucketState } from './state-file.js';
+
+export const CLOUD_API_URL = 'https://api.bitbucket.org/2.0';
+
+/** Test seams: time, and HttpClient's sleep/random so retries take no wall time. */
+export interface BitbucketCollectorHooks {
+  now?: () => number;
+  sleep?: HttpClientOptions['sleep'];
+  random?: HttpClientOptions['random'];
+}
+
+interface RepoOutcome {
+  live: RepoLive;
+  /** The pull request step failed: nothing cumulative was learnt for this repository. */
+  prsFailed: boolean;
+  errors: unknown[];
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class BitbucketCollector implements Collector {
+  readonly source = 'bitbucket' as const;
+  private readonly cfg: BitbucketConfig;
+  private readonly http: HttpClient;
+  private readonly api: BitbucketApi;
+  private readonly scope: string;
+  private readonly backfillMs: number;
+  private readonly teamByRepo = new Map<string, string>();
+  private readonly coverage: CoverageOptions | undefined;
+  private readonly now: () => number;
+  private state: BitbucketState | undefined;
+  /** Last error message per failing repository, so each failure is logged once. */
+  private readonly failing = new Map<string, string>();
+
+  constructor(
+    private readonly deps: CollectorDeps,
+    hooks: BitbucketCollectorHooks = {},
+  ) {
+    const cfg = deps.loaded.config.sources.bitbucket;
+    if (!cfg) throw new Error('sources.bitbucket is not configured');
+    this.cfg = cfg;
+    this.now = hooks.now ?? Date.now;
+    const secretCtx = { env: deps.loaded.env, baseDir: deps.loaded.baseDir };
+    const settings = cfg as unknown as Record<string, unknown>;
+    const bearer = resolveSecret(settings, 'access_token', secretCtx);
+    const basic = resolveSecret(settings, 'api_token', secretCtx);
+    let auth: HttpAuth;
+    let credentialSetting: string;
+    if (bearer) {
+      auth = { type: 'bearer', token: bearer };
+      credentialSetting = 'sources.bitbucket.access_token';
+    } else if (basic) {
+      const username = cfg.flavor === 'cloud' ? cfg.email : cfg.username;
+      auth = { type: 'basic', username: username ?? '', password: basic };
+      credentialSetting = cfg.flavor === 'cloud' ? 'sources.bitbucket.api_token and sources.bitbucket.email' : 'sources.bitbucket.api_token and sources.bitbucket.username';
+    } else {
+      throw new Error('sources.bitbucket: no credentials (access_token, or api_token with email)');
+    }
+    const baseUrl = cfg.url ?? CLOUD_API_URL;
+    this.http = new HttpClient({
+      source: 'bitbucket',
+      baseUrl,
+      auth,
+      maxConcurrency: cfg.max_concurrency,
+      credentialSetting,
+      ...(hooks.sleep ? { sleep: hooks.sleep } : {}),
+      ...(hooks.random ? { random: hooks.random } : {}),
+    });
+    if (cfg.flavor === 'cloud') {
+      this.api = new BitbucketCloudApi(this.http, {
+        baseUrl: baseUrl.replace(/\/+$/, ''),
+        workspace: cfg.workspace!,
+        ...(cfg.project ? { project: cfg.project } : {}),
+        credentialSetting,
+      });
+      this.scope = `cloud ${baseUrl} ${cfg.workspace}`;
+    } else {
+      this.api = new BitbucketDataCenterApi(this.http, cfg.project!);
+      this.scope = `datacenter ${baseUrl} ${cfg.project}`;
+    }
+    this.backfillMs = durationSeconds(cfg.backfill) * 1000;
+    this.coverage = cfg.code_insights === false ? undefined : cfg.code_insights === true ? {} : cfg.code_insights;
+    const prefix = cfg.flavor === 'cloud' ? cfg.workspace : cfg.project;
+    for (const [team, t] of Object.entries(deps.loaded.config.teams)) {
+      for (const r of t.repos) {
+        // teams.<team>.repos may name a repository by slug or as workspace/slug (project/slug).
+        const slash = r.lastIndexOf('/');
+        if (slash === -1) this.teamByRepo.set(r, team);
+        else if (r.slice(0, slash).toLowerCase() === String(prefix).toLowerCase()) this.teamByRepo.set(r.slice(slash + 1), team);
+      }
+    }
+    if (Array.isArray(cfg.repositories))
+      for (const r of cfg.repositories) if (typeof r !== 'string' && r.team !== undefined) this.teamByRepo.set(r.slug, r.team);
+  }
+
+  private async repositories(ctx: CollectContext): Promise<RepoRef[]> {
+    const list = this.cfg.repositories === 'all' ? await this.api.listRepositories(ctx) : this.cfg.repositories.map((r) => (typeof r === 'string' ? { slug: r } : r.main_branch ? { slug: r.slug, mainBranch: r.main_branch } : { slug: r.slug }));
+    const bySlug = new Map<string, RepoRef>();
+    for (const r of list) if (!bySlug.has(r.slug)) bySlug.set(r.slug, r);
+    return [...bySlug.values()];
+  }
+
+  async collect(ctx: CollectContext): Promise<Snapshot> {
+    this.state ??= await loadState(this.deps.stateDir, this.scope, BITBUCKET_CYCLE_TIME_BUCKETS, BITBUCKET_PIPELINE_DURATION_BUCKETS, ctx.logger);
+    const state = this.state;
+    const repos = await this.repositories(ctx);
+    const outcomes = await Promise.all(repos.map((r) => this.collectRepo(ctx, state, r)));
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+
+    const refused = outcomes.flatMap((o) => o.errors).find((e) => e instanceof SourceError && e.status === 401);
+    if (refused) throw refused;
+    if (repos.length > 0 && outcomes.every((o) => o.prsFailed)) throw outcomes[0]!.errors[0];
+    this.logFailures(ctx, repos, outcomes);
+
+    // Persist before serving: the counters Prometheus sees never run ahead of the checkpoint,
+    // so a restart can only repeat values already seen, never count a pull request twice.
+    try {
+      await saveState(this.deps.stateDir, state);
+    } catch (e) {
+      throw new SourceError('error', `bitbucket: cannot write the state file in ${this.deps.stateDir} (check server.state_dir is writable): ${messageOf(e)}`);
+    }
+    const live = new Map<string, RepoLive>();
+    repos.forEach((r, i) => live.set(r.slug, outcomes[i]!.live));
+    return buildSnapshot(state, live);
+  }
+
+  private async collectRepo(ctx: CollectContext, state: BitbucketState, repo: RepoRef): Promise<RepoOutcome> {
+    const now = this.now();
+    const live: RepoLive = { team: this.teamByRepo.get(repo.slug) ?? '' };
+    const errors: unknown[] = [];
+    const known = state.repos[repo.slug];
+    const rs = known ?? newRepoState(now - this.backfillMs, BITBUCKET_CYCLE_TIME_BUCKETS);
+    let prsFailed = false;
+    try {
+      // Fetch everything first, then fold synchronously: an abort mid-listing changes nothing.
+      const prs = await this.api.mergedPullRequestsSince(ctx, repo.slug, pullRequestQueryStart(rs));
+      foldMergedPullRequests(rs, prs, BITBUCKET_CYCLE_TIME_BUCKETS);
+      state.repos[repo.slug] = rs;
+    } catch (e) {
+      prsFailed = true;
+      errors.push(e);
+    }
+    try {
+      live.open = await this.api.openPullRequestCount(ctx, repo.slug);
+    } catch (e) {
+      errors.push(e);
+    }
+    // A repository never read successfully has no counters yet: exporting zeros would claim
+    // a count we do not have. Its gauges below are still worth exporting.
+    if (this.cfg.pipelines && this.api.pipelinesAfter && state.repos[repo.slug]) {
+      try {
+        const ps = rs.pipelines ?? newPipelineState(BITBUCKET_PIPELINE_DURATION_BUCKETS);
+        const runs = await this.api.pipelinesAfter(ctx, repo.slug, ps.watermark, rs.since);
+        foldPipelines(ps, runs, BITBUCKET_PIPELINE_DURATION_BUCKETS, now);
+        rs.pipelines = ps;
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (this.coverage) {
+      try {
+        live.coverage = await this.api.coverageReports(ctx, repo, this.coverage);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    return { live, prsFailed, errors };
+  }
+
+  private logFailures(ctx: CollectContext, repos: RepoRef[], outcomes: RepoOutcome[]): void {
+    repos.forEach((r, i) => {
+      const errs = outcomes[i]!.errors;
+      const prev = this.failing.get(r.slug);
+      if (errs.length === 0) {
+        if (prev !== undefined) ctx.logger.info({ source: this.source, repo: r.slug }, 'bitbucket: repository readable again');
+        this.failing.delete(r.slug);
+        return;
+      }
+      const msg = errs.map(messageOf).join('; ');
+      if (msg !== prev) ctx.logger.warn({ source: this.source, repo: r.slug, err: msg }, 'bitbucket: skipping part of a repository this refresh');
+      this.failing.set(r.slug, msg);
+    });
+  }
+}
+
+export function createBitbucketCollector(deps: CollectorDeps, hooks: BitbucketCollectorHooks = {}): BitbucketCollector {
+  return new BitbucketCollector(deps, hooks);
+}
+
+export const bitbucketCollectorFactory: CollectorFactory = {
+  source: 'bitbucket',
+  defaultInterval: '10m',
+  defaultTimeout: '5m',
+  create: (deps) => createBitbucketCollector(deps),
+};

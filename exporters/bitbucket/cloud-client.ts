@@ -1,0 +1,275 @@
+/**
+ * Bitbucket Cloud 2.0 through the `bitbucket` npm client. Every request still goes through
+ * HttpClient (auth header, concurrency limit, 429/5xx retries, okr_source_requests_total):
+ * the client gets `request.fetch = httpClient.fetchFor(ctx)`. Paging follows the absolute
+ * `next` URLs with `getNextPage`, as Bitbucket asks clients to do.
+ */
+import { createRequire } from 'node:module';
+import { redact } from '../../src/config/secrets.js';
+import type { ErrorReason } from '../../src/conventions.js';
+import { SourceError, type CollectContext } from '../collector.js';
+import { errorBodyMessage, type HttpClient } from '../http-client.js';
+import {
+  coverageRatio,
+  MAX_PAGES,
+  parseTime,
+  type BitbucketApi,
+  type CoverageOptions,
+  type CoverageReport,
+  type MergedPullRequest,
+  type PipelineRun,
+  type RepoRef,
+} from './bitbucket-api.js';
+
+// The package is a UMD/CJS bundle without an `exports` map (the named ESM import is
+// undefined), and its typings pull in raw .ts sources that fail this project's strict
+// `verbatimModuleSyntax` check even with skipLibCheck. So it is loaded through require and
+// typed by the small CloudClient interface below, which is all we call.
+const { Bitbucket } = createRequire(import.meta.url)('bitbucket') as {
+  Bitbucket: new (options: { baseUrl: string; notice: boolean; request: { fetch: typeof fetch } }) => unknown;
+};
+
+/** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
+const PAGELEN = 50;
+/** Reports per commit we look at; Code Insights allows few, this only bounds label cardinality. */
+const MAX_REPORTS = 20;
+
+interface Page {
+  values?: unknown[];
+  next?: string;
+  size?: number;
+}
+interface ClientResponse<T> {
+  data: T;
+  status: number;
+}
+type Call<T = Page> = (params: Record<string, unknown>) => Promise<ClientResponse<T>>;
+
+/** The slice of the generated client we use; its own typings cover only the spec's parameters. */
+interface CloudClient {
+  repositories: { list: Call; get: Call<{ mainbranch?: { name?: string } }> };
+  refs: { getBranch: Call<{ target?: { hash?: string } }> };
+  pullrequests: { list: Call };
+  pipelines: { list: Call };
+  reports: { getReportsForCommit: Call };
+  hasNextPage(data: Page): boolean;
+  getNextPage(data: Page): Promise<ClientResponse<Page>>;
+}
+
+interface LibraryHttpError {
+  name: 'HTTPError';
+  status: number;
+  message: string;
+  error?: unknown;
+  request?: { method?: string; url?: string };
+}
+
+function isLibraryHttpError(e: unknown): e is LibraryHttpError {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'HTTPError' && typeof (e as { status?: unknown }).status === 'number';
+}
+
+function reasonFor(status: number): ErrorReason {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404 || status === 410) return 'not_found';
+  if (status === 429) return 'rate_limited';
+  return 'http';
+}
+
+/** BBQL wants `+00:00` offsets (a trailing `Z` has been reported to fail parsing). */
+export function bbqlTime(ms: number): string {
+  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}+00:00`;
+}
+
+export interface CloudClientOptions {
+  baseUrl: string;
+  workspace: string;
+  /** Optional project key limiting `repositories: all`. */
+  project?: string;
+  /** Setting to name when credentials are refused. */
+  credentialSetting: string;
+}
+
+export class BitbucketCloudApi implements BitbucketApi {
+  constructor(
+    private readonly http: HttpClient,
+    private readonly opts: CloudClientOptions,
+  ) {}
+
+  /**
+   * Run `fn` with a client whose requests go through HttpClient, and turn the library's
+   * HTTPError into a SourceError that says what to fix. A fresh client per call keeps the
+   * error thrown inside fetch (network failure, abort) for this call only.
+   */
+  private async call<T>(ctx: CollectContext, fn: (bb: CloudClient) => Promise<T>): Promise<T> {
+    let thrown: unknown;
+    const viaHttpClient = this.http.fetchFor(ctx);
+    const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
+      try {
+        return await viaHttpClient(input, init);
+      } catch (e) {
+        thrown = e;
+        throw e;
+      }
+    }) as typeof fetch;
+    const bb = new Bitbucket({ baseUrl: this.opts.baseUrl, notice: false, request: { fetch: fetchFn } }) as unknown as CloudClient;
+    try {
+      return await fn(bb);
+    } catch (e) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      // The library wraps whatever fetch threw as HTTPError 500; the original says more.
+      if (thrown !== undefined) throw thrown;
+      if (isLibraryHttpError(e)) throw this.translate(e);
+      throw e;
+    }
+  }
+
+  private translate(e: LibraryHttpError): SourceError {
+    let where = 'request';
+    try {
+      if (e.request?.url) where = `${e.request.method ?? 'GET'} ${new URL(e.request.url).pathname}`;
+    } catch {
+      // keep the generic wording
+    }
+    const detail = errorBodyMessage(e.error);
+    let hint = '';
+    if (e.status === 401) hint = `: the credentials were refused; check ${this.opts.credentialSetting} (app passwords no longer work: use an API token with the account e-mail, or an access token)`;
+    else if (e.status === 403) hint = `: the credentials lack permission; give ${this.opts.credentialSetting} read access to repositories, pull requests and pipelines`;
+    else if (e.status === 429) hint = ': rate limited, still after retries';
+    else if (e.status === 404) hint = `: not found; check sources.bitbucket.workspace and the repository slug`;
+    const msg = `bitbucket: ${where} answered ${e.status}${hint}${detail ? ` (${detail})` : ''}`;
+    return new SourceError(reasonFor(e.status), redact(msg), e.status);
+  }
+
+  /** Every value of a listing, following absolute `next` links; stops early when `stop` says so. */
+  private async collectPages<T>(
+    bb: CloudClient,
+    first: Promise<ClientResponse<Page>>,
+    take: (value: unknown) => { keep?: T; stop?: boolean },
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let page = (await first).data;
+    for (let n = 0; n < MAX_PAGES; n++) {
+      let stop = false;
+      for (const v of page.values ?? []) {
+        const r = take(v);
+        if (r.keep !== undefined) out.push(r.keep);
+        if (r.stop) stop = true;
+      }
+      if (stop || !bb.hasNextPage(page)) return out;
+      page = (await bb.getNextPage(page)).data;
+    }
+    return out;
+  }
+
+  listRepositories(ctx: CollectContext): Promise<RepoRef[]> {
+    return this.call(ctx, (bb) =>
+      this.collectPages<RepoRef>(
+        bb,
+        bb.repositories.list({
+          workspace: this.opts.workspace,
+          pagelen: PAGELEN,
+          ...(this.opts.project ? { q: `project.key = "${this.opts.project}"` } : {}),
+        }),
+        (v) => {
+          const r = v as { slug?: unknown; mainbranch?: { name?: unknown } | null };
+          if (typeof r.slug !== 'string') return {};
+          const main = r.mainbranch?.name;
+          return { keep: typeof main === 'string' ? { slug: r.slug, mainBranch: main } : { slug: r.slug } };
+        },
+      ),
+    );
+  }
+
+  mergedPullRequestsSince(ctx: CollectContext, slug: string, sinceMs: number): Promise<MergedPullRequest[]> {
+    return this.call(ctx, (bb) =>
+      this.collectPages<MergedPullRequest>(
+        bb,
+        bb.pullrequests.list({
+          workspace: this.opts.workspace,
+          repo_slug: slug,
+          state: 'MERGED',
+          q: `updated_on >= ${bbqlTime(sinceMs)}`,
+          sort: '-updated_on',
+          pagelen: PAGELEN,
+        }),
+        (v) => {
+          const pr = v as { id?: unknown; state?: unknown; created_on?: unknown; updated_on?: unknown };
+          const opened = parseTime(pr.created_on);
+          const merged = parseTime(pr.updated_on);
+          if (typeof pr.id !== 'number' || opened === undefined || merged === undefined || pr.state !== 'MERGED') return {};
+          // Sorted by updated_on descending: past the window, the rest is older still.
+          if (merged < sinceMs) return { stop: true };
+          return { keep: { id: pr.id, openedMs: opened, mergedMs: merged } };
+        },
+      ),
+    );
+  }
+
+  openPullRequestCount(ctx: CollectContext, slug: string): Promise<number> {
+    return this.call(ctx, async (bb) => {
+      const first = await bb.pullrequests.list({ workspace: this.opts.workspace, repo_slug: slug, state: 'OPEN', pagelen: PAGELEN });
+      // `size` is optional in Bitbucket's paging ("can be expensive"): count the pages without it.
+      if (typeof first.data.size === 'number') return first.data.size;
+      const ids = await this.collectPages<number>(bb, Promise.resolve(first), () => ({ keep: 1 }));
+      return ids.length;
+    });
+  }
+
+  pipelinesAfter(ctx: CollectContext, slug: string, afterBuild: number, sinceMs: number): Promise<PipelineRun[]> {
+    return this.call(ctx, (bb) =>
+      this.collectPages<PipelineRun>(
+        bb,
+        bb.pipelines.list({ workspace: this.opts.workspace, repo_slug: slug, sort: '-created_on', pagelen: PAGELEN }),
+        (v) => {
+          const p = v as {
+            build_number?: unknown;
+            created_on?: unknown;
+            completed_on?: unknown;
+            state?: { name?: unknown; result?: { name?: unknown } };
+          };
+          const created = parseTime(p.created_on);
+          if (typeof p.build_number !== 'number' || created === undefined) return {};
+          // Newest first: once at the watermark or before the tracking start, the rest is older.
+          if (p.build_number <= afterBuild || created < sinceMs) return { stop: true };
+          const run: PipelineRun = { buildNumber: p.build_number, createdMs: created };
+          const resultName = p.state?.result?.name;
+          if (p.state?.name === 'COMPLETED' && typeof resultName === 'string') {
+            run.result = resultName.toLowerCase();
+            const completed = parseTime(p.completed_on);
+            if (completed !== undefined) run.completedMs = completed;
+          }
+          return { keep: run };
+        },
+      ),
+    );
+  }
+
+  coverageReports(ctx: CollectContext, repo: RepoRef, opts: CoverageOptions): Promise<CoverageReport[]> {
+    return this.call(ctx, async (bb) => {
+      const ws = this.opts.workspace;
+      let branch = repo.mainBranch;
+      if (!branch) {
+        const r = await bb.repositories.get({ workspace: ws, repo_slug: repo.slug });
+        branch = r.data.mainbranch?.name;
+      }
+      if (!branch) return []; // an empty repository has no main branch yet
+      const head = await bb.refs.getBranch({ workspace: ws, repo_slug: repo.slug, name: branch });
+      const commit = head.data.target?.hash;
+      if (!commit) return [];
+      const reports = await this.collectPages<CoverageReport>(
+        bb,
+        bb.reports.getReportsForCommit({ workspace: ws, repo_slug: repo.slug, commit, pagelen: PAGELEN }),
+        (v) => {
+          const r = v as { external_id?: unknown; title?: unknown; report_type?: unknown; data?: unknown };
+          const id = typeof r.external_id === 'string' && r.external_id ? r.external_id : typeof r.title === 'string' ? r.title : undefined;
+          if (!id) return {};
+          const wanted = opts.reports ? opts.reports.includes(id) || opts.reports.includes(String(r.title)) : r.report_type === 'COVERAGE';
+          if (!wanted) return {};
+          const ratio = coverageRatio(r.data, opts.item);
+          return ratio === undefined ? {} : { keep: { report: id, ratio } };
+        },
+      );
+      return reports.slice(0, MAX_REPORTS);
+    });
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The Bitbucket collector's checkpoint: one JSON file under server.state_dir, replaced
+ * atomically (write a temporary file, fsync, rename) so a crash mid-write leaves the previous
+ * checkpoint, never half of one. A file for another workspace/project, other buckets or an
+ * unreadable file starts a fresh state (logged), because mixing them would corrupt counters.
+ */
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { RepoState } from './incremental-state.js';
+
+export const STATE_FILE_NAME = 'bitbucket-state.json';
+const VERSION = 1;
+
+export interface BitbucketState {
+  version: typeof VERSION;
+  /** Which Bitbucket this counts (flavour, url, workspace/project): a different one starts over. */
+  scope: string;
+  cycleBounds: number[];
+  durationBounds: number[];
+  repos: Record<string, RepoState>;
+}
+
+const Histogram = z.object({ buckets: z.array(z.number().nonnegative()), sum: z.number(), count: z.number().nonnegative() });
+const RepoStateSchema = z.object({
+  since: z.number(),
+  pullRequests: z.object({
+    watermark: z.number(),
+    counted: z.array(z.tuple([z.number(), z.number()])),
+    merged: z.number().nonnegative(),
+    cycleTime: Histogram,
+  }),
+  pipelines: z
+    .object({
+      watermark: z.number(),
+      countedAbove: z.array(z.number()),
+      results: z.object({
+        successful: z.number().nonnegative(),
+        failed: z.number().nonnegative(),
+        error: z.number().nonnegative(),
+        stopped: z.number().nonnegative(),
+        expired: z.number().nonnegative(),
+      }),
+      duration: Histogram,
+    })
+    .optional(),
+});
+const StateSchema = z.object({
+  version: z.literal(VERSION),
+  scope: z.string(),
+  cycleBounds: z.array(z.number()),
+  durationBounds: z.array(z.number()),
+  repos: z.record(z.string(), RepoStateSchema),
+});
+
+export function emptyState(scope: string, cycleBounds: readonly number[], durationBounds: readonly number[]): BitbucketState {
+  return { version: VERSION, scope, cycleBounds: [...cycleBounds], durationBounds: [...durationBounds], repos: {} };
+}
+
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export async function loadState(
+  dir: string,
+  scope: string,
+  cycleBounds: readonly number[],
+  durationBounds: readonly number[],
+  logger: Logger,
+): Promise<BitbucketState> {
+  const file = join(dir, STATE_FILE_NAME);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the state file; starting fresh');
+    return emptyState(scope, cycleBounds, durationBounds);
+  }
+  let parsed: BitbucketState;
+  try {
+    parsed = StateSchema.parse(JSON.parse(text)) as BitbucketState;
+  } catch {
+    logger.warn({ file }, 'bitbucket: the state file is not valid; counting starts fresh (the counters reset)');
+    await rename(file, `${file}.invalid`).catch(() => undefined);
+    return emptyState(scope, cycleBounds, durationBounds);
+  }
+  if (parsed.scope !== scope || !sameBounds(parsed.cycleBounds, cycleBounds) || !sameBounds(parsed.durationBounds, durationBounds)) {
+    logger.warn({ file }, 'bitbucket: the state file belongs to another Bitbucket or other buckets; counting starts fresh');
+    return emptyState(scope, cycleBounds, durationBounds);
+  }
+  return parsed;
+}
+
+export async function saveState(dir: string, state: BitbucketState): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, STATE_FILE_NAME);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(`${JSON.stringify(state)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
