@@ -162,6 +162,21 @@ describe('SonarqubeClient.measures', () => {
     expect(fake.calls('/api/measures/component').map((c) => c.query.get('metricKeys'))).toEqual([keys.join(','), 'coverage,ncloc']);
   });
 
+  it('remembers unknown metric keys: later calls skip them at once and warn only the first time', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects(), unknownMetrics: ['security_hotspots'] });
+    const warns: unknown[] = [];
+    const ctx = { ...testContext(), logger: { warn: (...a: unknown[]) => void warns.push(a) } as unknown as ReturnType<typeof testContext>['logger'] };
+    const c = client(fake.url);
+    expect(Object.fromEntries(await c.measures(ctx, 'billing-api', keys))).toEqual({ coverage: 87.5, new_coverage: 72.3, ncloc: 11402 });
+    expect(Object.fromEntries(await c.measures(ctx, 'web-app', keys, 'develop'))).toEqual({ coverage: 64.25, new_coverage: 41, ncloc: 48210 });
+    expect(fake.calls('/api/measures/component').map((r) => r.query.get('metricKeys'))).toEqual([
+      keys.join(','),
+      'coverage,new_coverage,ncloc',
+      'coverage,new_coverage,ncloc',
+    ]);
+    expect(warns).toEqual([[{ metrics: ['security_hotspots'] }, 'sonarqube: the server does not know these metrics; measuring without them']]);
+  });
+
   it('asks for the configured branch and fails with not_found on an unknown one', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     const c = client(fake.url);

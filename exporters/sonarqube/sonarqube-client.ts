@@ -98,6 +98,8 @@ export function formatSonarDate(d: Date): string {
 
 export class SonarqubeClient {
   readonly http: HttpClient;
+  /** Metric keys this server answered 404 for: not asked for again, warned about once. */
+  private readonly unknownMetrics = new Set<string>();
 
   constructor(readonly opts: SonarqubeClientOptions) {
     if (opts.flavor === 'cloud' && !opts.organization) throw new Error('SonarQube Cloud needs an organization');
@@ -160,11 +162,12 @@ export class SonarqubeClient {
   /**
    * Current measures of a project (or branch) as numbers, keyed by metric. Metrics the project
    * has no data for are missing from the map. A server that does not know some of the keys
-   * answers 404 for the whole request; those keys are dropped and the request repeated once,
-   * so one metric retired in a future version does not blank the rest.
+   * answers 404 for the whole request; those keys are dropped (for this and later calls) and
+   * the request repeated once, so one metric retired in a future version does not blank the rest.
    */
   async measures(ctx: CollectContext, project: string, metricKeys: readonly string[], branch?: string): Promise<Map<string, number>> {
-    let keys = [...metricKeys];
+    let keys = metricKeys.filter((k) => !this.unknownMetrics.has(k));
+    if (keys.length === 0) return new Map();
     for (let attempt = 0; ; attempt++) {
       try {
         const body = await this.http.getJson<{ component?: { measures?: RawMeasure[] } }>(ctx, 'api/measures/component', {
@@ -182,7 +185,9 @@ export class SonarqubeClient {
         const unknown = attempt === 0 ? unknownMetricKeys(e) : [];
         const remaining = keys.filter((k) => !unknown.includes(k));
         if (unknown.length === 0 || remaining.length === 0 || remaining.length === keys.length) throw e;
-        ctx.logger.warn({ metrics: unknown }, 'sonarqube: the server does not know these metrics; measuring without them');
+        const fresh = unknown.filter((k) => !this.unknownMetrics.has(k));
+        for (const k of unknown) this.unknownMetrics.add(k);
+        if (fresh.length > 0) ctx.logger.warn({ metrics: fresh }, 'sonarqube: the server does not know these metrics; measuring without them');
         keys = remaining;
       }
     }
