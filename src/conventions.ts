@@ -125,6 +125,8 @@ export const KR_METRICS = {
   progress: 'okr_key_result_progress_ratio',
   expectedProgress: 'okr_key_result_expected_progress_ratio',
   forecast: 'okr_key_result_forecast_value',
+  /** 1 when the linear forecast reaches the target by the period's end: the pace alerts read it. */
+  forecastOnTarget: 'okr_key_result_forecast_on_target',
   status: 'okr_key_result_status',
   objectiveProgress: 'okr_objective_progress_ratio',
   lastEvaluation: 'okr_engine_last_evaluation_timestamp_seconds',
@@ -158,4 +160,72 @@ export const DEFAULTS = {
   port: 9797,
   host: '0.0.0.0',
   prometheusUrl: 'http://127.0.0.1:9090',
+} as const;
+
+/**
+ * Multi-window, multi-burn-rate SLO alerts over a rolling 30 days (Google SRE workbook,
+ * sloth's windows/google-30d.yaml), kept as data: an alert fires when the error ratio over
+ * both windows exceeds `factor` × the error budget. `for` keeps a single bad scrape quiet.
+ */
+export const SLO_PERIOD = '30d';
+export const SLO_BURN_RATE_WINDOWS = [
+  { id: 'page-fast', severity: 'page', factor: 14.4, long: '1h', short: '5m', for: '2m' },
+  { id: 'page-slow', severity: 'page', factor: 6, long: '6h', short: '30m', for: '5m' },
+  { id: 'ticket-fast', severity: 'ticket', factor: 3, long: '1d', short: '2h', for: '15m' },
+  { id: 'ticket-slow', severity: 'ticket', factor: 1, long: '3d', short: '6h', for: '30m' },
+] as const;
+/** Minimum-traffic guard of the burn-rate alerts: a quiet API (fewer requests per minute over the short window) does not page. */
+export const SLO_MIN_REQUESTS_PER_MINUTE = 1;
+
+/** Alert names okr-metrics generates; each has a section in docs/runbooks.md (anchor = lower-case name). */
+export const ALERT_NAMES = {
+  availabilityBelowTarget: 'OkrAvailabilityBelowTarget',
+  keyResultOffTarget: 'OkrKeyResultOffTarget',
+  latencyRegression: 'OkrLatencyRegression',
+  errorBudgetBurnPageFast: 'OkrErrorBudgetBurnPageFast',
+  errorBudgetBurnPageSlow: 'OkrErrorBudgetBurnPageSlow',
+  errorBudgetBurnTicketFast: 'OkrErrorBudgetBurnTicketFast',
+  errorBudgetBurnTicketSlow: 'OkrErrorBudgetBurnTicketSlow',
+  sourceDown: 'OkrSourceDown',
+  sourceStale: 'OkrSourceStale',
+  sourceAbsent: 'OkrSourceAbsent',
+  exporterDown: 'OkrExporterDown',
+  measureDataAbsent: 'OkrMeasureDataAbsent',
+} as const;
+export const ALERT_SEVERITIES = ['page', 'ticket', 'info'] as const;
+/** Prometheus job name of the exporter in the generated scrape config. */
+export const EXPORTER_JOB = 'okr-metrics';
+/** Where generated alerts link to: docs/runbooks.md#<alert name in lower case>. */
+export const RUNBOOK_BASE_URL = 'https://github.com/okr-metrics/okr-metrics/blob/main/docs/runbooks.md';
+
+/** Latency quantiles the generated rules and the API dashboard precompute. */
+export const LATENCY_QUANTILES = [
+  { name: 'p50', q: 0.5 },
+  { name: 'p95', q: 0.95 },
+  { name: 'p99', q: 0.99 },
+] as const;
+export type LatencyQuantileName = (typeof LATENCY_QUANTILES)[number]['name'];
+
+/** Recording rule names (`level:metric:operations`); generators, dashboards and tests import them. */
+export const RECORDING_RULES = {
+  apiRequestsRate: (w: string) => `${RULE_PREFIX}:api_requests:rate${w}`,
+  apiErrorsRatio: (w: string) => `${RULE_PREFIX}:api_errors:ratio_rate${w}`,
+  apiAvailability: (w: string) => `${RULE_PREFIX}:api_availability:ratio_rate${w}`,
+  apiLatency: (q: LatencyQuantileName, w: string) => `${RULE_PREFIX}:api_request_duration_seconds:${q}_rate${w}`,
+  apiRouteRequestsRate: `${RULE_PREFIX}:api_route_requests:rate5m`,
+  apiRouteErrorsRatio: `${RULE_PREFIX}:api_route_errors:ratio_rate5m`,
+  apiRouteLatency: (q: LatencyQuantileName) => `${RULE_PREFIX}:api_route_request_duration_seconds:${q}_rate5m`,
+  availabilityObjective: `${RULE_PREFIX}:api_availability_objective:ratio`,
+  errorBudgetRemaining: `${RULE_PREFIX}:api_error_budget_remaining:ratio_rate30d`,
+  sprintCompletedPoints: `${RULE_PREFIX}:jira_sprint_completed_story_points:sum`,
+  boardCompletedPointsQuarter: `${RULE_PREFIX}:jira_completed_story_points:increase90d`,
+  coverage: `${RULE_PREFIX}:sonarqube_coverage:ratio`,
+  keyResultMeasure: `${RULE_PREFIX}:key_result_measure:rolling_period`,
+  /** Info series (value 1) recorded from the OKR file: which team owns what; dashboards' variables and joins use them. */
+  teamInfo: `${RULE_PREFIX}:team:info`,
+  serviceInfo: `${RULE_PREFIX}:service:info`,
+  boardInfo: `${RULE_PREFIX}:board:info`,
+  projectInfo: `${RULE_PREFIX}:project:info`,
+  repoInfo: `${RULE_PREFIX}:repo:info`,
+  keyResultInfo: `${RULE_PREFIX}:key_result:info`,
 } as const;

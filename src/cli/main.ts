@@ -10,6 +10,7 @@ import { redact } from '../config/secrets.js';
 import { DEFAULTS } from '../conventions.js';
 import { createLogger } from '../log/logger.js';
 import { runCheck } from './commands/check.js';
+import { runGenerate } from './commands/generate.js';
 import { okrJsonSchema } from './commands/schema.js';
 import { startService } from './commands/serve.js';
 import { EXIT } from './exit-codes.js';
@@ -41,6 +42,25 @@ program
   .description('print the JSON Schema of the OKR file (for editors)')
   .action(() => {
     process.stdout.write(`${JSON.stringify(okrJsonSchema(), null, 2)}\n`);
+  });
+
+program
+  .command('generate')
+  .description('write Prometheus rules, Grafana dashboards and provisioning from the OKR file (--check: compare instead, exit 1 on drift)')
+  .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
+  .option('-o, --out <dir>', 'output directory (dashboards/ and provisioning/ go under it)', '.')
+  .option('--check', 'write nothing; name each file that differs from the generated one and exit 1')
+  .action((opts: { config: string; out: string; check?: boolean }) => {
+    const r = runGenerate(opts);
+    if (r.differences === undefined) {
+      process.stdout.write(`generated ${r.files.length} files under ${opts.out}\n`);
+    } else if (r.differences.length === 0) {
+      process.stdout.write(`${r.files.length} generated files are up to date\n`);
+    } else {
+      for (const d of r.differences) process.stderr.write(`${d.path}: ${d.problem === 'missing' ? 'missing' : 'differs from the generated file'}\n`);
+      process.stderr.write(`run: okr-metrics generate -c ${opts.config} --out ${opts.out}\n`);
+      process.exitCode = EXIT.failure;
+    }
   });
 
 program

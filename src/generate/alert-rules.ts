@@ -1,0 +1,272 @@
+/**
+ * Step 3: alerting rules. KR thresholds (availability, latency regression, other KRs that
+ * ask for an alert), multi-window multi-burn-rate SLO alerts, and the exporter's own health
+ * (source down, stale, absent). Runbook links are stamped afterwards by runbooks.ts.
+ */
+import { durationSeconds } from '../config/primitives.js';
+import {
+  ALERT_NAMES as A,
+  APILOGS_METRICS,
+  EXPORTER_JOB,
+  JIRA_METRICS,
+  KR_METRICS,
+  LABEL,
+  RECORDING_RULES as R,
+  RUNNER_METRICS,
+  SLO_BURN_RATE_WINDOWS,
+  SLO_MIN_REQUESTS_PER_MINUTE,
+  SLO_PERIOD,
+  SONARQUBE_METRICS,
+  type SourceName,
+} from '../conventions.js';
+import { availabilityPromql, fillPlaceholders, latencyQuantilePromql } from '../okr/measures.js';
+import type { Comparator } from '../okr/target.js';
+import { availabilityKrs, latencyKrs, PERIOD_SECONDS, type GenerateModel, type KrAlert, type KrModel } from './model.js';
+import { apiWindows, DEFAULT_FAILURE_CODES, q } from './recording-rules.js';
+import type { AlertingRule, RuleFile, RuleGroup } from './rule-types.js';
+
+/** The comparison that is true when a value misses an absolute target. */
+export const MISSES: Record<Comparator, string> = { '>': '<=', '>=': '<', '<': '>=', '<=': '>', '==': '!=' };
+
+/** A number as PromQL prints it, without float noise (0.144, not 0.14400000000000002). */
+export function num(n: number): string {
+  return String(Number(n.toPrecision(12)));
+}
+
+function krLabels(k: KrModel): Record<string, string> {
+  return { [LABEL.objective]: k.objective.id, [LABEL.keyResult]: k.kr.id, ...(k.kr.team ? { [LABEL.team]: k.kr.team } : {}) };
+}
+
+/** The KR's alert settings, or the defaults when the KR says nothing; undefined when switched off. */
+function alertSettings(k: KrModel, defaults: KrAlert): KrAlert | undefined {
+  if (k.kr.alert === false) return undefined;
+  if (typeof k.kr.alert === 'object' && !k.kr.alert.enabled) return undefined;
+  return k.alert ?? defaults;
+}
+
+function forClause(f: string): { for?: string } {
+  return durationSeconds(f) > 0 ? { for: f } : {};
+}
+
+function availabilityAlerts(model: GenerateModel): AlertingRule[] {
+  const out: AlertingRule[] = [];
+  for (const k of availabilityKrs(model)) {
+    const a = alertSettings(k, { for: '10m', severity: 'page', window: '1h' });
+    if (!a) continue;
+    const op = MISSES[k.target.kind === 'absolute' ? k.target.op : '>='];
+    const precomputed = k.failureCodes === undefined && apiWindows().includes(a.window);
+    const sli = precomputed
+      ? `${R.apiAvailability(a.window)}{${LABEL.service}=${q(k.service)}}`
+      : `(${fillPlaceholders(availabilityPromql(k.service, k.failureCodes ?? DEFAULT_FAILURE_CODES), { window: a.window, period_start: '0', period_end: '0' })})`;
+    out.push({
+      alert: A.availabilityBelowTarget,
+      expr: `${sli} ${op} ${num(k.objectiveRatio)}`,
+      ...forClause(a.for),
+      labels: { severity: a.severity, ...krLabels(k), [LABEL.service]: k.service },
+      annotations: {
+        summary: `${k.service} availability is below its ${k.target.text} target (key result ${k.kr.id})`,
+        description: `Availability of ${k.service} over the last ${a.window} is {{ $value | humanizePercentage }}, missing the key result "${k.kr.title}" (${k.target.text}).`,
+      },
+    });
+  }
+  return out;
+}
+
+const BURN_ALERT: Record<(typeof SLO_BURN_RATE_WINDOWS)[number]['id'], string> = {
+  'page-fast': A.errorBudgetBurnPageFast,
+  'page-slow': A.errorBudgetBurnPageSlow,
+  'ticket-fast': A.errorBudgetBurnTicketFast,
+  'ticket-slow': A.errorBudgetBurnTicketSlow,
+};
+
+/** Multi-window, multi-burn-rate alerts (SRE workbook ch. 5), with a minimum-traffic guard. */
+function burnRateAlerts(model: GenerateModel): AlertingRule[] {
+  const out: AlertingRule[] = [];
+  const seen = new Set<string>();
+  for (const k of availabilityKrs(model)) {
+    if (seen.has(k.service) || alertSettings(k, { for: '0s', severity: 'page', window: '1h' }) === undefined) continue;
+    seen.add(k.service);
+    const s = `{${LABEL.service}=${q(k.service)}}`;
+    const budget = num(1 - k.objectiveRatio);
+    for (const w of SLO_BURN_RATE_WINDOWS) {
+      const threshold = `(${num(w.factor)} * ${budget})`;
+      out.push({
+        alert: BURN_ALERT[w.id],
+        expr:
+          `(${R.apiErrorsRatio(w.long)}${s} > ${threshold} and ${R.apiErrorsRatio(w.short)}${s} > ${threshold})` +
+          ` and on (${LABEL.service}) ${R.apiRequestsRate(w.short)}${s} * 60 >= ${SLO_MIN_REQUESTS_PER_MINUTE}`,
+        ...forClause(w.for),
+        labels: {
+          severity: w.severity,
+          ...krLabels(k),
+          [LABEL.service]: k.service,
+          long_window: w.long,
+          short_window: w.short,
+          burn_rate: num(w.factor),
+        },
+        annotations: {
+          summary: `${k.service} is burning its ${SLO_PERIOD} error budget ${num(w.factor)}x too fast`,
+          description:
+            `The error ratio of ${k.service} is {{ $value | humanizePercentage }} over ${w.long} (and above the threshold over ${w.short}), ` +
+            `more than ${num(w.factor)} times the ${budget} error budget of the ${k.target.text} availability key result ${k.kr.id}. ` +
+            `At this rate the ${SLO_PERIOD} budget is gone in ${num(durationSeconds(SLO_PERIOD) / w.factor / 3600)}h.`,
+        },
+      });
+    }
+  }
+  return out;
+}
+
+function latencyAlerts(model: GenerateModel): AlertingRule[] {
+  const out: AlertingRule[] = [];
+  for (const k of latencyKrs(model)) {
+    const a = alertSettings(k, { for: '30m', severity: 'ticket', window: '1h' });
+    if (!a) continue;
+    const sli =
+      k.route === undefined && apiWindows().includes(a.window)
+        ? `${R.apiLatency(k.quantile, a.window)}{${LABEL.service}=${q(k.service)}}`
+        : `(${fillPlaceholders(latencyQuantilePromql(k.service, Number(k.quantile.slice(1)) / 100, k.route), { window: a.window, period_start: '0', period_end: '0' })})`;
+    let expr: string;
+    let against: string;
+    if (k.target.kind === 'absolute') {
+      if (k.target.op !== '<' && k.target.op !== '<=') continue; // "latency above x" is not a goal we alert on
+      expr = `${sli} ${MISSES[k.target.op]} ${num(k.target.value)}`;
+      against = `its ${k.target.text} target`;
+    } else {
+      // Relative targets ("-10%") compare against the baseline the KR engine exports: a regression is
+      // being slower than the last period. No baseline yet means no alert (no data is not failing).
+      const baseline = typeof k.kr.baseline === 'number' ? num(k.kr.baseline) : `scalar(max(${KR_METRICS.baseline}{${LABEL.keyResult}=${q(k.kr.id)}}))`;
+      expr = `${sli} > ${baseline}`;
+      against = 'its baseline (the previous period)';
+    }
+    out.push({
+      alert: A.latencyRegression,
+      expr,
+      ...forClause(a.for),
+      labels: { severity: a.severity, ...krLabels(k), [LABEL.service]: k.service, quantile: k.quantile },
+      annotations: {
+        summary: `${k.service} ${k.quantile} latency regressed past ${against} (key result ${k.kr.id})`,
+        description: `The ${k.quantile} latency of ${k.service}${k.route ? ` on ${k.route}` : ''} over the last ${a.window} is {{ $value | humanizeDuration }}, worse than ${against} of "${k.kr.title}".`,
+      },
+    });
+  }
+  return out;
+}
+
+/** KRs other than availability and latency that ask for an alert (`alert:`) on an absolute target. */
+function keyResultAlerts(model: GenerateModel): AlertingRule[] {
+  const out: AlertingRule[] = [];
+  for (const k of model.krs) {
+    const m = k.kr.measure;
+    if (!k.alert || m.availability || m.latency_p50 || m.latency_p95 || m.latency_p99) continue;
+    if (k.measure.promql === undefined || k.target.kind !== 'absolute') continue;
+    const seconds = PERIOD_SECONDS[k.kr.period];
+    const value = fillPlaceholders(k.measure.promql, { window: k.alert.window, period_start: `(time() - ${seconds})`, period_end: 'time()' });
+    out.push({
+      alert: A.keyResultOffTarget,
+      expr: `(${value}) ${MISSES[k.target.op]} ${num(k.target.value)}`,
+      ...forClause(k.alert.for),
+      labels: { severity: k.alert.severity, ...krLabels(k) },
+      annotations: {
+        summary: `Key result ${k.kr.id} misses its ${k.target.text} target`,
+        description: `"${k.kr.title}" measures {{ $value }}, missing its ${k.target.text} target.`,
+      },
+    });
+  }
+  return out;
+}
+
+function healthAlerts(model: GenerateModel): AlertingRule[] {
+  const up = RUNNER_METRICS.up;
+  const last = RUNNER_METRICS.lastSuccess;
+  const rules: AlertingRule[] = [
+    {
+      alert: A.exporterDown,
+      expr: `up{job=${q(EXPORTER_JOB)}} == 0 or absent(up{job=${q(EXPORTER_JOB)}})`,
+      for: '5m',
+      labels: { severity: 'ticket' },
+      annotations: {
+        summary: 'Prometheus cannot scrape the okr-metrics exporter',
+        description: 'The okr-metrics exporter has been down or unscraped for 5 minutes; no OKR data is being collected.',
+      },
+    },
+    {
+      alert: A.sourceDown,
+      expr: `${up} == 0`,
+      for: '15m',
+      labels: { severity: 'ticket' },
+      annotations: {
+        summary: 'OKR source {{ $labels.source }} fails to collect',
+        description: 'Every collection of {{ $labels.source }} has failed for 15 minutes; its last good values are still served. See okr_source_errors_total{source="{{ $labels.source }}"} for the reason.',
+      },
+    },
+    {
+      alert: A.sourceStale,
+      // Never-succeeded sources (timestamp 0) are OkrSourceDown's business.
+      expr: `(time() - ${last} > 3 * ${RUNNER_METRICS.refreshInterval}) and ${last} > 0`,
+      for: '5m',
+      labels: { severity: 'ticket' },
+      annotations: {
+        summary: 'OKR source {{ $labels.source }} data is stale',
+        description: 'The last successful collection of {{ $labels.source }} was {{ $value | humanizeDuration }} ago, more than three refresh intervals.',
+      },
+    },
+  ];
+  for (const source of model.enabledSources) {
+    rules.push({
+      alert: A.sourceAbsent,
+      expr: `absent(${up}{${LABEL.source}=${q(source)}})`,
+      for: '10m',
+      labels: { severity: 'ticket' },
+      annotations: {
+        summary: `OKR source ${source} is not exported`,
+        description: `The OKR file enables ${source} but no ${up}{source="${source}"} series has been scraped for 10 minutes: the exporter runs an older config or the source is switched off.`,
+      },
+    });
+  }
+  return rules;
+}
+
+/** The series a measure cannot do without, when its source is enabled. */
+function measureSeries(k: KrModel): { source: SourceName; selector: string } | undefined {
+  const m = k.kr.measure;
+  const re = (v: string | string[]) => (typeof v === 'string' ? `=${q(v)}` : `=~${q(v.join('|'))}`);
+  const svc = m.availability?.service ?? m.downtime?.service;
+  if (svc) return { source: 'apilogs', selector: `${APILOGS_METRICS.requests}{${LABEL.service}=${q(svc)}}` };
+  const lat = m.latency_p50 ?? m.latency_p95 ?? m.latency_p99;
+  if (lat) return { source: 'apilogs', selector: `${APILOGS_METRICS.duration}_count{${LABEL.service}=${q(lat.service)}}` };
+  if (m.story_points_per_sprint) return { source: 'jira', selector: `${JIRA_METRICS.sprintPoints}{${LABEL.board}${re(m.story_points_per_sprint.board)}}` };
+  if (m.story_points) return { source: 'jira', selector: `${JIRA_METRICS.sprintPoints}{${LABEL.board}${re(m.story_points.boards)}}` };
+  if (m.coverage) return { source: 'sonarqube', selector: `${SONARQUBE_METRICS.coverage}{${LABEL.project}${re(m.coverage.project)}}` };
+  if (m.jql_count) return { source: 'jira', selector: `${JIRA_METRICS.queryIssues}{${LABEL.query}=${q(m.jql_count.query)}}` };
+  if (m.jql_points) return { source: 'jira', selector: `${JIRA_METRICS.queryPoints}{${LABEL.query}=${q(m.jql_points.query)}}` };
+  return undefined;
+}
+
+function absentDataAlerts(model: GenerateModel): AlertingRule[] {
+  const out: AlertingRule[] = [];
+  for (const k of model.krs) {
+    const s = measureSeries(k);
+    if (!s || !model.enabledSources.includes(s.source)) continue;
+    out.push({
+      alert: A.measureDataAbsent,
+      expr: `absent(${s.selector})`,
+      for: '30m',
+      labels: { severity: 'ticket', ...krLabels(k), [LABEL.source]: s.source },
+      annotations: {
+        summary: `No data for key result ${k.kr.id}`,
+        description: `Prometheus has no ${s.selector} series for 30 minutes, so "${k.kr.title}" cannot be measured (it shows as no_data, not as failing).`,
+      },
+    });
+  }
+  return out;
+}
+
+export function alertRules(model: GenerateModel): RuleFile<AlertingRule> {
+  const groups: Array<RuleGroup<AlertingRule>> = [
+    { name: 'okr-key-result-alerts', rules: [...availabilityAlerts(model), ...latencyAlerts(model), ...keyResultAlerts(model)] },
+    { name: 'okr-slo-burn-rate-alerts', rules: burnRateAlerts(model) },
+    { name: 'okr-exporter-alerts', rules: [...healthAlerts(model), ...absentDataAlerts(model)] },
+  ];
+  return { groups: groups.filter((g) => g.rules.length > 0) };
+}

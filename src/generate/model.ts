@@ -1,0 +1,167 @@
+/**
+ * Step 1 of generation: the validated OKR file → the small model every later step reads
+ * (sloth's "validated domain model"). Everything here is sorted, so the generated files do
+ * not change when the OKR file is merely reordered where order carries no meaning.
+ */
+import type { KeyResult, Objective, OkrFile } from '../config/okr-schema.js';
+import { SOURCE_NAMES, type SourceName } from '../conventions.js';
+import { expandMeasure, type ExpandedMeasure } from '../okr/measures.js';
+import { parseTarget, type Target } from '../okr/target.js';
+
+export interface KrAlert {
+  for: string;
+  severity: 'page' | 'ticket' | 'info';
+  window: string;
+}
+
+export interface KrModel {
+  objective: Objective;
+  kr: KeyResult;
+  measure: ExpandedMeasure;
+  target: Target;
+  /** Set when the KR asks for its own threshold alert. */
+  alert?: KrAlert;
+}
+
+/** An owned thing (service, board, project, repo) and its team, when one is known. */
+export interface Owned {
+  name: string;
+  team?: string;
+}
+
+export interface GenerateModel {
+  organization?: string;
+  krs: KrModel[];
+  teams: string[];
+  services: Owned[];
+  boards: Owned[];
+  projects: Owned[];
+  repos: Owned[];
+  enabledSources: SourceName[];
+}
+
+export class GenerateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GenerateError';
+  }
+}
+
+/** Nominal length of a KR period, for rolling-window rules (calendar periods are the KR engine's job). */
+export const PERIOD_SECONDS = { quarter: 90 * 86400, month: 30 * 86400, year: 365 * 86400, sprint: 14 * 86400 } as const;
+
+const DEFAULT_ALERT: KrAlert = { for: '10m', severity: 'page', window: '1h' };
+
+function krAlert(kr: KeyResult): KrAlert | undefined {
+  if (kr.alert === undefined || kr.alert === false) return undefined;
+  if (kr.alert === true) return { ...DEFAULT_ALERT };
+  if (!kr.alert.enabled) return undefined;
+  return { for: kr.alert.for, severity: kr.alert.severity, window: kr.alert.window };
+}
+
+function list(v: string | string[]): string[] {
+  return typeof v === 'string' ? [v] : v;
+}
+
+class Owners {
+  private readonly map = new Map<string, string | undefined>();
+  add(name: string, team?: string): void {
+    // An explicit team wins over "unknown"; the first explicit team wins over later ones.
+    if (!this.map.has(name) || (this.map.get(name) === undefined && team !== undefined)) this.map.set(name, team);
+  }
+  sorted(): Owned[] {
+    return [...this.map.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, team]) => (team === undefined ? { name } : { name, team }));
+  }
+}
+
+export function buildModel(config: OkrFile): GenerateModel {
+  const services = new Owners();
+  const boards = new Owners();
+  const projects = new Owners();
+  const repos = new Owners();
+
+  // Sources first: their per-item team settings override the teams section (as in the collectors).
+  const src = config.sources;
+  for (const s of src.apilogs?.services ?? []) services.add(s.name);
+  for (const b of src.jira?.boards ?? []) {
+    if (typeof b === 'number') boards.add(String(b));
+    else boards.add(b.name ?? String(b.id), b.team);
+  }
+  for (const p of src.sonarqube?.projects ?? []) typeof p === 'string' ? projects.add(p) : projects.add(p.key, p.team);
+  if (src.bitbucket && Array.isArray(src.bitbucket.repositories)) for (const r of src.bitbucket.repositories) typeof r === 'string' ? repos.add(r) : repos.add(r.slug, r.team);
+
+  for (const [team, t] of Object.entries(config.teams)) {
+    for (const s of t.services) services.add(s, team);
+    for (const b of t.jira_boards) boards.add(String(b), team);
+    for (const p of t.sonar_projects) projects.add(p, team);
+    for (const r of t.repos) repos.add(r, team);
+  }
+
+  const krs: KrModel[] = [];
+  for (const objective of config.objectives) {
+    for (const kr of objective.key_results) {
+      const target = parseTarget(kr.target);
+      if ('error' in target) throw new GenerateError(`invalid key result "${kr.id}": invalid target: ${target.error}`);
+      const m = kr.measure;
+      const svc = m.availability?.service ?? m.downtime?.service ?? m.latency_p50?.service ?? m.latency_p95?.service ?? m.latency_p99?.service;
+      if (svc) services.add(svc, kr.team);
+      for (const b of m.story_points_per_sprint ? list(m.story_points_per_sprint.board) : m.story_points ? list(m.story_points.boards) : []) boards.add(b, kr.team);
+      for (const p of m.coverage ? list(m.coverage.project) : []) projects.add(p, kr.team);
+      const alert = krAlert(kr);
+      krs.push({ objective, kr, measure: expandMeasure(m), target, ...(alert ? { alert } : {}) });
+    }
+  }
+
+  const teamNames = new Set(Object.keys(config.teams));
+  for (const o of [services, boards, projects, repos]) for (const x of o.sorted()) if (x.team) teamNames.add(x.team);
+  for (const k of krs) if (k.kr.team) teamNames.add(k.kr.team);
+
+  const enabledSources = SOURCE_NAMES.filter((n) => {
+    const s = src[n];
+    return s !== undefined && s.enabled !== false;
+  }).sort();
+
+  return {
+    ...(config.organization ? { organization: config.organization } : {}),
+    krs,
+    teams: [...teamNames].sort(),
+    services: services.sorted(),
+    boards: boards.sorted(),
+    projects: projects.sorted(),
+    repos: repos.sorted(),
+    enabledSources,
+  };
+}
+
+/** Services measured by an availability KR, with the KR's objective (target as a ratio). */
+export function availabilityKrs(model: GenerateModel): Array<KrModel & { service: string; objectiveRatio: number; failureCodes?: string }> {
+  const out: Array<KrModel & { service: string; objectiveRatio: number; failureCodes?: string }> = [];
+  for (const k of model.krs) {
+    const a = k.kr.measure.availability;
+    if (!a) continue;
+    if (k.target.kind !== 'absolute' || (k.target.op !== '>' && k.target.op !== '>=') || !(k.target.value > 0 && k.target.value < 1))
+      throw new GenerateError(`invalid key result "${k.kr.id}": an availability target is a ratio below 1 such as "> 99%", got "${k.target.text}"`);
+    out.push({ ...k, service: a.service, objectiveRatio: k.target.value, ...(a.failure_codes ? { failureCodes: a.failure_codes } : {}) });
+  }
+  return out;
+}
+
+export interface LatencyKr extends KrModel {
+  service: string;
+  quantile: 'p50' | 'p95' | 'p99';
+  route?: string;
+}
+
+export function latencyKrs(model: GenerateModel): LatencyKr[] {
+  const out: LatencyKr[] = [];
+  for (const k of model.krs) {
+    const m = k.kr.measure;
+    for (const q of ['p50', 'p95', 'p99'] as const) {
+      const l = m[`latency_${q}`];
+      if (l) out.push({ ...k, service: l.service, quantile: q, ...(l.route ? { route: l.route } : {}) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,165 @@
+/**
+ * Step 2: recording rules. Building blocks per service (requests, error ratio, availability,
+ * latency quantiles over every SLI and burn-rate window), per board, per project, info series
+ * from the OKR file, and one rolling-period series per KR measure, so dashboards, alerts and
+ * the KR engine read cheap precomputed series.
+ */
+import { durationSeconds } from '../config/primitives.js';
+import {
+  APILOGS_METRICS,
+  JIRA_METRICS,
+  LABEL,
+  LATENCY_QUANTILES,
+  RECORDING_RULES as R,
+  SLI_WINDOWS,
+  SLO_BURN_RATE_WINDOWS,
+  SONARQUBE_METRICS,
+} from '../conventions.js';
+import { fillPlaceholders } from '../okr/measures.js';
+import { availabilityKrs, PERIOD_SECONDS, type GenerateModel, type Owned } from './model.js';
+import type { RecordingRule, RuleFile, RuleGroup } from './rule-types.js';
+
+export const DEFAULT_FAILURE_CODES = '5..';
+
+/** Every window the API rules precompute: the SLI windows plus the burn-rate windows, shortest first. */
+export function apiWindows(): string[] {
+  const all = new Set<string>([...SLI_WINDOWS, ...SLO_BURN_RATE_WINDOWS.flatMap((w) => [w.long, w.short])]);
+  return [...all].sort((a, b) => durationSeconds(a) - durationSeconds(b));
+}
+
+/** A PromQL string literal. */
+export function q(v: string): string {
+  return JSON.stringify(v);
+}
+
+/** Failure codes of a service: its availability KR's, else 5xx. */
+export function failureCodesOf(model: GenerateModel, service: string): string {
+  return availabilityKrs(model).find((k) => k.service === service)?.failureCodes ?? DEFAULT_FAILURE_CODES;
+}
+
+function apiServiceGroup(model: GenerateModel, service: string): RuleGroup<RecordingRule> {
+  const s = `${LABEL.service}=${q(service)}`;
+  const fail = `${LABEL.code}=~${q(failureCodesOf(model, service))}`;
+  const req = APILOGS_METRICS.requests;
+  const bucket = `${APILOGS_METRICS.duration}_bucket`;
+  const rules: RecordingRule[] = [];
+  for (const w of apiWindows()) {
+    const all = `sum by (${LABEL.service}) (rate(${req}{${s}}[${w}]))`;
+    rules.push({ record: R.apiRequestsRate(w), expr: all });
+    // `or ... * 0`: a service without a single failure has a 0 error ratio, not no series.
+    rules.push({
+      record: R.apiErrorsRatio(w),
+      expr: `(sum by (${LABEL.service}) (rate(${req}{${s},${fail}}[${w}])) or ${all} * 0) / ${all}`,
+    });
+    rules.push({ record: R.apiAvailability(w), expr: `1 - ${R.apiErrorsRatio(w)}{${s}}` });
+    for (const { name, q: quantile } of LATENCY_QUANTILES)
+      rules.push({ record: R.apiLatency(name, w), expr: `histogram_quantile(${quantile}, sum by (${LABEL.service}, le) (rate(${bucket}{${s}}[${w}])))` });
+  }
+  const byRoute = `${LABEL.service}, ${LABEL.route}`;
+  const routeAll = `sum by (${byRoute}) (rate(${req}{${s}}[5m]))`;
+  rules.push({ record: R.apiRouteRequestsRate, expr: routeAll });
+  rules.push({ record: R.apiRouteErrorsRatio, expr: `(sum by (${byRoute}) (rate(${req}{${s},${fail}}[5m])) or ${routeAll} * 0) / ${routeAll}` });
+  for (const { name, q: quantile } of LATENCY_QUANTILES)
+    rules.push({ record: R.apiRouteLatency(name), expr: `histogram_quantile(${quantile}, sum by (${byRoute}, le) (rate(${bucket}{${s}}[5m])))` });
+  return { name: `okr-api-${service}`, rules };
+}
+
+function sloGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
+  const rules: RecordingRule[] = [];
+  const seen = new Set<string>();
+  for (const k of availabilityKrs(model)) {
+    if (seen.has(k.service)) continue; // the first availability KR of a service sets its SLO
+    seen.add(k.service);
+    const s = `${LABEL.service}=${q(k.service)}`;
+    rules.push({ record: R.availabilityObjective, expr: `vector(${k.objectiveRatio})`, labels: { [LABEL.service]: k.service } });
+    rules.push({
+      record: R.errorBudgetRemaining,
+      expr: `1 - ${R.apiErrorsRatio('30d')}{${s}} / on (${LABEL.service}) (1 - ${R.availabilityObjective}{${s}})`,
+    });
+  }
+  return rules.length > 0 ? { name: 'okr-slo', rules } : undefined;
+}
+
+function deliveryGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
+  if (model.boards.length === 0 && !model.enabledSources.includes('jira')) return undefined;
+  return {
+    name: 'okr-delivery',
+    rules: [
+      {
+        record: R.sprintCompletedPoints,
+        expr: `sum by (${LABEL.board}, ${LABEL.sprint}) (${JIRA_METRICS.sprintPoints}{${LABEL.state}="completed"})`,
+      },
+      {
+        record: R.boardCompletedPointsQuarter,
+        expr: `sum by (${LABEL.board}) (increase(${JIRA_METRICS.completedPointsTotal}[90d]))`,
+      },
+    ],
+  };
+}
+
+function qualityGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
+  if (model.projects.length === 0 && !model.enabledSources.includes('sonarqube')) return undefined;
+  return { name: 'okr-code-quality', rules: [{ record: R.coverage, expr: `avg by (${LABEL.project}) (${SONARQUBE_METRICS.coverage})` }] };
+}
+
+function ownedInfo(record: string, label: string, items: Owned[]): RecordingRule[] {
+  return items.map((i) => ({ record, expr: 'vector(1)', labels: { [label]: i.name, ...(i.team ? { [LABEL.team]: i.team } : {}) } }));
+}
+
+/** Info series from the OKR file: dashboards' team/service variables and team joins read these. */
+function infoGroup(model: GenerateModel): RuleGroup<RecordingRule> {
+  const rules: RecordingRule[] = [
+    ...model.teams.map((t) => ({ record: R.teamInfo, expr: 'vector(1)', labels: { [LABEL.team]: t } })),
+    ...ownedInfo(R.serviceInfo, LABEL.service, model.services),
+    ...ownedInfo(R.boardInfo, LABEL.board, model.boards),
+    ...ownedInfo(R.projectInfo, LABEL.project, model.projects),
+    ...ownedInfo(R.repoInfo, LABEL.repo, model.repos),
+    ...model.krs.map((k) => ({
+      record: R.keyResultInfo,
+      expr: 'vector(1)',
+      labels: {
+        [LABEL.objective]: k.objective.id,
+        [LABEL.keyResult]: k.kr.id,
+        [LABEL.period]: k.kr.period,
+        measure: k.measure.kind,
+        ...(k.kr.team ? { [LABEL.team]: k.kr.team } : {}),
+      },
+    })),
+  ];
+  return { name: 'okr-info', rules };
+}
+
+/**
+ * The KR's own measure over a rolling window as long as its period ({{period_start}} = now
+ * minus the period). Calendar-exact values are the KR engine's job; this series is for trend
+ * panels and alerts. Evaluated every 5m: downtime measures use subqueries.
+ */
+export function rollingMeasureExpr(promql: string, period: keyof typeof PERIOD_SECONDS): string {
+  const seconds = PERIOD_SECONDS[period];
+  return fillPlaceholders(promql, { window: `${seconds / 86400}d`, period_start: `(time() - ${seconds})`, period_end: 'time()' });
+}
+
+function keyResultGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
+  const rules: RecordingRule[] = [];
+  for (const k of model.krs) {
+    if (k.measure.promql === undefined) continue;
+    rules.push({
+      record: R.keyResultMeasure,
+      expr: rollingMeasureExpr(k.measure.promql, k.kr.period),
+      labels: { [LABEL.objective]: k.objective.id, [LABEL.keyResult]: k.kr.id, [LABEL.period]: k.kr.period },
+    });
+  }
+  return rules.length > 0 ? { name: 'okr-key-results', interval: '5m', rules } : undefined;
+}
+
+export function recordingRules(model: GenerateModel): RuleFile<RecordingRule> {
+  const groups: Array<RuleGroup<RecordingRule> | undefined> = [
+    infoGroup(model),
+    ...model.services.map((s) => apiServiceGroup(model, s.name)),
+    sloGroup(model),
+    deliveryGroup(model),
+    qualityGroup(model),
+    keyResultGroup(model),
+  ];
+  return { groups: groups.filter((g): g is RuleGroup<RecordingRule> => g !== undefined && g.rules.length > 0) };
+}
