@@ -156,7 +156,7 @@ function componentsSearch(state: FakeSonarState, req: RecordedRequest, res: Serv
     ? state.projects.filter((p) => !p.forbidden && (state.flavor === 'server' || p.organization === org))
     : [];
   // The real search is Elasticsearch-backed and sorted by name.
-  visible.sort((a, b) => (a.name ?? a.key).localeCompare(b.name ?? b.key));
+  visible.sort((a, b) => ((a.name ?? a.key) < (b.name ?? b.key) ? -1 : (a.name ?? a.key) > (b.name ?? b.key) ? 1 : 0));
   const page = visible.slice((pg.p - 1) * pg.ps, pg.p * pg.ps);
   sendJson(res, 200, {
     paging: { pageIndex: pg.p, pageSize: pg.ps, total: visible.length },

@@ -75,6 +75,19 @@ describe('SonarqubeClient.listProjects', () => {
     expect(ctx.counts.get('200')).toBe(3);
   });
 
+  it('stops at the search\'s 10,000-result window with a warning instead of failing', async () => {
+    const projects: FakeProject[] = Array.from({ length: 10_001 }, (_, i) => ({ key: `p${String(i).padStart(5, '0')}`, branches: [] }));
+    fake = await startFakeSonarqube({ token: TOKEN, projects });
+    const warns: unknown[] = [];
+    const ctx = { ...testContext(), logger: { warn: (...a: unknown[]) => void warns.push(a) } as unknown as ReturnType<typeof testContext>['logger'] };
+    const listed = await client(fake.url).listProjects(ctx);
+    expect(listed).toHaveLength(10_000);
+    expect(listed.at(-1)!.key).toBe('p09999');
+    expect(fake.calls('/api/components/search')).toHaveLength(20);
+    expect(ctx.counts.get('400')).toBeUndefined();
+    expect(warns).toHaveLength(1);
+  });
+
   it('on Cloud, asks for the organization and lists only its projects', async () => {
     fake = await startFakeSonarqube({ flavor: 'cloud', token: TOKEN, projects: fixtureProjects() });
     const listed = await client(fake.url, { flavor: 'cloud', organization: 'acme' }).listProjects(testContext());

@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { Secret } from '../../src/config/secrets.js';
 import { SONARQUBE_METRICS } from '../../src/conventions.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { SourceRunner } from '../../src/scheduler/source-runner.js';
 import { renderSnapshot } from '../../src/server/exposition.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
 import type { Collector, Snapshot } from '../collector.js';
@@ -242,6 +243,33 @@ describe('sonarqube collector', () => {
     const ac = new AbortController();
     ac.abort(new Error('timed out'));
     await expect(collector.collect(testContext(ac.signal))).rejects.toThrow('timed out');
+  });
+});
+
+describe('sonarqube collector under the runner', () => {
+  it('counts every request by status and keeps the last good values when the token is revoked', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, { key: web-app, branch: develop }]\n`);
+    const runner = new SourceRunner(collector, { intervalSeconds: 1800, timeoutSeconds: 60, logger: silentLogger() });
+    await runner.runOnce();
+    expect(runner.getHealth().up).toBe(true);
+    fake.state.revoked = true;
+    await runner.runOnce();
+
+    const health = runner.getHealth();
+    expect(health.up).toBe(false);
+    expect(health.lastError?.reason).toBe('auth');
+    expect(health.lastError?.message).toContain('sources.sonarqube.token');
+    expect(valueOf(runner.lastGood(), SONARQUBE_METRICS.coverage, { project: 'web-app', branch: 'develop' })).toBe(0.6425);
+    const families = runner.healthFamilies();
+    const requests = families.find((f) => f.name === 'okr_source_requests_total')!.samples;
+    expect(requests).toEqual([
+      { labels: { source: 'sonarqube', status: '200' }, value: 6 },
+      { labels: { source: 'sonarqube', status: '401' }, value: 2 },
+    ]);
+    const errors = families.find((f) => f.name === 'okr_source_errors_total')!.samples;
+    expect(errors.find((e) => e.labels.reason === 'auth')!.value).toBe(1);
+    await runner.stop();
   });
 });
 
