@@ -13,7 +13,7 @@ import type { JiraConfig } from './config.js';
 import type { JiraField } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
-import { currentPeriod, fillJqlPlaceholders } from './jql-period.js';
+import { currentPeriodDates, fillJqlPlaceholders } from './jql-period.js';
 import { SprintCache } from './sprint-cache.js';
 import { syncBoard, type BoardFigures, type ResolvedBoard } from './sprint-history.js';
 import { boardEstimationField, configuredField, discoverPointsField, pointsOf, type PointsField } from './story-points-field.js';
@@ -221,8 +221,9 @@ export class JiraCollector implements Collector {
       throw e;
     }
     const name = spec.name ?? conf.name;
-    if (conf.type !== undefined && conf.type !== 'scrum') {
-      this.warnOnce(ctx, `board ${specKey(spec)}`, `jira: board "${name}" (id ${id}) is a ${conf.type} board and does not support sprints; skipped (remove it from sources.jira.boards)`);
+    // Team-managed boards ("simple") may or may not have sprints: the sprint list tells.
+    if (conf.type === 'kanban') {
+      this.warnOnce(ctx, `board ${specKey(spec)}`, `jira: board "${name}" (id ${id}) is a kanban board and does not support sprints; skipped (remove it from sources.jira.boards)`);
       this.resolved.set(spec, 'no-sprints');
       return 'no-sprints';
     }
@@ -235,8 +236,8 @@ export class JiraCollector implements Collector {
 
   private async runQuery(ctx: CollectContext, name: string, q: { jql: string; period: 'quarter' | 'month' | 'year' }): Promise<QueryResult> {
     const cal = this.loaded.config.calendar;
-    const period = currentPeriod(q.period, this.opts.now?.() ?? new Date(), cal.timezone, cal.fiscal_year_start_month);
-    const jql = fillJqlPlaceholders(q.jql, period);
+    const dates = currentPeriodDates(q.period, this.opts.now?.() ?? new Date(), { timezone: cal.timezone, fiscalYearStartMonth: cal.fiscal_year_start_month });
+    const jql = fillJqlPlaceholders(q.jql, dates);
     const field = await this.pointsFieldForQueries(ctx);
     try {
       const issues = await this.client.search(ctx, jql, field ? [field.id] : []);

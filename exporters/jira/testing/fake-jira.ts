@@ -31,6 +31,8 @@ export interface FakeBoard {
   sprintIds: number[];
   /** Velocity-chart figures by sprint id; 'unavailable' answers 404 like an unsupported board. */
   velocity: Record<number, { estimated: number | null; completed: number | null }> | 'unavailable';
+  /** Team-managed ("simple") boards can have sprints switched off; kanban boards never have them. */
+  sprintsDisabled?: boolean;
 }
 
 export interface FakeIssue {
@@ -182,7 +184,7 @@ function handle(data: FakeJiraData, req: RecordedRequest, res: ServerResponse): 
   if ((m = /^\/rest\/agile\/1\.0\/board\/(\d+)\/sprint$/.exec(p))) {
     const b = data.boards.find((x) => x.id === Number(m![1]));
     if (!b) return json(res, 404, errorBody(['Board does not exist or you do not have permission to see it.']));
-    if (b.type === 'kanban') return json(res, 400, errorBody(['The board does not support sprints']));
+    if (b.type === 'kanban' || b.sprintsDisabled) return json(res, 400, errorBody(['The board does not support sprints']));
     const states = (q.get('state') ?? 'future,active,closed').split(',');
     const listed = b.sprintIds.map((id) => data.sprints.find((s) => s.id === id)!).filter((s) => states.includes(s.state));
     const order = { closed: 0, active: 1, future: 2 };
