@@ -26,7 +26,7 @@ import {
 // `verbatimModuleSyntax` check even with skipLibCheck. So it is loaded through require and
 // typed by the small CloudClient interface below, which is all we call.
 const { Bitbucket } = createRequire(import.meta.url)('bitbucket') as {
-  Bitbucket: new (options: { baseUrl: string; notice: boolean; request: { fetch: typeof fetch } }) => unknown;
+  Bitbucket: new (options: { baseUrl: string; notice: boolean; request: { fetch: typeof fetch } }) => CloudClient;
 };
 
 /** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
@@ -95,30 +95,42 @@ export class BitbucketCloudApi implements BitbucketApi {
     private readonly opts: CloudClientOptions,
   ) {}
 
-  /**
-   * Run `fn` with a client whose requests go through HttpClient, and turn the library's
-   * HTTPError into a SourceError that says what to fix. A fresh client per call keeps the
-   * error thrown inside fetch (network failure, abort) for this call only.
-   */
-  private async call<T>(ctx: CollectContext, fn: (bb: CloudClient) => Promise<T>): Promise<T> {
-    let thrown: unknown;
+  /** One client per collection (building one costs ~70 ms: it registers every endpoint). */
+  private readonly clients = new WeakMap<CollectContext, { bb: CloudClient; thrown: Map<string, unknown> }>();
+
+  private clientFor(ctx: CollectContext): { bb: CloudClient; thrown: Map<string, unknown> } {
+    const existing = this.clients.get(ctx);
+    if (existing) return existing;
+    // What fetch threw (network failure after retries, abort), by URL: the library re-wraps
+    // it as a bare HTTPError 500, and the original says more.
+    const thrown = new Map<string, unknown>();
     const viaHttpClient = this.http.fetchFor(ctx);
     const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
       try {
         return await viaHttpClient(input, init);
       } catch (e) {
-        thrown = e;
+        thrown.set(input instanceof Request ? input.url : String(input), e);
         throw e;
       }
     }) as typeof fetch;
-    const bb = new Bitbucket({ baseUrl: this.opts.baseUrl, notice: false, request: { fetch: fetchFn } }) as unknown as CloudClient;
+    const bb = new Bitbucket({ baseUrl: this.opts.baseUrl, notice: false, request: { fetch: fetchFn } }) as CloudClient;
+    const entry = { bb, thrown };
+    this.clients.set(ctx, entry);
+    return entry;
+  }
+
+  /** Run `fn` with this collection's client; the library's HTTPError becomes a SourceError that says what to fix. */
+  private async call<T>(ctx: CollectContext, fn: (bb: CloudClient) => Promise<T>): Promise<T> {
+    const { bb, thrown } = this.clientFor(ctx);
     try {
       return await fn(bb);
     } catch (e) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      // The library wraps whatever fetch threw as HTTPError 500; the original says more.
-      if (thrown !== undefined) throw thrown;
-      if (isLibraryHttpError(e)) throw this.translate(e);
+      if (isLibraryHttpError(e)) {
+        const original = e.request?.url !== undefined ? thrown.get(e.request.url) : undefined;
+        if (original !== undefined) throw original;
+        throw this.translate(e);
+      }
       throw e;
     }
   }
