@@ -218,6 +218,17 @@ describe('sonarqube collector', () => {
     expect(fake.calls('/api/measures/component').map((r) => r.query.get('component'))).toEqual(['billing-api']);
   });
 
+  it('exports a main branch listed both implicitly and by name once', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [web-app, { key: web-app, branch: main }, { key: web-app, branch: develop }]\n`);
+    const snapshot = await collector.collect(testContext());
+    expect(snapshotProblem(snapshot)).toBeUndefined();
+    expect(snapshot.find((f) => f.name === SONARQUBE_METRICS.coverage)!.samples).toEqual([
+      { labels: { project: 'web-app', branch: 'develop', team: '' }, value: 0.6425 },
+      { labels: { project: 'web-app', branch: 'main', team: '' }, value: 0.9 },
+    ]);
+  });
+
   it('fails the collection when the token is refused (401), naming the setting and not the token', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects(), revoked: true });
     const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, web-app]\n`);

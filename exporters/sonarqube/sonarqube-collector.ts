@@ -42,8 +42,9 @@ export interface SonarqubeCollectorOptions {
 
 export class SonarqubeCollector implements Collector {
   readonly source = 'sonarqube' as const;
-  /** Project key → message of its current failure, so each failure is logged once, not every refresh. */
+  /** Project id (key, or key@branch) → message of its current failure, so each failure is logged once, not every refresh. */
   private readonly failing = new Map<string, string>();
+  private warnedNoProjects = false;
   /** Project id → its last successful result, served again after a passing failure. */
   private readonly lastGood = new Map<string, ProjectResult>();
 
@@ -99,7 +100,8 @@ export class SonarqubeCollector implements Collector {
   private async targets(ctx: CollectContext): Promise<ProjectTarget[]> {
     if (this.opts.projects !== 'all') return this.opts.projects;
     const listed = await this.opts.client.listProjects(ctx);
-    if (listed.length === 0) ctx.logger.warn('sonarqube: the token sees no projects; give its user Browse permission on them');
+    if (listed.length === 0 && !this.warnedNoProjects) ctx.logger.warn('sonarqube: the token sees no projects; give its user Browse permission on them');
+    this.warnedNoProjects = listed.length === 0;
     return listed.map((p) => ({ key: p.key, team: this.opts.teamOf?.(p.key) ?? '' }));
   }
 
@@ -126,7 +128,12 @@ export function buildSnapshot(results: readonly ProjectResult[], skipped: number
     f.samples.push(sample);
   };
   const sorted = [...results].sort((a, b) => cmp(a.target.key, b.target.key) || cmp(a.branch, b.branch));
+  const emitted = new Set<string>();
   for (const r of sorted) {
+    // `web-app` and `{key: web-app, branch: main}` name the same series: export it once.
+    const series = `${r.target.key}\u0000${r.branch}`;
+    if (emitted.has(series)) continue;
+    emitted.add(series);
     const labels = { [LABEL.project]: r.target.key, [LABEL.branch]: r.branch, [LABEL.team]: r.target.team };
     for (const key of SONAR_METRIC_KEYS) {
       const v = r.measures.get(key);
