@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -237,6 +238,25 @@ describe('sonarqube collector', () => {
     expect(err.reason).toBe('auth');
     expect(err.message).toContain('sources.sonarqube.token');
     expect(err.message).not.toContain(TOKEN);
+  });
+
+  it('reads the token from token_file (relative to the OKR file) and names that setting on 401', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    const dir = mkdtempSync(join(tmpdir(), 'okr-sonar-'));
+    try {
+      writeFileSync(join(dir, 'sonar-token'), `${TOKEN}\n`);
+      const text = `version: okr/v1\nsources:\n  sonarqube:\n    url: ${fake.url}\n    token_file: sonar-token\n    projects: [billing-api]\n`;
+      const loaded = parseConfig(text, join(dir, 'okrs.yaml'), { env: {} });
+      const collector = sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: dir });
+      const snapshot = await collector.collect(testContext());
+      expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.875);
+      expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      fake.state.revoked = true;
+      const err = (await collector.collect(testContext()).catch((e: unknown) => e)) as SourceError;
+      expect(err.message).toContain('check sources.sonarqube.token_file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails the collection when every project fails', async () => {
