@@ -10,7 +10,7 @@ import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
 import { SourceError, type Snapshot } from '../collector.js';
 import { testContext } from '../testing/collect-context.js';
 import { COLLECTOR_FACTORIES } from '../registry.js';
-import { JiraCollector } from './jira-collector.js';
+import { boardSpecs, JiraCollector } from './jira-collector.js';
 import { CACHE_FILE } from './sprint-cache.js';
 import { startFakeJira, type FakeJira } from './testing/fake-jira.js';
 import { CLOUD_NOW, CLOUD_TOKEN, cloudConfigYaml, cloudDataset, DC_PAT, datacenterConfigYaml, datacenterDataset } from './testing/jira-dataset.js';
@@ -270,6 +270,66 @@ describe('Jira collector errors', () => {
     s.fake.data.credentials = { pat: DC_PAT };
     const yaml = datacenterConfigYaml(s.fake.url).replace(/boards:\n\s+- name: Core\n\s+team: core\n/, 'boards: []\n');
     await expect(s.collector(yaml).collect(testContext())).rejects.toThrow(/410.*flavor: cloud|flavor: cloud/);
+  });
+});
+
+describe('Jira collector housekeeping', () => {
+  let s: Setup;
+  beforeEach(async () => {
+    s = await setup();
+  });
+  afterEach(async () => {
+    await s.fake.close();
+    rmSync(s.stateDir, { recursive: true, force: true });
+  });
+
+  function warningsContext() {
+    const warnings: string[] = [];
+    return { warnings, ctx: () => ({ ...testContext(), logger: { ...silentLogger(), warn: (m: string) => void warnings.push(m) } as never }) };
+  }
+
+  it('a team-managed board without sprints is reported once and not asked again', async () => {
+    s.fake.data.boards.push({ id: 5, name: 'Design', type: 'simple', estimationField: null, sprintIds: [], velocity: 'unavailable', sprintsDisabled: true });
+    const yaml = cloudConfigYaml(s.fake.url).replace('      - id: 3\n', '      - id: 3\n      - id: 5\n');
+    const w = warningsContext();
+    const collector = s.collector(yaml);
+    await collector.collect(w.ctx());
+    await collector.collect(w.ctx());
+    expect(w.warnings.filter((m) => m.includes('board 5 does not support sprints'))).toHaveLength(1);
+    expect(s.fake.count(/^\/rest\/agile\/1\.0\/board\/5\//)).toBe(2); // configuration + the one 400
+  });
+
+  it('logs a failing board once, not on every refresh', async () => {
+    const yaml = cloudConfigYaml(s.fake.url).replace('      - id: 3\n', '      - id: 3\n      - name: Ghost\n');
+    const w = warningsContext();
+    const collector = s.collector(yaml);
+    for (let i = 0; i < 3; i++) await collector.collect(w.ctx());
+    expect(w.warnings.filter((m) => m.includes('"Ghost"'))).toHaveLength(1);
+  });
+
+  it('relists from the start when the remembered tail moved (a sprint was deleted); counters keep what was counted', async () => {
+    const collector = s.collector();
+    await collector.collect(testContext());
+    s.fake.data.boards[0]!.sprintIds = s.fake.data.boards[0]!.sprintIds.filter((id) => id !== 102);
+    const before = s.fake.requests.length;
+    const snap = await collector.collect(testContext());
+    const lists = s.fake.requests.slice(before).filter((r) => r.path === '/rest/agile/1.0/board/1/sprint');
+    expect(lists.map((r) => r.query.get('startAt'))).toEqual(['4', '0', '4']);
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
+    expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(4);
+  });
+
+  it('collects boards named only in teams.<team>.jira_boards, with that team', () => {
+    const yaml = cloudConfigYaml('http://127.0.0.1:9').replace('    jira_boards: [Platform]', '    jira_boards: [Platform, 42, Web]');
+    const loaded = parseConfig(yaml, 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
+    expect(boardSpecs(loaded)).toEqual([
+      { name: 'Platform', id: undefined, team: 'platform', storyPointsField: undefined },
+      { id: 2, name: undefined, team: 'mobile', storyPointsField: undefined },
+      { id: 3, team: '', storyPointsField: undefined },
+      { id: 42, team: 'platform' },
+      { name: 'Web', team: 'platform' },
+    ]);
   });
 });
 
