@@ -95,6 +95,9 @@ export class BitbucketCloudApi implements BitbucketApi {
     private readonly opts: CloudClientOptions,
   ) {}
 
+  /** Main branches looked up for listed repositories: they rarely change, requests are rationed. */
+  private readonly mainBranches = new Map<string, string>();
+
   /** One client per collection (building one costs ~70 ms: it registers every endpoint). */
   private readonly clients = new WeakMap<CollectContext, { bb: CloudClient; thrown: Map<string, unknown> }>();
 
@@ -259,10 +262,11 @@ export class BitbucketCloudApi implements BitbucketApi {
   coverageReports(ctx: CollectContext, repo: RepoRef, opts: CoverageOptions): Promise<CoverageReport[]> {
     return this.call(ctx, async (bb) => {
       const ws = this.opts.workspace;
-      let branch = repo.mainBranch;
+      let branch = repo.mainBranch ?? this.mainBranches.get(repo.slug);
       if (!branch) {
         const r = await bb.repositories.get({ workspace: ws, repo_slug: repo.slug });
         branch = r.data.mainbranch?.name;
+        if (branch) this.mainBranches.set(repo.slug, branch);
       }
       if (!branch) return []; // an empty repository has no main branch yet
       const head = await bb.refs.getBranch({ workspace: ws, repo_slug: repo.slug, name: branch });

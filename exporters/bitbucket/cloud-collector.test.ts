@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BITBUCKET_METRICS as M } from '../../src/conventions.js';
 import { renderSnapshot } from '../../src/server/exposition.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
+import { SourceRunner } from '../../src/scheduler/source-runner.js';
 import { SourceError } from '../collector.js';
+import { COLLECTOR_FACTORIES } from '../registry.js';
 import { testContext } from '../testing/collect-context.js';
 import { sendJson } from '../testing/fake-http.js';
-import { createBitbucketCollector } from './bitbucket-collector.js';
+import { bitbucketCollectorFactory, createBitbucketCollector } from './bitbucket-collector.js';
 import { buckets, capturingLogger, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './bitbucket-test-kit.js';
 import { startFakeCloud, type FakeCloud, type FakeCloudFixture, type FakeCloudPr } from './fake-cloud-server.js';
 import { STATE_FILE_NAME } from './state-file.js';
@@ -270,5 +272,63 @@ describe('Bitbucket Cloud collector', () => {
     expect(unauth.headers.get('www-authenticate')).toBe('Basic realm="Bitbucket.org HTTP"');
     const zulu = await ask('/2.0/repositories/acme/api/pullrequests?q=updated_on+%3E%3D+2026-01-01T00%3A00%3A00Z');
     expect(zulu.status).toBe(400);
+  });
+  it('logs a failing repository once, then its recovery, and looks a main branch up only once', async () => {
+    refuseBroken(fake);
+    const repos = `    repositories: [api, broken, web]\n`;
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url) + repos, { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const log = capturingLogger();
+    for (let i = 0; i < 2; i++) {
+      const ctx = testContext();
+      ctx.logger = log.logger;
+      expect(reposIn(await collector.collect(ctx))).toEqual(['api', 'web']);
+    }
+    expect(log.lines().filter((l) => l.level === 40).map((l) => l.repo)).toEqual(['broken']);
+    fake.intercepts.length = 0;
+    const ctx = testContext();
+    ctx.logger = log.logger;
+    const snap = await collector.collect(ctx);
+    expect(sampleValue(snap, M.prsMerged, { repo: 'broken', team: '' })).toBe(0);
+    expect(log.lines().filter((l) => l.level === 30).map((l) => [l.repo, l.msg])).toEqual([['broken', 'bitbucket: repository readable again']]);
+    // Listed repositories carry no main branch: one GET of the repository, then remembered.
+    expect(fake.requests.filter((r) => r.path === '/2.0/repositories/acme/web').length).toBe(1);
+  });
+
+  it('is registered, and runs under the source runner with its requests counted', async () => {
+    expect(COLLECTOR_FACTORIES.bitbucket).toBe(bitbucketCollectorFactory);
+    expect(bitbucketCollectorFactory.defaultInterval).toBe('10m');
+    // Real clock here: a ten-year backfill keeps every fixture date inside the window.
+    const deps = depsFor(`${yaml(fake.url)}    backfill: 3650d\n`, { BB_TOKEN: TOKEN }, state.dir);
+    const runner = new SourceRunner(bitbucketCollectorFactory.create(deps), { intervalSeconds: 600, timeoutSeconds: 30, logger: deps.logger });
+    await runner.runOnce();
+    expect(runner.getHealth().up).toBe(true);
+    expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'api', team: 'platform' })).toBe(57);
+    const requests = runner.healthFamilies().find((f) => f.name === 'okr_source_requests_total')!;
+    expect(requests.samples).toEqual([{ labels: { source: 'bitbucket', status: '200' }, value: fake.requests.length }]);
+    await runner.stop();
+  });
+
+  it('reports a network failure after its retries as an http error', async () => {
+    const url = fake.url;
+    await fake.close();
+    const collector = createBitbucketCollector(depsFor(`${yaml(url)}    repositories: [api]\n`, { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const ctx = testContext();
+    const err = (await collector.collect(ctx).catch((e: unknown) => e)) as SourceError;
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.reason).toBe('http');
+    expect(err.message).toMatch(/^bitbucket: GET http:\/\/127\.0\.0\.1:\d+\/2\.0\/repositories\/acme\/api\/pullrequests failed: ECONNREFUSED$/);
+    expect(ctx.counts.get('network_error')).toBe(3 * 5); // merged, open and pipelines: 1 try + 4 retries each
+    fake = await startFakeCloud(fixture()); // for afterEach
+  });
+
+  it('stops on abort without writing a checkpoint', async () => {
+    const ac = new AbortController();
+    fake.intercepts.push((req) => {
+      if (req.path.endsWith('/pipelines')) ac.abort(new Error('collection timed out'));
+      return false;
+    });
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir), hooks());
+    await expect(collector.collect(testContext(ac.signal))).rejects.toThrow('collection timed out');
+    expect(existsSync(join(state.dir, STATE_FILE_NAME))).toBe(false);
   });
 });
