@@ -331,4 +331,11 @@ describe('Bitbucket Cloud collector', () => {
     await expect(collector.collect(testContext(ac.signal))).rejects.toThrow('collection timed out');
     expect(existsSync(join(state.dir, STATE_FILE_NAME))).toBe(false);
   });
+  it('limits `repositories: all` to one project on Cloud with BBQL', async () => {
+    fake.fixture.repos[2]!.project = 'PLAT';
+    const collector = createBitbucketCollector(depsFor(`${yaml(fake.url)}    project: PLAT\n`, { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const snap = await collector.collect(testContext());
+    expect(reposIn(snap)).toEqual(['web']);
+    expect(fake.requests.find((r) => r.path === '/2.0/repositories/acme')!.query.get('q')).toBe('project.key = "PLAT"');
+  });
 });
