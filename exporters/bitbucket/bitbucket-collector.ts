@@ -134,7 +134,13 @@ export class BitbucketCollector implements Collector {
     const state = this.state;
     const repos = await this.repositories(ctx);
     const outcomes = await Promise.all(repos.map((r) => this.collectRepo(ctx, state, r)));
-    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (ctx.signal.aborted) {
+      // Keep what the repositories that finished have folded in: a first refresh with a long
+      // backfill that outlives its timeout then still progresses instead of starting over.
+      // Nothing is served, and a checkpoint ahead of the served values is safe.
+      await saveState(this.deps.stateDir, state).catch(() => undefined);
+      throw ctx.signal.reason;
+    }
 
     const refused = outcomes.flatMap((o) => o.errors).find((e) => e instanceof SourceError && e.status === 401);
     if (refused) throw refused;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BITBUCKET_METRICS as M } from '../../src/conventions.js';
@@ -321,16 +321,24 @@ describe('Bitbucket Cloud collector', () => {
     fake = await startFakeCloud(fixture()); // for afterEach
   });
 
-  it('stops on abort without writing a checkpoint', async () => {
+  it('stops on abort, keeping only what was fully folded in, and counts nothing twice afterwards', async () => {
     const ac = new AbortController();
     fake.intercepts.push((req) => {
-      if (req.path.endsWith('/pipelines')) ac.abort(new Error('collection timed out'));
+      if (req.path === '/2.0/repositories/acme/api/pipelines') ac.abort(new Error('collection timed out'));
       return false;
     });
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir), hooks());
-    await expect(collector.collect(testContext(ac.signal))).rejects.toThrow('collection timed out');
-    expect(existsSync(join(state.dir, STATE_FILE_NAME))).toBe(false);
+    const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir);
+    await expect(createBitbucketCollector(deps, hooks()).collect(testContext(ac.signal))).rejects.toThrow('collection timed out');
+    const saved = JSON.parse(readFileSync(join(state.dir, STATE_FILE_NAME), 'utf8')) as { repos: Record<string, { pullRequests: { merged: number }; pipelines?: unknown }> };
+    expect(saved.repos.api!.pullRequests.merged).toBe(56);
+    expect(saved.repos.api!.pipelines).toBeUndefined();
+
+    fake.intercepts.length = 0;
+    const snap = await createBitbucketCollector(deps, hooks()).collect(testContext());
+    expect(sampleValue(snap, M.prsMerged, { repo: 'api', team: 'platform' })).toBe(56);
+    expect(sampleValue(snap, M.pipelines, { repo: 'api', team: 'platform', result: 'successful' })).toBe(2);
   });
+
   it('limits `repositories: all` to one project on Cloud with BBQL', async () => {
     fake.fixture.repos[2]!.project = 'PLAT';
     const collector = createBitbucketCollector(depsFor(`${yaml(fake.url)}    project: PLAT\n`, { BB_TOKEN: TOKEN }, state.dir), hooks());
