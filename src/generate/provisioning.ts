@@ -37,7 +37,6 @@ export function prometheusConfig(o: PrometheusConfigOptions): Record<string, unk
       job_name: EXPORTER_JOB,
       // Collectors refresh on their own schedules; a scrape only reads the cache, so it is cheap.
       scrape_interval: o.scrapeInterval,
-      scrape_timeout: '10s',
       metrics_path: '/metrics',
       static_configs: [{ targets: o.exporterTargets }],
     },
@@ -45,7 +44,7 @@ export function prometheusConfig(o: PrometheusConfigOptions): Record<string, unk
   if (o.selfTarget) scrape.push({ job_name: 'prometheus', static_configs: [{ targets: [o.selfTarget] }] });
   return {
     global: { scrape_interval: o.scrapeInterval, evaluation_interval: o.evaluationInterval, external_labels: { monitor: 'okr-metrics' } },
-    alerting: { alertmanagers: [{ static_configs: [{ targets: o.alertmanagerTargets }] }] },
+    ...(o.alertmanagerTargets.length > 0 ? { alerting: { alertmanagers: [{ static_configs: [{ targets: o.alertmanagerTargets }] }] } } : {}),
     rule_files: o.ruleFiles,
     scrape_configs: scrape,
   };
