@@ -28,7 +28,8 @@ export function durationSeconds(text: string): number {
 /** A duration field, kept as written (`5m`) so it can be echoed back into rules and docs. */
 export const Duration = z
   .string()
-  .regex(DURATION_RE, 'must be a duration such as 30s, 5m, 1h or 1h30m')
+  // abort: zod 4 runs the refine below even after the regex failed, and durationSeconds throws.
+  .regex(DURATION_RE, { message: 'must be a duration such as 30s, 5m, 1h or 1h30m', abort: true })
   .refine((s) => durationSeconds(s) > 0, 'must be longer than zero');
 
 /** A duration that may be zero (`for: 0s`: alert at once). */
