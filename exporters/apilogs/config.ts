@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
 import { sourceCommon } from '../../src/config/primitives.js';
+import { compileNginxFormat } from './nginx-format.js';
 
 export const DEFAULT_NGINX_LOG_FORMAT =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
@@ -23,19 +24,32 @@ export const ApiService = z
     regex: z.string().optional().meta({ description: 'Regular expression with named groups status, method, path, duration (format: regex).' }),
     duration_unit: z.enum(['s', 'ms', 'us', 'ns']).default('s').meta({ description: 'Unit of the duration group (format: regex).' }),
     json_fields: JsonFields.optional(),
-    routes: z.array(z.string().startsWith('/')).default([]).meta({ description: 'Route templates such as /v1/topups/:id; they win over id heuristics.' }),
+    routes: z.array(z.string().startsWith('/')).default([]).meta({ description: 'Route templates such as /v1/topups/:id or /static/*; they win over the id heuristics, first match wins.' }),
     max_routes: z.number().int().min(1).max(10_000).default(200),
     buckets: z.array(z.number().positive()).min(1).default(DEFAULT_LATENCY_BUCKETS),
     start_at: z.enum(['end', 'beginning']).default('end').meta({ description: 'Where to start in a file seen for the first time.' }),
   })
   .superRefine((s, ctx) => {
+    if (s.format === 'nginx') {
+      try {
+        compileNginxFormat(s.log_format);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['log_format'], message: (e as Error).message });
+      }
+    }
     if (s.format === 'regex' && !s.regex) ctx.addIssue({ code: 'custom', path: ['regex'], message: 'format regex needs a regex with named groups' });
     if (s.format === 'regex' && s.regex) {
       try {
         new RegExp(s.regex);
+        for (const g of ['status', 'path']) {
+          if (!s.regex.includes(`(?<${g}>`)) ctx.addIssue({ code: 'custom', path: ['regex'], message: `regex needs a named group (?<${g}>...)` });
+        }
       } catch (e) {
         ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regular expression: ${(e as Error).message}` });
       }
+    }
+    for (const [i, r] of s.routes.entries()) {
+      if (r.includes('?') || r.includes('#')) ctx.addIssue({ code: 'custom', path: ['routes', i], message: 'route templates are paths without query string' });
     }
     for (let i = 1; i < s.buckets.length; i++) {
       if (s.buckets[i]! <= s.buckets[i - 1]!) {

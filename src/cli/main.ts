@@ -65,6 +65,43 @@ program
 
 program
   .command('serve')
+function collectRepeated(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+program
+  .command('logs')
+  .description('one-shot: read access logs to the end and print the apilogs metrics (Prometheus text) on stdout')
+  .argument('<file...>', 'access log files')
+  .option('--format <format>', 'nginx, json or regex', 'nginx')
+  .option('--log-format <string>', 'nginx log_format (default: combined plus $request_time)')
+  .option('--regex <regex>', 'regular expression with named groups status, path, method, duration (--format regex)')
+  .option('--duration-unit <unit>', 'unit of the duration group (--format regex): s, ms, us or ns')
+  .option('--service <name>', 'service label', 'api')
+  .option('--route <template>', 'route template such as /v1/topups/:id (repeatable)', collectRepeated)
+  .option('--max-routes <n>', 'distinct routes kept before folding into route="other"', (v: string) => Number(v))
+  .option('--stats', 'print lines, bytes and lines/s of the counting itself on stderr')
+  .action(async (files: string[], opts: { format: 'nginx' | 'json' | 'regex'; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; stats?: boolean }) => {
+    // Loaded on demand: the one-shot path needs none of the service's modules.
+    const { runLogs, LogsUsageError } = await import('./commands/logs.js');
+    let r;
+    try {
+      r = await runLogs(files, { ...opts, routes: opts.route });
+    } catch (e) {
+      if (!(e instanceof LogsUsageError)) throw e;
+      process.stderr.write(`okr-metrics logs: ${e.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    process.stdout.write(r.exposition);
+    for (const f of r.failed) process.stderr.write(`okr-metrics logs: ${f.file}: ${f.error} (skipped)\n`);
+    if (opts.stats) {
+      const rate = r.countSeconds > 0 ? Math.round(r.lines / r.countSeconds) : 0;
+      process.stderr.write(`lines=${r.lines} requests=${r.requests} bytes=${r.bytes} count_seconds=${r.countSeconds.toFixed(3)} lines_per_second=${rate}\n`);
+    }
+    if (r.failed.length > 0) process.exitCode = EXIT.failure;
+  });
+
   .description('collect from every enabled source and serve /metrics, /healthz and /readyz')
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
   .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)

@@ -1,0 +1,70 @@
+/**
+ * Splits buffers of log bytes into lines for one file and hands each line to its service's
+ * counters. Keeps the state a line can span: an over-long line is counted once as malformed
+ * and skipped up to its newline, however many reads that takes.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { ServiceCounters } from './service-counters.js';
+
+/** Lines longer than this (without the newline) are malformed: no access log line is 1 MiB. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+export class LineSplitter {
+  /** Inside an over-long line whose newline has not arrived yet. */
+  private discarding = false;
+
+  constructor(
+    private readonly counters: ServiceCounters,
+    private readonly maxLine = MAX_LINE_BYTES,
+  ) {}
+
+  /**
+   * Count the complete lines in buf[0, len). Returns where the unfinished last line starts
+   * (== len when nothing is left to keep); the caller keeps those bytes for the next call.
+   */
+  process(buf: Buffer, len: number): number {
+    const last = len > 0 ? buf.lastIndexOf(10, len - 1) : -1;
+    let pos = 0;
+    if (last >= 0) {
+      // One native UTF-8 check per buffer; per-line checks only when it fails.
+      const allValid = isUtf8(buf.subarray(0, last));
+      const c = this.counters;
+      const max = this.maxLine;
+      while (pos <= last) {
+        const nl = buf.indexOf(10, pos);
+        if (this.discarding) {
+          this.discarding = false;
+          pos = nl + 1;
+          continue;
+        }
+        let e = nl;
+        if (e > pos && buf[e - 1] === 13) e--;
+        if (e > pos) {
+          if (e - pos > max) c.malformedLine();
+          else if (!allValid && !isUtf8(buf.subarray(pos, e))) c.malformedLine();
+          else c.line(buf, pos, e);
+        }
+        pos = nl + 1;
+      }
+    }
+    if (len - pos > this.maxLine) {
+      if (!this.discarding) this.counters.malformedLine();
+      this.discarding = true;
+      return len;
+    }
+    if (this.discarding) return len;
+    return pos;
+  }
+
+  /** End of input (one-shot, or a rotated file closed): count an unterminated last line. */
+  finish(buf: Buffer, start: number, end: number): void {
+    if (this.discarding) {
+      this.discarding = false;
+      return;
+    }
+    if (end > start && buf[end - 1] === 13) end--;
+    if (end <= start) return;
+    if (end - start > this.maxLine || !isUtf8(buf.subarray(start, end))) this.counters.malformedLine();
+    else this.counters.line(buf, start, end);
+  }
+}

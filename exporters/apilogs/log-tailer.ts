@@ -1,0 +1,426 @@
+/**
+ * Follows access logs like `tail -F`, for every service: globs re-expanded on each poll,
+ * files tracked by identity (device + inode) rather than by name, so a file renamed by
+ * rotation is read to its end under its new name (or through the open descriptor once it
+ * leaves the glob), and the new file at the old name is read from its first byte.
+ *
+ * copytruncate rotation is recognised two ways: the followed file shrinks, or its first
+ * bytes change. The copy it leaves behind (access.log.1) starts with the same bytes as the
+ * content we had been reading, so when such a copy appears it resumes at the offset we had
+ * reached in the original: lines written just before the copy are counted once, never twice.
+ *
+ * All file system calls are synchronous within one poll: a poll is then atomic with respect
+ * to the rest of the process (scrapes, checkpoints), and a per-poll read budget keeps one
+ * huge backlog from blocking the event loop for long.
+ */
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { globSync, isDynamicPattern } from 'tinyglobby';
+import { type CheckpointFile, type FileCheckpoint, headHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
+import type { ServiceCounters } from './service-counters.js';
+
+/** Bytes of a file's beginning kept as its fingerprint. */
+const HEAD_BYTES = 1024;
+const CHUNK_BYTES = 1024 * 1024;
+/** Bytes read per poll across all files before yielding to the event loop. */
+const POLL_BUDGET_BYTES = 64 * 1024 * 1024;
+/** Polls a file that left the glob is still drained before it is closed (writers may lag). */
+const ORPHAN_GRACE_POLLS = 4;
+/** Polls a copy waits for its original's truncation before it is treated as a plain duplicate. */
+const TWIN_WAIT_POLLS = 20;
+/** Truncated originals remembered for their copies, at most. */
+const RETIRED_KEEP = 16;
+/** Rotated, compressed files are never access logs we can read. */
+const COMPRESSED_RE = /\.(gz|bz2|xz|zst|zip|lz4|br)$/i;
+
+export interface TailedService {
+  name: string;
+  files: readonly string[];
+  startAt: 'end' | 'beginning';
+  counters: ServiceCounters;
+}
+
+export interface TailerOptions {
+  services: readonly TailedService[];
+  /** Directory relative patterns are resolved against (the config file's). */
+  baseDir: string;
+  stateFile: string;
+  pollIntervalMs: number;
+  logger: Logger;
+}
+
+interface FollowedFile {
+  key: string;
+  path: string;
+  dev: number;
+  ino: number;
+  fd: number;
+  /** Just past the last complete line counted: what the checkpoint stores. */
+  offset: number;
+  /** Bytes read so far; readPos - offset bytes are an unfinished line in `carry`. */
+  readPos: number;
+  carry: Buffer | undefined;
+  head: Buffer;
+  splitter: LineSplitter;
+  /** Polls since the file stopped matching the service's globs (0 while it matches). */
+  orphanPolls: number;
+  /** A copy waiting for its original (the file it was copied from) to be truncated. */
+  twinOf: FollowedFile | undefined;
+  twinPolls: number;
+}
+
+interface Retired {
+  head: Buffer;
+  offset: number;
+}
+
+interface ServiceState {
+  svc: TailedService;
+  files: Map<string, FollowedFile>;
+  /** Which file each path showed last poll, to notice rename+create. */
+  pathKeys: Map<string, string>;
+  retired: Retired[];
+  /** Patterns currently matching nothing (logged once when they start missing). */
+  missing: Set<string>;
+  /** Checkpointed files of this service from the previous run, by key. */
+  resume: Map<string, FileCheckpoint>;
+  /** The previous run followed this service: files it did not know are new, read from 0. */
+  knownBefore: boolean;
+}
+
+export class LogTailer {
+  private readonly states: ServiceState[];
+  private readonly buf = Buffer.allocUnsafe(MAX_LINE_BYTES + CHUNK_BYTES);
+  private timer: NodeJS.Timeout | undefined;
+  private polls = 0;
+  private running = false;
+  private stopped = false;
+
+  constructor(private readonly opts: TailerOptions) {
+    const { checkpoint, problem } = loadCheckpoint(opts.stateFile);
+    if (problem) opts.logger.warn({ state_file: opts.stateFile, problem }, 'ignoring unreadable apilogs checkpoint; files start as configured by start_at');
+    this.states = opts.services.map((svc) => ({
+      svc,
+      files: new Map(),
+      pathKeys: new Map(),
+      retired: [],
+      missing: new Set(),
+      resume: new Map((checkpoint?.files ?? []).filter((f) => f.service === svc.name).map((f) => [`${f.dev}:${f.ino}`, f])),
+      knownBefore: checkpoint?.services.includes(svc.name) ?? false,
+    }));
+  }
+
+  /** First poll now (so the first snapshot reflects the files), then on the interval. */
+  start(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.pollNow();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.pollNow(), delayMs);
+    this.timer.unref?.();
+  }
+
+  private pollNow(): void {
+    if (this.stopped) return;
+    let more = false;
+    try {
+      more = this.poll();
+    } catch (e) {
+      this.opts.logger.error({ err: (e as Error).message }, 'apilogs poll failed; retrying');
+    }
+    this.schedule(more ? 0 : this.opts.pollIntervalMs);
+  }
+
+  /** One pass over every service. Returns true when the read budget ran out (more to read). */
+  poll(): boolean {
+    const first = this.polls === 0;
+    this.polls++;
+    let budget = POLL_BUDGET_BYTES;
+    for (const st of this.states) budget = this.pollService(st, first, budget);
+    return budget <= 0;
+  }
+
+  private pollService(st: ServiceState, first: boolean, budget: number): number {
+    const counters = st.svc.counters;
+    const seen = new Map<string, { path: string; dev: number; ino: number; size: number }>();
+    let missing = 0;
+    for (const pattern of st.svc.files) {
+      const paths = this.expand(pattern);
+      let matched = 0;
+      for (const path of paths) {
+        try {
+          const s = statSync(path);
+          if (!s.isFile()) continue;
+          matched++;
+          const key = `${s.dev}:${s.ino}`;
+          if (!seen.has(key)) seen.set(key, { path, dev: s.dev, ino: s.ino, size: s.size });
+        } catch {
+          // Vanished between glob and stat (rotation in progress): next poll sees it.
+        }
+      }
+      if (matched === 0) {
+        missing++;
+        if (!st.missing.has(pattern)) this.opts.logger.warn({ service: st.svc.name, pattern }, 'no access log matches; retrying every poll');
+        st.missing.add(pattern);
+      } else if (st.missing.delete(pattern)) {
+        this.opts.logger.info({ service: st.svc.name, pattern }, 'access log found');
+      }
+    }
+    counters.filesMissing = missing;
+
+    // rename+create: a path now showing a different file than last poll.
+    const pathKeys = new Map<string, string>();
+    for (const [key, f] of seen) {
+      const before = st.pathKeys.get(f.path);
+      if (before !== undefined && before !== key) counters.rotations++;
+      pathKeys.set(f.path, key);
+    }
+    st.pathKeys = pathKeys;
+
+    // Files we follow first (this notices truncations before copies are matched to them).
+    for (const [key, f] of st.files) {
+      const now = seen.get(key);
+      if (now) {
+        f.path = now.path;
+        f.orphanPolls = 0;
+      } else {
+        f.orphanPolls++;
+      }
+      budget -= this.readFile(st, f, budget);
+      if (f.orphanPolls > ORPHAN_GRACE_POLLS) {
+        // Gone from the globs and drained: count an unterminated last line, then let go.
+        this.finishFile(st, f);
+      }
+    }
+    // Then files seen for the first time.
+    for (const [key, s] of seen) {
+      if (st.files.has(key)) continue;
+      const f = this.openFile(st, key, s, first);
+      if (!f) continue;
+      st.files.set(key, f);
+      budget -= this.readFile(st, f, budget);
+    }
+    counters.filesWatched = st.files.size;
+    return budget;
+  }
+
+  private expand(pattern: string): string[] {
+    const abs = isAbsolute(pattern) ? pattern : resolve(this.opts.baseDir, pattern);
+    if (!isDynamicPattern(abs)) return [abs];
+    try {
+      return globSync(abs, { absolute: true, onlyFiles: true, expandDirectories: false, dot: true }).filter((p) => !COMPRESSED_RE.test(p));
+    } catch {
+      return [];
+    }
+  }
+
+  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean): FollowedFile | undefined {
+    let fd: number;
+    try {
+      fd = openSync(s.path, 'r');
+    } catch (e) {
+      this.opts.logger.warn({ service: st.svc.name, file: s.path, err: (e as Error).message }, 'cannot open access log; retrying');
+      return undefined;
+    }
+    const f: FollowedFile = {
+      key,
+      path: s.path,
+      dev: s.dev,
+      ino: s.ino,
+      fd,
+      offset: 0,
+      readPos: 0,
+      carry: undefined,
+      head: Buffer.alloc(0),
+      splitter: new LineSplitter(st.svc.counters),
+      orphanPolls: 0,
+      twinOf: undefined,
+      twinPolls: 0,
+    };
+    const size = fstatSync(fd).size;
+    const resumed = st.resume.get(key);
+    if (resumed) {
+      st.resume.delete(key);
+      const head = this.readHead(fd, resumed.head_len);
+      if (resumed.offset <= size && head.length === resumed.head_len && headHash(head) === resumed.head_sha1) {
+        this.startAt(f, resumed.offset);
+        return f;
+      }
+      // Same inode, different file (recycled inode or truncated while we were down): from 0.
+      return f;
+    }
+    if (first && !st.knownBefore) {
+      if (st.svc.startAt === 'end') this.startAt(f, this.lastLineEnd(fd, size));
+      return f;
+    }
+    // A file that appeared while we were running (or while we were down): is it a copy?
+    const head = this.readHead(fd, Math.min(size, HEAD_BYTES));
+    if (head.length > 0) {
+      const r = st.retired.findIndex((x) => x.head.length > 0 && startsWith(head, x.head));
+      if (r >= 0) {
+        this.startAt(f, st.retired[r]!.offset);
+        st.retired.splice(r, 1);
+        return f;
+      }
+      for (const other of st.files.values()) {
+        if (other.head.length > 0 && !other.twinOf && startsWith(head, other.head)) {
+          f.twinOf = other;
+          return f;
+        }
+      }
+    }
+    return f;
+  }
+
+  /** Start reading at `offset` (a line boundary): the bytes before it count as read. */
+  private startAt(f: FollowedFile, offset: number): void {
+    f.offset = offset;
+    f.readPos = offset;
+    f.head = this.readHead(f.fd, Math.min(offset, HEAD_BYTES));
+  }
+
+  /** Offset just past the last newline in the file's last MiB (so a half-written line is read whole). */
+  private lastLineEnd(fd: number, size: number): number {
+    const from = Math.max(0, size - MAX_LINE_BYTES);
+    const n = readSync(fd, this.buf, 0, size - from, from);
+    const nl = n > 0 ? this.buf.lastIndexOf(10, n - 1) : -1;
+    return nl < 0 ? from : from + nl + 1;
+  }
+
+  /** The first `len` bytes of the file (fewer if it is shorter). */
+  private readHead(fd: number, len: number): Buffer {
+    if (len <= 0) return Buffer.alloc(0);
+    const b = Buffer.allocUnsafe(len);
+    const n = readSync(fd, b, 0, len, 0);
+    return b.subarray(0, n);
+  }
+
+  /** Read new bytes of one file (within budget); returns the bytes read. */
+  private readFile(st: ServiceState, f: FollowedFile, budget: number): number {
+    const counters = st.svc.counters;
+    let size: number;
+    try {
+      size = fstatSync(f.fd).size;
+    } catch {
+      return 0;
+    }
+    if (f.twinOf) {
+      const original = f.twinOf;
+      f.twinPolls++;
+      if (!st.files.has(original.key) || f.twinPolls > TWIN_WAIT_POLLS) {
+        // The original was never truncated: a plain copy of lines already counted.
+        f.twinOf = undefined;
+        this.startAt(f, this.lastLineEnd(f.fd, size));
+      } else {
+        return 0;
+      }
+    }
+    if (this.wasTruncated(f, size)) {
+      counters.rotations++;
+      const copy = [...st.files.values()].find((x) => x.twinOf === f);
+      if (copy) {
+        copy.twinOf = undefined;
+        this.startAt(copy, f.offset);
+      } else if (f.head.length > 0) {
+        st.retired.push({ head: f.head, offset: f.offset });
+        if (st.retired.length > RETIRED_KEEP) st.retired.shift();
+      }
+      f.offset = 0;
+      f.readPos = 0;
+      f.carry = undefined;
+      f.head = Buffer.alloc(0);
+      f.splitter = new LineSplitter(counters);
+    }
+    let total = 0;
+    const buf = this.buf;
+    while (f.readPos < size && total < budget) {
+      const carryLen = f.carry?.length ?? 0;
+      if (f.carry) f.carry.copy(buf, 0);
+      const want = Math.min(CHUNK_BYTES, size - f.readPos);
+      const n = readSync(f.fd, buf, carryLen, want, f.readPos);
+      if (n <= 0) break;
+      if (f.head.length < HEAD_BYTES && f.readPos === f.head.length) {
+        f.head = Buffer.concat([f.head, buf.subarray(carryLen, carryLen + Math.min(n, HEAD_BYTES - f.head.length))]);
+      }
+      f.readPos += n;
+      total += n;
+      counters.bytesRead += n;
+      const len = carryLen + n;
+      const keep = f.splitter.process(buf, len);
+      f.carry = keep < len ? Buffer.from(buf.subarray(keep, len)) : undefined;
+      f.offset = f.readPos - (len - keep);
+    }
+    return total;
+  }
+
+  /** Shrunk below what we read, or its first bytes are no longer the ones we read. */
+  private wasTruncated(f: FollowedFile, size: number): boolean {
+    if (size < f.readPos) return true;
+    if (f.head.length === 0 || size === f.readPos) return false;
+    const now = this.readHead(f.fd, f.head.length);
+    return !now.equals(f.head);
+  }
+
+  private finishFile(st: ServiceState, f: FollowedFile): void {
+    if (f.carry) f.splitter.finish(f.carry, 0, f.carry.length);
+    try {
+      closeSync(f.fd);
+    } catch {
+      // already closed
+    }
+    st.files.delete(f.key);
+  }
+
+  /** The checkpoint as it would be saved now. */
+  checkpoint(): CheckpointFile {
+    const files: FileCheckpoint[] = [];
+    for (const st of this.states) {
+      for (const f of st.files.values()) {
+        if (f.twinOf) continue;
+        const head = this.readHead(f.fd, Math.min(f.offset, HEAD_BYTES));
+        files.push({ service: st.svc.name, path: f.path, dev: f.dev, ino: f.ino, offset: f.offset, head_len: head.length, head_sha1: headHash(head) });
+      }
+      // Files of a previous run not seen yet this run keep their entries until they are.
+      for (const r of st.resume.values()) files.push(r);
+    }
+    return { version: 1, saved_at: Date.now() / 1000, services: this.states.map((s) => s.svc.name), files };
+  }
+
+  saveCheckpoint(): void {
+    saveCheckpoint(this.opts.stateFile, this.checkpoint());
+  }
+
+  /** Stop polling, save the checkpoint, close every file. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.running) {
+      try {
+        this.saveCheckpoint();
+      } catch (e) {
+        this.opts.logger.error({ state_file: this.opts.stateFile, err: (e as Error).message }, 'could not save apilogs checkpoint');
+      }
+    }
+    for (const st of this.states) {
+      for (const f of st.files.values()) {
+        try {
+          closeSync(f.fd);
+        } catch {
+          // already closed
+        }
+      }
+      st.files.clear();
+    }
+  }
+}
+
+/** Whether a file whose first bytes are `head` starts with `prefix`. */
+function startsWith(head: Buffer, prefix: Buffer): boolean {
+  return prefix.length <= head.length && head.subarray(0, prefix.length).equals(prefix);
+}

@@ -1,0 +1,249 @@
+/**
+ * Request paths → bounded `route` label values, working on the log's bytes.
+ *
+ * Order of decisions: query string and fragment stripped; configured templates
+ * (`/v1/topups/:id`, `/static/*`) win; otherwise segments that are numbers, UUIDs or long
+ * hex ids become `:id`. Each service keeps at most `maxRoutes` distinct routes; later new
+ * routes fold into OVERFLOW_ROUTE. The hot path hashes the normalised bytes and only builds
+ * a string the first time a route is seen, so a million lines with ids in their paths cost
+ * no per-line string allocation.
+ */
+import { OVERFLOW_ROUTE } from '../../src/conventions.js';
+
+/** Route id of OVERFLOW_ROUTE in every table. */
+export const OVERFLOW_ROUTE_ID = 0;
+const MAX_SEGMENTS = 64;
+const MAX_PATH_BYTES = 8192;
+
+interface Template {
+  /** Literal segment bytes, or null for a `:param` segment. */
+  segments: Array<Uint8Array | null>;
+  /** Ends with `*`: matches any number of further segments. */
+  rest: boolean;
+  routeId: number;
+}
+
+
+export type RouteLookup = number;
+
+export class RouteTable {
+  /** Label value per route id; id 0 is the overflow route. */
+  readonly names: string[] = [OVERFLOW_ROUTE];
+  private readonly templates: Template[] = [];
+  // Open addressing over the normalised bytes: slot → 1 + index into keys (0 = empty).
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  private readonly keys: Uint8Array[] = [];
+  private readonly keyRoute: number[] = [];
+  private discovered = 0;
+  // Scratch space reused by every lookup.
+  private readonly segStart = new Int32Array(MAX_SEGMENTS);
+  private readonly segEnd = new Int32Array(MAX_SEGMENTS);
+  // "/1" (2 bytes) becomes "/:id" (4 bytes): twice the longest path is always enough.
+  private readonly scratch = new Uint8Array(2 * MAX_PATH_BYTES + 4);
+  /** True when the last lookup folded a new route into the overflow route. */
+  overflowed = false;
+
+  constructor(
+    templates: readonly string[],
+    readonly maxRoutes: number,
+  ) {
+    for (const t of templates) this.addTemplate(t);
+    let size = 1024;
+    while (size < maxRoutes * 4) size *= 2;
+    this.slots = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  private addTemplate(template: string): void {
+    const parts = template.split('/').slice(1);
+    const rest = parts[parts.length - 1] === '*';
+    if (rest) parts.pop();
+    const routeId = this.names.length;
+    this.names.push(template);
+    this.templates.push({
+      segments: parts.map((p) => (p.startsWith(':') ? null : Buffer.from(p, 'utf8'))),
+      rest,
+      routeId,
+    });
+  }
+
+  /** Distinct routes discovered by the heuristics (templates not included). */
+  get discoveredRoutes(): number {
+    return this.discovered;
+  }
+
+  /** Route id of the request target buf[start, end) (a path, possibly with query or an absolute URL). */
+  lookup(buf: Uint8Array, start: number, end: number): RouteLookup {
+    this.overflowed = false;
+    if (start < end && buf[start] !== 0x2f) {
+      // Absolute-form targets (proxies): drop scheme and authority.
+      start = skipAuthority(buf, start, end);
+      if (start < 0) return OVERFLOW_ROUTE_ID;
+    }
+    if (this.templates.length > 0) {
+      const t = this.matchTemplates(buf, start, end);
+      if (t >= 0) return t;
+    }
+    // One pass: copy the path into scratch up to "?" or "#", replacing id segments by ":id"
+    // as each ends, and hash (FNV-1a) as we go.
+    const out = this.scratch;
+    const limit = Math.min(end, start + MAX_PATH_BYTES);
+    let len = 1;
+    let segOut = 1;
+    let digits = 0;
+    let hex = 0;
+    let dashes = 0;
+    out[0] = 0x2f;
+    let h = Math.imul(0x811c9dc5 ^ 0x2f, 0x01000193);
+    let hSeg = h;
+    for (let i = start + 1; ; i++) {
+      let c = i < limit ? buf[i]! : 0x3f;
+      if (c === 0x23) c = 0x3f;
+      if (c === 0x2f || c === 0x3f) {
+        const segLen = len - segOut;
+        if (segLen > 0 && isId(segLen, digits, hex, dashes, out, segOut)) {
+          len = segOut;
+          out[len++] = 0x3a; // ':'
+          out[len++] = 0x69; // 'i'
+          out[len++] = 0x64; // 'd'
+          h = Math.imul(Math.imul(Math.imul(hSeg ^ 0x3a, 0x01000193) ^ 0x69, 0x01000193) ^ 0x64, 0x01000193);
+        }
+        if (c === 0x3f) break;
+        out[len++] = 0x2f;
+        h = Math.imul(h ^ 0x2f, 0x01000193);
+        hSeg = h;
+        segOut = len;
+        digits = 0;
+        hex = 0;
+        dashes = 0;
+        continue;
+      }
+      out[len++] = c;
+      h = Math.imul(h ^ c, 0x01000193);
+      if (c >= 0x30 && c <= 0x39) digits++;
+      else if ((c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) hex++;
+      else if (c === 0x2d) dashes++;
+    }
+    return this.lookupNormalised(out, len, h);
+  }
+
+  /** Route id of an already-decoded path (JSON and regex formats). */
+  lookupString(path: string): RouteLookup {
+    const b = Buffer.from(path, 'utf8');
+    return this.lookup(b, 0, b.length);
+  }
+
+  /** Route id of the first template matching buf[start, end) (a path without query), else -1. */
+  private matchTemplates(buf: Uint8Array, start: number, end: number): number {
+    for (let i = start; i < end; i++) {
+      if (buf[i] === 0x3f || buf[i] === 0x23) {
+        end = i;
+        break;
+      }
+    }
+    const ss = this.segStart;
+    const se = this.segEnd;
+    let n = 0;
+    let segBegin = start + 1;
+    for (let i = start + 1; i <= end; i++) {
+      if (i === end || buf[i] === 0x2f) {
+        if (n === MAX_SEGMENTS) return -1;
+        ss[n] = segBegin;
+        se[n] = i;
+        n++;
+        segBegin = i + 1;
+      }
+    }
+    for (const t of this.templates) if (matchTemplate(t, buf, ss, se, n)) return t.routeId;
+    return -1;
+  }
+
+  /** Route id of the normalised bytes key[0, len) whose FNV-1a hash is h. */
+  private lookupNormalised(key: Uint8Array, len: number, h: number): RouteLookup {
+    const slots = this.slots;
+    const mask = this.mask;
+    let slot = (h ^ (h >>> 15)) & mask;
+    for (;;) {
+      const entry = slots[slot]!;
+      if (entry === 0) break;
+      const k = this.keys[entry - 1]!;
+      if (k.length === len) {
+        let i = 0;
+        while (i < len && k[i] === key[i]) i++;
+        if (i === len) return this.keyRoute[entry - 1]!;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (this.discovered >= this.maxRoutes) {
+      this.overflowed = true;
+      return OVERFLOW_ROUTE_ID;
+    }
+    const copy = key.slice(0, len);
+    const routeId = this.names.length;
+    this.names.push(Buffer.from(copy.buffer, copy.byteOffset, copy.length).toString('utf8'));
+    this.discovered++;
+    this.keys.push(copy);
+    this.keyRoute.push(routeId);
+    slots[slot] = this.keys.length;
+    return routeId;
+  }
+}
+
+function matchTemplate(t: Template, buf: Uint8Array, ss: Int32Array, se: Int32Array, n: number): boolean {
+  const segs = t.segments;
+  if (t.rest ? n < segs.length : n !== segs.length) return false;
+  for (let k = 0; k < segs.length; k++) {
+    const lit = segs[k];
+    const s = ss[k]!;
+    const e = se[k]!;
+    if (lit === null || lit === undefined) {
+      if (e === s) return false; // a parameter matches a non-empty segment only
+      continue;
+    }
+    if (e - s !== lit.length) return false;
+    for (let i = 0; i < lit.length; i++) if (buf[s + i] !== lit[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * Numbers, UUIDs (8-4-4-4-12 hex) and hex strings of 16+ characters with a digit in them,
+ * decided from the segment's character counts (bytes at out[at, at+len)).
+ */
+function isId(len: number, digits: number, hex: number, dashes: number, out: Uint8Array, at: number): boolean {
+  if (digits === len) return true;
+  if (len === 36 && dashes === 4 && digits + hex === 32) {
+    return out[at + 8] === 0x2d && out[at + 13] === 0x2d && out[at + 18] === 0x2d && out[at + 23] === 0x2d;
+  }
+  return len >= 16 && dashes === 0 && digits > 0 && digits + hex === len;
+}
+
+/** Whether buf[s, e) is a segment the heuristics replace by `:id`. */
+export function isIdSegment(buf: Uint8Array, s: number, e: number): boolean {
+  let digits = 0;
+  let hex = 0;
+  let dashes = 0;
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c >= 0x30 && c <= 0x39) digits++;
+    else if ((c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) hex++;
+    else if (c === 0x2d) dashes++;
+  }
+  return e > s && isId(e - s, digits, hex, dashes, buf, s);
+}
+
+/** Index just past `scheme://authority` of an absolute URL, or -1 when the target is not one. */
+function skipAuthority(buf: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end && buf[i] !== 0x3a) {
+    const c = buf[i]!;
+    const alpha = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+    if (!alpha) return -1;
+    i++;
+  }
+  if (i + 2 >= end || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) return -1;
+  i += 3;
+  while (i < end && buf[i] !== 0x2f) i++;
+  return i;
+}

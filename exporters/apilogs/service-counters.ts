@@ -1,0 +1,140 @@
+/**
+ * One service's counters, aggregated into flat arrays indexed by small integer keys
+ * (route id, method id, status). Label objects are only built when a snapshot is rendered,
+ * so counting a line allocates nothing.
+ */
+import { APILOGS_METRICS, LABEL } from '../../src/conventions.js';
+import type { Sample } from '../collector.js';
+import { histogramSamples } from '../snapshot.js';
+import { METHOD_NAMES } from './http-method.js';
+import { emptyParsedRequest, type LineParser } from './parsed-request.js';
+import type { RouteTable } from './route-table.js';
+
+const METHOD_SLOTS = 16;
+const STATUS_SLOTS = 1024;
+
+function grow(a: Float64Array, need: number): Float64Array {
+  if (need <= a.length) return a;
+  const b = new Float64Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+export class ServiceCounters {
+  parsed = 0;
+  malformed = 0;
+  /** Requests whose new route was folded into the overflow route by the cap. */
+  overflow = 0;
+  bytesRead = 0;
+  rotations = 0;
+  filesWatched = 0;
+  filesMissing = 0;
+
+  private readonly out = emptyParsedRequest();
+  private readonly requestSlot = new Map<number, number>();
+  private requestKeys: number[] = [];
+  private requestCounts: Float64Array = new Float64Array(64);
+  private readonly seriesSlot = new Map<number, number>();
+  private seriesKeys: number[] = [];
+  private bucketCounts: Float64Array;
+  private sums: Float64Array = new Float64Array(16);
+  private readonly stride: number;
+
+  constructor(
+    readonly service: string,
+    private readonly parser: LineParser,
+    readonly routes: RouteTable,
+    readonly buckets: readonly number[],
+  ) {
+    this.stride = buckets.length + 1;
+    this.bucketCounts = new Float64Array(16 * this.stride);
+  }
+
+  /** Count one line buf[start, end) (no newline). */
+  line(buf: Buffer, start: number, end: number): void {
+    const r = this.out;
+    if (!this.parser.parse(buf, start, end, r)) {
+      this.malformed++;
+      return;
+    }
+    this.parsed++;
+    if (this.routes.overflowed) this.overflow++;
+    const rm = r.routeId * METHOD_SLOTS + r.methodId;
+    const key = rm * STATUS_SLOTS + r.status;
+    let slot = this.requestSlot.get(key);
+    if (slot === undefined) {
+      slot = this.requestKeys.length;
+      this.requestKeys.push(key);
+      this.requestSlot.set(key, slot);
+      this.requestCounts = grow(this.requestCounts, slot + 1);
+    }
+    this.requestCounts[slot]!++;
+    const d = r.duration;
+    if (d !== d) return; // NaN: the line logged no duration
+    let series = this.seriesSlot.get(rm);
+    if (series === undefined) {
+      series = this.seriesKeys.length;
+      this.seriesKeys.push(rm);
+      this.seriesSlot.set(rm, series);
+      this.bucketCounts = grow(this.bucketCounts, (series + 1) * this.stride);
+      this.sums = grow(this.sums, series + 1);
+    }
+    const b = this.buckets;
+    let i = 0;
+    while (i < b.length && d > b[i]!) i++;
+    this.bucketCounts[series * this.stride + i]!++;
+    this.sums[series]! += d;
+  }
+
+  /** Count a line that could not even be handed to the parser (too long, invalid UTF-8). */
+  malformedLine(): void {
+    this.malformed++;
+  }
+
+  /** Total requests counted (for tests and the benchmark's cross-check). */
+  get requests(): number {
+    let n = 0;
+    for (let i = 0; i < this.requestKeys.length; i++) n += this.requestCounts[i]!;
+    return n;
+  }
+
+  requestSamples(): Sample[] {
+    const rows = this.requestKeys.map((key, slot) => {
+      const status = key % STATUS_SLOTS;
+      const rm = (key - status) / STATUS_SLOTS;
+      return { route: this.routes.names[Math.floor(rm / METHOD_SLOTS)]!, method: METHOD_NAMES[rm % METHOD_SLOTS]!, code: String(status), value: this.requestCounts[slot]! };
+    });
+    rows.sort((a, b) => cmp(a.route, b.route) || cmp(a.method, b.method) || cmp(a.code, b.code));
+    return rows.map((r) => ({ labels: { [LABEL.service]: this.service, [LABEL.route]: r.route, [LABEL.method]: r.method, [LABEL.code]: r.code }, value: r.value }));
+  }
+
+  durationSamples(): Sample[] {
+    const rows = this.seriesKeys.map((rm, series) => ({ route: this.routes.names[Math.floor(rm / METHOD_SLOTS)]!, method: METHOD_NAMES[rm % METHOD_SLOTS]!, series }));
+    rows.sort((a, b) => cmp(a.route, b.route) || cmp(a.method, b.method));
+    return rows.flatMap((r) =>
+      histogramSamples(
+        { [LABEL.service]: this.service, [LABEL.route]: r.route, [LABEL.method]: r.method },
+        this.buckets,
+        this.bucketCounts.subarray(r.series * this.stride, (r.series + 1) * this.stride),
+        this.sums[r.series]!,
+      ),
+    );
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export const HELP = {
+  requests: 'HTTP requests read from access logs, by service, route template, method and exact status code.',
+  duration: 'Request duration from access logs (request_time or upstream time), by service, route template and method.',
+  lines: 'Access log lines read, by result: parsed, or malformed (garbage, truncated, over 1 MiB, invalid UTF-8).',
+  overflow: `Requests whose route was folded into route="other" because the service reached its route cap (max_routes).`,
+  bytes: 'Bytes read from access logs.',
+  rotations: 'Log rotations seen (rename+create or copytruncate).',
+  files: 'Access log files currently followed.',
+  missing: 'Configured log paths or globs that currently match no file; they are retried every poll.',
+} as const;
+
+export { APILOGS_METRICS };
