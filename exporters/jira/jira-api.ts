@@ -98,3 +98,26 @@ export interface VelocityChart {
   sprints: Array<{ id: number; name?: string; state?: string }>;
   velocityStatEntries: Record<string, { estimated?: VelocityStat; completed?: VelocityStat }>;
 }
+
+/** A sprint-report issue: estimateStatistic = estimate when the sprint started (or the issue joined it). */
+export interface SprintReportIssue {
+  key: string;
+  done?: boolean;
+  estimateStatistic?: { statFieldId?: string; statFieldValue?: VelocityStat };
+  currentEstimateStatistic?: { statFieldId?: string; statFieldValue?: VelocityStat };
+}
+
+/** Greenhopper sprint report (undocumented; the data behind Jira's Sprint Report page). */
+export interface SprintReport {
+  contents: {
+    completedIssues?: SprintReportIssue[];
+    issuesNotCompletedInCurrentSprint?: SprintReportIssue[];
+    /** Removed from the sprint after it started. */
+    puntedIssues?: SprintReportIssue[];
+    issuesCompletedInAnotherSprint?: SprintReportIssue[];
+    completedIssuesEstimateSum?: VelocityStat;
+    issueKeysAddedDuringSprint?: Record<string, boolean>;
+  };
+  /** State is upper case here (ACTIVE, CLOSED); dates are display strings, not ISO. */
+  sprint: { id: number; name?: string; state: string };
+}

@@ -14,6 +14,7 @@ import type {
   JiraIssue,
   JiraSprint,
   OffsetIssuePage,
+  SprintReport,
   TokenIssuePage,
   VelocityChart,
 } from './jira-api.js';
@@ -67,6 +68,11 @@ export class JiraClient {
   /** Jira's own velocity-chart data (undocumented greenhopper API; Cloud and DC). */
   velocity(ctx: CollectContext, boardId: number): Promise<VelocityChart> {
     return this.http.getJson<VelocityChart>(ctx, '/rest/greenhopper/1.0/rapid/charts/velocity', { rapidViewId: boardId });
+  }
+
+  /** Jira's Sprint Report data for one sprint (undocumented greenhopper API; Cloud and DC). */
+  sprintReport(ctx: CollectContext, boardId: number, sprintId: number): Promise<SprintReport> {
+    return this.http.getJson<SprintReport>(ctx, '/rest/greenhopper/1.0/rapid/charts/sprintreport', { rapidViewId: boardId, sprintId });
   }
 
   /** Every issue of a sprint with the given fields, optionally with changelogs. */

@@ -12,6 +12,7 @@ import { testContext } from '../testing/collect-context.js';
 import { COLLECTOR_FACTORIES } from '../registry.js';
 import { boardSpecs, JiraCollector } from './jira-collector.js';
 import { CACHE_FILE } from './sprint-cache.js';
+import { RELIST_AFTER_MS } from './sprint-history.js';
 import { startFakeJira, type FakeJira } from './testing/fake-jira.js';
 import { CLOUD_NOW, CLOUD_TOKEN, cloudConfigYaml, cloudDataset, DC_PAT, datacenterConfigYaml, datacenterDataset } from './testing/jira-dataset.js';
 
@@ -30,6 +31,8 @@ function series(snap: Snapshot, name: string): string[] {
 
 interface Setup {
   fake: FakeJira;
+  /** The collector's clock (Unix ms); tests move it forward. */
+  clock: { now: number };
   stateDir: string;
   sleeps: number[];
   collector(yaml?: string, env?: Record<string, string>): JiraCollector;
@@ -39,14 +42,16 @@ async function setup(data = cloudDataset()): Promise<Setup> {
   const fake = await startFakeJira(data);
   const stateDir = mkdtempSync(join(tmpdir(), 'okr-jira-'));
   const sleeps: number[] = [];
+  const clock = { now: CLOUD_NOW.getTime() };
   return {
     fake,
+    clock,
     stateDir,
     sleeps,
     collector: (yaml = cloudConfigYaml(fake.url), env = { JIRA_API_TOKEN: CLOUD_TOKEN, JIRA_PAT: DC_PAT }) => {
       const loaded = parseConfig(yaml, 'okrs.yaml', { env });
       return new JiraCollector(loaded, silentLogger(), stateDir, {
-        now: () => CLOUD_NOW,
+        now: () => new Date(clock.now),
         sleep: async (ms) => void sleeps.push(ms),
         random: () => 0.5,
         maxRetries: 2,
@@ -74,14 +79,14 @@ describe('Jira Cloud collector on the known-answer data set', () => {
     expect([pts('103', 'committed'), pts('103', 'completed')]).toEqual([62, 64]);
     expect([pts('104', 'committed'), pts('104', 'completed')]).toEqual([70, 66]);
     expect(pts('101', 'completed')).toBeUndefined();
-    // Active sprint from its issues: carried-over work counts, mid-sprint additions do not commit.
-    expect([pts('105', 'committed'), pts('105', 'completed')]).toEqual([16, 7]);
+    // Active sprint from its Sprint Report: carried-over and removed work commit, additions do not.
+    expect([pts('105', 'committed'), pts('105', 'completed')]).toEqual([20, 7]);
     // Another board's sprint listed on this board, and future sprints, never appear.
     expect(series(snap, JIRA_METRICS.sprintPoints).some((l) => l.includes('"55"') || l.includes('"106"'))).toBe(false);
-    // Counters over every closed sprint, including 101 from issues (17 committed, 14 completed).
-    expect(value(snap, JIRA_METRICS.completedPointsTotal, P)).toBe(179);
-    expect(value(snap, JIRA_METRICS.committedPointsTotal, P)).toBe(189);
-    expect(value(snap, JIRA_METRICS.closedSprintsTotal, P)).toBe(4);
+    // Counters over every closed sprint: 100 from its Sprint Report (12 / 7), 101 from issues (17 / 14).
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, P)).toBe(186);
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, P)).toBe(201);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, P)).toBe(5);
     // Dates: complete time only for closed sprints.
     expect(value(snap, JIRA_METRICS.sprintStart, { ...P, sprint: '105' })).toBe(Date.parse('2026-11-16T08:00:00.000Z') / 1000);
     expect(value(snap, JIRA_METRICS.sprintEnd, { ...P, sprint: '105' })).toBe(Date.parse('2026-11-29T17:00:00.000Z') / 1000);
@@ -117,7 +122,7 @@ describe('Jira Cloud collector on the known-answer data set', () => {
     expect(new Set(s.fake.requests.map((r) => r.headers.authorization))).toEqual(new Set([expected]));
   });
 
-  it('a second unchanged refresh costs one request per board, the active sprint issues and the query pages', async () => {
+  it('a second unchanged refresh costs one request per board plus one per query page', async () => {
     const collector = s.collector();
     await collector.collect(testContext());
     const before = s.fake.requests.length;
@@ -126,10 +131,8 @@ describe('Jira Cloud collector on the known-answer data set', () => {
     const second = s.fake.requests.slice(before).map((r) => `${r.path}?${r.query.get('startAt') ?? ''}`);
     expect(second.sort()).toEqual(
       [
-        '/rest/agile/1.0/board/1/sprint?4', // tail of Platform's list: the last known closed sprint and what follows
-        '/rest/agile/1.0/board/2/sprint?0', // Mobile: its one closed sprint is the anchor at 0
-        '/rest/agile/1.0/sprint/105/issue?0', // active sprint, 5 issues at 4 per page
-        '/rest/agile/1.0/sprint/105/issue?4',
+        '/rest/greenhopper/1.0/rapid/charts/sprintreport?', // Platform: its active sprint is still running
+        '/rest/agile/1.0/board/2/sprint?0', // Mobile, no active sprint: the list's tail (its one closed sprint is the anchor)
         '/rest/api/3/search/jql?',
         '/rest/api/3/search/jql?',
         '/rest/api/3/search/jql?',
@@ -137,19 +140,21 @@ describe('Jira Cloud collector on the known-answer data set', () => {
         '/rest/api/3/search/jql?',
       ].sort(),
     );
-    expect(ctx.counts.get('200')).toBe(9);
-    expect(value(again, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
+    expect(ctx.counts.get('200')).toBe(7);
+    expect(value(again, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(186);
+    expect(value(again, JIRA_METRICS.sprintPoints, { board: 'Platform', team: 'platform', sprint: '105', state: 'committed' })).toBe(20);
   });
 
   it('persists closed sprints: a restarted collector does not refetch them', async () => {
     await s.collector().collect(testContext());
-    expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(5);
+    expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(6);
     const before = s.fake.requests.length;
     const snap = await s.collector().collect(testContext());
     const after = s.fake.requests.slice(before);
     expect(after.filter((r) => r.path.includes('velocity'))).toHaveLength(0);
-    expect(after.filter((r) => /\/sprint\/(101|102|103|104|201)\/issue$/.test(r.path))).toHaveLength(0);
-    expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(189);
+    expect(after.filter((r) => r.path.endsWith('/issue'))).toHaveLength(0);
+    expect(after.filter((r) => r.path.endsWith('/sprintreport')).map((r) => r.query.get('sprintId'))).toEqual(['105']);
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
     expect(value(snap, JIRA_METRICS.sprintPoints, { board: 'Mobile', team: 'mobile', sprint: '201', state: 'completed' })).toBe(8);
   });
 
@@ -159,7 +164,7 @@ describe('Jira Cloud collector on the known-answer data set', () => {
     const d = s.fake.data;
     Object.assign(d.sprints.find((x) => x.id === 105)!, { state: 'closed', completeDate: '2026-11-30T07:00:00.000Z' });
     Object.assign(d.sprints.find((x) => x.id === 106)!, { state: 'active' });
-    (d.boards[0]!.velocity as Record<number, { estimated: number; completed: number }>)[105] = { estimated: 16, completed: 11 };
+    (d.boards[0]!.velocity as Record<number, { estimated: number; completed: number }>)[105] = { estimated: 20, completed: 11 };
     const before = s.fake.requests.length;
     const snap = await collector.collect(testContext());
     const P = { board: 'Platform', team: 'platform' };
@@ -168,12 +173,17 @@ describe('Jira Cloud collector on the known-answer data set', () => {
     // 106 is now the active sprint (no issues yet); 102 dropped out of the last three closed.
     expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '106', state: 'committed' })).toBe(0);
     expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '102', state: 'completed' })).toBeUndefined();
-    expect(value(snap, JIRA_METRICS.completedPointsTotal, P)).toBe(190);
-    expect(value(snap, JIRA_METRICS.closedSprintsTotal, P)).toBe(5);
-    // Only the list's tail, one velocity read and the new active sprint: no older sprint refetched.
-    const paths = s.fake.requests.slice(before).map((r) => r.path);
-    expect(paths.filter((p) => p.includes('velocity'))).toHaveLength(1);
-    expect(paths.filter((p) => /\/sprint\/10[1-5]\/issue$/.test(p))).toHaveLength(0);
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, P)).toBe(197);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, P)).toBe(6);
+    // 105's report says CLOSED → the list's tail, one velocity read, 106's report; nothing older refetched.
+    const platform = s.fake.requests.slice(before).filter((r) => r.path.includes('/board/1/') || r.query.get('rapidViewId') === '1');
+    expect(platform.map((r) => `${r.path.split('/').pop()} ${r.query.get('startAt') ?? r.query.get('sprintId') ?? ''}`)).toEqual([
+      'sprintreport 105',
+      'sprint 5',
+      'velocity ',
+      'sprintreport 106',
+    ]);
+    expect(s.fake.requests.slice(before).filter((r) => r.path.endsWith('/issue'))).toHaveLength(0);
   });
 
   it('matches the golden /metrics file, which promtool accepts', async () => {
@@ -217,7 +227,7 @@ describe('Jira collector errors', () => {
     expect(warnings.some((w) => w.includes('board "Ghost"') && w.includes('not found'))).toBe(true);
     expect(warnings.some((w) => w.includes('77') && w.includes('not found'))).toBe(true);
     expect(warnings.some((w) => w.includes('"Support"') && w.includes('does not support sprints'))).toBe(true);
-    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
     expect(value(snap, JIRA_METRICS.queryIssues, { query: 'security_incidents' })).toBe(3);
   });
 
@@ -227,7 +237,7 @@ describe('Jira collector errors', () => {
     const snap = await s.collector().collect(ctx);
     expect(s.sleeps).toContain(3000 + 0.5 * 250);
     expect(ctx.counts.get('429')).toBe(1);
-    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
   });
 
   it('a rejected query reports Jira\'s error body and the setting; the rest still export', async () => {
@@ -250,11 +260,11 @@ describe('Jira collector errors', () => {
     // Velocity figures that did arrive were kept; only 101 is fetched again.
     const before = s.fake.requests.length;
     const second = await collector.collect(testContext());
-    expect(value(second, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
-    expect(value(second, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
-    const paths = s.fake.requests.slice(before).map((r) => r.path);
+    expect(value(second, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
+    expect(value(second, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(186);
+    const paths = s.fake.requests.slice(before).map((r) => `${r.path} ${r.query.get('sprintId') ?? ''}`);
     expect(paths.filter((p) => p.includes('velocity'))).toHaveLength(1);
-    expect(paths.filter((p) => /\/sprint\/10[2-4]\/issue$/.test(p))).toHaveLength(0);
+    expect(paths.filter((p) => p.includes('sprintreport 100'))).toHaveLength(0);
   });
 
   it('fails the collection when nothing at all could be collected, then recovers', async () => {
@@ -263,7 +273,7 @@ describe('Jira collector errors', () => {
     await expect(collector.collect(testContext())).rejects.toThrow(/answered 500/);
     s.fake.data.failures.length = 0;
     const snap = await collector.collect(testContext());
-    expect(value(snap, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(186);
   });
 
   it('Data Center flavour against Jira Cloud: the 410 says to switch the flavour', async () => {
@@ -311,13 +321,45 @@ describe('Jira collector housekeeping', () => {
     const collector = s.collector();
     await collector.collect(testContext());
     s.fake.data.boards[0]!.sprintIds = s.fake.data.boards[0]!.sprintIds.filter((id) => id !== 102);
+    s.clock.now += RELIST_AFTER_MS;
     const before = s.fake.requests.length;
     const snap = await collector.collect(testContext());
     const lists = s.fake.requests.slice(before).filter((r) => r.path === '/rest/agile/1.0/board/1/sprint');
-    expect(lists.map((r) => r.query.get('startAt'))).toEqual(['4', '0', '4']);
-    expect(value(snap, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(179);
-    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(4);
-    expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(4);
+    expect(lists.map((r) => r.query.get('startAt'))).toEqual(['5', '0', '4']);
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(186);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
+    expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(5);
+  });
+
+  it('re-reads the sprint list hourly even while the same sprint runs (edited dates show up)', async () => {
+    const collector = s.collector();
+    await collector.collect(testContext());
+    s.fake.data.sprints.find((x) => x.id === 105)!.endDate = '2026-12-01T17:00:00.000Z';
+    s.clock.now += RELIST_AFTER_MS - 1;
+    let before = s.fake.requests.length;
+    let snap = await collector.collect(testContext());
+    expect(s.fake.requests.slice(before).filter((r) => r.path.includes('/board/1/'))).toHaveLength(0);
+    expect(value(snap, JIRA_METRICS.sprintEnd, { board: 'Platform', team: 'platform', sprint: '105' })).toBe(Date.parse('2026-11-29T17:00:00.000Z') / 1000);
+    s.clock.now += 1;
+    before = s.fake.requests.length;
+    snap = await collector.collect(testContext());
+    const platform = s.fake.requests.slice(before).filter((r) => r.path.includes('/board/1/') || r.query.get('rapidViewId') === '1');
+    expect(platform.map((r) => r.path.split('/').pop())).toEqual(['sprint', 'sprintreport']);
+    expect(value(snap, JIRA_METRICS.sprintEnd, { board: 'Platform', team: 'platform', sprint: '105' })).toBe(Date.parse('2026-12-01T17:00:00.000Z') / 1000);
+  });
+
+  it('without a Sprint Report, the active sprint comes from its issues and the fallback is logged once', async () => {
+    s.fake.data.boards[0]!.sprintReports = 'unavailable';
+    const warnings: string[] = [];
+    const ctx = () => ({ ...testContext(), logger: { ...silentLogger(), warn: (m: string) => void warnings.push(m) } as never });
+    const collector = s.collector();
+    await collector.collect(ctx());
+    const snap = await collector.collect(ctx());
+    const P = { board: 'Platform', team: 'platform' };
+    // The removed PLAT-25 is invisible to the fallback: 16, not Jira's 20.
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'committed' })).toBe(16);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'completed' })).toBe(7);
+    expect(warnings.filter((w) => w.includes('sprint report data unavailable for board "Platform"'))).toHaveLength(1);
   });
 
   it('collects boards named only in teams.<team>.jira_boards, with that team', () => {

@@ -127,8 +127,9 @@ export class JiraCollector implements Collector {
           const board = await this.resolve(ctx, spec);
           if (board === 'no-sprints') return undefined;
           const figures = await syncBoard(ctx, this.client, this.cache, board, {
-            onVelocityUnavailable: (e) =>
-              this.warnOnce(ctx, `${key} velocity`, `jira: velocity chart data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
+            now: (this.opts.now?.() ?? new Date()).getTime(),
+            onFallback: (what, e) =>
+              this.warnOnce(ctx, `${key} ${what}`, `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
             fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
           });
           this.lastBoards.set(spec, figures);

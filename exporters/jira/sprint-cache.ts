@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { SprintFigures } from './sprint-figures.js';
+import type { SprintDates, SprintFigures } from './sprint-figures.js';
 
 export const CACHE_FILE = 'jira-sprints.json';
 const VERSION = 1;
@@ -20,6 +20,9 @@ export interface CachedBoard {
   anchorId?: number;
   /** Figures of the board's own closed sprints, by sprint id. */
   closed: Record<string, SprintFigures>;
+  /** The board's active sprints at the last read of its sprint list, and when that was (Unix ms). */
+  active?: SprintDates[];
+  listedAt?: number;
 }
 
 interface CacheFile {
@@ -75,6 +78,13 @@ export class SprintCache {
     if (b.closedListed === closedListed && b.anchorId === anchorId) return;
     b.closedListed = closedListed;
     b.anchorId = anchorId;
+    this.dirty = true;
+  }
+
+  setActive(boardId: number, active: SprintDates[], listedAt: number): void {
+    const b = this.board(boardId);
+    b.active = active;
+    b.listedAt = listedAt;
     this.dirty = true;
   }
 

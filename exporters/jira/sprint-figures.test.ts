@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JiraField, JiraIssue } from './jira-api.js';
-import { figuresFromIssues, inSprintAt, pointsAt, sprintDates, velocityFigures } from './sprint-figures.js';
+import { figuresFromIssues, inSprintAt, pointsAt, sprintDates, sprintReportFigures, velocityFigures } from './sprint-figures.js';
 import { boardEstimationField, discoverPointsField } from './story-points-field.js';
 
 const F = { id: 'customfield_1', name: 'Story Points', origin: 'board' as const };
@@ -83,5 +83,28 @@ describe('story-points field discovery', () => {
       origin: 'board',
     });
     expect(boardEstimationField({ id: 1, name: 'b', estimation: { type: 'none' } })).toBeUndefined();
+  });
+});
+
+describe('Sprint Report figures', () => {
+  it('commits start estimates of issues present at the start, removed ones included; completes the completed sum', () => {
+    const st = (value?: number) => ({ statFieldValue: value === undefined ? {} : { value } });
+    const report = {
+      sprint: { id: 9, state: 'ACTIVE' },
+      contents: {
+        completedIssues: [
+          { key: 'A', estimateStatistic: st(3), currentEstimateStatistic: st(5) },
+          { key: 'B', estimateStatistic: st(2), currentEstimateStatistic: st(2) },
+          { key: 'C', estimateStatistic: st(), currentEstimateStatistic: st() },
+        ],
+        issuesNotCompletedInCurrentSprint: [{ key: 'D', estimateStatistic: st(8) }],
+        puntedIssues: [{ key: 'E', estimateStatistic: st(1) }],
+        issuesCompletedInAnotherSprint: [{ key: 'F', estimateStatistic: st(0.5) }],
+        completedIssuesEstimateSum: { value: 7, text: '7.0' },
+        issueKeysAddedDuringSprint: { B: true },
+      },
+    };
+    expect(sprintReportFigures(report)).toEqual({ committed: 12.5, completed: 7 });
+    expect(sprintReportFigures({ ...report, contents: { completedIssuesEstimateSum: { text: 'null' } } })).toEqual({ committed: 0, completed: 0 });
   });
 });

@@ -4,7 +4,7 @@
  * re-estimates excluded); completed = estimates of the issues done when it closed (mid-sprint
  * additions included). Pure functions over API data, so the backfill can reuse them.
  */
-import type { ChangelogItem, JiraIssue, JiraSprint, VelocityChart } from './jira-api.js';
+import type { ChangelogItem, JiraIssue, JiraSprint, SprintReport, VelocityChart } from './jira-api.js';
 import type { PointsField } from './story-points-field.js';
 
 export interface SprintDates {
@@ -21,8 +21,8 @@ export interface SprintDates {
 export interface SprintFigures extends SprintDates {
   committed: number;
   completed: number;
-  /** `velocity`: Jira's own chart data; `issues`: the documented fallback below. */
-  source: 'velocity' | 'issues';
+  /** `velocity` / `sprint_report`: Jira's own chart data; `issues`: the documented fallback below. */
+  source: 'velocity' | 'sprint_report' | 'issues';
 }
 
 export function seconds(iso: string | undefined): number | undefined {
@@ -51,6 +51,21 @@ export function velocityFigures(chart: VelocityChart, sprintId: number): { commi
   // An empty sum comes as {"text":"null"} with no value: no estimated work, i.e. 0.
   const num = (v: { value?: number } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
   return { committed: num(entry.estimated), completed: num(entry.completed) };
+}
+
+/**
+ * Figures from Jira's Sprint Report: committed = estimates at the start of every issue that was
+ * in the sprint when it started (including those removed since, excluding those added later);
+ * completed = current estimate total of the completed issues (so far, while the sprint runs).
+ */
+export function sprintReportFigures(report: SprintReport): { committed: number; completed: number } {
+  const c = report.contents ?? {};
+  const added = new Set(Object.entries(c.issueKeysAddedDuringSprint ?? {}).filter(([, v]) => v).map(([k]) => k));
+  const atStart = [...(c.completedIssues ?? []), ...(c.issuesNotCompletedInCurrentSprint ?? []), ...(c.puntedIssues ?? []), ...(c.issuesCompletedInAnotherSprint ?? [])];
+  const num = (v: { value?: number } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
+  let committed = 0;
+  for (const i of atStart) if (!added.has(i.key)) committed += num(i.estimateStatistic?.statFieldValue);
+  return { committed: round(committed), completed: round(num(c.completedIssuesEstimateSum)) };
 }
 
 /** `toString` is also Object.prototype's method: read only own string properties. */

@@ -1,13 +1,22 @@
 /**
- * A board's sprint figures, kept incremental: closed sprints are fetched once into the cache,
- * and a refresh asks only for the tail of the sprint list (the last known closed sprint plus
- * whatever follows it: newly closed sprints and the active ones).
+ * A board's sprint figures, kept incremental. Closed sprints are fetched once into the cache.
+ * While the known active sprint is still running, a refresh asks only for its Sprint Report
+ * (one request: the running figures and the proof that nothing closed); otherwise it reads the
+ * tail of the sprint list (the last known closed sprint and whatever follows it).
  */
 import { SourceError, type CollectContext } from '../collector.js';
-import type { JiraIssue, JiraSprint, VelocityChart } from './jira-api.js';
+import type { JiraIssue, JiraSprint, SprintReport, VelocityChart } from './jira-api.js';
 import type { JiraClient } from './jira-client.js';
 import type { CachedBoard, SprintCache } from './sprint-cache.js';
-import { byCompletion, figuresFromIssues, sprintDates, velocityFigures, type SprintFigures } from './sprint-figures.js';
+import {
+  byCompletion,
+  figuresFromIssues,
+  sprintDates,
+  sprintReportFigures,
+  velocityFigures,
+  type SprintDates,
+  type SprintFigures,
+} from './sprint-figures.js';
 import type { PointsField } from './story-points-field.js';
 
 export interface ResolvedBoard {
@@ -17,6 +26,8 @@ export interface ResolvedBoard {
   team: string;
   /** Undefined when neither config, board nor site names a story-points field. */
   pointsField?: PointsField;
+  /** Set once the Sprint Report answered 4xx for a running sprint: do not ask again. */
+  noSprintReport?: boolean;
 }
 
 export interface BoardFigures {
@@ -31,61 +42,122 @@ export function closedSprintHistory(board: CachedBoard): SprintFigures[] {
   return Object.values(board.closed).sort(byCompletion);
 }
 
+/**
+ * Even while the same sprint stays active, re-read the sprint list this often: it is the only
+ * place that shows edited sprint dates and sprints started in parallel.
+ */
+export const RELIST_AFTER_MS = 60 * 60 * 1000;
+
 export interface SyncOptions {
-  /** Called once per refresh when the velocity chart cannot be read and the fallback is used. */
-  onVelocityUnavailable?: (err: SourceError) => void;
+  now: number;
+  /** Called when Jira's chart data cannot be read and the issue fallback is used. */
+  onFallback?: (what: 'velocity' | 'sprint report', err: SourceError) => void;
   /** Loads the points field's display name when Data Center changelogs need it. */
   fieldName?: (ctx: CollectContext, id: string) => Promise<string | undefined>;
 }
 
-/** Velocity data is an undocumented API: these statuses mean "not here", so use the fallback. */
-const VELOCITY_UNAVAILABLE = new Set([400, 403, 404, 410]);
+/** The greenhopper APIs are undocumented: these statuses mean "not here", so use the fallback. */
+const UNAVAILABLE = new Set([400, 403, 404, 410]);
+const isUnavailable = (e: unknown): e is SourceError => e instanceof SourceError && e.status !== undefined && UNAVAILABLE.has(e.status);
 
 export async function syncBoard(
   ctx: CollectContext,
   client: JiraClient,
   cache: SprintCache,
   board: ResolvedBoard,
-  opts: SyncOptions = {},
+  opts: SyncOptions,
 ): Promise<BoardFigures> {
   const cached = cache.board(board.id);
-  const listing = await listSprints(ctx, client, board.id, cached);
-  const own = listing.sprints.filter((s) => s.originBoardId === undefined || s.originBoardId === board.id);
-  const newClosed = own.filter((s) => s.state.toLowerCase() === 'closed' && !cached.closed[String(s.id)]);
-  const active = own.filter((s) => s.state.toLowerCase() === 'active');
+  const reports = new Map<number, SprintReport>();
 
-  let velocity: VelocityChart | undefined;
-  if (newClosed.length > 0) {
-    try {
-      velocity = await client.velocity(ctx, board.id);
-    } catch (e) {
-      if (!(e instanceof SourceError) || e.status === undefined || !VELOCITY_UNAVAILABLE.has(e.status)) throw e;
-      opts.onVelocityUnavailable?.(e);
-    }
+  // Fast path: the sprints that were running are still running.
+  let active: SprintDates[] | undefined;
+  const known = cached.active ?? [];
+  const recent = cached.listedAt !== undefined && opts.now - cached.listedAt < RELIST_AFTER_MS;
+  if (recent && known.length > 0 && !board.noSprintReport) {
+    const got = await Promise.all(known.map((s) => readReport(ctx, client, board, s.id, opts)));
+    got.forEach((r, i) => r && reports.set(known[i]!.id, r));
+    if (got.every((r) => r?.sprint?.state?.toUpperCase() === 'ACTIVE')) active = known;
   }
 
-  const fromIssues = async (s: JiraSprint): Promise<SprintFigures> => {
-    const dates = sprintDates(s);
-    const field = await pointsField(ctx, client, board, opts);
-    const issues: JiraIssue[] = await client.sprintIssues(ctx, s.id, issueFields(field), true);
-    return { ...dates, ...figuresFromIssues(issues, dates, field), source: 'issues' };
-  };
+  if (!active) {
+    const listing = await listSprints(ctx, client, board.id, cached);
+    const own = listing.sprints.filter((s) => s.originBoardId === undefined || s.originBoardId === board.id);
+    const newClosed = own.filter((s) => s.state.toLowerCase() === 'closed' && !cached.closed[String(s.id)]);
+    await addClosedSprints(ctx, client, cache, board, newClosed, opts);
+    // Only now may the next refresh start after these sprints.
+    cache.setListing(board.id, listing.closedListed, listing.anchorId);
+    active = own.filter((s) => s.state.toLowerCase() === 'active').map(sprintDates);
+    cache.setActive(board.id, active, opts.now);
+  }
 
+  const activeFigures = await Promise.all(
+    active.map(async (s): Promise<SprintFigures> => {
+      const report = reports.get(s.id) ?? (board.noSprintReport ? undefined : await readReport(ctx, client, board, s.id, opts));
+      if (report) return { ...s, ...sprintReportFigures(report), source: 'sprint_report' };
+      return { ...s, ...(await figuresFromSprintIssues(ctx, client, board, s, opts)), source: 'issues' };
+    }),
+  );
+  return { board, closed: closedSprintHistory(cached), active: activeFigures };
+}
+
+/** The running sprint's report, or undefined (and no more asking) when the board has none. */
+async function readReport(ctx: CollectContext, client: JiraClient, board: ResolvedBoard, sprintId: number, opts: SyncOptions): Promise<SprintReport | undefined> {
+  try {
+    return await client.sprintReport(ctx, board.id, sprintId);
+  } catch (e) {
+    if (!isUnavailable(e)) throw e;
+    board.noSprintReport = true;
+    opts.onFallback?.('sprint report', e);
+    return undefined;
+  }
+}
+
+/**
+ * Figures for newly closed sprints, best source first: the velocity chart (exactly Jira's
+ * numbers, recent sprints only), the sprint's Sprint Report, then its issues and changelogs.
+ */
+async function addClosedSprints(
+  ctx: CollectContext,
+  client: JiraClient,
+  cache: SprintCache,
+  board: ResolvedBoard,
+  sprints: JiraSprint[],
+  opts: SyncOptions,
+): Promise<void> {
+  if (sprints.length === 0) return;
+  let velocity: VelocityChart | undefined;
+  try {
+    velocity = await client.velocity(ctx, board.id);
+  } catch (e) {
+    if (!isUnavailable(e)) throw e;
+    opts.onFallback?.('velocity', e);
+  }
   // All sprints settle before anything is thrown, so the ones that worked are cached.
-  const closedResults = await Promise.allSettled(
-    newClosed.map(async (s) => {
+  const results = await Promise.allSettled(
+    sprints.map(async (s) => {
+      const dates = sprintDates(s);
       const v = velocity && velocityFigures(velocity, s.id);
-      const figures: SprintFigures = v ? { ...sprintDates(s), ...v, source: 'velocity' } : await fromIssues(s);
+      let figures: SprintFigures | undefined = v && { ...dates, ...v, source: 'velocity' };
+      if (!figures && !board.noSprintReport) {
+        try {
+          figures = { ...dates, ...sprintReportFigures(await client.sprintReport(ctx, board.id, s.id)), source: 'sprint_report' };
+        } catch (e) {
+          if (!isUnavailable(e)) throw e;
+        }
+      }
+      figures ??= { ...dates, ...(await figuresFromSprintIssues(ctx, client, board, dates, opts)), source: 'issues' };
       cache.addClosed(board.id, figures);
     }),
   );
-  const failed = closedResults.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  // Only now may the next refresh start after these sprints.
-  cache.setListing(board.id, listing.closedListed, listing.anchorId);
+}
 
-  const activeFigures = await Promise.all(active.map(fromIssues));
-  return { board, closed: closedSprintHistory(cached), active: activeFigures };
+async function figuresFromSprintIssues(ctx: CollectContext, client: JiraClient, board: ResolvedBoard, s: SprintDates, opts: SyncOptions) {
+  const field = await pointsField(ctx, board, opts);
+  const issues: JiraIssue[] = await client.sprintIssues(ctx, s.id, ['status', 'created', 'sprint', 'closedSprints', field.id], true);
+  return figuresFromIssues(issues, s, field);
 }
 
 interface Listing {
@@ -109,7 +181,7 @@ async function listSprints(ctx: CollectContext, client: JiraClient, boardId: num
   return { sprints: all, closedListed: closed.length, anchorId: closed.at(-1)?.id };
 }
 
-async function pointsField(ctx: CollectContext, _client: JiraClient, board: ResolvedBoard, opts: SyncOptions): Promise<PointsField> {
+async function pointsField(ctx: CollectContext, board: ResolvedBoard, opts: SyncOptions): Promise<PointsField> {
   const field = board.pointsField;
   if (!field)
     throw new SourceError(
@@ -118,8 +190,4 @@ async function pointsField(ctx: CollectContext, _client: JiraClient, board: Reso
     );
   if (!field.name && opts.fieldName) return { ...field, name: await opts.fieldName(ctx, field.id) };
   return field;
-}
-
-function issueFields(field: PointsField): string[] {
-  return ['status', 'created', 'sprint', 'closedSprints', field.id];
 }

@@ -31,8 +31,22 @@ export interface FakeBoard {
   sprintIds: number[];
   /** Velocity-chart figures by sprint id; 'unavailable' answers 404 like an unsupported board. */
   velocity: Record<number, { estimated: number | null; completed: number | null }> | 'unavailable';
+  /** Sprint Report data by sprint id (a sprint without an entry answers 404); 'unavailable' = 404 always. */
+  sprintReports?: Record<number, FakeSprintReport> | 'unavailable';
   /** Team-managed ("simple") boards can have sprints switched off; kanban boards never have them. */
   sprintsDisabled?: boolean;
+}
+
+/** [issue key, estimate at sprint start (or when added), current estimate]; null = unestimated. */
+export type FakeReportIssue = [string, number | null, number | null];
+
+export interface FakeSprintReport {
+  completed: FakeReportIssue[];
+  notCompleted: FakeReportIssue[];
+  /** Removed from the sprint after it started. */
+  punted: FakeReportIssue[];
+  /** Keys added after the sprint started. */
+  added: string[];
 }
 
 export interface FakeIssue {
@@ -217,6 +231,13 @@ function handle(data: FakeJiraData, req: RecordedRequest, res: ServerResponse): 
       ),
     });
   }
+  if (p === '/rest/greenhopper/1.0/rapid/charts/sprintreport') {
+    const b = data.boards.find((x) => x.id === Number(q.get('rapidViewId')));
+    const sprint = data.sprints.find((x) => x.id === Number(q.get('sprintId')));
+    const report = b && b.sprintReports !== 'unavailable' ? b.sprintReports?.[Number(q.get('sprintId'))] : undefined;
+    if (!b || !sprint || !report) return json(res, 404, errorBody([`Could not find sprint with id ${q.get('sprintId')}`]));
+    return json(res, 200, sprintReportJson(sprint, b.id, report));
+  }
   if ((m = /^\/rest\/api\/(2|3)\/field$/.exec(p))) {
     if (data.flavor === 'datacenter' && m[1] === '3') return json(res, 404, errorBody(['null for uri']));
     return json(res, 200, data.fields);
@@ -254,6 +275,51 @@ function handle(data: FakeJiraData, req: RecordedRequest, res: ServerResponse): 
     return json(res, 200, body);
   }
   json(res, 404, errorBody([`null for uri: ${base}${p}`]));
+}
+
+function sprintReportJson(sprint: FakeSprint, boardId: number, r: FakeSprintReport) {
+  const stat = (v: number | null) => (v === null ? {} : { value: v });
+  const sum = (list: FakeReportIssue[], i: 1 | 2) => {
+    const vals = list.map((x) => x[i]).filter((v): v is number => v !== null);
+    return vals.length === 0 ? { text: 'null' } : { value: vals.reduce((a, b) => a + b, 0), text: vals.reduce((a, b) => a + b, 0).toFixed(1) };
+  };
+  const issue = (done: boolean) => ([key, initial, current]: FakeReportIssue) => ({
+    id: key.length,
+    key,
+    done,
+    estimateStatistic: { statFieldId: 'customfield_10016', statFieldValue: stat(initial) },
+    currentEstimateStatistic: { statFieldId: 'customfield_10016', statFieldValue: stat(current) },
+  });
+  // Dates in this API are display strings, not ISO (clients must not rely on them).
+  const display = (iso?: string) => (iso ? new Date(iso).toUTCString().slice(5, 22) : 'None');
+  return {
+    contents: {
+      completedIssues: r.completed.map(issue(true)),
+      issuesNotCompletedInCurrentSprint: r.notCompleted.map(issue(false)),
+      puntedIssues: r.punted.map(issue(false)),
+      issuesCompletedInAnotherSprint: [],
+      completedIssuesEstimateSum: sum(r.completed, 2),
+      completedIssuesInitialEstimateSum: sum(r.completed, 1),
+      issuesNotCompletedEstimateSum: sum(r.notCompleted, 2),
+      issuesNotCompletedInitialEstimateSum: sum(r.notCompleted, 1),
+      allIssuesEstimateSum: sum([...r.completed, ...r.notCompleted], 2),
+      puntedIssuesEstimateSum: sum(r.punted, 2),
+      puntedIssuesInitialEstimateSum: sum(r.punted, 1),
+      issueKeysAddedDuringSprint: Object.fromEntries(r.added.map((k) => [k, true])),
+    },
+    sprint: {
+      id: sprint.id,
+      sequence: sprint.id,
+      rapidViewId: boardId,
+      name: sprint.name,
+      state: sprint.state.toUpperCase(),
+      startDate: display(sprint.startDate),
+      endDate: display(sprint.endDate),
+      completeDate: display(sprint.completeDate),
+    },
+    lastUserToClose: 'someone',
+    supportsPages: false,
+  };
 }
 
 function lookupJql(data: FakeJiraData, res: ServerResponse, jql: string | null): FakeIssue[] | undefined {

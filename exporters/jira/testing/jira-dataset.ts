@@ -49,19 +49,25 @@ const cloudSprint = (id: number, name: string, state: FakeSprint['state'], start
 
 /**
  * Jira Cloud. Board "Platform" (id 1, team platform via teams.platform.jira_boards):
- *   101 closed, older than the velocity chart's window → figures from issues:
+ *   100 closed, older than the velocity chart's window → its Sprint Report:
+ *       committed 3 (PLAT-90 at start) + 8 (PLAT-92) + 1 (PLAT-93, removed mid-sprint) = 12
+ *       completed 5 (PLAT-90, re-estimated) + 2 (PLAT-91, added mid-sprint) = 7
+ *   101 closed, older than the window and no Sprint Report → figures from issues:
  *       committed 5 (PLAT-1) + 8 (PLAT-4) + 2 (PLAT-5, estimate at start) + 2 (PLAT-7) = 17
  *       completed 5 (PLAT-1) + 3 (PLAT-2, added mid-sprint) + 5 (PLAT-5, re-estimated) + 1 (PLAT-6) = 14
  *   55  closed, belongs to board 9 (listed because of the filter) → ignored
  *   102, 103, 104 closed → velocity chart: 40/35, 62/64, 70/66
- *   105 active → committed 5 + 3 + 8 (PLAT-24 carried over before the start) = 16, completed so far 5 + 2 = 7
- *   Totals over closed sprints: completed 14+35+64+66 = 179, committed 17+40+62+70 = 189, 4 sprints.
+ *   105 active → Sprint Report: committed 5 + 3 + 8 (PLAT-24, carried over) + 4 (PLAT-25, removed since) = 20,
+ *       completed so far 5 + 2 (PLAT-22, added mid-sprint) = 7. From its issues instead (no report):
+ *       committed 16 (the removed PLAT-25 is invisible there), completed 7.
+ *   Totals over closed sprints: completed 7+14+35+64+66 = 186, committed 12+17+40+62+70 = 201, 5 sprints.
  * Board "Mobile" (id 2, team mobile from its board setting), estimation "none" → site field by
  *   schema (customfield_10016), velocity unavailable (404) → 201 from issues: committed 3, completed 8.
  * Board "Support" (id 3) is kanban → skipped.
  */
 export function cloudDataset(): FakeJiraData {
   const sprints: FakeSprint[] = [
+    cloudSprint(100, 'PLAT Sprint 0', 'closed', '2026-08-17T08:00:00.000Z', '2026-08-30T17:00:00.000Z', '2026-08-31T07:00:00.000Z'),
     cloudSprint(101, 'PLAT Sprint 1', 'closed', '2026-08-31T08:00:00.000Z', '2026-09-13T17:00:00.000Z', '2026-09-14T09:00:00.000Z'),
     cloudSprint(55, 'Other team sprint', 'closed', '2026-09-01T08:00:00.000Z', '2026-09-14T17:00:00.000Z', '2026-09-14T18:00:00.000Z', 9),
     cloudSprint(102, 'PLAT Sprint 2', 'closed', '2026-09-14T08:00:00.000Z', '2026-09-27T17:00:00.000Z', '2026-09-28T09:00:00.000Z'),
@@ -112,9 +118,26 @@ export function cloudDataset(): FakeJiraData {
     credentials: { email: CLOUD_EMAIL, token: CLOUD_TOKEN },
     fields: CLOUD_FIELDS,
     boards: [
-      { id: 1, name: 'Platform', type: 'scrum', estimationField: SP, sprintIds: [101, 55, 102, 103, 104, 105, 106], velocity: { 102: { estimated: 40, completed: 35 }, 103: { estimated: 62, completed: 64 }, 104: { estimated: 70, completed: 66 } } },
+      {
+        id: 1,
+        name: 'Platform',
+        type: 'scrum',
+        estimationField: SP,
+        sprintIds: [100, 101, 55, 102, 103, 104, 105, 106],
+        velocity: { 102: { estimated: 40, completed: 35 }, 103: { estimated: 62, completed: 64 }, 104: { estimated: 70, completed: 66 } },
+        sprintReports: {
+          100: { completed: [['PLAT-90', 3, 5], ['PLAT-91', 2, 2]], notCompleted: [['PLAT-92', 8, 8]], punted: [['PLAT-93', 1, 1]], added: ['PLAT-91'] },
+          105: {
+            completed: [['PLAT-20', 5, 5], ['PLAT-22', 2, 2], ['PLAT-23', null, null]],
+            notCompleted: [['PLAT-21', 3, 3], ['PLAT-24', 8, 8]],
+            punted: [['PLAT-25', 4, 4]],
+            added: ['PLAT-22'],
+          },
+          106: { completed: [], notCompleted: [], punted: [], added: [] },
+        },
+      },
       { id: 4, name: 'Platform Ops', type: 'scrum', estimationField: SP, sprintIds: [], velocity: {} },
-      { id: 2, name: 'Mobile', type: 'scrum', estimationField: null, sprintIds: [201, 202], velocity: 'unavailable' },
+      { id: 2, name: 'Mobile', type: 'scrum', estimationField: null, sprintIds: [201, 202], velocity: 'unavailable', sprintReports: 'unavailable' },
       { id: 3, name: 'Support', type: 'kanban', estimationField: null, sprintIds: [], velocity: 'unavailable' },
     ],
     sprints,
