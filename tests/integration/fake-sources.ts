@@ -54,7 +54,8 @@ export function fakeApilogs(service: string, traffic: ApiTraffic): Collector {
       last = now;
       errors += n * traffic.errorShare();
       ok += n * (1 - traffic.errorShare());
-      const per = (v: number) => Math.round(v / routes.length);
+      // Fractional counts keep the error ratio smooth from the first scrapes on.
+      const per = (v: number) => v / routes.length;
       const requests: Sample[] = routes.flatMap((route) => [
         { labels: { service, route, method: 'GET', code: '200' }, value: per(ok) + 100 },
         { labels: { service, route, method: 'GET', code: '503' }, value: per(errors) + 1 },

@@ -1,0 +1,138 @@
+/**
+ * End to end: the fake API log's availability drops below the 99% KR target, the generated
+ * alert fires in a real Prometheus, and the generated Alertmanager config routes it (severity
+ * page) to a webhook receiver run by this test, with the expected labels. The KR's `for:` is
+ * shortened to 2s and Alertmanager's grouping waits to 1s so the test takes seconds.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { parseConfig } from '../../src/config/load-config.js';
+import { ALERT_NAMES, RECORDING_RULES } from '../../src/conventions.js';
+import { generate, PATHS } from '../../src/generate/generate.js';
+import { ALERTMANAGER_ENV, expandEnv, prometheusConfig } from '../../src/generate/provisioning.js';
+import { writeFiles } from '../../src/generate/write-files.js';
+import { freePort, requireBinary } from '../support/binaries.js';
+import { EXAMPLE } from '../generate/support.js';
+import { fakeApilogs, startFakeExporter, type FakeExporter } from './fake-sources.js';
+import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from './processes.js';
+
+interface WebhookAlert {
+  status: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+interface WebhookPayload {
+  receiver: string;
+  status: string;
+  alerts: WebhookAlert[];
+}
+
+let dir: string | undefined;
+let webhook: Server | undefined;
+let exporter: FakeExporter | undefined;
+let am: RunningProcess | undefined;
+let prom: RunningProcess | undefined;
+const received: WebhookPayload[] = [];
+let errorShare = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'okr-alerting-'));
+  // The example, with the availability KR's alert shortened for the test.
+  const text = readFileSync(EXAMPLE, 'utf8');
+  const shortened = text.replace('alert: { for: 10m, severity: page, window: 1h }', 'alert: { for: 2s, severity: page, window: 5m }');
+  expect(shortened).not.toBe(text);
+  const generated = generate(parseConfig(shortened, EXAMPLE, { env: {} }));
+  writeFiles(dir, generated.files);
+
+  const webhookPort = await freePort();
+  webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as WebhookPayload);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => webhook!.listen(webhookPort, '127.0.0.1', () => r()));
+
+  // The generated Alertmanager template, filled in the way render-config.sh fills it at
+  // container start; other receivers point at a closed local port (no traffic leaves 127.0.0.1).
+  const amConfig = parse(
+    expandEnv(readFileSync(join(dir, PATHS.alertmanager), 'utf8'), {
+      [ALERTMANAGER_ENV.webhookUrl]: `http://127.0.0.1:${webhookPort}/alerts`,
+      [ALERTMANAGER_ENV.opsgenieApiUrl]: 'http://127.0.0.1:9/',
+    }),
+  ) as { route: Record<string, unknown> };
+  amConfig.route.group_wait = '1s';
+  amConfig.route.group_interval = '1s';
+  const amFile = join(dir, 'alertmanager-test.yml');
+  writeFileSync(amFile, stringify(amConfig));
+  const check = spawnSync(requireBinary('amtool'), ['check-config', amFile], { encoding: 'utf8' });
+  expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+  am = await startAlertmanager(amFile);
+
+  exporter = await startFakeExporter([fakeApilogs('topups-api', { rps: 20, errorShare: () => errorShare })]);
+  const promFile = join(dir, 'prometheus-test.yml');
+  writeFileSync(
+    promFile,
+    stringify(
+      prometheusConfig({
+        exporterTargets: [`127.0.0.1:${exporter.server.port}`],
+        alertmanagerTargets: [`127.0.0.1:${am.port}`],
+        scrapeInterval: '1s',
+        evaluationInterval: '1s',
+        ruleFiles: [join(dir, PATHS.recordingRules), join(dir, PATHS.alertRules)],
+      }),
+    ),
+  );
+  prom = await startPrometheus(promFile);
+}, 60_000);
+
+afterAll(async () => {
+  await prom?.stop();
+  await am?.stop();
+  await exporter?.stop();
+  await new Promise<void>((r) => (webhook ? webhook.close(() => r()) : r()));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function availabilityAlerts(): WebhookAlert[] {
+  return received.flatMap((p) => p.alerts).filter((a) => a.labels.alertname === ALERT_NAMES.availabilityBelowTarget);
+}
+
+describe('availability alert through Alertmanager', () => {
+  it('stays quiet while availability is above 99%', async () => {
+    const sli = `${RECORDING_RULES.apiAvailability('5m')}{service="topups-api"}`;
+    await eventually('availability to be recorded', async () => ((await instantQuery(prom!.url, sli)).length > 0 ? true : undefined), 20_000);
+    // Several evaluations with `for: 2s` at 100% availability.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(Number((await instantQuery(prom!.url, sli))[0]!.value[1])).toBe(1);
+    expect(await instantQuery(prom!.url, `ALERTS{alertname="${ALERT_NAMES.availabilityBelowTarget}"}`)).toEqual([]);
+    expect(availabilityAlerts()).toEqual([]);
+  }, 40_000);
+
+  it('a drop below 99% reaches the webhook receiver with the expected labels', async () => {
+    errorShare = 0.2;
+    const alerts = await eventually('the webhook to receive the availability alert', async () => (availabilityAlerts().length > 0 ? availabilityAlerts() : undefined), 45_000);
+    const a = alerts[0]!;
+    expect(a.status).toBe('firing');
+    expect(a.labels).toMatchObject({
+      alertname: ALERT_NAMES.availabilityBelowTarget,
+      severity: 'page',
+      objective: 'move-fast',
+      key_result: 'api-availability',
+      service: 'topups-api',
+      team: 'platform',
+      monitor: 'okr-metrics',
+    });
+    expect(a.annotations.runbook_url).toMatch(/runbooks\.md#okravailabilitybelowtarget$/);
+    expect(a.annotations.summary).toContain('> 99%');
+    // Routed by severity: the page receiver.
+    expect(received.find((p) => p.alerts.some((x) => x.labels.alertname === ALERT_NAMES.availabilityBelowTarget))?.receiver).toBe('page');
+  }, 60_000);
+});
