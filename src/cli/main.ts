@@ -12,7 +12,9 @@ import { createLogger } from '../log/logger.js';
 import { runCheck } from './commands/check.js';
 import { runGenerate } from './commands/generate.js';
 import { okrJsonSchema } from './commands/schema.js';
+import { runReport, UsageError } from './commands/report.js';
 import { startService } from './commands/serve.js';
+import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { EXIT } from './exit-codes.js';
 import { VERSION } from './version.js';
 
@@ -63,8 +65,6 @@ program
     }
   });
 
-program
-  .command('serve')
 function collectRepeated(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -102,6 +102,8 @@ program
     if (r.failed.length > 0) process.exitCode = EXIT.failure;
   });
 
+program
+  .command('serve')
   .description('collect from every enabled source and serve /metrics, /healthz and /readyz')
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
   .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)
@@ -123,12 +125,32 @@ program
     process.on('SIGINT', () => void shutdown('SIGINT'));
   });
 
+program
+  .command('report')
+  .description('write the review of a period (default: the current quarter): status, progress, baseline -> value -> target, PromQL')
+  .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
+  .option('--period <name>', 'period to review, e.g. 2026-Q3, 2026-07, 2026 (FY2026-Q1 with a fiscal calendar)')
+  .option('--format <format>', `output format: ${REPORT_FORMATS.join(', ')}`, (v: string) => {
+    if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${REPORT_FORMATS.join(', ')}`);
+    return v;
+  }, 'md')
+  .option('--prometheus <url>', 'Prometheus base URL (default: prometheus.url of the file)')
+  .action(async (opts: { config: string; period?: string; format: ReportFormat; prometheus?: string }) => {
+    const loaded = loadConfig(opts.config);
+    process.stdout.write(await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus }));
+  });
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`okr-metrics: ${e.message}\n`);
       process.exitCode = EXIT.usage;
       return;
     }

@@ -49,6 +49,8 @@ export interface KrResult {
   problem?: string;
   /** Figures come from the ledger (frozen), not from Prometheus. */
   fromLedger: boolean;
+  /** The previous period's final value, when the ledger has it: the quarter-over-quarter trend. */
+  previous?: { period: string; value: number };
 }
 
 export interface ObjectiveResult {
@@ -122,7 +124,9 @@ export class KrEngine {
         if (this.opts.ledger && period.kind !== 'sprint') {
           const prev = previousPeriod(period, this.calendar);
           const row = this.opts.ledger.get(kr.id, prev.name);
-          if (!row || row.closed_at === null) await this.evaluateKr(o, kr, prev, now);
+          // A manual value has no history: it can only close a period the engine saw open.
+          const manual = kr.measure.manual !== undefined;
+          if (row ? row.closed_at === null : !manual) await this.evaluateKr(o, kr, prev, now);
         }
         krs.push(await this.evaluateKr(o, kr, period, now));
       }
@@ -188,6 +192,15 @@ export class KrEngine {
   }
 
   private async evaluateKr(o: Objective, kr: KeyResult, period: Period, now: number): Promise<KrResult> {
+    const result = await this.measureKr(o, kr, period, now);
+    if (this.opts.ledger && period.kind !== 'sprint') {
+      const prev = this.opts.ledger.get(kr.id, previousPeriod(period, this.calendar).name);
+      if (prev?.closed_at !== null && prev?.closed_at !== undefined && prev.final_value !== null) result.previous = { period: prev.period, value: prev.final_value };
+    }
+    return result;
+  }
+
+  private async measureKr(o: Objective, kr: KeyResult, period: Period, now: number): Promise<KrResult> {
     const expanded = expandMeasure(kr.measure);
     const target = parseTarget(kr.target) as Target; // validated at load
     const closed = now >= period.end;
@@ -232,17 +245,16 @@ export class KrEngine {
       baseline = kr.baseline;
     } else if (target.kind === 'relative' || kr.baseline !== undefined) {
       baselineSource = kr.baseline ?? 'previous_period';
-      if (row?.baseline !== null && row?.baseline !== undefined) baseline = row.baseline;
-      else {
+      if (row?.baseline !== null && row?.baseline !== undefined) {
+        baseline = row.baseline;
+        baselinePromql = row.baseline_promql ?? undefined;
+      } else {
         const b = await this.baselineOf(kr, expanded, period, baselineSource);
         baseline = b.value;
         baselinePromql = b.promql;
       }
     } else {
       baselineSource = 'none';
-    }
-    if (row?.baseline !== null && row?.baseline !== undefined && baselinePromql === undefined && expanded.promql && baselineSource !== 'fixed') {
-      baselinePromql = this.baselineQuery(expanded, period, baselineSource as 'previous_period' | 'period_start');
     }
 
     const resolved = resolveTarget(target, baseline, expanded.unit);
@@ -305,12 +317,13 @@ export class KrEngine {
         unit: r.unit,
         baseline: r.baseline ?? null,
         baseline_source: r.baselineSource,
+        baseline_promql: r.baselinePromql ?? null,
         baseline_frozen_at: r.baseline !== undefined ? now : null,
         ...fields,
       });
     } else {
       ledger.updateOpenTarget(r.id, r.period.name, fields);
-      if (row.baseline === null && r.baseline !== undefined) ledger.fillMissingBaseline(r.id, r.period.name, r.baseline, now);
+      if (row.baseline === null && r.baseline !== undefined) ledger.fillMissingBaseline(r.id, r.period.name, r.baseline, r.baselinePromql ?? null, now);
     }
     // Final figures are frozen only once the data is in (a no_data close could be a Prometheus outage).
     if (r.closed && r.status !== 'no_data') {
@@ -329,7 +342,7 @@ export class KrEngine {
     if (!expanded.promql) return {};
     if (source === 'previous_period' && period.kind !== 'sprint' && this.opts.ledger) {
       const prevRow = this.opts.ledger.get(kr.id, previousPeriod(period, this.calendar).name);
-      if (prevRow?.final_value !== null && prevRow?.final_value !== undefined) return { value: prevRow.final_value };
+      if (prevRow?.final_value !== null && prevRow?.final_value !== undefined) return { value: prevRow.final_value, promql: prevRow.promql ?? undefined };
     }
     const promql = this.baselineQuery(expanded, period, source);
     const prevEnd = period.kind === 'sprint' ? period.start : previousPeriod(period, this.calendar).end;
@@ -374,6 +387,7 @@ function fromLedgerRow(base: Omit<KrResult, 'value' | 'baseline' | 'baselineSour
     targetText: row.target_text,
     title: row.title,
     promql: row.promql ?? undefined,
+    baselinePromql: row.baseline_promql ?? undefined,
     value: row.final_value ?? undefined,
     baseline: row.baseline ?? undefined,
     baselineSource: row.baseline_source as BaselineSource,

@@ -22,6 +22,7 @@ export interface LedgerRow {
   promql: string | null;
   baseline: number | null;
   baseline_source: string;
+  baseline_promql: string | null;
   baseline_frozen_at: number | null;
   final_value: number | null;
   final_progress: number | null;
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS kr_periods (
   promql TEXT,
   baseline REAL,
   baseline_source TEXT NOT NULL,
+  baseline_promql TEXT,
   baseline_frozen_at INTEGER,
   final_value REAL,
   final_progress REAL,
@@ -88,8 +90,8 @@ export class Ledger {
   open(row: Omit<LedgerRow, 'final_value' | 'final_progress' | 'final_status' | 'closed_at'>): LedgerRow {
     this.db
       .prepare(
-        `INSERT OR IGNORE INTO kr_periods (key_result, period, objective, title, period_start, period_end, target_text, target_value, unit, promql, baseline, baseline_source, baseline_frozen_at)
-         VALUES (@key_result, @period, @objective, @title, @period_start, @period_end, @target_text, @target_value, @unit, @promql, @baseline, @baseline_source, @baseline_frozen_at)`,
+        `INSERT OR IGNORE INTO kr_periods (key_result, period, objective, title, period_start, period_end, target_text, target_value, unit, promql, baseline, baseline_source, baseline_promql, baseline_frozen_at)
+         VALUES (@key_result, @period, @objective, @title, @period_start, @period_end, @target_text, @target_value, @unit, @promql, @baseline, @baseline_source, @baseline_promql, @baseline_frozen_at)`,
       )
       .run(row);
     return this.get(row.key_result, row.period)!;
@@ -116,10 +118,10 @@ export class Ledger {
   }
 
   /** A baseline that could not be measured when the period opened is filled in once it can. */
-  fillMissingBaseline(keyResult: string, period: string, baseline: number, at: number): void {
+  fillMissingBaseline(keyResult: string, period: string, baseline: number, baselinePromql: string | null, at: number): void {
     this.db
-      .prepare('UPDATE kr_periods SET baseline = ?, baseline_frozen_at = ? WHERE key_result = ? AND period = ? AND baseline IS NULL AND closed_at IS NULL')
-      .run(baseline, at, keyResult, period);
+      .prepare('UPDATE kr_periods SET baseline = ?, baseline_promql = ?, baseline_frozen_at = ? WHERE key_result = ? AND period = ? AND baseline IS NULL AND closed_at IS NULL')
+      .run(baseline, baselinePromql, at, keyResult, period);
   }
 
   rows(): LedgerRow[] {

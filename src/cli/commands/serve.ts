@@ -3,7 +3,6 @@
  * `startService` is the whole service as a function so tests run it in-process.
  */
 import { mkdirSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { COLLECTOR_FACTORIES } from '../../../exporters/registry.js';
 import type { LoadedConfig } from '../../config/load-config.js';
@@ -12,15 +11,29 @@ import { DEFAULTS, SOURCE_NAMES } from '../../conventions.js';
 import type { ServerAuth } from '../../server/auth.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { Scheduler, timing, type ScheduledCollector } from '../../scheduler/scheduler.js';
+import { durationSeconds } from '../../config/primitives.js';
+import { KrEngine } from '../../okr/engine.js';
+import { EngineLoop } from '../../okr/kr-metrics.js';
+import { Ledger } from '../../okr/ledger.js';
+import { periodContaining } from '../../okr/periods.js';
+import { PrometheusClient, type PromQueryClient } from '../../okr/prometheus-client.js';
+import { grafanaLinker } from '../../report/report-context.js';
+import { htmlReport } from '../../report/html-report.js';
+import { ledgerPath, stateDir } from '../../config/state-paths.js';
+import { calendarOf } from './report.js';
 
 export interface ServiceOptions {
   host?: string;
   port?: number;
   logger: Logger;
+  /** Injected for tests; default: prometheus.url of the file. */
+  prom?: PromQueryClient;
+  now?: () => number;
 }
 
 export interface RunningService extends RunningServer {
   scheduler: Scheduler;
+  engine?: EngineLoop;
 }
 
 export function serverAuth(loaded: LoadedConfig): ServerAuth {
@@ -36,10 +49,7 @@ export function serverAuth(loaded: LoadedConfig): ServerAuth {
   return undefined;
 }
 
-export function stateDir(loaded: LoadedConfig): string {
-  const dir = loaded.config.server.state_dir;
-  return isAbsolute(dir) ? dir : resolve(loaded.baseDir, dir);
-}
+export { stateDir };
 
 /** Collectors for every source that is configured and enabled. */
 export function enabledCollectors(loaded: LoadedConfig, logger: Logger): ScheduledCollector[] {
@@ -59,25 +69,52 @@ export function enabledCollectors(loaded: LoadedConfig, logger: Logger): Schedul
   return out;
 }
 
+/** The KR engine loop, when the file has objectives and the engine is on. */
+function engineLoop(loaded: LoadedConfig, opts: ServiceOptions): { loop: EngineLoop; ledger: Ledger; prom: PromQueryClient } | undefined {
+  const cfg = loaded.config.engine;
+  if (!cfg.enabled || loaded.config.objectives.length === 0) return undefined;
+  const ledger = new Ledger(ledgerPath(loaded));
+  const prom = opts.prom ?? PrometheusClient.fromConfig(loaded);
+  const engine = new KrEngine({ loaded, prom, ledger, now: opts.now });
+  return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), opts.logger.child({ component: 'engine' })), ledger, prom };
+}
+
 export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
   const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger), opts.logger);
+  const kr = engineLoop(loaded, opts);
   const server = await startServer({
     host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
     port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
     logger: opts.logger,
     auth: serverAuth(loaded),
-    snapshot: () => scheduler.snapshot(),
+    snapshot: () => (kr ? [...scheduler.snapshot(), ...kr.loop.snapshot()] : scheduler.snapshot()),
     health: () => scheduler.health(),
     ready: () => scheduler.ready(),
+    extraRoutes: (app) => {
+      // The current quarter's review, from the engine's last evaluation.
+      app.get('/report', (_req, res) => {
+        const ev = kr?.loop.lastEvaluation();
+        if (!kr || !ev) {
+          res.status(503).type('text/plain').send(kr ? 'no evaluation yet; retry shortly\n' : 'the KR engine is off (no objectives or engine.enabled: false)\n');
+          return;
+        }
+        const period = periodContaining('quarter', ev.evaluatedAt, calendarOf(loaded));
+        res.type('text/html').send(htmlReport(ev, { period, organization: loaded.config.organization, prometheusUrl: kr.prom.baseUrl, grafanaLink: grafanaLinker(loaded.config.grafana?.url) }));
+      });
+    },
   });
   scheduler.start();
+  kr?.loop.start();
   opts.logger.info({ sources: scheduler.runners.map((r) => r.source) }, 'collecting');
   return {
     ...server,
     scheduler,
+    engine: kr?.loop,
     stop: async () => {
+      kr?.loop.stop();
       await scheduler.stop();
       await server.stop();
+      kr?.ledger.close();
     },
   };
 }

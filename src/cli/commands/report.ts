@@ -1,0 +1,52 @@
+/**
+ * `okr-metrics report`: evaluate every KR for a review period through Prometheus (closed
+ * periods from the ledger when frozen) and render the review.
+ */
+import type { LoadedConfig } from '../../config/load-config.js';
+import { KrEngine } from '../../okr/engine.js';
+import { Ledger } from '../../okr/ledger.js';
+import { parsePeriodName, periodContaining, periodNameExample, type Calendar, type Period } from '../../okr/periods.js';
+import { PrometheusClient, type PromQueryClient } from '../../okr/prometheus-client.js';
+import { grafanaLinker } from '../../report/report-context.js';
+import { renderReport, type ReportFormat } from '../../report/render-report.js';
+import { ledgerPath } from '../../config/state-paths.js';
+
+export interface ReportOptions {
+  period?: string;
+  format: ReportFormat;
+  prometheus?: string;
+  /** Injected for tests. */
+  prom?: PromQueryClient;
+  now?: () => number;
+  ledger?: Ledger;
+}
+
+export function calendarOf(loaded: LoadedConfig): Calendar {
+  return { timezone: loaded.config.calendar.timezone, fiscalYearStartMonth: loaded.config.calendar.fiscal_year_start_month };
+}
+
+export function reviewPeriod(loaded: LoadedConfig, name: string | undefined, now: number): Period {
+  const cal = calendarOf(loaded);
+  if (name === undefined) return periodContaining('quarter', now, cal);
+  const p = parsePeriodName(name, cal);
+  if (!p) throw new UsageError(`--period "${name}" is not a period name (expected e.g. ${periodNameExample(cal)})`);
+  return p;
+}
+
+/** A bad argument: the CLI exits 2. */
+export class UsageError extends Error {}
+
+export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Promise<string> {
+  const now = opts.now ?? Date.now;
+  const period = reviewPeriod(loaded, opts.period, now());
+  if (period.start > now()) throw new UsageError(`period ${period.name} has not started yet`);
+  const prom = opts.prom ?? PrometheusClient.fromConfig(loaded, opts.prometheus);
+  const ledger = opts.ledger ?? new Ledger(ledgerPath(loaded));
+  try {
+    const engine = new KrEngine({ loaded, prom, ledger, now });
+    const ev = await engine.evaluatePeriod(period);
+    return renderReport(ev, { period, organization: loaded.config.organization, prometheusUrl: prom.baseUrl, grafanaLink: grafanaLinker(loaded.config.grafana?.url) }, opts.format);
+  } finally {
+    if (!opts.ledger) ledger.close();
+  }
+}

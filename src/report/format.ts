@@ -1,0 +1,100 @@
+/** Human formatting of KR figures, shared by the Markdown and HTML reports. */
+import type { KrStatus } from '../conventions.js';
+import type { KrResult } from '../okr/engine.js';
+import type { MeasureUnit } from '../okr/measures.js';
+
+export function formatValue(v: number | undefined, unit: MeasureUnit): string {
+  if (v === undefined || !Number.isFinite(v)) return '—';
+  switch (unit) {
+    case 'ratio':
+      return `${trim((v * 100).toFixed(2))}%`;
+    case 'seconds':
+      return Math.abs(v) < 1 ? `${trim((v * 1000).toFixed(1))} ms` : `${trim(v.toFixed(2))} s`;
+    case 'points':
+    case 'count':
+      return trim(v.toFixed(1));
+    default:
+      return trim(v.toPrecision(4));
+  }
+}
+
+function trim(s: string): string {
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+export function formatPercent(p: number | undefined): string {
+  return p === undefined ? '—' : `${Math.round(p * 100)}%`;
+}
+
+export const STATUS_LABEL: Record<KrStatus, string> = {
+  done: '✅ done',
+  on_track: '🟢 on track',
+  at_risk: '🟠 at risk',
+  off_track: '🔴 off track',
+  no_data: '⚪ no data',
+};
+
+/** Plain status words, for HTML where a coloured dot replaces the emoji (fonts vary). */
+export const STATUS_TEXT: Record<KrStatus, string> = {
+  done: 'done',
+  on_track: 'on track',
+  at_risk: 'at risk',
+  off_track: 'off track',
+  no_data: 'no data',
+};
+
+/** "≥ 99.00%" style rendering of a resolved target, falling back to the target text. */
+export function formatTarget(k: KrResult): string {
+  if (!k.target) return k.targetText;
+  const op = { '>=': '≥', '>': '>', '<=': '≤', '<': '<', '==': '=' }[k.target.op];
+  return `${op} ${formatValue(k.target.value, k.unit)}`;
+}
+
+function arrow(from: number, to: number): string {
+  const d = to - from;
+  if (Math.abs(d) <= Math.abs(from) * 1e-3) return '→';
+  return d > 0 ? '↑' : '↓';
+}
+
+/**
+ * The trend leaders read: against the previous period's final value when the ledger has it
+ * ("↓ from 99.5% (2026-Q2)"), else across the points measured in this period.
+ */
+export function trendText(k: KrResult): string {
+  if (k.value === undefined) return '';
+  if (k.previous) return `${arrow(k.previous.value, k.value)} from ${formatValue(k.previous.value, k.unit)} (${k.previous.period})`;
+  const first = k.trend.length > 1 ? k.trend[0]!.v : k.baseline;
+  return first === undefined ? '' : arrow(first, k.value);
+}
+
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function isoMinute(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export function baselineText(k: KrResult): string {
+  const b = formatValue(k.baseline, k.unit);
+  switch (k.baselineSource) {
+    case 'previous_period':
+      return `${b} (previous period)`;
+    case 'period_start':
+      return `${b} (period start)`;
+    case 'fixed':
+      return `${b} (fixed)`;
+    default:
+      return '—';
+  }
+}
+
+/** What a relative target means, stated explicitly (percent of the baseline versus points). */
+export function targetMeaning(k: KrResult): string {
+  const m = /^([+-])\s*(\d+(?:\.\d+)?)\s*(%|points?|pp)$/i.exec(k.targetText.trim());
+  if (!m) return '';
+  const pct = m[3] === '%';
+  const dir = m[1] === '+' ? 'increase' : 'decrease';
+  if (pct) return `${dir} by ${m[2]}% of the baseline (relative)`;
+  return `${dir} by ${m[2]} ${k.unit === 'ratio' ? 'percentage points' : 'points'} (absolute)`;
+}

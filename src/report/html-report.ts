@@ -1,0 +1,97 @@
+/**
+ * The review as one self-contained HTML page (inline CSS and SVG, no scripts, no external
+ * requests): the same table as the Markdown report, a small trend chart per KR with its
+ * target line, and the PromQL behind each figure. Served by `serve` at /report.
+ */
+import type { Evaluation, KrResult } from '../okr/engine.js';
+import { baselineText, formatPercent, formatTarget, formatValue, isoDate, isoMinute, STATUS_TEXT, targetMeaning, trendText } from './format.js';
+import type { ReportContext } from './report-context.js';
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A 160×36 sparkline of the measured points with the target as a dashed line. */
+export function sparkline(k: KrResult): string {
+  const pts = k.trend;
+  if (pts.length === 0) return '<svg class="spark" width="160" height="36" role="img" aria-label="no data"></svg>';
+  const values = pts.map((p) => p.v);
+  if (k.target) values.push(k.target.value);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const span = hi - lo || Math.abs(hi) || 1;
+  const t0 = k.period.start;
+  const t1 = k.period.end;
+  const x = (t: number) => (4 + ((t - t0) / (t1 - t0)) * 152).toFixed(1);
+  const y = (v: number) => (32 - ((v - lo) / span) * 28).toFixed(1);
+  const line = pts.map((p) => `${x(p.t)},${y(p.v)}`).join(' ');
+  const target = k.target ? `<line x1="4" x2="156" y1="${y(k.target.value)}" y2="${y(k.target.value)}" class="target"/>` : '';
+  const dots = pts.length === 1 ? `<circle cx="${x(pts[0]!.t)}" cy="${y(pts[0]!.v)}" r="2.5"/>` : `<polyline points="${line}"/>`;
+  return `<svg class="spark" width="160" height="36" viewBox="0 0 160 36" role="img" aria-label="trend of ${esc(k.title)}">${target}${dots}</svg>`;
+}
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d232b;margin:2rem auto;max-width:1200px;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem} .meta{color:#5b6573;margin-top:0}
+table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{border:1px solid #d8dde3;padding:.45rem .6rem;text-align:left;vertical-align:top}
+th{background:#f3f5f7} tr.objective td{background:#eef2f7;font-weight:600}
+.status{white-space:nowrap} .status::before{content:"";display:inline-block;width:.7em;height:.7em;border-radius:50%;background:currentColor;margin-right:.4em;vertical-align:-.05em} .done,.on_track{color:#1a7f37} .at_risk{color:#b35900} .off_track{color:#c62828} .no_data{color:#6e7781}
+.bar{background:#e6e9ed;border-radius:3px;height:8px;width:90px;display:inline-block;vertical-align:middle;margin-right:.4rem;position:relative}
+.bar span{display:block;height:8px;border-radius:3px;background:#2f81f7}
+.bar i{position:absolute;top:-2px;width:2px;height:12px;background:#1d232b}
+.spark polyline{fill:none;stroke:#2f81f7;stroke-width:1.8} .spark circle{fill:#2f81f7} .spark .target{stroke:#c62828;stroke-dasharray:3 3;stroke-width:1}
+details{margin:.3rem 0} pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
+`;
+
+function progressBar(k: KrResult): string {
+  if (k.status === 'no_data') return '—';
+  const p = Math.round(k.progress * 100);
+  const e = Math.round(k.expectedProgress * 100);
+  return `<span class="bar" title="expected by now: ${e}%"><span style="width:${p}%"></span><i style="left:${e}%"></i></span>${p}%`;
+}
+
+function krRow(k: KrResult, ctx: ReportContext): string {
+  const figures = `${formatValue(k.baseline, k.unit)} → <b>${formatValue(k.value, k.unit)}</b> → ${esc(formatTarget(k))}`;
+  const forecast = !k.closed && k.forecast !== undefined ? `; forecast ${formatValue(k.forecast, k.unit)}` : '';
+  const notes = [k.notes && esc(k.notes), k.problem && k.status === 'no_data' ? `no data: ${esc(k.problem)}` : '', k.owner ? `owner: ${esc(k.owner)}` : ''].filter(Boolean).join('<br>');
+  const link = ctx.grafanaLink?.(k);
+  const detail = [
+    `<div>Target <code>${esc(k.targetText)}</code>${targetMeaning(k) ? ` (${esc(targetMeaning(k))})` : ''}; baseline ${esc(baselineText(k))}; period ${esc(k.period.name)} ${isoDate(k.period.start)} → ${isoDate(k.period.end)}${k.fromLedger ? ', frozen in the ledger' : ''}</div>`,
+    k.promql ? `<pre>${esc(k.promql)}</pre>` : k.kind === 'manual' ? '<div>Value entered in the OKR file.</div>' : '',
+    k.baselinePromql ? `<div>Baseline query:</div><pre>${esc(k.baselinePromql)}</pre>` : '',
+    link ? `<div><a href="${esc(link)}">Open in Grafana</a></div>` : '',
+  ].join('');
+  return `<tr class="kr" data-kr="${esc(k.id)}" data-status="${k.status}">
+<td>${esc(k.title)}<details><summary>how it is measured</summary>${detail}</details></td>
+<td class="status ${k.status}">${STATUS_TEXT[k.status]}</td>
+<td>${progressBar(k)}</td>
+<td>${figures}</td>
+<td>${sparkline(k)}<br>${esc(`${trendText(k)}${forecast}`.replace(/^; /, ''))}</td>
+<td>${notes}</td>
+</tr>`;
+}
+
+export function htmlReport(ev: Evaluation, ctx: ReportContext): string {
+  const title = ctx.organization ? `OKR review ${ctx.period.name}: ${ctx.organization}` : `OKR review ${ctx.period.name}`;
+  const rows = ev.objectives
+    .map(
+      (o) =>
+        `<tr class="objective" data-objective="${esc(o.id)}"><td>${esc(o.title)}</td><td></td><td>${formatPercent(o.progress)}</td><td></td><td></td><td></td></tr>\n${o.keyResults.map((k) => krRow(k, ctx)).join('\n')}`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title><style>${CSS}</style></head>
+<body>
+<h1>${esc(title)}</h1>
+<p class="meta">Period ${isoDate(ctx.period.start)} → ${isoDate(ctx.period.end)} · evaluated ${isoMinute(ev.evaluatedAt)} · Prometheus ${esc(ctx.prometheusUrl)}</p>
+<table>
+<thead><tr><th>OKRs</th><th>Status</th><th>Progress</th><th>Baseline → Value → Target</th><th>Trend</th><th>Notes</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+<p class="meta">Progress is the position between baseline and target (100% only when met); the tick on each bar is the progress a steady pace would have reached by now.</p>
+</body></html>
+`;
+}
