@@ -75,6 +75,19 @@ function reasonFor(status: number): ErrorReason {
   return 'http';
 }
 
+/** `page` with its `next` link carrying every `sticky` query parameter. */
+function withSticky(page: Page, sticky: Record<string, string>): Page {
+  if (!page.next || Object.keys(sticky).length === 0) return page;
+  const next = new URL(page.next);
+  let changed = false;
+  for (const [k, v] of Object.entries(sticky))
+    if (!next.searchParams.has(k)) {
+      next.searchParams.set(k, v);
+      changed = true;
+    }
+  return changed ? { ...page, next: next.toString() } : page;
+}
+
 /** BBQL wants `+00:00` offsets (a trailing `Z` has been reported to fail parsing). */
 export function bbqlTime(ms: number): string {
   return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}+00:00`;
@@ -155,11 +168,16 @@ export class BitbucketCloudApi implements BitbucketApi {
     return new SourceError(reasonFor(e.status), redact(msg), e.status);
   }
 
-  /** Every value of a listing, following absolute `next` links; stops early when `stop` says so. */
+  /**
+   * Every value of a listing, following absolute `next` links; stops early when `stop` says so.
+   * `sticky` query parameters are put back into a `next` link that dropped them: some
+   * endpoints have been seen to lose `sort`, and an early stop relies on the order.
+   */
   private async collectPages<T>(
     bb: CloudClient,
     first: Promise<ClientResponse<Page>>,
     take: (value: unknown) => { keep?: T; stop?: boolean },
+    sticky: Record<string, string> = {},
   ): Promise<T[]> {
     const out: T[] = [];
     let page = (await first).data;
@@ -171,7 +189,7 @@ export class BitbucketCloudApi implements BitbucketApi {
         if (r.stop) stop = true;
       }
       if (stop || !bb.hasNextPage(page)) return out;
-      page = (await bb.getNextPage(page)).data;
+      page = (await bb.getNextPage(withSticky(page, sticky))).data;
     }
     return out;
   }
@@ -196,6 +214,7 @@ export class BitbucketCloudApi implements BitbucketApi {
   }
 
   mergedPullRequestsSince(ctx: CollectContext, slug: string, sinceMs: number): Promise<MergedPullRequest[]> {
+    const q = `updated_on >= ${bbqlTime(sinceMs)}`;
     return this.call(ctx, (bb) =>
       this.collectPages<MergedPullRequest>(
         bb,
@@ -203,7 +222,7 @@ export class BitbucketCloudApi implements BitbucketApi {
           workspace: this.opts.workspace,
           repo_slug: slug,
           state: 'MERGED',
-          q: `updated_on >= ${bbqlTime(sinceMs)}`,
+          q,
           sort: '-updated_on',
           pagelen: PAGELEN,
         }),
@@ -211,11 +230,12 @@ export class BitbucketCloudApi implements BitbucketApi {
           const pr = v as { id?: unknown; state?: unknown; created_on?: unknown; updated_on?: unknown };
           const opened = parseTime(pr.created_on);
           const merged = parseTime(pr.updated_on);
-          if (typeof pr.id !== 'number' || opened === undefined || merged === undefined || pr.state !== 'MERGED') return {};
-          // Sorted by updated_on descending: past the window, the rest is older still.
-          if (merged < sinceMs) return { stop: true };
+          // `q` already filters on the server; a pull request outside the window is skipped
+          // rather than ending the listing, so correctness never rests on the sort order.
+          if (typeof pr.id !== 'number' || opened === undefined || merged === undefined || pr.state !== 'MERGED' || merged < sinceMs) return {};
           return { keep: { id: pr.id, openedMs: opened, mergedMs: merged } };
         },
+        { state: 'MERGED', q, sort: '-updated_on' },
       ),
     );
   }
@@ -255,6 +275,7 @@ export class BitbucketCloudApi implements BitbucketApi {
           }
           return { keep: run };
         },
+        { sort: '-created_on' },
       ),
     );
   }

@@ -346,4 +346,12 @@ describe('Bitbucket Cloud collector', () => {
     expect(reposIn(snap)).toEqual(['web']);
     expect(fake.requests.find((r) => r.path === '/2.0/repositories/acme')!.query.get('q')).toBe('project.key = "PLAT"');
   });
+  it('puts `q` and `sort` back into a `next` link that dropped them', async () => {
+    fake.fixture.nextDrops = ['q', 'sort'];
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const snap = await collector.collect(testContext());
+    expect(sampleValue(snap, M.prsMerged, { repo: 'api', team: 'platform' })).toBe(56);
+    const page2 = fake.requests.find((r) => r.path === '/2.0/repositories/acme/api/pullrequests' && r.query.get('page') === '2')!;
+    expect([page2.query.get('q'), page2.query.get('sort'), page2.query.get('state')]).toEqual(['updated_on >= 2026-08-27T12:00:00+00:00', '-updated_on', 'MERGED']);
+  });
 });

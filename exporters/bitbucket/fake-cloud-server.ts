@@ -49,6 +49,8 @@ export interface FakeCloudFixture {
   repos: FakeCloudRepo[];
   /** The exact Authorization header accepted. */
   authorization: string;
+  /** Query parameters left out of `next` links (seen on some real endpoints for `sort`/`fields`). */
+  nextDrops?: string[];
 }
 
 /** Return true when the request was answered (e.g. with a 429). */
@@ -69,7 +71,7 @@ function sendError(res: ServerResponse, status: number, message: string, headers
 }
 
 /** One page of `items` with Bitbucket's paging envelope; `next` is absolute, from the Host. */
-function sendPage(req: RecordedRequest, res: ServerResponse, items: unknown[], defaultLen = 10): void {
+function sendPage(req: RecordedRequest, res: ServerResponse, items: unknown[], drops: string[] = [], defaultLen = 10): void {
   const pagelen = Number(req.query.get('pagelen') ?? defaultLen);
   const page = Number(req.query.get('page') ?? 1);
   const start = (page - 1) * pagelen;
@@ -77,6 +79,7 @@ function sendPage(req: RecordedRequest, res: ServerResponse, items: unknown[], d
   if (start + pagelen < items.length) {
     const q = new URLSearchParams(req.query);
     q.set('page', String(page + 1));
+    for (const d of drops) q.delete(d);
     body.next = `http://${String(req.headers.host)}${req.path}?${q.toString()}`;
   }
   sendJson(res, 200, body);
@@ -211,7 +214,7 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
     const q = req.query.get('q');
     const filter = q ? parseBbql(q) : undefined;
     if (typeof filter === 'string') return sendError(res, 400, filter);
-    return sendPage(req, res, filter ? items.filter(filter) : items);
+    return sendPage(req, res, filter ? items.filter(filter) : items, fx.nextDrops);
   }
   const repo = fx.repos.find((r) => r.slug === parts[3]);
   if (!repo) return sendError(res, 404, 'Repository not found');
@@ -232,14 +235,14 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
     }
     const bad = sortBy(items, req.query.get('sort'));
     if (bad) return sendError(res, 400, bad);
-    return sendPage(req, res, items);
+    return sendPage(req, res, items, fx.nextDrops);
   }
   if (rest[0] === 'pipelines' && rest.length === 1) {
     const items = [...repo.pipelines].sort((a, b) => a.createdMs - b.createdMs).map(pipelineJson);
     const sort = req.query.get('sort');
     if (sort === '-created_on') items.reverse();
     else if (sort && sort !== 'created_on') return sendError(res, 400, `Invalid sort field: ${sort}`);
-    return sendPage(req, res, items);
+    return sendPage(req, res, items, fx.nextDrops);
   }
   if (rest[0] === 'refs' && rest[1] === 'branches' && rest.length === 3) {
     const hash = repo.branches[rest[2]!];
@@ -256,7 +259,7 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
       created_on: '2026-11-01T10:00:00.000000+00:00',
       updated_on: '2026-11-01T10:00:00.000000+00:00',
     }));
-    return sendPage(req, res, reports);
+    return sendPage(req, res, reports, fx.nextDrops);
   }
   sendError(res, 404, 'Resource not found');
 }
