@@ -1,0 +1,113 @@
+/**
+ * `serve` runs the KR engine: /metrics carries okr_key_result_* for the current period and
+ * /report serves the HTML review. Prometheus is replaced by a scripted query client here; the
+ * real one is exercised in tests/integration/kr-engine.test.ts.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startService, type RunningService } from '../../src/cli/commands/serve.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { silentLogger } from '../../src/log/logger.js';
+import type { InstantSample, PromQueryClient } from '../../src/okr/prometheus-client.js';
+import { promtoolCheckMetrics } from '../support/binaries.js';
+
+const NOW = Date.parse('2026-08-16T00:00:00Z'); // half-way through 2026-Q3 (46 of 92 days)
+
+function config(dir: string) {
+  return parseConfig(
+    `version: okr/v1
+organization: Example Engineering
+server: { state_dir: ${dir} }
+teams:
+  platform: { services: [api] }
+objectives:
+  - id: stability
+    title: Improve product stability
+    key_results:
+      - id: availability
+        title: API availability > 99%
+        measure: { availability: { service: api } }
+        target: "> 99%"
+        team: platform
+      - id: talks
+        title: At least 6 talks
+        measure: { promql: "sum(talks_total)", unit: count }
+        target: ">= 6"
+        tracking: pace
+      - id: docs
+        title: Docs coverage
+        measure: { promql: "sum(missing_metric)", unit: ratio }
+        target: ">= 0.5"
+`,
+    join(dir, 'okrs.yaml'),
+    { env: {} },
+  );
+}
+
+class ScriptedProm implements PromQueryClient {
+  readonly baseUrl = 'http://prometheus.test';
+  queries: string[] = [];
+  async query(expr: string): Promise<InstantSample[]> {
+    this.queries.push(expr);
+    if (expr.includes('api_requests_total')) return [{ labels: {}, value: 0.995 }];
+    if (expr.includes('talks_total')) return [{ labels: {}, value: 3 }];
+    return [];
+  }
+}
+
+let service: RunningService | undefined;
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+});
+
+describe('serve with the KR engine', () => {
+  it('exports key-result metrics and serves the HTML review', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-serve-'));
+    const prom = new ScriptedProm();
+    service = await startService(config(dir), { host: '127.0.0.1', port: 0, logger: silentLogger(), prom, now: () => NOW });
+    await service.engine!.runOnce();
+    const body = await (await fetch(`${service.url}/metrics`)).text();
+    const line = (s: string) => body.split('\n').find((l) => l.startsWith(s))?.split(' ').pop();
+    const avail = 'objective="stability",key_result="availability",period="2026-Q3",team="platform"';
+    expect(line(`okr_key_result_value{${avail}}`)).toBe('0.995');
+    expect(line(`okr_key_result_target{${avail}}`)).toBe('0.99');
+    expect(line(`okr_key_result_progress_ratio{${avail}}`)).toBe('1');
+    expect(line(`okr_key_result_expected_progress_ratio{${avail}}`)).toBe('0.5');
+    expect(line(`okr_key_result_status{${avail},status="on_track"}`)).toBe('1');
+    expect(line(`okr_key_result_status{${avail},status="done"}`)).toBe('0');
+    const talks = 'objective="stability",key_result="talks",period="2026-Q3",team=""';
+    expect(line(`okr_key_result_progress_ratio{${talks}}`)).toBe('0.5');
+    expect(line(`okr_key_result_status{${talks},status="on_track"}`)).toBe('1');
+    // No series: no value, no progress, status no_data, and it does not drag the objective down.
+    const docs = 'objective="stability",key_result="docs",period="2026-Q3",team=""';
+    expect(line(`okr_key_result_value{${docs}}`)).toBeUndefined();
+    expect(line(`okr_key_result_status{${docs},status="no_data"}`)).toBe('1');
+    expect(line('okr_objective_progress_ratio{objective="stability"}')).toBe('0.75');
+    expect(await promtoolCheckMetrics(body)).toBe('');
+
+    const report = await fetch(`${service.url}/report`);
+    expect(report.status).toBe(200);
+    const html = await report.text();
+    expect(html).toContain('<title>OKR review 2026-Q3: Example Engineering</title>');
+    expect(html.match(/<tr class="kr"/g)).toHaveLength(3);
+    // The value query is the documented availability expansion with the window filled in.
+    expect(prom.queries).toContain(
+      '1 - ((sum(increase(api_requests_total{service="api",code=~"5.."}[3974400s])) or vector(0)) / sum(increase(api_requests_total{service="api"}[3974400s])))',
+    );
+  });
+});
+
+describe('okr-metrics report arguments', () => {
+  it('rejects an unknown period name with exit code 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-report-'));
+    const file = join(dir, 'okrs.yaml');
+    writeFileSync(file, 'version: okr/v1\n');
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../dist/src/cli/main.js'), 'report', '-c', file, '--period', 'Q3-2026'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--period "Q3-2026" is not a period name (expected e.g. 2026-Q3, 2026-07 or 2026)');
+  });
+});
