@@ -47,6 +47,17 @@ export const JiraConfig = z
     max_concurrency: z.number().int().min(1).max(16).default(4),
   })
   .superRefine((c, ctx) => {
+    for (const [name, q] of Object.entries(c.queries)) {
+      const jql = typeof q === 'string' ? q : q.jql;
+      for (const m of jql.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
+        if (m[1] !== 'period_start' && m[1] !== 'period_end')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['queries', name, ...(typeof q === 'string' ? [] : ['jql'])],
+            message: `unknown placeholder {{${m[1]}}}: JQL queries may use {{period_start}} and {{period_end}}`,
+          });
+      }
+    }
     if (c.flavor === 'cloud') {
       if (!c.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'Jira Cloud needs the account e-mail used with the API token' });
       if (!c.api_token && !c.api_token_file)

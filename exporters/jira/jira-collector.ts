@@ -137,6 +137,8 @@ export class JiraCollector implements Collector {
           successes++;
           return figures;
         } catch (e) {
+          // A timeout or shutdown ends the whole collection; the runner reports it.
+          if (ctx.signal.aborted) throw e;
           if (e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message)) {
             // A kanban board that the configuration endpoint did not flag: skip it for good.
             this.resolved.set(spec, 'no-sprints');
@@ -159,6 +161,7 @@ export class JiraCollector implements Collector {
           successes++;
           return result;
         } catch (e) {
+          if (ctx.signal.aborted) throw e;
           fail(key, e);
           return this.lastQueries.get(name);
         }
