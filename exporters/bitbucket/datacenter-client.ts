@@ -67,9 +67,10 @@ export class BitbucketDataCenterApi implements BitbucketApi {
   }
 
   mergedPullRequestsSince(ctx: CollectContext, slug: string, sinceMs: number): Promise<MergedPullRequest[]> {
-    // NEWEST orders by last update, newest first; a merge is an update, so once updatedDate
-    // is before the window every later pull request was merged before it too.
-    return this.pages<MergedPullRequest>(ctx, `${this.repoPath(slug)}/pull-requests`, { state: 'MERGED', order: 'NEWEST' }, (v) => {
+    // CLOSED_DATE lists the most recently closed first (Bitbucket 7.x+; older servers fall
+    // back to NEWEST, last update first). updatedDate >= closedDate, so under either order,
+    // once updatedDate is before the window every later pull request was merged before it.
+    return this.pages<MergedPullRequest>(ctx, `${this.repoPath(slug)}/pull-requests`, { state: 'MERGED', order: 'CLOSED_DATE' }, (v) => {
       const pr = v as { id?: unknown; state?: unknown; createdDate?: unknown; updatedDate?: unknown; closedDate?: unknown };
       if (typeof pr.updatedDate === 'number' && pr.updatedDate < sinceMs) return { stop: true };
       if (typeof pr.id !== 'number' || pr.state !== 'MERGED' || typeof pr.createdDate !== 'number' || typeof pr.closedDate !== 'number') return {};

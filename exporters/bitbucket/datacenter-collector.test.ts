@@ -113,9 +113,9 @@ describe('Bitbucket Data Center collector', () => {
     expect(repoPages.map((r) => r.query.get('start'))).toEqual(['0', '2']);
     const openPages = fake.requests.filter((r) => r.path === '/rest/api/1.0/projects/PRJ/repos/core/pull-requests' && r.query.get('state') === 'OPEN');
     expect(openPages.map((r) => r.query.get('start'))).toEqual(['0', '2']);
-    // Newest first by update: the page holding the pre-window PR ends the listing.
+    // Most recently closed first: the page holding the pre-window PR ends the listing.
     const mergedPages = fake.requests.filter((r) => r.path === '/rest/api/1.0/projects/PRJ/repos/core/pull-requests' && r.query.get('state') === 'MERGED');
-    expect(mergedPages.map((r) => [r.query.get('start'), r.query.get('order')])).toEqual([['0', 'NEWEST'], ['2', 'NEWEST']]);
+    expect(mergedPages.map((r) => [r.query.get('start'), r.query.get('order')])).toEqual([['0', 'CLOSED_DATE'], ['2', 'CLOSED_DATE']]);
     expect(ctx.counts.get('404')).toBe(3);
 
     const text = await renderSnapshot(snap);

@@ -1,7 +1,7 @@
 /**
  * A fake Bitbucket Data Center REST 1.0 for tests (source-apis.md 4): `start`/`limit` paging
  * with `isLastPage`/`nextPageStart` and a server-side cap on `limit`, epoch-millisecond dates,
- * pull requests ordered by last update (NEWEST first by default), commits from the default
+ * pull requests ordered by last update (NEWEST, the default) or by close date (CLOSED_DATE), commits from the default
  * branch unless `until` names a ref, Code Insights reports under /rest/insights/1.0, and
  * `{errors:[{context,message,exceptionName}]}` bodies with Content-Type on every answer.
  */
@@ -105,9 +105,13 @@ function route(fx: FakeDcFixture, req: RecordedRequest, res: ServerResponse): vo
   if (parts[1] === 'api' && rest[0] === 'pull-requests' && rest.length === 1) {
     const state = req.query.get('state') ?? 'OPEN';
     const order = req.query.get('order') ?? 'NEWEST';
+    // CLOSED_DATE: open pull requests first, then the most recently closed.
+    const closed = (p: FakeDcPr) => p.closedDate ?? Number.POSITIVE_INFINITY;
     const items = repo.pullRequests
       .filter((p) => state === 'ALL' || p.state === state)
-      .sort((a, b) => (order === 'OLDEST' ? a.updatedDate - b.updatedDate : b.updatedDate - a.updatedDate))
+      .sort((a, b) =>
+        order === 'OLDEST' ? a.updatedDate - b.updatedDate : order === 'CLOSED_DATE' ? closed(b) - closed(a) || b.updatedDate - a.updatedDate : b.updatedDate - a.updatedDate,
+      )
       .map((p) => prJson(fx, repo, p));
     return sendPage(req, res, items, fx.maxLimit);
   }
