@@ -160,4 +160,36 @@ describe('Bitbucket Data Center collector', () => {
     expect(err2.reason).toBe('not_found');
     expect(err2.message).toContain('Repository PRJ/legacy does not exist.');
   });
+  it('keeps a failing repository its counters but not its gauges, and waits out a 429', async () => {
+    const sleeps: number[] = [];
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: TOKEN }, state.dir), {
+      now: () => now,
+      random: () => 0,
+      sleep: async (ms: number) => void sleeps.push(ms),
+    });
+    await collector.collect(testContext());
+    // Next refresh: tools answers 503 to everything; core is rate limited once.
+    let limited = false;
+    fake.intercepts.push((req, res) => {
+      if (req.path.includes('/repos/tools/')) {
+        sendDcError(res, 503, 'Bitbucket is unavailable', 'com.atlassian.bitbucket.ServiceException');
+        return true;
+      }
+      if (!limited && req.path.endsWith('/repos/core/pull-requests')) {
+        limited = true;
+        sendDcError(res, 429, 'Too many requests', 'com.atlassian.bitbucket.ratelimit.RateLimitedException', { 'retry-after': '3' });
+        return true;
+      }
+      return false;
+    });
+    const ctx = testContext();
+    const snap = await collector.collect(ctx);
+    expect(sampleValue(snap, M.prsMerged, { repo: 'tools', team: '' })).toBe(1);
+    expect(sampleValue(snap, M.prsOpen, { repo: 'tools', team: '' })).toBeUndefined();
+    expect(sampleValue(snap, M.prsMerged, { repo: 'core', team: 'platform' })).toBe(2);
+    expect(sampleValue(snap, M.prsOpen, { repo: 'core', team: 'platform' })).toBe(3);
+    expect(sleeps.filter((ms) => ms === 3000)).toHaveLength(1);
+    expect(ctx.counts.get('429')).toBe(1);
+    expect(ctx.counts.get('503')).toBe(3 * 5); // merged, open and the coverage head commit: one try and four retries each
+  });
 });
