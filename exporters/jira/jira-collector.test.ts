@@ -408,3 +408,30 @@ describe('registry', () => {
     expect(COLLECTOR_FACTORIES.jira?.source).toBe('jira');
   });
 });
+
+describe('Jira collector under the source runner', () => {
+  it('the registered factory runs end to end: up, request counts by status, golden families', async () => {
+    const { SourceRunner } = await import('../../src/scheduler/source-runner.js');
+    const s = await setup();
+    try {
+      s.fake.data.failures.push({ path: /\/search\/jql$/, status: 429, headers: { 'retry-after': '0' }, times: 1 });
+      const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
+      const collector = COLLECTOR_FACTORIES.jira!.create({ loaded, logger: silentLogger(), stateDir: s.stateDir });
+      const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 60, logger: silentLogger() });
+      await runner.runOnce();
+      expect(runner.getHealth().up).toBe(true);
+      const text = await renderSnapshot([...runner.healthFamilies(), ...runner.lastGood()]);
+      // Every request the fake answered is counted, by status: the 404s are the velocity chart and
+      // Sprint Reports that Mobile and sprint 101 do not have.
+      expect(s.fake.requests).toHaveLength(23);
+      expect(text).toContain('okr_source_requests_total{source="jira",status="200"} 19');
+      expect(text).toContain('okr_source_requests_total{source="jira",status="404"} 3');
+      expect(text).toContain('okr_source_requests_total{source="jira",status="429"} 1');
+      expect(text).toContain('jira_sprints_closed_total{board="Platform",team="platform"} 5');
+      await runner.stop();
+    } finally {
+      await s.fake.close();
+      rmSync(s.stateDir, { recursive: true, force: true });
+    }
+  });
+});
