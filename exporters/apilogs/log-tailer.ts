@@ -54,6 +54,9 @@ export interface TailerOptions {
 interface FollowedFile {
   key: string;
   path: string;
+  /** Where the file was first seen; once it is elsewhere it has been rotated away. */
+  birthPath: string;
+  rotatedAway: boolean;
   dev: number;
   ino: number;
   fd: number;
@@ -79,8 +82,6 @@ interface Retired {
 interface ServiceState {
   svc: TailedService;
   files: Map<string, FollowedFile>;
-  /** Which file each path showed last poll, to notice rename+create. */
-  pathKeys: Map<string, string>;
   retired: Retired[];
   /** Patterns currently matching nothing (logged once when they start missing). */
   missing: Set<string>;
@@ -104,7 +105,6 @@ export class LogTailer {
     this.states = opts.services.map((svc) => ({
       svc,
       files: new Map(),
-      pathKeys: new Map(),
       retired: [],
       missing: new Set(),
       resume: new Map((checkpoint?.files ?? []).filter((f) => f.service === svc.name).map((f) => [`${f.dev}:${f.ino}`, f])),
@@ -173,15 +173,6 @@ export class LogTailer {
     }
     counters.filesMissing = missing;
 
-    // rename+create: a path now showing a different file than last poll.
-    const pathKeys = new Map<string, string>();
-    for (const [key, f] of seen) {
-      const before = st.pathKeys.get(f.path);
-      if (before !== undefined && before !== key) counters.rotations++;
-      pathKeys.set(f.path, key);
-    }
-    st.pathKeys = pathKeys;
-
     // Files we follow first (this notices truncations before copies are matched to them).
     for (const [key, f] of st.files) {
       const now = seen.get(key);
@@ -190,6 +181,12 @@ export class LogTailer {
         f.orphanPolls = 0;
       } else {
         f.orphanPolls++;
+      }
+      // Rotated away: renamed (to another matching name, or out of the globs) or deleted.
+      // Counted once per file, however often logrotate shifts it afterwards.
+      if (!f.rotatedAway && (!now || now.path !== f.birthPath)) {
+        f.rotatedAway = true;
+        counters.rotations++;
       }
       budget -= this.readFile(st, f, budget);
       if (f.orphanPolls > ORPHAN_GRACE_POLLS) {
@@ -230,6 +227,8 @@ export class LogTailer {
     const f: FollowedFile = {
       key,
       path: s.path,
+      birthPath: s.path,
+      rotatedAway: false,
       dev: s.dev,
       ino: s.ino,
       fd,
@@ -400,7 +399,7 @@ export class LogTailer {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.running) {
+    if (this.polls > 0) {
       try {
         this.saveCheckpoint();
       } catch (e) {

@@ -1,0 +1,210 @@
+/**
+ * Following files: start position, partial lines, missing files, restarts with the
+ * checkpoint, and rotation under a concurrent writer (no loss, no duplicates).
+ */
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log/logger.js';
+import { LogTailer } from './log-tailer.js';
+import type { ServiceCounters } from './service-counters.js';
+import { nginxLine, service } from './testing/apilogs-fixtures.js';
+
+/** Line n: its request_time is n seconds, so the histogram sum proves which lines were counted. */
+const line = (n: number) => `${nginxLine('GET', `/v1/topups/${n}`, 200, `${n}`)}\n`;
+const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => line(from + i)).join('');
+const sumTo = (n: number) => (n * (n + 1)) / 2;
+const durationSum = (c: ServiceCounters) => c.durationSamples().reduce((s, x) => s + (x.suffix === '_sum' ? x.value : 0), 0);
+
+const tailers: LogTailer[] = [];
+afterEach(() => {
+  for (const t of tailers.splice(0)) t.stop();
+});
+
+function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginning'; counters?: ServiceCounters; pollMs?: number } = {}) {
+  const counters = opts.counters ?? service();
+  const t = new LogTailer({
+    services: [{ name: 'topups', files, startAt: opts.startAt ?? 'end', counters }],
+    baseDir: dir,
+    stateFile: join(dir, 'state', 'checkpoint.json'),
+    pollIntervalMs: opts.pollMs ?? 3_600_000,
+    logger: silentLogger(),
+  });
+  tailers.push(t);
+  return { t, c: counters };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'apilogs-tail-'));
+
+describe('LogTailer basics', () => {
+  it('starts at the end of a file seen at start-up, after its last complete line', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 10) + line(11).slice(0, 30));
+    const { t, c } = tailer(dir, ['access.log']);
+    t.poll();
+    expect(c.parsed + c.malformed).toBe(0);
+    appendFileSync(file, line(11).slice(30) + line(12));
+    t.poll();
+    expect([c.parsed, c.malformed, durationSum(c)]).toEqual([2, 0, 23]);
+  });
+
+  it('reads from the beginning with start_at: beginning, and waits for a partial last line', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 3) + line(4).slice(0, 20));
+    const { t, c } = tailer(dir, ['access.log'], { startAt: 'beginning' });
+    t.poll();
+    expect([c.parsed, c.malformed]).toEqual([3, 0]);
+    t.poll();
+    expect([c.parsed, c.malformed]).toEqual([3, 0]);
+    appendFileSync(file, line(4).slice(20));
+    t.poll();
+    expect([c.parsed, c.malformed, durationSum(c)]).toEqual([4, 0, 10]);
+    expect(c.filesWatched).toBe(1);
+  });
+
+  it('reports a missing file, retries it, and reads it from its first byte once it appears', () => {
+    const dir = tmp();
+    const { t, c } = tailer(dir, ['late.log', 'logs/*.log']);
+    t.poll();
+    expect([c.filesMissing, c.filesWatched]).toEqual([2, 0]);
+    writeFileSync(join(dir, 'late.log'), lines(1, 5));
+    t.poll();
+    expect([c.filesMissing, c.filesWatched, c.parsed]).toEqual([1, 1, 5]);
+    rmSync(join(dir, 'late.log'));
+    t.poll();
+    expect(c.filesMissing).toBe(2);
+  });
+
+  it('skips compressed rotated files matched by a glob', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'access.log'), '');
+    const { t, c } = tailer(dir, ['access.log*']);
+    t.poll();
+    writeFileSync(join(dir, 'access.log.2.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 10]));
+    appendFileSync(join(dir, 'access.log'), line(1));
+    t.poll();
+    expect([c.parsed, c.malformed, c.filesWatched]).toEqual([1, 0, 1]);
+  });
+});
+
+describe('LogTailer restart with the checkpoint', () => {
+  it('neither re-counts nor skips across a restart, also when the file rotated while it was down', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 100));
+    const a = tailer(dir, ['access.log*'], { startAt: 'beginning' });
+    a.t.poll();
+    appendFileSync(file, lines(101, 120) + line(121).slice(0, 25));
+    a.t.poll();
+    a.t.stop();
+    expect([a.c.parsed, durationSum(a.c)]).toEqual([120, sumTo(120)]);
+    const saved = JSON.parse(readFileSync(join(dir, 'state', 'checkpoint.json'), 'utf8'));
+    expect(saved.files).toHaveLength(1);
+    expect(saved.files[0].offset).toBe(Buffer.byteLength(lines(1, 120)));
+
+    // While down: the partial line completes, more lines, then rename+create rotation.
+    appendFileSync(file, line(121).slice(25) + lines(122, 130));
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, lines(131, 140));
+
+    const b = tailer(dir, ['access.log*'], { startAt: 'end' });
+    b.t.poll();
+    expect([b.c.parsed, b.c.malformed]).toEqual([20, 0]);
+    expect(durationSum(b.c)).toBe(sumTo(140) - sumTo(120));
+    b.t.stop();
+
+    // A third run with nothing new counts nothing.
+    const c = tailer(dir, ['access.log*']);
+    c.t.poll();
+    expect(c.c.parsed).toBe(0);
+  });
+
+  it('reads a file from the start when its inode now holds different content', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 10));
+    const a = tailer(dir, ['access.log'], { startAt: 'beginning' });
+    a.t.poll();
+    a.t.stop();
+    // Truncated and rewritten while down (same inode, other first bytes).
+    writeFileSync(file, lines(500, 502));
+    const b = tailer(dir, ['access.log']);
+    b.t.poll();
+    expect([b.c.parsed, durationSum(b.c)]).toEqual([3, 1503]);
+  });
+});
+
+type Style = 'rename' | 'copytruncate';
+
+/**
+ * A writer appending numbered lines in small bursts while rotating `rotations` times; the
+ * tailer polls on its own timer meanwhile. Sleeps between every step (including between
+ * copy and truncate) let polls land anywhere in the sequence.
+ */
+async function rotateWhileWriting(style: Style, glob: string, rotations: number): Promise<{ written: number; c: ServiceCounters }> {
+  const dir = tmp();
+  const file = join(dir, 'app.log');
+  writeFileSync(file, '');
+  const { t, c } = tailer(dir, [glob], { pollMs: 2 });
+  t.start();
+  await sleep(5);
+  let n = 0;
+  let seed = 7;
+  const rnd = (k: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * k);
+  };
+  for (let r = 0; r < rotations; r++) {
+    for (let burst = 0; burst < 3; burst++) {
+      const k = 1 + rnd(16);
+      appendFileSync(file, lines(n + 1, n + k));
+      n += k;
+      await sleep(rnd(3));
+    }
+    if (style === 'rename') {
+      // logrotate's default: shift old files, rename the live file, create a new one.
+      if (existsSync(`${file}.3`)) rmSync(`${file}.3`);
+      for (let k = 2; k >= 1; k--) if (existsSync(`${file}.${k}`)) renameSync(`${file}.${k}`, `${file}.${k + 1}`);
+      renameSync(file, `${file}.1`);
+      await sleep(rnd(3));
+      // The writer still had the old file open for a moment (nginx before USR1).
+      const k = rnd(3);
+      appendFileSync(`${file}.1`, lines(n + 1, n + k));
+      n += k;
+      writeFileSync(file, '');
+    } else {
+      if (existsSync(`${file}.3`)) rmSync(`${file}.3`);
+      for (let k = 2; k >= 1; k--) if (existsSync(`${file}.${k}`)) renameSync(`${file}.${k}`, `${file}.${k + 1}`);
+      copyFileSync(file, `${file}.1`);
+      await sleep(rnd(3));
+      truncateSync(file, 0);
+    }
+    await sleep(rnd(3));
+  }
+  // Bounded wait for the tailer to catch up (orphans are drained within a few polls).
+  for (let i = 0; i < 200 && c.parsed < n; i++) await sleep(10);
+  await sleep(50);
+  return { written: n, c };
+}
+
+describe('LogTailer rotation under a concurrent writer', () => {
+  const cases: Array<[Style, string]> = [
+    ['rename', 'app.log'],
+    ['rename', 'app.log*'],
+    ['copytruncate', 'app.log*'],
+  ];
+  for (const [style, glob] of cases) {
+    it(`${style}, glob ${glob}: 100 rotations, totals equal the lines written`, async () => {
+      const { written, c } = await rotateWhileWriting(style, glob, 100);
+      expect(written).toBeGreaterThan(1000);
+      expect(c.malformed).toBe(0);
+      expect(c.parsed).toBe(written);
+      expect(durationSum(c)).toBe(sumTo(written));
+      expect(c.rotations).toBeGreaterThanOrEqual(100);
+    }, 30_000);
+  }
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { OVERFLOW_ROUTE } from '../../src/conventions.js';
+import { isIdSegment, OVERFLOW_ROUTE_ID, RouteTable } from './route-table.js';
+import { countText, nginxLine, requestTable, service } from './testing/apilogs-fixtures.js';
+
+const route = (t: RouteTable, path: string) => t.names[t.lookupString(path)];
+
+describe('route normalisation', () => {
+  it('strips query strings and fragments and replaces ids by :id', () => {
+    const t = new RouteTable([], 200);
+    const cases: Array<[string, string]> = [
+      ['/', '/'],
+      ['/healthz?verbose=1', '/healthz'],
+      ['/v1/topups/123456', '/v1/topups/:id'],
+      ['/v1/topups/123456/status#top', '/v1/topups/:id/status'],
+      ['/v1/accounts/7da2849d-73eb-4438-aa90-7d090402c802/balance', '/v1/accounts/:id/balance'],
+      ['/v1/reports/5f0c9a3b2e4d1c7a8b6e9f01/download', '/v1/reports/:id/download'],
+      ['/v1/reports/ABCDEF0123456789', '/v1/reports/:id'],
+      ['/v1/users/alice', '/v1/users/alice'],
+      ['/v1/builds/deadbeefdeadbeef', '/v1/builds/deadbeefdeadbeef'], // hex-looking word without a digit
+      ['/v1/commits/a1b2c3d4', '/v1/commits/a1b2c3d4'], // short hex: not an id
+      ['/v1/topups/', '/v1/topups/'],
+      ['/a//b/1', '/a//b/:id'],
+      ['http://api.example.com/v1/topups/9?x', '/v1/topups/:id'],
+      ['https://api.example.com', '/'],
+    ];
+    for (const [path, want] of cases) expect(route(t, path), path).toBe(want);
+  });
+
+  it('classifies id segments', () => {
+    const seg = (s: string) => isIdSegment(Buffer.from(s), 0, s.length);
+    expect(seg('0')).toBe(true);
+    expect(seg('123e4567-e89b-12d3-a456-426614174000')).toBe(true);
+    expect(seg('123e4567-e89b-12d3-a456-42661417400g')).toBe(false);
+    expect(seg('123e4567e89b-12d3-a456-4266141740000')).toBe(false);
+    expect(seg('0123456789abcdef')).toBe(true);
+    expect(seg('0123456789abcde')).toBe(false);
+    expect(seg('v1')).toBe(false);
+    expect(seg('')).toBe(false);
+  });
+
+  it('lets configured templates win over the heuristics, first match first', () => {
+    const t = new RouteTable(['/v1/users/:name', '/v1/users/:name/cards/:id', '/static/*', '/v1/topups/:id'], 200);
+    expect(route(t, '/v1/users/alice')).toBe('/v1/users/:name');
+    expect(route(t, '/v1/users/42?x=1')).toBe('/v1/users/:name');
+    expect(route(t, '/v1/users/alice/cards/9')).toBe('/v1/users/:name/cards/:id');
+    expect(route(t, '/static/css/app.3f9a.css')).toBe('/static/*');
+    expect(route(t, '/static')).toBe('/static/*');
+    expect(route(t, '/v1/topups/abc')).toBe('/v1/topups/:id');
+    expect(route(t, '/v1/topups/abc/status')).toBe('/v1/topups/abc/status');
+    expect(route(t, '/v1/users/')).toBe('/v1/users/'); // a parameter needs a non-empty segment
+    expect(t.discoveredRoutes).toBe(2);
+  });
+
+  it('caps distinct routes per service and folds the rest into "other", counting them', () => {
+    const t = new RouteTable(['/v1/topups/:id'], 3);
+    expect(['/a', '/b', '/c', '/a', '/d', '/e', '/v1/topups/1'].map((p) => route(t, p))).toEqual(['/a', '/b', '/c', '/a', OVERFLOW_ROUTE, OVERFLOW_ROUTE, '/v1/topups/:id']);
+    expect(t.lookupString('/zzz')).toBe(OVERFLOW_ROUTE_ID);
+    expect(t.overflowed).toBe(true);
+    expect(t.lookupString('/b')).not.toBe(OVERFLOW_ROUTE_ID);
+    expect(t.overflowed).toBe(false);
+
+    const c = countText(service({ max_routes: 2 }), ['/a', '/b', '/c', '/d/1', '/a', '/e'].map((p) => nginxLine('GET', p, 200, '0.001')).join('\n'));
+    expect(requestTable(c)).toEqual({ '/a GET 200': 2, '/b GET 200': 1, 'other GET 200': 3 });
+    expect(c.overflow).toBe(3);
+  });
+
+  it('keeps thousands of distinct ids as one route (bounded cardinality)', () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => nginxLine(i % 2 ? 'GET' : 'PATCH', `/v1/topups/${i * 7919}`, 200, '0.001'));
+    const c = countText(service(), lines.join('\n'));
+    expect(requestTable(c)).toEqual({ '/v1/topups/:id GET 200': 2500, '/v1/topups/:id PATCH 200': 2500 });
+  });
+});
