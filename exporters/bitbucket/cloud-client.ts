@@ -45,7 +45,7 @@ interface ClientResponse<T> {
 }
 type Call<T = Page> = (params: Record<string, unknown>) => Promise<ClientResponse<T>>;
 
-/** The slice of the generated client we use; its own typings cover only the spec's parameters. */
+/** The slice of the generated client we call (paging params such as q, sort and pagelen are passed through as query parameters). */
 interface CloudClient {
   repositories: { list: Call; get: Call<{ mainbranch?: { name?: string } }> };
   refs: { getBranch: Call<{ target?: { hash?: string } }> };

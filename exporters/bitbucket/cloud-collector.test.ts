@@ -10,8 +10,8 @@ import { COLLECTOR_FACTORIES } from '../registry.js';
 import { testContext } from '../testing/collect-context.js';
 import { sendJson } from '../testing/fake-http.js';
 import { bitbucketCollectorFactory, createBitbucketCollector } from './bitbucket-collector.js';
-import { buckets, capturingLogger, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './bitbucket-test-kit.js';
-import { startFakeCloud, type FakeCloud, type FakeCloudFixture, type FakeCloudPr } from './fake-cloud-server.js';
+import { buckets, capturingLogger, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './testing/bitbucket-test-kit.js';
+import { startFakeCloud, type FakeCloud, type FakeCloudFixture, type FakeCloudPr } from './testing/fake-cloud-server.js';
 import { STATE_FILE_NAME } from './state-file.js';
 
 const H = 3600_000;

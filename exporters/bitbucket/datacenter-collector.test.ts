@@ -5,8 +5,8 @@ import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
 import { SourceError } from '../collector.js';
 import { testContext } from '../testing/collect-context.js';
 import { createBitbucketCollector } from './bitbucket-collector.js';
-import { buckets, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './bitbucket-test-kit.js';
-import { sendDcError, startFakeDataCenter, type FakeDc, type FakeDcFixture } from './fake-datacenter-server.js';
+import { buckets, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './testing/bitbucket-test-kit.js';
+import { sendDcError, startFakeDataCenter, type FakeDc, type FakeDcFixture } from './testing/fake-datacenter-server.js';
 
 const H = 3600_000;
 const NOW = Date.parse('2026-11-25T12:00:00Z');

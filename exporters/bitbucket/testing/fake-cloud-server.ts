@@ -8,7 +8,7 @@
  * refreshes; `intercept` injects 429s and other failures.
  */
 import type { ServerResponse } from 'node:http';
-import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../testing/fake-http.js';
+import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../../testing/fake-http.js';
 
 export interface FakeCloudPr {
   id: number;

@@ -6,7 +6,7 @@
  * `{errors:[{context,message,exceptionName}]}` bodies with Content-Type on every answer.
  */
 import type { ServerResponse } from 'node:http';
-import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../testing/fake-http.js';
+import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../../testing/fake-http.js';
 import type { Intercept } from './fake-cloud-server.js';
 
 export interface FakeDcPr {

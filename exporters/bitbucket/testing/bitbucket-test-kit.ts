@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { parseConfig } from '../../src/config/load-config.js';
-import { createLogger, silentLogger, type Logger } from '../../src/log/logger.js';
-import type { CollectorDeps, Labels, Snapshot } from '../collector.js';
+import { parseConfig } from '../../../src/config/load-config.js';
+import { createLogger, silentLogger, type Logger } from '../../../src/log/logger.js';
+import type { CollectorDeps, Labels, Snapshot } from '../../collector.js';
 
-export const GOLDEN_DIR = join(import.meta.dirname, 'testdata');
+export const GOLDEN_DIR = join(import.meta.dirname, '..', 'testdata');
 
 export function tempStateDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'okr-bitbucket-'));
