@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { renderSnapshot } from '../../src/server/exposition.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
 import { SourceError, type Snapshot } from '../collector.js';
+import { snapshotProblem } from '../snapshot.js';
 import { testContext } from '../testing/collect-context.js';
 import { COLLECTOR_FACTORIES } from '../registry.js';
 import { boardSpecs, JiraCollector } from './jira-collector.js';
@@ -360,6 +361,27 @@ describe('Jira collector housekeeping', () => {
     expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'committed' })).toBe(16);
     expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'completed' })).toBe(7);
     expect(warnings.filter((w) => w.includes('sprint report data unavailable for board "Platform"'))).toHaveLength(1);
+  });
+
+  it('a board configured by id and named in a team is collected once, with that team', async () => {
+    const yaml = cloudConfigYaml(s.fake.url)
+      .replace('    jira_boards: [Platform]', '    jira_boards: [Platform]\n  apps:\n    jira_boards: [Mobile]')
+      .replace('      - id: 2\n        team: mobile\n', '      - id: 2\n');
+    const snap = await s.collector(yaml).collect(testContext());
+    expect(series(snap, JIRA_METRICS.closedSprintsTotal)).toEqual([
+      JSON.stringify({ board: 'Mobile', team: 'apps' }),
+      JSON.stringify({ board: 'Platform', team: 'platform' }),
+    ]);
+    expect(s.fake.count(/^\/rest\/agile\/1\.0\/board\/2\/sprint$/)).toBe(1);
+  });
+
+  it('two boards given the same label: the second is reported and left out, the snapshot stays valid', async () => {
+    const yaml = cloudConfigYaml(s.fake.url).replace('      - id: 2\n        team: mobile\n', '      - id: 2\n        name: Platform\n');
+    const w = warningsContext();
+    const snap = await s.collector(yaml).collect(w.ctx());
+    expect(w.warnings.some((m) => m.includes('boards 1 and 2 are both labelled "Platform"'))).toBe(true);
+    expect(snapshotProblem(snap)).toBeUndefined();
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
   });
 
   it('collects boards named only in teams.<team>.jira_boards, with that team', () => {

@@ -120,12 +120,42 @@ export class JiraCollector implements Collector {
       this.warnOnce(ctx, key, err.message);
     };
 
-    const boards = await Promise.all(
-      this.specs.map(async (spec): Promise<BoardFigures | undefined> => {
+    // Resolve first (once per process per board), so a board configured twice, by name and by
+    // id, is synced once, and two boards sharing a label never produce clashing series.
+    const resolved = await Promise.all(
+      this.specs.map(async (spec) => {
+        try {
+          return { spec, board: await this.resolve(ctx, spec) };
+        } catch (e) {
+          if (ctx.signal.aborted) throw e;
+          fail(`board ${specKey(spec)}`, e);
+          return { spec, board: undefined };
+        }
+      }),
+    );
+    const toSync: Array<{ spec: BoardSpec; board: ResolvedBoard }> = [];
+    const previous: BoardFigures[] = [];
+    const byName = new Map<string, number>();
+    for (const { spec, board } of resolved) {
+      if (board === undefined) {
+        const last = this.lastBoards.get(spec);
+        if (last) previous.push(last);
+        continue;
+      }
+      if (board === 'no-sprints' || toSync.some((b) => b.board.id === board.id)) continue;
+      const clash = byName.get(board.name);
+      if (clash !== undefined) {
+        this.warnOnce(ctx, `board ${specKey(spec)}`, `jira: boards ${clash} and ${board.id} are both labelled "${board.name}"; only ${clash} is exported (give the other a distinct name in sources.jira.boards)`);
+        continue;
+      }
+      byName.set(board.name, board.id);
+      toSync.push({ spec, board });
+    }
+
+    const synced = await Promise.all(
+      toSync.map(async ({ spec, board }): Promise<BoardFigures | undefined> => {
         const key = `board ${specKey(spec)}`;
         try {
-          const board = await this.resolve(ctx, spec);
-          if (board === 'no-sprints') return undefined;
           const figures = await syncBoard(ctx, this.client, this.cache, board, {
             now: (this.opts.now?.() ?? new Date()).getTime(),
             onFallback: (what, e) =>
@@ -140,9 +170,9 @@ export class JiraCollector implements Collector {
           // A timeout or shutdown ends the whole collection; the runner reports it.
           if (ctx.signal.aborted) throw e;
           if (e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message)) {
-            // A kanban board that the configuration endpoint did not flag: skip it for good.
+            // Kanban, or a team-managed board with sprints switched off: skip it for good.
             this.resolved.set(spec, 'no-sprints');
-            this.warnOnce(ctx, key, `jira: board ${specKey(spec)} does not support sprints (a kanban board?); skipped (remove it from sources.jira.boards)`);
+            this.warnOnce(ctx, key, `jira: board ${specKey(spec)} does not support sprints (kanban, or sprints switched off); skipped (remove it from sources.jira.boards)`);
             return undefined;
           }
           fail(key, e);
@@ -150,6 +180,7 @@ export class JiraCollector implements Collector {
         }
       }),
     );
+    const boards = [...synced, ...previous];
 
     const queries = await Promise.all(
       Object.entries(this.settings.queries).map(async ([name, q]): Promise<QueryResult | undefined> => {
@@ -233,9 +264,15 @@ export class JiraCollector implements Collector {
     }
     const override = spec.storyPointsField ?? this.settings.story_points_field;
     const pointsField = override ? configuredField(override) : (boardEstimationField(conf) ?? discoverPointsField(await this.fields(ctx)));
-    const board: ResolvedBoard = { id, name, team: spec.team, pointsField };
+    const board: ResolvedBoard = { id, name, team: spec.team || this.teamNaming(conf.name), pointsField };
     this.resolved.set(spec, board);
     return board;
+  }
+
+  /** The team whose jira_boards names the board, for boards configured by id only. */
+  private teamNaming(boardName: string): string {
+    for (const [team, t] of Object.entries(this.loaded.config.teams)) if (t.jira_boards.some((b) => String(b) === boardName)) return team;
+    return '';
   }
 
   private async runQuery(ctx: CollectContext, name: string, q: { jql: string; period: 'quarter' | 'month' | 'year' }): Promise<QueryResult> {
