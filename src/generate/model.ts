@@ -89,7 +89,9 @@ export function buildModel(config: OkrFile): GenerateModel {
     if (typeof b === 'number') boards.add(String(b));
     else boards.add(b.name ?? String(b.id), b.team);
   }
-  for (const p of src.sonarqube?.projects ?? []) typeof p === 'string' ? projects.add(p) : projects.add(p.key, p.team);
+  const sonarProjects = src.sonarqube?.projects;
+  // `all` (discovered at run time) names no project here; teams.*.sonar_projects still does.
+  if (Array.isArray(sonarProjects)) for (const p of sonarProjects) typeof p === 'string' ? projects.add(p) : projects.add(p.key, p.team);
   if (src.bitbucket && Array.isArray(src.bitbucket.repositories)) for (const r of src.bitbucket.repositories) typeof r === 'string' ? repos.add(r) : repos.add(r.slug, r.team);
 
   for (const [team, t] of Object.entries(config.teams)) {

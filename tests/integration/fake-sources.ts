@@ -105,7 +105,8 @@ export function fakeJira(config: OkrFile): Collector {
 }
 
 export function fakeSonarqube(config: OkrFile): Collector {
-  const projects = (config.sources.sonarqube?.projects ?? []).map((p) => (typeof p === 'string' ? p : p.key));
+  const configured = config.sources.sonarqube?.projects;
+  const projects = Array.isArray(configured) ? configured.map((p) => (typeof p === 'string' ? p : p.key)) : ['topups-api'];
   return {
     source: 'sonarqube',
     async collect(ctx: CollectContext) {

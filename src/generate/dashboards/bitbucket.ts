@@ -1,6 +1,6 @@
 /** Bitbucket: pull-request throughput and cycle time, open pull requests, pipeline success. */
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import { BITBUCKET_METRICS as B, DASHBOARD_UID, LABEL, RECORDING_RULES as R } from '../../conventions.js';
+import { BITBUCKET_METRICS as B, DASHBOARD_UID, LABEL } from '../../conventions.js';
 import type { GenerateModel } from '../model.js';
 import { baseDashboard, finish, ownedVariable, query, row, statPanel, steps, teamVariable, timeseriesPanel } from './common.js';
 
@@ -40,7 +40,7 @@ function pipelineSuccessPanel() {
   const all = `sum by (${LABEL.repo}) (increase(${B.pipelines}{${REPO}}[7d]))`;
   return statPanel('Pipeline success, 7 days')
     .withTarget(
-      query(`(sum by (${LABEL.repo}) (increase(${B.pipelines}{${REPO},${LABEL.result}=~"(?i)success(ful)?"}[7d])) or ${all} * 0) / ${all}`, 'A', {
+      query(`(sum by (${LABEL.repo}) (increase(${B.pipelines}{${REPO},${LABEL.result}="successful"}[7d])) or ${all} * 0) / ${all}`, 'A', {
         instant: true,
         legend: `{{${LABEL.repo}}}`,
       }),
@@ -67,7 +67,7 @@ function pipelineDurationPanel() {
 export function bitbucketDashboard(_model: GenerateModel): Record<string, unknown> {
   const d = baseDashboard(DASHBOARD_UID.bitbucket, 'Bitbucket', 'Pull requests and pipelines per repository, from Bitbucket.', ['bitbucket'])
     .withVariable(teamVariable())
-    .withVariable(ownedVariable('repo', 'Repository', R.repoInfo, LABEL.repo))
+    .withVariable(ownedVariable('repo', 'Repository', B.prsOpen, LABEL.repo))
     .withRow(row('Pull requests'))
     .withPanel(throughputPanel())
     .withPanel(cycleTimePanel())

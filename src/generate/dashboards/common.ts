@@ -127,9 +127,13 @@ export function teamVariable(): dashboard.QueryVariableBuilder {
   return variable('team', 'Team', `label_values(${RECORDING_RULES.teamInfo}, ${LABEL.team})`);
 }
 
-/** A variable over things a team owns (service, board, project, repo), narrowed by $team. */
-export function ownedVariable(name: string, label: string, infoRecord: string, labelName: string): dashboard.QueryVariableBuilder {
-  return variable(name, label, `label_values(${infoRecord}{${LABEL.team}=~"$team"}, ${labelName})`);
+/**
+ * A variable over things a team owns (service, board, project, repo), narrowed by $team. The
+ * metric is an okr:*:info series (owners from the OKR file) or a source metric carrying the
+ * collectors' team label (covers items a source discovers, such as `projects: all`).
+ */
+export function ownedVariable(name: string, label: string, metric: string, labelName: string): dashboard.QueryVariableBuilder {
+  return variable(name, label, `label_values(${metric}{${LABEL.team}=~"$team"}, ${labelName})`);
 }
 
 export function sourceVariable(metric: string): dashboard.QueryVariableBuilder {

@@ -75,7 +75,7 @@ export function deliveryDashboard(model: GenerateModel): Record<string, unknown>
   const d = baseDashboard(DASHBOARD_UID.delivery, 'Delivery', 'Story points per sprint and per quarter, from Jira.', ['delivery', 'jira'])
     .time({ from: 'now-90d', to: 'now' })
     .withVariable(teamVariable())
-    .withVariable(ownedVariable('board', 'Board', R.boardInfo, LABEL.board))
+    .withVariable(ownedVariable('board', 'Board', JIRA_METRICS.sprintPoints, LABEL.board))
     .withRow(row('Sprints'))
     .withPanel(sprintPointsPanel(model))
     .withPanel(quarterPointsPanel())

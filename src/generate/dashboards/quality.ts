@@ -74,7 +74,7 @@ export function qualityDashboard(model: GenerateModel): Record<string, unknown> 
   const d = baseDashboard(DASHBOARD_UID.quality, 'Code quality', 'Coverage, duplication, issues and quality gates per project, from SonarQube.', ['quality', 'sonarqube'])
     .time({ from: 'now-90d', to: 'now' })
     .withVariable(teamVariable())
-    .withVariable(ownedVariable('project', 'Project', R.projectInfo, LABEL.project))
+    .withVariable(ownedVariable('project', 'Project', S.coverage, LABEL.project))
     .withRow(row('Coverage'))
     .withPanel(coveragePanel(model))
     .withPanel(coverageNowPanel())

@@ -1,0 +1,270 @@
+/** Unit tests of the generation chain: determinism, the runbook pass, dashboards' house style, provisioning. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfig, parseConfig } from '../../src/config/load-config.js';
+import {
+  ALERT_NAMES,
+  ALERT_SEVERITIES,
+  DASHBOARD_UID,
+  DATASOURCE_UID,
+  KR_METRICS,
+  SLO_BURN_RATE_WINDOWS,
+} from '../../src/conventions.js';
+import { targetThresholds } from '../../src/generate/dashboards/common.js';
+import { generate, PATHS } from '../../src/generate/generate.js';
+import { GenerateError } from '../../src/generate/model.js';
+import { ALERTMANAGER_ENV, expandEnv, RETENTION } from '../../src/generate/provisioning.js';
+import { apiWindows } from '../../src/generate/recording-rules.js';
+import { GENERATED_BY } from '../../src/generate/render.js';
+import type { AlertingRule, RuleFile } from '../../src/generate/rule-types.js';
+import { stampRunbooks } from '../../src/generate/runbooks.js';
+import { checkFiles, writeFiles } from '../../src/generate/write-files.js';
+import { parseTarget, type Target } from '../../src/okr/target.js';
+import { requireBinary } from '../support/binaries.js';
+import { EXAMPLE, REPO_ROOT } from './support.js';
+
+const example = () => generate(loadConfig(EXAMPLE, { env: {} }));
+type Json = Record<string, unknown>;
+
+function minimal(extra = ''): string {
+  return `version: okr/v1
+teams:
+  t:
+    services: [svc]
+objectives:
+  - id: o
+    title: O
+    key_results:
+      - id: avail
+        title: A
+        measure: { availability: { service: svc } }
+        target: "${extra || '> 99%'}"
+`;
+}
+
+describe('generate', () => {
+  it('is deterministic: two runs give byte-identical files, each with one trailing newline and the marker', () => {
+    const a = example().files;
+    const b = example().files;
+    expect(a).toEqual(b);
+    expect(a.map((f) => f.path)).toEqual([...a.map((f) => f.path)].sort());
+    for (const f of a) {
+      expect(f.content.endsWith('\n') && !f.content.endsWith('\n\n'), f.path).toBe(true);
+      if (f.path.endsWith('.yml')) expect(f.content.startsWith(`# ${GENERATED_BY}.`), f.path).toBe(true);
+      else expect((JSON.parse(f.content) as Json).description, f.path).toContain(GENERATED_BY);
+    }
+  });
+
+  it('names recording rules level:metric:operations and covers every SLI and burn-rate window', () => {
+    const g = example();
+    const records = g.recording.groups.flatMap((gr) => gr.rules.map((r) => r.record));
+    for (const r of records) expect(r).toMatch(/^okr:[a-z0-9_]+:[a-z0-9_]+$/);
+    for (const w of apiWindows()) {
+      expect(records).toContain(`okr:api_availability:ratio_rate${w}`);
+      expect(records).toContain(`okr:api_request_duration_seconds:p95_rate${w}`);
+    }
+    for (const w of SLO_BURN_RATE_WINDOWS) expect(apiWindows()).toEqual(expect.arrayContaining([w.long, w.short]));
+    expect(apiWindows()).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d']);
+  });
+
+  it('takes the availability threshold from the KR target, not a constant', () => {
+    const rules = (t: string) =>
+      generate(parseConfig(minimal(t), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules).filter((r) => r.alert === ALERT_NAMES.availabilityBelowTarget);
+    expect(rules('> 99%')[0]!.expr).toBe('okr:api_availability:ratio_rate1h{service="svc"} <= 0.99');
+    expect(rules('>= 99.95%')[0]!.expr).toBe('okr:api_availability:ratio_rate1h{service="svc"} < 0.9995');
+    const burn = generate(parseConfig(minimal('>= 99.95%'), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules).find((r) => r.alert === ALERT_NAMES.errorBudgetBurnPageFast)!;
+    expect(burn.expr).toContain('(14.4 * 0.0005)');
+  });
+
+  it('rejects an availability target that is not a ratio to stay above', () => {
+    expect(() => generate(parseConfig(minimal('< 50%'), 'okrs.yaml', { env: {} }))).toThrow(GenerateError);
+  });
+
+  it('an OKR file with no objectives still gets the exporter-health alerts and all dashboards', () => {
+    const g = generate(parseConfig('version: okr/v1\n', 'okrs.yaml', { env: {} }));
+    expect(g.alerts.groups.flatMap((x) => x.rules).map((r) => r.alert)).toContain(ALERT_NAMES.sourceDown);
+    expect(g.dashboards).toHaveLength(6);
+  });
+});
+
+describe('alerts and runbooks', () => {
+  const alerts = example().alerts.groups.flatMap((g) => g.rules);
+  const runbooks = readFileSync(join(REPO_ROOT, 'docs/runbooks.md'), 'utf8');
+  const anchors = new Set([...runbooks.matchAll(/^## (\S+)$/gm)].map((m) => m[1]!.toLowerCase()));
+
+  it('every alert has severity, summary, description and a runbook_url whose section exists', () => {
+    expect(alerts.length).toBeGreaterThan(10);
+    for (const a of alerts) {
+      expect(ALERT_SEVERITIES).toContain(a.labels.severity);
+      expect(a.annotations.summary, a.alert).toBeTruthy();
+      expect(a.annotations.description, a.alert).toBeTruthy();
+      const anchor = /docs\/runbooks\.md#([a-z]+)$/.exec(a.annotations.runbook_url ?? '')?.[1];
+      expect(anchor, a.alert).toBe(a.alert.toLowerCase());
+      expect(anchors, `docs/runbooks.md has no "## ${a.alert}" section`).toContain(anchor);
+    }
+  });
+
+  it('the runbook page documents every alert name the generator can emit', () => {
+    for (const name of Object.values(ALERT_NAMES)) expect(anchors).toContain(name.toLowerCase());
+  });
+
+  it('the runbook pass rejects an alert without severity or summary', () => {
+    const file = (labels: Record<string, string>, annotations: Record<string, string>): RuleFile<AlertingRule> => ({
+      groups: [{ name: 'g', rules: [{ alert: 'X', expr: 'up == 0', labels, annotations }] }],
+    });
+    expect(() => stampRunbooks(file({}, { summary: 's', description: 'd' }))).toThrow(/severity/);
+    expect(() => stampRunbooks(file({ severity: 'critical' }, { summary: 's', description: 'd' }))).toThrow(/severity/);
+    expect(() => stampRunbooks(file({ severity: 'page' }, { description: 'd' }))).toThrow(/summary/);
+    expect(stampRunbooks(file({ severity: 'page' }, { summary: 's', description: 'd' })).groups[0]!.rules[0]!.annotations.runbook_url).toMatch(/#x$/);
+  });
+});
+
+describe('dashboards', () => {
+  const g = example();
+
+  it('have the stable uids, schemaVersion 39, unique panel ids and the fixed datasource uid everywhere', () => {
+    expect(g.dashboards.map((d) => d.uid).sort()).toEqual(Object.values(DASHBOARD_UID).sort());
+    for (const d of g.dashboards) {
+      expect(d.json.uid).toBe(d.uid);
+      expect(d.json.schemaVersion).toBe(39);
+      expect(d.json.id).toBeUndefined();
+      const panels = d.json.panels as Json[];
+      const ids = panels.map((p) => p.id);
+      expect(new Set(ids).size, d.uid).toBe(ids.length);
+      expect(ids).toEqual(ids.map((_, i) => i + 1));
+      for (const p of panels.filter((x) => x.type !== 'row')) {
+        expect((p.datasource as Json).uid, `${d.uid} ${String(p.title)}`).toBe(DATASOURCE_UID);
+        const targets = p.targets as Json[];
+        expect(targets.length, `${d.uid} ${String(p.title)}`).toBeGreaterThan(0);
+        const refIds = targets.map((t) => t.refId);
+        expect(new Set(refIds).size).toBe(refIds.length);
+        for (const t of targets) expect((t.datasource as Json).uid).toBe(DATASOURCE_UID);
+      }
+      for (const v of ((d.json.templating as Json).list as Json[]) ?? []) expect((v.datasource as Json).uid).toBe(DATASOURCE_UID);
+    }
+  });
+
+  it('have team and service variables where they apply', () => {
+    const vars = (uid: string) => (((g.dashboards.find((d) => d.uid === uid)!.json.templating as Json).list as Json[]) ?? []).map((v) => v.name);
+    for (const uid of [DASHBOARD_UID.overview, DASHBOARD_UID.api, DASHBOARD_UID.delivery, DASHBOARD_UID.quality, DASHBOARD_UID.bitbucket]) expect(vars(uid)).toContain('team');
+    expect(vars(DASHBOARD_UID.api)).toEqual(['team', 'service']);
+  });
+
+  it('overview: one row per objective and value, target, progress and status per key result', () => {
+    const config = loadConfig(EXAMPLE, { env: {} }).config;
+    const panels = g.dashboards.find((d) => d.uid === DASHBOARD_UID.overview)!.json.panels as Json[];
+    expect(panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(config.objectives.map((o) => o.title));
+    const exprs = panels.flatMap((p) => ((p.targets as Json[] | undefined) ?? []).map((t) => String(t.expr)));
+    for (const o of config.objectives)
+      for (const kr of o.key_results)
+        for (const metric of [KR_METRICS.value, KR_METRICS.target, KR_METRICS.progress, KR_METRICS.status])
+          expect(exprs.some((e) => e.startsWith(`${metric}{objective="${o.id}",key_result="${kr.id}"}`)), `${kr.id} ${metric}`).toBe(true);
+  });
+
+  it('colours values by thresholds taken from the target', () => {
+    const steps = (t: string) => targetThresholds(parseTarget(t) as Target).build().steps;
+    expect(steps('> 99%')).toEqual([{ value: null, color: 'red' }, { value: 0.99, color: 'green' }]);
+    expect(steps('< 0.3')).toEqual([{ value: null, color: 'green' }, { value: 0.3, color: 'red' }]);
+    expect(steps('-10%')).toEqual([{ value: null, color: 'blue' }]);
+  });
+
+  it('the delivery bar chart draws the 60-point velocity target line', () => {
+    const panels = g.dashboards.find((d) => d.uid === DASHBOARD_UID.delivery)!.json.panels as Json[];
+    const bars = panels.find((p) => p.type === 'barchart')!;
+    const defaults = (bars.fieldConfig as Json).defaults as Json;
+    expect((defaults.thresholds as Json).steps).toEqual([{ value: null, color: 'red' }, { value: 60, color: 'green' }]);
+    expect(((defaults.custom as Json).thresholdsStyle as Json).mode).toBe('line');
+  });
+});
+
+describe('provisioning', () => {
+  const files = new Map(example().files.map((f) => [f.path, f.content]));
+
+  it('Grafana: the datasource has the fixed uid; the provider reads the mounted dashboards', () => {
+    const ds = parse(files.get(PATHS.grafanaDatasource)!) as { datasources: Json[] };
+    expect(ds.datasources[0]).toMatchObject({ uid: DATASOURCE_UID, type: 'prometheus' });
+    const prov = parse(files.get(PATHS.grafanaDashboards)!) as { providers: Array<{ options: { path: string } }> };
+    const compose = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+    expect(compose).toContain(`./dashboards:${prov.providers[0]!.options.path}:ro`);
+  });
+
+  it('Alertmanager: routes every severity, and the template with no environment is a valid config (amtool)', () => {
+    const template = files.get(PATHS.alertmanager)!;
+    const routes = (parse(template) as { route: { routes: Array<{ matchers: string[] }> } }).route.routes;
+    for (const s of ALERT_SEVERITIES) expect(routes.some((r) => r.matchers.includes(`severity="${s}"`)), s).toBe(true);
+    for (const v of Object.values(ALERTMANAGER_ENV)) expect(template).toContain(`\${${v}:-`);
+    const dir = mkdtempSync(join(tmpdir(), 'okr-am-'));
+    try {
+      writeFileSync(join(dir, 'am.yml'), expandEnv(template, {}));
+      const r = spawnSync(requireBinary('amtool'), ['check-config', join(dir, 'am.yml')], { encoding: 'utf8' });
+      expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('render-config.sh fills the template exactly as expandEnv does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-am-'));
+    try {
+      const template = files.get(PATHS.alertmanager)!;
+      writeFileSync(join(dir, 'in.yml'), template);
+      const env = { [ALERTMANAGER_ENV.webhookUrl]: 'https://hooks.example.com/a?b=1&c=2', [ALERTMANAGER_ENV.slackChannel]: '#team' };
+      const r = spawnSync('sh', [join(REPO_ROOT, 'provisioning/alertmanager/render-config.sh'), join(dir, 'in.yml'), join(dir, 'out.yml')], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, RENDER_ONLY: '1', ...env },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'out.yml'), 'utf8')).toBe(expandEnv(template, env));
+      expect(readFileSync(join(dir, 'out.yml'), 'utf8')).toContain('https://hooks.example.com/a?b=1&c=2');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('docker-compose: pinned images, health checks, provisioning mounted, retention >= 400 days', () => {
+    const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Json> };
+    expect(Object.keys(compose.services).sort()).toEqual(['alertmanager', 'grafana', 'okr-metrics', 'prometheus']);
+    for (const [name, s] of Object.entries(compose.services)) {
+      expect(String(s.image), name).toMatch(/:v?\d+\.\d+\.\d+/);
+      expect(s.healthcheck, name).toBeDefined();
+    }
+    const cmd = (compose.services.prometheus!.command as string[]).join(' ');
+    const retention = /--storage\.tsdb\.retention\.time=(\d+)d/.exec(cmd)?.[1];
+    expect(Number(retention)).toBeGreaterThanOrEqual(400);
+    expect(`${RETENTION}`).toBe(`${retention}d`);
+    expect(compose.services.prometheus!.volumes).toContain('./provisioning/prometheus:/etc/prometheus:ro');
+    expect(compose.services.alertmanager!.volumes).toContain('./provisioning/alertmanager:/etc/alertmanager:ro');
+  });
+});
+
+describe('writing files', () => {
+  it('writes every file, leaves no temporary directory, and check finds no difference afterwards', () => {
+    const out = mkdtempSync(join(tmpdir(), 'okr-write-'));
+    try {
+      const { files } = example();
+      writeFiles(out, files);
+      expect(readdirSync(out).sort()).toEqual(['dashboards', 'provisioning']);
+      for (const f of files) expect(existsSync(join(out, f.path))).toBe(true);
+      expect(checkFiles(out, files)).toEqual([]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('an invalid OKR file writes nothing', () => {
+    const out = mkdtempSync(join(tmpdir(), 'okr-write-'));
+    try {
+      expect(() => {
+        const loaded = parseConfig(minimal('< 50%'), 'okrs.yaml', { env: {} });
+        writeFiles(out, generate(loaded).files);
+      }).toThrow(GenerateError);
+      expect(readdirSync(out)).toEqual([]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
