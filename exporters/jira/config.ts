@@ -62,6 +62,12 @@ export const JiraConfig = z
       if (!c.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'Jira Cloud needs the account e-mail used with the API token' });
       if (!c.api_token && !c.api_token_file)
         ctx.addIssue({ code: 'custom', path: ['api_token'], message: 'Jira Cloud needs api_token or api_token_file' });
+    } else if (/\.atlassian\.net$/i.test(new URL(c.url).hostname)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flavor'],
+        message: 'this URL is Jira Cloud, which has no personal access tokens: use flavor: cloud with email and api_token',
+      });
     } else if (!c.personal_access_token && !c.personal_access_token_file) {
       ctx.addIssue({
         code: 'custom',

@@ -228,6 +228,8 @@ describe('Jira collector errors', () => {
     expect(warnings.some((w) => w.includes('board "Ghost"') && w.includes('not found'))).toBe(true);
     expect(warnings.some((w) => w.includes('77') && w.includes('not found'))).toBe(true);
     expect(warnings.some((w) => w.includes('"Support"') && w.includes('does not support sprints'))).toBe(true);
+    expect(warnings.some((w) => w.includes('"Mobile"') && w.includes('does not estimate in a story-points field (estimation: none)'))).toBe(true);
+    expect(warnings.some((w) => w.includes('"Platform"') && w.includes('estimate'))).toBe(false);
     expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
     expect(value(snap, JIRA_METRICS.queryIssues, { query: 'security_incidents' })).toBe(3);
   });

@@ -262,6 +262,14 @@ export class JiraCollector implements Collector {
       this.resolved.set(spec, 'no-sprints');
       return 'no-sprints';
     }
+    const est = conf.estimation;
+    if (est?.type !== 'field' || !est.field?.fieldId?.startsWith('customfield_'))
+      // Jira's chart data is in the board's own statistic (issue count, time in seconds...).
+      this.warnOnce(
+        ctx,
+        `board ${specKey(spec)} estimation`,
+        `jira: board "${name}" (id ${id}) does not estimate in a story-points field (estimation: ${est?.type ?? 'unknown'}${est?.field?.fieldId ? ` ${est.field.fieldId}` : ''}); its velocity-chart figures are in that statistic. Set the board's estimation to story points in Jira`,
+      );
     const override = spec.storyPointsField ?? this.settings.story_points_field;
     const pointsField = override ? configuredField(override) : (boardEstimationField(conf) ?? discoverPointsField(await this.fields(ctx)));
     const board: ResolvedBoard = { id, name, team: spec.team || this.teamNaming(conf.name), pointsField };
