@@ -105,6 +105,8 @@ export const BITBUCKET_METRICS = {
   pipelines: 'bitbucket_pipelines_total',
   pipelineDuration: 'bitbucket_pipeline_duration_seconds',
   insightsCoverage: 'bitbucket_code_insights_coverage_ratio',
+  /** Repositories with a part that could not be read in the last refresh (skipped, logged once). */
+  reposSkipped: 'bitbucket_repositories_skipped',
 } as const;
 
 /** Pipeline results counted by bitbucket_pipelines_total (Bitbucket's state.result.name, lower-cased). */
