@@ -156,7 +156,7 @@ export class BitbucketCollector implements Collector {
     }
     const live = new Map<string, RepoLive>();
     repos.forEach((r, i) => live.set(r.slug, outcomes[i]!.live));
-    return buildSnapshot(state, live);
+    return buildSnapshot(state, live, outcomes.filter((o) => o.errors.length > 0).length);
   }
 
   private async collectRepo(ctx: CollectContext, state: BitbucketState, repo: RepoRef): Promise<RepoOutcome> {

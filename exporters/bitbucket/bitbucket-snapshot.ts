@@ -22,8 +22,11 @@ export interface RepoLive {
 
 const CACHED = 'Refreshed on the source schedule, not at scrape time (see okr_source_last_success_timestamp_seconds).';
 
-/** Families for the repositories in `live` (the ones configured now), in a stable order. */
-export function buildSnapshot(state: BitbucketState, live: Map<string, RepoLive>): Snapshot {
+/**
+ * Families for the repositories in `live` (the ones configured now), in a stable order;
+ * `skipped` counts the repositories with a part that could not be read this refresh.
+ */
+export function buildSnapshot(state: BitbucketState, live: Map<string, RepoLive>, skipped: number): Snapshot {
   const merged: Sample[] = [];
   const cycle: Sample[] = [];
   const open: Sample[] = [];
@@ -68,6 +71,12 @@ export function buildSnapshot(state: BitbucketState, live: Map<string, RepoLive>
       `Coverage reported through Code Insights on the latest commit of the main branch, 0..1. ${CACHED}`,
       'gauge',
       coverage,
+    ),
+    family(
+      BITBUCKET_METRICS.reposSkipped,
+      'Repositories with a part (merged or open pull requests, pipelines, coverage) that could not be read in the last refresh; see the logs.',
+      'gauge',
+      [{ labels: {}, value: skipped }],
     ),
   ];
 }

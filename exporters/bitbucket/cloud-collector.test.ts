@@ -148,6 +148,7 @@ describe('Bitbucket Cloud collector', () => {
     expect(sampleValue(snap, M.pipelines, { ...web, result: 'successful' })).toBe(0);
     expect(sampleValue(snap, M.insightsCoverage, { ...api, report: 'coverage-report' })).toBeCloseTo(0.834, 12);
     expect(sampleValue(snap, M.insightsCoverage, { ...api, report: 'snyk' })).toBeUndefined();
+    expect(sampleValue(snap, M.reposSkipped, {})).toBe(1);
 
     // The first refresh reads back exactly the backfill window, with BBQL's +00:00 offsets.
     const mergedQueries = fake.requests.filter((r) => r.path === '/2.0/repositories/acme/api/pullrequests' && r.query.get('state') === 'MERGED');
@@ -289,6 +290,7 @@ describe('Bitbucket Cloud collector', () => {
     ctx.logger = log.logger;
     const snap = await collector.collect(ctx);
     expect(sampleValue(snap, M.prsMerged, { repo: 'broken', team: '' })).toBe(0);
+    expect(sampleValue(snap, M.reposSkipped, {})).toBe(0);
     expect(log.lines().filter((l) => l.level === 30).map((l) => [l.repo, l.msg])).toEqual([['broken', 'bitbucket: repository readable again']]);
     // Listed repositories carry no main branch: one GET of the repository, then remembered.
     expect(fake.requests.filter((r) => r.path === '/2.0/repositories/acme/web').length).toBe(1);

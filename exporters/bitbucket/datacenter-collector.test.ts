@@ -106,6 +106,7 @@ describe('Bitbucket Data Center collector', () => {
     expect(sampleValue(snap, M.prsOpen, tools)).toBe(0);
     expect(sampleValue(snap, M.insightsCoverage, { ...core, report: 'coverage' })).toBe(0.715);
     expect(sampleValue(snap, M.insightsCoverage, { ...core, report: 'lint' })).toBeUndefined();
+    expect(sampleValue(snap, M.reposSkipped, {})).toBe(1);
     // Data Center has no Pipelines: the families are present but empty.
     expect(snap.find((f) => f.name === M.pipelines)!.samples).toEqual([]);
 

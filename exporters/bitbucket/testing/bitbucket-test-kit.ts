@@ -28,7 +28,7 @@ export function sampleValue(snapshot: Snapshot, name: string, labels: Labels, su
 
 /** Every value of the `repo` label in the snapshot. */
 export function reposIn(snapshot: Snapshot): string[] {
-  return [...new Set(snapshot.flatMap((f) => f.samples.map((s) => s.labels.repo ?? '')))].sort();
+  return [...new Set(snapshot.flatMap((f) => f.samples.flatMap((s) => (s.labels.repo === undefined ? [] : [s.labels.repo]))))].sort();
 }
 
 /** Cumulative bucket counts of one histogram series, keyed by `le`. */
