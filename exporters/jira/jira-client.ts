@@ -8,6 +8,7 @@ import type { HttpClient } from '../http-client.js';
 import type {
   AgilePage,
   BoardConfiguration,
+  ChangelogHistory,
   JiraBoard,
   JiraField,
   JiraFlavor,
@@ -92,6 +93,29 @@ export class JiraClient {
       if (issues.length === 0 || page.isLast === true || (page.total !== undefined && startAt >= page.total)) return out;
     }
     throw runaway(`/rest/agile/1.0/sprint/${sprintId}/issue`);
+  }
+
+  /**
+   * Changelogs embedded in issue lists are capped; complete the ones that were cut short
+   * (Cloud: the paged /issue/{key}/changelog; Data Center: the single issue with expand=changelog).
+   */
+  async completeChangelogs(ctx: CollectContext, issues: JiraIssue[]): Promise<void> {
+    const cut = issues.filter((i) => i.changelog && (i.changelog.total ?? 0) > i.changelog.histories.length);
+    await Promise.all(
+      cut.map(async (issue) => {
+        if (this.flavor === 'datacenter') {
+          const full = await this.http.getJson<JiraIssue>(ctx, `/rest/api/2/issue/${encodeURIComponent(issue.key)}`, { fields: 'status', expand: 'changelog' });
+          issue.changelog = full.changelog ?? issue.changelog;
+          return;
+        }
+        const histories: ChangelogHistory[] = [];
+        await this.agilePages<ChangelogHistory>(ctx, `/rest/api/3/issue/${encodeURIComponent(issue.key)}/changelog`, {}, 0, (page) => {
+          histories.push(...page.values);
+          return true;
+        });
+        issue.changelog = { startAt: 0, maxResults: histories.length, total: histories.length, histories };
+      }),
+    );
   }
 
   /**

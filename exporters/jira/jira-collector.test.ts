@@ -365,6 +365,17 @@ describe('Jira collector housekeeping', () => {
     expect(warnings.filter((w) => w.includes('sprint report data unavailable for board "Platform"'))).toHaveLength(1);
   });
 
+  it('completes changelogs that issue lists cut short before replaying them', async () => {
+    s.fake.data.changelogCap = 1;
+    const snap = await s.collector().collect(testContext());
+    // Same answers as with full changelogs: 101 still commits 17 (PLAT-5 at its start estimate of 2).
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
+    expect(value(snap, JIRA_METRICS.completedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(186);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { board: 'Mobile', team: 'mobile', sprint: '201', state: 'committed' })).toBe(3);
+    const fetched = s.fake.requests.filter((r) => r.path.endsWith('/changelog')).map((r) => r.path);
+    expect(fetched.sort()).toEqual(['/rest/api/3/issue/MOB-2/changelog', '/rest/api/3/issue/PLAT-4/changelog', '/rest/api/3/issue/PLAT-5/changelog']);
+  });
+
   it('a board configured by id and named in a team is collected once, with that team', async () => {
     const yaml = cloudConfigYaml(s.fake.url)
       .replace('    jira_boards: [Platform]', '    jira_boards: [Platform]\n  apps:\n    jira_boards: [Mobile]')
@@ -424,6 +435,14 @@ describe('Jira Data Center collector', () => {
     const searches = s.fake.requests.filter((r) => r.path === '/rest/api/2/search');
     expect(searches.map((r) => r.query.get('startAt'))).toEqual(['0', '2']);
     expect(s.fake.count(/\/rest\/api\/3\//)).toBe(0);
+  });
+
+  it('completes a cut-short changelog from the single issue', async () => {
+    s.fake.data.changelogCap = 1;
+    const snap = await s.collector(datacenterConfigYaml(s.fake.url)).collect(testContext());
+    // Without CORE-1's second history (3 → 5 after the start) the commitment would read 5.
+    expect(value(snap, JIRA_METRICS.sprintPoints, { board: 'Core', team: 'core', sprint: '1000', state: 'committed' })).toBe(3);
+    expect(s.fake.requests.filter((r) => r.path === '/rest/api/2/issue/CORE-1').map((r) => r.query.get('expand'))).toEqual(['changelog']);
   });
 });
 

@@ -157,6 +157,7 @@ async function addClosedSprints(
 async function figuresFromSprintIssues(ctx: CollectContext, client: JiraClient, board: ResolvedBoard, s: SprintDates, opts: SyncOptions) {
   const field = await pointsField(ctx, board, opts);
   const issues: JiraIssue[] = await client.sprintIssues(ctx, s.id, ['status', 'created', 'sprint', 'closedSprints', field.id], true);
+  await client.completeChangelogs(ctx, issues);
   return figuresFromIssues(issues, s, field);
 }
 

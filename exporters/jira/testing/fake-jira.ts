@@ -87,6 +87,8 @@ export interface FakeJiraData {
   omitTotal: boolean;
   /** Cloud search: last page has no token and no isLast (JRACLOUD-92184). */
   omitIsLastOnSearch: boolean;
+  /** Changelog histories embedded in issue lists (expand=changelog); the rest via the issue's own changelog. */
+  changelogCap: number;
   /** Velocity chart: how many of the most recent closed sprints it reports. */
   velocityWindow: number;
   failures: FakeFailure[];
@@ -151,7 +153,10 @@ function issueJson(data: FakeJiraData, issue: FakeIssue, fieldsParam: string | n
   else if (fieldsParam.split(',').some((f) => f === '*all' || f === '*navigable')) fields = all;
   else fields = Object.fromEntries(fieldsParam.split(',').filter((f) => f in all).map((f) => [f, all[f]]));
   const out: JiraIssue = { id: issue.id, key: issue.key, fields: fields as JiraIssue['fields'] };
-  if (changelog) out.changelog = { startAt: 0, maxResults: 100, total: issue.changelog?.length ?? 0, histories: issue.changelog ?? [] };
+  if (changelog) {
+    const all = issue.changelog ?? [];
+    out.changelog = { startAt: 0, maxResults: data.changelogCap, total: all.length, histories: all.slice(0, data.changelogCap) };
+  }
   return out;
 }
 
@@ -237,6 +242,25 @@ function handle(data: FakeJiraData, req: RecordedRequest, res: ServerResponse): 
     const report = b && b.sprintReports !== 'unavailable' ? b.sprintReports?.[Number(q.get('sprintId'))] : undefined;
     if (!b || !sprint || !report) return json(res, 404, errorBody([`Could not find sprint with id ${q.get('sprintId')}`]));
     return json(res, 200, sprintReportJson(sprint, b.id, report));
+  }
+  if ((m = /^\/rest\/api\/3\/issue\/([^/]+)\/changelog$/.exec(p)) && data.flavor === 'cloud') {
+    const issue = data.issues.find((i) => i.key === m![1] || i.id === m![1]);
+    if (!issue) return json(res, 404, errorBody(['Issue does not exist or you do not have permission to see it.']));
+    const all = issue.changelog ?? [];
+    const startAt = intParam(q, 'startAt', 0);
+    const maxResults = Math.min(intParam(q, 'maxResults', 100) || 100, data.agilePageCap);
+    const values = all.slice(startAt, startAt + maxResults);
+    return json(res, 200, { self: `${base}${p}`, startAt, maxResults, total: all.length, isLast: startAt + values.length >= all.length, values });
+  }
+  if ((m = /^\/rest\/api\/2\/issue\/([^/]+)$/.exec(p)) && data.flavor === 'datacenter') {
+    const issue = data.issues.find((i) => i.key === m![1] || i.id === m![1]);
+    if (!issue) return json(res, 404, errorBody(['Issue Does Not Exist']));
+    const all = issue.changelog ?? [];
+    const withChangelog = (q.get('expand') ?? '').split(',').includes('changelog');
+    const out = issueJson(data, issue, q.get('fields') ?? '*all', false, false);
+    // Data Center's single-issue changelog is complete.
+    if (withChangelog) out.changelog = { startAt: 0, maxResults: all.length, total: all.length, histories: all };
+    return json(res, 200, out);
   }
   if ((m = /^\/rest\/api\/(2|3)\/field$/.exec(p))) {
     if (data.flavor === 'datacenter' && m[1] === '3') return json(res, 404, errorBody(['null for uri']));
@@ -349,6 +373,7 @@ export function fakeJiraData(overrides: Partial<FakeJiraData>): FakeJiraData {
     searchPageCap: 50,
     omitTotal: false,
     omitIsLastOnSearch: false,
+    changelogCap: 100,
     velocityWindow: 12,
     failures: [],
     ...overrides,
