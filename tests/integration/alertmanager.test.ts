@@ -1,24 +1,26 @@
 /**
- * End to end: the fake API log's availability drops below the 99% KR target, the generated
- * alert fires in a real Prometheus, and the generated Alertmanager config routes it (severity
- * page) to a webhook receiver run by this test, with the expected labels. The KR's `for:` is
- * shortened to 2s and Alertmanager's grouping waits to 1s so the test takes seconds.
+ * End to end: requests appended to a fake API access log are read by the real `serve` (apilogs
+ * source); availability drops below the 99% KR target; the generated alert fires in a real
+ * Prometheus; the generated Alertmanager config routes it (severity page) to a webhook receiver
+ * run by this test, with the expected labels. The OKR file is the example's availability KR with
+ * its `for:` shortened to 2s, and Alertmanager's grouping waits are 1s, so the test takes seconds.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { nginxLine } from '../../exporters/apilogs/testing/apilogs-fixtures.js';
+import { startService, type RunningService } from '../../src/cli/commands/serve.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ALERT_NAMES, RECORDING_RULES } from '../../src/conventions.js';
 import { generate, PATHS } from '../../src/generate/generate.js';
 import { ALERTMANAGER_ENV, expandEnv, prometheusConfig } from '../../src/generate/provisioning.js';
 import { writeFiles } from '../../src/generate/write-files.js';
 import { freePort, requireBinary } from '../support/binaries.js';
-import { EXAMPLE } from '../generate/support.js';
-import { fakeApilogs, startFakeExporter, type FakeExporter } from './fake-sources.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from './processes.js';
 
 interface WebhookAlert {
@@ -34,20 +36,55 @@ interface WebhookPayload {
 
 let dir: string | undefined;
 let webhook: Server | undefined;
-let exporter: FakeExporter | undefined;
+let exporter: RunningService | undefined;
+let writer: NodeJS.Timeout | undefined;
 let am: RunningProcess | undefined;
 let prom: RunningProcess | undefined;
 const received: WebhookPayload[] = [];
 let errorShare = 0;
 
+/** The example's platform team and availability KR, reading a log file of the test. */
+const OKR_FILE = `version: okr/v1
+server: { state_dir: state }
+teams:
+  platform: { services: [topups-api] }
+sources:
+  apilogs:
+    refresh_interval: 1s
+    poll_interval: 50ms
+    services:
+      - name: topups-api
+        files: ["logs/topups-api.access.log"]
+        routes: [/v1/topups/:id]
+        start_at: beginning
+objectives:
+  - id: move-fast
+    title: Move fast and deploy fast with Engineering
+    key_results:
+      - id: api-availability
+        title: API availability > 99%
+        measure: { availability: { service: topups-api } }
+        target: "> 99%"
+        alert: { for: 2s, severity: page, window: 5m }
+        team: platform
+`;
+
+/** 50 requests every 100 ms, `errorShare` of them answered 503. */
+function appendTraffic(file: string): void {
+  const lines: string[] = [];
+  for (let i = 0; i < 50; i++) lines.push(nginxLine('GET', `/v1/topups/${i}`, i < 50 * errorShare ? 503 : 200, '0.042'));
+  appendFileSync(file, `${lines.join('\n')}\n`);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'okr-alerting-'));
-  // The example, with the availability KR's alert shortened for the test.
-  const text = readFileSync(EXAMPLE, 'utf8');
-  const shortened = text.replace('alert: { for: 10m, severity: page, window: 1h }', 'alert: { for: 2s, severity: page, window: 5m }');
-  expect(shortened).not.toBe(text);
-  const generated = generate(parseConfig(shortened, EXAMPLE, { env: {} }));
-  writeFiles(dir, generated.files);
+  const loaded = parseConfig(OKR_FILE, join(dir, 'okrs.yaml'), { env: {} });
+  writeFiles(dir, generate(loaded).files);
+  const log = join(dir, 'logs/topups-api.access.log');
+  mkdirSync(join(dir, 'logs'));
+  writeFileSync(log, '');
+  appendTraffic(log);
+  writer = setInterval(() => appendTraffic(log), 100);
 
   const webhookPort = await freePort();
   webhook = createServer((req, res) => {
@@ -76,13 +113,13 @@ beforeAll(async () => {
   expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
   am = await startAlertmanager(amFile);
 
-  exporter = await startFakeExporter([fakeApilogs('topups-api', { rps: 20, errorShare: () => errorShare })]);
+  exporter = await startService(loaded, { host: '127.0.0.1', port: 0, logger: silentLogger() });
   const promFile = join(dir, 'prometheus-test.yml');
   writeFileSync(
     promFile,
     stringify(
       prometheusConfig({
-        exporterTargets: [`127.0.0.1:${exporter.server.port}`],
+        exporterTargets: [`127.0.0.1:${exporter.port}`],
         alertmanagerTargets: [`127.0.0.1:${am.port}`],
         scrapeInterval: '1s',
         evaluationInterval: '1s',
@@ -94,6 +131,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  if (writer) clearInterval(writer);
   await prom?.stop();
   await am?.stop();
   await exporter?.stop();
