@@ -334,6 +334,25 @@ describe('Jira collector housekeeping', () => {
     expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(5);
   });
 
+  it('a deleted active sprint sends the board back to its sprint list, Sprint Reports still in use', async () => {
+    const collector = s.collector();
+    await collector.collect(testContext());
+    const d = s.fake.data;
+    d.sprints.splice(d.sprints.findIndex((x) => x.id === 105), 1);
+    d.boards[0]!.sprintIds = d.boards[0]!.sprintIds.filter((id) => id !== 105);
+    Object.assign(d.sprints.find((x) => x.id === 106)!, { state: 'active' });
+    const before = s.fake.requests.length;
+    const snap = await collector.collect(testContext());
+    const platform = s.fake.requests.slice(before).filter((r) => r.path.includes('/board/1/') || r.query.get('rapidViewId') === '1');
+    expect(platform.map((r) => `${r.path.split('/').pop()} ${r.query.get('sprintId') ?? r.query.get('startAt')}`)).toEqual([
+      'sprintreport 105',
+      'sprint 5',
+      'sprintreport 106',
+    ]);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { board: 'Platform', team: 'platform', sprint: '106', state: 'committed' })).toBe(0);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { board: 'Platform', team: 'platform', sprint: '105', state: 'committed' })).toBeUndefined();
+  });
+
   it('re-reads the sprint list hourly even while the same sprint runs (edited dates show up)', async () => {
     const collector = s.collector();
     await collector.collect(testContext());

@@ -75,7 +75,8 @@ export async function syncBoard(
   const known = cached.active ?? [];
   const recent = cached.listedAt !== undefined && opts.now - cached.listedAt < RELIST_AFTER_MS;
   if (recent && known.length > 0 && !board.noSprintReport) {
-    const got = await Promise.all(known.map((s) => readReport(ctx, client, board, s.id, opts)));
+    // A 404 here may only mean the sprint was deleted: the list below tells, so no verdict yet.
+    const got = await Promise.all(known.map((s) => readReport(ctx, client, board, s.id, opts, false)));
     got.forEach((r, i) => r && reports.set(known[i]!.id, r));
     if (got.every((r) => r?.sprint?.state?.toUpperCase() === 'ACTIVE')) active = known;
   }
@@ -93,7 +94,7 @@ export async function syncBoard(
 
   const activeFigures = await Promise.all(
     active.map(async (s): Promise<SprintFigures> => {
-      const report = reports.get(s.id) ?? (board.noSprintReport ? undefined : await readReport(ctx, client, board, s.id, opts));
+      const report = reports.get(s.id) ?? (board.noSprintReport ? undefined : await readReport(ctx, client, board, s.id, opts, true));
       if (report) return { ...s, ...sprintReportFigures(report), source: 'sprint_report' };
       return { ...s, ...(await figuresFromSprintIssues(ctx, client, board, s, opts)), source: 'issues' };
     }),
@@ -101,14 +102,26 @@ export async function syncBoard(
   return { board, closed: closedSprintHistory(cached), active: activeFigures };
 }
 
-/** The running sprint's report, or undefined (and no more asking) when the board has none. */
-async function readReport(ctx: CollectContext, client: JiraClient, board: ResolvedBoard, sprintId: number, opts: SyncOptions): Promise<SprintReport | undefined> {
+/**
+ * A running sprint's report, or undefined when Jira has none. `conclusive`: the sprint is known
+ * to exist and run, so a 4xx means the board has no Sprint Reports: stop asking.
+ */
+async function readReport(
+  ctx: CollectContext,
+  client: JiraClient,
+  board: ResolvedBoard,
+  sprintId: number,
+  opts: SyncOptions,
+  conclusive: boolean,
+): Promise<SprintReport | undefined> {
   try {
     return await client.sprintReport(ctx, board.id, sprintId);
   } catch (e) {
     if (!isUnavailable(e)) throw e;
-    board.noSprintReport = true;
-    opts.onFallback?.('sprint report', e);
+    if (conclusive) {
+      board.noSprintReport = true;
+      opts.onFallback?.('sprint report', e);
+    }
     return undefined;
   }
 }
