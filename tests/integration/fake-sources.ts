@@ -162,7 +162,8 @@ export function fakeBitbucket(config: OkrFile): Collector {
 
 /** The KR engine's exported series for every KR of the file (status `on_track` for all). */
 export function krEngineFamilies(config: OkrFile): MetricFamily[] {
-  const krs = config.objectives.flatMap((o) => o.key_results.map((kr) => ({ objective: o.id, key_result: kr.id, ...(kr.team ? { team: kr.team } : {}) })));
+  // The engine's labels (src/okr/kr-metrics.ts): objective, key_result, period, team (empty when none).
+  const krs = config.objectives.flatMap((o) => o.key_results.map((kr) => ({ objective: o.id, key_result: kr.id, period: '2026-Q4', team: kr.team ?? '' })));
   const each = (value: number) => krs.map((labels) => ({ labels, value }));
   return [
     gauge(KR.value, each(0.5)),
