@@ -255,6 +255,25 @@ describe('writing files', () => {
     }
   });
 
+  it('a failure half-way rolls back: the old files stay, no new file is left behind', () => {
+    const out = mkdtempSync(join(tmpdir(), 'okr-write-'));
+    try {
+      const { files } = example();
+      writeFiles(out, files);
+      // provisioning/prometheus becomes a file: every path under it fails, after dashboards/ moved.
+      rmSync(join(out, 'provisioning/prometheus'), { recursive: true });
+      writeFileSync(join(out, 'provisioning/prometheus'), 'in the way\n');
+      const changed = files.map((f) => ({ ...f, content: f.content.replace('okr-metrics', 'okr-metrics-v2') }));
+      expect(() => writeFiles(out, changed)).toThrow();
+      const before = files.filter((f) => !f.path.startsWith('provisioning/prometheus/'));
+      expect(checkFiles(out, before)).toEqual([]);
+      expect(readdirSync(out).sort()).toEqual(['dashboards', 'provisioning']);
+      expect(() => writeFiles(join(out, 'dashboards'), [{ path: '.', content: 'x' }])).toThrow(/directory/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('an invalid OKR file writes nothing', () => {
     const out = mkdtempSync(join(tmpdir(), 'okr-write-'));
     try {
