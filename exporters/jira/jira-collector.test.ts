@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -382,6 +382,31 @@ describe('Jira collector housekeeping', () => {
     expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'committed' })).toBe(16);
     expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'completed' })).toBe(7);
     expect(warnings.filter((w) => w.includes('sprint report data unavailable for board "Platform"'))).toHaveLength(1);
+  });
+
+  it('a 403 on one board names the credential setting; the other boards still export', async () => {
+    s.fake.data.failures.push({ path: /^\/rest\/agile\/1\.0\/board\/2\//, status: 403, times: 100, body: { errorMessages: ['You do not have permission to view this board.'], errors: {} } });
+    const w = warningsContext();
+    const snap = await s.collector().collect(w.ctx());
+    expect(w.warnings.find((m) => m.includes('answered 403'))).toMatch(/check what sources\.jira\.api_token .*may access.*You do not have permission to view this board/);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
+    expect(series(snap, JIRA_METRICS.closedSprintsTotal).some((l) => l.includes('Mobile'))).toBe(false);
+  });
+
+  it('an unreadable cache file is reported and rebuilt; a cache for another site is ignored', async () => {
+    writeFileSync(join(s.stateDir, CACHE_FILE), '{ half a file');
+    const w = warningsContext();
+    const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
+    const logged: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, m: string) => void logged.push(m), info: (_o: unknown, m: string) => void logged.push(m) } as never;
+    const snap = await new JiraCollector(loaded, logger, s.stateDir, { now: () => CLOUD_NOW }).collect(w.ctx());
+    expect(logged.some((m) => m.includes('unreadable'))).toBe(true);
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
+    expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(6);
+    // Same state dir, another Jira site: its sprint ids mean nothing here.
+    const other = parseConfig(cloudConfigYaml(s.fake.url.replace('127.0.0.1', 'localhost')), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
+    new JiraCollector(other, logger, s.stateDir, { now: () => CLOUD_NOW });
+    expect(logged.some((m) => m.includes('another site'))).toBe(true);
   });
 
   it('completes changelogs that issue lists cut short before replaying them', async () => {
