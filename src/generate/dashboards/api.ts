@@ -63,7 +63,7 @@ function burnRatePanel() {
       ]),
     )
     .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Line))
-    .span(12)
+    .span(24)
     .height(8);
 }
 

@@ -9,7 +9,7 @@ const REPO = `${LABEL.repo}=~"$repo"`;
 function throughputPanel() {
   return timeseriesPanel('Pull requests merged per day', 'none')
     .withTarget(query(`sum by (${LABEL.repo}) (increase(${B.prsMerged}{${REPO}}[1d]))`, 'A', { legend: `{{${LABEL.repo}}}` }))
-    .span(12)
+    .span(8)
     .height(8);
 }
 
@@ -25,7 +25,7 @@ function cycleTimePanel() {
       }),
     ),
   );
-  return p.span(12).height(8);
+  return p.span(8).height(8);
 }
 
 function openPanel() {
@@ -53,14 +53,14 @@ function pipelineSuccessPanel() {
         [0.95, 'green'],
       ]),
     )
-    .span(8)
+    .span(12)
     .height(8);
 }
 
 function pipelineDurationPanel() {
   return timeseriesPanel('Pipeline duration p50, 1d', 's')
     .withTarget(query(`histogram_quantile(0.5, sum by (${LABEL.repo}, le) (rate(${B.pipelineDuration}_bucket{${REPO}}[1d])))`, 'A', { legend: `{{${LABEL.repo}}}` }))
-    .span(8)
+    .span(12)
     .height(8);
 }
 
@@ -71,8 +71,8 @@ export function bitbucketDashboard(_model: GenerateModel): Record<string, unknow
     .withRow(row('Pull requests'))
     .withPanel(throughputPanel())
     .withPanel(cycleTimePanel())
-    .withRow(row('Pipelines'))
     .withPanel(openPanel())
+    .withRow(row('Pipelines'))
     .withPanel(pipelineSuccessPanel())
     .withPanel(pipelineDurationPanel());
   return finish(d.build());
