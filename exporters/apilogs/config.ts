@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
 import { sourceCommon } from '../../src/config/primitives.js';
-import { compileNginxFormat } from './nginx-format.js';
+import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from './nginx-format.js';
 
-export const DEFAULT_NGINX_LOG_FORMAT =
-  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
+export { DEFAULT_NGINX_LOG_FORMAT };
 
 const JsonFields = z.strictObject({
   status: z.string().default('status'),

@@ -12,6 +12,10 @@ import { methodIdFromBytes, OTHER_METHOD_ID } from './http-method.js';
 import type { LineParser, ParsedRequest } from './parsed-request.js';
 import { OVERFLOW_ROUTE_ID, type RouteTable } from './route-table.js';
 
+/** nginx's `combined` format plus `$request_time`: the default of every nginx service. */
+export const DEFAULT_NGINX_LOG_FORMAT =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
+
 type Role = 'request' | 'method' | 'request_uri' | 'uri' | 'status' | 'request_time' | 'upstream_time' | 'skip';
 
 const ROLE_OF: Record<string, Role> = {
@@ -120,13 +124,28 @@ function generateParserSource(format: CompiledNginxFormat): string {
     if (t.length === 0) {
       L.push('j = end;');
     } else {
-      // Scan for the terminator's first byte, then confirm the rest of it.
       const rest = [...t].slice(1).map((b, k) => `buf[j + ${k + 1}] === ${b}`);
-      L.push('j = pos;');
+      if (step.role === 'request') {
+        // One pass over "METHOD target PROTOCOL": method and target ends first (bounded by
+        // the terminator's first byte, which a request cannot contain), then the terminator.
+        L.push(`{ let sp = pos; while (sp < end && buf[sp] !== 32 && buf[sp] !== ${t[0]}) sp++;`);
+        L.push(`  j = sp; if (sp < end && buf[sp] === 32) {`);
+        if (requestGivesMethod) L.push('    methodId = methodIdFromBytes(buf, pos, sp);');
+        L.push(`    let pe = sp + 1; while (pe < end && buf[pe] !== 32 && buf[pe] !== ${t[0]}) pe++;`);
+        if (requestGivesPath) L.push('    pathStart = sp + 1; pathEnd = pe;');
+        L.push('    j = pe; } }');
+      } else {
+        L.push('j = pos;');
+      }
+      // Scan for the terminator's first byte, then confirm the rest of it.
       L.push('for (;;) {');
-      // Long skipped values (user agents, referrers) are faster to cross with native memchr.
-      if (step.role === 'skip' && t[0] === 0x22) L.push(`  j = buf.indexOf(${t[0]}, j); if (j < 0 || j > end) j = end;`);
-      else L.push(`  while (j < end && buf[j] !== ${t[0]}) j++;`);
+      if (step.role === 'skip' && t[0] === 0x22) {
+        // Quoted values may be long (user agents): after a short JS scan, native memchr.
+        L.push(`  const stop = j + 16 < end ? j + 16 : end; while (j < stop && buf[j] !== ${t[0]}) j++;`);
+        L.push(`  if (j === stop && stop < end) { j = buf.indexOf(${t[0]}, j); if (j < 0 || j > end) j = end; }`);
+      } else {
+        L.push(`  while (j < end && buf[j] !== ${t[0]}) j++;`);
+      }
       L.push(`  if (j + ${t.length} > end) return false;`);
       L.push(rest.length > 0 ? `  if (${rest.join(' && ')}) break;` : '  break;');
       L.push('  j++;');
@@ -140,13 +159,16 @@ function generateParserSource(format: CompiledNginxFormat): string {
         L.push('  status = a * 100 + b * 10 + c; }');
         break;
       case 'request':
-        // "METHOD target PROTOCOL"; garbage requests (TLS probes, "-") keep the line but
-        // land in the overflow route with method OTHER.
-        L.push('{ let sp = pos; while (sp < j && buf[sp] !== 32) sp++;');
-        L.push('  if (sp < j) {');
-        if (requestGivesMethod) L.push('    methodId = methodIdFromBytes(buf, pos, sp);');
-        if (requestGivesPath) L.push('    let pe = sp + 1; while (pe < j && buf[pe] !== 32) pe++; pathStart = sp + 1; pathEnd = pe;');
-        L.push('  } }');
+        // Parsed while scanning (above). Garbage requests (TLS probes, "-") keep the line but
+        // land in the overflow route with method OTHER. A request that is the last variable
+        // of the format is read here, to the end of the line.
+        if (t.length === 0) {
+          L.push('{ let sp = pos; while (sp < j && buf[sp] !== 32) sp++;');
+          L.push('  if (sp < j) {');
+          if (requestGivesMethod) L.push('    methodId = methodIdFromBytes(buf, pos, sp);');
+          if (requestGivesPath) L.push('    let pe = sp + 1; while (pe < j && buf[pe] !== 32) pe++; pathStart = sp + 1; pathEnd = pe;');
+          L.push('  } }');
+        }
         break;
       case 'method':
         L.push('methodId = methodIdFromBytes(buf, pos, j);');

@@ -29,7 +29,8 @@ describe('okr-metrics logs (one-shot)', () => {
   });
 
   it('refuses options that do not describe a format', async () => {
-    await expect(runLogs([fixture], { logFormat: '$request $bytes_sent' })).rejects.toThrow('log_format: log_format needs $status');
-    await expect(runLogs([fixture], { format: 'regex' })).rejects.toThrow('regex: format regex needs a regex with named groups');
+    await expect(runLogs([fixture], { logFormat: '$request $bytes_sent' })).rejects.toThrow('--log-format: log_format needs $status');
+    await expect(runLogs([fixture], { format: 'regex' })).rejects.toThrow('--regex: format regex needs a regex with named groups');
+    await expect(runLogs([fixture], { format: 'regex', regex: '(?<status>\\d+)' })).rejects.toThrow('--regex: regex needs a named group (?<path>...)');
   });
 });

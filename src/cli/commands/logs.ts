@@ -1,11 +1,16 @@
 /**
  * `okr-metrics logs`: one-shot mode (like `mtail --one_shot`). Reads the files to their end
  * and returns the Prometheus exposition of the apilogs metrics; nothing is followed or saved.
+ *
+ * Deliberately free of the config schema (zod): this command is benchmarked end to end
+ * against mtail, so it loads only the parser, the counters and the exposition. The checks
+ * that matter here are the ones compiling the format, which are the same code the schema runs.
  */
-import { countFiles } from '../../../exporters/apilogs/one-shot.js';
 import { apilogsSnapshot } from '../../../exporters/apilogs/apilogs-snapshot.js';
-import { ApiService } from '../../../exporters/apilogs/config.js';
+import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from '../../../exporters/apilogs/nginx-format.js';
+import { countFiles } from '../../../exporters/apilogs/one-shot.js';
 import { createServiceCounters } from '../../../exporters/apilogs/service-setup.js';
+import { DEFAULT_LATENCY_BUCKETS } from '../../conventions.js';
 import { renderSnapshot } from '../../server/exposition.js';
 
 export interface LogsOptions {
@@ -31,26 +36,34 @@ export interface LogsResult {
 
 export class LogsUsageError extends Error {}
 
+const FORMATS = ['nginx', 'json', 'regex'];
+const UNITS = ['s', 'ms', 'us', 'ns'];
+
 export async function runLogs(files: string[], opts: LogsOptions = {}): Promise<LogsResult> {
-  const parsed = ApiService.safeParse({
-    name: opts.service ?? 'api',
-    files,
-    format: opts.format,
-    log_format: opts.logFormat,
-    regex: opts.regex,
-    duration_unit: opts.durationUnit,
-    routes: opts.routes,
-    max_routes: opts.maxRoutes,
-  });
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new LogsUsageError(`${i.path.join('.') || 'options'}: ${i.message}`);
-  }
+  const format = opts.format ?? 'nginx';
+  const durationUnit = opts.durationUnit ?? 's';
+  const maxRoutes = opts.maxRoutes ?? 200;
+  if (!FORMATS.includes(format)) throw new LogsUsageError(`--format: must be one of ${FORMATS.join(', ')}`);
+  if (!UNITS.includes(durationUnit)) throw new LogsUsageError(`--duration-unit: must be one of ${UNITS.join(', ')}`);
+  if (!Number.isInteger(maxRoutes) || maxRoutes < 1) throw new LogsUsageError('--max-routes: must be a whole number of at least 1');
+  if (format === 'regex' && !opts.regex) throw new LogsUsageError('--regex: format regex needs a regex with named groups');
+  for (const r of opts.routes ?? []) if (!r.startsWith('/')) throw new LogsUsageError(`--route ${r}: route templates start with /`);
   let counters;
   try {
-    counters = createServiceCounters(parsed.data);
+    const logFormat = opts.logFormat ?? DEFAULT_NGINX_LOG_FORMAT;
+    if (format === 'nginx') compileNginxFormat(logFormat);
+    counters = createServiceCounters({
+      name: opts.service ?? 'api',
+      format,
+      log_format: logFormat,
+      regex: opts.regex,
+      duration_unit: durationUnit,
+      routes: opts.routes ?? [],
+      max_routes: maxRoutes,
+      buckets: DEFAULT_LATENCY_BUCKETS,
+    });
   } catch (e) {
-    throw new LogsUsageError((e as Error).message);
+    throw new LogsUsageError(`${format === 'regex' ? '--regex' : '--log-format'}: ${(e as Error).message}`);
   }
   const started = performance.now();
   const { failed } = countFiles(files, counters);
