@@ -193,6 +193,8 @@ export const ALERT_NAMES = {
   sourceAbsent: 'OkrSourceAbsent',
   exporterDown: 'OkrExporterDown',
   measureDataAbsent: 'OkrMeasureDataAbsent',
+  paceWarning: 'OkrKeyResultPaceWarning',
+  paceCritical: 'OkrKeyResultPaceCritical',
 } as const;
 export const ALERT_SEVERITIES = ['page', 'ticket', 'info'] as const;
 /** Prometheus job name of the exporter in the generated scrape config. */

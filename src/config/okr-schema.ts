@@ -170,6 +170,15 @@ export const OkrFile = z.strictObject({
       interval: Duration.default('5m').meta({ description: 'How often serve evaluates key results.' }),
       ledger: z.string().optional().meta({ description: 'SQLite ledger file; default <state_dir>/ledger.sqlite.' }),
       forecast_points: z.number().int().min(2).max(50).default(6),
+      pace_alerts: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          warning_at: z.number().gt(0).lt(1).default(0.5).meta({ description: 'Share of the period after which a missed forecast warns (severity ticket).' }),
+          critical_at: z.number().gt(0).lt(1).default(0.8).meta({ description: 'Share of the period after which a missed forecast is critical (severity page).' }),
+          for: DurationOrZero.default('1h'),
+        })
+        .refine((p) => p.warning_at < p.critical_at, { message: 'warning_at must be earlier than critical_at', path: ['critical_at'] })
+        .prefault({}),
     })
     .prefault({}),
   teams: z.record(Id, Team).default({}),

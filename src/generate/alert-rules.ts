@@ -176,6 +176,41 @@ function keyResultAlerts(model: GenerateModel): AlertingRule[] {
   return out;
 }
 
+/**
+ * Pace alerts: the KR engine's linear forecast misses the target once a share of the period
+ * has passed (warning, then critical). They read the engine's own series, so KRs without data
+ * (no forecast series) never alert, and a KR that recovers its pace clears the alert.
+ */
+function paceAlerts(model: GenerateModel): AlertingRule[] {
+  if (!model.pace) return [];
+  const { warningAt, criticalAt } = model.pace;
+  const on = `on (${LABEL.objective}, ${LABEL.keyResult}, ${LABEL.period})`;
+  const missing = `${KR_METRICS.forecastOnTarget} == 0`;
+  const labels = `{{ $labels.${LABEL.keyResult} }} ({{ $labels.${LABEL.period} }})`;
+  return [
+    {
+      alert: A.paceWarning,
+      expr: `${missing} and ${on} (${KR_METRICS.expectedProgress} >= ${num(warningAt)} < ${num(criticalAt)})`,
+      ...forClause(model.pace.for),
+      labels: { severity: 'ticket' },
+      annotations: {
+        summary: `Key result ${labels} is forecast to miss its target`,
+        description: `More than ${num(warningAt * 100)}% of the period has passed and the linear forecast of ${labels} does not reach its target. Review the plan or the target.`,
+      },
+    },
+    {
+      alert: A.paceCritical,
+      expr: `${missing} and ${on} ${KR_METRICS.expectedProgress} >= ${num(criticalAt)}`,
+      ...forClause(model.pace.for),
+      labels: { severity: 'page' },
+      annotations: {
+        summary: `Key result ${labels} will miss its target at this pace`,
+        description: `More than ${num(criticalAt * 100)}% of the period has passed and the linear forecast of ${labels} still does not reach its target.`,
+      },
+    },
+  ];
+}
+
 function healthAlerts(model: GenerateModel): AlertingRule[] {
   const up = RUNNER_METRICS.up;
   const last = RUNNER_METRICS.lastSuccess;
@@ -266,6 +301,7 @@ export function alertRules(model: GenerateModel): RuleFile<AlertingRule> {
   const groups: Array<RuleGroup<AlertingRule>> = [
     { name: 'okr-key-result-alerts', rules: [...availabilityAlerts(model), ...latencyAlerts(model), ...keyResultAlerts(model)] },
     { name: 'okr-slo-burn-rate-alerts', rules: burnRateAlerts(model) },
+    { name: 'okr-pace-alerts', rules: paceAlerts(model) },
     { name: 'okr-exporter-alerts', rules: [...healthAlerts(model), ...absentDataAlerts(model)] },
   ];
   return { groups: groups.filter((g) => g.rules.length > 0) };

@@ -38,6 +38,8 @@ export interface GenerateModel {
   projects: Owned[];
   repos: Owned[];
   enabledSources: SourceName[];
+  /** Pace alerts on the KR engine's forecast; undefined when switched off or the file has no KRs. */
+  pace?: { warningAt: number; criticalAt: number; for: string };
 }
 
 export class GenerateError extends Error {
@@ -134,6 +136,9 @@ export function buildModel(config: OkrFile): GenerateModel {
     projects: projects.sorted(),
     repos: repos.sorted(),
     enabledSources,
+    ...(config.engine.enabled && config.engine.pace_alerts.enabled && krs.length > 0
+      ? { pace: { warningAt: config.engine.pace_alerts.warning_at, criticalAt: config.engine.pace_alerts.critical_at, for: config.engine.pace_alerts.for } }
+      : {}),
   };
 }
 

@@ -149,6 +149,34 @@ function buildTests(): TestGroup[] {
     ],
   });
 
+  // Pace: the forecast misses from the start; the period passes 50% at 10m and 80% at 130m.
+  const paceWarning = rule(A.paceWarning);
+  const paceCritical = rule(A.paceCritical);
+  const kr = 'objective="delivery",key_result="velocity",period="2026-Q3"';
+  const krLabels = { objective: 'delivery', key_result: 'velocity', period: '2026-Q3' };
+  groups.push({
+    name: 'forecast misses the target: warning past 50% of the period, critical past 80%',
+    interval: '1m',
+    input_series: [
+      { series: `okr_key_result_forecast_on_target{${kr}}`, values: '0x230' },
+      { series: `okr_key_result_expected_progress_ratio{${kr}}`, values: '0.4x9 0.6x119 0.9x100' },
+    ],
+    alert_rule_test: [
+      ...forBoundary(A.paceWarning, 10, paceWarning.for ?? '0s', { ...paceWarning.labels, ...krLabels }),
+      ...forBoundary(A.paceCritical, 130, paceCritical.for ?? '0s', { ...paceCritical.labels, ...krLabels }),
+      never(A.paceWarning, 200),
+    ],
+  });
+  groups.push({
+    name: 'forecast reaches the target: no pace alert late in the period',
+    interval: '1m',
+    input_series: [
+      { series: `okr_key_result_forecast_on_target{${kr}}`, values: '1x200' },
+      { series: `okr_key_result_expected_progress_ratio{${kr}}`, values: '0.9x200' },
+    ],
+    alert_rule_test: [never(A.paceWarning, 150), never(A.paceCritical, 150)],
+  });
+
   const down = rule(A.sourceDown);
   groups.push({
     name: 'source down from t=3m',
