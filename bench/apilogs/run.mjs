@@ -54,7 +54,8 @@ function timed(cmd, cmdArgs) {
   const wall = r.stderr.match(/Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/);
   const rss = r.stderr.match(/Maximum resident set size \(kbytes\): (\d+)/);
   const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { stdout: r.stdout, stderr: r.stderr, seconds, rssKiB: Number(rss[1]) };
+  const cpu = Number(r.stderr.match(/User time \(seconds\): ([\d.]+)/)[1]) + Number(r.stderr.match(/System time \(seconds\): ([\d.]+)/)[1]);
+  return { stdout: r.stdout, stderr: r.stderr, seconds, cpu, rssKiB: Number(rss[1]) };
 }
 
 /** api_requests_total by "route method code" (other labels, like mtail's prog, ignored). */
@@ -89,16 +90,20 @@ async function oneShot(file, bytes) {
   const progs = join(out, 'mtail-progs');
   mkdirSync(progs, { recursive: true });
   copyFileSync(join(root, 'bench/apilogs/apilogs.mtail'), join(progs, 'apilogs.mtail'));
-  const runs = { mtail: [], okr: [] };
+  const runs = { mtail: [], okr: [], okr2: [] };
   for (let i = 0; i < RUNS; i++) {
     const port = await freePort();
     log(`run ${i + 1}/${RUNS}: mtail ...`);
     runs.mtail.push(timed('/usr/bin/mtail', ['--logtostderr', '--one_shot', '--one_shot_format', 'prometheus', '--emit_prog_label=false', '--address', '127.0.0.1', '--port', String(port), '--progs', progs, '--logs', file]));
     log(`run ${i + 1}/${RUNS}: okr-metrics logs ...`);
     runs.okr.push(timed(process.execPath, [main, 'logs', '--stats', '--service', 'api', file]));
+    log(`run ${i + 1}/${RUNS}: okr-metrics logs --threads 2 ...`);
+    runs.okr2.push(timed(process.execPath, [main, 'logs', '--threads', '2', '--service', 'api', file]));
   }
   const m = best(runs.mtail);
   const o = best(runs.okr);
+  const o2 = best(runs.okr2);
+  const problems2 = sameCounts(requestCounts(o2.stdout), requestCounts(m.stdout));
   const mCounts = requestCounts(m.stdout);
   const oCounts = requestCounts(o.stdout);
   const problems = sameCounts(oCounts, mCounts);
@@ -111,13 +116,16 @@ async function oneShot(file, bytes) {
     'lines/s': fmt(LINES / r.seconds),
     'MB/s': fmt(bytes / 1e6 / r.seconds, 1),
     'peak RSS MiB': fmt(r.rssKiB / 1024, 1),
+    'CPU s': r.cpu.toFixed(2),
+    'lines/CPU-s': fmt(LINES / r.cpu),
   });
   console.log(`\none-shot, ${fmt(LINES)} lines, ${fmt(bytes / 1e6, 1)} MB, best of ${RUNS} runs each (end to end, process start to exit)`);
-  console.table([row('mtail 3.0.0~rc50', m, runs.mtail), row('okr-metrics logs', o, runs.okr)]);
-  console.log(`ratio (lines/s, okr-metrics / mtail): best ${(m.seconds / o.seconds).toFixed(1)}x, median ${(median(runs.mtail.map((x) => x.seconds)) / median(runs.okr.map((x) => x.seconds))).toFixed(1)}x`);
+  console.table([row('mtail 3.0.0~rc50', m, runs.mtail), row('okr-metrics logs', o, runs.okr), row('okr-metrics logs --threads 2', o2, runs.okr2)]);
+  console.log(`ratio (lines/s, okr-metrics / mtail): best ${(m.seconds / o.seconds).toFixed(1)}x, median ${(median(runs.mtail.map((x) => x.seconds)) / median(runs.okr.map((x) => x.seconds))).toFixed(1)}x; --threads 2: best ${(m.seconds / o2.seconds).toFixed(1)}x; per CPU second: ${(m.cpu / o.cpu).toFixed(1)}x`);
   console.log(`okr-metrics counting only (no start-up, no rendering): ${fmt(Number(stats.lines_per_second))} lines/s, ${fmt(bytes / 1e6 / Number(stats.count_seconds), 1)} MB/s`);
   console.log(`request counts: okr-metrics ${fmt(total)}, mtail ${fmt([...mCounts.values()].reduce((a, b) => a + b, 0))}, ${oCounts.size} series; histogram counts ${fmt(histogramCount(o.stdout))} / ${fmt(histogramCount(m.stdout))}: ${problems.length === 0 ? 'identical' : `DIFFERENT\n  ${problems.slice(0, 10).join('\n  ')}`}`);
-  return { ok: problems.length === 0 && total === LINES, ratio: m.seconds / o.seconds, rssMiB: o.rssKiB / 1024 };
+  if (problems2.length > 0) console.log(`--threads 2 request counts DIFFER from mtail: ${problems2.slice(0, 5).join('; ')}`);
+  return { ok: problems.length === 0 && problems2.length === 0 && total === LINES, ratio: m.seconds / o.seconds, rssMiB: Math.max(o.rssKiB, o2.rssKiB) / 1024 };
 }
 
 /** Tail mode: `okr-metrics serve` with only apilogs follows a file that a writer appends to as fast as it can, while /metrics is scraped every 100 ms. */

@@ -111,7 +111,7 @@ function generateParserSource(format: CompiledNginxFormat): string {
   const requestGivesPath = !roles.has('request_uri') && !roles.has('uri');
   const requestGivesMethod = !roles.has('method');
   const L: string[] = [];
-  L.push('let pos = start, j = 0, status = -1, duration = NaN, methodId = ' + OTHER_METHOD_ID + ', pathStart = -1, pathEnd = -1;');
+  L.push('let pos = start, j = 0, status = -1, duration = NaN, methodId = ' + OTHER_METHOD_ID + ', pathStart = -1, pathEnd = -1, scanned = false;');
   const p = format.prefix;
   if (p.length > 0) {
     L.push(`if (end - pos < ${p.length}) return false;`);
@@ -131,9 +131,15 @@ function generateParserSource(format: CompiledNginxFormat): string {
         L.push(`{ let sp = pos; while (sp < end && buf[sp] !== 32 && buf[sp] !== ${t[0]}) sp++;`);
         L.push(`  j = sp; if (sp < end && buf[sp] === 32) {`);
         if (requestGivesMethod) L.push('    methodId = methodIdFromBytes(buf, pos, sp);');
-        L.push(`    let pe = sp + 1; while (pe < end && buf[pe] !== 32 && buf[pe] !== ${t[0]}) pe++;`);
-        if (requestGivesPath) L.push('    pathStart = sp + 1; pathEnd = pe;');
-        L.push('    j = pe; } }');
+        if (requestGivesPath && t[0] === 0x22) {
+          // The usual quoted "$request": the route table normalises the target while finding its end.
+          L.push('    const pe = routes.scanTarget(buf, sp + 1, end);');
+          L.push('    pathStart = sp + 1; pathEnd = pe; scanned = true; j = pe; } }');
+        } else {
+          L.push(`    let pe = sp + 1; while (pe < end && buf[pe] !== 32 && buf[pe] !== ${t[0]}) pe++;`);
+          if (requestGivesPath) L.push('    pathStart = sp + 1; pathEnd = pe;');
+          L.push('    j = pe; } }');
+        }
       } else {
         L.push('j = pos;');
       }
@@ -191,7 +197,7 @@ function generateParserSource(format: CompiledNginxFormat): string {
   L.push('if (pos !== end) return false;');
   L.push('out.status = status; out.duration = duration; out.methodId = methodId;');
   // No usable target ("-", a TLS probe): counted under the overflow route, not as overflow.
-  L.push(`if (pathEnd > pathStart && buf[pathStart] !== 45) out.routeId = routes.lookup(buf, pathStart, pathEnd);`);
+  L.push(`if (pathEnd > pathStart && buf[pathStart] !== 45) out.routeId = scanned ? routes.resolveScanned() : routes.lookup(buf, pathStart, pathEnd);`);
   L.push(`else { out.routeId = ${OVERFLOW_ROUTE_ID}; routes.overflowed = false; }`);
   L.push('return true;');
   return L.join('\n');

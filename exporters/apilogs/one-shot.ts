@@ -3,11 +3,11 @@
  * and count them. Synchronous reads are the fastest path in Node for a single pass, and
  * nothing else runs in the process meanwhile.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
 import type { ServiceCounters } from './service-counters.js';
 
-const CHUNK_BYTES = 4 * 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 
 export interface OneShotResult {
   files: number;
@@ -15,29 +15,53 @@ export interface OneShotResult {
   failed: Array<{ file: string; error: string }>;
 }
 
+/** A byte range of a file that starts at a line start and ends at a line start or the file's end. */
+export interface FileRange {
+  file: string;
+  start: number;
+  /** Exclusive; Infinity = to the end of the file. */
+  end: number;
+}
+
+export function readBuffer(): Buffer {
+  return Buffer.allocUnsafe(MAX_LINE_BYTES + CHUNK_BYTES);
+}
+
+/** Count the lines of buf-sized reads of fd in [start, end) into `counters`. */
+function countFd(fd: number, start: number, end: number, counters: ServiceCounters, buf: Buffer): void {
+  const splitter = new LineSplitter(counters);
+  let carry = 0;
+  let pos = start;
+  while (pos < end) {
+    const n = readSync(fd, buf, carry, Math.min(buf.length - carry, end - pos), pos);
+    if (n === 0) break;
+    pos += n;
+    counters.bytesRead += n;
+    const len = carry + n;
+    const keep = splitter.process(buf, len);
+    carry = len - keep;
+    if (carry > 0) buf.copyWithin(0, keep, len);
+  }
+  // A range ends at a line start, so only the file's last line can be unterminated.
+  splitter.finish(buf, 0, carry);
+}
+
 /** Count every line of `file` into `counters`. Throws only on open/read errors. */
-export function countFile(file: string, counters: ServiceCounters, buf = Buffer.allocUnsafe(MAX_LINE_BYTES + CHUNK_BYTES)): void {
-  const fd = openSync(file, 'r');
+export function countFile(file: string, counters: ServiceCounters, buf = readBuffer()): void {
+  countFileRange({ file, start: 0, end: Infinity }, counters, buf);
+}
+
+export function countFileRange(range: FileRange, counters: ServiceCounters, buf = readBuffer()): void {
+  const fd = openSync(range.file, 'r');
   try {
-    const splitter = new LineSplitter(counters);
-    let carry = 0;
-    for (;;) {
-      const n = readSync(fd, buf, carry, buf.length - carry, null);
-      if (n === 0) break;
-      counters.bytesRead += n;
-      const len = carry + n;
-      const keep = splitter.process(buf, len);
-      carry = len - keep;
-      if (carry > 0) buf.copyWithin(0, keep, len);
-    }
-    splitter.finish(buf, 0, carry);
+    countFd(fd, range.start, range.end, counters, buf);
   } finally {
     closeSync(fd);
   }
 }
 
 export function countFiles(files: readonly string[], counters: ServiceCounters): OneShotResult {
-  const buf = Buffer.allocUnsafe(MAX_LINE_BYTES + CHUNK_BYTES);
+  const buf = readBuffer();
   const failed: OneShotResult['failed'] = [];
   for (const f of files) {
     try {
@@ -47,4 +71,61 @@ export function countFiles(files: readonly string[], counters: ServiceCounters):
     }
   }
   return { files: files.length - failed.length, failed };
+}
+
+/**
+ * Split readable files into `parts` ranges of about equal size, cut just after a newline.
+ * Files that cannot be opened are reported in `failed`; a file is never cut inside a line
+ * (a cut point with no newline within 2 MiB after it is dropped).
+ */
+export function splitFiles(files: readonly string[], parts: number): { ranges: FileRange[][]; failed: OneShotResult['failed'] } {
+  const failed: OneShotResult['failed'] = [];
+  const sized: Array<{ file: string; size: number; fd: number }> = [];
+  for (const file of files) {
+    try {
+      const fd = openSync(file, 'r');
+      sized.push({ file, size: fstatSync(fd).size, fd });
+    } catch (e) {
+      failed.push({ file, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+    }
+  }
+  const total = sized.reduce((n, f) => n + f.size, 0);
+  const share = total / parts;
+  const ranges: FileRange[][] = Array.from({ length: parts }, () => []);
+  const probe = Buffer.allocUnsafe(2 * MAX_LINE_BYTES);
+  let part = 0;
+  let used = 0;
+  for (const f of sized) {
+    let start = 0;
+    while (start < f.size || (start === 0 && f.size === 0)) {
+      const room = share - used;
+      if (part < parts - 1 && room <= 0) {
+        part++;
+        used = 0;
+        continue;
+      }
+      if (part === parts - 1 || f.size - start <= room) {
+        ranges[part]!.push({ file: f.file, start, end: Infinity });
+        used += f.size - start;
+        break;
+      }
+      // Cut after the first newline past the share.
+      const at = start + Math.max(1, Math.floor(room));
+      const n = readSync(f.fd, probe, 0, probe.length, at - 1);
+      const nl = probe.subarray(0, n).indexOf(10);
+      if (nl < 0) {
+        ranges[part]!.push({ file: f.file, start, end: Infinity });
+        used += f.size - start;
+        break;
+      }
+      const cut = at + nl;
+      ranges[part]!.push({ file: f.file, start, end: cut });
+      part++;
+      used = 0;
+      start = cut;
+      if (start >= f.size) break;
+    }
+    closeSync(f.fd);
+  }
+  return { ranges, failed };
 }

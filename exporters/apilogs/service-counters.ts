@@ -8,7 +8,7 @@ import type { Sample } from '../collector.js';
 import { histogramSamples } from '../snapshot.js';
 import { METHOD_NAMES } from './http-method.js';
 import { emptyParsedRequest, type LineParser } from './parsed-request.js';
-import type { RouteTable } from './route-table.js';
+import { OVERFLOW_ROUTE_ID, type RouteTable } from './route-table.js';
 
 const METHOD_SLOTS = 16;
 const STATUS_SLOTS = 1024;
@@ -86,6 +86,78 @@ export class ServiceCounters {
     this.sums[series]! += d;
   }
 
+  /** The counts in a plain, transferable form (labels by name), for merging across threads. */
+  exportCounts(): ExportedCounts {
+    const route = (rm: number) => this.routes.names[Math.floor(rm / METHOD_SLOTS)]!;
+    return {
+      parsed: this.parsed,
+      malformed: this.malformed,
+      overflow: this.overflow,
+      bytesRead: this.bytesRead,
+      requests: this.requestKeys.map((key, slot) => {
+        const status = key % STATUS_SLOTS;
+        const rm = (key - status) / STATUS_SLOTS;
+        return [route(rm), rm % METHOD_SLOTS, status, this.requestCounts[slot]!];
+      }),
+      durations: this.seriesKeys.map((rm, series) => [route(rm), rm % METHOD_SLOTS, Array.from(this.bucketCounts.subarray(series * this.stride, (series + 1) * this.stride)), this.sums[series]!]),
+    };
+  }
+
+  /**
+   * Add counts exported by another ServiceCounters of the same service. Its routes go
+   * through this table's cap after this table's own routes.
+   */
+  mergeCounts(x: ExportedCounts): void {
+    this.parsed += x.parsed;
+    this.malformed += x.malformed;
+    this.overflow += x.overflow;
+    this.bytesRead += x.bytesRead;
+    const routeIds = new Map<string, number>();
+    const routeId = (name: string) => {
+      let id = routeIds.get(name);
+      if (id === undefined) {
+        id = this.routes.routeIdByName(name);
+        routeIds.set(name, id);
+      }
+      return id;
+    };
+    for (const [name, methodId, status, count] of x.requests) {
+      const id = routeId(name);
+      // A route of theirs that no longer fits under our cap: newly folded into "other".
+      if (id === OVERFLOW_ROUTE_ID && name !== this.routes.names[OVERFLOW_ROUTE_ID]) this.overflow += count;
+      const slot = this.requestSlotFor((id * METHOD_SLOTS + methodId) * STATUS_SLOTS + status);
+      this.requestCounts[slot]! += count;
+    }
+    for (const [name, methodId, buckets, sum] of x.durations) {
+      const series = this.seriesFor(routeId(name) * METHOD_SLOTS + methodId);
+      for (let i = 0; i < this.stride; i++) this.bucketCounts[series * this.stride + i]! += buckets[i] ?? 0;
+      this.sums[series]! += sum;
+    }
+  }
+
+  private requestSlotFor(key: number): number {
+    let slot = this.requestSlot.get(key);
+    if (slot === undefined) {
+      slot = this.requestKeys.length;
+      this.requestKeys.push(key);
+      this.requestSlot.set(key, slot);
+      this.requestCounts = grow(this.requestCounts, slot + 1);
+    }
+    return slot;
+  }
+
+  private seriesFor(rm: number): number {
+    let series = this.seriesSlot.get(rm);
+    if (series === undefined) {
+      series = this.seriesKeys.length;
+      this.seriesKeys.push(rm);
+      this.seriesSlot.set(rm, series);
+      this.bucketCounts = grow(this.bucketCounts, (series + 1) * this.stride);
+      this.sums = grow(this.sums, series + 1);
+    }
+    return series;
+  }
+
   /** Count a line that could not even be handed to the parser (too long, invalid UTF-8). */
   malformedLine(): void {
     this.malformed++;
@@ -120,6 +192,16 @@ export class ServiceCounters {
       ),
     );
   }
+}
+
+/** ServiceCounters' counts by label value: [route, method id, status, count] and [route, method id, bucket counts, sum]. */
+export interface ExportedCounts {
+  parsed: number;
+  malformed: number;
+  overflow: number;
+  bytesRead: number;
+  requests: Array<[string, number, number, number]>;
+  durations: Array<[string, number, number[], number]>;
 }
 
 function cmp(a: string, b: string): number {

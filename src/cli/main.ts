@@ -78,8 +78,9 @@ program
   .option('--service <name>', 'service label', 'api')
   .option('--route <template>', 'route template such as /v1/topups/:id (repeatable)', collectRepeated)
   .option('--max-routes <n>', 'distinct routes kept before folding into route="other"', (v: string) => Number(v))
+  .option('--threads <n>', 'counting threads (default 1; more help on large inputs when cores are idle)', (v: string) => Number(v))
   .option('--stats', 'print lines, bytes and lines/s of the counting itself on stderr')
-  .action(async (files: string[], opts: { format: 'nginx' | 'json' | 'regex'; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; stats?: boolean }) => {
+  .action(async (files: string[], opts: { format: 'nginx' | 'json' | 'regex'; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; threads?: number; stats?: boolean }) => {
     // Loaded on demand: the one-shot path needs none of the service's modules.
     const { runLogs, LogsUsageError } = await import('./commands/logs.js');
     let r;

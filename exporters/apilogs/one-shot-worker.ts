@@ -1,0 +1,11 @@
+/** A counting thread of parallel one-shot mode: counts its ranges and posts the counts back. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { countFileRange, readBuffer } from './one-shot.js';
+import type { WorkerInput } from './parallel-one-shot.js';
+import { createServiceCounters } from './service-setup.js';
+
+const input = workerData as WorkerInput;
+const counters = createServiceCounters(input.settings);
+const buf = readBuffer();
+for (const r of input.ranges) countFileRange({ file: r.file, start: r.start, end: r.end ?? Infinity }, counters, buf);
+parentPort!.postMessage(counters.exportCounts());
