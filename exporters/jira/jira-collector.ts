@@ -10,7 +10,7 @@ import { resolveSecret } from '../../src/config/secrets.js';
 import { SourceError, type CollectContext, type Collector, type CollectorFactory, type Snapshot } from '../collector.js';
 import { HttpClient, type HttpAuth } from '../http-client.js';
 import type { JiraConfig } from './config.js';
-import type { JiraField } from './jira-api.js';
+import type { JiraField, JiraIssue } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
 import { currentPeriodDates, fillJqlPlaceholders } from './jql-period.js';
@@ -75,6 +75,8 @@ export class JiraCollector implements Collector {
   private readonly lastQueries = new Map<string, QueryResult>();
   private readonly warned = new Map<string, string>();
   private siteFields: Promise<JiraField[]> | undefined;
+  /** What the last collect() skipped (read by the backfill, which must not skip silently). */
+  private lastErrors: SourceError[] = [];
   private queryField: Promise<PointsField | undefined> | undefined;
 
   constructor(
@@ -200,6 +202,7 @@ export class JiraCollector implements Collector {
     );
 
     this.cache.save();
+    this.lastErrors = errors;
     // Refused credentials fail everything alike: say so once, as the source's error.
     const auth = errors.find((e) => e.status === 401);
     if (auth) throw auth;
@@ -213,6 +216,21 @@ export class JiraCollector implements Collector {
 
   async close(): Promise<void> {
     this.cache.save();
+  }
+
+  /**
+   * For the backfill: every closed sprint of each board synced by the last collect() (the cache
+   * keeps them all, not only the last closed_sprints), and what that collect() skipped.
+   */
+  history(): { boards: BoardFigures[]; errors: SourceError[] } {
+    return { boards: [...this.lastBoards.values()], errors: [...this.lastErrors] };
+  }
+
+  /** For the backfill: issues matching `jql` with `fields` plus the query points field, if any. */
+  async searchWithPoints(ctx: CollectContext, jql: string, fields: string[]): Promise<{ issues: JiraIssue[]; pointsField?: PointsField }> {
+    const pointsField = await this.pointsFieldForQueries(ctx);
+    const issues = await this.client.search(ctx, jql, pointsField ? [...fields, pointsField.id] : fields);
+    return { issues, pointsField };
   }
 
   private warnOnce(ctx: CollectContext, key: string, message: string): void {

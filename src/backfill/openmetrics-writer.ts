@@ -3,8 +3,10 @@
  * openmetrics`. OpenMetrics wants each family's samples together and each series in time
  * order, so callers hand over one family at a time, series by series.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import type { SeriesTimeline } from './series-timeline.js';
 
 export type Point = [timeMs: number, value: number];
 
@@ -22,7 +24,10 @@ function formatValue(v: number): string {
 export class OpenMetricsWriter {
   private readonly out: WriteStream;
   private readonly families = new Set<string>();
+  /** SHA-256 of everything written: reruns compare it to prove byte-identical output. */
+  private readonly hash = createHash('sha256');
   samples = 0;
+  bytes = 0;
 
   constructor(readonly path: string) {
     this.out = createWriteStream(path);
@@ -54,13 +59,54 @@ export class OpenMetricsWriter {
     }
   }
 
+  /**
+   * Every series of a timeline, one family per sample name (so `_bucket`, `_sum` and `_count`
+   * keep their exact names), runs expanded to one sample per grid step.
+   */
+  async timeline(tl: SeriesTimeline): Promise<void> {
+    const step = tl.grid.stepMs;
+    // Whole-second steps (the normal case) print whole-second timestamps: shorter files.
+    const stamp = step % 1000 === 0 ? (t: number) => String(t / 1000) : (t: number) => (t / 1000).toFixed(3);
+    let current = '';
+    let chunk = '';
+    for (const s of tl.sorted()) {
+      if (s.name !== current) {
+        if (this.families.has(s.name)) throw new Error(`family ${s.name} written twice: OpenMetrics needs each family in one block`);
+        this.families.add(s.name);
+        current = s.name;
+        chunk += `# HELP ${s.name} ${(tl.help.get(s.name) ?? '').replace(/\n/g, ' ')}\n# TYPE ${s.name} unknown\n`;
+      }
+      const head = s.labels ? `${s.name}{${s.labels}} ` : `${s.name} `;
+      for (let i = 0; i < s.count; i++) {
+        const from = s.runs[i * 3]!;
+        const to = s.runs[i * 3 + 1]!;
+        const v = `${formatValue(s.runs[i * 3 + 2]!)} `;
+        for (let t = from; t <= to; t += step) {
+          chunk += head + v + stamp(t) + '\n';
+          this.samples++;
+          if (chunk.length > 1 << 16) {
+            await this.write(chunk);
+            chunk = '';
+          }
+        }
+      }
+    }
+    if (chunk) await this.write(chunk);
+  }
+
+  /** Hex SHA-256 of the whole file, valid after close(). */
+  digest = '';
+
   async close(): Promise<void> {
     await this.write('# EOF\n');
+    this.digest = this.hash.digest('hex');
     this.out.end();
     await once(this.out, 'finish');
   }
 
   private async write(s: string): Promise<void> {
+    this.hash.update(s);
+    this.bytes += Buffer.byteLength(s);
     if (!this.out.write(s)) await once(this.out, 'drain');
   }
 }

@@ -141,6 +141,25 @@ program
     process.stdout.write(await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus }));
   });
 
+program
+  .command('backfill')
+  .description("rebuild the live series from each source's own history at a fixed step, as OpenMetrics files and (with promtool) TSDB blocks")
+  .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
+  .requiredOption('--from <date>', 'first day, YYYY-MM-DD (calendar time zone) or an ISO date-time')
+  .option('--to <date>', 'end (exclusive): YYYY-MM-DD, ISO date-time, or now (= 3 hours ago); default: the last midnight at least 3 hours ago')
+  .option('--out <dir>', 'output directory (default: <state_dir>/backfill)')
+  .option('--sources <list>', 'comma-separated: jira, sonarqube, apilogs (default: every configured one)')
+  .option('--step <duration>', 'sample interval', '5m')
+  .option('--log-files <service=glob>', 'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)', collectRepeated)
+  .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
+  .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean }) => {
+    const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/backfill.js')]);
+    const loaded = loadConfig(opts.config);
+    const r = await runBackfillCommand(loaded, opts, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }) });
+    process.stdout.write(summary(r));
+    if (r.failed) process.exitCode = EXIT.failure;
+  });
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);

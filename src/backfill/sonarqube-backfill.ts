@@ -1,0 +1,99 @@
+/**
+ * SonarQube history from `/api/measures/search_history`: every analysis of each configured
+ * project branch, held from the instant it happened until the next one, as the live collector
+ * would have served it (same buildSnapshot, same conversions). The quality gate comes from the
+ * history of `alert_status`; `sonarqube_last_analysis_timestamp_seconds` is the time of the
+ * latest analysis at each instant.
+ */
+import type { LoadedConfig } from '../config/load-config.js';
+import { SourceError, type CollectContext } from '../../exporters/collector.js';
+import { measureHistory, type HistoryPoint } from '../../exporters/sonarqube/measure-history.js';
+import { SONAR_METRIC_KEYS } from '../../exporters/sonarqube/metric-mapping.js';
+import { MAX_HISTORY_PAGE_SIZE, parseSonarDate, type QualityGateStatus, type SonarqubeClient } from '../../exporters/sonarqube/sonarqube-client.js';
+import { buildSnapshot, createSonarqubeClient, projectsFromConfig, type ProjectResult, type ProjectTarget } from '../../exporters/sonarqube/sonarqube-collector.js';
+import type { SeriesTimeline } from './series-timeline.js';
+import { ceilToStep } from './step-grid.js';
+import type { SourceProgress } from './progress-bar.js';
+
+interface ProjectHistory {
+  target: ProjectTarget;
+  branch: string;
+  points: HistoryPoint[];
+  gates: Array<{ time: number; gate: QualityGateStatus }>;
+  /** Analysis times (Unix seconds), oldest first. */
+  analyses: number[];
+}
+
+export async function backfillSonarqube(loaded: LoadedConfig, tl: SeriesTimeline, ctx: CollectContext, progress: SourceProgress, client?: SonarqubeClient): Promise<void> {
+  const settings = loaded.config.sources.sonarqube;
+  if (!settings) throw new Error('sources.sonarqube is not configured');
+  client ??= createSonarqubeClient(loaded, settings);
+  const { projects, teamOf } = projectsFromConfig(loaded, settings);
+  const targets: ProjectTarget[] = projects === 'all' ? (await client.listProjects(ctx)).map((p) => ({ key: p.key, team: teamOf?.(p.key) ?? '' })) : projects;
+  progress.setTotal(targets.length);
+  const to = new Date(tl.grid.lastMs);
+
+  const histories: ProjectHistory[] = [];
+  for (const target of targets) {
+    const where = `sonarqube: project ${target.key}${target.branch ? ` branch ${target.branch}` : ''}`;
+    try {
+      const branches = await client.branches(ctx, target.key);
+      const measured = target.branch !== undefined ? branches.find((b) => b.name === target.branch) : branches.find((b) => b.isMain);
+      if (target.branch !== undefined && !measured) throw new SourceError('not_found', `has no branch "${target.branch}" (check sources.sonarqube.projects)`, 404);
+      // No lower bound: the value at the backfill's start is the last analysis before it.
+      const points = await measureHistory(client, ctx, { project: target.key, metrics: SONAR_METRIC_KEYS, to, branch: target.branch });
+      const gates = await gateHistory(client, ctx, target, to);
+      const analyses = [...new Set([...points.map((p) => p.time), ...gates.map((g) => g.time)])].sort((a, b) => a - b);
+      histories.push({ target, branch: measured?.name ?? target.branch ?? '', points, gates, analyses });
+    } catch (e) {
+      if (e instanceof SourceError) throw new SourceError(e.reason, `${where}: ${e.message}`, e.status);
+      throw e;
+    }
+    progress.advance(1);
+  }
+
+  const { firstMs, lastMs, stepMs } = tl.grid;
+  const changes = new Set<number>([firstMs]);
+  for (const h of histories) for (const a of h.analyses) changes.add(ceilToStep(a * 1000, stepMs));
+  const instants = [...changes].filter((t) => t >= firstMs && t <= lastMs).sort((a, b) => a - b);
+  for (let k = 0; k < instants.length; k++) {
+    const t = instants[k]!;
+    const until = k + 1 < instants.length ? instants[k + 1]! - stepMs : lastMs;
+    const results: ProjectResult[] = [];
+    for (const h of histories) {
+      const r = resultAt(h, t / 1000);
+      if (r) results.push(r);
+    }
+    tl.hold(t, until, buildSnapshot(results, 0));
+  }
+}
+
+/** The project as the live collector saw it at `time` (Unix seconds): latest value of each metric; none before the first analysis. */
+function resultAt(h: ProjectHistory, time: number): ProjectResult | undefined {
+  let analysisTime: number | undefined;
+  for (const a of h.analyses) if (a <= time) analysisTime = a;
+  if (analysisTime === undefined) return undefined;
+  const measures = new Map<string, number>();
+  for (const p of h.points) if (p.time <= time) measures.set(p.metric, p.value); // oldest first: the last wins
+  let gate: QualityGateStatus = 'NONE';
+  for (const g of h.gates) if (g.time <= time) gate = g.gate;
+  return { target: h.target, branch: h.branch, measures, gate, analysisTime };
+}
+
+/** The quality gate at each analysis: `alert_status` history (level values OK/WARN/ERROR, which measureHistory skips as non-numeric). */
+async function gateHistory(client: SonarqubeClient, ctx: CollectContext, target: ProjectTarget, to: Date): Promise<Array<{ time: number; gate: QualityGateStatus }>> {
+  const out: Array<{ time: number; gate: QualityGateStatus }> = [];
+  for (let page = 1; page <= 10_000; page++) {
+    const res = await client.searchHistoryPage(ctx, { project: target.key, metrics: ['alert_status'], to, branch: target.branch, page, pageSize: MAX_HISTORY_PAGE_SIZE });
+    let entries = 0;
+    for (const m of res.measures)
+      for (const e of m.history ?? []) {
+        entries++;
+        const time = parseSonarDate(e.date);
+        if (time !== undefined && (e.value === 'OK' || e.value === 'WARN' || e.value === 'ERROR')) out.push({ time, gate: e.value });
+      }
+    const { pageIndex, pageSize, total } = res.paging;
+    if (entries === 0 || (pageIndex ?? page) * (pageSize || MAX_HISTORY_PAGE_SIZE) >= total) break;
+  }
+  return out.sort((a, b) => a.time - b.time);
+}

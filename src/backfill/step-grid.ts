@@ -1,0 +1,40 @@
+/**
+ * The fixed time grid every backfilled series is sampled on. Steps are aligned to the Unix
+ * epoch (as Prometheus aligns range-query steps), so two runs over overlapping ranges put their
+ * samples at the same instants, and a sample at grid time t shows the source as it was at t
+ * (events at or before t).
+ */
+import { durationSeconds } from '../config/primitives.js';
+
+export interface StepGrid {
+  stepMs: number;
+  /** First and last grid instant of the run, Unix ms, both inclusive. */
+  firstMs: number;
+  lastMs: number;
+}
+
+export function parseStep(text: string): number {
+  const ms = Math.round(durationSeconds(text) * 1000);
+  if (!(ms >= 1000)) throw new Error(`--step ${text}: must be a duration of at least 1s, e.g. 5m`);
+  return ms;
+}
+
+/** The grid instants within [fromMs, toMs). */
+export function stepGrid(fromMs: number, toMs: number, stepMs: number): StepGrid {
+  const firstMs = ceilToStep(fromMs, stepMs);
+  const lastMs = ceilToStep(toMs, stepMs) - stepMs;
+  return { stepMs, firstMs, lastMs };
+}
+
+/** The first grid instant at or after `ms`: the first sample that sees an event at `ms`. */
+export function ceilToStep(ms: number, stepMs: number): number {
+  return Math.ceil(ms / stepMs) * stepMs;
+}
+
+export function floorToStep(ms: number, stepMs: number): number {
+  return Math.floor(ms / stepMs) * stepMs;
+}
+
+export function gridSteps(grid: StepGrid): number {
+  return grid.lastMs < grid.firstMs ? 0 : (grid.lastMs - grid.firstMs) / grid.stepMs + 1;
+}

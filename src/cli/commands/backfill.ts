@@ -1,0 +1,138 @@
+/**
+ * `okr-metrics backfill`: arguments → runBackfill. Dates, the default end and the sources are
+ * decided here; the work is in src/backfill/.
+ */
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../../config/load-config.js';
+import { stateDir, ledgerPath } from '../../config/state-paths.js';
+import { Ledger } from '../../okr/ledger.js';
+import { localMidnight } from '../../okr/periods.js';
+import { BACKFILL_SOURCES, loadingInstructions, runBackfill, type BackfillResult, type BackfillSource } from '../../backfill/backfill-run.js';
+import { BackfillProgress, type ProgressOptions } from '../../backfill/progress-bar.js';
+import { parseStep } from '../../backfill/step-grid.js';
+import { UsageError } from './report.js';
+
+export interface BackfillCliOptions {
+  from: string;
+  to?: string;
+  out?: string;
+  sources?: string;
+  step?: string;
+  logFiles?: string[];
+  blocks?: boolean;
+}
+
+/** Prometheus' head block holds about the last 3 hours: blocks must stay out of it. */
+export const HEAD_MARGIN_MS = 3 * 3600_000;
+
+/** `YYYY-MM-DD` (midnight in the OKR calendar's time zone), an ISO date-time, or `now`. */
+export function parseInstant(text: string, tz: string, now: number, what: string): number {
+  if (text === 'now') return now - HEAD_MARGIN_MS;
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (d) return localMidnight(Number(d[1]), Number(d[2]), Number(d[3]), tz);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new UsageError(`${what} ${text}: expected YYYY-MM-DD, an ISO 8601 date-time or now`);
+  return ms;
+}
+
+/**
+ * Default end: the last midnight (calendar time zone) at least 3 hours ago. A fixed end makes
+ * reruns on the same day idempotent; the live exporter owns everything after it.
+ */
+export function defaultEnd(tz: string, now: number): number {
+  const t = now - HEAD_MARGIN_MS;
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date(t));
+  const get = (k: string) => Number(parts.find((p) => p.type === k)!.value);
+  return localMidnight(get('year'), get('month'), get('day'), tz);
+}
+
+export function parseSources(text: string | undefined, loaded: LoadedConfig): BackfillSource[] {
+  if (text === undefined) return BACKFILL_SOURCES.filter((s) => loaded.config.sources[s] && loaded.config.sources[s].enabled !== false);
+  const out: BackfillSource[] = [];
+  for (const s of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (s === 'bitbucket') throw new UsageError('--sources bitbucket: backfilling Bitbucket is not implemented yet (jira, sonarqube, apilogs are)');
+    if (!(BACKFILL_SOURCES as readonly string[]).includes(s)) throw new UsageError(`--sources ${s}: expected some of ${BACKFILL_SOURCES.join(', ')}`);
+    if (!out.includes(s as BackfillSource)) out.push(s as BackfillSource);
+  }
+  if (out.length === 0) throw new UsageError('--sources: name at least one source');
+  return out;
+}
+
+function parseLogFiles(values: string[] | undefined): Record<string, string[]> | undefined {
+  if (!values) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw new UsageError(`--log-files ${v}: expected <service>=<path or glob>`);
+    (out[v.slice(0, i)] ??= []).push(v.slice(i + 1));
+  }
+  return out;
+}
+
+function findPromtool(): string | null {
+  const r = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? 'promtool' : null;
+}
+
+export interface BackfillCommandResult extends BackfillResult {
+  outDir: string;
+  instructions: string;
+  failed: boolean;
+}
+
+export async function runBackfillCommand(
+  loaded: LoadedConfig,
+  opts: BackfillCliOptions,
+  deps: { logger: Logger; now?: () => number; progress?: ProgressOptions; promtool?: string | null },
+): Promise<BackfillCommandResult> {
+  const now = (deps.now ?? Date.now)();
+  const tz = loaded.config.calendar.timezone;
+  const fromMs = parseInstant(opts.from, tz, now, '--from');
+  const toMs = opts.to === undefined ? defaultEnd(tz, now) : parseInstant(opts.to, tz, now, '--to');
+  if (!(toMs > fromMs)) throw new UsageError(`--to (${new Date(toMs).toISOString()}) must be after --from (${new Date(fromMs).toISOString()})`);
+  if (toMs > now - HEAD_MARGIN_MS) throw new UsageError(`--to ${opts.to}: must be at least 3 hours ago (Prometheus' head block); use --to now for that`);
+  let stepMs: number;
+  try {
+    stepMs = parseStep(opts.step ?? '5m');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const sources = parseSources(opts.sources, loaded);
+  const outDir = resolve(opts.out ?? join(stateDir(loaded), 'backfill'));
+  const promtool = opts.blocks === false ? null : deps.promtool !== undefined ? deps.promtool : findPromtool();
+  const ledger = new Ledger(ledgerPath(loaded));
+  try {
+    const result = await runBackfill({
+      loaded,
+      fromMs,
+      toMs,
+      stepMs,
+      outDir,
+      sources,
+      promtool,
+      logFiles: parseLogFiles(opts.logFiles),
+      logger: deps.logger,
+      progress: new BackfillProgress(deps.progress),
+      ledger,
+      now: deps.now,
+    });
+    return { ...result, outDir, instructions: loadingInstructions(outDir, result.outcomes), failed: result.outcomes.some((o) => o.status === 'failed') };
+  } finally {
+    ledger.close();
+  }
+}
+
+/** The summary printed on stdout. */
+export function summary(r: BackfillCommandResult): string {
+  const lines = [`backfill ${new Date(r.grid.firstMs).toISOString()} .. ${new Date(r.grid.lastMs).toISOString()} every ${r.grid.stepMs / 1000}s into ${r.outDir}`];
+  for (const o of r.outcomes) {
+    if (o.status === 'failed') lines.push(`  ${o.source}: FAILED: ${o.message}`);
+    else if (o.status === 'skipped') lines.push(`  ${o.source}: skipped (${o.message})`);
+    else lines.push(`  ${o.source}: ${o.status}, ${o.samples.toLocaleString('en-US')} samples, ${o.blocksDir ?? o.file}`);
+  }
+  if (r.instructions) lines.push('', r.instructions);
+  else if (r.outcomes.some((o) => o.file && o.samples > 0)) lines.push('', 'promtool is not on the PATH: turn the .om files into blocks with `promtool tsdb create-blocks-from openmetrics <file> <dir>`.', '');
+  return `${lines.join('\n')}\n`;
+}
