@@ -25,7 +25,7 @@ import type { ServiceCounters } from './service-counters.js';
 const HEAD_BYTES = 1024;
 const CHUNK_BYTES = 1024 * 1024;
 /** Bytes read per poll across all files before yielding to the event loop. */
-const POLL_BUDGET_BYTES = 64 * 1024 * 1024;
+const POLL_BUDGET_BYTES = 16 * 1024 * 1024;
 /** Polls a file that left the glob is still drained before it is closed (writers may lag). */
 const ORPHAN_GRACE_POLLS = 4;
 /** Polls a copy waits for its original's truncation before it is treated as a plain duplicate. */

@@ -6,6 +6,7 @@
 import { APILOGS_METRICS, LABEL } from '../../src/conventions.js';
 import type { Sample } from '../collector.js';
 import { histogramSamples } from '../snapshot.js';
+import { IntSlotMap } from './int-slot-map.js';
 import { METHOD_NAMES } from './http-method.js';
 import { emptyParsedRequest, type LineParser } from './parsed-request.js';
 import { OVERFLOW_ROUTE_ID, type RouteTable } from './route-table.js';
@@ -31,10 +32,10 @@ export class ServiceCounters {
   filesMissing = 0;
 
   private readonly out = emptyParsedRequest();
-  private readonly requestSlot = new Map<number, number>();
+  private readonly requestSlot = new IntSlotMap(256);
   private requestKeys: number[] = [];
   private requestCounts: Float64Array = new Float64Array(64);
-  private readonly seriesSlot = new Map<number, number>();
+  private readonly seriesSlot = new IntSlotMap(64);
   private seriesKeys: number[] = [];
   private bucketCounts: Float64Array;
   private sums: Float64Array = new Float64Array(16);
@@ -62,7 +63,7 @@ export class ServiceCounters {
     const rm = r.routeId * METHOD_SLOTS + r.methodId;
     const key = rm * STATUS_SLOTS + r.status;
     let slot = this.requestSlot.get(key);
-    if (slot === undefined) {
+    if (slot < 0) {
       slot = this.requestKeys.length;
       this.requestKeys.push(key);
       this.requestSlot.set(key, slot);
@@ -72,7 +73,7 @@ export class ServiceCounters {
     const d = r.duration;
     if (d !== d) return; // NaN: the line logged no duration
     let series = this.seriesSlot.get(rm);
-    if (series === undefined) {
+    if (series < 0) {
       series = this.seriesKeys.length;
       this.seriesKeys.push(rm);
       this.seriesSlot.set(rm, series);
@@ -137,7 +138,7 @@ export class ServiceCounters {
 
   private requestSlotFor(key: number): number {
     let slot = this.requestSlot.get(key);
-    if (slot === undefined) {
+    if (slot < 0) {
       slot = this.requestKeys.length;
       this.requestKeys.push(key);
       this.requestSlot.set(key, slot);
@@ -148,7 +149,7 @@ export class ServiceCounters {
 
   private seriesFor(rm: number): number {
     let series = this.seriesSlot.get(rm);
-    if (series === undefined) {
+    if (series < 0) {
       series = this.seriesKeys.length;
       this.seriesKeys.push(rm);
       this.seriesSlot.set(rm, series);
