@@ -23,13 +23,14 @@ afterEach(() => {
   for (const t of tailers.splice(0)) t.stop();
 });
 
-function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginning'; counters?: ServiceCounters; pollMs?: number } = {}) {
+function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginning'; counters?: ServiceCounters; pollMs?: number; orphanGraceMs?: number } = {}) {
   const counters = opts.counters ?? service();
   const t = new LogTailer({
     services: [{ name: 'topups', files, startAt: opts.startAt ?? 'end', counters }],
     baseDir: dir,
     stateFile: join(dir, 'state', 'checkpoint.json'),
     pollIntervalMs: opts.pollMs ?? 3_600_000,
+    orphanGraceMs: opts.orphanGraceMs,
     logger: silentLogger(),
   });
   tailers.push(t);
@@ -88,6 +89,40 @@ describe('LogTailer basics', () => {
     appendFileSync(join(dir, 'access.log'), line(1));
     t.poll();
     expect([c.parsed, c.malformed, c.filesWatched]).toEqual([1, 0, 1]);
+  });
+});
+
+describe('LogTailer files leaving the globs', () => {
+  it('keeps reading a renamed-away file for the grace period, then counts its unterminated last line and closes it', async () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, '');
+    const { t, c } = tailer(dir, ['access.log'], { orphanGraceMs: 50 });
+    t.poll();
+    appendFileSync(file, lines(1, 3));
+    renameSync(file, `${file}.old`);
+    appendFileSync(`${file}.old`, line(4) + line(5).slice(0, -1)); // the writer has not reopened yet
+    t.poll();
+    expect([c.parsed, c.filesWatched, c.rotations, c.filesMissing]).toEqual([4, 1, 1, 1]);
+    for (let i = 0; i < 5; i++) t.poll();
+    await sleep(60);
+    t.poll();
+    expect([c.parsed, c.malformed, c.filesWatched, durationSum(c)]).toEqual([5, 0, 0, 15]);
+  });
+
+  it('treats a plain copy of a followed file (never truncated) as lines already counted', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 20));
+    const { t, c } = tailer(dir, ['access.log*'], { startAt: 'beginning' });
+    t.poll();
+    copyFileSync(file, `${file}.bak`);
+    appendFileSync(`${file}.bak`, line(21));
+    for (let i = 0; i < 25; i++) t.poll();
+    appendFileSync(`${file}.bak`, line(22));
+    t.poll();
+    // The copy waited for a truncation that never came, then started at its end.
+    expect([c.parsed, durationSum(c), c.filesWatched]).toEqual([21, sumTo(20) + 22, 2]);
   });
 });
 

@@ -26,7 +26,12 @@ const HEAD_BYTES = 1024;
 const CHUNK_BYTES = 1024 * 1024;
 /** Bytes read per poll across all files before yielding to the event loop. */
 const POLL_BUDGET_BYTES = 16 * 1024 * 1024;
-/** Polls a file that left the glob is still drained before it is closed (writers may lag). */
+/**
+ * A file that left the globs (renamed away, deleted) is still read for this long and at
+ * least this many polls before it is closed: nginx writes to the old file until it reopens
+ * its logs after logrotate's USR1.
+ */
+const ORPHAN_GRACE_MS = 5000;
 const ORPHAN_GRACE_POLLS = 4;
 /** Polls a copy waits for its original's truncation before it is treated as a plain duplicate. */
 const TWIN_WAIT_POLLS = 20;
@@ -49,6 +54,8 @@ export interface TailerOptions {
   stateFile: string;
   pollIntervalMs: number;
   logger: Logger;
+  /** How long a file that left the globs is still read (default 5 s; tests shorten it). */
+  orphanGraceMs?: number;
 }
 
 interface FollowedFile {
@@ -69,6 +76,8 @@ interface FollowedFile {
   splitter: LineSplitter;
   /** Polls since the file stopped matching the service's globs (0 while it matches). */
   orphanPolls: number;
+  /** When it stopped matching (ms since epoch). */
+  orphanSince: number;
   /** A copy waiting for its original (the file it was copied from) to be truncated. */
   twinOf: FollowedFile | undefined;
   twinPolls: number;
@@ -180,6 +189,7 @@ export class LogTailer {
         f.path = now.path;
         f.orphanPolls = 0;
       } else {
+        if (f.orphanPolls === 0) f.orphanSince = Date.now();
         f.orphanPolls++;
       }
       // Rotated away: renamed (to another matching name, or out of the globs) or deleted.
@@ -189,7 +199,7 @@ export class LogTailer {
         counters.rotations++;
       }
       budget -= this.readFile(st, f, budget);
-      if (f.orphanPolls > ORPHAN_GRACE_POLLS) {
+      if (f.orphanPolls > ORPHAN_GRACE_POLLS && Date.now() - f.orphanSince >= (this.opts.orphanGraceMs ?? ORPHAN_GRACE_MS)) {
         // Gone from the globs and drained: count an unterminated last line, then let go.
         this.finishFile(st, f);
       }
@@ -238,6 +248,7 @@ export class LogTailer {
       head: Buffer.alloc(0),
       splitter: new LineSplitter(st.svc.counters),
       orphanPolls: 0,
+      orphanSince: 0,
       twinOf: undefined,
       twinPolls: 0,
     };
