@@ -97,6 +97,16 @@ describe('nginx format', () => {
     expect(sum).toBeCloseTo(0.18, 12);
   });
 
+  it('reads timestamps of an unexpected width too (the fixed-width shortcut falls back to scanning)', () => {
+    const fmt = '$msec [$time_local] "$request" $status';
+    const c = countText(
+      service({ log_format: fmt }),
+      ['1764583200.123 [01/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200', '1764583200.1 [1/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 201', '17645832001234 [01/Nov/2026:10:00:00 +00000] "GET /a HTTP/1.1" 202', '1764583200.123 [01/Nov/2026:10:00:00 +0000]"GET /a HTTP/1.1" 203'].join('\n'),
+    );
+    expect(requestTable(c)).toEqual({ '/a GET 200': 1, '/a GET 201': 1, '/a GET 202': 1 });
+    expect(c.malformed).toBe(1);
+  });
+
   it('prefers $request_time over $upstream_response_time and $uri over $request', () => {
     const c = countText(service({ log_format: '"$request" $uri $status $upstream_response_time $request_time' }), '"GET /x/1?q HTTP/1.1" /internal/9 200 0.500 0.700\n');
     expect(requestTable(c)).toEqual({ '/internal/:id GET 200': 1 });

@@ -16,6 +16,13 @@ import { OVERFLOW_ROUTE_ID, type RouteTable } from './route-table.js';
 export const DEFAULT_NGINX_LOG_FORMAT =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
 
+/** Variables nginx always writes with the same width (until the year 2286 for $msec). */
+const FIXED_WIDTH: Record<string, number> = {
+  time_local: '01/Nov/2026:10:00:00 +0000'.length,
+  time_iso8601: '2026-11-01T10:00:00+00:00'.length,
+  msec: '1764583200.123'.length,
+};
+
 type Role = 'request' | 'method' | 'request_uri' | 'uri' | 'status' | 'request_time' | 'upstream_time' | 'skip';
 
 const ROLE_OF: Record<string, Role> = {
@@ -143,6 +150,10 @@ function generateParserSource(format: CompiledNginxFormat): string {
       } else {
         L.push('j = pos;');
       }
+      const width = FIXED_WIDTH[step.variable];
+      const termAt = (at: string) => [...t].map((b, k) => `buf[${at} + ${k}] === ${b}`).join(' && ');
+      // Fixed-width values (timestamps): try the terminator where it must be before scanning.
+      if (width !== undefined) L.push(`if (pos + ${width + t.length} <= end && ${termAt(`pos + ${width}`)}) j = pos + ${width}; else`);
       // Scan for the terminator's first byte, then confirm the rest of it.
       L.push('for (;;) {');
       if (step.role === 'skip' && t[0] === 0x22) {
