@@ -61,6 +61,7 @@ export class EngineLoop {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
+  private lastProblem: string | undefined;
 
   constructor(
     private readonly engine: KrEngine,
@@ -90,6 +91,12 @@ export class EngineLoop {
     try {
       this.last = await this.engine.evaluateCurrent();
       this.families = evaluationFamilies(this.last);
+      // One line when Prometheus itself fails every measured KR (not per KR, not per run).
+      const measured = this.last.objectives.flatMap((o) => o.keyResults).filter((k) => k.kind !== 'manual');
+      const problem = measured.length > 0 && measured.every((k) => k.problem?.includes('Prometheus')) ? measured[0]!.problem : undefined;
+      if (problem && problem !== this.lastProblem) this.logger.warn({ err: redact(problem) }, 'key results cannot be measured; they show as no_data');
+      if (!problem && this.lastProblem) this.logger.info('Prometheus answers again; key results are measured');
+      this.lastProblem = problem;
     } catch (e) {
       this.logger.warn({ err: redact((e as Error).message) }, 'key-result evaluation failed; serving the previous results');
     } finally {

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -166,6 +166,11 @@ sources:
 });
 
 describe('okr-metrics schema', () => {
+  it('matches the committed okr-schema.json that okrs.example.yaml points editors at', () => {
+    const out = execFileSync(process.execPath, [cli, 'schema'], { encoding: 'utf8' });
+    expect(readFileSync(join(root, 'okr-schema.json'), 'utf8'), 'run: npx okr-metrics schema > okr-schema.json').toBe(out);
+  });
+
   it('prints a JSON Schema editors can use', () => {
     const out = execFileSync(process.execPath, [cli, 'schema'], { encoding: 'utf8' });
     const schema = JSON.parse(out) as { properties: Record<string, unknown>; required?: string[] };
