@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OVERFLOW_ROUTE } from '../../src/conventions.js';
 import { isIdSegment, OVERFLOW_ROUTE_ID, RouteTable } from './route-table.js';
@@ -69,5 +70,25 @@ describe('route normalisation', () => {
     const lines = Array.from({ length: 5000 }, (_, i) => nginxLine(i % 2 ? 'GET' : 'PATCH', `/v1/topups/${i * 7919}`, 200, '0.001'));
     const c = countText(service(), lines.join('\n'));
     expect(requestTable(c)).toEqual({ '/v1/topups/:id GET 200': 2500, '/v1/topups/:id PATCH 200': 2500 });
+  });
+
+  it('normalises the same way while scanning an nginx request line as from a path string', () => {
+    const segment = fc.oneof(
+      fc.constantFrom('v1', 'topups', 'accounts', 'balance', 'deadbeefdeadbeef', 'a1b2c3d4', 'café', '', 'x-y', 'ABCDEF'),
+      fc.nat().map(String),
+      fc.uuid(),
+      fc.stringMatching(/^[0-9a-f]{16,32}$/),
+      fc.stringMatching(/^[A-Za-z0-9._~%-]{1,12}$/),
+    );
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 0, maxLength: 6 }), fc.option(fc.stringMatching(/^[?#][a-z=&0-9]{0,10}$/)), (segs, query) => {
+        const path = `/${segs.join('/')}${query ?? ''}`;
+        const fromString = new RouteTable([], 200);
+        const want = fromString.names[fromString.lookupString(path)]!;
+        const c = countText(service(), nginxLine('GET', path, 200, '0.001'));
+        expect(Object.keys(requestTable(c))).toEqual([`${want} GET 200`]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -60,7 +60,11 @@ export class RouteTable {
   private readonly segStart = new Int32Array(MAX_SEGMENTS);
   private readonly segEnd = new Int32Array(MAX_SEGMENTS);
   // "/1" (2 bytes) becomes "/:id" (4 bytes): twice the longest path is always enough.
-  private readonly scratch = new Uint8Array(2 * MAX_PATH_BYTES + 4);
+  private readonly scratch = new Uint8Array(2 * MAX_PATH_BYTES + 8);
+  /** The same bytes as 32-bit words, for hashing four bytes at a time. */
+  private readonly scratchWords = new Int32Array(this.scratch.buffer);
+  /** Per-segment counts of CHAR_CLASS values in scanTarget(). */
+  private readonly classCounts = new Int32Array(8);
   /** True when the last lookup folded a new route into the overflow route. */
   overflowed = false;
 
@@ -115,8 +119,6 @@ export class RouteTable {
     let hex = 0;
     let dashes = 0;
     out[0] = 0x2f;
-    let h = Math.imul(0x811c9dc5 ^ 0x2f, 0x01000193);
-    let hSeg = h;
     for (let i = start + 1; ; i++) {
       let c = i < limit ? buf[i]! : 0x3f;
       if (c === 0x23) c = 0x3f;
@@ -127,12 +129,9 @@ export class RouteTable {
           out[len++] = 0x3a; // ':'
           out[len++] = 0x69; // 'i'
           out[len++] = 0x64; // 'd'
-          h = Math.imul(Math.imul(Math.imul(hSeg ^ 0x3a, 0x01000193) ^ 0x69, 0x01000193) ^ 0x64, 0x01000193);
         }
         if (c === 0x3f) break;
         out[len++] = 0x2f;
-        h = Math.imul(h ^ 0x2f, 0x01000193);
-        hSeg = h;
         segOut = len;
         digits = 0;
         hex = 0;
@@ -140,18 +139,16 @@ export class RouteTable {
         continue;
       }
       out[len++] = c;
-      h = Math.imul(h ^ c, 0x01000193);
       if (c >= 0x30 && c <= 0x39) digits++;
       else if ((c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) hex++;
       else if (c === 0x2d) dashes++;
     }
-    return this.lookupNormalised(out, len, h);
+    return this.lookupNormalised(len);
   }
 
   // State between scanTarget() and resolveScanned().
   private scanned = SCAN_NONE;
   private scannedLen = 0;
-  private scannedHash = 0;
   private scannedBuf: Uint8Array = this.scratch;
   private scannedStart = 0;
   private scannedEnd = 0;
@@ -173,49 +170,42 @@ export class RouteTable {
       return e;
     }
     const out = this.scratch;
+    const cnt = this.classCounts;
     const limit = Math.min(end, start + MAX_PATH_BYTES);
     let len = 1;
     let segOut = 1;
-    let digits = 0;
-    let hex = 0;
-    let dashes = 0;
     out[0] = 0x2f;
-    let h = Math.imul(0x811c9dc5 ^ 0x2f, 0x01000193);
-    let hSeg = h;
     let i = start + 1;
     for (; ; i++) {
       const c = i < limit ? buf[i]! : 0x20;
       const k = CHAR_CLASS[c]!;
       if (k >= C_SLASH) {
         const segLen = len - segOut;
-        if (segLen > 0 && isId(segLen, digits, hex, dashes, out, segOut)) {
+        if (segLen > 0 && isId(segLen, cnt[C_DIGIT]!, cnt[C_HEX]!, cnt[C_DASH]!, out, segOut)) {
           len = segOut;
           out[len++] = 0x3a; // ':'
           out[len++] = 0x69; // 'i'
           out[len++] = 0x64; // 'd'
-          h = Math.imul(Math.imul(Math.imul(hSeg ^ 0x3a, 0x01000193) ^ 0x69, 0x01000193) ^ 0x64, 0x01000193);
         }
         if (k !== C_SLASH) break;
         out[len++] = 0x2f;
-        h = Math.imul(h ^ 0x2f, 0x01000193);
-        hSeg = h;
         segOut = len;
-        digits = 0;
-        hex = 0;
-        dashes = 0;
+        cnt[C_DIGIT] = 0;
+        cnt[C_HEX] = 0;
+        cnt[C_DASH] = 0;
         continue;
       }
       out[len++] = c;
-      h = Math.imul(h ^ c, 0x01000193);
-      if (k === C_DIGIT) digits++;
-      else if (k === C_HEX) hex++;
-      else if (k === C_DASH) dashes++;
+      // Branch-free: UUIDs and hex ids mix classes on every byte.
+      cnt[k]!++;
     }
+    cnt[C_DIGIT] = 0;
+    cnt[C_HEX] = 0;
+    cnt[C_DASH] = 0;
     // Past the path: the query string (or an over-long path) up to the end of the target.
     while (i < end && buf[i] !== 0x20 && buf[i] !== 0x22) i++;
     this.scanned = i - start > MAX_PATH_BYTES ? SCAN_TOO_LONG : SCAN_FAST;
     this.scannedLen = len;
-    this.scannedHash = h;
     return i;
   }
 
@@ -224,7 +214,7 @@ export class RouteTable {
     const mode = this.scanned;
     this.scanned = SCAN_NONE;
     this.overflowed = false;
-    if (mode === SCAN_FAST) return this.lookupNormalised(this.scratch, this.scannedLen, this.scannedHash);
+    if (mode === SCAN_FAST) return this.lookupNormalised(this.scannedLen);
     if (mode === SCAN_SLOW) return this.lookup(this.scannedBuf, this.scannedStart, this.scannedEnd);
     return OVERFLOW_ROUTE_ID;
   }
@@ -237,9 +227,7 @@ export class RouteTable {
     const b = Buffer.from(name, 'utf8');
     if (b.length > this.scratch.length) return OVERFLOW_ROUTE_ID;
     this.scratch.set(b);
-    let h = 0x811c9dc5;
-    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-    return this.lookupNormalised(this.scratch, b.length, h);
+    return this.lookupNormalised(b.length);
   }
 
   /** Route id of an already-decoded path (JSON and regex formats). */
@@ -273,8 +261,21 @@ export class RouteTable {
     return -1;
   }
 
-  /** Route id of the normalised bytes key[0, len) whose FNV-1a hash is h. */
-  private lookupNormalised(key: Uint8Array, len: number, h: number): RouteLookup {
+  /** Route id of the normalised path in scratch[0, len). */
+  private lookupNormalised(len: number): RouteLookup {
+    const key = this.scratch;
+    // Hash four bytes at a time (the bytes past len are zeroed first); equal keys are still
+    // compared byte by byte below, so the hash only has to spread.
+    const words = len >> 2;
+    key[len] = 0;
+    key[len + 1] = 0;
+    key[len + 2] = 0;
+    const w = this.scratchWords;
+    let h = len;
+    for (let i = 0; i <= words; i++) {
+      h = Math.imul(h ^ w[i]!, 0x9e3779b1);
+      h ^= h >>> 15;
+    }
     const slots = this.slots;
     const mask = this.mask;
     let slot = (h ^ (h >>> 15)) & mask;
