@@ -19,8 +19,10 @@ export function parseTimeLocal(s: string): number {
   const m = TIME_LOCAL_RE.exec(s);
   if (!m) return Number.NaN;
   const mon = MONTHS[m[2]!];
-  if (mon === undefined) return Number.NaN;
-  const utc = Date.UTC(Number(m[3]), mon, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const [day, h, min, sec] = [Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])];
+  // Date.UTC would roll 99:99:99 over into the next days: a garbage line must not move time.
+  if (mon === undefined || day < 1 || day > 31 || h > 23 || min > 59 || sec > 60) return Number.NaN;
+  const utc = Date.UTC(Number(m[3]), mon, day, h, min, sec);
   const offset = (Number(m[8]) * 60 + Number(m[9])) * 60_000;
   return m[7] === '+' ? utc - offset : utc + offset;
 }
