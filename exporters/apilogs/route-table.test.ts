@@ -90,5 +90,14 @@ describe('route normalisation', () => {
       }),
       { numRuns: 300 },
     );
+    // Segments of 256 bytes and more (past the packed 8-bit counters).
+    for (const [seg, want] of [
+      ['7'.repeat(300), ':id'],
+      ['ab'.repeat(150) + '1', ':id'],
+      ['x'.repeat(300), 'x'.repeat(300)],
+    ] as const) {
+      const c = countText(service(), nginxLine('GET', `/v1/${seg}/z`, 200, '0.001'));
+      expect(Object.keys(requestTable(c))).toEqual([`/v1/${want}/z GET 200`]);
+    }
   });
 });
