@@ -78,7 +78,7 @@ export async function backfillJira(
   }
   const { boards, errors } = collector.history();
   const boardErrors = errors.filter((e) => !/ query /.test(` ${e.message}`));
-  if (boardErrors.length > 0) throw new SourceError(boardErrors[0]!.reason, `jira: ${boardErrors.length} board(s) could not be read; ${boardErrors.map((e) => e.message).join('; ')}`, boardErrors[0]!.status);
+  if (boardErrors.length > 0) throw new SourceError(boardErrors[0]!.reason, `jira: ${boardErrors.length} board(s) could not be read: ${boardErrors.map((e) => e.message.replace(/^jira: /, '')).join('; ')}`, boardErrors[0]!.status);
   progress.advance(1);
 
   const histories: QueryHistory[] = [];
