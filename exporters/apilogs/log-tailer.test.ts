@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../../src/log/logger.js';
 import { LogTailer } from './log-tailer.js';
 import type { ServiceCounters } from './service-counters.js';
 import { nginxLine, service } from './testing/apilogs-fixtures.js';
@@ -78,6 +79,18 @@ describe('LogTailer basics', () => {
     rmSync(join(dir, 'late.log'));
     t.poll();
     expect(c.filesMissing).toBe(2);
+  });
+
+  it('logs a missing file once when it goes missing and once when it is found, not on every poll', () => {
+    const dir = tmp();
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }) });
+    const t = new LogTailer({ services: [{ name: 'topups', files: ['gone.log'], startAt: 'end', counters: service() }], baseDir: dir, stateFile: join(dir, 'cp.json'), pollIntervalMs: 3_600_000, logger });
+    tailers.push(t);
+    for (let i = 0; i < 5; i++) t.poll();
+    writeFileSync(join(dir, 'gone.log'), '');
+    for (let i = 0; i < 5; i++) t.poll();
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['no access log matches; retrying every poll', 'access log found']);
   });
 
   it('skips compressed rotated files matched by a glob', () => {

@@ -107,6 +107,8 @@ export class LogTailer {
   private polls = 0;
   private running = false;
   private stopped = false;
+  /** Problems already logged (the error policy: log when a problem starts, not every poll). */
+  private readonly logged = new Set<string>();
 
   constructor(private readonly opts: TailerOptions) {
     const { checkpoint, problem } = loadCheckpoint(opts.stateFile);
@@ -140,7 +142,7 @@ export class LogTailer {
     try {
       more = this.poll();
     } catch (e) {
-      this.opts.logger.error({ err: (e as Error).message }, 'apilogs poll failed; retrying');
+      this.warnOnce(`poll:${(e as Error).message}`, { err: (e as Error).message }, 'apilogs poll failed; retrying every poll');
     }
     this.schedule(more ? 0 : this.opts.pollIntervalMs);
   }
@@ -198,7 +200,12 @@ export class LogTailer {
         f.rotatedAway = true;
         counters.rotations++;
       }
-      budget -= this.readFile(st, f, budget);
+      try {
+        budget -= this.readFile(st, f, budget);
+      } catch (e) {
+        // A read error (EIO, a file on a vanished mount) costs this file this poll only.
+        this.warnOnce(`read:${f.path}:${(e as Error).message}`, { service: st.svc.name, file: f.path, err: (e as Error).message }, 'cannot read access log; retrying every poll');
+      }
       if (f.orphanPolls > ORPHAN_GRACE_POLLS && Date.now() - f.orphanSince >= (this.opts.orphanGraceMs ?? ORPHAN_GRACE_MS)) {
         // Gone from the globs and drained: count an unterminated last line, then let go.
         this.finishFile(st, f);
@@ -210,7 +217,11 @@ export class LogTailer {
       const f = this.openFile(st, key, s, first);
       if (!f) continue;
       st.files.set(key, f);
-      budget -= this.readFile(st, f, budget);
+      try {
+        budget -= this.readFile(st, f, budget);
+      } catch (e) {
+        this.warnOnce(`read:${f.path}:${(e as Error).message}`, { service: st.svc.name, file: f.path, err: (e as Error).message }, 'cannot read access log; retrying every poll');
+      }
     }
     counters.filesWatched = st.files.size;
     return budget;
@@ -231,7 +242,7 @@ export class LogTailer {
     try {
       fd = openSync(s.path, 'r');
     } catch (e) {
-      this.opts.logger.warn({ service: st.svc.name, file: s.path, err: (e as Error).message }, 'cannot open access log; retrying');
+      this.warnOnce(`open:${s.path}:${(e as NodeJS.ErrnoException).code ?? ''}`, { service: st.svc.name, file: s.path, err: (e as Error).message }, 'cannot open access log; retrying every poll');
       return undefined;
     }
     const f: FollowedFile = {
@@ -252,6 +263,17 @@ export class LogTailer {
       twinOf: undefined,
       twinPolls: 0,
     };
+    try {
+      return this.positionNewFile(st, f, first);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Where a newly opened file starts: its checkpoint, start_at, a copy's original, or 0. */
+  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean): FollowedFile {
+    const { key, fd } = f;
     const size = fstatSync(fd).size;
     const resumed = st.resume.get(key);
     if (resumed) {
@@ -285,6 +307,13 @@ export class LogTailer {
       }
     }
     return f;
+  }
+
+  private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.logged.has(key)) return;
+    if (this.logged.size > 1000) this.logged.clear();
+    this.logged.add(key);
+    this.opts.logger.warn(fields, message);
   }
 
   /** Start reading at `offset` (a line boundary): the bytes before it count as read. */
