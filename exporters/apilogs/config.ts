@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
-import { sourceCommon } from '../../src/config/primitives.js';
+import { Duration, sourceCommon } from '../../src/config/primitives.js';
 import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from './nginx-format.js';
 
 export { DEFAULT_NGINX_LOG_FORMAT };
@@ -62,7 +62,7 @@ export type ApiService = z.infer<typeof ApiService>;
 export const ApilogsConfig = z.strictObject({
   ...sourceCommon,
   state_file: z.string().optional().meta({ description: 'Checkpoint file (device, inode, offset per file); default under server.state_dir.' }),
-  poll_interval: z.string().default('250ms').meta({ description: 'How often followed files are checked for new data.' }),
+  poll_interval: Duration.default('250ms').meta({ description: 'How often followed files are checked for new data.' }),
   services: z.array(ApiService).min(1),
 });
 export type ApilogsConfig = z.infer<typeof ApilogsConfig>;
