@@ -44,13 +44,13 @@ describe('apilogs settings', () => {
       ),
     ).toEqual([
       'okrs.yaml:5:20: sources.apilogs.poll_interval: must be a duration such as 30s, 5m, 1h or 1h30m',
-      'okrs.yaml:7:50: sources.apilogs.services[0].log_format: log_format needs $status',
-      'okrs.yaml:8:59: sources.apilogs.services[1].regex: regex needs a named group (?<path>...)',
-      'okrs.yaml:9:48: sources.apilogs.services[2].buckets[1]: buckets must be strictly increasing',
+      'okrs.yaml:7:48: sources.apilogs.services[0].log_format: log_format needs $status',
+      'okrs.yaml:8:58: sources.apilogs.services[1].regex: regex needs a named group (?<path>...)',
+      'okrs.yaml:9:51: sources.apilogs.services[2].buckets[1]: buckets must be strictly increasing',
       'okrs.yaml:9:67: sources.apilogs.services[2].routes[0]: route templates are paths without query string',
-      'okrs.yaml:10:15: sources.apilogs.services[3].name: service names are label-safe: letters, digits, ".", "_", "-"',
+      'okrs.yaml:10:17: sources.apilogs.services[3].name: service names are label-safe: letters, digits, ".", "_", "-"',
       'okrs.yaml:10:31: sources.apilogs.services[3].files: Too small: expected array to have >=1 items',
-      'okrs.yaml:10:34: sources.apilogs.services[3].colour: unknown key "colour"',
+      'okrs.yaml:10:35: sources.apilogs.services[3].colour: unknown key "colour"',
     ]);
   });
 });
