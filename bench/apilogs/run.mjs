@@ -76,6 +76,19 @@ function histogramCount(exposition) {
   return n;
 }
 
+/** Series (name and labels) that appear more than once: Prometheus would reject the scrape. */
+function duplicateSeries(exposition) {
+  const seen = new Set();
+  const dup = [];
+  for (const line of exposition.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const series = line.slice(0, line.lastIndexOf(' '));
+    if (seen.has(series)) dup.push(series);
+    seen.add(series);
+  }
+  return dup;
+}
+
 function sameCounts(a, b) {
   const problems = [];
   for (const k of new Set([...a.keys(), ...b.keys()])) if (a.get(k) !== b.get(k)) problems.push(`${k}: okr-metrics ${a.get(k)} vs mtail ${b.get(k)}`);
@@ -107,6 +120,7 @@ async function oneShot(file, bytes) {
   const mCounts = requestCounts(m.stdout);
   const oCounts = requestCounts(o.stdout);
   const problems = sameCounts(oCounts, mCounts);
+  for (const r of [o, o2]) for (const d of duplicateSeries(r.stdout).slice(0, 5)) problems.push(`duplicate series in okr-metrics output: ${d}`);
   const total = [...oCounts.values()].reduce((a, b) => a + b, 0);
   const stats = Object.fromEntries(o.stderr.split('\n').find((l) => l.startsWith('lines='))?.split(' ').map((kv) => kv.split('=')) ?? []);
   const row = (name, r, all) => ({

@@ -66,6 +66,26 @@ describe('route normalisation', () => {
     expect(c.overflow).toBe(3);
   });
 
+  it('finds a route again whatever the scratch space held before (no duplicate series)', () => {
+    // Paths of every length modulo 4, each after longer ones that leave bytes behind.
+    const paths = ['/healthz', '/v1/topups/77/status', '/abc', '/v1/operators/1/fx-rate?x=1', '/abcd', '/abcde', '/v1', '/healthz', '/abc', '/abcd', '/abcde', '/v1'];
+    const c = countText(service(), paths.map((p) => nginxLine('GET', p, 200, '0.001')).join('\n'));
+    const labels = c.requestSamples().map((s) => s.labels.route);
+    expect(labels).toEqual([...new Set(labels)]);
+    expect(requestTable(c)).toEqual({
+      '/abc GET 200': 2,
+      '/abcd GET 200': 2,
+      '/abcde GET 200': 2,
+      '/healthz GET 200': 2,
+      '/v1 GET 200': 2,
+      '/v1/operators/:id/fx-rate GET 200': 1,
+      '/v1/topups/:id/status GET 200': 1,
+    });
+    const t = new RouteTable([], 200);
+    for (const p of paths) t.lookupString(p);
+    expect(t.discoveredRoutes).toBe(7);
+  });
+
   it('keeps thousands of distinct ids as one route (bounded cardinality)', () => {
     const lines = Array.from({ length: 5000 }, (_, i) => nginxLine(i % 2 ? 'GET' : 'PATCH', `/v1/topups/${i * 7919}`, 200, '0.001'));
     const c = countText(service(), lines.join('\n'));

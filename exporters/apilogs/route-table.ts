@@ -262,6 +262,7 @@ export class RouteTable {
     key[len] = 0;
     key[len + 1] = 0;
     key[len + 2] = 0;
+    key[len + 3] = 0;
     const w = this.scratchWords;
     let h = len;
     for (let i = 0; i <= words; i++) {

@@ -11,6 +11,7 @@ import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from '../../../exporters
 import { countFilesParallel } from '../../../exporters/apilogs/parallel-one-shot.js';
 import { createServiceCounters } from '../../../exporters/apilogs/service-setup.js';
 import { DEFAULT_LATENCY_BUCKETS } from '../../conventions.js';
+import { snapshotProblem } from '../../../exporters/snapshot.js';
 import { renderSnapshot } from '../../server/exposition.js';
 
 export interface LogsOptions {
@@ -75,6 +76,10 @@ export async function runLogs(files: string[], opts: LogsOptions = {}): Promise<
   const started = performance.now();
   const { failed } = await countFilesParallel(files, settings, counters, { threads: opts.threads ?? 1 });
   const countSeconds = (performance.now() - started) / 1000;
-  const exposition = await renderSnapshot(apilogsSnapshot([counters], { files: false }));
+  const snapshot = apilogsSnapshot([counters], { files: false });
+  // The same check serve's runner applies: never print an exposition Prometheus would reject.
+  const problem = snapshotProblem(snapshot);
+  if (problem) throw new Error(`internal error, refusing to print an invalid exposition: ${problem}`);
+  const exposition = await renderSnapshot(snapshot);
   return { exposition: exposition.endsWith('\n') ? exposition : `${exposition}\n`, failed, lines: counters.parsed + counters.malformed, requests: counters.requests, bytes: counters.bytesRead, countSeconds };
 }
