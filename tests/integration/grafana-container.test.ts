@@ -5,8 +5,7 @@
  *
  * No Docker engine (these CI machines): skipped with a printed reason; the Prometheus and
  * Alertmanager integration tests cover the queries and alerts everywhere. The `testcontainers`
- * package (11.9.0 works on Node 20) is loaded only when Docker exists, so it is not a dependency
- * of the default test run; install it where Docker is available.
+ * devDependency (11.9.0: 12.x crashes on import on Node 20) is loaded only when Docker exists.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
