@@ -25,7 +25,7 @@ import type { ServiceCounters } from './service-counters.js';
 const HEAD_BYTES = 1024;
 const CHUNK_BYTES = 1024 * 1024;
 /** Bytes read per poll across all files before yielding to the event loop. */
-const POLL_BUDGET_BYTES = 16 * 1024 * 1024;
+const POLL_BUDGET_BYTES = 4 * 1024 * 1024;
 /**
  * A file that left the globs (renamed away, deleted) is still read for this long and at
  * least this many polls before it is closed: nginx writes to the old file until it reopens
