@@ -224,6 +224,9 @@ export class LogTailer {
       }
     }
     counters.filesWatched = st.files.size;
+    // Once every pattern matches, checkpointed files not found are gone for good (rotated out
+    // of the globs while we were down): forget them rather than carry them forever.
+    if (missing === 0 && st.resume.size > 0) st.resume.clear();
     return budget;
   }
 
