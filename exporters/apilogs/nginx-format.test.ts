@@ -17,6 +17,7 @@ describe('compileNginxFormat', () => {
     expect(() => compileNginxFormat('$request $body_bytes_sent')).toThrow('needs $status');
     expect(() => compileNginxFormat('$status $host')).toThrow('$request, $request_uri or $uri');
     expect(() => compileNginxFormat('no variables')).toThrow('no $variables');
+    expect(() => compileNginxFormat('$status\n$request')).toThrow('line break');
   });
 });
 

@@ -37,7 +37,7 @@ const ROLE_OF: Record<string, Role> = {
 };
 
 interface Step {
-  /** Literal bytes that must follow (or, for the first step, precede nothing). */
+  /** The variable's name, without `$`. */
   variable: string;
   role: Role;
   /** The literal after this variable; empty when the variable ends the line. */
@@ -66,6 +66,7 @@ export function compileNginxFormat(format: string): CompiledNginxFormat {
   }
   literals.push(format.slice(last));
   if (variables.length === 0) throw new LogFormatError('log_format has no $variables');
+  if (literals.some((l) => l.includes('\n'))) throw new LogFormatError('log_format cannot contain a line break: one request is one line');
   for (let i = 1; i < variables.length; i++) {
     if (literals[i] === '') throw new LogFormatError(`log_format: $${variables[i - 1]} and $${variables[i]} have nothing between them, so their values cannot be told apart`);
   }
@@ -96,7 +97,7 @@ export class NginxLineParser implements LineParser {
   readonly source: string;
 
   constructor(
-    private readonly format: CompiledNginxFormat,
+    format: CompiledNginxFormat,
     private readonly routes: RouteTable,
   ) {
     this.source = generateParserSource(format);
@@ -105,11 +106,6 @@ export class NginxLineParser implements LineParser {
 
   parse(buf: Buffer, start: number, end: number, out: ParsedRequest): boolean {
     return this.fn(buf, start, end, out, this.routes, methodIdFromBytes, parseSeconds, parseUpstreamSeconds);
-  }
-
-  /** For error messages and docs. */
-  describe(): string {
-    return this.format.steps.map((s) => `$${s.variable}:${s.role}`).join(' ');
   }
 }
 

@@ -3,7 +3,7 @@
  * (route id, method id, status). Label objects are only built when a snapshot is rendered,
  * so counting a line allocates nothing.
  */
-import { APILOGS_METRICS, LABEL } from '../../src/conventions.js';
+import { LABEL } from '../../src/conventions.js';
 import type { Sample } from '../collector.js';
 import { histogramSamples } from '../snapshot.js';
 import { IntSlotMap } from './int-slot-map.js';
@@ -220,4 +220,3 @@ export const HELP = {
   missing: 'Configured log paths or globs that currently match no file; they are retried every poll.',
 } as const;
 
-export { APILOGS_METRICS };
