@@ -24,7 +24,7 @@ afterEach(() => {
   for (const t of tailers.splice(0)) t.stop();
 });
 
-function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginning'; counters?: ServiceCounters; pollMs?: number; orphanGraceMs?: number } = {}) {
+function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginning'; counters?: ServiceCounters; pollMs?: number; orphanGraceMs?: number; twinWaitMs?: number } = {}) {
   const counters = opts.counters ?? service();
   const t = new LogTailer({
     services: [{ name: 'topups', files, startAt: opts.startAt ?? 'end', counters }],
@@ -32,6 +32,7 @@ function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginni
     stateFile: join(dir, 'state', 'checkpoint.json'),
     pollIntervalMs: opts.pollMs ?? 3_600_000,
     orphanGraceMs: opts.orphanGraceMs,
+    twinWaitMs: opts.twinWaitMs,
     logger: silentLogger(),
   });
   tailers.push(t);
@@ -123,15 +124,18 @@ describe('LogTailer files leaving the globs', () => {
     expect([c.parsed, c.malformed, c.filesWatched, durationSum(c)]).toEqual([5, 0, 0, 15]);
   });
 
-  it('treats a plain copy of a followed file (never truncated) as lines already counted', () => {
+  it('treats a plain copy of a followed file (never truncated) as lines already counted', async () => {
     const dir = tmp();
     const file = join(dir, 'access.log');
     writeFileSync(file, lines(1, 20));
-    const { t, c } = tailer(dir, ['access.log*'], { startAt: 'beginning' });
+    const { t, c } = tailer(dir, ['access.log*'], { startAt: 'beginning', twinWaitMs: 30 });
     t.poll();
     copyFileSync(file, `${file}.bak`);
     appendFileSync(`${file}.bak`, line(21));
     for (let i = 0; i < 25; i++) t.poll();
+    expect(c.parsed).toBe(20); // still waiting for a truncation
+    await sleep(40);
+    t.poll();
     appendFileSync(`${file}.bak`, line(22));
     t.poll();
     // The copy waited for a truncation that never came, then started at its end.

@@ -33,7 +33,12 @@ const POLL_BUDGET_BYTES = 4 * 1024 * 1024;
  */
 const ORPHAN_GRACE_MS = 5000;
 const ORPHAN_GRACE_POLLS = 4;
-/** Polls a copy waits for its original's truncation before it is treated as a plain duplicate. */
+/**
+ * How long (and at least how many polls) a copy waits for its original's truncation before
+ * it is taken for a plain duplicate. Generous: copying a big log takes logrotate a while,
+ * and the copy is visible (and growing) all along.
+ */
+const TWIN_WAIT_MS = 60_000;
 const TWIN_WAIT_POLLS = 20;
 /** Truncated originals remembered for their copies, at most. */
 const RETIRED_KEEP = 16;
@@ -56,6 +61,8 @@ export interface TailerOptions {
   logger: Logger;
   /** How long a file that left the globs is still read (default 5 s; tests shorten it). */
   orphanGraceMs?: number;
+  /** How long a copy waits for its original's truncation (default 60 s; tests shorten it). */
+  twinWaitMs?: number;
 }
 
 interface FollowedFile {
@@ -81,6 +88,7 @@ interface FollowedFile {
   /** A copy waiting for its original (the file it was copied from) to be truncated. */
   twinOf: FollowedFile | undefined;
   twinPolls: number;
+  twinSince: number;
 }
 
 interface Retired {
@@ -265,6 +273,7 @@ export class LogTailer {
       orphanSince: 0,
       twinOf: undefined,
       twinPolls: 0,
+      twinSince: 0,
     };
     try {
       return this.positionNewFile(st, f, first);
@@ -305,6 +314,7 @@ export class LogTailer {
       for (const other of st.files.values()) {
         if (other.head.length > 0 && !other.twinOf && startsWith(head, other.head)) {
           f.twinOf = other;
+          f.twinSince = Date.now();
           return f;
         }
       }
@@ -354,7 +364,7 @@ export class LogTailer {
     if (f.twinOf) {
       const original = f.twinOf;
       f.twinPolls++;
-      if (!st.files.has(original.key) || f.twinPolls > TWIN_WAIT_POLLS) {
+      if (!st.files.has(original.key) || (f.twinPolls > TWIN_WAIT_POLLS && Date.now() - f.twinSince >= (this.opts.twinWaitMs ?? TWIN_WAIT_MS))) {
         // The original was never truncated: a plain copy of lines already counted.
         f.twinOf = undefined;
         this.startAt(f, this.lastLineEnd(f.fd, size));
