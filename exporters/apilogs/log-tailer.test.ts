@@ -143,6 +143,27 @@ describe('LogTailer files leaving the globs', () => {
   });
 });
 
+describe('LogTailer copytruncate details', () => {
+  it('recognises a copy that is still being written as a copy', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 40));
+    const { t, c } = tailer(dir, ['access.log*'], { startAt: 'beginning' });
+    t.poll();
+    appendFileSync(file, lines(41, 45));
+    const content = readFileSync(file);
+    writeFileSync(`${file}.1`, content.subarray(0, 300)); // logrotate is copying
+    t.poll();
+    expect([c.parsed, c.filesWatched]).toEqual([45, 2]);
+    appendFileSync(`${file}.1`, content.subarray(300));
+    truncateSync(file, 0);
+    appendFileSync(file, line(46));
+    t.poll();
+    t.poll();
+    expect([c.parsed, c.malformed, durationSum(c), c.rotations]).toEqual([46, 0, sumTo(46), 1]);
+  });
+});
+
 describe('LogTailer restart with the checkpoint', () => {
   it('neither re-counts nor skips across a restart, also when the file rotated while it was down', () => {
     const dir = tmp();

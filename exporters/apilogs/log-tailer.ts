@@ -472,7 +472,12 @@ export class LogTailer {
   }
 }
 
-/** Whether a file whose first bytes are `head` starts with `prefix`. */
+/**
+ * Whether a file whose first bytes are `head` is a copy of the content whose first bytes are
+ * `prefix`: it starts with all of them, or (a copy still being written) all of its at least
+ * 256 bytes are the start of them.
+ */
 function startsWith(head: Buffer, prefix: Buffer): boolean {
-  return prefix.length <= head.length && head.subarray(0, prefix.length).equals(prefix);
+  if (prefix.length <= head.length) return head.subarray(0, prefix.length).equals(prefix);
+  return head.length >= 256 && prefix.subarray(0, head.length).equals(head);
 }
