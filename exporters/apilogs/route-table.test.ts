@@ -110,6 +110,13 @@ describe('route normalisation', () => {
       }),
       { numRuns: 300 },
     );
+    // Paths over 8 KiB are not routes (a long query string is fine), in both code paths.
+    const long = `/v1/${'a/'.repeat(4100)}x`;
+    expect(route(new RouteTable([], 200), long)).toBe(OVERFLOW_ROUTE);
+    expect(Object.keys(requestTable(countText(service(), nginxLine('GET', long, 200, '0.001'))))).toEqual(['other GET 200']);
+    const query = `/v1/topups/1?q=${'z'.repeat(9000)}`;
+    expect(route(new RouteTable([], 200), query)).toBe('/v1/topups/:id');
+    expect(Object.keys(requestTable(countText(service(), nginxLine('GET', query, 200, '0.001'))))).toEqual(['/v1/topups/:id GET 200']);
     // Segments of 256 bytes and more (past the packed 8-bit counters).
     for (const [seg, want] of [
       ['7'.repeat(300), ':id'],

@@ -41,7 +41,6 @@ interface Template {
   routeId: number;
 }
 
-
 export type RouteLookup = number;
 
 export class RouteTable {
@@ -105,10 +104,12 @@ export class RouteTable {
       const t = this.matchTemplates(buf, start, end);
       if (t >= 0) return t;
     }
-    // One pass: copy the path into scratch up to "?" or "#", replacing id segments by ":id"
-    // as each ends, and hash (FNV-1a) as we go.
+    let pathEnd = start;
+    while (pathEnd < end && buf[pathEnd] !== 0x3f && buf[pathEnd] !== 0x23) pathEnd++;
+    if (pathEnd - start > MAX_PATH_BYTES) return OVERFLOW_ROUTE_ID;
+    // Copy the path into scratch, replacing id segments by ":id" as each ends.
     const out = this.scratch;
-    const limit = Math.min(end, start + MAX_PATH_BYTES);
+    const limit = pathEnd;
     let len = 1;
     let segOut = 1;
     let digits = 0;
@@ -194,9 +195,11 @@ export class RouteTable {
       out[len++] = c;
       acc += v;
     }
-    // Past the path: the query string (or an over-long path) up to the end of the target.
+    // A path cut at the limit (it goes on past MAX_PATH_BYTES) is too long to be a route.
+    const tooLong = i === limit && limit < end && CLASS_INC[buf[limit]!] !== INC_END;
+    // Past the path: the query string (or the rest of an over-long path) up to the end of the target.
     while (i < end && buf[i] !== 0x20 && buf[i] !== 0x22) i++;
-    this.scanned = i - start > MAX_PATH_BYTES ? SCAN_TOO_LONG : SCAN_FAST;
+    this.scanned = tooLong ? SCAN_TOO_LONG : SCAN_FAST;
     this.scannedLen = len;
     return i;
   }
