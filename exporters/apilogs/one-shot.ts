@@ -27,13 +27,26 @@ export function readBuffer(): Buffer {
   return Buffer.allocUnsafe(MAX_LINE_BYTES + CHUNK_BYTES);
 }
 
-/** Count the lines of buf-sized reads of fd in [start, end) into `counters`. */
-function countFd(fd: number, start: number, end: number, counters: ServiceCounters, buf: Buffer): void {
+/** The file name that means standard input (`zcat access.log.2.gz | okr-metrics logs -`). */
+export const STDIN = '-';
+
+/** Count the lines of buf-sized reads of fd in [start, end) into `counters` (a pipe: start 0, end Infinity). */
+function countFd(fd: number, start: number, end: number, counters: ServiceCounters, buf: Buffer, positional = true): void {
   const splitter = new LineSplitter(counters);
   let carry = 0;
   let pos = start;
   while (pos < end) {
-    const n = readSync(fd, buf, carry, Math.min(buf.length - carry, end - pos), pos);
+    let n: number;
+    try {
+      n = readSync(fd, buf, carry, Math.min(buf.length - carry, end - pos), positional ? pos : null);
+    } catch (e) {
+      // A pipe with nothing to read yet (stdin in non-blocking mode): wait for it.
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      throw e;
+    }
     if (n === 0) break;
     pos += n;
     counters.bytesRead += n;
@@ -52,6 +65,10 @@ export function countFile(file: string, counters: ServiceCounters, buf = readBuf
 }
 
 export function countFileRange(range: FileRange, counters: ServiceCounters, buf = readBuffer()): void {
+  if (range.file === STDIN) {
+    countFd(0, 0, Infinity, counters, buf, false);
+    return;
+  }
   const fd = openSync(range.file, 'r');
   try {
     countFd(fd, range.start, range.end, counters, buf);

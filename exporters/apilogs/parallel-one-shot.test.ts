@@ -106,4 +106,14 @@ describe('okr-metrics logs --threads 2 (the built CLI, real worker threads)', ()
     expect(counts(two.stdout)).toEqual(counts(one.stdout));
     expect(counts(one.stdout).find((l) => l.startsWith('api_log_lines_total{service="api",result="parsed"}'))).toBe('api_log_lines_total{service="api",result="parsed"} 5011');
   });
+
+  it('reads standard input for "-" (e.g. zcat access.log.2.gz | okr-metrics logs -)', () => {
+    const main = join(import.meta.dirname, '../../dist/src/cli/main.js');
+    const files = writeLogs(mkdtempSync(join(tmpdir(), 'apilogs-stdin-')));
+    const fromFile = spawnSync(process.execPath, [main, 'logs', files[2]!], { encoding: 'utf8' });
+    const fromStdin = spawnSync(process.execPath, [main, 'logs', '-'], { encoding: 'utf8', input: readFileSync(files[2]!) });
+    expect([fromStdin.status, fromStdin.stderr]).toEqual([0, '']);
+    expect(fromStdin.stdout).toBe(fromFile.stdout);
+    expect(fromStdin.stdout).toContain('api_log_lines_total{service="api",result="parsed"} 1234\n');
+  });
 });

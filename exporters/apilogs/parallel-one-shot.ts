@@ -6,7 +6,7 @@
  * distinct routes than max_routes the routes kept are those seen first per share.
  */
 import { Worker } from 'node:worker_threads';
-import { countFileRange, countFiles, type OneShotResult, readBuffer, splitFiles } from './one-shot.js';
+import { countFileRange, countFiles, type OneShotResult, readBuffer, splitFiles, STDIN } from './one-shot.js';
 import type { ExportedCounts, ServiceCounters } from './service-counters.js';
 import type { ServiceSettings } from './service-setup.js';
 
@@ -20,7 +20,8 @@ export interface WorkerInput {
 }
 
 export async function countFilesParallel(files: readonly string[], settings: ServiceSettings, counters: ServiceCounters, opts: ParallelOptions): Promise<OneShotResult> {
-  if (opts.threads <= 1) return countFiles(files, counters);
+  // Standard input cannot be cut into ranges.
+  if (opts.threads <= 1 || files.includes(STDIN)) return countFiles(files, counters);
   const { ranges, failed } = splitFiles(files, opts.threads);
   const workers = ranges.slice(1).filter((r) => r.length > 0).map((r) => runWorker({ settings, ranges: r.map((x) => ({ ...x, end: Number.isFinite(x.end) ? x.end : null })) }));
   const buf = readBuffer();

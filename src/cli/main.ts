@@ -70,7 +70,7 @@ function collectRepeated(value: string, previous: string[] = []): string[] {
 program
   .command('logs')
   .description('one-shot: read access logs to the end and print the apilogs metrics (Prometheus text) on stdout')
-  .argument('<file...>', 'access log files')
+  .argument('<file...>', 'access log files (- for standard input)')
   .option('--format <format>', 'nginx, json or regex', 'nginx')
   .option('--log-format <string>', 'nginx log_format (default: combined plus $request_time)')
   .option('--regex <regex>', 'regular expression with named groups status, path, method, duration (--format regex)')
