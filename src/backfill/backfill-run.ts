@@ -41,6 +41,11 @@ export interface BackfillOptions {
   promtool: string | null;
   /** apilogs: service → archived files (globs) to read instead of the configured paths. */
   logFiles?: Record<string, string[]>;
+  /**
+   * Labels Prometheus attaches to the live exporter's samples (job, instance), put on every
+   * backfilled series so history and live data are one series each. Empty: none.
+   */
+  targetLabels?: Record<string, string>;
   logger: Logger;
   progress: BackfillProgress;
   ledger?: Ledger;
@@ -110,7 +115,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
   if (!settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, message: `sources.${source} is not configured or not enabled` };
   const rel = `${source}.om`;
   const file = join(o.outDir, rel);
-  const fp = fingerprint({ source, settings, teams: o.loaded.config.teams, calendar: o.loaded.config.calendar, grid, inputs: inputsOf(o, source) });
+  const fp = fingerprint({ source, settings, teams: o.loaded.config.teams, calendar: o.loaded.config.calendar, grid, target: o.targetLabels ?? {}, inputs: inputsOf(o, source) });
   let entry = entries[source];
   let status: SourceOutcome['status'] = 'unchanged';
   if (!(entry && entry.fingerprint === fp && existsSync(file) && statSync(file).size === entry.bytes)) {
@@ -122,7 +127,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     else await backfillApilogs(o.loaded, tl, progress, { fromMs: o.fromMs, toMs: o.toMs }, { files: o.logFiles });
     // Written aside and renamed: an interrupted run never leaves a file that looks finished.
     const w = new OpenMetricsWriter(`${file}.tmp`);
-    await w.timeline(tl);
+    await w.timeline(tl, o.targetLabels);
     await w.close();
     renameSync(`${file}.tmp`, file);
     entry = { fingerprint: fp, from_ms: grid.firstMs, to_ms: grid.lastMs, step_ms: grid.stepMs, samples: w.samples, bytes: w.bytes, sha256: w.digest, file: rel };

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { SeriesTimeline } from './series-timeline.js';
+import { labelsText, type SeriesTimeline } from './series-timeline.js';
 
 export type Point = [timeMs: number, value: number];
 
@@ -61,9 +61,11 @@ export class OpenMetricsWriter {
 
   /**
    * Every series of a timeline, one family per sample name (so `_bucket`, `_sum` and `_count`
-   * keep their exact names), runs expanded to one sample per grid step.
+   * keep their exact names), runs expanded to one sample per grid step. `target` labels (job,
+   * instance) go first on every series: what Prometheus attaches to the live exporter's scrape.
    */
-  async timeline(tl: SeriesTimeline): Promise<void> {
+  async timeline(tl: SeriesTimeline, target: Record<string, string> = {}): Promise<void> {
+    const prefix = labelsText(target);
     const step = tl.grid.stepMs;
     // Whole-second steps (the normal case) print whole-second timestamps: shorter files.
     const stamp = step % 1000 === 0 ? (t: number) => String(t / 1000) : (t: number) => (t / 1000).toFixed(3);
@@ -76,7 +78,8 @@ export class OpenMetricsWriter {
         current = s.name;
         chunk += `# HELP ${s.name} ${(tl.help.get(s.name) ?? '').replace(/\n/g, ' ')}\n# TYPE ${s.name} unknown\n`;
       }
-      const head = s.labels ? `${s.name}{${s.labels}} ` : `${s.name} `;
+      const all = prefix && s.labels ? `${prefix},${s.labels}` : prefix || s.labels;
+      const head = all ? `${s.name}{${all}} ` : `${s.name} `;
       for (let i = 0; i < s.count; i++) {
         const from = s.runs[i * 3]!;
         const to = s.runs[i * 3 + 1]!;

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
-import { DEFAULTS } from '../conventions.js';
+import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { EXIT } from './exit-codes.js';
 import { VERSION } from './version.js';
@@ -152,7 +152,9 @@ program
   .option('--step <duration>', 'sample interval', '5m')
   .option('--log-files <service=glob>', 'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)', collectRepeated)
   .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
-  .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean }) => {
+  .option('--job <name>', `job label of the exporter's scrape, put on every series (default ${EXPORTER_JOB})`)
+  .option('--instance <host:port>', `instance label of the exporter's scrape (default okr-metrics:${DEFAULTS.port}, the generated scrape config's target)`)
+  .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean; job?: string; instance?: string }) => {
     const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/backfill.js')]);
     const loaded = loadConfig(opts.config);
     const r = await runBackfillCommand(loaded, opts, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }) });

@@ -40,6 +40,7 @@ import { createBlocks, startPrometheus, type PrometheusProcess } from '../suppor
 import { accessLog, archivedLog, changeInstants, configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN } from './backfill-fixtures.js';
 
 const STEP = 300_000;
+const TARGET = { job: 'okr-metrics', instance: 'okr-metrics:9797' };
 const ENV = { JIRA_API_TOKEN: JIRA_TOKEN, SONAR_TOKEN };
 const grid = stepGrid(Q3_START, Q3_END, STEP);
 
@@ -106,7 +107,7 @@ async function livePath(): Promise<string> {
 
   const file = join(dir, 'live.om');
   const w = new OpenMetricsWriter(file);
-  await w.timeline(tl);
+  await w.timeline(tl, TARGET);
   await w.close();
   return file;
 }
@@ -122,6 +123,7 @@ async function runBack(): Promise<BackfillResult> {
     promtool: requireBinary('promtool'),
     logger: silentLogger(),
     progress: silentProgress(),
+    targetLabels: TARGET,
     ledger,
     now: () => NOW,
   });
@@ -214,12 +216,12 @@ describe('backfill against the live path, 2026-Q3', () => {
     // Garbage lines are counted as malformed, never dropped (one every 401 lines).
     const garbage = accessLog().filter((l) => Number.isNaN(l.at)).length;
     expect(garbage).toBe(21);
-    expect(apiLines.filter((l) => l.startsWith('api_log_lines_total{service="topups-api",result="malformed"}')).at(-1)).toMatch(new RegExp(` ${garbage} \\d+$`));
+    expect(apiLines.filter((l) => l.startsWith('api_log_lines_total{job="okr-metrics",instance="okr-metrics:9797",service="topups-api",result="malformed"}')).at(-1)).toMatch(new RegExp(` ${garbage} \\d+$`));
 
     const jiraFamilies = ['jira_sprint_completed_story_points_total', 'jira_sprint_committed_story_points_total', 'jira_sprints_closed_total', 'jira_sprint_complete_timestamp_seconds', 'jira_query_issues', 'jira_query_story_points'];
     const jiraLines = familyLines(back('jira'), jiraFamilies);
     expect(jiraLines).toEqual(familyLines(liveOm, jiraFamilies));
-    expect(jiraLines.at(-1)).toBe(`jira_sprints_closed_total{board="Platform",team="platform"} 8 ${grid.lastMs / 1000}`);
+    expect(jiraLines.at(-1)).toBe(`jira_sprints_closed_total{job="okr-metrics",instance="okr-metrics:9797",board="Platform",team="platform"} 8 ${grid.lastMs / 1000}`);
 
     const sonarFamilies = ['sonarqube_coverage_ratio', 'sonarqube_issues', 'sonarqube_lines_of_code', 'sonarqube_quality_gate_passed', 'sonarqube_last_analysis_timestamp_seconds', 'sonarqube_projects_skipped'];
     expect(familyLines(back('sonarqube'), sonarFamilies)).toEqual(familyLines(liveOm, sonarFamilies));

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { stateDir, ledgerPath } from '../../config/state-paths.js';
+import { DEFAULTS, EXPORTER_JOB } from '../../conventions.js';
 import { Ledger } from '../../okr/ledger.js';
 import { localMidnight } from '../../okr/periods.js';
 import { BACKFILL_SOURCES, loadingInstructions, runBackfill, type BackfillResult, type BackfillSource } from '../../backfill/backfill-run.js';
@@ -22,6 +23,8 @@ export interface BackfillCliOptions {
   step?: string;
   logFiles?: string[];
   blocks?: boolean;
+  job?: string;
+  instance?: string;
 }
 
 /** Prometheus' head block holds about the last 3 hours: blocks must stay out of it. */
@@ -113,6 +116,7 @@ export async function runBackfillCommand(
       sources,
       promtool,
       logFiles: parseLogFiles(opts.logFiles),
+      targetLabels: { job: opts.job ?? EXPORTER_JOB, instance: opts.instance ?? `okr-metrics:${DEFAULTS.port}` },
       logger: deps.logger,
       progress: new BackfillProgress(deps.progress),
       ledger,
