@@ -18,6 +18,8 @@ describe('compileNginxFormat', () => {
     expect(() => compileNginxFormat('$status $host')).toThrow('$request, $request_uri or $uri');
     expect(() => compileNginxFormat('no variables')).toThrow('no $variables');
     expect(() => compileNginxFormat('$status\n$request')).toThrow('line break');
+    expect(() => compileNginxFormat('$remote_addr $request $status')).toThrow('quote it');
+    expect(compileNginxFormat('$status $request').variables).toEqual(['status', 'request']);
   });
 });
 

@@ -73,6 +73,12 @@ export function compileNginxFormat(format: string): CompiledNginxFormat {
   const has = (v: string) => variables.includes(v);
   if (!has('status')) throw new LogFormatError('log_format needs $status');
   if (!has('request') && !has('request_uri') && !has('uri') && !has('document_uri')) throw new LogFormatError('log_format needs $request, $request_uri or $uri for the route');
+  for (let i = 0; i < variables.length; i++) {
+    // "GET /x HTTP/1.1" has spaces: unquoted, its end cannot be found (nginx's own formats quote it).
+    if (variables[i] === 'request' && literals[i + 1] !== '' && literals[i + 1]!.startsWith(' ')) {
+      throw new LogFormatError('$request contains spaces: quote it in log_format ("$request")');
+    }
+  }
   // Prefer the most specific source of each value when a format logs several.
   const pathVar = has('request_uri') ? 'request_uri' : has('uri') ? 'uri' : has('document_uri') ? 'document_uri' : 'request';
   const durationVar = has('request_time') ? 'request_time' : has('upstream_response_time') ? 'upstream_response_time' : undefined;
