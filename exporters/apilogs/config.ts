@@ -21,7 +21,7 @@ export const ApiService = z
     format: z.enum(['nginx', 'json', 'regex']).default('nginx'),
     log_format: z.string().default(DEFAULT_NGINX_LOG_FORMAT).meta({ description: 'nginx log_format string (format: nginx).' }),
     regex: z.string().optional().meta({ description: 'Regular expression with named groups status, method, path, duration (format: regex).' }),
-    duration_unit: z.enum(['s', 'ms', 'us', 'ns']).default('s').meta({ description: 'Unit of the duration group (format: regex).' }),
+    duration_unit: z.enum(['s', 'ms', 'us', 'ns']).default('s').meta({ description: 'Unit of the logged durations: $request_time/$upstream_response_time (format: nginx; s, or us for Apache %D) or the duration group (format: regex).' }),
     json_fields: JsonFields.optional(),
     routes: z.array(z.string().startsWith('/')).default([]).meta({ description: 'Route templates such as /v1/topups/:id or /static/*; they win over the id heuristics, first match wins.' }),
     max_routes: z.number().int().min(1).max(10_000).default(200),

@@ -110,6 +110,13 @@ describe('nginx format', () => {
     expect(c.malformed).toBe(1);
   });
 
+  it('reads Apache combined logs with %D (microseconds) through duration_unit', () => {
+    // LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\" %D"
+    const c = countText(service({ duration_unit: 'us' }), '192.0.2.7 - frank [10/Oct/2026:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08" 250000');
+    expect(requestTable(c)).toEqual({ '/apache_pb.gif GET 200': 1 });
+    expect(c.durationSamples().find((s) => s.suffix === '_sum')!.value).toBe(0.25);
+  });
+
   it('prefers $request_time over $upstream_response_time and $uri over $request', () => {
     const c = countText(service({ log_format: '"$request" $uri $status $upstream_response_time $request_time' }), '"GET /x/1?q HTTP/1.1" /internal/9 200 0.500 0.700\n');
     expect(requestTable(c)).toEqual({ '/internal/:id GET 200': 1 });

@@ -102,11 +102,13 @@ export class NginxLineParser implements LineParser {
   private readonly fn: ParseFn;
   readonly source: string;
 
+  /** `unitSeconds`: seconds per unit of the logged times (1 for nginx; 1e-6 for Apache's %D). */
   constructor(
     format: CompiledNginxFormat,
     private readonly routes: RouteTable,
+    unitSeconds = 1,
   ) {
-    this.source = generateParserSource(format);
+    this.source = generateParserSource(format, unitSeconds);
     this.fn = new Function('buf', 'start', 'end', 'out', 'routes', 'methodIdFromBytes', 'parseSeconds', 'parseUpstreamSeconds', this.source) as ParseFn;
   }
 
@@ -115,7 +117,8 @@ export class NginxLineParser implements LineParser {
   }
 }
 
-function generateParserSource(format: CompiledNginxFormat): string {
+function generateParserSource(format: CompiledNginxFormat, unitSeconds: number): string {
+  const scale = unitSeconds === 1 ? '' : ` * ${unitSeconds}`;
   const roles = new Set(format.steps.map((s) => s.role));
   const requestGivesPath = !roles.has('request_uri') && !roles.has('uri');
   const requestGivesMethod = !roles.has('method');
@@ -197,10 +200,10 @@ function generateParserSource(format: CompiledNginxFormat): string {
         L.push('pathStart = pos; pathEnd = j;');
         break;
       case 'request_time':
-        L.push('duration = parseSeconds(buf, pos, j); if (duration === -1) return false;');
+        L.push(`duration = parseSeconds(buf, pos, j); if (duration === -1) return false; duration = duration${scale};`);
         break;
       case 'upstream_time':
-        L.push('duration = parseUpstreamSeconds(buf, pos, j); if (duration === -1) return false;');
+        L.push(`duration = parseUpstreamSeconds(buf, pos, j); if (duration === -1) return false; duration = duration${scale};`);
         break;
       case 'skip':
         break;

@@ -2,7 +2,7 @@
 import type { ApiService } from './config.js';
 import { DEFAULT_JSON_FIELDS, JsonLineParser } from './json-line-parser.js';
 import { compileNginxFormat, NginxLineParser } from './nginx-format.js';
-import type { LineParser } from './parsed-request.js';
+import { DURATION_UNIT_SECONDS, type LineParser } from './parsed-request.js';
 import { RegexLineParser } from './regex-line-parser.js';
 import { RouteTable } from './route-table.js';
 import { ServiceCounters } from './service-counters.js';
@@ -14,7 +14,7 @@ export function createServiceCounters(s: ServiceSettings): ServiceCounters {
   let parser: LineParser;
   switch (s.format) {
     case 'nginx':
-      parser = new NginxLineParser(compileNginxFormat(s.log_format), routes);
+      parser = new NginxLineParser(compileNginxFormat(s.log_format), routes, DURATION_UNIT_SECONDS[s.duration_unit]);
       break;
     case 'json':
       parser = new JsonLineParser({ ...DEFAULT_JSON_FIELDS, ...(s.json_fields ?? {}) }, routes);

@@ -74,7 +74,7 @@ program
   .option('--format <format>', 'nginx, json or regex', 'nginx')
   .option('--log-format <string>', 'nginx log_format (default: combined plus $request_time)')
   .option('--regex <regex>', 'regular expression with named groups status, path, method, duration (--format regex)')
-  .option('--duration-unit <unit>', 'unit of the duration group (--format regex): s, ms, us or ns')
+  .option('--duration-unit <unit>', 'unit of logged durations: s, ms, us or ns (us for Apache %D)')
   .option('--service <name>', 'service label', 'api')
   .option('--route <template>', 'route template such as /v1/topups/:id (repeatable)', collectRepeated)
   .option('--max-routes <n>', 'distinct routes kept before folding into route="other"', (v: string) => Number(v))
