@@ -122,6 +122,11 @@ export class BitbucketCollector implements Collector {
       for (const r of cfg.repositories) if (typeof r !== 'string' && r.team !== undefined) this.teamByRepo.set(r.slug, r.team);
   }
 
+  /** For the backfill: the flavour's API, the configured repositories and the team of each. */
+  historyAccess(): { api: BitbucketApi; repositories: (ctx: CollectContext) => Promise<RepoRef[]>; teamOf: (slug: string) => string } {
+    return { api: this.api, repositories: (ctx) => this.repositories(ctx), teamOf: (slug) => this.teamByRepo.get(slug) ?? '' };
+  }
+
   private async repositories(ctx: CollectContext): Promise<RepoRef[]> {
     const list = this.cfg.repositories === 'all' ? await this.api.listRepositories(ctx) : this.cfg.repositories.map((r) => (typeof r === 'string' ? { slug: r } : r.main_branch ? { slug: r.slug, mainBranch: r.main_branch } : { slug: r.slug }));
     const bySlug = new Map<string, RepoRef>();

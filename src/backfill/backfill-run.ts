@@ -15,6 +15,7 @@ import type { LoadedConfig } from '../config/load-config.js';
 import type { SourceName } from '../conventions.js';
 import type { Ledger } from '../okr/ledger.js';
 import { archivedFiles, backfillApilogs } from './apilogs-backfill.js';
+import { backfillBitbucket } from './bitbucket-backfill.js';
 import { fingerprint, loadManifest, saveManifest, type ManifestEntry } from './backfill-manifest.js';
 import { backfillJira } from './jira-backfill.js';
 import { OpenMetricsWriter } from './openmetrics-writer.js';
@@ -23,7 +24,7 @@ import { SeriesTimeline } from './series-timeline.js';
 import { backfillSonarqube } from './sonarqube-backfill.js';
 import { stepGrid, type StepGrid } from './step-grid.js';
 
-export const BACKFILL_SOURCES = ['jira', 'sonarqube', 'apilogs'] as const satisfies readonly SourceName[];
+export const BACKFILL_SOURCES = ['jira', 'sonarqube', 'bitbucket', 'apilogs'] as const satisfies readonly SourceName[];
 export type BackfillSource = (typeof BACKFILL_SOURCES)[number];
 
 /** Blocks as long as Prometheus' own largest compaction (31 days): few blocks, few passes over the file. */
@@ -124,6 +125,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     const ctx: CollectContext = { signal: o.signal ?? new AbortController().signal, logger: o.logger, countRequest: () => progress.request() };
     if (source === 'jira') await backfillJira(o.loaded, tl, ctx, progress, join(o.outDir, 'state', 'jira'));
     else if (source === 'sonarqube') await backfillSonarqube(o.loaded, tl, ctx, progress);
+    else if (source === 'bitbucket') await backfillBitbucket(o.loaded, tl, ctx, progress, { fromMs: o.fromMs }, join(o.outDir, 'state', 'bitbucket'));
     else await backfillApilogs(o.loaded, tl, progress, { fromMs: o.fromMs, toMs: o.toMs }, { files: o.logFiles });
     // Written aside and renamed: an interrupted run never leaves a file that looks finished.
     const w = new OpenMetricsWriter(`${file}.tmp`);

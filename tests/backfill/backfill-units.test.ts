@@ -150,8 +150,9 @@ describe('arguments', () => {
 
   it('rejects what it cannot do with a usage error', async () => {
     const run = (o: object) => runBackfillCommand(loaded, { from: '2026-01-01', ...o }, { logger: silentLogger(), now: () => now, promtool: null });
-    await expect(run({ sources: 'bitbucket' })).rejects.toThrow(UsageError);
-    await expect(run({ sources: 'gitlab' })).rejects.toThrow('--sources gitlab: expected some of jira, sonarqube, apilogs');
+    await expect(run({ sources: 'gitlab' })).rejects.toThrow(UsageError);
+    await expect(run({ sources: 'jira,gitlab' })).rejects.toThrow('--sources gitlab: expected some of jira, sonarqube, bitbucket, apilogs');
+    await expect(run({ sources: ',' })).rejects.toThrow('--sources: name at least one source');
     await expect(run({ to: '2026-11-25T11:00:00Z' })).rejects.toThrow('must be at least 3 hours ago');
     await expect(run({ to: '2025-01-01' })).rejects.toThrow('must be after --from');
     await expect(run({ from: 'yesterday' })).rejects.toThrow('--from yesterday: expected YYYY-MM-DD');

@@ -55,7 +55,6 @@ export function parseSources(text: string | undefined, loaded: LoadedConfig): Ba
   if (text === undefined) return BACKFILL_SOURCES.filter((s) => loaded.config.sources[s] && loaded.config.sources[s].enabled !== false);
   const out: BackfillSource[] = [];
   for (const s of text.split(',').map((x) => x.trim()).filter(Boolean)) {
-    if (s === 'bitbucket') throw new UsageError('--sources bitbucket: backfilling Bitbucket is not implemented yet (jira, sonarqube, apilogs are)');
     if (!(BACKFILL_SOURCES as readonly string[]).includes(s)) throw new UsageError(`--sources ${s}: expected some of ${BACKFILL_SOURCES.join(', ')}`);
     if (!out.includes(s as BackfillSource)) out.push(s as BackfillSource);
   }
