@@ -10,18 +10,26 @@ import { join } from 'node:path';
 export const MANIFEST_FILE = 'backfill-manifest.json';
 const VERSION = 1;
 
+export interface ChunkEntry {
+  /** `YYYY-MM`. */
+  name: string;
+  /** The OpenMetrics file, relative to the output directory. */
+  file: string;
+  samples: number;
+  bytes: number;
+  sha256: string;
+  /** Blocks promtool made from the file with this SHA-256 (directories under blocks/<source>/). */
+  blocks?: { sha256: string; ulids: string[] };
+}
+
 export interface ManifestEntry {
   fingerprint: string;
   from_ms: number;
   to_ms: number;
   step_ms: number;
   samples: number;
-  bytes: number;
-  sha256: string;
-  /** The OpenMetrics file, relative to the output directory. */
-  file: string;
-  /** Blocks made by promtool from the file with this SHA-256, relative to the output directory. */
-  blocks?: { dir: string; sha256: string; ulids: string[] };
+  /** One per month with samples, oldest first. */
+  chunks: ChunkEntry[];
 }
 
 export interface Manifest {

@@ -1,7 +1,7 @@
 /**
  * `okr-metrics backfill`: each requested source rebuilds its history into a SeriesTimeline,
- * written as `<out>/<source>.om` and, with promtool, turned into TSDB blocks under
- * `<out>/blocks/<source>/`. Sources run side by side; one failing source does not stop the
+ * written as one OpenMetrics file per month, `<out>/<source>/YYYY-MM.om`, and, with promtool,
+ * turned into TSDB blocks under `<out>/blocks/<source>/`. Sources run side by side; one failing source does not stop the
  * others, and a rerun redoes only what is not finished (backfill-manifest.json). Every finished
  * source is recorded in the KR ledger.
  */
@@ -16,13 +16,13 @@ import type { SourceName } from '../conventions.js';
 import type { Ledger } from '../okr/ledger.js';
 import { archivedFiles, backfillApilogs } from './apilogs-backfill.js';
 import { backfillBitbucket } from './bitbucket-backfill.js';
-import { fingerprint, loadManifest, saveManifest, type ManifestEntry } from './backfill-manifest.js';
+import { fingerprint, loadManifest, saveManifest, type ChunkEntry, type ManifestEntry } from './backfill-manifest.js';
 import { backfillJira } from './jira-backfill.js';
 import { OpenMetricsWriter } from './openmetrics-writer.js';
 import type { BackfillProgress, SourceProgress } from './progress-bar.js';
 import { SeriesTimeline } from './series-timeline.js';
 import { backfillSonarqube } from './sonarqube-backfill.js';
-import { stepGrid, type StepGrid } from './step-grid.js';
+import { monthChunks, stepGrid, type StepGrid } from './step-grid.js';
 
 export const BACKFILL_SOURCES = ['jira', 'sonarqube', 'bitbucket', 'apilogs'] as const satisfies readonly SourceName[];
 export type BackfillSource = (typeof BACKFILL_SOURCES)[number];
@@ -59,7 +59,8 @@ export interface SourceOutcome {
   /** written: new output; unchanged: finished by an earlier run with the same inputs; skipped: not configured. */
   status: 'written' | 'unchanged' | 'failed' | 'skipped';
   samples: number;
-  file?: string;
+  /** The OpenMetrics files, one per month with samples. */
+  files: string[];
   blocksDir?: string;
   /** Grid instants with samples, Unix ms. */
   span?: { fromMs: number; toMs: number };
@@ -86,15 +87,15 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
       } catch (e) {
         const message = failureMessage(source, e, o.outDir);
         progress.finish('FAILED');
-        return { source, status: 'failed', samples: 0, message };
+        return { source, status: 'failed', samples: 0, files: [], message };
       }
     }),
   );
   o.progress.close();
   for (const out of outcomes) {
-    if ((out.status === 'written' || out.status === 'unchanged') && o.ledger && out.file) {
+    if ((out.status === 'written' || out.status === 'unchanged') && o.ledger) {
       const entry = manifest.sources[out.source]!;
-      o.ledger.recordBackfill({ source: out.source, from_ms: grid.firstMs, to_ms: grid.lastMs, samples: entry.samples, output: out.blocksDir ?? out.file, created_at: (o.now ?? Date.now)() });
+      o.ledger.recordBackfill({ source: out.source, from_ms: grid.firstMs, to_ms: grid.lastMs, samples: entry.samples, output: out.blocksDir ?? join(o.outDir, out.source), created_at: (o.now ?? Date.now)() });
     }
   }
   return { grid, outcomes };
@@ -113,13 +114,12 @@ function failureMessage(source: string, e: unknown, outDir: string): string {
 
 async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepGrid, entries: Record<string, ManifestEntry>, progress: SourceProgress): Promise<SourceOutcome> {
   const settings = o.loaded.config.sources[source];
-  if (!settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, message: `sources.${source} is not configured or not enabled` };
-  const rel = `${source}.om`;
-  const file = join(o.outDir, rel);
+  if (!settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, files: [], message: `sources.${source} is not configured or not enabled` };
   const fp = fingerprint({ source, settings, teams: o.loaded.config.teams, calendar: o.loaded.config.calendar, grid, target: o.targetLabels ?? {}, inputs: inputsOf(o, source) });
   let entry = entries[source];
   let status: SourceOutcome['status'] = 'unchanged';
-  if (!(entry && entry.fingerprint === fp && existsSync(file) && statSync(file).size === entry.bytes)) {
+  const finished = (e: ManifestEntry) => e.chunks.every((c) => existsSync(join(o.outDir, c.file)) && statSync(join(o.outDir, c.file)).size === c.bytes);
+  if (!(entry && entry.fingerprint === fp && finished(entry))) {
     status = 'written';
     const tl = new SeriesTimeline(grid);
     const ctx: CollectContext = { signal: o.signal ?? new AbortController().signal, logger: o.logger, countRequest: () => progress.request() };
@@ -127,25 +127,51 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     else if (source === 'sonarqube') await backfillSonarqube(o.loaded, tl, ctx, progress);
     else if (source === 'bitbucket') await backfillBitbucket(o.loaded, tl, ctx, progress, { fromMs: o.fromMs }, join(o.outDir, 'state', 'bitbucket'));
     else await backfillApilogs(o.loaded, tl, progress, { fromMs: o.fromMs, toMs: o.toMs }, { files: o.logFiles });
-    // Written aside and renamed: an interrupted run never leaves a file that looks finished.
-    const w = new OpenMetricsWriter(`${file}.tmp`);
-    await w.timeline(tl, o.targetLabels);
-    await w.close();
-    renameSync(`${file}.tmp`, file);
-    entry = { fingerprint: fp, from_ms: grid.firstMs, to_ms: grid.lastMs, step_ms: grid.stepMs, samples: w.samples, bytes: w.bytes, sha256: w.digest, file: rel };
+    const previous = new Map((entry?.chunks ?? []).map((c) => [c.name, c]));
+    const chunks: ChunkEntry[] = [];
+    mkdirSync(join(o.outDir, source), { recursive: true });
+    for (const c of monthChunks(grid)) {
+      const rel = join(source, `${c.name}.om`);
+      const file = join(o.outDir, rel);
+      // Written aside and renamed: an interrupted run never leaves a file that looks finished.
+      const w = new OpenMetricsWriter(`${file}.tmp`);
+      await w.timeline(tl, o.targetLabels, { fromMs: c.firstMs, toMs: c.lastMs });
+      await w.close();
+      if (w.samples === 0) {
+        rmSync(`${file}.tmp`);
+        rmSync(file, { force: true });
+        continue;
+      }
+      renameSync(`${file}.tmp`, file);
+      const old = previous.get(c.name);
+      chunks.push({ name: c.name, file: rel, samples: w.samples, bytes: w.bytes, sha256: w.digest, ...(old?.blocks ? { blocks: old.blocks } : {}) });
+    }
+    entry = { fingerprint: fp, from_ms: grid.firstMs, to_ms: grid.lastMs, step_ms: grid.stepMs, samples: chunks.reduce((n, c) => n + c.samples, 0), chunks };
     entries[source] = entry;
   }
-  const out: SourceOutcome = { source, status, samples: entry.samples, file };
-  if (o.promtool && entry.samples > 0) {
-    const dir = join('blocks', source);
-    const abs = join(o.outDir, dir);
-    if (!(entry.blocks?.sha256 === entry.sha256 && entry.blocks.ulids.every((u) => existsSync(join(abs, u))))) {
-      rmSync(abs, { recursive: true, force: true });
-      mkdirSync(abs, { recursive: true });
-      await createBlocks(o.promtool, file, abs);
-      entry.blocks = { dir, sha256: entry.sha256, ulids: readdirSync(abs).filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort() };
+  const out: SourceOutcome = { source, status, samples: entry.samples, files: entry.chunks.map((c) => join(o.outDir, c.file)) };
+  if (o.promtool) {
+    const dir = join(o.outDir, 'blocks', source);
+    mkdirSync(dir, { recursive: true });
+    for (const c of entry.chunks) {
+      // Blocks are kept while they were made from this very file (promtool's ULIDs differ per run).
+      if (c.blocks?.sha256 === c.sha256 && c.blocks.ulids.every((u) => existsSync(join(dir, u)))) continue;
+      const tmp = join(o.outDir, 'blocks', `.${source}-${c.name}.tmp`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      await createBlocks(o.promtool, join(o.outDir, c.file), tmp);
+      for (const u of c.blocks?.ulids ?? []) rmSync(join(dir, u), { recursive: true, force: true });
+      const ulids = readdirSync(tmp).filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort();
+      for (const u of ulids) renameSync(join(tmp, u), join(dir, u));
+      rmSync(tmp, { recursive: true, force: true });
+      c.blocks = { sha256: c.sha256, ulids };
+      // Saved after every chunk: an interrupted promtool run redoes only the chunks left.
+      saveManifest(o.outDir, { version: 1, sources: entries });
     }
-    out.blocksDir = abs;
+    // Blocks of months that no longer have data (or of an older layout) would duplicate samples.
+    const keep = new Set(entry.chunks.flatMap((c) => c.blocks?.ulids ?? []));
+    for (const d of readdirSync(dir)) if (!keep.has(d)) rmSync(join(dir, d), { recursive: true, force: true });
+    out.blocksDir = dir;
   }
   return out;
 }

@@ -63,26 +63,32 @@ export class OpenMetricsWriter {
    * Every series of a timeline, one family per sample name (so `_bucket`, `_sum` and `_count`
    * keep their exact names), runs expanded to one sample per grid step. `target` labels (job,
    * instance) go first on every series: what Prometheus attaches to the live exporter's scrape.
+   * `window` (grid instants, inclusive) writes only that slice: one file per month keeps
+   * promtool's memory (it reads a whole file) and each rerun's work small.
    */
-  async timeline(tl: SeriesTimeline, target: Record<string, string> = {}): Promise<void> {
+  async timeline(tl: SeriesTimeline, target: Record<string, string> = {}, window?: { fromMs: number; toMs: number }): Promise<void> {
     const prefix = labelsText(target);
+    const lo = window?.fromMs ?? -Infinity;
+    const hi = window?.toMs ?? Infinity;
     const step = tl.grid.stepMs;
     // Whole-second steps (the normal case) print whole-second timestamps: shorter files.
     const stamp = step % 1000 === 0 ? (t: number) => String(t / 1000) : (t: number) => (t / 1000).toFixed(3);
     let current = '';
     let chunk = '';
     for (const s of tl.sorted()) {
-      if (s.name !== current) {
-        if (this.families.has(s.name)) throw new Error(`family ${s.name} written twice: OpenMetrics needs each family in one block`);
-        this.families.add(s.name);
-        current = s.name;
-        chunk += `# HELP ${s.name} ${(tl.help.get(s.name) ?? '').replace(/\n/g, ' ')}\n# TYPE ${s.name} unknown\n`;
-      }
       const all = prefix && s.labels ? `${prefix},${s.labels}` : prefix || s.labels;
       const head = all ? `${s.name}{${all}} ` : `${s.name} `;
       for (let i = 0; i < s.count; i++) {
-        const from = s.runs[i * 3]!;
-        const to = s.runs[i * 3 + 1]!;
+        const from = Math.max(lo, s.runs[i * 3]!);
+        const to = Math.min(hi, s.runs[i * 3 + 1]!);
+        if (to < from) continue;
+        // A family's header goes out with its first sample in the window: no empty families.
+        if (s.name !== current) {
+          if (this.families.has(s.name)) throw new Error(`family ${s.name} written twice: OpenMetrics needs each family in one block`);
+          this.families.add(s.name);
+          current = s.name;
+          chunk += `# HELP ${s.name} ${(tl.help.get(s.name) ?? '').replace(/\n/g, ' ')}\n# TYPE ${s.name} unknown\n`;
+        }
         const v = `${formatValue(s.runs[i * 3 + 2]!)} `;
         for (let t = from; t <= to; t += step) {
           chunk += head + v + stamp(t) + '\n';

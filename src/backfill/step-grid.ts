@@ -38,3 +38,24 @@ export function floorToStep(ms: number, stepMs: number): number {
 export function gridSteps(grid: StepGrid): number {
   return grid.lastMs < grid.firstMs ? 0 : (grid.lastMs - grid.firstMs) / grid.stepMs + 1;
 }
+
+export interface GridChunk {
+  /** `YYYY-MM` (UTC): the file name of the chunk. */
+  name: string;
+  firstMs: number;
+  lastMs: number;
+}
+
+/** The grid cut at UTC month boundaries: one OpenMetrics file and one set of blocks each. */
+export function monthChunks(grid: StepGrid): GridChunk[] {
+  const out: GridChunk[] = [];
+  let t = grid.firstMs;
+  while (t <= grid.lastMs) {
+    const d = new Date(t);
+    const next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    const last = Math.min(grid.lastMs, ceilToStep(next, grid.stepMs) - grid.stepMs);
+    out.push({ name: `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`, firstMs: t, lastMs: last });
+    t = last + grid.stepMs;
+  }
+  return out;
+}

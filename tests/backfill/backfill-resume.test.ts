@@ -88,19 +88,19 @@ describe('an outage mid-backfill', () => {
 
   it('redoes only the failed sources once they are back; Jira reads only the board it missed', async () => {
     delete sonar.state.failing;
-    const apilogsBefore = readFileSync(join(dir, 'out', 'apilogs.om'));
+    const apilogsBefore = readFileSync(join(dir, 'out', 'apilogs', '2026-08.om'));
     const again = await run();
     expect(again.outcomes.map((o) => [o.source, o.status])).toEqual([
       ['jira', 'written'],
       ['sonarqube', 'written'],
       ['apilogs', 'unchanged'],
     ]);
-    expect(readFileSync(join(dir, 'out', 'apilogs.om')).equals(apilogsBefore)).toBe(true);
+    expect(readFileSync(join(dir, 'out', 'apilogs', '2026-08.om')).equals(apilogsBefore)).toBe(true);
     // Board 1's closed sprints came from the backfill's sprint cache: its velocity chart was not read again.
     expect(velocityCalls(1)).toBe(1);
     expect(velocityCalls(2)).toBe(1);
     expect(ledger.backfills().map((b) => b.source)).toEqual(['apilogs', 'jira', 'sonarqube']);
-    expect(readFileSync(join(dir, 'out', 'jira.om'), 'utf8')).toContain(`jira_sprint_completed_story_points_total{board="Admin",team="backoffice"} 63 ${(Q3_END - 300_000) / 1000}`);
+    expect(readFileSync(join(dir, 'out', 'jira', '2026-09.om'), 'utf8')).toContain(`jira_sprint_completed_story_points_total{board="Admin",team="backoffice"} 63 ${(Q3_END - 300_000) / 1000}`);
   });
 });
 

@@ -133,12 +133,19 @@ function krValues(ev: Evaluation) {
   return ev.objectives.flatMap((o) => o.keyResults.map((k) => ({ id: k.id, value: k.value, baseline: k.baseline, status: k.status, progress: k.progress, trend: k.trend, problem: k.problem })));
 }
 
-/** Lines of the named families in an OpenMetrics file (HELP text aside). */
-function familyLines(file: string, names: string[]): string[] {
+/** Sample lines of the named families in OpenMetrics files (the backfill writes one per month), sorted. */
+function familyLines(files: string[], names: string[]): string[] {
   const wanted = new Set(names);
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => wanted.has(/^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0] ?? ''));
+  return files
+    .flatMap((f) => readFileSync(f, 'utf8').split('\n'))
+    .filter((l) => wanted.has(/^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0] ?? ''))
+    .sort();
+}
+
+/** `value timestamp` of the latest sample of one series. */
+function latest(lines: string[], series: string): string | undefined {
+  const mine = lines.filter((l) => l.startsWith(`${series} `)).map((l) => l.slice(series.length + 1));
+  return mine.sort((a, b) => Number(a.split(' ')[1]) - Number(b.split(' ')[1])).at(-1);
 }
 
 beforeAll(async () => {
@@ -187,7 +194,13 @@ describe('backfill against the live path, 2026-Q3', () => {
       ['sonarqube', 'written'],
       ['apilogs', 'written'],
     ]);
-    for (const o of backfill.outcomes) expect(readdirSync(o.blocksDir!).length).toBeGreaterThan(0);
+    // One OpenMetrics file per month; the log is only in August.
+    expect(backfill.outcomes.map((o) => o.files.map((f) => f.slice(join(dir, 'out').length + 1)))).toEqual([
+      ['jira/2026-07.om', 'jira/2026-08.om', 'jira/2026-09.om'],
+      ['sonarqube/2026-07.om', 'sonarqube/2026-08.om', 'sonarqube/2026-09.om'],
+      ['apilogs/2026-08.om'],
+    ]);
+    for (const o of backfill.outcomes) expect(readdirSync(o.blocksDir!).length).toBeGreaterThanOrEqual(o.files.length);
   });
 
   it('gives the KR engine the same results as the live path, with the expected values', () => {
@@ -208,23 +221,24 @@ describe('backfill against the live path, 2026-Q3', () => {
   });
 
   it('writes the same samples as the live path for the series the measures read', () => {
-    const back = (s: string) => join(dir, 'out', `${s}.om`);
+    const back = (s: string) => backfill.outcomes.find((o) => o.source === s)!.files;
+    const live = [liveOm];
     const api = ['api_requests_total', 'api_request_duration_seconds_bucket', 'api_request_duration_seconds_sum', 'api_request_duration_seconds_count', 'api_log_lines_total', 'api_log_read_bytes_total', 'api_routes_overflow_total'];
     const apiLines = familyLines(back('apilogs'), api);
     expect(apiLines.length).toBeGreaterThan(1000);
-    expect(apiLines).toEqual(familyLines(liveOm, api));
+    expect(apiLines).toEqual(familyLines(live, api));
     // Garbage lines are counted as malformed, never dropped (one every 401 lines).
     const garbage = accessLog().filter((l) => Number.isNaN(l.at)).length;
     expect(garbage).toBe(21);
-    expect(apiLines.filter((l) => l.startsWith('api_log_lines_total{job="okr-metrics",instance="okr-metrics:9797",service="topups-api",result="malformed"}')).at(-1)).toMatch(new RegExp(` ${garbage} \\d+$`));
+    expect(latest(apiLines, 'api_log_lines_total{job="okr-metrics",instance="okr-metrics:9797",service="topups-api",result="malformed"}')).toBe(`${garbage} ${Date.parse('2026-08-20T14:00:00Z') / 1000}`);
 
     const jiraFamilies = ['jira_sprint_completed_story_points_total', 'jira_sprint_committed_story_points_total', 'jira_sprints_closed_total', 'jira_sprint_complete_timestamp_seconds', 'jira_query_issues', 'jira_query_story_points'];
     const jiraLines = familyLines(back('jira'), jiraFamilies);
-    expect(jiraLines).toEqual(familyLines(liveOm, jiraFamilies));
-    expect(jiraLines.at(-1)).toBe(`jira_sprints_closed_total{job="okr-metrics",instance="okr-metrics:9797",board="Platform",team="platform"} 8 ${grid.lastMs / 1000}`);
+    expect(jiraLines).toEqual(familyLines(live, jiraFamilies));
+    expect(latest(jiraLines, 'jira_sprints_closed_total{job="okr-metrics",instance="okr-metrics:9797",board="Platform",team="platform"}')).toBe(`8 ${grid.lastMs / 1000}`);
 
     const sonarFamilies = ['sonarqube_coverage_ratio', 'sonarqube_issues', 'sonarqube_lines_of_code', 'sonarqube_quality_gate_passed', 'sonarqube_last_analysis_timestamp_seconds', 'sonarqube_projects_skipped'];
-    expect(familyLines(back('sonarqube'), sonarFamilies)).toEqual(familyLines(liveOm, sonarFamilies));
+    expect(familyLines(back('sonarqube'), sonarFamilies)).toEqual(familyLines(live, sonarFamilies));
   });
 
   it('records each source in the ledger', () => {
@@ -236,12 +250,13 @@ describe('backfill against the live path, 2026-Q3', () => {
   });
 
   it('changes nothing when run again: same OpenMetrics bytes, same blocks, no source asked again', async () => {
-    const before = Object.fromEntries(backfill.outcomes.map((o) => [o.source, { om: readFileSync(o.file!), blocks: readdirSync(o.blocksDir!) }]));
+    const read = (files: string[]) => Buffer.concat(files.map((f) => readFileSync(f)));
+    const before = Object.fromEntries(backfill.outcomes.map((o) => [o.source, { om: read(o.files), blocks: readdirSync(o.blocksDir!) }]));
     const jiraRequests = jira.requests.length;
     const again = await runBack();
     expect(again.outcomes.map((o) => o.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
     for (const o of again.outcomes) {
-      expect(readFileSync(o.file!).equals(before[o.source]!.om)).toBe(true);
+      expect(read(o.files).equals(before[o.source]!.om)).toBe(true);
       expect(readdirSync(o.blocksDir!)).toEqual(before[o.source]!.blocks);
     }
     expect(jira.requests.length).toBe(jiraRequests);

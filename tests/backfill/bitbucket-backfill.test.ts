@@ -132,7 +132,7 @@ afterAll(async () => {
 describe('Bitbucket backfill', () => {
   it('writes the live collector\'s counters and histograms, sample for sample', () => {
     expect(result.outcomes.map((o) => [o.source, o.status])).toEqual([['bitbucket', 'written']]);
-    const back = familyLines(join(dir, 'out', 'bitbucket.om'));
+    const back = familyLines(join(dir, 'out', 'bitbucket', '2026-09.om'));
     expect(back).toEqual(familyLines(liveOm));
     const last = (prefix: string) => back.filter((l) => l.startsWith(prefix)).at(-1)?.replace(/ \d+$/, '');
     // 12 merged in the week (the one before FROM is not counted); cycle times 2 h ×4, 30 h ×4, 5 d ×4.

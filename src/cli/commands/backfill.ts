@@ -133,9 +133,9 @@ export function summary(r: BackfillCommandResult): string {
   for (const o of r.outcomes) {
     if (o.status === 'failed') lines.push(`  ${o.source}: FAILED: ${o.message}`);
     else if (o.status === 'skipped') lines.push(`  ${o.source}: skipped (${o.message})`);
-    else lines.push(`  ${o.source}: ${o.status}, ${o.samples.toLocaleString('en-US')} samples, ${o.blocksDir ?? o.file}`);
+    else lines.push(`  ${o.source}: ${o.status}, ${o.samples.toLocaleString('en-US')} samples, ${o.blocksDir ?? join(r.outDir, o.source)}`);
   }
   if (r.instructions) lines.push('', r.instructions);
-  else if (r.outcomes.some((o) => o.file && o.samples > 0)) lines.push('', 'promtool is not on the PATH: turn the .om files into blocks with `promtool tsdb create-blocks-from openmetrics <file> <dir>`.', '');
+  else if (r.outcomes.some((o) => o.files.length > 0)) lines.push('', 'No blocks (promtool is not on the PATH, or --no-blocks): turn each .om file into blocks with `promtool tsdb create-blocks-from openmetrics --max-block-duration=744h <file> <dir>`.', '');
   return `${lines.join('\n')}\n`;
 }
