@@ -4,8 +4,9 @@
  *   jira     a year of a 10-board Jira (fake server on 127.0.0.1: 26 two-week sprints per
  *            board, velocity chart, one quarterly JQL query with an issue a day)
  *   apilogs  30 days of archived nginx logs, 1,000,000 lines a day, gzip
- * Each at the default 5-minute step: wall time, requests / lines per second, samples,
- * OpenMetrics size, promtool time and block size, peak RSS (/usr/bin/time).
+ * Each at the default 5-minute step, three CLI runs: rebuild + OpenMetrics (--no-blocks: wall
+ * time, requests or lines per second, samples, size, peak RSS of the node process), blocks
+ * (promtool on the unchanged files), and a rerun (everything skipped).
  *
  *   node bench/backfill/run.mjs                      # both, full size
  *   node bench/backfill/run.mjs --only apilogs --days 3 --per-day 200000 --no-blocks
@@ -52,9 +53,9 @@ mkdirSync(out, { recursive: true });
  * Run the CLI under /usr/bin/time; returns wall seconds, peak RSS and the summary. Asynchronous:
  * the fake Jira answers from this very process.
  */
-async function backfill(config, extra) {
+async function backfill(config, extra, blocks = BLOCKS) {
   const t0 = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-f', '%M', process.execPath, main, 'backfill', '-c', config, ...extra, ...(BLOCKS ? [] : ['--no-blocks'])], {
+  const child = spawn('/usr/bin/time', ['-f', '%M', process.execPath, main, 'backfill', '-c', config, ...extra, ...(blocks ? [] : ['--no-blocks'])], {
     env: { ...process.env, BENCH_JIRA_TOKEN: 'bench-token' },
   });
   const r = { stdout: '', stderr: '', status: null };
@@ -70,19 +71,6 @@ async function backfill(config, extra) {
 function samplesOf(stdout, source) {
   const m = new RegExp(`${source}: \\w+, ([\\d,]+) samples`).exec(stdout);
   return m ? Number(m[1].replaceAll(',', '')) : NaN;
-}
-
-/** promtool time: run it again on the file alone (the CLI's figure includes it, this isolates it). */
-function promtoolSeconds(file) {
-  const dir = join(out, 'promtool-check');
-  rmSync(dir, { recursive: true, force: true });
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=744h', file, dir], { encoding: 'utf8' });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(r.stderr);
-  const size = dirSize(dir);
-  rmSync(dir, { recursive: true, force: true });
-  return { s, size };
 }
 
 const results = [];
@@ -103,16 +91,20 @@ if (ONLY.includes('jira')) {
       `version: okr/v1\ncalendar:\n  timezone: UTC\nserver:\n  state_dir: ${dir}/state\nsources:\n  jira:\n    flavor: cloud\n    url: ${fake.url}\n    email: bench@example.com\n    api_token: \${BENCH_JIRA_TOKEN}\n    boards:\n${boards}\n    queries:\n      bench_issues: '${JQL}'\nobjectives: []\n`,
     );
     log(`jira: a year of ${BOARDS} boards ...`);
-    const r = await backfill(join(dir, 'okrs.yaml'), ['--from', '2025-11-01', '--to', '2026-11-01', '--sources', 'jira', '--out', join(dir, 'out')]);
+    const argv = ['--from', '2025-11-01', '--to', '2026-11-01', '--sources', 'jira', '--out', join(dir, 'out')];
+    // 1: rebuild and write OpenMetrics; 2: blocks only (the files are unchanged); 3: a rerun.
+    const r = await backfill(join(dir, 'okrs.yaml'), argv, false);
     const requests = fake.requests.length;
-    const om = join(dir, 'out/jira.om');
-    const again = await backfill(join(dir, 'okrs.yaml'), ['--from', '2025-11-01', '--to', '2026-11-01', '--sources', 'jira', '--out', join(dir, 'out')]);
+    const blocks = BLOCKS ? await backfill(join(dir, 'okrs.yaml'), argv) : undefined;
+    const om = join(dir, 'out/jira');
+    const again = await backfill(join(dir, 'okrs.yaml'), argv);
     results.push({
       source: `jira (${BOARDS} boards, 1 year)`,
       wall_s: r.seconds.toFixed(1),
       requests,
       samples: samplesOf(r.stdout, 'jira'),
-      openmetrics: mb(statSync(om).size),
+      openmetrics: mb(dirSize(om)),
+      promtool_s: blocks ? blocks.seconds.toFixed(1) : '-',
       blocks: BLOCKS ? mb(dirSize(join(dir, 'out/blocks'))) : '-',
       peak_rss: `${r.rssMb.toFixed(0)} MB`,
       rerun_s: again.seconds.toFixed(1),
@@ -139,27 +131,21 @@ if (ONLY.includes('apilogs')) {
   const to = new Date(firstDay + DAYS * 86400_000).toISOString().slice(0, 10);
   const argv = ['--from', '2026-10-01', '--to', to, '--sources', 'apilogs', '--out', join(dir, 'out')];
   log(`apilogs: backfilling ${DAYS * PER_DAY} lines ...`);
-  const r = await backfill(join(dir, 'okrs.yaml'), argv);
+  const r = await backfill(join(dir, 'okrs.yaml'), argv, false);
+  const blocks = BLOCKS ? await backfill(join(dir, 'okrs.yaml'), argv) : undefined;
   const again = await backfill(join(dir, 'okrs.yaml'), argv);
-  const om = join(dir, 'out/apilogs.om');
+  const om = join(dir, 'out/apilogs');
   results.push({
     source: `apilogs (${DAYS} days x ${PER_DAY.toLocaleString('en-US')} lines, gzip)`,
     wall_s: r.seconds.toFixed(1),
     lines_per_s: Math.round((DAYS * PER_DAY) / r.seconds).toLocaleString('en-US'),
     samples: samplesOf(r.stdout, 'apilogs'),
-    openmetrics: mb(statSync(om).size),
+    openmetrics: mb(dirSize(om)),
+    promtool_s: blocks ? blocks.seconds.toFixed(1) : '-',
     blocks: BLOCKS ? mb(dirSize(join(dir, 'out/blocks'))) : '-',
     peak_rss: `${r.rssMb.toFixed(0)} MB`,
     rerun_s: again.seconds.toFixed(1),
   });
-}
-
-if (BLOCKS && args.includes('--promtool-alone')) {
-  for (const r of results) {
-    const src = r.source.startsWith('jira') ? 'jira' : 'apilogs';
-    const p = promtoolSeconds(join(out, src, 'out', `${src}.om`));
-    r.promtool_alone_s = p.s.toFixed(1);
-  }
 }
 
 console.log(JSON.stringify(results, null, 2));
