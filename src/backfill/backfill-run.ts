@@ -6,7 +6,7 @@
  * source is recorded in the KR ledger.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CollectContext } from '../../exporters/collector.js';
@@ -40,6 +40,11 @@ export interface BackfillOptions {
   sources: readonly BackfillSource[];
   /** promtool's path; null writes OpenMetrics only. */
   promtool: string | null;
+  /**
+   * A (stopped, or reloading) Prometheus data directory to copy the blocks into; blocks already
+   * there (same ULID) are left alone.
+   */
+  loadInto?: string;
   /** apilogs: service → archived files (globs) to read instead of the configured paths. */
   logFiles?: Record<string, string[]>;
   /**
@@ -172,6 +177,10 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     const keep = new Set(entry.chunks.flatMap((c) => c.blocks?.ulids ?? []));
     for (const d of readdirSync(dir)) if (!keep.has(d)) rmSync(join(dir, d), { recursive: true, force: true });
     out.blocksDir = dir;
+    if (o.loadInto) {
+      mkdirSync(o.loadInto, { recursive: true });
+      for (const u of keep) if (!existsSync(join(o.loadInto, u))) cpSync(join(dir, u), join(o.loadInto, u), { recursive: true });
+    }
   }
   return out;
 }

@@ -13,7 +13,7 @@
  * identical, with hand-checked values, and the series the measures read must be the same
  * samples. Then a rerun changes nothing (byte-identical OpenMetrics, blocks kept).
  */
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,7 @@ let liveOm: string;
 let backfill: BackfillResult;
 let ledger: Ledger;
 let live: Evaluation;
+let loadedBlocks: string[];
 let back: Evaluation;
 
 function silentProgress(): BackfillProgress {
@@ -124,6 +125,7 @@ async function runBack(): Promise<BackfillResult> {
     logger: silentLogger(),
     progress: silentProgress(),
     targetLabels: TARGET,
+    loadInto: join(dir, 'back-data'),
     ledger,
     now: () => NOW,
   });
@@ -170,9 +172,9 @@ beforeAll(async () => {
 
   const liveData = join(dir, 'live-data');
   createBlocks(liveOm, liveData);
-  const backData = join(dir, 'back-data');
-  mkdirSync(backData);
-  for (const o of backfill.outcomes) if (o.blocksDir) cpSync(o.blocksDir, backData, { recursive: true });
+  const backData = join(dir, 'back-data'); // filled by the backfill (loadInto)
+  // Listed before Prometheus starts: it may compact the blocks into others once running.
+  loadedBlocks = readdirSync(backData).filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort();
   [liveProm, backProm] = await Promise.all([startPrometheus({ dataDir: liveData }), startPrometheus({ dataDir: backData })]);
 
   const q3 = parsePeriodName('2026-Q3')!;
@@ -201,6 +203,8 @@ describe('backfill against the live path, 2026-Q3', () => {
       ['apilogs/2026-08.om'],
     ]);
     for (const o of backfill.outcomes) expect(readdirSync(o.blocksDir!).length).toBeGreaterThanOrEqual(o.files.length);
+    // --load-into copied every block into the data directory the second Prometheus runs on.
+    expect(loadedBlocks).toEqual(backfill.outcomes.flatMap((o) => readdirSync(o.blocksDir!)).sort());
   });
 
   it('gives the KR engine the same results as the live path, with the expected values', () => {

@@ -25,6 +25,7 @@ export interface BackfillCliOptions {
   blocks?: boolean;
   job?: string;
   instance?: string;
+  loadInto?: string;
 }
 
 /** Prometheus' head block holds about the last 3 hours: blocks must stay out of it. */
@@ -81,6 +82,7 @@ function findPromtool(): string | null {
 export interface BackfillCommandResult extends BackfillResult {
   outDir: string;
   instructions: string;
+  loadedInto?: string;
   failed: boolean;
 }
 
@@ -115,13 +117,15 @@ export async function runBackfillCommand(
       sources,
       promtool,
       logFiles: parseLogFiles(opts.logFiles),
+      loadInto: opts.loadInto ? resolve(opts.loadInto) : undefined,
       targetLabels: { job: opts.job ?? EXPORTER_JOB, instance: opts.instance ?? `okr-metrics:${DEFAULTS.port}` },
       logger: deps.logger,
       progress: new BackfillProgress(deps.progress),
       ledger,
       now: deps.now,
     });
-    return { ...result, outDir, instructions: loadingInstructions(outDir, result.outcomes), failed: result.outcomes.some((o) => o.status === 'failed') };
+    const loadedInto = opts.loadInto && promtool ? resolve(opts.loadInto) : undefined;
+    return { ...result, outDir, instructions: loadingInstructions(outDir, result.outcomes), loadedInto, failed: result.outcomes.some((o) => o.status === 'failed') };
   } finally {
     ledger.close();
   }
@@ -135,7 +139,8 @@ export function summary(r: BackfillCommandResult): string {
     else if (o.status === 'skipped') lines.push(`  ${o.source}: skipped (${o.message})`);
     else lines.push(`  ${o.source}: ${o.status}, ${o.samples.toLocaleString('en-US')} samples, ${o.blocksDir ?? join(r.outDir, o.source)}`);
   }
-  if (r.instructions) lines.push('', r.instructions);
+  if (r.loadedInto) lines.push('', `Blocks copied into ${r.loadedInto}: restart Prometheus (or wait for its next block reload).`, '');
+  else if (r.instructions) lines.push('', r.instructions);
   else if (r.outcomes.some((o) => o.files.length > 0)) lines.push('', 'No blocks (promtool is not on the PATH, or --no-blocks): turn each .om file into blocks with `promtool tsdb create-blocks-from openmetrics --max-block-duration=744h <file> <dir>`.', '');
   return `${lines.join('\n')}\n`;
 }
