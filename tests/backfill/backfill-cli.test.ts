@@ -14,7 +14,7 @@ const main = join(import.meta.dirname, '../../dist/src/cli/main.js');
 let dir: string;
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, [main, 'backfill', '-c', join(dir, 'okrs.yaml'), ...args], { encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [main, 'backfill', '-c', join(dir, 'okrs.yaml'), '--no-live-check', ...args], { encoding: 'utf8', timeout: 30_000 });
 }
 
 beforeAll(() => {

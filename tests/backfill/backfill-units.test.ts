@@ -149,7 +149,7 @@ describe('arguments', () => {
   });
 
   it('rejects what it cannot do with a usage error', async () => {
-    const run = (o: object) => runBackfillCommand(loaded, { from: '2026-01-01', ...o }, { logger: silentLogger(), now: () => now, promtool: null });
+    const run = (o: object) => runBackfillCommand(loaded, { from: '2026-01-01', prometheus: false, ...o }, { logger: silentLogger(), now: () => now, promtool: null });
     await expect(run({ sources: 'gitlab' })).rejects.toThrow(UsageError);
     await expect(run({ sources: 'jira,gitlab' })).rejects.toThrow('--sources gitlab: expected some of jira, sonarqube, bitbucket, apilogs');
     await expect(run({ sources: ',' })).rejects.toThrow('--sources: name at least one source');

@@ -9,6 +9,8 @@ import type { LoadedConfig } from '../../config/load-config.js';
 import { stateDir, ledgerPath } from '../../config/state-paths.js';
 import { DEFAULTS, EXPORTER_JOB } from '../../conventions.js';
 import { Ledger } from '../../okr/ledger.js';
+import { PrometheusClient } from '../../okr/prometheus-client.js';
+import { firstLiveSamples } from '../../backfill/live-boundary.js';
 import { localMidnight } from '../../okr/periods.js';
 import { BACKFILL_SOURCES, loadingInstructions, runBackfill, type BackfillResult, type BackfillSource } from '../../backfill/backfill-run.js';
 import { BackfillProgress, type ProgressOptions } from '../../backfill/progress-bar.js';
@@ -26,6 +28,8 @@ export interface BackfillCliOptions {
   job?: string;
   instance?: string;
   loadInto?: string;
+  /** Prometheus to check the live boundary against (default prometheus.url); false skips the check. */
+  prometheus?: string | false;
 }
 
 /** Prometheus' head block holds about the last 3 hours: blocks must stay out of it. */
@@ -74,6 +78,27 @@ function parseLogFiles(values: string[] | undefined): Record<string, string[]> |
   return out;
 }
 
+/**
+ * Refuse a range the live exporter already covers (its counters would interleave with the
+ * backfilled ones). An unreachable Prometheus only warns: a first backfill often runs before
+ * Prometheus exists.
+ */
+async function checkLiveBoundary(loaded: LoadedConfig, url: string | undefined, sources: readonly string[], fromMs: number, toMs: number, logger: Logger): Promise<void> {
+  const prom = PrometheusClient.fromConfig(loaded, url);
+  let first: Map<string, number>;
+  try {
+    first = await firstLiveSamples(prom, sources, fromMs, toMs);
+  } catch (e) {
+    logger.warn(`backfill: could not ask Prometheus at ${prom.baseUrl} where the live exporter's samples start (${(e as Error).message}); make sure --to is before its first scrape`);
+    return;
+  }
+  const clash = [...first].sort((a, b) => a[1] - b[1])[0];
+  if (clash)
+    throw new UsageError(
+      `--to ${new Date(toMs).toISOString()}: Prometheus at ${prom.baseUrl} already has live ${clash[0]} samples from ${new Date(clash[1]).toISOString()} (okr_source_up); backfill up to the exporter's first scrape: --to ${new Date(clash[1] - (clash[1] % 60_000)).toISOString()}`,
+    );
+}
+
 function findPromtool(): string | null {
   const r = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
   return r.status === 0 ? 'promtool' : null;
@@ -104,6 +129,7 @@ export async function runBackfillCommand(
     throw new UsageError((e as Error).message);
   }
   const sources = parseSources(opts.sources, loaded);
+  if (opts.prometheus !== false) await checkLiveBoundary(loaded, opts.prometheus, sources, fromMs, toMs, deps.logger);
   const outDir = resolve(opts.out ?? join(stateDir(loaded), 'backfill'));
   const promtool = opts.blocks === false ? null : deps.promtool !== undefined ? deps.promtool : findPromtool();
   const ledger = new Ledger(ledgerPath(loaded));
