@@ -45,6 +45,8 @@ export interface BackfillOptions {
    * there (same ULID) are left alone.
    */
   loadInto?: string;
+  /** Rebuild every source even when an earlier run finished it with the same inputs (the sources' data may have been edited since). */
+  force?: boolean;
   /** apilogs: service → archived files (globs) to read instead of the configured paths. */
   logFiles?: Record<string, string[]>;
   /**
@@ -124,7 +126,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
   let entry = entries[source];
   let status: SourceOutcome['status'] = 'unchanged';
   const finished = (e: ManifestEntry) => e.chunks.every((c) => existsSync(join(o.outDir, c.file)) && statSync(join(o.outDir, c.file)).size === c.bytes);
-  if (!(entry && entry.fingerprint === fp && finished(entry))) {
+  if (o.force || !(entry && entry.fingerprint === fp && finished(entry))) {
     status = 'written';
     const tl = new SeriesTimeline(grid);
     const ctx: CollectContext = { signal: o.signal ?? new AbortController().signal, logger: o.logger, countRequest: () => progress.request() };

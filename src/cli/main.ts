@@ -154,10 +154,11 @@ program
   .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
   .option('--prometheus <url>', 'Prometheus to check that the live exporter has no samples in the range (default: prometheus.url of the file)')
   .option('--no-live-check', 'do not ask Prometheus where the live samples start')
+  .option('--force', 'rebuild sources an earlier run finished (months whose file comes out the same keep their blocks)')
   .option('--load-into <dir>', "copy the blocks into this Prometheus data directory (--storage.tsdb.path); blocks already there are kept")
   .option('--job <name>', `job label of the exporter's scrape, put on every series (default ${EXPORTER_JOB})`)
   .option('--instance <host:port>', `instance label of the exporter's scrape (default okr-metrics:${DEFAULTS.port}, the generated scrape config's target)`)
-  .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean; job?: string; instance?: string; loadInto?: string; prometheus?: string; liveCheck?: boolean }) => {
+  .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean; job?: string; instance?: string; loadInto?: string; prometheus?: string; liveCheck?: boolean; force?: boolean }) => {
     const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/backfill.js')]);
     const loaded = loadConfig(opts.config);
     const r = await runBackfillCommand(loaded, { ...opts, prometheus: opts.liveCheck === false ? false : opts.prometheus }, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }) });

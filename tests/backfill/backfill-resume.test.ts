@@ -29,8 +29,9 @@ let loaded: LoadedConfig;
 let ledger: Ledger;
 const progressOut: string[] = [];
 
-function run(): Promise<BackfillResult> {
+function run(extra: { force?: boolean } = {}): Promise<BackfillResult> {
   return runBackfill({
+    ...extra,
     loaded,
     fromMs: Q3_START,
     toMs: Q3_END,
@@ -101,6 +102,18 @@ describe('an outage mid-backfill', () => {
     expect(velocityCalls(2)).toBe(1);
     expect(ledger.backfills().map((b) => b.source)).toEqual(['apilogs', 'jira', 'sonarqube']);
     expect(readFileSync(join(dir, 'out', 'jira', '2026-09.om'), 'utf8')).toContain(`jira_sprint_completed_story_points_total{board="Admin",team="backoffice"} 63 ${(Q3_END - 300_000) / 1000}`);
+  });
+});
+
+describe('--force', () => {
+  it('rebuilds finished sources, to the same bytes when the sources have not changed', async () => {
+    const files = ['jira/2026-09.om', 'sonarqube/2026-09.om', 'apilogs/2026-08.om'].map((f) => join(dir, 'out', f));
+    const before = files.map((f) => readFileSync(f));
+    const requests = jira.requests.length;
+    const again = await run({ force: true });
+    expect(again.outcomes.map((o) => o.status)).toEqual(['written', 'written', 'written']);
+    expect(jira.requests.length).toBeGreaterThan(requests);
+    files.forEach((f, i) => expect(readFileSync(f).equals(before[i]!)).toBe(true));
   });
 });
 

@@ -28,6 +28,7 @@ export interface BackfillCliOptions {
   job?: string;
   instance?: string;
   loadInto?: string;
+  force?: boolean;
   /** Prometheus to check the live boundary against (default prometheus.url); false skips the check. */
   prometheus?: string | false;
 }
@@ -144,6 +145,7 @@ export async function runBackfillCommand(
       promtool,
       logFiles: parseLogFiles(opts.logFiles),
       loadInto: opts.loadInto ? resolve(opts.loadInto) : undefined,
+      force: opts.force,
       targetLabels: { job: opts.job ?? EXPORTER_JOB, instance: opts.instance ?? `okr-metrics:${DEFAULTS.port}` },
       logger: deps.logger,
       progress: new BackfillProgress(deps.progress),
