@@ -69,8 +69,6 @@ export interface SourceOutcome {
   /** The OpenMetrics files, one per month with samples. */
   files: string[];
   blocksDir?: string;
-  /** Grid instants with samples, Unix ms. */
-  span?: { fromMs: number; toMs: number };
   message?: string;
 }
 
@@ -155,6 +153,8 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     }
     entry = { fingerprint: fp, from_ms: grid.firstMs, to_ms: grid.lastMs, step_ms: grid.stepMs, samples: chunks.reduce((n, c) => n + c.samples, 0), chunks };
     entries[source] = entry;
+    // Saved before promtool runs: if it fails, the rerun only makes the blocks.
+    saveManifest(o.outDir, { version: 1, sources: entries });
   }
   const out: SourceOutcome = { source, status, samples: entry.samples, files: entry.chunks.map((c) => join(o.outDir, c.file)) };
   if (o.promtool) {

@@ -162,7 +162,9 @@ program
     const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/backfill.js')]);
     const loaded = loadConfig(opts.config);
     const r = await runBackfillCommand(loaded, { ...opts, prometheus: opts.liveCheck === false ? false : opts.prometheus }, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }) });
-    process.stdout.write(summary(r));
+    const { redact } = await import('../config/secrets.js');
+    // Source errors quote URLs and server messages: scrubbed like every log line.
+    process.stdout.write(redact(summary(r)));
     if (r.failed) process.exitCode = EXIT.failure;
   });
 
