@@ -4,7 +4,8 @@
  * had already read. Archived-log edge cases: lines outside [from, to) and undated garbage.
  * No Prometheus here (OpenMetrics only); the acceptance test loads blocks.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { requireBinary } from '../support/binaries.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { startFakeJira, type FakeJira } from '../../exporters/jira/testing/fake-
 import { startFakeSonarqube, type FakeSonarqube } from '../../exporters/sonarqube/fake-sonarqube.js';
 import { backfillApilogs } from '../../src/backfill/apilogs-backfill.js';
 import { loadManifest } from '../../src/backfill/backfill-manifest.js';
-import { runBackfill, type BackfillResult } from '../../src/backfill/backfill-run.js';
+import { runBackfill, type BackfillOptions, type BackfillResult } from '../../src/backfill/backfill-run.js';
 import { BackfillProgress } from '../../src/backfill/progress-bar.js';
 import { SeriesTimeline } from '../../src/backfill/series-timeline.js';
 import { stepGrid } from '../../src/backfill/step-grid.js';
@@ -29,9 +30,8 @@ let loaded: LoadedConfig;
 let ledger: Ledger;
 const progressOut: string[] = [];
 
-function run(extra: { force?: boolean } = {}): Promise<BackfillResult> {
+function run(extra: { force?: boolean; promtool?: string | null; sources?: BackfillOptions['sources'] } = {}): Promise<BackfillResult> {
   return runBackfill({
-    ...extra,
     loaded,
     fromMs: Q3_START,
     toMs: Q3_END,
@@ -43,6 +43,7 @@ function run(extra: { force?: boolean } = {}): Promise<BackfillResult> {
     progress: new BackfillProgress({ stream: { write: (s: string) => progressOut.push(s) > 0, isTTY: false }, intervalMs: 60_000 }),
     ledger,
     now: () => NOW,
+    ...extra,
   });
 }
 
@@ -114,6 +115,18 @@ describe('--force', () => {
     expect(again.outcomes.map((o) => o.status)).toEqual(['written', 'written', 'written']);
     expect(jira.requests.length).toBeGreaterThan(requests);
     files.forEach((f, i) => expect(readFileSync(f).equals(before[i]!)).toBe(true));
+  });
+});
+
+describe('promtool failing', () => {
+  it('keeps the OpenMetrics files, and the rerun only makes the blocks', async () => {
+    // Rebuilt (--force), then promtool fails: the rebuilt files are recorded all the same.
+    const failed = await run({ sources: ['apilogs'], promtool: '/bin/false', force: true });
+    expect(failed.outcomes[0]!.status).toBe('failed');
+    expect(failed.outcomes[0]!.message).toMatch(/^promtool tsdb create-blocks-from openmetrics .*2026-08\.om failed \(exit 1\)/);
+    const fixed = await run({ sources: ['apilogs'], promtool: requireBinary('promtool') });
+    expect(fixed.outcomes[0]!.status).toBe('unchanged');
+    expect(readdirSync(fixed.outcomes[0]!.blocksDir!).length).toBeGreaterThan(0);
   });
 });
 
