@@ -72,14 +72,7 @@ export class ServiceCounters {
     this.requestCounts[slot]!++;
     const d = r.duration;
     if (d !== d) return; // NaN: the line logged no duration
-    let series = this.seriesSlot.get(rm);
-    if (series < 0) {
-      series = this.seriesKeys.length;
-      this.seriesKeys.push(rm);
-      this.seriesSlot.set(rm, series);
-      this.bucketCounts = grow(this.bucketCounts, (series + 1) * this.stride);
-      this.sums = grow(this.sums, series + 1);
-    }
+    const series = this.seriesFor(rm);
     const b = this.buckets;
     let i = 0;
     while (i < b.length && d > b[i]!) i++;
