@@ -85,6 +85,20 @@ export function statPanel(title: string): stat.PanelBuilder {
     .colorMode(common.BigValueColorMode.Value);
 }
 
+/** A red/green stat for a 0/1 series, its two values named (down/up, failed/passed). */
+export function booleanStatPanel(title: string, target: prometheus.DataqueryBuilder, names: [zero: string, one: string]): stat.PanelBuilder {
+  return statPanel(title)
+    .withTarget(target)
+    .mappings([{ type: 'value' as never, options: { '0': { text: names[0], color: 'red' }, '1': { text: names[1], color: 'green' } } } as never])
+    .thresholds(
+      steps([
+        [null, 'red'],
+        [1, 'green'],
+      ]),
+    )
+    .colorMode(common.BigValueColorMode.Background);
+}
+
 export function timeseriesPanel(title: string, unit: string): timeseries.PanelBuilder {
   return new timeseries.PanelBuilder()
     .title(title)

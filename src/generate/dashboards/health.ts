@@ -3,21 +3,12 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import { APILOGS_METRICS, DASHBOARD_UID, EXPORTER_JOB, KR_METRICS, LABEL, RUNNER_METRICS as M } from '../../conventions.js';
 import type { GenerateModel } from '../model.js';
 import { q } from '../recording-rules.js';
-import { baseDashboard, finish, query, row, sourceVariable, statPanel, steps, timeseriesPanel } from './common.js';
+import { baseDashboard, booleanStatPanel, finish, query, row, sourceVariable, statPanel, timeseriesPanel } from './common.js';
 
 const SRC = `${LABEL.source}=~"$source"`;
 
 function upPanel() {
-  return statPanel('Source up')
-    .withTarget(query(`${M.up}{${SRC}}`, 'A', { instant: true, legend: `{{${LABEL.source}}}` }))
-    .mappings([{ type: 'value' as never, options: { '0': { text: 'down', color: 'red' }, '1': { text: 'up', color: 'green' } } } as never])
-    .thresholds(
-      steps([
-        [null, 'red'],
-        [1, 'green'],
-      ]),
-    )
-    .colorMode(common.BigValueColorMode.Background)
+  return booleanStatPanel('Source up', query(`${M.up}{${SRC}}`, 'A', { instant: true, legend: `{{${LABEL.source}}}` }), ['down', 'up'])
     .span(12)
     .height(5);
 }

@@ -3,7 +3,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import { DASHBOARD_UID, KR_METRICS, LABEL, RECORDING_RULES as R, SONARQUBE_METRICS as S } from '../../conventions.js';
 import type { GenerateModel } from '../model.js';
 import { q } from '../recording-rules.js';
-import { baseDashboard, finish, ownedVariable, query, row, statPanel, steps, targetLineOverride, teamVariable, timeseriesPanel } from './common.js';
+import { baseDashboard, booleanStatPanel, finish, ownedVariable, query, row, statPanel, targetLineOverride, teamVariable, timeseriesPanel } from './common.js';
 
 const PROJECT = `${LABEL.project}=~"$project"`;
 
@@ -56,16 +56,7 @@ function issuesPanel() {
 }
 
 function gatePanel() {
-  return statPanel('Quality gate')
-    .withTarget(query(`min by (${LABEL.project}) (${S.qualityGatePassed}{${PROJECT}})`, 'A', { instant: true, legend: `{{${LABEL.project}}}` }))
-    .mappings([{ type: 'value' as never, options: { '0': { text: 'failed', color: 'red' }, '1': { text: 'passed', color: 'green' } } } as never])
-    .thresholds(
-      steps([
-        [null, 'red'],
-        [1, 'green'],
-      ]),
-    )
-    .colorMode(common.BigValueColorMode.Background)
+  return booleanStatPanel('Quality gate', query(`min by (${LABEL.project}) (${S.qualityGatePassed}{${PROJECT}})`, 'A', { instant: true, legend: `{{${LABEL.project}}}` }), ['failed', 'passed'])
     .span(12)
     .height(8);
 }
