@@ -1,15 +1,18 @@
 import { z } from 'zod';
 import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
 
-const Board = z.union([
-  z.number().int().positive(),
-  z.strictObject({
+const BoardObject = z
+  .strictObject({
     id: z.number().int().positive().optional(),
     name: z.string().min(1).optional(),
     team: z.string().optional(),
     story_points_field: z.string().optional(),
-  }).refine((b) => b.id !== undefined || b.name !== undefined, 'a board needs an id or a name'),
-]);
+  })
+  .refine((b) => b.id !== undefined || b.name !== undefined, 'a board needs an id or a name');
+type BoardObject = z.infer<typeof BoardObject>;
+
+/** A board id (`84`), a board name (`Platform`), or an object with either and its settings. */
+const Board = z.union([z.number().int().positive(), z.string().min(1).transform((name): BoardObject => ({ name })), BoardObject]);
 
 export const JQL_PERIODS = ['quarter', 'month', 'year'] as const;
 export type JqlPeriod = (typeof JQL_PERIODS)[number];

@@ -111,3 +111,63 @@ describe('okr-metrics report arguments', () => {
     expect(r.stderr).toContain('--period "Q3-2026" is not a period name (expected e.g. 2026-Q3, 2026-07 or 2026)');
   });
 });
+
+describe('sprint periods', () => {
+  it('evaluates a sprint KR over the running sprint taken from the Jira exporter timestamps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-sprint-'));
+    const loaded = parseConfig(
+      `version: okr/v1
+sources:
+  jira:
+    enabled: false
+    url: https://example.atlassian.net
+    email: bot@example.com
+    api_token: \${JIRA_API_TOKEN}
+    boards: [Platform]
+objectives:
+  - id: delivery
+    title: Deliver
+    key_results:
+      - id: velocity
+        title: More than 60 points per sprint
+        measure: { story_points_per_sprint: { board: Platform } }
+        target: "> 60"
+        period: sprint
+`,
+      join(dir, 'okrs.yaml'),
+      { env: {} },
+    );
+    const s = (iso: string) => Date.parse(iso) / 1000;
+    const queries: Array<{ expr: string; at: number }> = [];
+    const prom: PromQueryClient = {
+      baseUrl: 'http://prometheus.test',
+      async query(expr, at) {
+        queries.push({ expr, at });
+        if (expr.includes('max_over_time(jira_sprint_start_timestamp_seconds'))
+          return [
+            { labels: { sprint: '41' }, value: s('2026-07-27T09:00:00Z') },
+            { labels: { sprint: '42' }, value: s('2026-08-10T09:00:00Z') },
+          ];
+        if (expr.includes('max_over_time(jira_sprint_complete_timestamp_seconds')) return [{ labels: { sprint: '41' }, value: s('2026-08-10T08:00:00Z') }];
+        if (expr.includes('max_over_time(jira_sprint_end_timestamp_seconds'))
+          return [
+            { labels: { sprint: '41' }, value: s('2026-08-10T09:00:00Z') },
+            { labels: { sprint: '42' }, value: s('2026-08-24T09:00:00Z') },
+          ];
+        if (expr.startsWith('avg(jira_sprint_story_points')) return [{ labels: {}, value: 64 }];
+        return [];
+      },
+    };
+    const { KrEngine } = await import('../../src/okr/engine.js');
+    const now = Date.parse('2026-08-17T09:00:00Z'); // half-way through sprint 42
+    const ev = await new KrEngine({ loaded, prom, now: () => now, forecastPoints: 2 }).evaluateCurrent();
+    const k = ev.objectives[0]!.keyResults[0]!;
+    expect(k.period).toMatchObject({ kind: 'sprint', name: 'sprint 42', start: Date.parse('2026-08-10T09:00:00Z'), end: Date.parse('2026-08-24T09:00:00Z') });
+    expect(k.expectedProgress).toBe(0.5);
+    expect(k.value).toBe(64);
+    expect(k.status).toBe('on_track');
+    // The measure ran with the sprint's own bounds as placeholders.
+    const measure = queries.find((q) => q.expr.startsWith('avg(jira_sprint_story_points') && q.at === now)!;
+    expect(measure.expr).toContain(`>= ${s('2026-08-10T09:00:00Z')} < ${s('2026-08-24T09:00:00Z')}`);
+  });
+});
