@@ -164,6 +164,13 @@ export const OkrFile = z.strictObject({
     })
     .prefault({}),
   grafana: z.strictObject({ url: HttpUrl }).optional().meta({ description: 'Grafana base URL, for links in reports.' }),
+  alerts: z
+    .strictObject({
+      runbook_base_url: HttpUrl.optional().meta({
+        description: 'Where runbook_url annotations point (<base>#<alert name in lower case>); default: docs/runbooks.md of the okr-metrics repository.',
+      }),
+    })
+    .prefault({}),
   engine: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -287,3 +287,30 @@ describe('writing files', () => {
     }
   });
 });
+
+describe('alerts.runbook_base_url', () => {
+  it('points every runbook_url at the configured runbook page', () => {
+    const g = generate(
+      parseConfig(
+        `version: okr/v1
+alerts: { runbook_base_url: "https://wiki.example.com/okr/runbooks" }
+teams: { platform: { services: [api] } }
+objectives:
+  - id: o
+    title: O
+    key_results:
+      - id: a
+        title: A
+        measure: { availability: { service: api } }
+        target: "> 99%"
+`,
+        'okrs.yaml',
+        { env: {} },
+      ),
+    );
+    const file = g.files.find((f) => f.path === PATHS.alertRules)!;
+    const rules = (parse(file.content) as RuleFile<AlertingRule>).groups.flatMap((x) => x.rules);
+    expect(rules.length).toBeGreaterThan(5);
+    for (const r of rules) expect(r.annotations.runbook_url).toBe(`https://wiki.example.com/okr/runbooks#${r.alert.toLowerCase()}`);
+  });
+});
