@@ -61,14 +61,8 @@ export class ServiceCounters {
     this.parsed++;
     if (this.routes.overflowed) this.overflow++;
     const rm = r.routeId * METHOD_SLOTS + r.methodId;
-    const key = rm * STATUS_SLOTS + r.status;
-    let slot = this.requestSlot.get(key);
-    if (slot < 0) {
-      slot = this.requestKeys.length;
-      this.requestKeys.push(key);
-      this.requestSlot.set(key, slot);
-      this.requestCounts = grow(this.requestCounts, slot + 1);
-    }
+    // Slot first: requestSlotFor may replace this.requestCounts with a grown copy.
+    const slot = this.requestSlotFor(rm * STATUS_SLOTS + r.status);
     this.requestCounts[slot]!++;
     const d = r.duration;
     if (d !== d) return; // NaN: the line logged no duration
