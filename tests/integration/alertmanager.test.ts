@@ -21,7 +21,7 @@ import { ALERTMANAGER_ENV, expandEnv, prometheusConfig } from '../../src/generat
 import { writeFiles } from '../../src/generate/write-files.js';
 import { freePort, requireBinary } from '../support/binaries.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from './processes.js';
+import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
 
 interface WebhookAlert {
   status: string;
@@ -127,7 +127,7 @@ beforeAll(async () => {
       }),
     ),
   );
-  prom = await startPrometheus(promFile);
+  prom = await startPrometheus({ configFile: promFile });
 }, 60_000);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { prometheusConfig } from '../../src/generate/provisioning.js';
 import { renderYaml } from '../../src/generate/render.js';
 import { EXAMPLE, generateExample } from '../generate/support.js';
 import { fakeApilogs, fakeBitbucket, fakeJira, fakeSonarqube, krEngineFamilies, startFakeExporter, withExtra, type FakeExporter } from './fake-sources.js';
-import { eventually, instantQuery, startPrometheus, type RunningProcess } from './processes.js';
+import { eventually, instantQuery, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
 
 let dir: string | undefined;
 let exporter: FakeExporter | undefined;
@@ -51,7 +51,7 @@ beforeAll(async () => {
       'okrs.example.yaml',
     ),
   );
-  prom = await startPrometheus(file);
+  prom = await startPrometheus({ configFile: file });
 }, 60_000);
 
 afterAll(async () => {
