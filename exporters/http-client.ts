@@ -30,15 +30,9 @@ export interface HttpClientOptions {
   random?: () => number;
 }
 
-export interface JsonResponse<T> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const t = setTimeout(() => {
@@ -54,7 +48,7 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Seconds to wait from a Retry-After header (delta-seconds or HTTP date), if present. */
-export function retryAfterSeconds(headers: Headers, now = Date.now()): number | undefined {
+function retryAfterSeconds(headers: Headers, now = Date.now()): number | undefined {
   const v = headers.get('retry-after');
   if (v === null || v.trim() === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(v.trim())) return Number(v);
@@ -104,40 +98,16 @@ export class HttpClient {
     if (this.authHeader) registerSecretValue(this.authHeader.split(' ')[1]!);
   }
 
-  url(path: string, query?: Record<string, string | number | boolean | undefined>): URL {
-    const base = this.opts.baseUrl.endsWith('/') ? this.opts.baseUrl : `${this.opts.baseUrl}/`;
-    const u = /^https?:\/\//.test(path) ? new URL(path) : new URL(path.replace(/^\//, ''), base);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
-    return u;
-  }
-
   /** GET a JSON document; throws SourceError on failure after retries. */
   async getJson<T>(ctx: CollectContext, path: string, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
-    return (await this.requestJson<T>(ctx, 'GET', path, { query })).body;
-  }
-
-  async postJson<T>(ctx: CollectContext, path: string, body: unknown): Promise<T> {
-    return (await this.requestJson<T>(ctx, 'POST', path, { body })).body;
-  }
-
-  async requestJson<T>(
-    ctx: CollectContext,
-    method: string,
-    path: string,
-    init: { query?: Record<string, string | number | boolean | undefined>; body?: unknown } = {},
-  ): Promise<JsonResponse<T>> {
-    const url = this.url(path, init.query);
-    const res = await this.fetch(ctx, url, {
-      method,
-      headers: init.body !== undefined ? { 'content-type': 'application/json' } : {},
-      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-    });
+    const url = this.url(path, query);
+    const res = await this.fetch(ctx, url);
     const text = await res.text();
-    if (!res.ok) throw this.errorFor(method, url, res.status, text);
+    if (!res.ok) throw this.errorFor(url, res.status, text);
     try {
-      return { status: res.status, headers: res.headers, body: (text === '' ? null : JSON.parse(text)) as T };
+      return (text === '' ? null : JSON.parse(text)) as T;
     } catch {
-      throw new SourceError('http', `${this.opts.source}: ${method} ${url.pathname} answered ${res.status} with a body that is not JSON`, res.status);
+      throw new SourceError('http', `${this.opts.source}: GET ${url.pathname} answered ${res.status} with a body that is not JSON`, res.status);
     }
   }
 
@@ -145,14 +115,21 @@ export class HttpClient {
    * fetch with auth, concurrency limit, retries and counting. Returns the final response,
    * successful or not (non-retryable statuses come back as they are).
    */
-  fetch(ctx: CollectContext, url: URL | string, init: RequestInit = {}): Promise<Response> {
+  private fetch(ctx: CollectContext, url: URL | string, init: RequestInit = {}): Promise<Response> {
     return this.limit(() => this.fetchWithRetry(ctx, new URL(String(url)), init));
   }
 
   /** A fetch function bound to a collection, for third-party clients (e.g. the `bitbucket` package). */
   fetchFor(ctx: CollectContext): typeof fetch {
     return ((input: string | URL | Request, init?: RequestInit) =>
-      this.fetch(ctx, input instanceof Request ? input.url : input, { ...init, headers: init?.headers })) as typeof fetch;
+      this.fetch(ctx, input instanceof Request ? input.url : input, init)) as typeof fetch;
+  }
+
+  private url(path: string, query?: Record<string, string | number | boolean | undefined>): URL {
+    const base = this.opts.baseUrl.endsWith('/') ? this.opts.baseUrl : `${this.opts.baseUrl}/`;
+    const u = /^https?:\/\//.test(path) ? new URL(path) : new URL(path.replace(/^\//, ''), base);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u;
   }
 
   private async fetchWithRetry(ctx: CollectContext, url: URL, init: RequestInit): Promise<Response> {
@@ -186,7 +163,7 @@ export class HttpClient {
     }
   }
 
-  private errorFor(method: string, url: URL, status: number, text: string): SourceError {
+  private errorFor(url: URL, status: number, text: string): SourceError {
     let body: unknown = text;
     try {
       body = JSON.parse(text);
@@ -194,7 +171,7 @@ export class HttpClient {
       // keep the text
     }
     const detail = errorBodyMessage(body);
-    const where = `${method} ${url.pathname}`;
+    const where = `GET ${url.pathname}`;
     let hint = '';
     if (status === 401) hint = `: the credentials were refused; check ${this.opts.credentialSetting ?? 'the source credentials'}`;
     else if (status === 403) hint = `: the credentials lack permission; check what ${this.opts.credentialSetting ?? 'the token'} may access`;
