@@ -1,7 +1,6 @@
 /** All enabled sources' runners, started and stopped together. */
 import type { Logger } from 'pino';
-import type { Collector, CollectorFactory, Snapshot } from '../../exporters/collector.js';
-import { mergeSnapshots } from '../../exporters/snapshot.js';
+import type { Collector, CollectorFactory, MetricFamily } from '../../exporters/collector.js';
 import { durationSeconds } from '../config/primitives.js';
 import { SourceRunner, type SourceHealth } from './source-runner.js';
 
@@ -28,9 +27,12 @@ export class Scheduler {
     await Promise.allSettled(this.runners.map((r) => r.stop()));
   }
 
-  /** Every source's last good values plus its health series. */
-  snapshot(): Snapshot {
-    return mergeSnapshots(...this.runners.map((r) => r.lastGood()), ...this.runners.map((r) => r.healthFamilies()));
+  /**
+   * Every source's last good values plus its health series. Health families repeat once per
+   * source; the exposition merges families by name once per scrape, so this does not.
+   */
+  snapshot(): MetricFamily[] {
+    return this.runners.flatMap((r) => [...r.lastGood(), ...r.healthFamilies()]);
   }
 
   health(): SourceHealth[] {

@@ -49,8 +49,6 @@ export function serverAuth(loaded: LoadedConfig): ServerAuth {
   return undefined;
 }
 
-export { stateDir };
-
 /** Collectors for every source that is configured and enabled. */
 export function enabledCollectors(loaded: LoadedConfig, logger: Logger): ScheduledCollector[] {
   const out: ScheduledCollector[] = [];
@@ -87,7 +85,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
     port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
     logger: opts.logger,
     auth: serverAuth(loaded),
-    snapshot: () => (kr ? [...scheduler.snapshot(), ...kr.loop.snapshot()] : scheduler.snapshot()),
+    snapshot: () => [...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
     health: () => scheduler.health(),
     ready: () => scheduler.ready(),
     extraRoutes: (app) => {
