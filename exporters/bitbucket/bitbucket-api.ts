@@ -68,8 +68,42 @@ export function parseTime(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/** Reports per commit we export; Code Insights allows few, this only bounds label cardinality. */
+const MAX_REPORTS = 20;
+
+/** A Code Insights report as both flavours send it. */
+export interface RawReport {
+  /** Cloud: external_id. Data Center: key. */
+  id?: unknown;
+  title?: unknown;
+  /** Cloud: report_type. Data Center reports have no type. */
+  type?: unknown;
+  data?: unknown;
+}
+
+/**
+ * The coverage reports among `reports`, in order, at most MAX_REPORTS: the ones `opts.reports`
+ * names (by id or title), else the ones `isCoverage` picks, that have a usable PERCENTAGE item.
+ */
+export function coverageReportsOf(
+  reports: RawReport[],
+  opts: CoverageOptions,
+  isCoverage: (r: RawReport, id: string) => boolean,
+): CoverageReport[] {
+  const out: CoverageReport[] = [];
+  for (const r of reports) {
+    const id = typeof r.id === 'string' && r.id ? r.id : typeof r.title === 'string' ? r.title : undefined;
+    if (!id) continue;
+    const wanted = opts.reports ? opts.reports.includes(id) || opts.reports.includes(String(r.title)) : isCoverage(r, id);
+    if (!wanted) continue;
+    const ratio = coverageRatio(r.data, opts.item);
+    if (ratio !== undefined) out.push({ report: id, ratio });
+  }
+  return out.slice(0, MAX_REPORTS);
+}
+
 /** The coverage value of a report's data items: the chosen PERCENTAGE item, as a 0..1 ratio. */
-export function coverageRatio(
+function coverageRatio(
   data: unknown,
   item: string | undefined,
 ): number | undefined {

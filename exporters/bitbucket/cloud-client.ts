@@ -10,7 +10,7 @@ import type { ErrorReason } from '../../src/conventions.js';
 import { SourceError, type CollectContext } from '../collector.js';
 import { errorBodyMessage, type HttpClient } from '../http-client.js';
 import {
-  coverageRatio,
+  coverageReportsOf,
   MAX_PAGES,
   parseTime,
   type BitbucketApi,
@@ -18,6 +18,7 @@ import {
   type CoverageReport,
   type MergedPullRequest,
   type PipelineRun,
+  type RawReport,
   type RepoRef,
 } from './bitbucket-api.js';
 
@@ -31,8 +32,6 @@ const { Bitbucket } = createRequire(import.meta.url)('bitbucket') as {
 
 /** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
 const PAGELEN = 50;
-/** Reports per commit we look at; Code Insights allows few, this only bounds label cardinality. */
-const MAX_REPORTS = 20;
 
 interface Page {
   values?: unknown[];
@@ -293,20 +292,15 @@ export class BitbucketCloudApi implements BitbucketApi {
       const head = await bb.refs.getBranch({ workspace: ws, repo_slug: repo.slug, name: branch });
       const commit = head.data.target?.hash;
       if (!commit) return [];
-      const reports = await this.collectPages<CoverageReport>(
+      const reports = await this.collectPages<RawReport>(
         bb,
         bb.reports.getReportsForCommit({ workspace: ws, repo_slug: repo.slug, commit, pagelen: PAGELEN }),
         (v) => {
           const r = v as { external_id?: unknown; title?: unknown; report_type?: unknown; data?: unknown };
-          const id = typeof r.external_id === 'string' && r.external_id ? r.external_id : typeof r.title === 'string' ? r.title : undefined;
-          if (!id) return {};
-          const wanted = opts.reports ? opts.reports.includes(id) || opts.reports.includes(String(r.title)) : r.report_type === 'COVERAGE';
-          if (!wanted) return {};
-          const ratio = coverageRatio(r.data, opts.item);
-          return ratio === undefined ? {} : { keep: { report: id, ratio } };
+          return { keep: { id: r.external_id, title: r.title, data: r.data, type: r.report_type } };
         },
       );
-      return reports.slice(0, MAX_REPORTS);
+      return coverageReportsOf(reports, opts, (r) => r.type === 'COVERAGE');
     });
   }
 }

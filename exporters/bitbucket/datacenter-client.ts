@@ -7,18 +7,18 @@
 import type { CollectContext } from '../collector.js';
 import type { HttpClient } from '../http-client.js';
 import {
-  coverageRatio,
+  coverageReportsOf,
   MAX_PAGES,
   type BitbucketApi,
   type CoverageOptions,
   type CoverageReport,
   type MergedPullRequest,
+  type RawReport,
   type RepoRef,
 } from './bitbucket-api.js';
 
 /** Page size asked for; the server may cap it lower (admin setting), which paging tolerates. */
 const LIMIT = 100;
-const MAX_REPORTS = 20;
 
 interface DcPage {
   values?: unknown[];
@@ -94,18 +94,11 @@ export class BitbucketDataCenterApi implements BitbucketApi {
     const commit = (head?.values?.[0] as { id?: unknown } | undefined)?.id;
     if (typeof commit !== 'string') return [];
     const path = `rest/insights/1.0/projects/${encodeURIComponent(this.project)}/repos/${encodeURIComponent(repo.slug)}/commits/${encodeURIComponent(commit)}/reports`;
-    const reports = await this.pages<CoverageReport>(ctx, path, {}, (v) => {
+    const reports = await this.pages<RawReport>(ctx, path, {}, (v) => {
       const r = v as { key?: unknown; title?: unknown; data?: unknown };
-      const id = typeof r.key === 'string' && r.key ? r.key : typeof r.title === 'string' ? r.title : undefined;
-      if (!id) return {};
-      // Data Center reports have no type field: by default take the ones named for coverage.
-      const wanted = opts.reports
-        ? opts.reports.includes(id) || opts.reports.includes(String(r.title))
-        : /coverage/i.test(id) || /coverage/i.test(String(r.title ?? ''));
-      if (!wanted) return {};
-      const ratio = coverageRatio(r.data, opts.item);
-      return ratio === undefined ? {} : { keep: { report: id, ratio } };
+      return { keep: { id: r.key, title: r.title, data: r.data } };
     });
-    return reports.slice(0, MAX_REPORTS);
+    // Data Center reports have no type field: by default take the ones named for coverage.
+    return coverageReportsOf(reports, opts, (r, id) => /coverage/i.test(id) || /coverage/i.test(String(r.title ?? '')));
   }
 }
