@@ -7,7 +7,7 @@
  * that matter here are the ones compiling the format, which are the same code the schema runs.
  */
 import { apilogsSnapshot } from '../../../exporters/apilogs/apilogs-snapshot.js';
-import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from '../../../exporters/apilogs/nginx-format.js';
+import { DEFAULT_NGINX_LOG_FORMAT } from '../../../exporters/apilogs/nginx-format.js';
 import { countFilesParallel } from '../../../exporters/apilogs/parallel-one-shot.js';
 import { createServiceCounters } from '../../../exporters/apilogs/service-setup.js';
 import { DEFAULT_LATENCY_BUCKETS } from '../../conventions.js';
@@ -68,7 +68,7 @@ export async function runLogs(files: string[], opts: LogsOptions = {}): Promise<
   };
   let counters;
   try {
-    if (format === 'nginx') compileNginxFormat(logFormat);
+    // Compiles the log_format (or the regex) once: its errors are the usage errors.
     counters = createServiceCounters(settings);
   } catch (e) {
     throw new LogsUsageError(`${format === 'regex' ? '--regex' : '--log-format'}: ${(e as Error).message}`);
