@@ -19,10 +19,9 @@ import {
   SONARQUBE_METRICS,
   type SourceName,
 } from '../conventions.js';
-import { availabilityPromql, fillPlaceholders, latencyQuantilePromql } from '../okr/measures.js';
 import type { Comparator } from '../okr/target.js';
-import { availabilityKrs, latencyKrs, PERIOD_SECONDS, type GenerateModel, type KrAlert, type KrModel } from './model.js';
-import { apiWindows, DEFAULT_FAILURE_CODES, q } from './recording-rules.js';
+import { availabilityKrs, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
+import { apiWindows, q, rollingMeasureExpr } from './recording-rules.js';
 import type { AlertingRule, RuleFile, RuleGroup } from './rule-types.js';
 
 /** The comparison that is true when a value misses an absolute target. */
@@ -44,6 +43,11 @@ function alertSettings(k: KrModel, defaults: KrAlert): KrAlert | undefined {
   return k.alert ?? defaults;
 }
 
+/** The KR's own measure (its one expansion, measures.ts) over an alert's window; callers skip manual measures. */
+function windowedMeasure(k: KrModel, window: string): string {
+  return rollingMeasureExpr(k.measure.promql!, k.kr.period, window);
+}
+
 function forClause(f: string): { for?: string } {
   return durationSeconds(f) > 0 ? { for: f } : {};
 }
@@ -57,7 +61,7 @@ function availabilityAlerts(model: GenerateModel): AlertingRule[] {
     const precomputed = k.failureCodes === undefined && apiWindows().includes(a.window);
     const sli = precomputed
       ? `${R.apiAvailability(a.window)}{${LABEL.service}=${q(k.service)}}`
-      : `(${fillPlaceholders(availabilityPromql(k.service, k.failureCodes ?? DEFAULT_FAILURE_CODES), { window: a.window, period_start: '0', period_end: '0' })})`;
+      : `(${windowedMeasure(k, a.window)})`;
     out.push({
       alert: A.availabilityBelowTarget,
       expr: `${sli} ${op} ${num(k.objectiveRatio)}`,
@@ -125,7 +129,7 @@ function latencyAlerts(model: GenerateModel): AlertingRule[] {
     const sli =
       k.route === undefined && apiWindows().includes(a.window)
         ? `${R.apiLatency(k.quantile, a.window)}{${LABEL.service}=${q(k.service)}}`
-        : `(${fillPlaceholders(latencyQuantilePromql(k.service, Number(k.quantile.slice(1)) / 100, k.route), { window: a.window, period_start: '0', period_end: '0' })})`;
+        : `(${windowedMeasure(k, a.window)})`;
     let expr: string;
     let against: string;
     if (k.target.kind === 'absolute') {
@@ -160,8 +164,7 @@ function keyResultAlerts(model: GenerateModel): AlertingRule[] {
     const m = k.kr.measure;
     if (!k.alert || m.availability || m.latency_p50 || m.latency_p95 || m.latency_p99) continue;
     if (k.measure.promql === undefined || k.target.kind !== 'absolute') continue;
-    const seconds = PERIOD_SECONDS[k.kr.period];
-    const value = fillPlaceholders(k.measure.promql, { window: k.alert.window, period_start: `(time() - ${seconds})`, period_end: 'time()' });
+    const value = windowedMeasure(k, k.alert.window);
     out.push({
       alert: A.keyResultOffTarget,
       expr: `(${value}) ${MISSES[k.target.op]} ${num(k.target.value)}`,

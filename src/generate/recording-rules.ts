@@ -15,11 +15,9 @@ import {
   SLO_BURN_RATE_WINDOWS,
   SONARQUBE_METRICS,
 } from '../conventions.js';
-import { fillPlaceholders } from '../okr/measures.js';
+import { DEFAULT_FAILURE_CODES, fillPlaceholders } from '../okr/measures.js';
 import { availabilityKrs, PERIOD_SECONDS, type GenerateModel, type Owned } from './model.js';
 import type { RecordingRule, RuleFile, RuleGroup } from './rule-types.js';
-
-export const DEFAULT_FAILURE_CODES = '5..';
 
 /** Every window the API rules precompute: the SLI windows plus the burn-rate windows, shortest first. */
 export function apiWindows(): string[] {
@@ -130,13 +128,13 @@ function infoGroup(model: GenerateModel): RuleGroup<RecordingRule> {
 }
 
 /**
- * The KR's own measure over a rolling window as long as its period ({{period_start}} = now
- * minus the period). Calendar-exact values are the KR engine's job; this series is for trend
- * panels and alerts. Evaluated every 5m: downtime measures use subqueries.
+ * The KR's own measure over a rolling period ({{period_start}} = now minus the period), its
+ * {{window}} the whole period unless an alert asks for a shorter one. Calendar-exact values
+ * are the KR engine's job; this is for trend panels and alerts.
  */
-export function rollingMeasureExpr(promql: string, period: keyof typeof PERIOD_SECONDS): string {
+export function rollingMeasureExpr(promql: string, period: keyof typeof PERIOD_SECONDS, window?: string): string {
   const seconds = PERIOD_SECONDS[period];
-  return fillPlaceholders(promql, { window: `${seconds / 86400}d`, period_start: `(time() - ${seconds})`, period_end: 'time()' });
+  return fillPlaceholders(promql, { window: window ?? `${seconds / 86400}d`, period_start: `(time() - ${seconds})`, period_end: 'time()' });
 }
 
 function keyResultGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
@@ -147,6 +145,7 @@ function keyResultGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefi
     // A downtime measure over a whole period is a subquery of 5m rates (25,920 steps a quarter),
     // over Prometheus's sample limit; the recorded 5m availability gives the same slots cheaply.
     const downtimeCheap = d && (d.failure_codes ?? DEFAULT_FAILURE_CODES) === failureCodesOf(model, d.service);
+    // Evaluated every 5m (the group's interval): downtime measures use subqueries.
     rules.push({
       record: R.keyResultMeasure,
       expr: downtimeCheap

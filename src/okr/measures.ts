@@ -61,8 +61,11 @@ function requestIncrease(service: string, failureCodes?: string): string {
   return `sum(increase(${APILOGS_METRICS.requests}${sel}[{{window}}]))`;
 }
 
+/** Response codes that count as failed when a measure names none: 5xx. */
+export const DEFAULT_FAILURE_CODES = '5..';
+
 /** Availability = non-failed requests / all requests. Failures default to 5xx. */
-export function availabilityPromql(service: string, failureCodes = '5..'): string {
+export function availabilityPromql(service: string, failureCodes = DEFAULT_FAILURE_CODES): string {
   return `1 - ((${requestIncrease(service, failureCodes)} or vector(0)) / ${requestIncrease(service)})`;
 }
 
@@ -78,7 +81,7 @@ export function latencyQuantilePromql(service: string, quantile: number, route?:
  * Share of 5-minute slots in the window where availability fell below `threshold`
  * (the seed's "0% system downtime"): 0 means no slot was down.
  */
-export function downtimePromql(service: string, threshold: number, failureCodes = '5..'): string {
+export function downtimePromql(service: string, threshold: number, failureCodes = DEFAULT_FAILURE_CODES): string {
   const ok = selector([
     ['service', '=', service],
     ['code', '!~', failureCodes],
