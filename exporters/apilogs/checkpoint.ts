@@ -5,9 +5,9 @@
  * crash leaves either the old or the new checkpoint, never half of one.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { writeJsonFileAtomic } from '../state-file.js';
 
 const FileCheckpoint = z.object({
   service: z.string(),
@@ -51,8 +51,5 @@ export function loadCheckpoint(file: string): { checkpoint?: CheckpointFile; pro
 }
 
 export function saveCheckpoint(file: string, data: CheckpointFile): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`);
-  renameSync(tmp, file);
+  writeJsonFileAtomic(file, data, 1);
 }

@@ -4,10 +4,11 @@
  * checkpoint, never half of one. A file for another workspace/project, other buckets or an
  * unreadable file starts a fresh state (logged), because mixing them would corrupt counters.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { writeJsonFileAtomic } from '../state-file.js';
 import type { RepoState } from './incremental-state.js';
 
 export const STATE_FILE_NAME = 'bitbucket-state.json';
@@ -93,15 +94,5 @@ export async function loadState(
 }
 
 export async function saveState(dir: string, state: BitbucketState): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, STATE_FILE_NAME);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(`${JSON.stringify(state)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  writeJsonFileAtomic(join(dir, STATE_FILE_NAME), state);
 }

@@ -3,9 +3,10 @@
  * the state directory: a restart does not refetch them, and the cumulative counters (sums over
  * every closed sprint the board ever had) survive restarts without resetting.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { writeJsonFileAtomic } from '../state-file.js';
 import type { SprintDates, SprintFigures } from './sprint-figures.js';
 
 export const CACHE_FILE = 'jira-sprints.json';
@@ -88,13 +89,10 @@ export class SprintCache {
     this.dirty = true;
   }
 
-  /** Write the file if anything changed: temp file + rename, so a crash never leaves half a file. */
+  /** Write the file if anything changed. */
   save(): void {
     if (!this.dirty) return;
-    mkdirSync(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.data, null, 2)}\n`);
-    renameSync(tmp, this.file);
+    writeJsonFileAtomic(this.file, this.data, 2);
     this.dirty = false;
   }
 }
