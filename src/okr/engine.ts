@@ -11,7 +11,7 @@ import type { Ledger, LedgerRow } from './ledger.js';
 import { expandMeasure, fillPlaceholders, type ExpandedMeasure } from './measures.js';
 import { elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from './periods.js';
 import type { PromQueryClient } from './prometheus-client.js';
-import { isMet, linearForecast, progressOf, resolveTarget, statusOf, type ResolvedTarget } from './progress.js';
+import { isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
 import { parseTarget, type Target } from './target.js';
 
 export type BaselineSource = 'previous_period' | 'period_start' | 'fixed' | 'none';
@@ -381,7 +381,7 @@ export class KrEngine {
 }
 
 function fromLedgerRow(base: Omit<KrResult, 'value' | 'baseline' | 'baselineSource' | 'target' | 'progress' | 'expectedProgress' | 'status' | 'trend' | 'fromLedger'>, row: LedgerRow): KrResult {
-  const target = row.target_value !== null ? resolvedFromRow(row) : undefined;
+  const target = resolvedFromRow(row);
   return {
     ...base,
     targetText: row.target_text,
@@ -404,9 +404,7 @@ function fromLedgerRow(base: Omit<KrResult, 'value' | 'baseline' | 'baselineSour
 
 function resolvedFromRow(row: LedgerRow): ResolvedTarget | undefined {
   const t = parseTarget(row.target_text);
-  if ('error' in t || row.target_value === null) return undefined;
-  if (t.kind === 'absolute') return { op: t.op, value: row.target_value, higherIsBetter: t.op === '>=' || t.op === '>' };
-  return { op: t.change > 0 ? '>=' : '<=', value: row.target_value, higherIsBetter: t.change > 0 };
+  return 'error' in t || row.target_value === null ? undefined : withValue(t, row.target_value);
 }
 
 export function objectiveResult(o: Objective, krs: KrResult[]): ObjectiveResult {

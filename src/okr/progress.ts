@@ -19,11 +19,19 @@ export interface ResolvedTarget {
  * "-10%" → baseline × 0.9 (at most); "+5 points" → baseline + 5 points (at least).
  */
 export function resolveTarget(target: Target, baseline: number | undefined, unit: MeasureUnit): ResolvedTarget | undefined {
-  if (target.kind === 'absolute') return { op: target.op, value: target.value, higherIsBetter: higherIsBetter(target) };
+  if (target.kind === 'absolute') return withValue(target, target.value);
   if (baseline === undefined || !Number.isFinite(baseline)) return undefined;
-  const up = target.change > 0;
   const value = target.unit === 'percent' ? baseline * (1 + target.change / 100) : baseline + target.change * pointSize(unit);
-  return { op: up ? '>=' : '<=', value, higherIsBetter: up };
+  return withValue(target, value);
+}
+
+/**
+ * A target's comparison with an already resolved number (e.g. frozen in the ledger):
+ * absolute targets keep their operator; relative ones must reach at least / at most it.
+ */
+export function withValue(target: Target, value: number): ResolvedTarget {
+  if (target.kind === 'absolute') return { op: target.op, value, higherIsBetter: higherIsBetter(target) };
+  return { op: target.change > 0 ? '>=' : '<=', value, higherIsBetter: higherIsBetter(target) };
 }
 
 const EPSILON = 1e-9;
