@@ -22,13 +22,19 @@ import {
   type RepoRef,
 } from './bitbucket-api.js';
 
+type CloudClientClass = new (options: { baseUrl: string; notice: boolean; request: { fetch: typeof fetch } }) => CloudClient;
+let cloudClientClass: CloudClientClass | undefined;
+
 // The package is a UMD/CJS bundle without an `exports` map (the named ESM import is
 // undefined), and its typings pull in raw .ts sources that fail this project's strict
 // `verbatimModuleSyntax` check even with skipLibCheck. So it is loaded through require and
-// typed by the small CloudClient interface below, which is all we call.
-const { Bitbucket } = createRequire(import.meta.url)('bitbucket') as {
-  Bitbucket: new (options: { baseUrl: string; notice: boolean; request: { fetch: typeof fetch } }) => CloudClient;
-};
+// typed by the small CloudClient interface below, which is all we call. It is loaded on first
+// use, not at import: requiring it takes ~0.1 s, which every `serve` would otherwise pay at
+// start-up (the registry imports this module) even without a Bitbucket Cloud source.
+function loadCloudClientClass(): CloudClientClass {
+  cloudClientClass ??= (createRequire(import.meta.url)('bitbucket') as { Bitbucket: CloudClientClass }).Bitbucket;
+  return cloudClientClass;
+}
 
 /** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
 const PAGELEN = 50;
@@ -128,7 +134,8 @@ export class BitbucketCloudApi implements BitbucketApi {
         throw e;
       }
     }) as typeof fetch;
-    const bb = new Bitbucket({ baseUrl: this.opts.baseUrl, notice: false, request: { fetch: fetchFn } }) as CloudClient;
+    const Bitbucket = loadCloudClientClass();
+    const bb = new Bitbucket({ baseUrl: this.opts.baseUrl, notice: false, request: { fetch: fetchFn } });
     const entry = { bb, thrown };
     this.clients.set(ctx, entry);
     return entry;
