@@ -1,7 +1,6 @@
 /**
- * Past values of SonarQube metrics from `/api/measures/search_history`, for the backfill and
- * for the KR engine's coverage baseline (the value at a quarter's start). A pure function of
- * a client: no state, no caching.
+ * Past values of SonarQube metrics from `/api/measures/search_history`, for the backfill
+ * (src/backfill/sonarqube-backfill.ts). A pure function of a client: no state, no caching.
  */
 import type { CollectContext } from '../collector.js';
 import { SONAR_METRIC_EXPORTS } from './metric-mapping.js';
