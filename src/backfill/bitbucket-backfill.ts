@@ -18,7 +18,6 @@ import { BITBUCKET_CYCLE_TIME_BUCKETS, BITBUCKET_PIPELINE_DURATION_BUCKETS, BITB
 import type { LoadedConfig } from '../config/load-config.js';
 import type { SourceProgress } from './progress-bar.js';
 import type { SeriesTimeline } from './series-timeline.js';
-import { ceilToStep } from './step-grid.js';
 
 interface RepoHistory {
   slug: string;
@@ -32,7 +31,7 @@ export async function backfillBitbucket(loaded: LoadedConfig, tl: SeriesTimeline
   const { api, repositories, teamOf } = collector.historyAccess();
   const repos = await repositories(ctx);
   progress.setTotal(repos.length);
-  const { firstMs, lastMs, stepMs } = tl.grid;
+  const { lastMs } = tl.grid;
   const from = range.fromMs;
 
   const histories: RepoHistory[] = [];
@@ -60,15 +59,10 @@ export async function backfillBitbucket(loaded: LoadedConfig, tl: SeriesTimeline
     live.set(h.slug, { team: teamOf(h.slug) });
   }
 
-  const changes = new Set<number>([firstMs]);
-  for (const h of histories) {
-    for (const p of h.prs) changes.add(ceilToStep(p.mergedMs, stepMs));
-    for (const r of h.runs ?? []) changes.add(ceilToStep(r.completedMs!, stepMs));
-  }
-  const instants = [...changes].filter((t) => t >= firstMs && t <= lastMs).sort((a, b) => a - b);
+  const changes = histories.flatMap((h) => [...h.prs.map((p) => p.mergedMs), ...(h.runs ?? []).map((r) => r.completedMs!)]);
   const next = histories.map(() => ({ pr: 0, run: 0 }));
-  for (let k = 0; k < instants.length; k++) {
-    const t = instants[k]!;
+  // Instants come oldest first: each folds in what merged or completed since the previous one.
+  tl.holdFromChanges(changes, (t) => {
     histories.forEach((h, i) => {
       const n = next[i]!;
       const rs = state.repos[h.slug]!;
@@ -83,6 +77,6 @@ export async function backfillBitbucket(loaded: LoadedConfig, tl: SeriesTimeline
         observe(rs.pipelines!.duration, BITBUCKET_PIPELINE_DURATION_BUCKETS, Math.max(0, (r.completedMs! - r.createdMs) / 1000));
       }
     });
-    tl.hold(t, k + 1 < instants.length ? instants[k + 1]! - stepMs : lastMs, buildSnapshot(state, live, 0));
-  }
+    return buildSnapshot(state, live, 0);
+  });
 }

@@ -17,7 +17,6 @@ import type { BoardFigures } from '../../exporters/jira/sprint-history.js';
 import { pointsOf } from '../../exporters/jira/story-points-field.js';
 import { localDate, nextPeriod, periodContaining, type Calendar } from '../okr/periods.js';
 import type { SeriesTimeline } from './series-timeline.js';
-import { ceilToStep } from './step-grid.js';
 import type { SourceProgress } from './progress-bar.js';
 
 /** JQL date fields → the issue field holding them (JQL aliases included). */
@@ -64,7 +63,7 @@ export async function backfillJira(
   const settings = loaded.config.sources.jira;
   if (!settings) throw new Error('sources.jira is not configured');
   const cal: Calendar = { timezone: loaded.config.calendar.timezone, fiscalYearStartMonth: loaded.config.calendar.fiscal_year_start_month };
-  const { firstMs, lastMs, stepMs } = tl.grid;
+  const { firstMs, lastMs } = tl.grid;
 
   // One live collection syncs every board's closed sprints into a sprint cache kept under the
   // backfill's own state directory: after an outage, a rerun fetches only what is missing.
@@ -110,19 +109,14 @@ export async function backfillJira(
   }
 
   // The snapshot changes only when a sprint closes, an issue's date passes or a period turns.
-  const changes = new Set<number>([firstMs]);
-  for (const b of boards) for (const s of b.closed) if (s.completeTime !== undefined) changes.add(ceilToStep(s.completeTime * 1000, stepMs));
+  const changes: number[] = [];
+  for (const b of boards) for (const s of b.closed) if (s.completeTime !== undefined) changes.push(s.completeTime * 1000);
   for (const h of histories)
     for (const p of h.periods) {
-      changes.add(ceilToStep(p.start, stepMs));
-      for (const i of p.issues) changes.add(ceilToStep(i.atMs, stepMs));
+      changes.push(p.start);
+      for (const i of p.issues) changes.push(i.atMs);
     }
-  const instants = [...changes].filter((t) => t >= firstMs && t <= lastMs).sort((a, b) => a - b);
-  for (let k = 0; k < instants.length; k++) {
-    const t = instants[k]!;
-    const until = k + 1 < instants.length ? instants[k + 1]! - stepMs : lastMs;
-    tl.hold(t, until, jiraSnapshotAt(t, boards, histories, settings.closed_sprints));
-  }
+  tl.holdFromChanges(changes, (t) => jiraSnapshotAt(t, boards, histories, settings.closed_sprints));
 }
 
 /** What the live collector would have served at `t`: sprints closed by then, query counts of t's period. */

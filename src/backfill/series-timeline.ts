@@ -6,7 +6,7 @@
  * one sample per step.
  */
 import type { Snapshot } from '../../exporters/collector.js';
-import type { StepGrid } from './step-grid.js';
+import { ceilToStep, type StepGrid } from './step-grid.js';
 
 export interface SeriesRuns {
   /** Sample name as exposed (`_bucket`, `_total` included). */
@@ -56,6 +56,23 @@ export class SeriesTimeline {
 
   record(atMs: number, snapshot: Snapshot): void {
     this.hold(atMs, atMs, snapshot);
+  }
+
+  /**
+   * For sources whose state changes only at known instants (a sprint closing, an analysis):
+   * `snapshotAt(t)` is taken at the grid's first instant and at the first grid instant at or
+   * after each change inside the grid, oldest first (so it may fold events as it goes), and
+   * held until the next one.
+   */
+  holdFromChanges(changesMs: Iterable<number>, snapshotAt: (t: number) => Snapshot): void {
+    const { firstMs, lastMs, stepMs } = this.grid;
+    const due = new Set<number>([firstMs]);
+    for (const c of changesMs) due.add(ceilToStep(c, stepMs));
+    const instants = [...due].filter((t) => t >= firstMs && t <= lastMs).sort((a, b) => a - b);
+    for (let k = 0; k < instants.length; k++) {
+      const t = instants[k]!;
+      this.hold(t, k + 1 < instants.length ? instants[k + 1]! - stepMs : lastMs, snapshotAt(t));
+    }
   }
 
   /** Series sorted by sample name, then labels: the file order, stable across runs. */

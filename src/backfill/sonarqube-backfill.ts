@@ -12,7 +12,6 @@ import { SONAR_METRIC_KEYS } from '../../exporters/sonarqube/metric-mapping.js';
 import { MAX_HISTORY_PAGE_SIZE, parseSonarDate, type QualityGateStatus, type SonarqubeClient } from '../../exporters/sonarqube/sonarqube-client.js';
 import { buildSnapshot, createSonarqubeClient, projectsFromConfig, type ProjectResult, type ProjectTarget } from '../../exporters/sonarqube/sonarqube-collector.js';
 import type { SeriesTimeline } from './series-timeline.js';
-import { ceilToStep } from './step-grid.js';
 import type { SourceProgress } from './progress-bar.js';
 
 interface ProjectHistory {
@@ -52,20 +51,10 @@ export async function backfillSonarqube(loaded: LoadedConfig, tl: SeriesTimeline
     progress.advance(1);
   }
 
-  const { firstMs, lastMs, stepMs } = tl.grid;
-  const changes = new Set<number>([firstMs]);
-  for (const h of histories) for (const a of h.analyses) changes.add(ceilToStep(a * 1000, stepMs));
-  const instants = [...changes].filter((t) => t >= firstMs && t <= lastMs).sort((a, b) => a - b);
-  for (let k = 0; k < instants.length; k++) {
-    const t = instants[k]!;
-    const until = k + 1 < instants.length ? instants[k + 1]! - stepMs : lastMs;
-    const results: ProjectResult[] = [];
-    for (const h of histories) {
-      const r = resultAt(h, t / 1000);
-      if (r) results.push(r);
-    }
-    tl.hold(t, until, buildSnapshot(results, 0));
-  }
+  tl.holdFromChanges(
+    histories.flatMap((h) => h.analyses.map((a) => a * 1000)),
+    (t) => buildSnapshot(histories.flatMap((h) => resultAt(h, t / 1000) ?? []), 0),
+  );
 }
 
 /** The project as the live collector saw it at `time` (Unix seconds): latest value of each metric; none before the first analysis. */
