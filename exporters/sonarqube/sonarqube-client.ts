@@ -22,8 +22,6 @@ export interface SonarqubeClientOptions {
   maxConcurrency?: number;
   /** Setting named in auth errors. */
   credentialSetting?: string;
-  /** Page size of project listing (the API caps it at 500); smaller only in tests. */
-  listPageSize?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
 }
@@ -64,7 +62,8 @@ export interface RawMeasure {
 
 /** Elasticsearch-backed searches refuse results past the first 10,000. */
 const SEARCH_RESULT_WINDOW = 10_000;
-const MAX_LIST_PAGE_SIZE = 500;
+/** Projects per listing page: `/api/components/search` refuses `ps` above 500. */
+const LIST_PAGE_SIZE = 500;
 /** `search_history` rejects `ps` above 1000. */
 export const MAX_HISTORY_PAGE_SIZE = 1000;
 
@@ -121,11 +120,10 @@ export class SonarqubeClient {
    * only Browse, unlike `/api/projects/search`). Follows the pages until `paging.total`.
    */
   async listProjects(ctx: CollectContext): Promise<ProjectRef[]> {
-    const ps = Math.min(this.opts.listPageSize ?? MAX_LIST_PAGE_SIZE, MAX_LIST_PAGE_SIZE);
     const out: ProjectRef[] = [];
     const seen = new Set<string>();
     for (let p = 1; ; p++) {
-      if ((p - 1) * ps >= SEARCH_RESULT_WINDOW) {
+      if ((p - 1) * LIST_PAGE_SIZE >= SEARCH_RESULT_WINDOW) {
         ctx.logger.warn({ listed: out.length }, `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`);
         break;
       }
@@ -133,7 +131,7 @@ export class SonarqubeClient {
         qualifiers: 'TRK',
         organization: this.opts.organization,
         p,
-        ps,
+        ps: LIST_PAGE_SIZE,
       });
       const components = page?.components ?? [];
       for (const c of components) {
@@ -142,7 +140,7 @@ export class SonarqubeClient {
         out.push({ key: c.key, name: c.name ?? c.key });
       }
       const total = page?.paging?.total;
-      if (components.length === 0 || total === undefined || p * ps >= total) break;
+      if (components.length === 0 || total === undefined || p * LIST_PAGE_SIZE >= total) break;
     }
     return out;
   }
