@@ -59,7 +59,7 @@ export function generate(loaded: LoadedConfig): Generated {
   // recording rules
   const recording = recordingRules(model);
   // alert rules, then the runbook pass over all of them
-  const alerts = loaded.config.alerts.runbook_base_url ? stampRunbooks(alertRules(model), loaded.config.alerts.runbook_base_url) : stampRunbooks(alertRules(model));
+  const alerts = stampRunbooks(alertRules(model), loaded.config.alerts.runbook_base_url);
   if (nonEmpty && (countRules(recording) === 0 || countRules(alerts) === 0))
     throw new GenerateError(`${loaded.file}: ${model.krs.length} key results produced no ${countRules(recording) === 0 ? 'recording' : 'alerting'} rules`);
   // dashboards

@@ -3,7 +3,7 @@
  * Alertmanager (route by severity; webhook, Slack and Opsgenie receivers from environment
  * variables), and Grafana (the datasource with its fixed uid, a file dashboard provider).
  */
-import { ALERT_NAMES, DASHBOARD_UID, DATASOURCE_UID, DEFAULTS, EXPORTER_JOB } from '../conventions.js';
+import { ALERT_NAMES, DATASOURCE_UID, DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 
 export const RULE_FILES = { recording: 'okr-recording.rules.yml', alerts: 'okr-alerts.rules.yml' } as const;
 
@@ -177,5 +177,3 @@ export function grafanaDashboardProvider(): Record<string, unknown> {
 export function dashboardFile(uid: string): string {
   return `dashboards/${uid}.json`;
 }
-
-export const ALL_DASHBOARD_UIDS = Object.values(DASHBOARD_UID);

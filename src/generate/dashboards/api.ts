@@ -16,7 +16,7 @@ function availabilityPanel() {
     .withTarget(query(`${R.apiAvailability('5m')}{${SVC}}`, 'A', { legend: `{{${LABEL.service}}} 5m` }))
     .withTarget(query(`${R.apiAvailability('1h')}{${SVC}}`, 'B', { legend: `{{${LABEL.service}}} 1h` }))
     .withTarget(query(`${R.availabilityObjective}{${SVC}}`, 'C', { legend: `{{${LABEL.service}}} target` }))
-    .overrideByQuery('C', targetLineOverride('C'))
+    .overrideByQuery('C', targetLineOverride())
     .max(1)
     .span(12)
     .height(8);
@@ -74,7 +74,7 @@ function latencyPanel(model: GenerateModel) {
   const krIds = [...new Set(latencyKrs(model).map((k) => k.kr.id))];
   if (krIds.length > 0) {
     p.withTarget(query(`${KR_METRICS.target}{${LABEL.keyResult}=~${q(krIds.join('|'))}}`, 'D', { legend: `{{${LABEL.keyResult}}} target` }));
-    p.overrideByQuery('D', targetLineOverride('D'));
+    p.overrideByQuery('D', targetLineOverride());
   }
   return p.description('Latency quantiles from the request-duration histogram, with the latency key result target.').span(16).height(8);
 }

@@ -110,8 +110,8 @@ export function timeseriesPanel(title: string, unit: string): timeseries.PanelBu
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None));
 }
 
-/** A dashed, unfilled line for a target series (overrides by the query's refId). */
-export function targetLineOverride(refId: string): dashboard.DynamicConfigValue[] {
+/** A dashed, unfilled line for a target series (callers override by the target query's refId). */
+export function targetLineOverride(): dashboard.DynamicConfigValue[] {
   return [
     { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
     { id: 'custom.fillOpacity', value: 0 },

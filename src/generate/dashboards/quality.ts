@@ -20,7 +20,7 @@ function coveragePanel(model: GenerateModel) {
       { id: 'custom.lineStyle', value: { fill: 'dot', dash: [0, 10] } },
       { id: 'custom.fillOpacity', value: 0 },
     ]);
-    p.overrideByQuery('C', targetLineOverride('C'));
+    p.overrideByQuery('C', targetLineOverride());
   }
   return p.max(1).span(16).height(8);
 }
