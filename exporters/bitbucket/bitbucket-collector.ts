@@ -70,9 +70,8 @@ export class BitbucketCollector implements Collector {
     this.cfg = cfg;
     this.now = hooks.now ?? Date.now;
     const secretCtx = { env: deps.loaded.env, baseDir: deps.loaded.baseDir };
-    const settings = cfg as unknown as Record<string, unknown>;
-    const bearer = resolveSecret(settings, 'access_token', secretCtx);
-    const basic = resolveSecret(settings, 'api_token', secretCtx);
+    const bearer = resolveSecret(cfg, 'access_token', secretCtx);
+    const basic = resolveSecret(cfg, 'api_token', secretCtx);
     let auth: HttpAuth;
     let credentialSetting: string;
     if (bearer) {
