@@ -10,10 +10,6 @@ import { labelsText, type SeriesTimeline } from './series-timeline.js';
 
 export type Point = [timeMs: number, value: number];
 
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
 function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
@@ -42,9 +38,7 @@ export class OpenMetricsWriter {
     this.families.add(name);
     await this.write(`# HELP ${name} ${help.replace(/\n/g, ' ')}\n# TYPE ${name} unknown\n`);
     for (const s of series) {
-      const labels = Object.entries(s.labels)
-        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-        .join(',');
+      const labels = labelsText(s.labels);
       const head = labels ? `${name}{${labels}} ` : `${name} `;
       let chunk = '';
       for (const [t, v] of s.points) {

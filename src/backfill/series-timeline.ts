@@ -85,18 +85,6 @@ export class SeriesTimeline {
     for (const r of this.series.values()) for (let i = 0; i < r.count; i++) n += (r.runs[i * 3 + 1]! - r.runs[i * 3]!) / this.grid.stepMs + 1;
     return n;
   }
-
-  /** First and last instant with any sample, or undefined when empty. */
-  span(): { fromMs: number; toMs: number } | undefined {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const r of this.series.values()) {
-      if (r.count === 0) continue;
-      lo = Math.min(lo, r.runs[0]!);
-      hi = Math.max(hi, r.runs[(r.count - 1) * 3 + 1]!);
-    }
-    return lo <= hi ? { fromMs: lo, toMs: hi } : undefined;
-  }
 }
 
 function append(r: SeriesRuns, from: number, to: number, value: number, stepMs: number): void {

@@ -31,14 +31,6 @@ export function ceilToStep(ms: number, stepMs: number): number {
   return Math.ceil(ms / stepMs) * stepMs;
 }
 
-export function floorToStep(ms: number, stepMs: number): number {
-  return Math.floor(ms / stepMs) * stepMs;
-}
-
-export function gridSteps(grid: StepGrid): number {
-  return grid.lastMs < grid.firstMs ? 0 : (grid.lastMs - grid.firstMs) / grid.stepMs + 1;
-}
-
 export interface GridChunk {
   /** `YYYY-MM` (UTC): the file name of the chunk. */
   name: string;
