@@ -15,19 +15,26 @@ export const OVERFLOW_ROUTE_ID = 0;
 const MAX_SEGMENTS = 64;
 const MAX_PATH_BYTES = 8192;
 /**
- * Per byte, what scanTarget() adds to its packed per-segment counts: 1 for a digit, 1 << 8
+ * Per byte, what normalise() adds to its packed per-segment counts: 1 for a digit, 1 << 8
  * for a hex letter, 1 << 16 for a dash, 0 otherwise; negative for bytes that end a segment
- * ("/") or the path (space, double quote, "?", "#").
+ * ("/") or the path (`endBytes`).
  */
 const INC_SLASH = -1;
 const INC_END = -2;
-const CLASS_INC = new Int32Array(256);
-for (let c = 0x30; c <= 0x39; c++) CLASS_INC[c] = 1;
-for (let c = 0x61; c <= 0x66; c++) CLASS_INC[c] = 1 << 8;
-for (let c = 0x41; c <= 0x46; c++) CLASS_INC[c] = 1 << 8;
-CLASS_INC[0x2d] = 1 << 16;
-CLASS_INC[0x2f] = INC_SLASH;
-for (const c of [0x20, 0x22, 0x3f, 0x23]) CLASS_INC[c] = INC_END;
+function classIncrements(endBytes: readonly number[]): Int32Array {
+  const t = new Int32Array(256);
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 1;
+  for (let c = 0x61; c <= 0x66; c++) t[c] = 1 << 8;
+  for (let c = 0x41; c <= 0x46; c++) t[c] = 1 << 8;
+  t[0x2d] = 1 << 16;
+  t[0x2f] = INC_SLASH;
+  for (const c of endBytes) t[c] = INC_END;
+  return t;
+}
+/** In an nginx request line the target ends at a space or double quote, its path at "?" or "#". */
+const TARGET_CLASS_INC = classIncrements([0x20, 0x22, 0x3f, 0x23]);
+/** An already-decoded path (JSON, regex) may hold spaces and quotes: only "?" and "#" end it. */
+const PATH_CLASS_INC = classIncrements([0x3f, 0x23]);
 const SCAN_NONE = 0;
 const SCAN_FAST = 1;
 const SCAN_SLOW = 2;
@@ -104,48 +111,58 @@ export class RouteTable {
       const t = this.matchTemplates(buf, start, end);
       if (t >= 0) return t;
     }
-    let pathEnd = start;
-    while (pathEnd < end && buf[pathEnd] !== 0x3f && buf[pathEnd] !== 0x23) pathEnd++;
-    if (pathEnd - start > MAX_PATH_BYTES) return OVERFLOW_ROUTE_ID;
-    // Copy the path into scratch, replacing id segments by ":id" as each ends.
+    this.normalise(buf, start, end, PATH_CLASS_INC);
+    return this.normalisedTooLong ? OVERFLOW_ROUTE_ID : this.lookupNormalised(this.normalisedLen);
+  }
+
+  // Results of the last normalise().
+  private normalisedLen = 0;
+  private normalisedTooLong = false;
+
+  /**
+   * Copy the path starting at buf[start] (a "/") into scratch up to the first byte `classes`
+   * marks as an end (or `end`), replacing id segments by ":id" as each ends. Sets
+   * normalisedLen and normalisedTooLong (the path goes on past MAX_PATH_BYTES); returns the
+   * index it stopped at.
+   */
+  private normalise(buf: Uint8Array, start: number, end: number, classes: Int32Array): number {
     const out = this.scratch;
-    const limit = pathEnd;
+    const limit = Math.min(end, start + MAX_PATH_BYTES);
     let len = 1;
     let segOut = 1;
-    let digits = 0;
-    let hex = 0;
-    let dashes = 0;
+    // Digits, hex letters and dashes of the current segment, packed 8 bits each into one
+    // integer: one table load and one add per byte, no branches on the byte's class.
+    let acc = 0;
     out[0] = 0x2f;
-    for (let i = start + 1; ; i++) {
-      let c = i < limit ? buf[i]! : 0x3f;
-      if (c === 0x23) c = 0x3f;
-      if (c === 0x2f || c === 0x3f) {
+    let i = start + 1;
+    for (; ; i++) {
+      const c = i < limit ? buf[i]! : 0x3f;
+      const v = classes[c]!;
+      if (v < 0) {
         const segLen = len - segOut;
-        if (segLen > 0 && isId(segLen, digits, hex, dashes, out, segOut)) {
+        if (segLen > 0 && (segLen < 256 ? isId(segLen, acc & 0xff, (acc >>> 8) & 0xff, (acc >>> 16) & 0xff, out, segOut) : isIdSegment(out, segOut, len))) {
           len = segOut;
           out[len++] = 0x3a; // ':'
           out[len++] = 0x69; // 'i'
           out[len++] = 0x64; // 'd'
         }
-        if (c === 0x3f) break;
+        if (v !== INC_SLASH) break;
         out[len++] = 0x2f;
         segOut = len;
-        digits = 0;
-        hex = 0;
-        dashes = 0;
+        acc = 0;
         continue;
       }
       out[len++] = c;
-      if (c >= 0x30 && c <= 0x39) digits++;
-      else if ((c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) hex++;
-      else if (c === 0x2d) dashes++;
+      acc += v;
     }
-    return this.lookupNormalised(len);
+    this.normalisedLen = len;
+    // A path cut at the limit (it goes on past MAX_PATH_BYTES) is too long to be a route.
+    this.normalisedTooLong = i === limit && limit < end && classes[buf[limit]!] !== INC_END;
+    return i;
   }
 
   // State between scanTarget() and resolveScanned().
   private scanned = SCAN_NONE;
-  private scannedLen = 0;
   private scannedBuf: Uint8Array = this.scratch;
   private scannedStart = 0;
   private scannedEnd = 0;
@@ -166,41 +183,10 @@ export class RouteTable {
       this.scannedEnd = e;
       return e;
     }
-    const out = this.scratch;
-    const limit = Math.min(end, start + MAX_PATH_BYTES);
-    let len = 1;
-    let segOut = 1;
-    // Digits, hex letters and dashes of the current segment, packed 8 bits each into one
-    // integer: one table load and one add per byte, no branches on the byte's class.
-    let acc = 0;
-    out[0] = 0x2f;
-    let i = start + 1;
-    for (; ; i++) {
-      const c = i < limit ? buf[i]! : 0x20;
-      const v = CLASS_INC[c]!;
-      if (v < 0) {
-        const segLen = len - segOut;
-        if (segLen > 0 && (segLen < 256 ? isId(segLen, acc & 0xff, (acc >>> 8) & 0xff, (acc >>> 16) & 0xff, out, segOut) : isIdSegment(out, segOut, len))) {
-          len = segOut;
-          out[len++] = 0x3a; // ':'
-          out[len++] = 0x69; // 'i'
-          out[len++] = 0x64; // 'd'
-        }
-        if (v !== INC_SLASH) break;
-        out[len++] = 0x2f;
-        segOut = len;
-        acc = 0;
-        continue;
-      }
-      out[len++] = c;
-      acc += v;
-    }
-    // A path cut at the limit (it goes on past MAX_PATH_BYTES) is too long to be a route.
-    const tooLong = i === limit && limit < end && CLASS_INC[buf[limit]!] !== INC_END;
+    let i = this.normalise(buf, start, end, TARGET_CLASS_INC);
     // Past the path: the query string (or the rest of an over-long path) up to the end of the target.
     while (i < end && buf[i] !== 0x20 && buf[i] !== 0x22) i++;
-    this.scanned = tooLong ? SCAN_TOO_LONG : SCAN_FAST;
-    this.scannedLen = len;
+    this.scanned = this.normalisedTooLong ? SCAN_TOO_LONG : SCAN_FAST;
     return i;
   }
 
@@ -209,7 +195,7 @@ export class RouteTable {
     const mode = this.scanned;
     this.scanned = SCAN_NONE;
     this.overflowed = false;
-    if (mode === SCAN_FAST) return this.lookupNormalised(this.scannedLen);
+    if (mode === SCAN_FAST) return this.lookupNormalised(this.normalisedLen);
     if (mode === SCAN_SLOW) return this.lookup(this.scannedBuf, this.scannedStart, this.scannedEnd);
     return OVERFLOW_ROUTE_ID;
   }
