@@ -2,6 +2,7 @@
 import type { KrStatus } from '../conventions.js';
 import type { KrResult } from '../okr/engine.js';
 import type { MeasureUnit } from '../okr/measures.js';
+import { localDate, type Period } from '../okr/periods.js';
 
 export function formatValue(v: number | undefined, unit: MeasureUnit): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
@@ -67,8 +68,28 @@ export function trendText(k: KrResult): string {
   return first === undefined ? '' : arrow(first, k.value);
 }
 
-export function isoDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+/** The trend, plus the forecast while the period runs ("↑ from 60.4 (2026-Q2); forecast 68"). */
+export function trendWithForecast(k: KrResult): string {
+  const trend = trendText(k);
+  if (k.closed || k.forecast === undefined) return trend;
+  return trend ? `${trend}; forecast ${formatValue(k.forecast, k.unit)}` : `forecast ${formatValue(k.forecast, k.unit)}`;
+}
+
+/** "baseline → value → target", as the review table shows it. */
+export function figuresText(k: KrResult): [baseline: string, value: string, target: string] {
+  return [formatValue(k.baseline, k.unit), formatValue(k.value, k.unit), formatTarget(k)];
+}
+
+/** The notes column: the KR's own notes, why it has no data, its owner. Unescaped. */
+export function notesOf(k: KrResult): string[] {
+  return [k.notes, k.problem && k.status === 'no_data' ? `no data: ${k.problem}` : undefined, k.owner ? `owner: ${k.owner}` : undefined].filter(
+    (n): n is string => Boolean(n),
+  );
+}
+
+/** A period's bounds as local dates in the calendar's time zone ("2026-07-01 → 2026-10-01"). */
+export function periodDates(p: Period, timezone: string): string {
+  return `${localDate(p.start, timezone)} → ${localDate(p.end, timezone)}`;
 }
 
 export function isoMinute(ms: number): string {

@@ -4,7 +4,7 @@
  * target line, and the PromQL behind each figure. Served by `serve` at /report.
  */
 import type { Evaluation, KrResult } from '../okr/engine.js';
-import { baselineText, formatPercent, formatTarget, formatValue, isoDate, isoMinute, STATUS_TEXT, targetMeaning, trendText } from './format.js';
+import { baselineText, figuresText, formatPercent, isoMinute, notesOf, periodDates, STATUS_TEXT, targetMeaning, trendWithForecast } from './format.js';
 import type { ReportContext } from './report-context.js';
 
 function esc(s: string): string {
@@ -52,12 +52,12 @@ function progressBar(k: KrResult): string {
 }
 
 function krRow(k: KrResult, ctx: ReportContext): string {
-  const figures = `${formatValue(k.baseline, k.unit)} → <b>${formatValue(k.value, k.unit)}</b> → ${esc(formatTarget(k))}`;
-  const forecast = !k.closed && k.forecast !== undefined ? `; forecast ${formatValue(k.forecast, k.unit)}` : '';
-  const notes = [k.notes && esc(k.notes), k.problem && k.status === 'no_data' ? `no data: ${esc(k.problem)}` : '', k.owner ? `owner: ${esc(k.owner)}` : ''].filter(Boolean).join('<br>');
+  const [baseline, value, target] = figuresText(k).map(esc);
+  const figures = `${baseline} → <b>${value}</b> → ${target}`;
+  const notes = notesOf(k).map(esc).join('<br>');
   const link = ctx.grafanaLink?.(k);
   const detail = [
-    `<div>Target <code>${esc(k.targetText)}</code>${targetMeaning(k) ? ` (${esc(targetMeaning(k))})` : ''}; baseline ${esc(baselineText(k))}; period ${esc(k.period.name)} ${isoDate(k.period.start)} → ${isoDate(k.period.end)}${k.fromLedger ? ', frozen in the ledger' : ''}</div>`,
+    `<div>Target <code>${esc(k.targetText)}</code>${targetMeaning(k) ? ` (${esc(targetMeaning(k))})` : ''}; baseline ${esc(baselineText(k))}; period ${esc(k.period.name)} ${periodDates(k.period, ctx.timezone)}${k.fromLedger ? ', frozen in the ledger' : ''}</div>`,
     k.promql ? `<pre>${esc(k.promql)}</pre>` : k.kind === 'manual' ? '<div>Value entered in the OKR file.</div>' : '',
     k.baselinePromql ? `<div>Baseline query:</div><pre>${esc(k.baselinePromql)}</pre>` : '',
     link ? `<div><a href="${esc(link)}">Open in Grafana</a></div>` : '',
@@ -67,7 +67,7 @@ function krRow(k: KrResult, ctx: ReportContext): string {
 <td class="status ${k.status}">${STATUS_TEXT[k.status]}</td>
 <td>${progressBar(k)}</td>
 <td>${figures}</td>
-<td>${sparkline(k)}<br>${esc(`${trendText(k)}${forecast}`.replace(/^; /, ''))}</td>
+<td>${sparkline(k)}<br>${esc(trendWithForecast(k))}</td>
 <td>${notes}</td>
 </tr>`;
 }
@@ -85,7 +85,7 @@ export function htmlReport(ev: Evaluation, ctx: ReportContext): string {
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body>
 <h1>${esc(title)}</h1>
-<p class="meta">Period ${isoDate(ctx.period.start)} → ${isoDate(ctx.period.end)} · evaluated ${isoMinute(ev.evaluatedAt)} · Prometheus ${esc(ctx.prometheusUrl)}</p>
+<p class="meta">Period ${periodDates(ctx.period, ctx.timezone)} · evaluated ${isoMinute(ev.evaluatedAt)} · Prometheus ${esc(ctx.prometheusUrl)}</p>
 <table>
 <thead><tr><th>OKRs</th><th>Status</th><th>Progress</th><th>Baseline → Value → Target</th><th>Trend</th><th>Notes</th></tr></thead>
 <tbody>

@@ -7,7 +7,7 @@ import { KrEngine } from '../../okr/engine.js';
 import { Ledger } from '../../okr/ledger.js';
 import { parsePeriodName, periodContaining, periodNameExample, type Calendar, type Period } from '../../okr/periods.js';
 import { PrometheusClient, type PromQueryClient } from '../../okr/prometheus-client.js';
-import { grafanaLinker } from '../../report/report-context.js';
+import { reportContext } from '../../report/report-context.js';
 import { renderReport, type ReportFormat } from '../../report/render-report.js';
 import { ledgerPath } from '../../config/state-paths.js';
 
@@ -45,7 +45,7 @@ export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Prom
   try {
     const engine = new KrEngine({ loaded, prom, ledger, now });
     const ev = await engine.evaluatePeriod(period);
-    return renderReport(ev, { period, organization: loaded.config.organization, prometheusUrl: prom.baseUrl, grafanaLink: grafanaLinker(loaded.config.grafana?.url) }, opts.format);
+    return renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format);
   } finally {
     if (!opts.ledger) ledger.close();
   }

@@ -17,7 +17,7 @@ import { EngineLoop } from '../../okr/kr-metrics.js';
 import { Ledger } from '../../okr/ledger.js';
 import { periodContaining } from '../../okr/periods.js';
 import { PrometheusClient, type PromQueryClient } from '../../okr/prometheus-client.js';
-import { grafanaLinker } from '../../report/report-context.js';
+import { reportContext } from '../../report/report-context.js';
 import { htmlReport } from '../../report/html-report.js';
 import { ledgerPath, stateDir } from '../../config/state-paths.js';
 import { calendarOf } from './report.js';
@@ -97,7 +97,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
           return;
         }
         const period = periodContaining('quarter', ev.evaluatedAt, calendarOf(loaded));
-        res.type('text/html').send(htmlReport(ev, { period, organization: loaded.config.organization, prometheusUrl: kr.prom.baseUrl, grafanaLink: grafanaLinker(loaded.config.grafana?.url) }));
+        res.type('text/html').send(htmlReport(ev, reportContext(loaded, period, kr.prom.baseUrl)));
       });
     },
   });
