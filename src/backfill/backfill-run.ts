@@ -16,7 +16,7 @@ import type { SourceName } from '../conventions.js';
 import type { Ledger } from '../okr/ledger.js';
 import { archivedFiles, backfillApilogs } from './apilogs-backfill.js';
 import { backfillBitbucket } from './bitbucket-backfill.js';
-import { fingerprint, loadManifest, saveManifest, type ChunkEntry, type ManifestEntry } from './backfill-manifest.js';
+import { fingerprint, loadManifest, saveManifest, type ChunkEntry, type Manifest, type ManifestEntry } from './backfill-manifest.js';
 import { backfillJira } from './jira-backfill.js';
 import { OpenMetricsWriter } from './openmetrics-writer.js';
 import type { BackfillProgress, SourceProgress } from './progress-bar.js';
@@ -85,8 +85,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
     o.sources.map(async (source): Promise<SourceOutcome> => {
       const progress = o.progress.source(source);
       try {
-        const out = await runSource(o, source, grid, manifest.sources, progress);
-        saveManifest(o.outDir, manifest);
+        const out = await runSource(o, source, grid, manifest, progress);
         progress.finish(out.status === 'unchanged' ? 'unchanged (finished by an earlier run)' : out.status === 'skipped' ? `skipped: ${out.message}` : `done, ${out.samples.toLocaleString('en-US')} samples`);
         return out;
       } catch (e) {
@@ -117,11 +116,12 @@ function failureMessage(source: string, e: unknown, outDir: string): string {
   return `${what}\n  ${fix}, then run the same command again: finished sources are skipped${source === 'jira' ? `, and sprints already read are kept in ${join(outDir, 'state', 'jira')}` : ''}.`;
 }
 
-async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepGrid, entries: Record<string, ManifestEntry>, progress: SourceProgress): Promise<SourceOutcome> {
+/** Saves the manifest itself, after each step that changes it (sources run side by side and share it). */
+async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepGrid, manifest: Manifest, progress: SourceProgress): Promise<SourceOutcome> {
   const settings = o.loaded.config.sources[source];
   if (!settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, files: [], message: `sources.${source} is not configured or not enabled` };
   const fp = fingerprint({ source, settings, teams: o.loaded.config.teams, calendar: o.loaded.config.calendar, grid, target: o.targetLabels ?? {}, inputs: inputsOf(o, source) });
-  let entry = entries[source];
+  let entry = manifest.sources[source];
   let status: SourceOutcome['status'] = 'unchanged';
   const finished = (e: ManifestEntry) => e.chunks.every((c) => existsSync(join(o.outDir, c.file)) && statSync(join(o.outDir, c.file)).size === c.bytes);
   if (o.force || !(entry && entry.fingerprint === fp && finished(entry))) {
@@ -152,9 +152,9 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
       chunks.push({ name: c.name, file: rel, samples: w.samples, bytes: w.bytes, sha256: w.digest, ...(old?.blocks ? { blocks: old.blocks } : {}) });
     }
     entry = { fingerprint: fp, from_ms: grid.firstMs, to_ms: grid.lastMs, step_ms: grid.stepMs, samples: chunks.reduce((n, c) => n + c.samples, 0), chunks };
-    entries[source] = entry;
+    manifest.sources[source] = entry;
     // Saved before promtool runs: if it fails, the rerun only makes the blocks.
-    saveManifest(o.outDir, { version: 1, sources: entries });
+    saveManifest(o.outDir, manifest);
   }
   const out: SourceOutcome = { source, status, samples: entry.samples, files: entry.chunks.map((c) => join(o.outDir, c.file)) };
   if (o.promtool) {
@@ -173,7 +173,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
       rmSync(tmp, { recursive: true, force: true });
       c.blocks = { sha256: c.sha256, ulids };
       // Saved after every chunk: an interrupted promtool run redoes only the chunks left.
-      saveManifest(o.outDir, { version: 1, sources: entries });
+      saveManifest(o.outDir, manifest);
     }
     // Blocks of months that no longer have data (or of an older layout) would duplicate samples.
     const keep = new Set(entry.chunks.flatMap((c) => c.blocks?.ulids ?? []));
