@@ -79,7 +79,8 @@ export function errorBodyMessage(body: unknown): string | undefined {
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
-function reasonFor(status: number): ErrorReason {
+/** The okr_source_errors_total reason of an HTTP error status (also for clients that bypass getJson). */
+export function reasonFor(status: number): ErrorReason {
   if (status === 401 || status === 403) return 'auth';
   if (status === 404 || status === 410) return 'not_found';
   if (status === 429) return 'rate_limited';

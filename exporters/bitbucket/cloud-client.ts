@@ -6,9 +6,8 @@
  */
 import { createRequire } from 'node:module';
 import { redact } from '../../src/config/secrets.js';
-import type { ErrorReason } from '../../src/conventions.js';
 import { SourceError, type CollectContext } from '../collector.js';
-import { errorBodyMessage, type HttpClient } from '../http-client.js';
+import { errorBodyMessage, reasonFor, type HttpClient } from '../http-client.js';
 import {
   coverageReportsOf,
   MAX_PAGES,
@@ -71,13 +70,6 @@ interface LibraryHttpError {
 
 function isLibraryHttpError(e: unknown): e is LibraryHttpError {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'HTTPError' && typeof (e as { status?: unknown }).status === 'number';
-}
-
-function reasonFor(status: number): ErrorReason {
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 404 || status === 410) return 'not_found';
-  if (status === 429) return 'rate_limited';
-  return 'http';
 }
 
 /** `page` with its `next` link carrying every `sticky` query parameter. */
