@@ -19,6 +19,7 @@ import {
   SONARQUBE_METRICS,
   type SourceName,
 } from '../conventions.js';
+import { oneOrMany } from '../okr/measures.js';
 import type { Comparator } from '../okr/target.js';
 import { availabilityKrs, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
 import { apiWindows, q, rollingMeasureExpr } from './recording-rules.js';
@@ -268,7 +269,11 @@ function healthAlerts(model: GenerateModel): AlertingRule[] {
 /** The series a measure cannot do without, when its source is enabled. */
 function measureSeries(k: KrModel): { source: SourceName; selector: string } | undefined {
   const m = k.kr.measure;
-  const re = (v: string | string[]) => (typeof v === 'string' ? `=${q(v)}` : `=~${q(v.join('|'))}`);
+  // The same matcher as the measure's own PromQL: list items are regex-escaped.
+  const re = (v: string | string[]) => {
+    const m = oneOrMany(v);
+    return `${m.op}${q(m.value)}`;
+  };
   const svc = m.availability?.service ?? m.downtime?.service;
   if (svc) return { source: 'apilogs', selector: `${APILOGS_METRICS.requests}{${LABEL.service}=${q(svc)}}` };
   const lat = m.latency_p50 ?? m.latency_p95 ?? m.latency_p99;

@@ -43,7 +43,8 @@ function selector(matchers: Array<[string, '=' | '=~' | '!~', string | undefined
   return `{${parts.join(',')}}`;
 }
 
-function oneOrMany(v: string | string[]): { op: '=' | '=~'; value: string } {
+/** Matcher for one label value or a list of them (a list becomes an escaped regex alternation). */
+export function oneOrMany(v: string | string[]): { op: '=' | '=~'; value: string } {
   if (typeof v === 'string') return { op: '=', value: v };
   return v.length === 1 ? { op: '=', value: v[0]! } : { op: '=~', value: v.map(escapeRegex).join('|') };
 }

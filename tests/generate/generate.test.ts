@@ -80,6 +80,25 @@ describe('generate', () => {
     expect(burn.expr).toContain('(14.4 * 0.0005)');
   });
 
+  it('the absent-data alert matches a list of boards exactly as the measure does (regex-escaped)', () => {
+    const okrs = `version: okr/v1
+sources:
+  jira: { url: https://example.atlassian.net, email: a@example.com, api_token: "\${JIRA_TOKEN}", boards: ["Web (EU)", Core] }
+objectives:
+  - id: o
+    title: O
+    key_results:
+      - id: points
+        title: P
+        measure: { story_points: { boards: ["Web (EU)", Core] } }
+        target: ">= 100"
+`;
+    const g = generate(parseConfig(okrs, 'okrs.yaml', { env: { JIRA_TOKEN: 't' } }));
+    const absent = g.alerts.groups.flatMap((x) => x.rules).find((r) => r.alert === ALERT_NAMES.measureDataAbsent)!;
+    expect(absent.expr).toBe('absent(jira_sprint_story_points{board=~"Web \\\\(EU\\\\)|Core"})');
+    expect(g.model.krs[0]!.measure.promql).toContain('{board=~"Web \\\\(EU\\\\)|Core",');
+  });
+
   it('rejects an availability target that is not a ratio to stay above', () => {
     expect(() => generate(parseConfig(minimal('< 50%'), 'okrs.yaml', { env: {} }))).toThrow(GenerateError);
   });
