@@ -35,20 +35,22 @@ export interface JiraCollectorOptions {
   maxRetries?: number;
 }
 
+/** The team whose teams.<team>.jira_boards names the board by id or by name; '' if none. */
+function teamOf(teams: LoadedConfig['config']['teams'], ref: { id?: number; name?: string }): string {
+  for (const [team, t] of Object.entries(teams)) {
+    if (t.jira_boards.some((b) => (ref.name !== undefined && String(b) === ref.name) || (ref.id !== undefined && String(b) === String(ref.id))))
+      return team;
+  }
+  return '';
+}
+
 /** Boards from sources.jira.boards plus those only named in teams.<team>.jira_boards. */
 export function boardSpecs(loaded: LoadedConfig): BoardSpec[] {
   const cfg = loaded.config;
   const jira = cfg.sources.jira!;
-  const teamOf = (ref: { id?: number; name?: string }): string => {
-    for (const [team, t] of Object.entries(cfg.teams)) {
-      if (t.jira_boards.some((b) => (ref.name !== undefined && String(b) === ref.name) || (ref.id !== undefined && String(b) === String(ref.id))))
-        return team;
-    }
-    return '';
-  };
   const specs: BoardSpec[] = jira.boards.map((b) => {
     const ref = typeof b === 'number' ? { id: b } : { id: b.id, name: b.name };
-    const team = typeof b === 'number' ? teamOf(ref) : (b.team ?? teamOf(ref));
+    const team = typeof b === 'number' ? teamOf(cfg.teams, ref) : (b.team ?? teamOf(cfg.teams, ref));
     return { ...ref, team, storyPointsField: typeof b === 'number' ? undefined : b.story_points_field };
   });
   const known = (v: string) => specs.some((s) => s.name === v || (s.id !== undefined && String(s.id) === v));
@@ -121,6 +123,25 @@ export class JiraCollector implements Collector {
       errors.push(err);
       this.warnOnce(ctx, key, err.message);
     };
+    /**
+     * One board or query: a success is remembered and clears its warning; a failure is logged
+     * once and its last good result kept, unless `skipped` says it is no failure at all.
+     */
+    const attempt = async <K, V>(key: string, last: Map<K, V>, id: K, run: () => Promise<V>, skipped?: (e: unknown) => boolean): Promise<V | undefined> => {
+      try {
+        const result = await run();
+        last.set(id, result);
+        this.warned.delete(key);
+        successes++;
+        return result;
+      } catch (e) {
+        // A timeout or shutdown ends the whole collection; the runner reports it.
+        if (ctx.signal.aborted) throw e;
+        if (skipped?.(e)) return undefined;
+        fail(key, e);
+        return last.get(id);
+      }
+    };
 
     // Resolve first (once per process per board), so a board configured twice, by name and by
     // id, is synced once, and two boards sharing a label never produce clashing series.
@@ -155,50 +176,35 @@ export class JiraCollector implements Collector {
     }
 
     const synced = await Promise.all(
-      toSync.map(async ({ spec, board }): Promise<BoardFigures | undefined> => {
+      toSync.map(({ spec, board }) => {
         const key = `board ${specKey(spec)}`;
-        try {
-          const figures = await syncBoard(ctx, this.client, this.cache, board, {
-            now: (this.opts.now?.() ?? new Date()).getTime(),
-            onFallback: (what, e) =>
-              this.warnOnce(ctx, `${key} ${what}`, `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
-            fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
-          });
-          this.lastBoards.set(spec, figures);
-          this.warned.delete(key);
-          successes++;
-          return figures;
-        } catch (e) {
-          // A timeout or shutdown ends the whole collection; the runner reports it.
-          if (ctx.signal.aborted) throw e;
-          if (e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message)) {
+        return attempt(
+          key,
+          this.lastBoards,
+          spec,
+          () =>
+            syncBoard(ctx, this.client, this.cache, board, {
+              now: (this.opts.now?.() ?? new Date()).getTime(),
+              onFallback: (what, e) =>
+                this.warnOnce(ctx, `${key} ${what}`, `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
+              fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
+            }),
+          (e) => {
+            if (!(e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message))) return false;
             // Kanban, or a team-managed board with sprints switched off: skip it for good.
             this.resolved.set(spec, 'no-sprints');
             this.warnOnce(ctx, key, `jira: board ${specKey(spec)} does not support sprints (kanban, or sprints switched off); skipped (remove it from sources.jira.boards)`);
-            return undefined;
-          }
-          fail(key, e);
-          return this.lastBoards.get(spec);
-        }
+            return true;
+          },
+        );
       }),
     );
     const boards = [...synced, ...previous];
 
     const queries = await Promise.all(
-      Object.entries(this.settings.queries).map(async ([name, q]): Promise<QueryResult | undefined> => {
-        const key = `query ${name}`;
-        try {
-          const result = await this.runQuery(ctx, name, typeof q === 'string' ? { jql: q, period: 'quarter' } : q);
-          this.lastQueries.set(name, result);
-          this.warned.delete(key);
-          successes++;
-          return result;
-        } catch (e) {
-          if (ctx.signal.aborted) throw e;
-          fail(key, e);
-          return this.lastQueries.get(name);
-        }
-      }),
+      Object.entries(this.settings.queries).map(([name, q]) =>
+        attempt(`query ${name}`, this.lastQueries, name, () => this.runQuery(ctx, name, typeof q === 'string' ? { jql: q, period: 'quarter' } : q)),
+      ),
     );
 
     this.cache.save();
@@ -290,15 +296,10 @@ export class JiraCollector implements Collector {
       );
     const override = spec.storyPointsField ?? this.settings.story_points_field;
     const pointsField = override ? configuredField(override) : (boardEstimationField(conf) ?? discoverPointsField(await this.fields(ctx)));
-    const board: ResolvedBoard = { id, name, team: spec.team || this.teamNaming(conf.name), pointsField };
+    // A board configured by id alone may still be named by a team's jira_boards.
+    const board: ResolvedBoard = { id, name, team: spec.team || teamOf(this.loaded.config.teams, { name: conf.name }), pointsField };
     this.resolved.set(spec, board);
     return board;
-  }
-
-  /** The team whose jira_boards names the board, for boards configured by id only. */
-  private teamNaming(boardName: string): string {
-    for (const [team, t] of Object.entries(this.loaded.config.teams)) if (t.jira_boards.some((b) => String(b) === boardName)) return team;
-    return '';
   }
 
   private async runQuery(ctx: CollectContext, name: string, q: { jql: string; period: 'quarter' | 'month' | 'year' }): Promise<QueryResult> {
