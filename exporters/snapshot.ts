@@ -19,17 +19,13 @@ export function histogramSamples(labels: Labels, upperBounds: readonly number[],
   let cumulative = 0;
   for (let i = 0; i < upperBounds.length; i++) {
     cumulative += bucketCounts[i] ?? 0;
-    out.push({ suffix: '_bucket', labels: { ...labels, le: formatLe(upperBounds[i]!) }, value: cumulative });
+    out.push({ suffix: '_bucket', labels: { ...labels, le: String(upperBounds[i]!) }, value: cumulative });
   }
   cumulative += bucketCounts[upperBounds.length] ?? 0;
   out.push({ suffix: '_bucket', labels: { ...labels, le: '+Inf' }, value: cumulative });
   out.push({ suffix: '_sum', labels, value: sum });
   out.push({ suffix: '_count', labels, value: cumulative });
   return out;
-}
-
-function formatLe(v: number): string {
-  return String(v);
 }
 
 /** Why a snapshot is unusable, or undefined when it is fine. */

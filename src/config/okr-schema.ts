@@ -200,4 +200,3 @@ export const OkrFile = z.strictObject({
   objectives: z.array(Objective).default([]),
 });
 export type OkrFile = z.infer<typeof OkrFile>;
-export type OkrFileInput = z.input<typeof OkrFile>;
