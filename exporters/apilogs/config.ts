@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
 import { Duration, sourceCommon } from '../../src/config/primitives.js';
 import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from './nginx-format.js';
+import { regexFormatProblems } from './regex-line-parser.js';
 
 export { DEFAULT_NGINX_LOG_FORMAT };
 
@@ -38,14 +39,7 @@ export const ApiService = z
     }
     if (s.format === 'regex' && !s.regex) ctx.addIssue({ code: 'custom', path: ['regex'], message: 'format regex needs a regex with named groups' });
     if (s.format === 'regex' && s.regex) {
-      try {
-        new RegExp(s.regex);
-        for (const g of ['status', 'path']) {
-          if (!s.regex.includes(`(?<${g}>`)) ctx.addIssue({ code: 'custom', path: ['regex'], message: `regex needs a named group (?<${g}>...)` });
-        }
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regular expression: ${(e as Error).message}` });
-      }
+      for (const message of regexFormatProblems(s.regex)) ctx.addIssue({ code: 'custom', path: ['regex'], message });
     }
     for (const [i, r] of s.routes.entries()) {
       if (r.includes('?') || r.includes('#')) ctx.addIssue({ code: 'custom', path: ['routes', i], message: 'route templates are paths without query string' });

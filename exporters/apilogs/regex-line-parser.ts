@@ -10,6 +10,19 @@ import type { RouteTable } from './route-table.js';
 
 export class RegexFormatError extends Error {}
 
+/**
+ * What makes `source` unusable as a regex format (empty when nothing does): config
+ * validation reports every problem, the parser refuses on the first.
+ */
+export function regexFormatProblems(source: string): string[] {
+  try {
+    new RegExp(source);
+  } catch (e) {
+    return [`invalid regular expression: ${(e as Error).message}`];
+  }
+  return ['status', 'path'].filter((g) => !source.includes(`(?<${g}>`)).map((g) => `regex needs a named group (?<${g}>...)`);
+}
+
 export class RegexLineParser implements LineParser {
   private readonly re: RegExp;
   private readonly unit: number;
@@ -19,10 +32,9 @@ export class RegexLineParser implements LineParser {
     unit: DurationUnit,
     private readonly routes: RouteTable,
   ) {
+    const problem = regexFormatProblems(source)[0];
+    if (problem) throw new RegexFormatError(problem);
     this.re = new RegExp(source);
-    for (const g of ['status', 'path']) {
-      if (!source.includes(`(?<${g}>`)) throw new RegexFormatError(`regex needs a named group (?<${g}>...)`);
-    }
     this.unit = DURATION_UNIT_SECONDS[unit];
   }
 
