@@ -208,12 +208,7 @@ export class LogTailer {
         f.rotatedAway = true;
         counters.rotations++;
       }
-      try {
-        budget -= this.readFile(st, f, budget);
-      } catch (e) {
-        // A read error (EIO, a file on a vanished mount) costs this file this poll only.
-        this.warnOnce(`read:${f.path}:${(e as Error).message}`, { service: st.svc.name, file: f.path, err: (e as Error).message }, 'cannot read access log; retrying every poll');
-      }
+      budget -= this.readOrWarn(st, f, budget);
       if (f.orphanPolls > ORPHAN_GRACE_POLLS && Date.now() - f.orphanSince >= (this.opts.orphanGraceMs ?? ORPHAN_GRACE_MS)) {
         // Gone from the globs and drained: count an unterminated last line, then let go.
         this.finishFile(st, f);
@@ -225,11 +220,7 @@ export class LogTailer {
       const f = this.openFile(st, key, s, first);
       if (!f) continue;
       st.files.set(key, f);
-      try {
-        budget -= this.readFile(st, f, budget);
-      } catch (e) {
-        this.warnOnce(`read:${f.path}:${(e as Error).message}`, { service: st.svc.name, file: f.path, err: (e as Error).message }, 'cannot read access log; retrying every poll');
-      }
+      budget -= this.readOrWarn(st, f, budget);
     }
     counters.filesWatched = st.files.size;
     // Once every pattern matches, checkpointed files not found are gone for good (rotated out
@@ -350,6 +341,16 @@ export class LogTailer {
     const b = Buffer.allocUnsafe(len);
     const n = readSync(fd, b, 0, len, 0);
     return b.subarray(0, n);
+  }
+
+  /** readFile(), where a read error (EIO, a file on a vanished mount) costs this file this poll only. */
+  private readOrWarn(st: ServiceState, f: FollowedFile, budget: number): number {
+    try {
+      return this.readFile(st, f, budget);
+    } catch (e) {
+      this.warnOnce(`read:${f.path}:${(e as Error).message}`, { service: st.svc.name, file: f.path, err: (e as Error).message }, 'cannot read access log; retrying every poll');
+      return 0;
+    }
   }
 
   /** Read new bytes of one file (within budget); returns the bytes read. */
