@@ -4,11 +4,11 @@
  * 2 (bad arguments).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessLog, archivedLog } from './backfill-fixtures.js';
+import { writeArchivedLog } from './backfill-fixtures.js';
 
 const main = join(import.meta.dirname, '../../dist/src/cli/main.js');
 let dir: string;
@@ -19,13 +19,10 @@ function cli(...args: string[]) {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'okr-backfill-cli-'));
-  mkdirSync(join(dir, 'logs'));
-  const { gz, plain } = archivedLog(accessLog());
-  writeFileSync(join(dir, 'logs', 'access.log.1.gz'), gz);
-  writeFileSync(join(dir, 'logs', 'access.log'), plain);
+  const logFile = writeArchivedLog(join(dir, 'logs'));
   writeFileSync(
     join(dir, 'okrs.yaml'),
-    `version: okr/v1\nserver:\n  state_dir: ${join(dir, 'state')}\nsources:\n  apilogs:\n    services:\n      - name: topups-api\n        files: ["${join(dir, 'logs', 'access.log')}"]\n      - name: gone\n        files: ["${join(dir, 'missing', 'access.log')}"]\nobjectives: []\n`,
+    `version: okr/v1\nserver:\n  state_dir: ${join(dir, 'state')}\nsources:\n  apilogs:\n    services:\n      - name: topups-api\n        files: ["${logFile}"]\n      - name: gone\n        files: ["${join(dir, 'missing', 'access.log')}"]\nobjectives: []\n`,
   );
 });
 

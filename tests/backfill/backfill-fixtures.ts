@@ -5,6 +5,8 @@
  * fake's state as it was at an instant, so the live collectors can be driven through the
  * quarter; the backfill reads the final state. Expected figures are worked out in comments.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { JiraField } from '../../exporters/jira/jira-api.js';
 import { fakeJiraData, type FakeJiraData, type FakeSprint } from '../../exporters/jira/testing/fake-jira.js';
@@ -159,13 +161,21 @@ export function accessLog(): LogLine[] {
   return out;
 }
 
-/** The log as logrotate leaves it: the first three hours in access.log.1.gz, the rest in access.log. */
-export function archivedLog(lines: LogLine[]): { gz: Buffer; plain: string } {
+/**
+ * accessLog() as logrotate leaves it, written into `dir` (created): the first three hours in
+ * access.log.1.gz, the rest in access.log. Returns access.log's path, the configured file.
+ */
+export function writeArchivedLog(dir: string): string {
+  const lines = accessLog();
   const cut = Date.parse('2026-08-20T11:00:00Z');
   let i = lines.findIndex((l) => l.at >= cut);
   if (i < 0) i = lines.length;
   const text = (ls: LogLine[]) => ls.map((l) => `${l.text}\n`).join('');
-  return { gz: gzipSync(text(lines.slice(0, i))), plain: text(lines.slice(i)) };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'access.log.1.gz'), gzipSync(text(lines.slice(0, i))));
+  const file = join(dir, 'access.log');
+  writeFileSync(file, text(lines.slice(i)));
+  return file;
 }
 
 export function configYaml(o: { jiraUrl: string; sonarUrl: string; logFile: string; stateDir: string }): string {

@@ -4,7 +4,7 @@
  * had already read. Archived-log edge cases: lines outside [from, to) and undated garbage.
  * No Prometheus here (OpenMetrics only); the acceptance test loads blocks.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { requireBinary } from '../support/binaries.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { stepGrid } from '../../src/backfill/step-grid.js';
 import { parseConfig, type LoadedConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { Ledger } from '../../src/okr/ledger.js';
-import { accessLog, archivedLog, configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN } from './backfill-fixtures.js';
+import { configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN, writeArchivedLog } from './backfill-fixtures.js';
 
 const ENV = { JIRA_API_TOKEN: JIRA_TOKEN, SONAR_TOKEN };
 let dir: string;
@@ -53,12 +53,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'okr-backfill-resume-'));
   jira = await startFakeJira(jiraAt(NOW));
   sonar = await startFakeSonarqube({ token: SONAR_TOKEN, projects: sonarAt(NOW) });
-  const archive = join(dir, 'archive');
-  mkdirSync(archive);
-  const { gz, plain } = archivedLog(accessLog());
-  writeFileSync(join(archive, 'access.log.1.gz'), gz);
-  writeFileSync(join(archive, 'access.log'), plain);
-  loaded = parseConfig(configYaml({ jiraUrl: jira.url, sonarUrl: sonar.url, logFile: join(archive, 'access.log'), stateDir: join(dir, 'state') }), join(dir, 'okrs.yaml'), { env: ENV });
+  const logFile = writeArchivedLog(join(dir, 'archive'));
+  loaded = parseConfig(configYaml({ jiraUrl: jira.url, sonarUrl: sonar.url, logFile, stateDir: join(dir, 'state') }), join(dir, 'okrs.yaml'), { env: ENV });
   ledger = new Ledger(join(dir, 'ledger.sqlite'));
 });
 

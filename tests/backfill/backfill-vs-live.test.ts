@@ -37,7 +37,7 @@ import { parsePeriodName } from '../../src/okr/periods.js';
 import { PrometheusClient } from '../../src/okr/prometheus-client.js';
 import { requireBinary } from '../support/binaries.js';
 import { createBlocks, startPrometheus, type PrometheusProcess } from '../support/prometheus-process.js';
-import { accessLog, archivedLog, changeInstants, configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN } from './backfill-fixtures.js';
+import { accessLog, changeInstants, configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN, writeArchivedLog } from './backfill-fixtures.js';
 
 const STEP = 300_000;
 const TARGET = { job: 'okr-metrics', instance: 'okr-metrics:9797' };
@@ -161,12 +161,8 @@ beforeAll(async () => {
   // The backfill sees today's sources: every sprint, incident and analysis so far, and the archived log.
   jiraAt(NOW, jira.data);
   sonar.state.projects = sonarAt(NOW);
-  const archive = join(dir, 'archive');
-  mkdirSync(archive);
-  const { gz, plain } = archivedLog(accessLog());
-  writeFileSync(join(archive, 'access.log.1.gz'), gz);
-  writeFileSync(join(archive, 'access.log'), plain);
-  loaded = parseConfig(configYaml({ jiraUrl: jira.url, sonarUrl: sonar.url, logFile: join(archive, 'access.log'), stateDir: join(dir, 'state') }), join(dir, 'okrs.yaml'), { env: ENV });
+  const logFile = writeArchivedLog(join(dir, 'archive'));
+  loaded = parseConfig(configYaml({ jiraUrl: jira.url, sonarUrl: sonar.url, logFile, stateDir: join(dir, 'state') }), join(dir, 'okrs.yaml'), { env: ENV });
   ledger = new Ledger(join(dir, 'ledger.sqlite'));
   backfill = await runBack();
 

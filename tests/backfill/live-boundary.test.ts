@@ -3,7 +3,7 @@
  * okr_source_up{source="apilogs"} from 12:00 makes a backfill up to midnight a usage error that
  * names the instant to stop at; stopping there passes. An unreachable Prometheus only warns.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { parseConfig, type LoadedConfig } from '../../src/config/load-config.js'
 import { silentLogger } from '../../src/log/logger.js';
 import { freePort } from '../support/binaries.js';
 import { createBlocks, startPrometheus, type PrometheusProcess } from '../support/prometheus-process.js';
-import { accessLog, archivedLog } from './backfill-fixtures.js';
+import { writeArchivedLog } from './backfill-fixtures.js';
 
 let dir: string;
 let prom: PrometheusProcess;
@@ -31,12 +31,9 @@ beforeAll(async () => {
   await w.close();
   createBlocks(om, join(dir, 'data'));
   prom = await startPrometheus({ dataDir: join(dir, 'data') });
-  mkdirSync(join(dir, 'logs'));
-  const { gz, plain } = archivedLog(accessLog());
-  writeFileSync(join(dir, 'logs', 'access.log.1.gz'), gz);
-  writeFileSync(join(dir, 'logs', 'access.log'), plain);
+  const logFile = writeArchivedLog(join(dir, 'logs'));
   loaded = parseConfig(
-    `version: okr/v1\nserver:\n  state_dir: ${join(dir, 'state')}\nprometheus:\n  url: ${prom.url}\nsources:\n  apilogs:\n    services:\n      - name: topups-api\n        files: ["${join(dir, 'logs', 'access.log')}"]\nobjectives: []\n`,
+    `version: okr/v1\nserver:\n  state_dir: ${join(dir, 'state')}\nprometheus:\n  url: ${prom.url}\nsources:\n  apilogs:\n    services:\n      - name: topups-api\n        files: ["${logFile}"]\nobjectives: []\n`,
     join(dir, 'okrs.yaml'),
     { env: {} },
   );
