@@ -33,9 +33,9 @@ export function discoverPointsField(fields: JiraField[]): PointsField | undefine
   return undefined;
 }
 
-/** A configured id, named from /field when that list is at hand. */
-export function configuredField(id: string, fields?: JiraField[]): PointsField {
-  return { id, name: fields?.find((f) => f.id === id)?.name, origin: 'config' };
+/** A configured id; its name, needed for Data Center changelogs, is looked up when a sprint is replayed. */
+export function configuredField(id: string): PointsField {
+  return { id, origin: 'config' };
 }
 
 /** Story points on an issue: a JSON number, or null/absent when unestimated. */
