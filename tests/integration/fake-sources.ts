@@ -15,7 +15,6 @@ import {
   KR_METRICS as KR,
   KR_STATUSES,
   SONARQUBE_METRICS as SQ,
-  type SourceName,
 } from '../../src/conventions.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
@@ -213,5 +212,3 @@ export async function startFakeExporter(collectors: Collector[]): Promise<FakeEx
     },
   };
 }
-
-export const SOURCES: SourceName[] = ['apilogs', 'jira', 'sonarqube', 'bitbucket'];
