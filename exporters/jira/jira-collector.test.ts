@@ -37,6 +37,8 @@ interface Setup {
   stateDir: string;
   sleeps: number[];
   collector(yaml?: string, env?: Record<string, string>): JiraCollector;
+  /** Stop the fake and remove the state directory. */
+  close(): Promise<void>;
 }
 
 async function setup(data = cloudDataset()): Promise<Setup> {
@@ -58,6 +60,10 @@ async function setup(data = cloudDataset()): Promise<Setup> {
         maxRetries: 2,
       });
     },
+    close: async () => {
+      await fake.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -66,10 +72,7 @@ describe('Jira Cloud collector on the known-answer data set', () => {
   beforeEach(async () => {
     s = await setup();
   });
-  afterEach(async () => {
-    await s.fake.close();
-    rmSync(s.stateDir, { recursive: true, force: true });
-  });
+  afterEach(() => s.close());
 
   it('exports exact sprint figures: velocity chart where it has them, issues otherwise', async () => {
     const snap = await s.collector().collect(testContext());
@@ -203,10 +206,7 @@ describe('Jira collector errors', () => {
   beforeEach(async () => {
     s = await setup();
   });
-  afterEach(async () => {
-    await s.fake.close();
-    rmSync(s.stateDir, { recursive: true, force: true });
-  });
+  afterEach(() => s.close());
 
   it('refused credentials fail the collection naming the setting, never the token', async () => {
     const collector = s.collector(undefined, { JIRA_API_TOKEN: 'wrong-token-123' });
@@ -291,10 +291,7 @@ describe('Jira collector housekeeping', () => {
   beforeEach(async () => {
     s = await setup();
   });
-  afterEach(async () => {
-    await s.fake.close();
-    rmSync(s.stateDir, { recursive: true, force: true });
-  });
+  afterEach(() => s.close());
 
   function warningsContext() {
     const warnings: string[] = [];
@@ -459,10 +456,7 @@ describe('Jira Data Center collector', () => {
   beforeEach(async () => {
     s = await setup(datacenterDataset());
   });
-  afterEach(async () => {
-    await s.fake.close();
-    rmSync(s.stateDir, { recursive: true, force: true });
-  });
+  afterEach(() => s.close());
 
   it('uses the PAT as Bearer, offset search, name-matched changelogs and local-offset dates', async () => {
     const snap = await s.collector(datacenterConfigYaml(s.fake.url)).collect(testContext());
@@ -517,8 +511,7 @@ describe('Jira collector under the source runner', () => {
       expect(text).toContain('jira_sprints_closed_total{board="Platform",team="platform"} 5');
       await runner.stop();
     } finally {
-      await s.fake.close();
-      rmSync(s.stateDir, { recursive: true, force: true });
+      await s.close();
     }
   });
 });
