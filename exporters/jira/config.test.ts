@@ -9,6 +9,13 @@ sources:
   jira:
 ${jira}`;
 
+/** A valid Cloud source followed by `rest`. */
+const cloud = (rest: string) =>
+  base(`    url: https://x.atlassian.net
+    email: a@b.c
+    api_token: \${T}
+${rest}`);
+
 function problems(yaml: string, env: Record<string, string> = { T: 'x-token' }): string {
   try {
     parseConfig(yaml, 'okrs.yaml', { env });
@@ -22,10 +29,7 @@ function problems(yaml: string, env: Record<string, string> = { T: 'x-token' }):
 describe('sources.jira settings', () => {
   it('accepts a query as JQL or as { jql, period } and defaults the period to quarter', () => {
     const loaded = parseConfig(
-      base(`    url: https://x.atlassian.net
-    email: a@b.c
-    api_token: \${T}
-    queries:
+      cloud(`    queries:
       a: 'created >= "{{period_start}}"'
       b: { jql: 'created >= "{{ period_start }}"', period: month }
       c: { jql: 'project = X' }`),
@@ -41,10 +45,7 @@ describe('sources.jira settings', () => {
 
   it('rejects an unknown placeholder with a positioned message', () => {
     const msg = problems(
-      base(`    url: https://x.atlassian.net
-    email: a@b.c
-    api_token: \${T}
-    queries:
+      cloud(`    queries:
       a: 'created >= "{{period_start}}"'
       b: { jql: 'created >= "{{window}}"' }`),
     );
@@ -53,10 +54,7 @@ describe('sources.jira settings', () => {
 
   it('rejects a period that is not quarter, month or year', () => {
     const msg = problems(
-      base(`    url: https://x.atlassian.net
-    email: a@b.c
-    api_token: \${T}
-    queries:
+      cloud(`    queries:
       b: { jql: 'project = X', period: sprint }`),
     );
     expect(msg).toMatch(/okrs\.yaml:8:\d+: sources\.jira\.queries\.b\.period: .*"quarter"\|"month"\|"year"/);
