@@ -8,6 +8,7 @@ import { ApilogsConfig } from '../../exporters/apilogs/config.js';
 import { BitbucketConfig } from '../../exporters/bitbucket/config.js';
 import { JiraConfig } from '../../exporters/jira/config.js';
 import { SonarqubeConfig } from '../../exporters/sonarqube/config.js';
+import { SOURCE_NAMES, type SourceName } from '../conventions.js';
 import { parseTarget } from '../okr/target.js';
 import { Duration, DurationOrZero, HttpUrl, Id, SecretFile, SecretRef } from './primitives.js';
 
@@ -200,3 +201,8 @@ export const OkrFile = z.strictObject({
   objectives: z.array(Objective).default([]),
 });
 export type OkrFile = z.infer<typeof OkrFile>;
+
+/** Sources that are configured and not switched off with `enabled: false`, in registry order. */
+export function enabledSources(cfg: OkrFile): SourceName[] {
+  return SOURCE_NAMES.filter((s) => cfg.sources[s] !== undefined && cfg.sources[s].enabled !== false);
+}

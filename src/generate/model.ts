@@ -3,8 +3,8 @@
  * (sloth's "validated domain model"). Everything here is sorted, so the generated files do
  * not change when the OKR file is merely reordered where order carries no meaning.
  */
-import type { KeyResult, Objective, OkrFile } from '../config/okr-schema.js';
-import { SOURCE_NAMES, type SourceName } from '../conventions.js';
+import { enabledSources, type KeyResult, type Objective, type OkrFile } from '../config/okr-schema.js';
+import type { SourceName } from '../conventions.js';
 import { expandMeasure, type ExpandedMeasure } from '../okr/measures.js';
 import { parseTarget, type Target } from '../okr/target.js';
 
@@ -52,7 +52,8 @@ export class GenerateError extends Error {
 /** Nominal length of a KR period, for rolling-window rules (calendar periods are the KR engine's job). */
 export const PERIOD_SECONDS = { quarter: 90 * 86400, month: 30 * 86400, year: 365 * 86400, sprint: 14 * 86400 } as const;
 
-const DEFAULT_ALERT: KrAlert = { for: '10m', severity: 'page', window: '1h' };
+/** `alert: true`, and what an availability KR that says nothing about alerts gets. */
+export const DEFAULT_ALERT: KrAlert = { for: '10m', severity: 'page', window: '1h' };
 
 function krAlert(kr: KeyResult): KrAlert | undefined {
   if (kr.alert === undefined || kr.alert === false) return undefined;
@@ -122,10 +123,7 @@ export function buildModel(config: OkrFile): GenerateModel {
   for (const o of [services, boards, projects, repos]) for (const x of o.sorted()) if (x.team) teamNames.add(x.team);
   for (const k of krs) if (k.kr.team) teamNames.add(k.kr.team);
 
-  const enabledSources = SOURCE_NAMES.filter((n) => {
-    const s = src[n];
-    return s !== undefined && s.enabled !== false;
-  }).sort();
+  const enabled = enabledSources(config).sort();
 
   return {
     ...(config.organization ? { organization: config.organization } : {}),
@@ -135,7 +133,7 @@ export function buildModel(config: OkrFile): GenerateModel {
     boards: boards.sorted(),
     projects: projects.sorted(),
     repos: repos.sorted(),
-    enabledSources,
+    enabledSources: enabled,
     ...(config.engine.enabled && config.engine.pace_alerts.enabled && krs.length > 0
       ? { pace: { warningAt: config.engine.pace_alerts.warning_at, criticalAt: config.engine.pace_alerts.critical_at, for: config.engine.pace_alerts.for } }
       : {}),

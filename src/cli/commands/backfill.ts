@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { stateDir, ledgerPath } from '../../config/state-paths.js';
 import { DEFAULTS, EXPORTER_JOB } from '../../conventions.js';
+import { enabledSources } from '../../config/okr-schema.js';
 import { Ledger } from '../../okr/ledger.js';
 import { PrometheusClient } from '../../okr/prometheus-client.js';
 import { firstLiveSamples } from '../../backfill/live-boundary.js';
@@ -58,7 +59,7 @@ export function defaultEnd(tz: string, now: number): number {
 }
 
 export function parseSources(text: string | undefined, loaded: LoadedConfig): BackfillSource[] {
-  if (text === undefined) return BACKFILL_SOURCES.filter((s) => loaded.config.sources[s] && loaded.config.sources[s].enabled !== false);
+  if (text === undefined) return BACKFILL_SOURCES.filter((s) => enabledSources(loaded.config).includes(s));
   const out: BackfillSource[] = [];
   for (const s of text.split(',').map((x) => x.trim()).filter(Boolean)) {
     if (!(BACKFILL_SOURCES as readonly string[]).includes(s)) throw new UsageError(`--sources ${s}: expected some of ${BACKFILL_SOURCES.join(', ')}`);

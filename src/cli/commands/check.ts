@@ -1,4 +1,5 @@
 import { loadConfig } from '../../config/load-config.js';
+import { enabledSources } from '../../config/okr-schema.js';
 
 export interface CheckResult {
   objectives: number;
@@ -12,8 +13,6 @@ export function runCheck(file: string): CheckResult {
   return {
     objectives: config.objectives.length,
     keyResults: config.objectives.reduce((n, o) => n + o.key_results.length, 0),
-    sources: Object.entries(config.sources)
-      .filter(([, v]) => v && (v as { enabled?: boolean }).enabled !== false)
-      .map(([k]) => k),
+    sources: enabledSources(config),
   };
 }

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { COLLECTOR_FACTORIES } from '../../../exporters/registry.js';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { resolveSecret } from '../../config/secrets.js';
-import { DEFAULTS, SOURCE_NAMES } from '../../conventions.js';
+import { DEFAULTS } from '../../conventions.js';
+import { enabledSources } from '../../config/okr-schema.js';
 import type { ServerAuth } from '../../server/auth.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { Scheduler, timing, type ScheduledCollector } from '../../scheduler/scheduler.js';
@@ -53,9 +54,8 @@ export function serverAuth(loaded: LoadedConfig): ServerAuth {
 export function enabledCollectors(loaded: LoadedConfig, logger: Logger): ScheduledCollector[] {
   const out: ScheduledCollector[] = [];
   const dir = stateDir(loaded);
-  for (const name of SOURCE_NAMES) {
-    const settings = loaded.config.sources[name];
-    if (!settings || settings.enabled === false) continue;
+  for (const name of enabledSources(loaded.config)) {
+    const settings = loaded.config.sources[name]!;
     const factory = COLLECTOR_FACTORIES[name];
     if (!factory) {
       logger.warn({ source: name }, 'source is configured but this build has no collector for it; skipped');
