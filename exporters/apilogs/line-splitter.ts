@@ -8,6 +8,16 @@ import type { ServiceCounters } from './service-counters.js';
 
 /** Lines longer than this (without the newline) are malformed: no access log line is 1 MiB. */
 export const MAX_LINE_BYTES = 1024 * 1024;
+/** Bytes read from a file at a time. */
+export const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A read buffer: a chunk read after the unfinished line carried over from the previous one,
+ * which process() keeps only while it is at most MAX_LINE_BYTES.
+ */
+export function readBuffer(): Buffer {
+  return Buffer.allocUnsafe(MAX_LINE_BYTES + READ_CHUNK_BYTES);
+}
 
 export class LineSplitter {
   /** Inside an over-long line whose newline has not arrived yet. */

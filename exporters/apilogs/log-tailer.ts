@@ -18,12 +18,11 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { type CheckpointFile, type FileCheckpoint, headHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
+import { LineSplitter, MAX_LINE_BYTES, READ_CHUNK_BYTES, readBuffer } from './line-splitter.js';
 import type { ServiceCounters } from './service-counters.js';
 
 /** Bytes of a file's beginning kept as its fingerprint. */
 const HEAD_BYTES = 1024;
-const CHUNK_BYTES = 1024 * 1024;
 /** Bytes read per poll across all files before yielding to the event loop. */
 const POLL_BUDGET_BYTES = 4 * 1024 * 1024;
 /**
@@ -110,7 +109,7 @@ interface ServiceState {
 
 export class LogTailer {
   private readonly states: ServiceState[];
-  private readonly buf = Buffer.allocUnsafe(MAX_LINE_BYTES + CHUNK_BYTES);
+  private readonly buf = readBuffer();
   private timer: NodeJS.Timeout | undefined;
   private polls = 0;
   private running = false;
@@ -394,7 +393,7 @@ export class LogTailer {
     while (f.readPos < size && total < budget) {
       const carryLen = f.carry?.length ?? 0;
       if (f.carry) f.carry.copy(buf, 0);
-      const want = Math.min(CHUNK_BYTES, size - f.readPos);
+      const want = Math.min(READ_CHUNK_BYTES, size - f.readPos);
       const n = readSync(f.fd, buf, carryLen, want, f.readPos);
       if (n <= 0) break;
       if (f.head.length < HEAD_BYTES && f.readPos === f.head.length) {

@@ -1,6 +1,7 @@
 /** A counting thread of parallel one-shot mode: counts its ranges and posts the counts back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { countFileRange, readBuffer } from './one-shot.js';
+import { readBuffer } from './line-splitter.js';
+import { countFileRange } from './one-shot.js';
 import type { WorkerInput } from './parallel-one-shot.js';
 import { createServiceCounters } from './service-setup.js';
 

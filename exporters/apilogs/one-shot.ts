@@ -4,10 +4,8 @@
  * nothing else runs in the process meanwhile.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
+import { LineSplitter, MAX_LINE_BYTES, readBuffer } from './line-splitter.js';
 import type { ServiceCounters } from './service-counters.js';
-
-const CHUNK_BYTES = 1024 * 1024;
 
 export interface OneShotResult {
   files: number;
@@ -21,10 +19,6 @@ export interface FileRange {
   start: number;
   /** Exclusive; Infinity = to the end of the file. */
   end: number;
-}
-
-export function readBuffer(): Buffer {
-  return Buffer.allocUnsafe(MAX_LINE_BYTES + CHUNK_BYTES);
 }
 
 /** The file name that means standard input (`zcat access.log.2.gz | okr-metrics logs -`). */

@@ -6,7 +6,8 @@
  * distinct routes than max_routes the routes kept are those seen first per share.
  */
 import { Worker } from 'node:worker_threads';
-import { countFileRange, countFiles, type OneShotResult, readBuffer, splitFiles, STDIN } from './one-shot.js';
+import { readBuffer } from './line-splitter.js';
+import { countFileRange, countFiles, type OneShotResult, splitFiles, STDIN } from './one-shot.js';
 import type { ExportedCounts, ServiceCounters } from './service-counters.js';
 import type { ServiceSettings } from './service-setup.js';
 
