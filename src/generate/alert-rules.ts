@@ -21,7 +21,7 @@ import {
 } from '../conventions.js';
 import { oneOrMany } from '../okr/measures.js';
 import type { Comparator } from '../okr/target.js';
-import { availabilityKrs, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
+import { availabilityKrs, DEFAULT_ALERT, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
 import { apiWindows, q, rollingMeasureExpr } from './recording-rules.js';
 import type { AlertingRule, RuleFile, RuleGroup } from './rule-types.js';
 
@@ -37,11 +37,9 @@ function krLabels(k: KrModel): Record<string, string> {
   return { [LABEL.objective]: k.objective.id, [LABEL.keyResult]: k.kr.id, ...(k.kr.team ? { [LABEL.team]: k.kr.team } : {}) };
 }
 
-/** The KR's alert settings, or the defaults when the KR says nothing; undefined when switched off. */
-function alertSettings(k: KrModel, defaults: KrAlert): KrAlert | undefined {
-  if (k.kr.alert === false) return undefined;
-  if (typeof k.kr.alert === 'object' && !k.kr.alert.enabled) return undefined;
-  return k.alert ?? defaults;
+/** The KR's alert settings, or the defaults when the KR says nothing; undefined when switched off (model.ts decided). */
+function alertSettings(k: KrModel, defaults: KrAlert = DEFAULT_ALERT): KrAlert | undefined {
+  return k.kr.alert === undefined ? defaults : k.alert;
 }
 
 /** The KR's own measure (its one expansion, measures.ts) over an alert's window; callers skip manual measures. */
@@ -56,7 +54,7 @@ function forClause(f: string): { for?: string } {
 function availabilityAlerts(model: GenerateModel): AlertingRule[] {
   const out: AlertingRule[] = [];
   for (const k of availabilityKrs(model)) {
-    const a = alertSettings(k, { for: '10m', severity: 'page', window: '1h' });
+    const a = alertSettings(k);
     if (!a) continue;
     const op = MISSES[k.target.kind === 'absolute' ? k.target.op : '>='];
     const precomputed = k.failureCodes === undefined && apiWindows().includes(a.window);
@@ -89,7 +87,7 @@ function burnRateAlerts(model: GenerateModel): AlertingRule[] {
   const out: AlertingRule[] = [];
   const seen = new Set<string>();
   for (const k of availabilityKrs(model)) {
-    if (seen.has(k.service) || alertSettings(k, { for: '0s', severity: 'page', window: '1h' }) === undefined) continue;
+    if (seen.has(k.service) || alertSettings(k) === undefined) continue;
     seen.add(k.service);
     const s = `{${LABEL.service}=${q(k.service)}}`;
     const budget = num(1 - k.objectiveRatio);
