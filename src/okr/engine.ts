@@ -6,7 +6,7 @@
 import type { LoadedConfig } from '../config/load-config.js';
 import type { KeyResult, Objective } from '../config/okr-schema.js';
 import type { KrStatus, SourceName } from '../conventions.js';
-import { RUNNER_METRICS } from '../conventions.js';
+import { JIRA_METRICS, RUNNER_METRICS } from '../conventions.js';
 import type { Ledger, LedgerRow } from './ledger.js';
 import { expandMeasure, fillPlaceholders, type ExpandedMeasure } from './measures.js';
 import { elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from './periods.js';
@@ -171,9 +171,9 @@ export class KrEngine {
     const at = this.now();
     try {
       const [starts, completes, ends] = await Promise.all([
-        this.opts.prom.query(`max by (sprint, sprint_name) (max_over_time(jira_sprint_start_timestamp_seconds${sel}[400d]))`, at),
-        this.opts.prom.query(`max by (sprint) (max_over_time(jira_sprint_complete_timestamp_seconds${sel}[400d]))`, at),
-        this.opts.prom.query(`max by (sprint) (max_over_time(jira_sprint_end_timestamp_seconds${sel}[400d]))`, at),
+        this.opts.prom.query(`max by (sprint, sprint_name) (max_over_time(${JIRA_METRICS.sprintStart}${sel}[400d]))`, at),
+        this.opts.prom.query(`max by (sprint) (max_over_time(${JIRA_METRICS.sprintCompleteTime}${sel}[400d]))`, at),
+        this.opts.prom.query(`max by (sprint) (max_over_time(${JIRA_METRICS.sprintEnd}${sel}[400d]))`, at),
       ]);
       const byId = (xs: typeof starts) => new Map(xs.map((x) => [x.labels.sprint ?? '', x.value]));
       const c = byId(completes);
@@ -279,7 +279,7 @@ export class KrEngine {
     const forecastMet = forecast !== undefined && resolved ? isMet(forecast, resolved) : undefined;
     const pace = kr.tracking ? kr.tracking === 'pace' : PACE_KINDS.has(expanded.kind) || baselineSource === 'period_start';
     const stale = closed ? false : await this.isStale(SOURCE_OF_KIND[expanded.kind]);
-    if (stale) problem = `${SOURCE_OF_KIND[expanded.kind]} data is stale (okr_source_last_success_timestamp_seconds older than 3 refresh intervals)`;
+    if (stale) problem = `${SOURCE_OF_KIND[expanded.kind]} data is stale (${RUNNER_METRICS.lastSuccess} older than 3 refresh intervals)`;
     if (value === undefined && !problem) problem = 'no series';
     if (resolved === undefined && value !== undefined) problem = 'no baseline yet: the relative target cannot be resolved';
     const status = statusOf({ value, target: resolved, progress, expectedProgress, forecastMet, closed, pace, stale });
