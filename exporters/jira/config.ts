@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
+import type { CalendarPeriodKind } from '../../src/okr/periods.js';
 
 const BoardObject = z
   .strictObject({
@@ -14,8 +15,8 @@ type BoardObject = z.infer<typeof BoardObject>;
 /** A board id (`84`), a board name (`Platform`), or an object with either and its settings. */
 const Board = z.union([z.number().int().positive(), z.string().min(1).transform((name): BoardObject => ({ name })), BoardObject]);
 
-export const JQL_PERIODS = ['quarter', 'month', 'year'] as const;
-export type JqlPeriod = (typeof JQL_PERIODS)[number];
+/** The KR engine's calendar periods, so a JQL measure and its KR agree on the period. */
+const JQL_PERIODS = ['quarter', 'month', 'year'] as const satisfies readonly CalendarPeriodKind[];
 
 /** A query is its JQL, or its JQL plus the calendar period its placeholders stand for (default quarter). */
 const Query = z.union([
@@ -80,3 +81,13 @@ export const JiraConfig = z
     }
   });
 export type JiraConfig = z.infer<typeof JiraConfig>;
+
+export interface JqlQuery {
+  jql: string;
+  period: CalendarPeriodKind;
+}
+
+/** A query in its full form: bare JQL stands for the current quarter. */
+export function jqlQuery(q: JiraConfig['queries'][string]): JqlQuery {
+  return typeof q === 'string' ? { jql: q, period: 'quarter' } : q;
+}

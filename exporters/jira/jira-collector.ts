@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../../src/config/load-config.js';
 import { resolveSecret } from '../../src/config/secrets.js';
 import { SourceError, type CollectContext, type Collector, type CollectorFactory, type Snapshot } from '../collector.js';
 import { HttpClient, type HttpAuth } from '../http-client.js';
-import type { JiraConfig } from './config.js';
+import { jqlQuery, type JiraConfig, type JqlQuery } from './config.js';
 import type { JiraField, JiraIssue } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
@@ -203,7 +203,7 @@ export class JiraCollector implements Collector {
 
     const queries = await Promise.all(
       Object.entries(this.settings.queries).map(([name, q]) =>
-        attempt(`query ${name}`, this.lastQueries, name, () => this.runQuery(ctx, name, typeof q === 'string' ? { jql: q, period: 'quarter' } : q)),
+        attempt(`query ${name}`, this.lastQueries, name, () => this.runQuery(ctx, name, jqlQuery(q))),
       ),
     );
 
@@ -302,7 +302,7 @@ export class JiraCollector implements Collector {
     return board;
   }
 
-  private async runQuery(ctx: CollectContext, name: string, q: { jql: string; period: 'quarter' | 'month' | 'year' }): Promise<QueryResult> {
+  private async runQuery(ctx: CollectContext, name: string, q: JqlQuery): Promise<QueryResult> {
     const cal = this.loaded.config.calendar;
     const dates = currentPeriodDates(q.period, this.opts.now?.() ?? new Date(), { timezone: cal.timezone, fiscalYearStartMonth: cal.fiscal_year_start_month });
     const jql = fillJqlPlaceholders(q.jql, dates);

@@ -3,8 +3,7 @@
  * sends literal dates of the current period, taken from the KR engine's calendar
  * (src/okr/periods.ts) so that a JQL measure and the KR evaluating it agree on the period.
  */
-import { localDate, periodContaining, type Calendar, type Period } from '../../src/okr/periods.js';
-import type { JqlPeriod } from './config.js';
+import { localDate, periodContaining, type Calendar, type CalendarPeriodKind, type Period } from '../../src/okr/periods.js';
 
 export interface JqlPeriodDates {
   /** First day of the period, "YYYY-MM-DD" in the calendar's time zone. */
@@ -13,7 +12,7 @@ export interface JqlPeriodDates {
   end: string;
 }
 
-export function currentPeriodDates(kind: JqlPeriod, now: Date, calendar: Calendar): JqlPeriodDates {
+export function currentPeriodDates(kind: CalendarPeriodKind, now: Date, calendar: Calendar): JqlPeriodDates {
   const p: Period = periodContaining(kind, now.getTime(), calendar);
   return { start: localDate(p.start, calendar.timezone), end: localDate(p.end, calendar.timezone) };
 }
