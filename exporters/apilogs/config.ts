@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
 import { Duration, sourceCommon } from '../../src/config/primitives.js';
 import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from './nginx-format.js';
+import { DURATION_UNITS } from './parsed-request.js';
 import { regexFormatProblems } from './regex-line-parser.js';
 
 export { DEFAULT_NGINX_LOG_FORMAT };
@@ -11,7 +12,7 @@ const JsonFields = z.strictObject({
   method: z.string().default('method'),
   path: z.string().default('path'),
   duration: z.string().default('duration'),
-  duration_unit: z.enum(['s', 'ms', 'us', 'ns']).default('s'),
+  duration_unit: z.enum(DURATION_UNITS).default('s'),
   time: z.string().optional(),
 });
 
@@ -22,7 +23,7 @@ export const ApiService = z
     format: z.enum(['nginx', 'json', 'regex']).default('nginx'),
     log_format: z.string().default(DEFAULT_NGINX_LOG_FORMAT).meta({ description: 'nginx log_format string (format: nginx).' }),
     regex: z.string().optional().meta({ description: 'Regular expression with named groups status, method, path, duration (format: regex).' }),
-    duration_unit: z.enum(['s', 'ms', 'us', 'ns']).default('s').meta({ description: 'Unit of the logged durations: $request_time/$upstream_response_time (format: nginx; s, or us for Apache %D) or the duration group (format: regex).' }),
+    duration_unit: z.enum(DURATION_UNITS).default('s').meta({ description: 'Unit of the logged durations: $request_time/$upstream_response_time (format: nginx; s, or us for Apache %D) or the duration group (format: regex).' }),
     json_fields: JsonFields.optional(),
     routes: z.array(z.string().startsWith('/')).default([]).meta({ description: 'Route templates such as /v1/topups/:id or /static/*; they win over the id heuristics, first match wins.' }),
     max_routes: z.number().int().min(1).max(10_000).default(200),

@@ -20,3 +20,5 @@ export interface LineParser {
 /** Seconds per unit of a duration field. */
 export const DURATION_UNIT_SECONDS = { s: 1, ms: 1e-3, us: 1e-6, ns: 1e-9 } as const;
 export type DurationUnit = keyof typeof DURATION_UNIT_SECONDS;
+/** The unit names config and the CLI accept. */
+export const DURATION_UNITS = Object.keys(DURATION_UNIT_SECONDS) as [DurationUnit, ...DurationUnit[]];

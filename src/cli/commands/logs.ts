@@ -9,6 +9,7 @@
 import { apilogsSnapshot } from '../../../exporters/apilogs/apilogs-snapshot.js';
 import { DEFAULT_NGINX_LOG_FORMAT } from '../../../exporters/apilogs/nginx-format.js';
 import { countFilesParallel } from '../../../exporters/apilogs/parallel-one-shot.js';
+import { DURATION_UNITS, type DurationUnit } from '../../../exporters/apilogs/parsed-request.js';
 import { createServiceCounters } from '../../../exporters/apilogs/service-setup.js';
 import { DEFAULT_LATENCY_BUCKETS } from '../../conventions.js';
 import { snapshotProblem } from '../../../exporters/snapshot.js';
@@ -18,7 +19,7 @@ export interface LogsOptions {
   format?: 'nginx' | 'json' | 'regex';
   logFormat?: string;
   regex?: string;
-  durationUnit?: 's' | 'ms' | 'us' | 'ns';
+  durationUnit?: DurationUnit;
   service?: string;
   routes?: string[];
   maxRoutes?: number;
@@ -43,14 +44,13 @@ export interface LogsResult {
 export class LogsUsageError extends Error {}
 
 const FORMATS = ['nginx', 'json', 'regex'];
-const UNITS = ['s', 'ms', 'us', 'ns'];
 
 export async function runLogs(files: string[], opts: LogsOptions = {}): Promise<LogsResult> {
   const format = opts.format ?? 'nginx';
   const durationUnit = opts.durationUnit ?? 's';
   const maxRoutes = opts.maxRoutes ?? 200;
   if (!FORMATS.includes(format)) throw new LogsUsageError(`--format: must be one of ${FORMATS.join(', ')}`);
-  if (!UNITS.includes(durationUnit)) throw new LogsUsageError(`--duration-unit: must be one of ${UNITS.join(', ')}`);
+  if (!DURATION_UNITS.includes(durationUnit)) throw new LogsUsageError(`--duration-unit: must be one of ${DURATION_UNITS.join(', ')}`);
   if (!Number.isInteger(maxRoutes) || maxRoutes < 1) throw new LogsUsageError('--max-routes: must be a whole number of at least 1');
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > 64)) throw new LogsUsageError('--threads: must be a whole number from 1 to 64');
   if (format === 'regex' && !opts.regex) throw new LogsUsageError('--regex: format regex needs a regex with named groups');
