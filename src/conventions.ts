@@ -43,6 +43,12 @@ export const RUNNER_METRICS = {
   info: 'okr_metrics_build_info',
 } as const;
 
+/**
+ * A source's data is stale once its last success is older than this many refresh intervals:
+ * the KR engine then shows its KRs as no_data, and OkrSourceStale fires.
+ */
+export const STALE_AFTER_INTERVALS = 3;
+
 /** Why a collection failed: the `reason` label of okr_source_errors_total. Bounded set. */
 export const ERROR_REASONS = ['timeout', 'error', 'invalid_output', 'auth', 'rate_limited', 'not_found', 'http'] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];

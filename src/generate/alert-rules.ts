@@ -17,6 +17,7 @@ import {
   SLO_MIN_REQUESTS_PER_MINUTE,
   SLO_PERIOD,
   SONARQUBE_METRICS,
+  STALE_AFTER_INTERVALS,
   type SourceName,
 } from '../conventions.js';
 import { oneOrMany } from '../okr/measures.js';
@@ -240,7 +241,7 @@ function healthAlerts(model: GenerateModel): AlertingRule[] {
     {
       alert: A.sourceStale,
       // Never-succeeded sources (timestamp 0) are OkrSourceDown's business.
-      expr: `(time() - ${last} > 3 * ${RUNNER_METRICS.refreshInterval}) and ${last} > 0`,
+      expr: `(time() - ${last} > ${STALE_AFTER_INTERVALS} * ${RUNNER_METRICS.refreshInterval}) and ${last} > 0`,
       for: '5m',
       labels: { severity: 'ticket' },
       annotations: {

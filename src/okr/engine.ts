@@ -6,7 +6,7 @@
 import type { LoadedConfig } from '../config/load-config.js';
 import type { KeyResult, Objective } from '../config/okr-schema.js';
 import type { KrStatus, SourceName } from '../conventions.js';
-import { JIRA_METRICS, RUNNER_METRICS } from '../conventions.js';
+import { JIRA_METRICS, RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../conventions.js';
 import type { Ledger, LedgerRow } from './ledger.js';
 import { expandMeasure, fillPlaceholders, type ExpandedMeasure } from './measures.js';
 import { elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from './periods.js';
@@ -279,7 +279,7 @@ export class KrEngine {
     const forecastMet = forecast !== undefined && resolved ? isMet(forecast, resolved) : undefined;
     const pace = kr.tracking ? kr.tracking === 'pace' : PACE_KINDS.has(expanded.kind) || baselineSource === 'period_start';
     const stale = closed ? false : await this.isStale(SOURCE_OF_KIND[expanded.kind]);
-    if (stale) problem = `${SOURCE_OF_KIND[expanded.kind]} data is stale (${RUNNER_METRICS.lastSuccess} older than 3 refresh intervals)`;
+    if (stale) problem = `${SOURCE_OF_KIND[expanded.kind]} data is stale (${RUNNER_METRICS.lastSuccess} older than ${STALE_AFTER_INTERVALS} refresh intervals)`;
     if (value === undefined && !problem) problem = 'no series';
     if (resolved === undefined && value !== undefined) problem = 'no baseline yet: the relative target cannot be resolved';
     const status = statusOf({ value, target: resolved, progress, expectedProgress, forecastMet, closed, pace, stale });
@@ -368,7 +368,7 @@ export class KrEngine {
     const cached = this.staleCache.get(source);
     if (cached !== undefined) return cached;
     const sel = `{source="${source}"}`;
-    const expr = `time() - max(${RUNNER_METRICS.lastSuccess}${sel}) > 3 * max(${RUNNER_METRICS.refreshInterval}${sel})`;
+    const expr = `time() - max(${RUNNER_METRICS.lastSuccess}${sel}) > ${STALE_AFTER_INTERVALS} * max(${RUNNER_METRICS.refreshInterval}${sel})`;
     let stale = false;
     try {
       stale = (await this.opts.prom.query(expr, this.now())).length > 0;
