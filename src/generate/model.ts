@@ -4,7 +4,7 @@
  * not change when the OKR file is merely reordered where order carries no meaning.
  */
 import { enabledSources, type KeyResult, type Objective, type OkrFile } from '../config/okr-schema.js';
-import type { SourceName } from '../conventions.js';
+import { LATENCY_QUANTILES, type LatencyQuantileName, type SourceName } from '../conventions.js';
 import { expandMeasure, type ExpandedMeasure } from '../okr/measures.js';
 import { parseTarget, type Target } from '../okr/target.js';
 
@@ -155,7 +155,7 @@ export function availabilityKrs(model: GenerateModel): Array<KrModel & { service
 
 export interface LatencyKr extends KrModel {
   service: string;
-  quantile: 'p50' | 'p95' | 'p99';
+  quantile: LatencyQuantileName;
   route?: string;
 }
 
@@ -163,7 +163,7 @@ export function latencyKrs(model: GenerateModel): LatencyKr[] {
   const out: LatencyKr[] = [];
   for (const k of model.krs) {
     const m = k.kr.measure;
-    for (const q of ['p50', 'p95', 'p99'] as const) {
+    for (const { name: q } of LATENCY_QUANTILES) {
       const l = m[`latency_${q}`];
       if (l) out.push({ ...k, service: l.service, quantile: q, ...(l.route ? { route: l.route } : {}) });
     }
