@@ -21,7 +21,7 @@ import type {
 } from './jira-api.js';
 
 /** Page size asked for; servers may cap it lower and the loops read the real size back. */
-export const PAGE_SIZE = 100;
+const PAGE_SIZE = 100;
 /** Hard stop for runaway paging (a server that never says it is done). */
 const MAX_PAGES = 1000;
 
@@ -36,13 +36,8 @@ export class JiraClient {
   }
 
   /** Boards whose name contains `name` (Jira's filter is a substring match). */
-  async boardsNamed(ctx: CollectContext, name: string): Promise<JiraBoard[]> {
-    const out: JiraBoard[] = [];
-    await this.agilePages<JiraBoard>(ctx, '/rest/agile/1.0/board', { name }, 0, (page) => {
-      out.push(...page.values);
-      return true;
-    });
-    return out;
+  boardsNamed(ctx: CollectContext, name: string): Promise<JiraBoard[]> {
+    return this.agilePages<JiraBoard>(ctx, '/rest/agile/1.0/board', { name });
   }
 
   boardConfiguration(ctx: CollectContext, boardId: number): Promise<BoardConfiguration> {
@@ -57,13 +52,8 @@ export class JiraClient {
    * Closed and active sprints from offset `startAt` on (closed ones come first, in backlog
    * order, then active ones), every page until the last.
    */
-  async sprints(ctx: CollectContext, boardId: number, startAt = 0): Promise<JiraSprint[]> {
-    const out: JiraSprint[] = [];
-    await this.agilePages<JiraSprint>(ctx, `/rest/agile/1.0/board/${boardId}/sprint`, { state: 'closed,active' }, startAt, (page) => {
-      out.push(...page.values);
-      return true;
-    });
-    return out;
+  sprints(ctx: CollectContext, boardId: number, startAt = 0): Promise<JiraSprint[]> {
+    return this.agilePages<JiraSprint>(ctx, `/rest/agile/1.0/board/${boardId}/sprint`, { state: 'closed,active' }, startAt);
   }
 
   /** Jira's own velocity-chart data (undocumented greenhopper API; Cloud and DC). */
@@ -108,11 +98,7 @@ export class JiraClient {
           issue.changelog = full.changelog ?? issue.changelog;
           return;
         }
-        const histories: ChangelogHistory[] = [];
-        await this.agilePages<ChangelogHistory>(ctx, `/rest/api/3/issue/${encodeURIComponent(issue.key)}/changelog`, {}, 0, (page) => {
-          histories.push(...page.values);
-          return true;
-        });
+        const histories = await this.agilePages<ChangelogHistory>(ctx, `/rest/api/3/issue/${encodeURIComponent(issue.key)}/changelog`, {});
         issue.changelog = { startAt: 0, maxResults: histories.length, total: histories.length, histories };
       }),
     );
@@ -153,22 +139,17 @@ export class JiraClient {
     throw runaway('/rest/api/2/search');
   }
 
-  /** Offset paging for Agile lists: loop on `isLast`, tolerate a missing `total` and empty pages. */
-  private async agilePages<T>(
-    ctx: CollectContext,
-    path: string,
-    query: Record<string, string | number>,
-    startAt: number,
-    onPage: (page: AgilePage<T>) => boolean,
-  ): Promise<void> {
+  /** Every value of an Agile-style list from `startAt` on: loop on `isLast`, tolerate a missing `total` and empty pages. */
+  private async agilePages<T>(ctx: CollectContext, path: string, query: Record<string, string | number>, startAt = 0): Promise<T[]> {
+    const out: T[] = [];
     let at = startAt;
     for (let n = 0; n < MAX_PAGES; n++) {
       const page = await this.http.getJson<AgilePage<T>>(ctx, path, { ...query, startAt: at, maxResults: PAGE_SIZE });
       const values = page?.values ?? [];
-      if (!onPage({ ...page, values })) return;
+      out.push(...values);
       at += values.length;
       const last = page?.isLast ?? (page?.total !== undefined ? at >= page.total : values.length === 0);
-      if (last || values.length === 0) return;
+      if (last || values.length === 0) return out;
     }
     throw runaway(path);
   }
