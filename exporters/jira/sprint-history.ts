@@ -38,7 +38,7 @@ export interface BoardFigures {
 }
 
 /** The closed sprints of a cached board with their figures and dates, oldest close first. */
-export function closedSprintHistory(board: CachedBoard): SprintFigures[] {
+function closedSprintHistory(board: CachedBoard): SprintFigures[] {
   return Object.values(board.closed).sort(byCompletion);
 }
 
@@ -153,11 +153,8 @@ async function addClosedSprints(
       const v = velocity && velocityFigures(velocity, s.id);
       let figures: SprintFigures | undefined = v && { ...dates, ...v, source: 'velocity' };
       if (!figures && !board.noSprintReport) {
-        try {
-          figures = { ...dates, ...sprintReportFigures(await client.sprintReport(ctx, board.id, s.id)), source: 'sprint_report' };
-        } catch (e) {
-          if (!isUnavailable(e)) throw e;
-        }
+        const report = await readReport(ctx, client, board, s.id, opts, false);
+        if (report) figures = { ...dates, ...sprintReportFigures(report), source: 'sprint_report' };
       }
       figures ??= { ...dates, ...(await figuresFromSprintIssues(ctx, client, board, dates, opts)), source: 'issues' };
       cache.addClosed(board.id, figures);
