@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
 import { Duration, sourceCommon } from '../../src/config/primitives.js';
+import { DEFAULT_JSON_FIELDS } from './json-line-parser.js';
 import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from './nginx-format.js';
 import { DURATION_UNITS } from './parsed-request.js';
 import { regexFormatProblems } from './regex-line-parser.js';
@@ -8,11 +9,11 @@ import { regexFormatProblems } from './regex-line-parser.js';
 export { DEFAULT_NGINX_LOG_FORMAT };
 
 const JsonFields = z.strictObject({
-  status: z.string().default('status'),
-  method: z.string().default('method'),
-  path: z.string().default('path'),
-  duration: z.string().default('duration'),
-  duration_unit: z.enum(DURATION_UNITS).default('s'),
+  status: z.string().default(DEFAULT_JSON_FIELDS.status),
+  method: z.string().default(DEFAULT_JSON_FIELDS.method),
+  path: z.string().default(DEFAULT_JSON_FIELDS.path),
+  duration: z.string().default(DEFAULT_JSON_FIELDS.duration),
+  duration_unit: z.enum(DURATION_UNITS).default(DEFAULT_JSON_FIELDS.duration_unit),
   time: z.string().optional(),
 });
 
