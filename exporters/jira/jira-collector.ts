@@ -14,6 +14,7 @@ import type { JiraField, JiraIssue } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
 import { currentPeriodDates, fillJqlPlaceholders } from './jql-period.js';
+import { roundPoints } from './sprint-figures.js';
 import { SprintCache } from './sprint-cache.js';
 import { syncBoard, type BoardFigures, type ResolvedBoard } from './sprint-history.js';
 import { boardEstimationField, configuredField, discoverPointsField, pointsOf, type PointsField } from './story-points-field.js';
@@ -309,7 +310,7 @@ export class JiraCollector implements Collector {
     const field = await this.pointsFieldForQueries(ctx);
     try {
       const issues = await this.client.search(ctx, jql, field ? [field.id] : []);
-      const points = field ? Math.round(issues.reduce((acc, i) => acc + pointsOf(i.fields ?? {}, field.id), 0) * 1e6) / 1e6 : undefined;
+      const points = field ? roundPoints(issues.reduce((acc, i) => acc + pointsOf(i.fields ?? {}, field.id), 0)) : undefined;
       return { name, issues: issues.length, points };
     } catch (e) {
       if (e instanceof SourceError && e.status === 410)

@@ -6,7 +6,7 @@ import { JIRA_METRICS, LABEL } from '../../src/conventions.js';
 import type { Sample, Snapshot } from '../collector.js';
 import { family } from '../snapshot.js';
 import type { BoardFigures } from './sprint-history.js';
-import type { SprintFigures } from './sprint-figures.js';
+import { roundPoints, type SprintFigures } from './sprint-figures.js';
 
 export interface QueryResult {
   name: string;
@@ -80,5 +80,5 @@ export function renderJiraSnapshot(boards: BoardFigures[], queries: QueryResult[
 }
 
 function sum(list: SprintFigures[], key: 'committed' | 'completed'): number {
-  return Math.round(list.reduce((acc, s) => acc + s[key], 0) * 1e6) / 1e6;
+  return roundPoints(list.reduce((acc, s) => acc + s[key], 0));
 }

@@ -65,7 +65,7 @@ export function sprintReportFigures(report: SprintReport): { committed: number; 
   const num = (v: { value?: number } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
   let committed = 0;
   for (const i of atStart) if (!added.has(i.key)) committed += num(i.estimateStatistic?.statFieldValue);
-  return { committed: round(committed), completed: round(num(c.completedIssuesEstimateSum)) };
+  return { committed: roundPoints(committed), completed: roundPoints(num(c.completedIssuesEstimateSum)) };
 }
 
 /** `toString` is also Object.prototype's method: read only own string properties. */
@@ -167,11 +167,11 @@ export function figuresFromIssues(issues: JiraIssue[], sprint: SprintDates, fiel
       if (!carriedOver(issue, sprint)) completed += pointsAt(issue, field, sprint.completeTime ?? Infinity);
     } else completed += currentPoints(issue, field);
   }
-  return { committed: round(committed), completed: round(completed) };
+  return { committed: roundPoints(committed), completed: roundPoints(completed) };
 }
 
 /** Sums of fractional estimates (0.5 points) without float noise such as 20.000000000000004. */
-function round(n: number): number {
+export function roundPoints(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
