@@ -32,13 +32,12 @@ export interface HistoryPoint {
 const MAX_PAGES = 10_000;
 
 /**
- * Every analysis value of `metrics` between `from` and `to`, oldest first within each metric.
- * Analyses that lack a metric (entries without `value`) are skipped, never read as 0.
+ * Every dated history entry of `metrics` across all pages, its value as text (level metrics
+ * such as `alert_status` are OK/WARN/ERROR), in the server's order.
  */
-export async function measureHistory(client: SonarqubeClient, ctx: CollectContext, q: HistoryQuery): Promise<HistoryPoint[]> {
-  if (q.metrics.length === 0) return [];
+export async function historyEntries(client: SonarqubeClient, ctx: CollectContext, q: HistoryQuery): Promise<Array<{ metric: string; time: number; value?: string }>> {
   const pageSize = q.pageSize ?? MAX_HISTORY_PAGE_SIZE;
-  const points: HistoryPoint[] = [];
+  const out: Array<{ metric: string; time: number; value?: string }> = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
     const res = await client.searchHistoryPage(ctx, { ...q, page, pageSize });
     let entries = 0;
@@ -46,13 +45,26 @@ export async function measureHistory(client: SonarqubeClient, ctx: CollectContex
       for (const h of m.history ?? []) {
         entries++;
         const time = parseSonarDate(h.date);
-        const value = parseNumber(h.value);
-        if (time !== undefined && value !== undefined) points.push({ metric: m.metric, time, value });
+        if (time !== undefined) out.push({ metric: m.metric, time, value: h.value });
       }
     }
     // Paging counts analyses; the server's own page size may differ from the one asked for.
     const { pageIndex, pageSize: served, total } = res.paging;
     if (entries === 0 || (pageIndex ?? page) * (served || pageSize) >= total) break;
+  }
+  return out;
+}
+
+/**
+ * Every analysis value of `metrics` between `from` and `to`, oldest first within each metric.
+ * Analyses that lack a metric (entries without `value`) are skipped, never read as 0.
+ */
+export async function measureHistory(client: SonarqubeClient, ctx: CollectContext, q: HistoryQuery): Promise<HistoryPoint[]> {
+  if (q.metrics.length === 0) return [];
+  const points: HistoryPoint[] = [];
+  for (const e of await historyEntries(client, ctx, q)) {
+    const value = parseNumber(e.value);
+    if (value !== undefined) points.push({ metric: e.metric, time: e.time, value });
   }
   const order = new Map(q.metrics.map((m, i) => [m, i]));
   return points.sort((a, b) => (order.get(a.metric) ?? 0) - (order.get(b.metric) ?? 0) || a.time - b.time);

@@ -7,9 +7,9 @@
  */
 import type { LoadedConfig } from '../config/load-config.js';
 import { SourceError, type CollectContext } from '../../exporters/collector.js';
-import { measureHistory, type HistoryPoint } from '../../exporters/sonarqube/measure-history.js';
+import { historyEntries, measureHistory, type HistoryPoint } from '../../exporters/sonarqube/measure-history.js';
 import { SONAR_METRIC_KEYS } from '../../exporters/sonarqube/metric-mapping.js';
-import { MAX_HISTORY_PAGE_SIZE, parseSonarDate, type QualityGateStatus, type SonarqubeClient } from '../../exporters/sonarqube/sonarqube-client.js';
+import type { QualityGateStatus, SonarqubeClient } from '../../exporters/sonarqube/sonarqube-client.js';
 import { buildSnapshot, createSonarqubeClient, projectsFromConfig, type ProjectResult, type ProjectTarget } from '../../exporters/sonarqube/sonarqube-collector.js';
 import type { SeriesTimeline } from './series-timeline.js';
 import type { SourceProgress } from './progress-bar.js';
@@ -71,18 +71,8 @@ function resultAt(h: ProjectHistory, time: number): ProjectResult | undefined {
 
 /** The quality gate at each analysis: `alert_status` history (level values OK/WARN/ERROR, which measureHistory skips as non-numeric). */
 async function gateHistory(client: SonarqubeClient, ctx: CollectContext, target: ProjectTarget, to: Date): Promise<Array<{ time: number; gate: QualityGateStatus }>> {
+  const entries = await historyEntries(client, ctx, { project: target.key, metrics: ['alert_status'], to, branch: target.branch });
   const out: Array<{ time: number; gate: QualityGateStatus }> = [];
-  for (let page = 1; page <= 10_000; page++) {
-    const res = await client.searchHistoryPage(ctx, { project: target.key, metrics: ['alert_status'], to, branch: target.branch, page, pageSize: MAX_HISTORY_PAGE_SIZE });
-    let entries = 0;
-    for (const m of res.measures)
-      for (const e of m.history ?? []) {
-        entries++;
-        const time = parseSonarDate(e.date);
-        if (time !== undefined && (e.value === 'OK' || e.value === 'WARN' || e.value === 'ERROR')) out.push({ time, gate: e.value });
-      }
-    const { pageIndex, pageSize, total } = res.paging;
-    if (entries === 0 || (pageIndex ?? page) * (pageSize || MAX_HISTORY_PAGE_SIZE) >= total) break;
-  }
+  for (const e of entries) if (e.value === 'OK' || e.value === 'WARN' || e.value === 'ERROR') out.push({ time: e.time, gate: e.value });
   return out.sort((a, b) => a.time - b.time);
 }
