@@ -8,6 +8,9 @@ import type { ServiceCounters } from './service-counters.js';
 
 /** Lines longer than this (without the newline) are malformed: no access log line is 1 MiB. */
 export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** Where lines go: a service's counters, or the backfill's dating sink in front of them. */
+export type LineSink = Pick<ServiceCounters, 'line' | 'malformedLine'>;
 /** Bytes read from a file at a time. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 
@@ -24,7 +27,7 @@ export class LineSplitter {
   private discarding = false;
 
   constructor(
-    private readonly counters: ServiceCounters,
+    private readonly counters: LineSink,
     private readonly maxLine = MAX_LINE_BYTES,
   ) {}
 

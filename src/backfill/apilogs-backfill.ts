@@ -165,8 +165,7 @@ export async function backfillApilogs(loaded: LoadedConfig, tl: SeriesTimeline, 
     const counters = createServiceCounters(svc);
     const sink = new TimedSink(counters, readTime, tl, range.fromMs, range.toMs);
     for (const { file } of files) {
-      // LineSplitter only calls line() and malformedLine(): the sink stands in for the counters.
-      const splitter = new LineSplitter(sink as unknown as ServiceCounters);
+      const splitter = new LineSplitter(sink);
       const { raw, data } = open(file);
       raw.on('data', (c: Buffer | string) => progress.advance(c.length));
       let carry = 0;
