@@ -8,7 +8,7 @@ import type { KeyResult, Objective } from '../config/okr-schema.js';
 import type { KrStatus, SourceName } from '../conventions.js';
 import { JIRA_METRICS, RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../conventions.js';
 import type { Ledger, LedgerRow } from './ledger.js';
-import { expandMeasure, fillPlaceholders, type ExpandedMeasure } from './measures.js';
+import { expandMeasure, fillPlaceholders, oneOrMany, type ExpandedMeasure } from './measures.js';
 import { elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from './periods.js';
 import type { PromQueryClient } from './prometheus-client.js';
 import { isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
@@ -166,8 +166,9 @@ export class KrEngine {
   /** Sprints of the KR's board(s) from the Jira exporter's timestamps. */
   private async sprints(kr: KeyResult): Promise<Period[]> {
     const board = kr.measure.story_points_per_sprint?.board ?? kr.measure.story_points?.boards;
-    const boards = board === undefined ? undefined : typeof board === 'string' ? [board] : board;
-    const sel = boards ? `{board=~${JSON.stringify(boards.join('|'))}}` : '';
+    // The same (escaped) board matcher the measure's own PromQL uses.
+    const m = board === undefined ? undefined : oneOrMany(board);
+    const sel = m ? `{board${m.op}${JSON.stringify(m.value)}}` : '';
     const at = this.now();
     try {
       const [starts, completes, ends] = await Promise.all([

@@ -166,6 +166,8 @@ objectives:
     expect(k.expectedProgress).toBe(0.5);
     expect(k.value).toBe(64);
     expect(k.status).toBe('on_track');
+    // Sprints are read for the KR's board with the measure's own (escaped) matcher.
+    expect(queries.some((q) => q.expr.includes('jira_sprint_start_timestamp_seconds{board="Platform"}[400d]'))).toBe(true);
     // The measure ran with the sprint's own bounds as placeholders.
     const measure = queries.find((q) => q.expr.startsWith('avg(jira_sprint_story_points') && q.at === now)!;
     expect(measure.expr).toContain(`>= ${s('2026-08-10T09:00:00Z')} < ${s('2026-08-24T09:00:00Z')}`);
