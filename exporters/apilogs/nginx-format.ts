@@ -91,7 +91,7 @@ export function compileNginxFormat(format: string): CompiledNginxFormat {
   return { prefix: Buffer.from(literals[0]!, 'utf8'), steps, variables };
 }
 
-type ParseFn = (buf: Buffer, start: number, end: number, out: ParsedRequest, routes: RouteTable, methodId: typeof methodIdFromBytes, seconds: typeof parseSeconds, upstream: typeof parseUpstreamSeconds) => boolean;
+type ParseFn = (buf: Buffer, start: number, end: number, out: ParsedRequest, routes: RouteTable, methodId: typeof methodIdFromBytes, status: typeof parseStatus, seconds: typeof parseSeconds, upstream: typeof parseUpstreamSeconds) => boolean;
 
 /**
  * The compiled parser: JavaScript source generated once per log_format, with every literal
@@ -109,11 +109,11 @@ export class NginxLineParser implements LineParser {
     unitSeconds = 1,
   ) {
     this.source = generateParserSource(format, unitSeconds);
-    this.fn = new Function('buf', 'start', 'end', 'out', 'routes', 'methodIdFromBytes', 'parseSeconds', 'parseUpstreamSeconds', this.source) as ParseFn;
+    this.fn = new Function('buf', 'start', 'end', 'out', 'routes', 'methodIdFromBytes', 'parseStatus', 'parseSeconds', 'parseUpstreamSeconds', this.source) as ParseFn;
   }
 
   parse(buf: Buffer, start: number, end: number, out: ParsedRequest): boolean {
-    return this.fn(buf, start, end, out, this.routes, methodIdFromBytes, parseSeconds, parseUpstreamSeconds);
+    return this.fn(buf, start, end, out, this.routes, methodIdFromBytes, parseStatus, parseSeconds, parseUpstreamSeconds);
   }
 }
 
@@ -175,10 +175,7 @@ function generateParserSource(format: CompiledNginxFormat, unitSeconds: number):
     }
     switch (step.role) {
       case 'status':
-        L.push('if (j - pos !== 3) return false;');
-        L.push('{ const a = buf[pos] - 48, b = buf[pos + 1] - 48, c = buf[pos + 2] - 48;');
-        L.push('  if (a < 1 || a > 9 || b < 0 || b > 9 || c < 0 || c > 9) return false;');
-        L.push('  status = a * 100 + b * 10 + c; }');
+        L.push('status = parseStatus(buf, pos, j); if (status === -1) return false;');
         break;
       case 'request':
         // Parsed while scanning (above). Garbage requests (TLS probes, "-") keep the line but
