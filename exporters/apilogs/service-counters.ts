@@ -76,19 +76,28 @@ export class ServiceCounters {
 
   /** The counts in a plain, transferable form (labels by name), for merging across threads. */
   exportCounts(): ExportedCounts {
-    const route = (rm: number) => this.routes.names[Math.floor(rm / METHOD_SLOTS)]!;
     return {
       parsed: this.parsed,
       malformed: this.malformed,
       overflow: this.overflow,
       bytesRead: this.bytesRead,
-      requests: this.requestKeys.map((key, slot) => {
-        const status = key % STATUS_SLOTS;
-        const rm = (key - status) / STATUS_SLOTS;
-        return [route(rm), rm % METHOD_SLOTS, status, this.requestCounts[slot]!];
-      }),
-      durations: this.seriesKeys.map((rm, series) => [route(rm), rm % METHOD_SLOTS, Array.from(this.bucketCounts.subarray(series * this.stride, (series + 1) * this.stride)), this.sums[series]!]),
+      requests: this.requestRows(),
+      durations: this.seriesKeys.map((rm, series) => [this.routeName(rm), rm % METHOD_SLOTS, Array.from(this.bucketCounts.subarray(series * this.stride, (series + 1) * this.stride)), this.sums[series]!]),
     };
+  }
+
+  /** [route, method id, status, count] of every request slot, decoded from its key. */
+  private requestRows(): ExportedCounts['requests'] {
+    return this.requestKeys.map((key, slot) => {
+      const status = key % STATUS_SLOTS;
+      const rm = (key - status) / STATUS_SLOTS;
+      return [this.routeName(rm), rm % METHOD_SLOTS, status, this.requestCounts[slot]!];
+    });
+  }
+
+  /** Route label of a route × method key. */
+  private routeName(rm: number): string {
+    return this.routes.names[Math.floor(rm / METHOD_SLOTS)]!;
   }
 
   /**
@@ -159,17 +168,13 @@ export class ServiceCounters {
   }
 
   requestSamples(): Sample[] {
-    const rows = this.requestKeys.map((key, slot) => {
-      const status = key % STATUS_SLOTS;
-      const rm = (key - status) / STATUS_SLOTS;
-      return { route: this.routes.names[Math.floor(rm / METHOD_SLOTS)]!, method: METHOD_NAMES[rm % METHOD_SLOTS]!, code: String(status), value: this.requestCounts[slot]! };
-    });
+    const rows = this.requestRows().map(([route, methodId, status, value]) => ({ route, method: METHOD_NAMES[methodId]!, code: String(status), value }));
     rows.sort((a, b) => cmp(a.route, b.route) || cmp(a.method, b.method) || cmp(a.code, b.code));
     return rows.map((r) => ({ labels: { [LABEL.service]: this.service, [LABEL.route]: r.route, [LABEL.method]: r.method, [LABEL.code]: r.code }, value: r.value }));
   }
 
   durationSamples(): Sample[] {
-    const rows = this.seriesKeys.map((rm, series) => ({ route: this.routes.names[Math.floor(rm / METHOD_SLOTS)]!, method: METHOD_NAMES[rm % METHOD_SLOTS]!, series }));
+    const rows = this.seriesKeys.map((rm, series) => ({ route: this.routeName(rm), method: METHOD_NAMES[rm % METHOD_SLOTS]!, series }));
     rows.sort((a, b) => cmp(a.route, b.route) || cmp(a.method, b.method));
     return rows.flatMap((r) =>
       histogramSamples(
