@@ -148,7 +148,7 @@ program
   .requiredOption('--from <date>', 'first day, YYYY-MM-DD (calendar time zone) or an ISO date-time')
   .option('--to <date>', 'end (exclusive): YYYY-MM-DD, ISO date-time, or now (= 3 hours ago); default: the last midnight at least 3 hours ago')
   .option('--out <dir>', 'output directory (default: <state_dir>/backfill)')
-  .option('--sources <list>', 'comma-separated: jira, sonarqube, bitbucket, apilogs (default: every configured one)')
+  .option('--sources <list>', 'comma-separated: jira, sonarqube, bitbucket, apilogs (default: every configured, enabled one)')
   .option('--step <duration>', 'sample interval', '5m')
   .option('--log-files <service=glob>', 'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)', collectRepeated)
   .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
