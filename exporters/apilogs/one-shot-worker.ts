@@ -8,5 +8,5 @@ import { createServiceCounters } from './service-setup.js';
 const input = workerData as WorkerInput;
 const counters = createServiceCounters(input.settings);
 const buf = readBuffer();
-for (const r of input.ranges) countFileRange({ file: r.file, start: r.start, end: r.end ?? Infinity }, counters, buf);
+for (const range of input.ranges) countFileRange(range, counters, buf);
 parentPort!.postMessage(counters.exportCounts());

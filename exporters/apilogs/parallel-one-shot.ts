@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { readBuffer } from './line-splitter.js';
-import { countFileRange, countFiles, type OneShotResult, splitFiles, STDIN } from './one-shot.js';
+import { countFileRange, countFiles, type FileRange, type OneShotResult, splitFiles, STDIN } from './one-shot.js';
 import type { ExportedCounts, ServiceCounters } from './service-counters.js';
 import type { ServiceSettings } from './service-setup.js';
 
@@ -17,14 +17,15 @@ export interface ParallelOptions {
 
 export interface WorkerInput {
   settings: ServiceSettings;
-  ranges: Array<{ file: string; start: number; end: number | null }>;
+  /** Structured cloning keeps `end: Infinity` as it is. */
+  ranges: FileRange[];
 }
 
 export async function countFilesParallel(files: readonly string[], settings: ServiceSettings, counters: ServiceCounters, opts: ParallelOptions): Promise<OneShotResult> {
   // Standard input cannot be cut into ranges.
   if (opts.threads <= 1 || files.includes(STDIN)) return countFiles(files, counters);
   const { ranges, failed } = splitFiles(files, opts.threads);
-  const workers = ranges.slice(1).filter((r) => r.length > 0).map((r) => runWorker({ settings, ranges: r.map((x) => ({ ...x, end: Number.isFinite(x.end) ? x.end : null })) }));
+  const workers = ranges.slice(1).filter((r) => r.length > 0).map((r) => runWorker({ settings, ranges: r }));
   const buf = readBuffer();
   for (const range of ranges[0] ?? []) countFileRange(range, counters, buf);
   for (const exported of await Promise.all(workers)) counters.mergeCounts(exported);
