@@ -59,7 +59,6 @@ export class RouteTable {
   private readonly mask: number;
   private readonly keys: Uint8Array[] = [];
   private readonly keyRoute: number[] = [];
-  private discovered = 0;
   // Scratch space reused by every lookup.
   private readonly segStart = new Int32Array(MAX_SEGMENTS);
   private readonly segEnd = new Int32Array(MAX_SEGMENTS);
@@ -96,7 +95,7 @@ export class RouteTable {
 
   /** Distinct routes discovered by the heuristics (templates not included). */
   get discoveredRoutes(): number {
-    return this.discovered;
+    return this.keys.length;
   }
 
   /** Route id of the request target buf[start, end) (a path, possibly with query or an absolute URL). */
@@ -272,14 +271,13 @@ export class RouteTable {
       }
       slot = (slot + 1) & mask;
     }
-    if (this.discovered >= this.maxRoutes) {
+    if (this.keys.length >= this.maxRoutes) {
       this.overflowed = true;
       return OVERFLOW_ROUTE_ID;
     }
     const copy = key.slice(0, len);
     const routeId = this.names.length;
     this.names.push(Buffer.from(copy.buffer, copy.byteOffset, copy.length).toString('utf8'));
-    this.discovered++;
     this.keys.push(copy);
     this.keyRoute.push(routeId);
     slots[slot] = this.keys.length;
