@@ -167,7 +167,7 @@ beforeAll(async () => {
   backfill = await runBack();
 
   const liveData = join(dir, 'live-data');
-  createBlocks(liveOm, liveData);
+  await createBlocks(liveOm, liveData);
   const backData = join(dir, 'back-data'); // filled by the backfill (loadInto)
   // Listed before Prometheus starts: it may compact the blocks into others once running.
   loadedBlocks = readdirSync(backData).filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort();

@@ -29,7 +29,7 @@ beforeAll(async () => {
   for (let t = LIVE_FROM; t <= LIVE_FROM + 2 * 3600_000; t += 30_000) points.push([t, 1]);
   await w.family('okr_source_up', 'Live exporter health.', [{ labels: { source: 'apilogs', job: 'okr-metrics' }, points }]);
   await w.close();
-  createBlocks(om, join(dir, 'data'));
+  await createBlocks(om, join(dir, 'data'));
   prom = await startPrometheus({ dataDir: join(dir, 'data') });
   const logFile = writeArchivedLog(join(dir, 'logs'));
   loaded = parseConfig(

@@ -46,7 +46,7 @@ beforeAll(async () => {
   const om = join(dir, 'history.om');
   await writeHistory(om);
   const dataDir = join(dir, 'data');
-  createBlocks(om, dataDir);
+  await createBlocks(om, dataDir);
   rmSync(om);
   // Gauges are hourly in the fixture: let instant queries see the last hour.
   prom = await startPrometheus({ dataDir, args: ['--query.lookback-delta=1h'] });

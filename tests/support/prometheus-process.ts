@@ -4,10 +4,11 @@
  * in afterAll). Also the backfill step (`promtool tsdb create-blocks-from openmetrics`) and
  * the small query helpers integration tests share.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createBlocks as createBlocksWith } from '../../src/backfill/backfill-run.js';
 import { freePort, requireBinary } from './binaries.js';
 
 export interface RunningProcess {
@@ -103,13 +104,9 @@ export function startAlertmanager(configFile: string): Promise<RunningProcess> {
   ]);
 }
 
-/** `promtool tsdb create-blocks-from openmetrics` into `dataDir`. */
-export function createBlocks(openMetricsFile: string, dataDir: string): void {
-  const r = spawnSync(requireBinary('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=744h', openMetricsFile, dataDir], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  if (r.status !== 0) throw new Error(`promtool create-blocks failed (${r.status}): ${r.stdout}${r.stderr}`.slice(0, 3000));
+/** The backfill's own block step (`promtool tsdb create-blocks-from openmetrics`) into `dataDir`. */
+export function createBlocks(openMetricsFile: string, dataDir: string): Promise<void> {
+  return createBlocksWith(requireBinary('promtool'), openMetricsFile, dataDir);
 }
 
 export interface PromVector {
