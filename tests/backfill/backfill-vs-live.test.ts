@@ -239,7 +239,7 @@ describe('backfill against the live path, 2026-Q3', () => {
 
     const sonarFamilies = ['sonarqube_coverage_ratio', 'sonarqube_issues', 'sonarqube_lines_of_code', 'sonarqube_quality_gate_passed', 'sonarqube_last_analysis_timestamp_seconds', 'sonarqube_projects_skipped'];
     expect(familyLines(back('sonarqube'), sonarFamilies)).toEqual(familyLines(live, sonarFamilies));
-  });
+  }, 120_000); // compares every sample of both files: slow on a loaded machine
 
   it('records each source in the ledger', () => {
     expect(ledger.backfills().map((b) => [b.source, b.from_ms, b.to_ms])).toEqual([
