@@ -13,7 +13,11 @@ export interface JqlPeriodDates {
 }
 
 export function currentPeriodDates(kind: CalendarPeriodKind, now: Date, calendar: Calendar): JqlPeriodDates {
-  const p: Period = periodContaining(kind, now.getTime(), calendar);
+  return periodJqlDates(periodContaining(kind, now.getTime(), calendar), calendar);
+}
+
+/** A period's bounds as JQL dates (the backfill walks past periods with it). */
+export function periodJqlDates(p: Period, calendar: Calendar): JqlPeriodDates {
   return { start: localDate(p.start, calendar.timezone), end: localDate(p.end, calendar.timezone) };
 }
 

@@ -4,8 +4,9 @@
  * there, and keeps its blocks when they were made from that very file (same SHA-256).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeJsonFileAtomic } from '../../exporters/state-file.js';
 
 export const MANIFEST_FILE = 'backfill-manifest.json';
 const VERSION = 1;
@@ -48,12 +49,8 @@ export function loadManifest(outDir: string): Manifest {
 }
 
 export function saveManifest(outDir: string, m: Manifest): void {
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, MANIFEST_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
   const sorted: Manifest = { version: m.version, sources: Object.fromEntries(Object.entries(m.sources).sort(([a], [b]) => (a < b ? -1 : 1))) };
-  writeFileSync(tmp, `${JSON.stringify(sorted, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeJsonFileAtomic(join(outDir, MANIFEST_FILE), sorted, 2);
 }
 
 /** Secrets never enter the fingerprint (it is a hash, but it is also written to disk). */

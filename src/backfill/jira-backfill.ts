@@ -12,7 +12,9 @@ import type { LoadedConfig } from '../config/load-config.js';
 import { SourceError, type CollectContext, type Snapshot } from '../../exporters/collector.js';
 import { JiraCollector } from '../../exporters/jira/jira-collector.js';
 import { renderJiraSnapshot, type QueryResult } from '../../exporters/jira/jira-metrics.js';
-import { fillJqlPlaceholders } from '../../exporters/jira/jql-period.js';
+import { jqlQuery } from '../../exporters/jira/config.js';
+import { fillJqlPlaceholders, periodJqlDates } from '../../exporters/jira/jql-period.js';
+import { roundPoints } from '../../exporters/jira/sprint-figures.js';
 import type { BoardFigures } from '../../exporters/jira/sprint-history.js';
 import { pointsOf } from '../../exporters/jira/story-points-field.js';
 import { localDate, nextPeriod, periodContaining, type Calendar } from '../okr/periods.js';
@@ -82,11 +84,11 @@ export async function backfillJira(
 
   const histories: QueryHistory[] = [];
   for (const [name, q] of queries) {
-    const spec = typeof q === 'string' ? { jql: q, period: 'quarter' as const } : q;
+    const spec = jqlQuery(q);
     const dateField = queryDateField(spec.jql);
     const h: QueryHistory = { name, periods: [], hasPoints: false };
     for (let p = periodContaining(spec.period, firstMs, cal); p.start <= lastMs; p = nextPeriod(p, cal)) {
-      const jql = fillJqlPlaceholders(spec.jql, { start: localDate(p.start, cal.timezone), end: localDate(p.end, cal.timezone) });
+      const jql = fillJqlPlaceholders(spec.jql, periodJqlDates(p, cal));
       let got;
       try {
         got = await collector.searchWithPoints(ctx, jql, [dateField]);
@@ -133,7 +135,7 @@ function jiraSnapshotAt(t: number, boards: BoardFigures[], histories: QueryHisto
       issues++;
       points += i.points;
     }
-    queries.push({ name: h.name, issues, points: h.hasPoints ? Math.round(points * 1e6) / 1e6 : undefined });
+    queries.push({ name: h.name, issues, points: h.hasPoints ? roundPoints(points) : undefined });
   }
   return renderJiraSnapshot(asOf, queries, closedSprints);
 }
