@@ -2,20 +2,20 @@
  * Real Prometheus tools for tests (Debian packages prometheus, prometheus-alertmanager).
  * A missing binary is an error with the install command, never a silent skip.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { findBinary } from '../../src/demo/processes.js';
+
+export { freePort } from '../../src/demo/processes.js';
 
 const run = promisify(execFile);
 
 export function requireBinary(name: string): string {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = r.stdout.trim();
-  if (r.status !== 0 || !path)
-    throw new Error(`${name} is not installed: apt-get install -y prometheus prometheus-alertmanager (see .ci/run)`);
+  const path = findBinary(name);
+  if (!path) throw new Error(`${name} is not installed: apt-get install -y prometheus prometheus-alertmanager (see .ci/run)`);
   return path;
 }
 
@@ -32,17 +32,4 @@ export async function promtoolCheckMetrics(exposition: string): Promise<string> 
     const err = e as { stdout?: string; stderr?: string };
     return `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || String(e);
   }
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }

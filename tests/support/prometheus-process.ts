@@ -1,107 +1,26 @@
 /**
- * Real Prometheus and Alertmanager (Debian packages) as plain child processes on a free
- * loopback port with a data directory, a bounded readiness wait, killed by `stop()` (call it
- * in afterAll). Also the backfill step (`promtool tsdb create-blocks-from openmetrics`) and
- * the small query helpers integration tests share.
+ * Real Prometheus and Alertmanager for tests: the demo's launcher (src/demo/processes.ts),
+ * with a missing binary as an error (call `stop()` in afterAll). Also the backfill step
+ * (`promtool tsdb create-blocks-from openmetrics`) and the query helpers tests share.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createBlocks as createBlocksWith } from '../../src/backfill/backfill-run.js';
-import { freePort, requireBinary } from './binaries.js';
+import {
+  startAlertmanager as startAlertmanagerWith,
+  startPrometheus as startPrometheusWith,
+  type PrometheusOptions,
+  type RunningProcess,
+} from '../../src/demo/processes.js';
+import { requireBinary } from './binaries.js';
 
-export interface RunningProcess {
-  url: string;
-  port: number;
-  dataDir: string;
-  /** Everything the process wrote, for failure messages. */
-  output(): string;
-  stop(): Promise<void>;
-}
+export type { PrometheusOptions, RunningProcess };
 export type PrometheusProcess = RunningProcess;
 
-async function startProcess(binary: string, args: (port: number, dataDir: string) => string[], dataDir?: string): Promise<RunningProcess> {
-  const port = await freePort();
-  // A data directory we create is ours to remove; one the caller passes (backfilled blocks) is not.
-  const ownDir = dataDir === undefined ? mkdtempSync(join(tmpdir(), 'okr-proc-')) : undefined;
-  const dir = dataDir ?? ownDir!;
-  const proc = spawn(requireBinary(binary), args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
-  };
-  try {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`${binary} exited with ${proc.exitCode}:\n${log}`);
-      try {
-        if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`${url} not ready after 20000 ms:\n${log.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { url, port, dataDir: dir, output: () => log, stop };
-}
-
-export interface PrometheusOptions {
-  /** A config file to use, or `config` text to write to one (default: no scrapes). */
-  configFile?: string;
-  config?: string;
-  /** Data directory, e.g. one holding backfilled blocks; default a temporary one. */
-  dataDir?: string;
-  args?: string[];
-}
-
 export function startPrometheus(opts: PrometheusOptions = {}): Promise<PrometheusProcess> {
-  let configFile = opts.configFile;
-  if (configFile === undefined) {
-    configFile = join(mkdtempSync(join(tmpdir(), 'okr-prom-')), 'prometheus.yml');
-    writeFileSync(configFile, opts.config ?? 'global:\n  scrape_interval: 1m\n');
-  }
-  const file = configFile;
-  return startProcess(
-    'prometheus',
-    (port, dataDir) => [
-      `--config.file=${file}`,
-      `--storage.tsdb.path=${dataDir}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      // Backfilled history is months old: keep it.
-      '--storage.tsdb.retention.time=10y',
-      // Without this Prometheus holds back alerts that fire in its first seconds.
-      '--rules.alert.resend-delay=1s',
-      '--log.level=warn',
-      ...(opts.args ?? []),
-    ],
-    opts.dataDir,
-  );
+  return startPrometheusWith(requireBinary('prometheus'), opts);
 }
 
 export function startAlertmanager(configFile: string): Promise<RunningProcess> {
-  return startProcess('prometheus-alertmanager', (port, dataDir) => [
-    `--config.file=${configFile}`,
-    `--storage.path=${dataDir}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    // No gossip: a single instance, and no port we did not choose.
-    '--cluster.listen-address=',
-    '--log.level=warn',
-  ]);
+  return startAlertmanagerWith(requireBinary('prometheus-alertmanager'), configFile);
 }
 
 /** The backfill's own block step (`promtool tsdb create-blocks-from openmetrics`) into `dataDir`. */

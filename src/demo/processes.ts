@@ -1,0 +1,135 @@
+/**
+ * Prometheus and Alertmanager (Debian packages `prometheus`, `prometheus-alertmanager`) as plain
+ * child processes on a free loopback port with their own data directory: a bounded readiness
+ * wait, and `stop()` that ends them (SIGTERM, then SIGKILL after 5 s). The demo and the
+ * integration tests start them the same way.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RunningProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Everything the process wrote, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The absolute path of `name` on the PATH, or undefined. */
+export function findBinary(name: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const path = r.stdout.trim();
+  return r.status === 0 && path ? path : undefined;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const READY_TIMEOUT_MS = 20_000;
+
+async function startProcess(binary: string, args: (port: number, dataDir: string) => string[], opts: { dataDir?: string; port?: number }): Promise<RunningProcess> {
+  const port = opts.port ?? (await freePort());
+  // A data directory we create is ours to remove; one the caller passes (backfilled blocks) is not.
+  const ownDir = opts.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'okr-proc-')) : undefined;
+  const dir = opts.dataDir ?? ownDir!;
+  const proc = spawn(binary, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (d: Buffer) => {
+    // The last 64 KiB is enough to explain a failure; a long demo must not grow without bound.
+    log = (log + d.toString()).slice(-65_536);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`${binary} exited with ${proc.exitCode}:\n${log}`);
+      try {
+        if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${url} not ready after ${READY_TIMEOUT_MS} ms:\n${log.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, port, dataDir: dir, output: () => log, stop };
+}
+
+export interface PrometheusOptions {
+  /** A config file to use, or `config` text to write to one (default: no scrapes). */
+  configFile?: string;
+  config?: string;
+  /** Data directory, e.g. one holding backfilled blocks; default a temporary one. */
+  dataDir?: string;
+  /** Default: a free port. */
+  port?: number;
+  args?: string[];
+}
+
+export function startPrometheus(binary: string, opts: PrometheusOptions = {}): Promise<RunningProcess> {
+  let configFile = opts.configFile;
+  if (configFile === undefined) {
+    configFile = join(mkdtempSync(join(tmpdir(), 'okr-prom-')), 'prometheus.yml');
+    writeFileSync(configFile, opts.config ?? 'global:\n  scrape_interval: 1m\n');
+  }
+  const file = configFile;
+  return startProcess(
+    binary,
+    (port, dataDir) => [
+      `--config.file=${file}`,
+      `--storage.tsdb.path=${dataDir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      // Backfilled history is months old: keep it.
+      '--storage.tsdb.retention.time=10y',
+      // Without this Prometheus holds back alerts that fire in its first seconds.
+      '--rules.alert.resend-delay=1s',
+      '--log.level=warn',
+      ...(opts.args ?? []),
+    ],
+    opts,
+  );
+}
+
+export function startAlertmanager(binary: string, configFile: string, opts: { port?: number; dataDir?: string } = {}): Promise<RunningProcess> {
+  return startProcess(
+    binary,
+    (port, dataDir) => [
+      `--config.file=${configFile}`,
+      `--storage.path=${dataDir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      // No gossip: a single instance, and no port we did not choose.
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    opts,
+  );
+}
