@@ -11,7 +11,7 @@ import type { Ledger, LedgerRow } from './ledger.js';
 import { expandMeasure, fillPlaceholders, oneOrMany, type ExpandedMeasure } from './measures.js';
 import { elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from './periods.js';
 import type { PromQueryClient } from './prometheus-client.js';
-import { isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
+import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
 import { parseTarget, type Target } from './target.js';
 
 export type BaselineSource = 'previous_period' | 'period_start' | 'fixed' | 'none';
@@ -283,7 +283,9 @@ export class KrEngine {
     if (stale) problem = `${SOURCE_OF_KIND[expanded.kind]} data is stale (${RUNNER_METRICS.lastSuccess} older than ${STALE_AFTER_INTERVALS} refresh intervals)`;
     if (value === undefined && !problem) problem = 'no series';
     if (resolved === undefined && value !== undefined) problem = 'no baseline yet: the relative target cannot be resolved';
-    const status = statusOf({ value, target: resolved, progress, expectedProgress, forecastMet, closed, pace, stale });
+    // An availability dip mid-period is at risk, not lost, while a clean rest of the period recovers it.
+    const reachable = expanded.kind === 'availability' && value !== undefined && resolved && !closed ? averageStillReachable(value, resolved, expectedProgress) : undefined;
+    const status = statusOf({ value, target: resolved, progress, expectedProgress, forecastMet, closed, pace, stale, reachable });
 
     const result: KrResult = {
       ...base,

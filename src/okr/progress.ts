@@ -96,6 +96,20 @@ export interface StatusInput {
   pace: boolean;
   /** The measure's source is stale: values are not trustworthy now. */
   stale: boolean;
+  /**
+   * A period-average level KR (availability) can still meet its target if the rest of the
+   * period is perfect; undefined where that cannot be said.
+   */
+  reachable?: boolean;
+}
+
+/**
+ * Whether a period-to-date average can still end at target: the elapsed share `elapsed` at
+ * `value`, the rest at the best possible value `best` (1 for availability). Assumes traffic
+ * spread evenly over the period.
+ */
+export function averageStillReachable(value: number, t: ResolvedTarget, elapsed: number, best = 1): boolean {
+  return isMet(value * elapsed + best * (1 - elapsed), t);
 }
 
 /**
@@ -107,7 +121,8 @@ export interface StatusInput {
  * - Pace-tracked, not met: on_track when progress keeps up with the elapsed share of the
  *   period (5 points of slack) or the trend reaches the target; at_risk above 75% of the
  *   expected progress; else off_track.
- * - Level KRs, not met: at_risk when the trend reaches the target by the end, else off_track.
+ * - Level KRs, not met: at_risk when the trend reaches the target by the end, or (availability)
+ *   a perfect rest of the period would still reach it; else off_track.
  */
 export function statusOf(s: StatusInput): KrStatus {
   if (s.value === undefined || s.target === undefined || s.stale) return 'no_data';
@@ -120,5 +135,5 @@ export function statusOf(s: StatusInput): KrStatus {
     if (s.progress >= 0.75 * s.expectedProgress) return 'at_risk';
     return 'off_track';
   }
-  return s.forecastMet ? 'at_risk' : 'off_track';
+  return s.forecastMet || s.reachable ? 'at_risk' : 'off_track';
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isMet, linearForecast, progressOf, resolveTarget, statusOf, type ResolvedTarget } from '../../src/okr/progress.js';
+import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, type ResolvedTarget } from '../../src/okr/progress.js';
 import { parseTarget, type Target } from '../../src/okr/target.js';
 
 const t = (text: string) => parseTarget(text) as Target;
@@ -106,6 +106,13 @@ describe('forecast and status', () => {
     expect(a(0.995, true)).toBe('on_track');
     expect(a(0.985, true)).toBe('at_risk');
     expect(a(0.985, false)).toBe('off_track');
+    // Half the period at 98.5%: a perfect second half ends at 99.25%, so still reachable.
+    const half = (value: number) =>
+      statusOf({ value, target: avail, progress: progressOf(value, avail), expectedProgress: 0.5, forecastMet: false, closed: false, pace: false, stale: false, reachable: averageStillReachable(value, avail, 0.5) });
+    expect(half(0.985)).toBe('at_risk');
+    expect(half(0.979)).toBe('off_track'); // 98.95% at best: lost
+    expect(averageStillReachable(0.95, avail, 0.9)).toBe(false);
+    expect(averageStillReachable(0.95, avail, 0.1)).toBe(true);
     expect(a(0.995, true, true)).toBe('done');
     expect(a(0.985, true, true)).toBe('off_track');
     const zero = resolveTarget(t('== 0'), undefined, 'count')!;
