@@ -41,8 +41,8 @@ export interface BackfillOptions {
   /** promtool's path; null writes OpenMetrics only. */
   promtool: string | null;
   /**
-   * A (stopped, or reloading) Prometheus data directory to copy the blocks into; blocks already
-   * there (same ULID) are left alone.
+   * A Prometheus data directory to copy the blocks into (a running Prometheus loads them within
+   * a minute); blocks already there (same ULID) are left alone.
    */
   loadInto?: string;
   /** Rebuild every source even when an earlier run finished it with the same inputs (the sources' data may have been edited since). */
@@ -136,6 +136,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     const chunks: ChunkEntry[] = [];
     mkdirSync(join(o.outDir, source), { recursive: true });
     for (const c of monthChunks(grid)) {
+      o.signal?.throwIfAborted();
       const rel = join(source, `${c.name}.om`);
       const file = join(o.outDir, rel);
       // Written aside and renamed: an interrupted run never leaves a file that looks finished.
@@ -166,7 +167,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
       const tmp = join(o.outDir, 'blocks', `.${source}-${c.name}.tmp`);
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
-      await createBlocks(o.promtool, join(o.outDir, c.file), tmp);
+      await createBlocks(o.promtool, join(o.outDir, c.file), tmp, o.signal);
       for (const u of c.blocks?.ulids ?? []) rmSync(join(dir, u), { recursive: true, force: true });
       const ulids = readdirSync(tmp).filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort();
       for (const u of ulids) renameSync(join(tmp, u), join(dir, u));
@@ -181,7 +182,15 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     out.blocksDir = dir;
     if (o.loadInto) {
       mkdirSync(o.loadInto, { recursive: true });
-      for (const u of keep) if (!existsSync(join(o.loadInto, u))) cpSync(join(dir, u), join(o.loadInto, u), { recursive: true });
+      for (const u of keep) {
+        if (existsSync(join(o.loadInto, u))) continue;
+        // Copied aside and renamed: a running Prometheus (it reloads blocks every minute) never
+        // sees half a block; it skips and removes `*.tmp-for-creation` directories itself.
+        const aside = join(o.loadInto, `${u}.tmp-for-creation`);
+        rmSync(aside, { recursive: true, force: true });
+        cpSync(join(dir, u), aside, { recursive: true });
+        renameSync(aside, join(o.loadInto, u));
+      }
     }
   }
   return out;
@@ -202,9 +211,10 @@ function inputsOf(o: BackfillOptions, source: BackfillSource): unknown {
   }));
 }
 
-export function createBlocks(promtool: string, file: string, dir: string): Promise<void> {
+/** promtool's block step; an aborted `signal` kills promtool. */
+export function createBlocks(promtool: string, file: string, dir: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', `--max-block-duration=${MAX_BLOCK_DURATION}`, file, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', `--max-block-duration=${MAX_BLOCK_DURATION}`, file, dir], { stdio: ['ignore', 'pipe', 'pipe'], signal });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
     child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));

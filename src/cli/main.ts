@@ -126,6 +126,34 @@ program
   });
 
 program
+  .command('demo')
+  .description('run everything on this machine with simulated sources: exporter, KR engine, and Prometheus + Alertmanager when installed')
+  .option('--dir <dir>', 'working directory: demo OKR file, logs, state, generated rules (its demo subfolders are recreated)', '.okr-demo')
+  .option('--host <host>', 'exporter listen address (0.0.0.0 to reach it from other machines or containers)', '127.0.0.1')
+  .option('-p, --port <port>', 'exporter port (taken: any free port)', port, DEFAULTS.port)
+  .option('--no-prometheus', 'do not start Prometheus and Alertmanager even when installed')
+  .option('--prometheus-url <url>', 'use this Prometheus (e.g. the docker compose one) instead of starting one')
+  .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
+  .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', '30m')
+  .action(async (opts: { dir: string; host: string; port: number; prometheus: boolean; prometheusUrl?: string; history: boolean; incidentEvery: string }) => {
+    const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../log/logger.js'), import('./commands/demo.js')]);
+    // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
+    const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    const demo = await runDemoCommand(opts, logger, say);
+    let stopping = false;
+    const shutdown = async () => {
+      if (stopping) return;
+      stopping = true;
+      say('stopping the demo...');
+      await demo.stop();
+      process.exit(EXIT.ok);
+    };
+    process.on('SIGTERM', () => void shutdown());
+    process.on('SIGINT', () => void shutdown());
+  });
+
+program
   .command('report')
   .description('write the review of a period (default: the current quarter): status, progress, baseline -> value -> target, PromQL')
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)

@@ -1,0 +1,96 @@
+/**
+ * `okr-metrics demo`: start the demo (src/demo/demo.ts), tell the person at the terminal where
+ * everything is and what is happening (sources coming up, the first KR evaluation, alerts,
+ * history loading), take single-key commands on a terminal, and stop everything on Ctrl-C.
+ */
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { KR_STATUSES, RUNNER_METRICS } from '../../conventions.js';
+import { durationSeconds } from '../../config/primitives.js';
+import { startDemo, type RunningDemo } from '../../demo/demo.js';
+import { runReport } from './report.js';
+
+export interface DemoCliOptions {
+  dir: string;
+  host: string;
+  port: number;
+  prometheus: boolean;
+  prometheusUrl?: string;
+  history: boolean;
+  incidentEvery: string;
+}
+
+const INCIDENT = { durationMs: 10 * 60_000, errorShare: 0.3 };
+
+export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: (line: string) => void): Promise<RunningDemo> {
+  const t0 = Date.now();
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  say('okr-metrics demo: the example OKRs over simulated Jira, SonarQube and Bitbucket servers and a synthetic API access log');
+  const demo = await startDemo({
+    dir: opts.dir,
+    host: opts.host,
+    port: opts.port,
+    prometheus: opts.prometheusUrl ? { url: opts.prometheusUrl } : opts.prometheus ? 'start' : 'off',
+    history: opts.history,
+    incidentEveryMs: durationSeconds(opts.incidentEvery) * 1000,
+    logger,
+    say,
+  });
+  say(`ready after ${elapsed()}:`);
+  for (const line of demo.summary()) say(line);
+  if (process.stdin.isTTY) say('keys: i + Enter = start an incident (10 min, 30% errors), r + Enter = print the KR review, Ctrl-C = stop');
+
+  watchSources(demo, say, elapsed);
+  void demo.history?.then(
+    (h) => {
+      const failed = h.outcomes.filter((o) => o.status === 'failed');
+      const samples = h.outcomes.reduce((n, o) => n + o.samples, 0);
+      say(`history: ${new Date(h.fromMs).toISOString().slice(0, 10)} .. ${new Date(h.toMs).toISOString().slice(0, 16)}Z loaded (${samples.toLocaleString('en-US')} samples, ${h.lines.toLocaleString('en-US')} archived log lines, ${h.seconds.toFixed(0)} s); Prometheus shows it within a minute`);
+      for (const f of failed) say(`history: ${f.source} failed: ${f.message}`);
+    },
+    (e: unknown) => {
+      if (!(e instanceof Error && e.name === 'AbortError')) say(`history: failed: ${String(e)}`);
+    },
+  );
+  if (process.stdin.isTTY) {
+    const rl = createInterface({ input: process.stdin });
+    rl.on('line', (line) => {
+      const key = line.trim().toLowerCase();
+      if (key === 'i') {
+        demo.log.injectIncident(INCIDENT.durationMs, INCIDENT.errorShare);
+        say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for 10 minutes; watch the alerts`);
+      } else if (key === 'r') {
+        runReport(demo.loaded, { format: 'md' }).then(
+          (md) => process.stdout.write(`${md}\n`),
+          (e: unknown) => say(`report: ${String(e)}`),
+        );
+      }
+    });
+  }
+  return demo;
+}
+
+/** Say when every source has collected once, and the first KR evaluation's statuses. */
+function watchSources(demo: RunningDemo, say: (line: string) => void, elapsed: () => string): void {
+  let sourcesUp = false;
+  let evaluated = false;
+  const timer = setInterval(() => {
+    if (!sourcesUp) {
+      const health = demo.service.scheduler.health();
+      const up = health.filter((h) => h.lastSuccess > 0).map((h) => h.source);
+      if (up.length === health.length) {
+        sourcesUp = true;
+        say(`all ${up.length} sources collected after ${elapsed()} (${RUNNER_METRICS.up} = 1): ${up.join(', ')}`);
+      }
+    }
+    const ev = demo.service.engine?.lastEvaluation();
+    if (!evaluated && ev) {
+      evaluated = true;
+      const krs = ev.objectives.flatMap((o) => o.keyResults);
+      const counts = KR_STATUSES.map((s) => [s, krs.filter((k) => k.status === s).length] as const).filter(([, n]) => n > 0);
+      say(`first KR evaluation after ${elapsed()}: ${krs.length} key results, ${counts.map(([s, n]) => `${n} ${s}`).join(', ')} (full review: ${demo.exporterUrl}/report)`);
+    }
+    if (sourcesUp && (evaluated || !demo.service.engine)) clearInterval(timer);
+  }, 1000);
+  timer.unref();
+}

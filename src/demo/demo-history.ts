@@ -1,0 +1,95 @@
+/**
+ * The demo's past: from the start of the previous quarter to three hours ago, rebuilt by the
+ * real `backfill` from the simulated sources (Jira sprints and queries, SonarQube analyses,
+ * Bitbucket pull requests and pipelines) and from an archived access log the demo writes
+ * (thinned: a twentieth of the live rate), then loaded into the running Prometheus, which picks
+ * the blocks up within a minute. Quarter-over-quarter KRs then have their baselines, and the
+ * dashboards show months of trend on the first visit.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
+import type { Logger } from 'pino';
+import { runBackfill, type SourceOutcome } from '../backfill/backfill-run.js';
+import { BackfillProgress } from '../backfill/progress-bar.js';
+import { HEAD_MARGIN_MS } from '../cli/commands/backfill.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { EXPORTER_JOB } from '../conventions.js';
+import { periodContaining, type Calendar } from '../okr/periods.js';
+import { historyChunks, scheduleIncidents, type TrafficModel } from './access-log-writer.js';
+import { Random } from './demo-random.js';
+
+/** History traffic as a share of the live rate: months of full-rate logs would be gigabytes. */
+export const HISTORY_RATE = 0.05;
+const STEP_MS = 300_000;
+
+export interface DemoHistoryOptions {
+  loaded: LoadedConfig;
+  dir: string;
+  /** The running Prometheus' --storage.tsdb.path. */
+  prometheusDataDir: string;
+  /** The `instance` label Prometheus gives the live exporter (host:port), so history and live join. */
+  instance: string;
+  promtool: string;
+  logger: Logger;
+  /** Progress lines (plain, one every few seconds). */
+  progress: { write(s: string): boolean };
+  /** Stops the run early (the demo is stopping). */
+  signal?: AbortSignal;
+  now?: number;
+}
+
+export interface DemoHistory {
+  fromMs: number;
+  toMs: number;
+  lines: number;
+  outcomes: SourceOutcome[];
+  seconds: number;
+}
+
+export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistory> {
+  const started = Date.now();
+  const now = o.now ?? started;
+  const calendar: Calendar = { timezone: o.loaded.config.calendar.timezone, fiscalYearStartMonth: o.loaded.config.calendar.fiscal_year_start_month };
+  const fromMs = periodContaining('quarter', periodContaining('quarter', now, calendar).start - 1, calendar).start;
+  const toMs = Math.floor((now - HEAD_MARGIN_MS) / STEP_MS) * STEP_MS;
+
+  // The archived log: the live writer's traffic model, an incident every ten days or so.
+  const archive = join(o.dir, 'history', 'archive', 'topups-api.access.log.1.gz');
+  mkdirSync(join(o.dir, 'history', 'archive'), { recursive: true });
+  const rand = new Random(7);
+  const model: TrafficModel = { baseErrorShare: 0.001, incidents: scheduleIncidents(fromMs, toMs, 10 * 86_400_000, () => rand.next()) };
+  const gzip = createGzip({ level: 1 });
+  const done = new Promise<void>((resolve, reject) => {
+    const out = createWriteStream(archive);
+    out.on('finish', () => resolve());
+    out.on('error', reject);
+    gzip.pipe(out);
+  });
+  let lines = 0;
+  for (const chunk of historyChunks(fromMs, toMs, model, HISTORY_RATE, 11)) {
+    o.signal?.throwIfAborted();
+    lines += chunk.lines;
+    if (!gzip.write(chunk.text)) await once(gzip, 'drain');
+  }
+  gzip.end();
+  await done;
+
+  const result = await runBackfill({
+    loaded: o.loaded,
+    fromMs,
+    toMs,
+    stepMs: STEP_MS,
+    outDir: join(o.dir, 'history'),
+    sources: ['jira', 'sonarqube', 'bitbucket', 'apilogs'],
+    promtool: o.promtool,
+    loadInto: o.prometheusDataDir,
+    logFiles: { 'topups-api': [archive] },
+    targetLabels: { job: EXPORTER_JOB, instance: o.instance },
+    logger: o.logger,
+    progress: new BackfillProgress({ stream: o.progress, intervalMs: 5000 }),
+    signal: o.signal,
+  });
+  return { fromMs, toMs, lines, outcomes: result.outcomes, seconds: (Date.now() - started) / 1000 };
+}

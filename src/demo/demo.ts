@@ -1,0 +1,252 @@
+/**
+ * `okr-metrics demo`: the whole system on one machine with nothing to configure. Simulated
+ * Jira, SonarQube and Bitbucket servers (the fakes the tests use, fed a moving data set), a
+ * synthetic access log, and the example OKRs go through the real collectors, exporter and KR
+ * engine; with the Debian `prometheus` and `prometheus-alertmanager` installed, the generated
+ * rules and Alertmanager routing run too, and alerts arrive at a receiver that prints them.
+ * Everything listens on 127.0.0.1 unless told otherwise, and `stop()` ends all of it.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parse, stringify, type Document } from 'yaml';
+import { startFakeCloud, type FakeCloud } from '../../exporters/bitbucket/testing/fake-cloud-server.js';
+import { startFakeJira, type FakeJira } from '../../exporters/jira/testing/fake-jira.js';
+import { startFakeSonarqube, type FakeSonarqube } from '../../exporters/sonarqube/fake-sonarqube.js';
+import { startService, type RunningService } from '../cli/commands/serve.js';
+import { loadConfig, type LoadedConfig } from '../config/load-config.js';
+import { DATASOURCE_UID, DEFAULTS } from '../conventions.js';
+import { generate, PATHS } from '../generate/generate.js';
+import { ALERTMANAGER_ENV, expandEnv, prometheusConfig } from '../generate/provisioning.js';
+import { writeFiles } from '../generate/write-files.js';
+import type { Logger } from '../log/logger.js';
+import { AccessLogWriter } from './access-log-writer.js';
+import { describeAlert, startAlertReceiver, type AlertReceiver } from './alert-receiver.js';
+import { demoBitbucket } from './bitbucket-demo.js';
+import { DEMO_LOG_FILE, writeDemoConfig, type DemoTiming } from './demo-config.js';
+import { loadDemoHistory, type DemoHistory } from './demo-history.js';
+import { demoJira } from './jira-demo.js';
+import { findBinary, freePort, startAlertmanager, startPrometheus, type RunningProcess } from './processes.js';
+import { demoSonarqube } from './sonarqube-demo.js';
+
+export const PROMETHEUS_INSTALL_HINT =
+  'install them with `sudo apt-get install -y prometheus prometheus-alertmanager` (Debian/Ubuntu), or run the whole stack with `docker compose up`';
+
+export interface DemoOptions {
+  /** Working directory: the OKR file, logs, state, generated files. Its demo subfolders are recreated. */
+  dir: string;
+  /** Where the exporter listens (default 127.0.0.1:9797; port 0 = any free port). */
+  host?: string;
+  port?: number;
+  /**
+   * `start` (default): run Prometheus and Alertmanager when installed; `off`: exporter only;
+   * `{ url }`: an existing Prometheus (docker compose) that scrapes the exporter itself.
+   */
+  prometheus?: 'start' | 'off' | { url: string };
+  /** Preferred ports (default 9090 and 9093); a busy one is replaced by a free one. 0 = any. */
+  prometheusPort?: number;
+  alertmanagerPort?: number;
+  /** Mean time between random incidents in the access log (default 30 min; 0 = none). */
+  incidentEveryMs?: number;
+  /** Multiplies the access log's request rate. */
+  rateScale?: number;
+  timing?: DemoTiming & {
+    /** Prometheus scrape and rule evaluation interval (default 5s). */
+    evaluation?: string;
+    /** Alertmanager group_wait (default 5s). */
+    groupWait?: string;
+  };
+  /**
+   * Rebuild the past (previous quarter to 3 hours ago) with the real backfill and load it into
+   * the demo's Prometheus, in the background (default true; needs promtool).
+   */
+  history?: boolean;
+  /** Edits to the demo OKR file before it is written (tests shorten delays, move the calendar). */
+  edit?: (doc: Document) => void;
+  logger: Logger;
+  /** Progress and alert lines for the person watching (default: none). */
+  say?: (line: string) => void;
+}
+
+export interface RunningDemo {
+  dir: string;
+  configFile: string;
+  loaded: LoadedConfig;
+  exporterUrl: string;
+  prometheusUrl: string;
+  prometheus?: RunningProcess;
+  alertmanager?: RunningProcess;
+  receiver?: AlertReceiver;
+  log: AccessLogWriter;
+  fakes: { jira: FakeJira; sonarqube: FakeSonarqube; bitbucket: FakeCloud };
+  service: RunningService;
+  /** The background history load: undefined when off or impossible. */
+  history?: Promise<DemoHistory>;
+  /** The lines a newcomer needs: where everything is. */
+  summary(): string[];
+  stop(): Promise<void>;
+}
+
+/** Subfolders the demo owns inside its directory (removed at each start). */
+const OWNED = ['logs', 'state', 'prometheus', 'alertmanager', 'generated', 'secrets'];
+
+/** `preferred` when it is free on `host`, else any free port; 0 means any. */
+async function portOr(preferred: number, host = '127.0.0.1'): Promise<number> {
+  if (preferred === 0) return freePort();
+  const free = await new Promise<boolean>((r) => {
+    const s = createServer();
+    s.once('error', () => r(false));
+    s.listen(preferred, host, () => s.close(() => r(true)));
+  });
+  return free ? preferred : freePort();
+}
+
+export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
+  const say = opts.say ?? (() => undefined);
+  const dir = resolve(opts.dir);
+  for (const sub of OWNED) rmSync(join(dir, sub), { recursive: true, force: true });
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  };
+  try {
+    const now = Date.now();
+    const jiraData = demoJira(now);
+    const sonarData = demoSonarqube(now);
+    const bitbucketData = demoBitbucket(now);
+    const jira = await startFakeJira(jiraData.data);
+    cleanups.push(() => jira.close());
+    const sonarqube = await startFakeSonarqube(sonarData.state);
+    cleanups.push(() => sonarqube.close());
+    const bitbucket = await startFakeCloud(bitbucketData.fixture);
+    cleanups.push(() => bitbucket.close());
+    // The simulated sources move on their own clock: new issues, analyses, merges, pipelines.
+    const ticker = setInterval(() => {
+      const t = Date.now();
+      jiraData.tick(t);
+      sonarData.tick(t);
+      bitbucketData.tick(t);
+    }, 5000);
+    cleanups.push(() => clearInterval(ticker));
+    say(`simulated sources: Jira ${jira.url}, SonarQube ${sonarqube.url}, Bitbucket ${bitbucket.url}`);
+
+    const mode = opts.prometheus ?? 'start';
+    const binaries = mode === 'start' ? { prometheus: findBinary('prometheus'), alertmanager: findBinary('prometheus-alertmanager') } : undefined;
+    const startLocal = binaries?.prometheus !== undefined && binaries.alertmanager !== undefined;
+    const promPort = startLocal ? await portOr(opts.prometheusPort ?? 9090) : 0;
+    const prometheusUrl = typeof mode === 'object' ? mode.url : startLocal ? `http://127.0.0.1:${promPort}` : 'http://127.0.0.1:9090';
+
+    const configFile = writeDemoConfig(dir, { jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucket.url, prometheus: prometheusUrl }, opts.timing, opts.edit);
+    const loaded = loadConfig(configFile, { env: process.env });
+
+    const log = new AccessLogWriter({ file: join(dir, DEMO_LOG_FILE), incidentEveryMs: opts.incidentEveryMs ?? 30 * 60_000, rateScale: opts.rateScale });
+    writeFileSync(join(dir, DEMO_LOG_FILE), '');
+    log.start();
+    cleanups.push(() => log.stop());
+
+    const host = opts.host ?? '127.0.0.1';
+    const service = await startService(loaded, { host, port: await portOr(opts.port ?? DEFAULTS.port, host), logger: opts.logger });
+    cleanups.push(() => service.stop());
+    const exporterUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${service.port}`;
+    say(`exporter: ${exporterUrl}/metrics (sources: ${service.scheduler.runners.map((r) => r.source).join(', ')})`);
+
+    let prometheus: RunningProcess | undefined;
+    let alertmanager: RunningProcess | undefined;
+    let receiver: AlertReceiver | undefined;
+    if (startLocal) {
+      const generated = join(dir, 'generated');
+      writeFiles(generated, generate(loaded).files);
+      receiver = await startAlertReceiver('127.0.0.1', (a, r) => say(describeAlert(a, r)));
+      cleanups.push(() => receiver!.close());
+
+      // The generated Alertmanager template, filled as render-config.sh fills it in the compose
+      // stack: the webhook goes to the demo's receiver (or OKR_ALERT_WEBHOOK_URL when set).
+      const am = parse(
+        expandEnv(readFileSync(join(generated, PATHS.alertmanager), 'utf8'), {
+          ...process.env,
+          [ALERTMANAGER_ENV.webhookUrl]: process.env[ALERTMANAGER_ENV.webhookUrl] || receiver.url,
+        }),
+      ) as { route: Record<string, unknown> };
+      am.route.group_wait = opts.timing?.groupWait ?? '5s';
+      am.route.group_interval = opts.timing?.groupWait ?? '5s';
+      const amFile = join(dir, 'alertmanager', 'alertmanager.yml');
+      mkdirSync(join(dir, 'alertmanager', 'data'), { recursive: true });
+      writeFileSync(amFile, stringify(am));
+      alertmanager = await startAlertmanager(binaries.alertmanager!, amFile, { port: await portOr(opts.alertmanagerPort ?? 9093), dataDir: join(dir, 'alertmanager', 'data') });
+      cleanups.push(() => alertmanager!.stop());
+
+      const every = opts.timing?.evaluation ?? '5s';
+      const promFile = join(dir, 'prometheus', 'prometheus.yml');
+      mkdirSync(join(dir, 'prometheus', 'data'), { recursive: true });
+      writeFileSync(
+        promFile,
+        stringify(
+          prometheusConfig({
+            exporterTargets: [`127.0.0.1:${service.port}`],
+            alertmanagerTargets: [`127.0.0.1:${alertmanager.port}`],
+            scrapeInterval: every,
+            evaluationInterval: every,
+            ruleFiles: [join(generated, PATHS.recordingRules), join(generated, PATHS.alertRules)],
+          }),
+        ),
+      );
+      prometheus = await startPrometheus(binaries.prometheus!, { configFile: promFile, port: promPort, dataDir: join(dir, 'prometheus', 'data') });
+      cleanups.push(() => prometheus!.stop());
+    } else if (mode === 'start') {
+      const missing = Object.entries(binaries ?? {}).filter(([, p]) => p === undefined).map(([name]) => (name === 'alertmanager' ? 'prometheus-alertmanager' : name));
+      say(`${missing.join(' and ')} not found: the exporter runs alone, and the KR engine has no Prometheus to ask; ${PROMETHEUS_INSTALL_HINT}`);
+    }
+
+    let history: Promise<DemoHistory> | undefined;
+    const promtool = findBinary('promtool');
+    if (prometheus && opts.history !== false && promtool) {
+      const abort = new AbortController();
+      history = loadDemoHistory({
+        loaded,
+        dir,
+        prometheusDataDir: prometheus.dataDir,
+        instance: `127.0.0.1:${service.port}`,
+        promtool,
+        logger: opts.logger,
+        progress: { write: (text: string) => (abort.signal.aborted || text.split('\n').filter(Boolean).forEach((l) => say(`history: ${l.trim()}`)), true) },
+        signal: abort.signal,
+      });
+      // Stopping waits for the aborted run: promtool children must not outlive the demo.
+      const pending = history.catch(() => undefined);
+      cleanups.push(async () => {
+        abort.abort();
+        await pending;
+      });
+    }
+
+    const demo: RunningDemo = {
+      dir,
+      configFile,
+      loaded,
+      exporterUrl,
+      prometheusUrl,
+      prometheus,
+      alertmanager,
+      receiver,
+      log,
+      fakes: { jira, sonarqube, bitbucket },
+      service,
+      history,
+      summary: () => [
+        `  metrics       ${exporterUrl}/metrics`,
+        `  KR review     ${exporterUrl}/report   (or: okr-metrics report -c ${configFile})`,
+        ...(prometheus ? [`  Prometheus    ${prometheus.url}   (alerts: ${prometheus.url}/alerts)`] : []),
+        ...(alertmanager ? [`  Alertmanager  ${alertmanager.url}   (notifications are printed here)`] : []),
+        `  OKR file      ${configFile}`,
+        `  access log    ${join(dir, DEMO_LOG_FILE)}`,
+        ...(prometheus ? [`  dashboards    ${join(dir, 'generated', 'dashboards')} (import into Grafana; datasource uid ${DATASOURCE_UID})`] : []),
+      ],
+      stop,
+    };
+    return demo;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
