@@ -2,7 +2,7 @@
  * The demo's past: from the start of the previous quarter to three hours ago, rebuilt by the
  * real `backfill` from the simulated sources (Jira sprints and queries, SonarQube analyses,
  * Bitbucket pull requests and pipelines) and from an archived access log the demo writes
- * (thinned: a twentieth of the live rate), then loaded into the running Prometheus, which picks
+ * (thinned to a few requests a minute), then loaded into the running Prometheus, which picks
  * the blocks up within a minute. Quarter-over-quarter KRs then have their baselines, and the
  * dashboards show months of trend on the first visit.
  */
@@ -20,8 +20,12 @@ import { periodContaining, type Calendar } from '../okr/periods.js';
 import { historyChunks, scheduleIncidents, type TrafficModel } from './access-log-writer.js';
 import { Random } from './demo-random.js';
 
-/** History traffic as a share of the live rate: months of full-rate logs would be gigabytes. */
-export const HISTORY_RATE = 0.05;
+/**
+ * History traffic as a share of the live rate (about 3 requests a minute, 650,000 lines a
+ * quarter and a half): months at the live rate would be gigabytes. Ratios (availability,
+ * latency quantiles) do not depend on the rate.
+ */
+export const HISTORY_RATE = 0.003;
 const STEP_MS = 300_000;
 
 export interface DemoHistoryOptions {
@@ -88,8 +92,9 @@ export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistor
     logFiles: { 'topups-api': [archive] },
     targetLabels: { job: EXPORTER_JOB, instance: o.instance },
     logger: o.logger,
-    progress: new BackfillProgress({ stream: o.progress, intervalMs: 5000 }),
+    progress: new BackfillProgress({ stream: o.progress, intervalMs: 10_000 }),
     signal: o.signal,
   });
+  o.signal?.throwIfAborted();
   return { fromMs, toMs, lines, outcomes: result.outcomes, seconds: (Date.now() - started) / 1000 };
 }

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { EXPORTER_JOB } from '../../src/conventions.js';
-import { dashboardExpressions } from '../../src/generate/dashboards/common.js';
 import { PATHS } from '../../src/generate/generate.js';
 import { prometheusConfig } from '../../src/generate/provisioning.js';
 import { renderYaml } from '../../src/generate/render.js';
 import { EXAMPLE, generateExample } from '../generate/support.js';
 import { fakeApilogs, fakeBitbucket, fakeJira, fakeSonarqube, krEngineFamilies, startFakeExporter, withExtra, type FakeExporter } from './fake-sources.js';
+import { dashboardQueries, queriesWithoutData } from '../support/dashboard-queries.js';
 import { eventually, instantQuery, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
 
 let dir: string | undefined;
@@ -60,18 +60,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Dashboard variables at "All": every `$name` becomes the all-value regex. */
-function substituteVariables(expr: string): string {
-  return expr.replace(/\$(\w+)/g, '.*');
-}
-
-/** `label_values(selector, label)` → the selector, and the label each result must carry. */
-function variableQuery(expr: string): { expr: string; label: string } {
-  const m = /^label_values\((.+),\s*(\w+)\)$/.exec(expr);
-  if (!m) throw new Error(`unsupported variable query ${expr}`);
-  return { expr: m[1]!, label: m[2]! };
-}
-
 describe('generated stack on a real Prometheus', () => {
   it('scrapes the exporter and loads every generated rule', async () => {
     await eventually('the exporter to be scraped', async () => ((await instantQuery(prom!.url, `up{job="${EXPORTER_JOB}"} == 1`)).length > 0 ? true : undefined), 20_000);
@@ -97,33 +85,15 @@ describe('generated stack on a real Prometheus', () => {
   });
 
   it('every dashboard panel and variable query is valid and returns at least one series', async () => {
-    const all = dashboards.flatMap((d) => dashboardExpressions(d.json).map((e) => ({ ...e, uid: d.uid })));
+    const all = dashboardQueries(dashboards);
     expect(all.length).toBeGreaterThan(40);
     expect(new Set(dashboards.map((d) => d.uid)).size).toBe(6);
-    const empty = async () => {
-      const missing: string[] = [];
-      for (const e of all) {
-        try {
-          if (e.variable) {
-            const v = variableQuery(substituteVariables(e.expr));
-            const res = await instantQuery(prom!.url, v.expr);
-            if (!res.some((s) => s.metric[v.label] !== undefined)) missing.push(`empty: ${e.uid} ${e.where}: ${e.expr}`);
-          } else {
-            const res = await instantQuery(prom!.url, substituteVariables(e.expr));
-            if (res.length === 0) missing.push(`empty: ${e.uid} ${e.where}: ${e.expr}`);
-          }
-        } catch (err) {
-          missing.push(`invalid: ${e.uid} ${e.where}: ${String(err)}`);
-        }
-      }
-      return missing;
-    };
     // Rates need two scrapes and recorded series a rule evaluation: poll, bounded.
     let missing: string[] = [];
     await eventually(
       'every dashboard query to return data',
       async () => {
-        missing = await empty();
+        missing = await queriesWithoutData(prom!.url, all);
         return missing.length === 0 ? true : undefined;
       },
       30_000,

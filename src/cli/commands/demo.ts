@@ -49,6 +49,7 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
       for (const f of failed) say(`history: ${f.source} failed: ${f.message}`);
     },
     (e: unknown) => {
+      // Aborted: the demo is stopping.
       if (!(e instanceof Error && e.name === 'AbortError')) say(`history: failed: ${String(e)}`);
     },
   );
@@ -70,10 +71,11 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
   return demo;
 }
 
-/** Say when every source has collected once, and the first KR evaluation's statuses. */
+/** Say when every source has collected once, and the KR statuses whenever they change. */
 function watchSources(demo: RunningDemo, say: (line: string) => void, elapsed: () => string): void {
   let sourcesUp = false;
-  let evaluated = false;
+  let lastEvaluation: unknown;
+  let lastCounts = '';
   const timer = setInterval(() => {
     if (!sourcesUp) {
       const health = demo.service.scheduler.health();
@@ -84,13 +86,16 @@ function watchSources(demo: RunningDemo, say: (line: string) => void, elapsed: (
       }
     }
     const ev = demo.service.engine?.lastEvaluation();
-    if (!evaluated && ev) {
-      evaluated = true;
+    if (ev && ev !== lastEvaluation) {
+      lastEvaluation = ev;
       const krs = ev.objectives.flatMap((o) => o.keyResults);
-      const counts = KR_STATUSES.map((s) => [s, krs.filter((k) => k.status === s).length] as const).filter(([, n]) => n > 0);
-      say(`first KR evaluation after ${elapsed()}: ${krs.length} key results, ${counts.map(([s, n]) => `${n} ${s}`).join(', ')} (full review: ${demo.exporterUrl}/report)`);
+      const counts = KR_STATUSES.map((s) => [s, krs.filter((k) => k.status === s).length] as const)
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ');
+      if (counts !== lastCounts) say(`KR statuses after ${elapsed()}: ${counts} of ${krs.length} (review: ${demo.exporterUrl}/report)`);
+      lastCounts = counts;
     }
-    if (sourcesUp && (evaluated || !demo.service.engine)) clearInterval(timer);
   }, 1000);
   timer.unref();
 }
