@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { durationSeconds } from '../config/primitives.js';
+import type { Calendar } from '../okr/periods.js';
 import { packageRoot } from '../package-root.js';
 import { DEMO_BITBUCKET_TOKEN } from './bitbucket-demo.js';
 import { DEMO_JIRA } from './jira-demo.js';
@@ -36,31 +37,22 @@ export interface DemoTiming {
   alertFor?: string;
 }
 
-/** Write the demo's OKR file and token files under `dir`; returns the OKR file's path. */
-export function writeDemoConfig(dir: string, urls: DemoEndpoints, timing: DemoTiming = {}, edit?: (doc: Document) => void): string {
+/**
+ * The demo OKR file before it knows its servers' addresses: the example with the demo's timing,
+ * shorter alert delays, and the caller's edits.
+ */
+export function demoConfigDocument(timing: DemoTiming = {}, edit?: (doc: Document) => void): Document {
   const doc = parseDocument(readFileSync(join(packageRoot(), 'okrs.example.yaml'), 'utf8'));
-  const saas = timing.saasRefresh ?? '20s';
   doc.commentBefore = ` Written by \`okr-metrics demo\`: okrs.example.yaml with every source pointed at the\n demo's simulated servers on 127.0.0.1. Rewritten at every start; edit the example instead.\n${doc.commentBefore ?? ''}`;
-  doc.setIn(['prometheus', 'url'], urls.prometheus);
   doc.setIn(['server'], doc.createNode({ state_dir: 'state' }));
   doc.setIn(['engine'], doc.createNode({ interval: timing.engine ?? '30s' }));
-
   doc.setIn(['sources', 'apilogs', 'refresh_interval'], timing.logRefresh ?? '5s');
   doc.setIn(['sources', 'apilogs', 'services', 0, 'files'], doc.createNode([DEMO_LOG_FILE], { flow: true }));
   doc.setIn(['sources', 'apilogs', 'services', 0, 'start_at'], 'beginning');
-
-  mkdirSync(join(dir, 'secrets'), { recursive: true });
-  const secret = (name: string, value: string) => {
-    writeFileSync(join(dir, 'secrets', name), `${value}\n`, { mode: 0o600 });
-    return `secrets/${name}`;
-  };
-  const source = (name: string, settings: Record<string, unknown>, drop: string[]) => {
-    for (const key of drop) doc.deleteIn(['sources', name, key]);
-    for (const [key, value] of Object.entries({ enabled: true, refresh_interval: saas, ...settings })) doc.setIn(['sources', name, key], value);
-  };
-  source('jira', { url: urls.jira, email: DEMO_JIRA.email, api_token_file: secret('jira-token', DEMO_JIRA.token) }, ['api_token']);
-  source('sonarqube', { url: urls.sonarqube, token_file: secret('sonar-token', DEMO_SONAR_TOKEN) }, ['token']);
-  source('bitbucket', { url: urls.bitbucket, access_token_file: secret('bitbucket-token', DEMO_BITBUCKET_TOKEN) }, ['access_token']);
+  for (const name of ['jira', 'sonarqube', 'bitbucket']) {
+    doc.setIn(['sources', name, 'enabled'], true);
+    doc.setIn(['sources', name, 'refresh_interval'], timing.saasRefresh ?? '20s');
+  }
 
   // Shorter alert delays: a demo incident should page within minutes.
   const alertFor = timing.alertFor ?? '1m';
@@ -75,6 +67,31 @@ export function writeDemoConfig(dir: string, urls: DemoEndpoints, timing: DemoTi
       }
     }
   edit?.(doc);
+  return doc;
+}
+
+/** The calendar of a demo OKR file (the schema's defaults where it says nothing). */
+export function demoCalendarOf(doc: Document): Calendar {
+  const tz = doc.getIn(['calendar', 'timezone']);
+  const month = doc.getIn(['calendar', 'fiscal_year_start_month']);
+  return { timezone: typeof tz === 'string' ? tz : 'UTC', fiscalYearStartMonth: typeof month === 'number' ? month : 1 };
+}
+
+/** Point the file at the servers, write it and the token files under `dir`; returns its path. */
+export function writeDemoConfig(dir: string, doc: Document, urls: DemoEndpoints): string {
+  doc.setIn(['prometheus', 'url'], urls.prometheus);
+  mkdirSync(join(dir, 'secrets'), { recursive: true });
+  const secret = (name: string, value: string) => {
+    writeFileSync(join(dir, 'secrets', name), `${value}\n`, { mode: 0o600 });
+    return `secrets/${name}`;
+  };
+  const source = (name: string, settings: Record<string, unknown>, drop: string) => {
+    doc.deleteIn(['sources', name, drop]);
+    for (const [key, value] of Object.entries(settings)) doc.setIn(['sources', name, key], value);
+  };
+  source('jira', { url: urls.jira, email: DEMO_JIRA.email, api_token_file: secret('jira-token', DEMO_JIRA.token) }, 'api_token');
+  source('sonarqube', { url: urls.sonarqube, token_file: secret('sonar-token', DEMO_SONAR_TOKEN) }, 'token');
+  source('bitbucket', { url: urls.bitbucket, access_token_file: secret('bitbucket-token', DEMO_BITBUCKET_TOKEN) }, 'access_token');
 
   const file = join(dir, DEMO_CONFIG_FILE);
   writeFileSync(file, doc.toString({ lineWidth: 0 }));

@@ -39,6 +39,8 @@ export interface DemoHistoryOptions {
   logger: Logger;
   /** Progress lines (plain, one every few seconds). */
   progress: { write(s: string): boolean };
+  /** End of the history (default and latest: three hours ago, where Prometheus' head begins). */
+  untilMs?: number;
   /** Stops the run early (the demo is stopping). */
   signal?: AbortSignal;
   now?: number;
@@ -57,7 +59,7 @@ export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistor
   const now = o.now ?? started;
   const calendar: Calendar = { timezone: o.loaded.config.calendar.timezone, fiscalYearStartMonth: o.loaded.config.calendar.fiscal_year_start_month };
   const fromMs = periodContaining('quarter', periodContaining('quarter', now, calendar).start - 1, calendar).start;
-  const toMs = Math.floor((now - HEAD_MARGIN_MS) / STEP_MS) * STEP_MS;
+  const toMs = Math.floor(Math.min(o.untilMs ?? Infinity, now - HEAD_MARGIN_MS) / STEP_MS) * STEP_MS;
 
   // The archived log: the live writer's traffic model, an incident every ten days or so.
   const archive = join(o.dir, 'history', 'archive', 'topups-api.access.log.1.gz');

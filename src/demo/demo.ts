@@ -23,7 +23,8 @@ import type { Logger } from '../log/logger.js';
 import { AccessLogWriter } from './access-log-writer.js';
 import { describeAlert, startAlertReceiver, type AlertReceiver } from './alert-receiver.js';
 import { demoBitbucket } from './bitbucket-demo.js';
-import { DEMO_LOG_FILE, writeDemoConfig, type DemoTiming } from './demo-config.js';
+import { DEMO_LOG_FILE, demoCalendarOf, demoConfigDocument, writeDemoConfig, type DemoTiming } from './demo-config.js';
+import { setDemoCalendar } from './demo-quarters.js';
 import { loadDemoHistory, type DemoHistory } from './demo-history.js';
 import { demoJira } from './jira-demo.js';
 import { findBinary, freePort, startAlertmanager, startPrometheus, type RunningProcess } from './processes.js';
@@ -61,6 +62,8 @@ export interface DemoOptions {
    * the demo's Prometheus, in the background (default true; needs promtool).
    */
   history?: boolean;
+  /** End of the history (default: three hours ago). */
+  historyUntil?: number;
   /** Edits to the demo OKR file before it is written (tests shorten delays, move the calendar). */
   edit?: (doc: Document) => void;
   logger: Logger;
@@ -111,6 +114,9 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     for (const c of cleanups.splice(0).reverse()) await c();
   };
   try {
+    // The file's calendar first: the simulated Jira answers the queries of its quarters.
+    const doc = demoConfigDocument(opts.timing, opts.edit);
+    setDemoCalendar(demoCalendarOf(doc));
     const now = Date.now();
     const jiraData = demoJira(now);
     const sonarData = demoSonarqube(now);
@@ -129,7 +135,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       bitbucketData.tick(t);
     }, 5000);
     cleanups.push(() => clearInterval(ticker));
-    say(`simulated sources: Jira ${jira.url}, SonarQube ${sonarqube.url}, Bitbucket ${bitbucket.url}`);
+    say(`simulated sources: Jira ${jira.url}, SonarQube ${sonarqube.url}, Bitbucket ${bitbucket.url}/2.0`);
 
     const mode = opts.prometheus ?? 'start';
     const binaries = mode === 'start' ? { prometheus: findBinary('prometheus'), alertmanager: findBinary('prometheus-alertmanager') } : undefined;
@@ -137,7 +143,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     const promPort = startLocal ? await portOr(opts.prometheusPort ?? 9090) : 0;
     const prometheusUrl = typeof mode === 'object' ? mode.url : startLocal ? `http://127.0.0.1:${promPort}` : 'http://127.0.0.1:9090';
 
-    const configFile = writeDemoConfig(dir, { jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucket.url, prometheus: prometheusUrl }, opts.timing, opts.edit);
+    const configFile = writeDemoConfig(dir, doc, { jira: jira.url, sonarqube: sonarqube.url, bitbucket: `${bitbucket.url}/2.0`, prometheus: prometheusUrl });
     const loaded = loadConfig(configFile, { env: process.env });
 
     const log = new AccessLogWriter({ file: join(dir, DEMO_LOG_FILE), incidentEveryMs: opts.incidentEveryMs ?? 30 * 60_000, rateScale: opts.rateScale });
@@ -146,7 +152,8 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     cleanups.push(() => log.stop());
 
     const host = opts.host ?? '127.0.0.1';
-    const service = await startService(loaded, { host, port: await portOr(opts.port ?? DEFAULTS.port, host), logger: opts.logger });
+    const port = opts.port === 0 ? 0 : await portOr(opts.port ?? DEFAULTS.port, host);
+    const service = await startService(loaded, { host, port, logger: opts.logger });
     cleanups.push(() => service.stop());
     const exporterUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${service.port}`;
     say(`exporter: ${exporterUrl}/metrics (sources: ${service.scheduler.runners.map((r) => r.source).join(', ')})`);
@@ -209,6 +216,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
         instance: `127.0.0.1:${service.port}`,
         promtool,
         logger: opts.logger,
+        untilMs: opts.historyUntil,
         progress: { write: (text: string) => (abort.signal.aborted || text.split('\n').filter(Boolean).forEach((l) => say(`history: ${l.trim()}`)), true) },
         signal: abort.signal,
       });

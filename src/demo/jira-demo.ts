@@ -21,8 +21,8 @@
 import type { JiraField } from '../../exporters/jira/jira-api.js';
 import { fakeJiraData, type FakeBoard, type FakeIssue, type FakeJiraData, type FakeReportIssue, type FakeSprint, type FakeSprintReport } from '../../exporters/jira/testing/fake-jira.js';
 import { fillJqlPlaceholders, periodJqlDates } from '../../exporters/jira/jql-period.js';
-import { UTC_CALENDAR, type Period } from '../okr/periods.js';
-import { demoQuarter } from './demo-quarters.js';
+import type { Period } from '../okr/periods.js';
+import { demoCalendar, demoQuarter } from './demo-quarters.js';
 import { Random } from './demo-random.js';
 
 export const DEMO_JIRA = { email: 'okr-bot@example.com', token: 'demo-jira-token' } as const;
@@ -272,7 +272,7 @@ export function demoJira(nowMs: number, seed = 1): DemoJira {
           points: name === 'improvement_areas' ? qrnd.pick([3, 5, 8]) : null,
         };
       });
-      const jql = fillJqlPlaceholders(DEMO_JQL_QUERIES[name], periodJqlDates(period, UTC_CALENDAR));
+      const jql = fillJqlPlaceholders(DEMO_JQL_QUERIES[name], periodJqlDates(period, demoCalendar()));
       data.queries[jql] = [];
       quarters.push({ name, period, jql, planned: planned.sort((a, b) => a.atMs - b.atMs) });
     }
