@@ -133,9 +133,10 @@ program
   .option('-p, --port <port>', 'exporter port (taken: any free port)', port, DEFAULTS.port)
   .option('--no-prometheus', 'do not start Prometheus and Alertmanager even when installed')
   .option('--prometheus-url <url>', 'use this Prometheus (e.g. the docker compose one) instead of starting one')
+  .option('--prometheus-data-dir <dir>', "with --prometheus-url: that Prometheus' --storage.tsdb.path, to load the history into")
   .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
   .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', '30m')
-  .action(async (opts: { dir: string; host: string; port: number; prometheus: boolean; prometheusUrl?: string; history: boolean; incidentEvery: string }) => {
+  .action(async (opts: { dir: string; host: string; port: number; prometheus: boolean; prometheusUrl?: string; prometheusDataDir?: string; history: boolean; incidentEvery: string }) => {
     const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../log/logger.js'), import('./commands/demo.js')]);
     // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
     const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });

@@ -6,7 +6,7 @@
  * the blocks up within a minute. Quarter-over-quarter KRs then have their baselines, and the
  * dashboards show months of trend on the first visit.
  */
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { chownSync, createWriteStream, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
@@ -98,5 +98,21 @@ export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistor
     signal: o.signal,
   });
   o.signal?.throwIfAborted();
+  handOver(o.prometheusDataDir);
   return { fromMs, toMs, lines, outcomes: result.outcomes, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Blocks copied into another process' data directory (the compose Prometheus runs as its own
+ * uid) are given to the directory's owner, so Prometheus can compact and delete them.
+ */
+function handOver(dataDir: string): void {
+  if (process.getuid?.() !== 0) return;
+  const { uid, gid } = statSync(dataDir);
+  const walk = (path: string) => {
+    const st = statSync(path);
+    if (st.uid !== uid || st.gid !== gid) chownSync(path, uid, gid);
+    if (st.isDirectory()) for (const e of readdirSync(path)) walk(join(path, e));
+  };
+  for (const e of readdirSync(dataDir)) if (/^[0-9A-Z]{26}$/.test(e)) walk(join(dataDir, e));
 }

@@ -33,6 +33,12 @@ import { demoSonarqube } from './sonarqube-demo.js';
 export const PROMETHEUS_INSTALL_HINT =
   'install them with `sudo apt-get install -y prometheus prometheus-alertmanager` (Debian/Ubuntu), or run the whole stack with `docker compose up`';
 
+export interface ExternalPrometheus {
+  url: string;
+  dataDir?: string;
+  instance?: string;
+}
+
 export interface DemoOptions {
   /** Working directory: the OKR file, logs, state, generated files. Its demo subfolders are recreated. */
   dir: string;
@@ -41,9 +47,11 @@ export interface DemoOptions {
   port?: number;
   /**
    * `start` (default): run Prometheus and Alertmanager when installed; `off`: exporter only;
-   * `{ url }`: an existing Prometheus (docker compose) that scrapes the exporter itself.
+   * `{ url }`: an existing Prometheus (docker compose) that scrapes the exporter itself as
+   * `instance` (default okr-metrics:9797, the compose target); with `dataDir` (its
+   * --storage.tsdb.path, mounted here) the history goes there.
    */
-  prometheus?: 'start' | 'off' | { url: string };
+  prometheus?: 'start' | 'off' | ExternalPrometheus;
   /** Preferred ports (default 9090 and 9093); a busy one is replaced by a free one. 0 = any. */
   prometheusPort?: number;
   alertmanagerPort?: number;
@@ -207,13 +215,20 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
 
     let history: Promise<DemoHistory> | undefined;
     const promtool = findBinary('promtool');
-    if (prometheus && opts.history !== false && promtool) {
+    const external = typeof mode === 'object' ? mode : undefined;
+    const historyTarget = prometheus
+      ? { dataDir: prometheus.dataDir, instance: `127.0.0.1:${service.port}` }
+      : external?.dataDir
+        ? { dataDir: external.dataDir, instance: external.instance ?? `okr-metrics:${DEFAULTS.port}` }
+        : undefined;
+    if (historyTarget && opts.history !== false && !promtool) say(`promtool not found: no history; ${PROMETHEUS_INSTALL_HINT}`);
+    if (historyTarget && opts.history !== false && promtool) {
       const abort = new AbortController();
       history = loadDemoHistory({
         loaded,
         dir,
-        prometheusDataDir: prometheus.dataDir,
-        instance: `127.0.0.1:${service.port}`,
+        prometheusDataDir: historyTarget.dataDir,
+        instance: historyTarget.instance,
         promtool,
         logger: opts.logger,
         untilMs: opts.historyUntil,

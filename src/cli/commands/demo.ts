@@ -16,6 +16,7 @@ export interface DemoCliOptions {
   port: number;
   prometheus: boolean;
   prometheusUrl?: string;
+  prometheusDataDir?: string;
   history: boolean;
   incidentEvery: string;
 }
@@ -30,7 +31,7 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
     dir: opts.dir,
     host: opts.host,
     port: opts.port,
-    prometheus: opts.prometheusUrl ? { url: opts.prometheusUrl } : opts.prometheus ? 'start' : 'off',
+    prometheus: opts.prometheusUrl ? { url: opts.prometheusUrl, dataDir: opts.prometheusDataDir } : opts.prometheus ? 'start' : 'off',
     history: opts.history,
     incidentEveryMs: durationSeconds(opts.incidentEvery) * 1000,
     logger,
