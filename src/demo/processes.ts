@@ -4,11 +4,11 @@
  * wait, and `stop()` that ends them (SIGTERM, then SIGKILL after 5 s). The demo and the
  * integration tests start them the same way.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 export interface RunningProcess {
   url: string;
@@ -19,11 +19,19 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
-/** The absolute path of `name` on the PATH, or undefined. */
+/** The absolute path of the executable `name` on the PATH, or undefined. */
 export function findBinary(name: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = r.stdout.trim();
-  return r.status === 0 && path ? path : undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

@@ -114,6 +114,25 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     expect(demo!.fakes.bitbucket.requests.length).toBeGreaterThan(0);
   }, 40_000);
 
+  it('every generated rule evaluates cleanly, and every key result has a value', async () => {
+    const r = (await (await fetch(`${demo!.prometheusUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+    const rules = r.data.groups.flatMap((g) => g.rules.map((x) => ({ group: g.name, ...x })));
+    expect(rules.length).toBeGreaterThan(30);
+    expect(rules.filter((x) => x.health === 'err').map((x) => `${x.group}/${x.name}: ${x.lastError}`)).toEqual([]);
+    const noData = await eventually(
+      'a KR evaluation with every key result measured',
+      async () => {
+        const krs = demo!.service.engine!.lastEvaluation()?.objectives.flatMap((o) => o.keyResults) ?? [];
+        const missing = krs.filter((k) => k.status === 'no_data').map((k) => `${k.id}: ${k.problem}`);
+        return krs.length === 13 && missing.length === 0 ? missing : undefined;
+      },
+      // One evaluation over months of history takes seconds to tens of seconds on a busy machine.
+      120_000,
+      1000,
+    );
+    expect(noData).toEqual([]);
+  }, 130_000);
+
   it('every panel and variable query of every generated dashboard returns data', async () => {
     const dashDir = join(dir, 'generated', 'dashboards');
     const dashboards = readdirSync(dashDir).map((f) => ({ uid: f, json: JSON.parse(readFileSync(join(dashDir, f), 'utf8')) as Record<string, unknown> }));
@@ -160,8 +179,15 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     );
     expect(kr.value).toBeLessThan(0.99);
     expect(kr.value).toBeGreaterThan(0.97);
-    const exported = await instantQuery(demo!.prometheusUrl, `${KR_METRICS.status}{key_result="api-availability",status="at_risk"} == 1`);
-    expect(exported.length).toBe(1);
+    const exported = await eventually(
+      'the at_risk status scraped into Prometheus',
+      async () => {
+        const r = await instantQuery(demo!.prometheusUrl, `${KR_METRICS.status}{key_result="api-availability",status="at_risk"} == 1`);
+        return r.length > 0 ? r : undefined;
+      },
+      15_000,
+    );
+    expect(exported).toHaveLength(1);
   }, 240_000);
 
   it('okr-metrics report shows every example KR, the availability one at risk', async () => {
