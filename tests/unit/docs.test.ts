@@ -2,10 +2,10 @@
  * The reference pages stay complete and true: every field of the OKR file's JSON Schema is in
  * docs/okr-file.md, every metric and recording rule named in src/conventions.ts is in
  * docs/metrics.md, every alert is in docs/alerts.md and the README with its runbook link, and
- * every message the troubleshooting tables quote still exists in the code.
+ * every message the troubleshooting tables quote still exists in the code, and their links resolve.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ALERT_NAMES,
@@ -189,4 +189,30 @@ describe('troubleshooting messages', () => {
     expect(literalParts('environment variable <VAR> is not set').every((p) => code.includes(p))).toBe(true);
     expect(literalParts('environment variable <VAR> was not set').every((p) => code.includes(p))).toBe(false);
   });
+});
+
+describe('links', () => {
+  /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
+  const slug = (heading: string) =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+      .replace(/ /g, '-');
+  const anchors = (file: string) => new Set([...read(file).matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!)));
+
+  for (const file of ['README.md', 'docs/okr-file.md', 'docs/metrics.md', 'docs/alerts.md', 'docs/troubleshooting.md']) {
+    it(`every relative link of ${file} reaches an existing file and heading`, () => {
+      const text = read(file).replace(/```[\s\S]*?```/g, '');
+      const broken: string[] = [];
+      for (const [, link] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(link!)) continue;
+        const [path, anchor] = link!.split('#') as [string, string | undefined];
+        const target = path ? join(dirname(file), path) : file;
+        if (!existsSync(join(root, target))) broken.push(`${link}: no file ${target}`);
+        else if (anchor && target.endsWith('.md') && !anchors(target).has(anchor)) broken.push(`${link}: no heading #${anchor} in ${target}`);
+      }
+      expect(broken).toEqual([]);
+    });
+  }
 });
