@@ -20,6 +20,8 @@ COPY package.json okrs.example.yaml okr-schema.json ./
 COPY dashboards ./dashboards
 COPY provisioning ./provisioning
 COPY docker/start.sh /usr/local/bin/okr-metrics-start
+# promtool turns the demo's history into TSDB blocks; the same release as the compose Prometheus.
+COPY --from=prom/prometheus:v2.53.4 /bin/promtool /usr/local/bin/promtool
 # Owned like prom/prometheus's /prometheus: whichever container first mounts the shared volume,
 # Prometheus (uid 65534) can write to it.
 RUN mkdir -p /prometheus && chown 65534:65534 /prometheus

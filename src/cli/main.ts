@@ -103,7 +103,7 @@ program
 
 program
   .command('serve')
-  .description('collect from every enabled source and serve /metrics, /healthz and /readyz')
+  .description('collect from every enabled source, evaluate key results, and serve /metrics, /report, /healthz and /readyz')
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
   .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)
   .option('-p, --port <port>', `listen port (default: server.port or ${DEFAULTS.port})`, port)
@@ -167,7 +167,13 @@ program
   .action(async (opts: { config: string; period?: string; format: ReportFormat; prometheus?: string }) => {
     const [{ loadConfig }, { runReport }] = await Promise.all([import('../config/load-config.js'), import('./commands/report.js')]);
     const loaded = loadConfig(opts.config);
-    process.stdout.write(await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus }));
+    const r = await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus });
+    process.stdout.write(r.text);
+    if (r.prometheusDown) {
+      // The review still lists every KR (manual ones with values); the measured ones could not be.
+      process.stderr.write(`okr-metrics report: ${r.prometheusDown}; measured key results show no data\n`);
+      process.exitCode = EXIT.failure;
+    }
   });
 
 program

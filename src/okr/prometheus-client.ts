@@ -13,6 +13,9 @@ export interface PromQueryClient {
   readonly baseUrl: string;
 }
 
+/** In the error of a query that never reached Prometheus. */
+export const UNREACHABLE = 'is unreachable';
+
 export class PrometheusClient implements PromQueryClient {
   constructor(
     readonly baseUrl: string,
@@ -46,7 +49,7 @@ export class PrometheusClient implements PromQueryClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-      throw new Error(`Prometheus at ${this.baseUrl} is unreachable (${cause}); set prometheus.url or --prometheus`);
+      throw new Error(`Prometheus at ${this.baseUrl} ${UNREACHABLE} (${cause}); set prometheus.url or --prometheus`);
     }
     const json = (await res.json().catch(() => ({}))) as {
       status?: string;

@@ -128,7 +128,7 @@ export class SourceRunner {
       this.health.lastSuccess = Date.now() / 1000;
       this.health.consecutiveFailures = 0;
       this.health.lastError = undefined;
-      if (wasDown) this.opts.logger.info({ source: this.source }, 'source recovered');
+      if (wasDown) this.opts.logger.info('source recovered');
     } catch (e) {
       this.health.lastDurationSeconds = (performance.now() - started) / 1000;
       if (e instanceof TimeoutError) this.fail('timeout', e.message);
@@ -152,7 +152,7 @@ export class SourceRunner {
     // Log a failure once when it starts or changes, not on every retry.
     const prev = this.health.lastError;
     if (!prev || prev.reason !== reason || prev.message !== msg) {
-      this.opts.logger.warn({ source: this.source, reason, err: msg }, 'source collection failed; serving last good values');
+      this.opts.logger.warn({ reason, err: msg }, 'source collection failed; serving last good values');
     }
     this.health.lastError = { reason, message: msg };
   }

@@ -144,13 +144,13 @@ describe('KR engine over two quarters of history', () => {
     await new KrEngine({ loaded: changed, prom: client, ledger, now: () => RUN_3 }).evaluateCurrent();
     expect(ledger.get('api-availability', '2026-Q3')).toEqual(before);
     expect(ledger.get('api-availability', '2026-Q4')).toMatchObject({ target_text: '> 98%', target_value: 0.98 });
-    const report = await runReport(changed, { period: '2026-Q3', format: 'json', prom: client, ledger, now: () => RUN_3 });
+    const report = (await runReport(changed, { period: '2026-Q3', format: 'json', prom: client, ledger, now: () => RUN_3 })).text;
     const doc = JSON.parse(report) as { objectives: Array<{ key_results: Array<{ id: string; target: string; status: string }> }> };
     expect(doc.objectives.flatMap((o) => o.key_results).find((k) => k.id === 'api-availability')).toMatchObject({ target: '> 99%', status: 'off_track' });
   });
 
   it('writes the golden Markdown review of 2026-Q3', async () => {
-    const md = await runReport(loaded, { period: '2026-Q3', format: 'md', prom: client, ledger, now: () => RUN_2 });
+    const md = (await runReport(loaded, { period: '2026-Q3', format: 'md', prom: client, ledger, now: () => RUN_2 })).text;
     if (process.env.UPDATE_GOLDEN === '1') {
       mkdirSync(join(root, 'tests/golden'), { recursive: true });
       writeFileSync(goldenMd, md);
@@ -162,7 +162,7 @@ describe('KR engine over two quarters of history', () => {
   });
 
   it('renders every KR row of the HTML review in headless Chromium', async () => {
-    const html = await runReport(loaded, { period: '2026-Q3', format: 'html', prom: client, ledger, now: () => RUN_2 });
+    const html = (await runReport(loaded, { period: '2026-Q3', format: 'html', prom: client, ledger, now: () => RUN_2 })).text;
     mkdirSync(artifacts, { recursive: true });
     const file = join(artifacts, 'report-2026-Q3.html');
     writeFileSync(file, html);

@@ -50,6 +50,9 @@ describe('docker', () => {
       for (const p of parts) expect(existsSync(join(root, p)), p).toBe(true);
     }
     expect(lines.join('\n')).toContain('ENTRYPOINT ["/bin/sh", "/usr/local/bin/okr-metrics-start"]');
+    // promtool (the demo's history blocks) from the same Prometheus release compose runs.
+    const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { image?: string }> };
+    expect(lines).toContain(`COPY --from=${compose.services.prometheus!.image} /bin/promtool /usr/local/bin/promtool`);
   });
 
   it('compose builds the image and mounts what the entrypoint reads', () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../../src/cli/commands/serve.js';
+import { VERSION } from '../../src/cli/version.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { InstantSample, PromQueryClient } from '../../src/okr/prometheus-client.js';
@@ -73,6 +74,7 @@ describe('serve with the KR engine', () => {
     const body = await (await fetch(`${service.url}/metrics`)).text();
     const line = (s: string) => body.split('\n').find((l) => l.startsWith(s))?.split(' ').pop();
     const avail = 'objective="stability",key_result="availability",period="2026-Q3",team="platform"';
+    expect(line(`okr_metrics_build_info{version="${VERSION}",nodejs="${process.version}"}`)).toBe('1');
     expect(line(`okr_key_result_value{${avail}}`)).toBe('0.995');
     expect(line(`okr_key_result_target{${avail}}`)).toBe('0.99');
     expect(line(`okr_key_result_progress_ratio{${avail}}`)).toBe('1');

@@ -63,7 +63,7 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
         say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for 10 minutes; watch the alerts`);
       } else if (key === 'r') {
         runReport(demo.loaded, { format: 'md' }).then(
-          (md) => process.stdout.write(`${md}\n`),
+          (r) => process.stdout.write(`${r.text}\n`),
           (e: unknown) => say(`report: ${String(e)}`),
         );
       }

@@ -6,7 +6,7 @@ import type { LoadedConfig } from '../../config/load-config.js';
 import { KrEngine } from '../../okr/engine.js';
 import { Ledger } from '../../okr/ledger.js';
 import { parsePeriodName, periodContaining, periodNameExample, type Calendar, type Period } from '../../okr/periods.js';
-import { PrometheusClient, type PromQueryClient } from '../../okr/prometheus-client.js';
+import { PrometheusClient, UNREACHABLE, type PromQueryClient } from '../../okr/prometheus-client.js';
 import { reportContext } from '../../report/report-context.js';
 import { renderReport, type ReportFormat } from '../../report/render-report.js';
 import { ledgerPath } from '../../config/state-paths.js';
@@ -36,7 +36,13 @@ export function reviewPeriod(loaded: LoadedConfig, name: string | undefined, now
 /** A bad argument: the CLI exits 2. */
 export class UsageError extends Error {}
 
-export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Promise<string> {
+export interface ReportOutput {
+  text: string;
+  /** Prometheus could not be asked: measured KRs show no data (the CLI exits 1). */
+  prometheusDown?: string;
+}
+
+export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Promise<ReportOutput> {
   const now = opts.now ?? Date.now;
   const period = reviewPeriod(loaded, opts.period, now());
   if (period.start > now()) throw new UsageError(`period ${period.name} has not started yet`);
@@ -45,7 +51,8 @@ export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Prom
   try {
     const engine = new KrEngine({ loaded, prom, ledger, now });
     const ev = await engine.evaluatePeriod(period);
-    return renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format);
+    const prometheusDown = ev.objectives.flatMap((o) => o.keyResults).find((k) => k.problem?.includes(UNREACHABLE))?.problem;
+    return { text: renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format), prometheusDown };
   } finally {
     if (!opts.ledger) ledger.close();
   }

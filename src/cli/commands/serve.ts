@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import { COLLECTOR_FACTORIES } from '../../../exporters/registry.js';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { resolveSecret } from '../../config/secrets.js';
-import { DEFAULTS } from '../../conventions.js';
+import { DEFAULTS, RUNNER_METRICS } from '../../conventions.js';
+import type { MetricFamily } from '../../../exporters/collector.js';
+import { VERSION } from '../version.js';
 import { enabledSources } from '../../config/okr-schema.js';
 import type { ServerAuth } from '../../server/auth.js';
 import { startServer, type RunningServer } from '../../server/server.js';
@@ -77,7 +79,18 @@ function engineLoop(loaded: LoadedConfig, opts: ServiceOptions): { loop: EngineL
   return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), opts.logger.child({ component: 'engine' })), ledger, prom };
 }
 
+/** `okr_metrics_build_info`: which build is running, as Prometheus exporters do. */
+function buildInfo(): MetricFamily {
+  return {
+    name: RUNNER_METRICS.info,
+    help: 'Build of the okr-metrics exporter (value 1): version and Node.js release.',
+    type: 'gauge',
+    samples: [{ labels: { version: VERSION, nodejs: process.version }, value: 1 }],
+  };
+}
+
 export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
+  const info = buildInfo();
   const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger), opts.logger);
   const kr = engineLoop(loaded, opts);
   const server = await startServer({
@@ -85,7 +98,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
     port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
     logger: opts.logger,
     auth: serverAuth(loaded),
-    snapshot: () => [...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
+    snapshot: () => [info, ...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
     health: () => scheduler.health(),
     ready: () => scheduler.ready(),
     extraRoutes: (app) => {
