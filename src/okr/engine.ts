@@ -98,6 +98,13 @@ export function fillFor(p: Period, at: number): { window: string; period_start: 
   return { window: windowOf(at - p.start), period_start: String(Math.floor(p.start / 1000)), period_end: String(Math.floor(p.end / 1000)) };
 }
 
+/** The KR's notes; a manual measure adds its own note and when its value was taken. */
+function manualNotes(kr: KeyResult): string | undefined {
+  const m = kr.measure.manual;
+  const asOf = m?.as_of ? `value as of ${m.as_of}` : undefined;
+  return [kr.notes ?? m?.note, asOf].filter(Boolean).join('; ') || undefined;
+}
+
 export class KrEngine {
   private readonly calendar: Calendar;
   private readonly now: () => number;
@@ -215,7 +222,7 @@ export class KrEngine {
       owner: kr.owner,
       team: kr.team,
       weight: kr.weight,
-      notes: kr.notes ?? kr.measure.manual?.note,
+      notes: manualNotes(kr),
       period,
       closed,
       evaluatedAt: at,

@@ -3,12 +3,13 @@
  * /report serves the HTML review. Prometheus is replaced by a scripted query client here; the
  * real one is exercised in tests/integration/kr-engine.test.ts.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../../src/cli/commands/serve.js';
+import { KrEngine } from '../../src/okr/engine.js';
 import { VERSION } from '../../src/cli/version.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -100,6 +101,31 @@ describe('serve with the KR engine', () => {
     expect(prom.queries).toContain(
       '1 - ((sum(increase(api_requests_total{service="api",code=~"5.."}[3974400s])) or vector(0)) / sum(increase(api_requests_total{service="api"}[3974400s])))',
     );
+  });
+});
+
+describe('manual key results', () => {
+  it('note when the value was taken (as_of) beside the note', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-manual-'));
+    const loaded = parseConfig(
+      `version: okr/v1
+objectives:
+  - id: people
+    title: People
+    key_results:
+      - id: upskilled
+        title: Upskill every engineer
+        measure: { manual: { value: 0.25, as_of: "2026-09-01", note: "survey" }, unit: ratio }
+        target: ">= 1"
+`,
+      join(dir, 'okrs.yaml'),
+      { env: {} },
+    );
+    const ev = await new KrEngine({ loaded, prom: new ScriptedProm(), now: () => NOW }).evaluateCurrent();
+    const kr = ev.objectives[0]!.keyResults[0]!;
+    expect(kr.value).toBe(0.25);
+    expect(kr.notes).toBe('survey; value as of 2026-09-01');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
