@@ -31,7 +31,22 @@ let dir: string;
 let demo: RunningDemo | undefined;
 const said: string[] = [];
 
+const HOUR = 3_600_000;
+
+/**
+ * The OKR calendar for the test: the quarter starts on the 1st of this month, so it is at most
+ * a third over. Its first hour must be history, which ends at least 3 hours ago: in the first
+ * hours of a UTC month the calendar moves to UTC+14, where the month began 14 hours earlier.
+ */
+function testCalendar(now: number): { timezone: string; month: number; quarterStart: number } {
+  const d = new Date(now);
+  const utcMonthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const early = now - utcMonthStart < 5 * HOUR;
+  return { timezone: early ? 'Etc/GMT-14' : 'UTC', month: d.getUTCMonth() + 1, quarterStart: utcMonthStart - (early ? 14 * HOUR : 0) };
+}
+
 beforeAll(async () => {
+  const calendar = testCalendar(Date.now());
   for (const b of ['prometheus', 'prometheus-alertmanager', 'promtool']) requireBinary(b);
   dir = mkdtempSync(join(tmpdir(), 'okr-e2e-'));
   demo = await startDemo({
@@ -42,13 +57,14 @@ beforeAll(async () => {
     // The previous quarter and the first hour of this one, so baselines exist while this
     // quarter's availability is the live traffic's.
     history: true,
-    historyUntil: Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1, 1),
+    historyUntil: calendar.quarterStart + HOUR,
     incidentEveryMs: 0,
     // Ratios do not depend on the rate; more requests make them less noisy (night traffic is a fifth of the peak).
     rateScale: 4,
     timing: { saasRefresh: '2s', logRefresh: '1s', engine: '2s', alertFor: '3s', evaluation: '1s', groupWait: '1s' },
     edit: (doc) => {
-      doc.setIn(['calendar', 'fiscal_year_start_month'], new Date().getUTCMonth() + 1);
+      doc.setIn(['calendar', 'timezone'], calendar.timezone);
+      doc.setIn(['calendar', 'fiscal_year_start_month'], calendar.month);
       // The availability KR's alert looks at the last minute, not the last hour.
       const objectives = doc.toJS() as { objectives: Array<{ key_results: Array<{ id: string }> }> };
       objectives.objectives.forEach((o, i) =>
@@ -72,6 +88,15 @@ function availabilityKr() {
 }
 
 describe('end to end: sources → exporter → Prometheus → rules, dashboards, alerts → KR engine → report', () => {
+  it('puts this quarter at most a third over, whatever the date', () => {
+    for (const at of ['2026-11-26T02:00:00Z', '2026-12-01T02:00:00Z', '2026-12-01T06:00:00Z', '2027-01-31T23:59:00Z']) {
+      const c = testCalendar(Date.parse(at));
+      expect(Date.parse(at) - c.quarterStart, at).toBeGreaterThanOrEqual(4 * HOUR);
+      expect(Date.parse(at) - c.quarterStart, at).toBeLessThanOrEqual(31 * 24 * HOUR);
+    }
+    expect(demo!.loaded.config.calendar.fiscal_year_start_month).toBe(new Date().getUTCMonth() + 1);
+  });
+
   it('starts everything on loopback and says where it is', () => {
     expect(demo!.prometheus).toBeDefined();
     expect(demo!.alertmanager).toBeDefined();
