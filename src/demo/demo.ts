@@ -99,7 +99,7 @@ export interface RunningDemo {
 }
 
 /** Subfolders the demo owns inside its directory (removed at each start). */
-const OWNED = ['logs', 'state', 'prometheus', 'alertmanager', 'generated', 'secrets'];
+const OWNED = ['logs', 'state', 'prometheus', 'alertmanager', 'generated', 'secrets', 'history'];
 
 /** `preferred` when it is free on `host`, else any free port; 0 means any. */
 async function portOr(preferred: number, host = '127.0.0.1'): Promise<number> {
