@@ -20,7 +20,7 @@ import { ALERT_NAMES, KR_METRICS, RUNNER_METRICS, SONARQUBE_METRICS } from '../.
 import { startDemo, type RunningDemo } from '../../src/demo/demo.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { requireBinary } from '../support/binaries.js';
-import { dashboardQueries, queriesWithoutData } from '../support/dashboard-queries.js';
+import { dashboardQueries, waitForDashboardData } from '../support/dashboard-queries.js';
 import { eventually, instantQuery } from '../support/prometheus-process.js';
 
 const run = promisify(execFile);
@@ -164,17 +164,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     const queries = dashboardQueries(dashboards);
     expect(dashboards).toHaveLength(6);
     expect(queries.length).toBeGreaterThan(40);
-    let missing: string[] = [];
-    await eventually(
-      'every dashboard query to return data',
-      async () => {
-        missing = await queriesWithoutData(demo!.prometheusUrl, queries);
-        return missing.length === 0 ? true : undefined;
-      },
-      45_000,
-      2000,
-    ).catch(() => undefined);
-    expect(missing).toEqual([]);
+    expect(await waitForDashboardData(demo!.prometheusUrl, queries, 45_000, 2000)).toEqual([]);
   }, 60_000);
 
   it('an incident drives availability below 99%: the alert reaches the webhook and the KR is at risk', async () => {

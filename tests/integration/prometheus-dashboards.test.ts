@@ -13,7 +13,7 @@ import { prometheusConfig } from '../../src/generate/provisioning.js';
 import { renderYaml } from '../../src/generate/render.js';
 import { EXAMPLE, generateExample } from '../generate/support.js';
 import { fakeApilogs, fakeBitbucket, fakeJira, fakeSonarqube, krEngineFamilies, startFakeExporter, withExtra, type FakeExporter } from './fake-sources.js';
-import { dashboardQueries, queriesWithoutData } from '../support/dashboard-queries.js';
+import { dashboardQueries, waitForDashboardData } from '../support/dashboard-queries.js';
 import { eventually, instantQuery, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
 
 let dir: string | undefined;
@@ -88,18 +88,7 @@ describe('generated stack on a real Prometheus', () => {
     const all = dashboardQueries(dashboards);
     expect(all.length).toBeGreaterThan(40);
     expect(new Set(dashboards.map((d) => d.uid)).size).toBe(6);
-    // Rates need two scrapes and recorded series a rule evaluation: poll, bounded.
-    let missing: string[] = [];
-    await eventually(
-      'every dashboard query to return data',
-      async () => {
-        missing = await queriesWithoutData(prom!.url, all);
-        return missing.length === 0 ? true : undefined;
-      },
-      30_000,
-      1000,
-    ).catch(() => undefined);
-    expect(missing).toEqual([]);
+    expect(await waitForDashboardData(prom!.url, all, 30_000, 1000)).toEqual([]);
   }, 60_000);
 
   it('the checks above can fail: an invalid query throws, a query for a missing series is empty', async () => {

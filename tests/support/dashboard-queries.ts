@@ -3,7 +3,7 @@
  * "All") against a real Prometheus and lists those that are invalid or return nothing.
  */
 import { dashboardExpressions } from '../../src/generate/dashboards/common.js';
-import { instantQuery } from './prometheus-process.js';
+import { eventually, instantQuery } from './prometheus-process.js';
 
 /** Dashboard variables at "All": every `$name` becomes the all-value regex. */
 function substituteVariables(expr: string): string {
@@ -45,5 +45,23 @@ export async function queriesWithoutData(prometheusUrl: string, queries: Dashboa
       missing.push(`invalid: ${e.uid} ${e.where}: ${String(err)}`);
     }
   }
+  return missing;
+}
+
+/**
+ * Poll until every query returns data or `timeoutMs` passes (rates need two scrapes, recorded
+ * series a rule evaluation); returns what is still missing then (empty when all have data).
+ */
+export async function waitForDashboardData(prometheusUrl: string, queries: DashboardQuery[], timeoutMs: number, everyMs: number): Promise<string[]> {
+  let missing: string[] = [];
+  await eventually(
+    'every dashboard query to return data',
+    async () => {
+      missing = await queriesWithoutData(prometheusUrl, queries);
+      return missing.length === 0 ? true : undefined;
+    },
+    timeoutMs,
+    everyMs,
+  ).catch(() => undefined);
   return missing;
 }
