@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
+import { DURATION_RE } from '../config/duration.js';
 import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { EXIT } from './exit-codes.js';
@@ -19,11 +20,19 @@ function port(value: string): number {
   return n;
 }
 
+function duration(value: string): string {
+  const text = value === '0' ? '0s' : value;
+  if (!DURATION_RE.test(text)) throw new InvalidArgumentError('must be a duration such as 30s, 10m, 2h, or 0');
+  return text;
+}
+
 const program = new Command()
   .name('okr-metrics')
   .description('Engineering OKRs as code, measured by Prometheus, shown in Grafana.')
   .version(VERSION)
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  // Bad arguments exit 2 like every other bad input (commander's own default is 1); help and version 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
 
 program
   .command('check')
@@ -135,7 +144,7 @@ program
   .option('--prometheus-url <url>', 'use this Prometheus (e.g. the docker compose one) instead of starting one')
   .option('--prometheus-data-dir <dir>', "with --prometheus-url: that Prometheus' --storage.tsdb.path, to load the history into")
   .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
-  .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', '30m')
+  .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', duration, '30m')
   .action(async (opts: { dir: string; host: string; port: number; prometheus: boolean; prometheusUrl?: string; prometheusDataDir?: string; history: boolean; incidentEvery: string }) => {
     const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../log/logger.js'), import('./commands/demo.js')]);
     // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.

@@ -1,29 +1,12 @@
 /**
  * Small zod building blocks shared by the OKR spec and every source's settings.
- * Kept free of other project imports so exporters' config schemas can use them
- * without import cycles.
+ * Kept free of other project imports (but the dependency-free duration.ts) so exporters'
+ * config schemas can use them without import cycles.
  */
 import { z } from 'zod';
+import { DURATION_RE, durationSeconds } from './duration.js';
 
-const DURATION_RE = /^(\d+(?:ms|s|m|h|d|w|y))+$/;
-const DURATION_PART_RE = /(\d+)(ms|s|m|h|d|w|y)/g;
-const UNIT_SECONDS: Record<string, number> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 7 * 86400,
-  y: 365 * 86400,
-};
-
-/** Prometheus-style duration (`30s`, `5m`, `1h30m`) in seconds. */
-export function durationSeconds(text: string): number {
-  if (!DURATION_RE.test(text)) throw new Error(`invalid duration "${text}"`);
-  let total = 0;
-  for (const m of text.matchAll(DURATION_PART_RE)) total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
-  return total;
-}
+export { durationSeconds };
 
 /** A duration field, kept as written (`5m`) so it can be echoed back into rules and docs. */
 export const Duration = z
