@@ -222,6 +222,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
         ? { dataDir: external.dataDir, instance: external.instance ?? `okr-metrics:${DEFAULTS.port}` }
         : undefined;
     if (historyTarget && opts.history !== false && !promtool) say(`promtool not found: no history; ${PROMETHEUS_INSTALL_HINT}`);
+    if (external && !external.dataDir && opts.history !== false) say(`no history: pass --prometheus-data-dir (the --storage.tsdb.path of ${external.url}) to load the previous quarter into it`);
     if (historyTarget && opts.history !== false && promtool) {
       const abort = new AbortController();
       history = loadDemoHistory({
