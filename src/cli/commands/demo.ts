@@ -94,7 +94,8 @@ function watchSources(demo: RunningDemo, say: (line: string) => void, elapsed: (
         .filter(([, n]) => n > 0)
         .map(([s, n]) => `${n} ${s}`)
         .join(', ');
-      if (counts !== lastCounts) say(`KR statuses after ${elapsed()}: ${counts} of ${krs.length} (review: ${demo.exporterUrl}/report)`);
+      const waiting = krs.some((k) => k.status === 'no_data') && demo.prometheus ? '; no_data fills in as Prometheus scrapes and the history loads' : '';
+      if (counts !== lastCounts) say(`KR statuses after ${elapsed()}: ${counts} of ${krs.length} (review: ${demo.exporterUrl}/report)${waiting}`);
       lastCounts = counts;
     }
   }, 1000);
