@@ -13,6 +13,7 @@ import { jqlQuery, type JiraConfig, type JqlQuery } from './config.js';
 import type { JiraField, JiraIssue } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
+import { calendarOf } from '../../src/okr/periods.js';
 import { currentPeriodDates, fillJqlPlaceholders } from './jql-period.js';
 import { roundPoints } from './sprint-figures.js';
 import { SprintCache } from './sprint-cache.js';
@@ -304,8 +305,7 @@ export class JiraCollector implements Collector {
   }
 
   private async runQuery(ctx: CollectContext, name: string, q: JqlQuery): Promise<QueryResult> {
-    const cal = this.loaded.config.calendar;
-    const dates = currentPeriodDates(q.period, this.opts.now?.() ?? new Date(), { timezone: cal.timezone, fiscalYearStartMonth: cal.fiscal_year_start_month });
+    const dates = currentPeriodDates(q.period, this.opts.now?.() ?? new Date(), calendarOf(this.loaded.config.calendar));
     const jql = fillJqlPlaceholders(q.jql, dates);
     const field = await this.pointsFieldForQueries(ctx);
     try {

@@ -17,7 +17,7 @@ import { fillJqlPlaceholders, periodJqlDates } from '../../exporters/jira/jql-pe
 import { roundPoints } from '../../exporters/jira/sprint-figures.js';
 import type { BoardFigures } from '../../exporters/jira/sprint-history.js';
 import { pointsOf } from '../../exporters/jira/story-points-field.js';
-import { localDate, nextPeriod, periodContaining, type Calendar } from '../okr/periods.js';
+import { calendarOf, localDate, nextPeriod, periodContaining } from '../okr/periods.js';
 import type { SeriesTimeline } from './series-timeline.js';
 import type { SourceProgress } from './progress-bar.js';
 
@@ -64,7 +64,7 @@ export async function backfillJira(
 ): Promise<void> {
   const settings = loaded.config.sources.jira;
   if (!settings) throw new Error('sources.jira is not configured');
-  const cal: Calendar = { timezone: loaded.config.calendar.timezone, fiscalYearStartMonth: loaded.config.calendar.fiscal_year_start_month };
+  const cal = calendarOf(loaded.config.calendar);
   const { firstMs, lastMs } = tl.grid;
 
   // One live collection syncs every board's closed sprints into a sprint cache kept under the

@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { durationSeconds } from '../config/primitives.js';
-import type { Calendar } from '../okr/periods.js';
+import { OkrFile } from '../config/okr-schema.js';
+import { calendarOf, type Calendar } from '../okr/periods.js';
 import { packageRoot } from '../package-root.js';
 import { DEMO_BITBUCKET_TOKEN } from './bitbucket-demo.js';
 import { DEMO_JIRA } from './jira-demo.js';
@@ -70,11 +71,9 @@ export function demoConfigDocument(timing: DemoTiming = {}, edit?: (doc: Documen
   return doc;
 }
 
-/** The calendar of a demo OKR file (the schema's defaults where it says nothing). */
+/** The calendar of a demo OKR file, through the schema (its defaults where the file says nothing). */
 export function demoCalendarOf(doc: Document): Calendar {
-  const tz = doc.getIn(['calendar', 'timezone']);
-  const month = doc.getIn(['calendar', 'fiscal_year_start_month']);
-  return { timezone: typeof tz === 'string' ? tz : 'UTC', fiscalYearStartMonth: typeof month === 'number' ? month : 1 };
+  return calendarOf(OkrFile.shape.calendar.parse((doc.toJS() as { calendar?: unknown }).calendar));
 }
 
 /** Point the file at the servers, write it and the token files under `dir`; returns its path. */

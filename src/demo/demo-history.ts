@@ -16,7 +16,7 @@ import { BackfillProgress } from '../backfill/progress-bar.js';
 import { HEAD_MARGIN_MS } from '../cli/commands/backfill.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { EXPORTER_JOB } from '../conventions.js';
-import { periodContaining, type Calendar } from '../okr/periods.js';
+import { calendarOf, periodContaining } from '../okr/periods.js';
 import { historyChunks, scheduleIncidents, type TrafficModel } from './access-log-writer.js';
 import { Random } from './demo-random.js';
 
@@ -57,7 +57,7 @@ export interface DemoHistory {
 export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistory> {
   const started = Date.now();
   const now = o.now ?? started;
-  const calendar: Calendar = { timezone: o.loaded.config.calendar.timezone, fiscalYearStartMonth: o.loaded.config.calendar.fiscal_year_start_month };
+  const calendar = calendarOf(o.loaded.config.calendar);
   const fromMs = periodContaining('quarter', periodContaining('quarter', now, calendar).start - 1, calendar).start;
   const toMs = Math.floor(Math.min(o.untilMs ?? Infinity, now - HEAD_MARGIN_MS) / STEP_MS) * STEP_MS;
 

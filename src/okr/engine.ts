@@ -9,7 +9,7 @@ import type { KrStatus, SourceName } from '../conventions.js';
 import { JIRA_METRICS, RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../conventions.js';
 import type { Ledger, LedgerRow } from './ledger.js';
 import { expandMeasure, fillPlaceholders, oneOrMany, type ExpandedMeasure } from './measures.js';
-import { elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from './periods.js';
+import { calendarOf, elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from './periods.js';
 import type { PromQueryClient } from './prometheus-client.js';
 import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
 import { parseTarget, type Target } from './target.js';
@@ -111,8 +111,7 @@ export class KrEngine {
   private readonly staleCache = new Map<SourceName, boolean>();
 
   constructor(private readonly opts: EngineOptions) {
-    const c = opts.loaded.config.calendar;
-    this.calendar = { timezone: c.timezone, fiscalYearStartMonth: c.fiscal_year_start_month };
+    this.calendar = calendarOf(opts.loaded.config.calendar);
     this.now = opts.now ?? Date.now;
   }
 

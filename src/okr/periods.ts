@@ -26,6 +26,11 @@ export interface Calendar {
   fiscalYearStartMonth: number;
 }
 
+/** The OKR file's `calendar:` section as the period functions take it. */
+export function calendarOf(section: { timezone: string; fiscal_year_start_month: number }): Calendar {
+  return { timezone: section.timezone, fiscalYearStartMonth: section.fiscal_year_start_month };
+}
+
 export const UTC_CALENDAR: Calendar = { timezone: 'UTC', fiscalYearStartMonth: 1 };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -5,7 +5,7 @@
 import type { LoadedConfig } from '../../config/load-config.js';
 import { KrEngine } from '../../okr/engine.js';
 import { Ledger } from '../../okr/ledger.js';
-import { parsePeriodName, periodContaining, periodNameExample, type Calendar, type Period } from '../../okr/periods.js';
+import { calendarOf, parsePeriodName, periodContaining, periodNameExample, type Period } from '../../okr/periods.js';
 import { PrometheusClient, UNREACHABLE, type PromQueryClient } from '../../okr/prometheus-client.js';
 import { reportContext } from '../../report/report-context.js';
 import { renderReport, type ReportFormat } from '../../report/render-report.js';
@@ -21,12 +21,8 @@ export interface ReportOptions {
   ledger?: Ledger;
 }
 
-export function calendarOf(loaded: LoadedConfig): Calendar {
-  return { timezone: loaded.config.calendar.timezone, fiscalYearStartMonth: loaded.config.calendar.fiscal_year_start_month };
-}
-
 export function reviewPeriod(loaded: LoadedConfig, name: string | undefined, now: number): Period {
-  const cal = calendarOf(loaded);
+  const cal = calendarOf(loaded.config.calendar);
   if (name === undefined) return periodContaining('quarter', now, cal);
   const p = parsePeriodName(name, cal);
   if (!p) throw new UsageError(`--period "${name}" is not a period name (expected e.g. ${periodNameExample(cal)})`);

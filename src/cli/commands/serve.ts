@@ -18,12 +18,11 @@ import { durationSeconds } from '../../config/primitives.js';
 import { KrEngine } from '../../okr/engine.js';
 import { EngineLoop } from '../../okr/kr-metrics.js';
 import { Ledger } from '../../okr/ledger.js';
-import { periodContaining } from '../../okr/periods.js';
+import { calendarOf, periodContaining } from '../../okr/periods.js';
 import { PrometheusClient, type PromQueryClient } from '../../okr/prometheus-client.js';
 import { reportContext } from '../../report/report-context.js';
 import { htmlReport } from '../../report/html-report.js';
 import { ledgerPath, stateDir } from '../../config/state-paths.js';
-import { calendarOf } from './report.js';
 
 export interface ServiceOptions {
   host?: string;
@@ -109,7 +108,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
           res.status(503).type('text/plain').send(kr ? 'no evaluation yet; retry shortly\n' : 'the KR engine is off (no objectives or engine.enabled: false)\n');
           return;
         }
-        const period = periodContaining('quarter', ev.evaluatedAt, calendarOf(loaded));
+        const period = periodContaining('quarter', ev.evaluatedAt, calendarOf(loaded.config.calendar));
         res.type('text/html').send(htmlReport(ev, reportContext(loaded, period, kr.prom.baseUrl)));
       });
     },
