@@ -6,8 +6,7 @@
  * rules and Alertmanager routing run too, and alerts arrive at a receiver that prints them.
  * Everything listens on 127.0.0.1 unless told otherwise, and `stop()` ends all of it.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify, type Document } from 'yaml';
 import { startFakeCloud, type FakeCloud } from '../../exporters/bitbucket/testing/fake-cloud-server.js';
@@ -27,7 +26,7 @@ import { DEMO_LOG_FILE, demoCalendarOf, demoConfigDocument, writeDemoConfig, typ
 import { setDemoCalendar } from './demo-quarters.js';
 import { loadDemoHistory, type DemoHistory } from './demo-history.js';
 import { demoJira } from './jira-demo.js';
-import { findBinary, freePort, startAlertmanager, startPrometheus, type RunningProcess } from './processes.js';
+import { findBinary, portOr, startAlertmanager, startPrometheus, type RunningProcess } from '../prometheus-tools.js';
 import { demoSonarqube } from './sonarqube-demo.js';
 
 export const PROMETHEUS_INSTALL_HINT =
@@ -101,17 +100,6 @@ export interface RunningDemo {
 /** Subfolders the demo owns inside its directory (removed at each start). */
 const OWNED = ['logs', 'state', 'prometheus', 'alertmanager', 'generated', 'secrets', 'history'];
 
-/** `preferred` when it is free on `host`, else any free port; 0 means any. */
-async function portOr(preferred: number, host = '127.0.0.1'): Promise<number> {
-  if (preferred === 0) return freePort();
-  const free = await new Promise<boolean>((r) => {
-    const s = createServer();
-    s.once('error', () => r(false));
-    s.listen(preferred, host, () => s.close(() => r(true)));
-  });
-  return free ? preferred : freePort();
-}
-
 export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const say = opts.say ?? (() => undefined);
   const dir = resolve(opts.dir);
@@ -143,7 +131,9 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       bitbucketData.tick(t);
     }, 5000);
     cleanups.push(() => clearInterval(ticker));
-    say(`simulated sources: Jira ${jira.url}, SonarQube ${sonarqube.url}, Bitbucket ${bitbucket.url}/2.0`);
+    // Bitbucket Cloud's API lives under /2.0, as api.bitbucket.org/2.0 does.
+    const bitbucketApi = `${bitbucket.url}/2.0`;
+    say(`simulated sources: Jira ${jira.url}, SonarQube ${sonarqube.url}, Bitbucket ${bitbucketApi}`);
 
     const mode = opts.prometheus ?? 'start';
     const binaries = mode === 'start' ? { prometheus: findBinary('prometheus'), alertmanager: findBinary('prometheus-alertmanager') } : undefined;
@@ -151,7 +141,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     const promPort = startLocal ? await portOr(opts.prometheusPort ?? 9090) : 0;
     const prometheusUrl = typeof mode === 'object' ? mode.url : startLocal ? `http://127.0.0.1:${promPort}` : 'http://127.0.0.1:9090';
 
-    const configFile = writeDemoConfig(dir, doc, { jira: jira.url, sonarqube: sonarqube.url, bitbucket: `${bitbucket.url}/2.0`, prometheus: prometheusUrl });
+    const configFile = writeDemoConfig(dir, doc, { jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucketApi, prometheus: prometheusUrl });
     const loaded = loadConfig(configFile, { env: process.env });
 
     const log = new AccessLogWriter({ file: join(dir, DEMO_LOG_FILE), incidentEveryMs: opts.incidentEveryMs ?? 30 * 60_000, rateScale: opts.rateScale });
@@ -171,14 +161,15 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     let receiver: AlertReceiver | undefined;
     if (startLocal) {
       const generated = join(dir, 'generated');
-      writeFiles(generated, generate(loaded).files);
+      const files = generate(loaded).files;
+      writeFiles(generated, files);
       receiver = await startAlertReceiver('127.0.0.1', (a, r) => say(describeAlert(a, r)));
       cleanups.push(() => receiver!.close());
 
       // The generated Alertmanager template, filled as render-config.sh fills it in the compose
       // stack: the webhook goes to the demo's receiver (or OKR_ALERT_WEBHOOK_URL when set).
       const am = parse(
-        expandEnv(readFileSync(join(generated, PATHS.alertmanager), 'utf8'), {
+        expandEnv(files.find((f) => f.path === PATHS.alertmanager)!.content, {
           ...process.env,
           [ALERTMANAGER_ENV.webhookUrl]: process.env[ALERTMANAGER_ENV.webhookUrl] || receiver.url,
         }),

@@ -7,9 +7,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findBinary } from '../../src/demo/processes.js';
+import { findBinary } from '../../src/prometheus-tools.js';
 
-export { freePort } from '../../src/demo/processes.js';
+export { freePort } from '../../src/prometheus-tools.js';
 
 const run = promisify(execFile);
 

@@ -1,5 +1,5 @@
 /**
- * Real Prometheus and Alertmanager for tests: the demo's launcher (src/demo/processes.ts),
+ * Real Prometheus and Alertmanager for tests: the shared launcher (src/prometheus-tools.ts),
  * with a missing binary as an error (call `stop()` in afterAll). Also the backfill step
  * (`promtool tsdb create-blocks-from openmetrics`) and the query helpers tests share.
  */
@@ -9,7 +9,7 @@ import {
   startPrometheus as startPrometheusWith,
   type PrometheusOptions,
   type RunningProcess,
-} from '../../src/demo/processes.js';
+} from '../../src/prometheus-tools.js';
 import { requireBinary } from './binaries.js';
 
 export type { PrometheusOptions, RunningProcess };

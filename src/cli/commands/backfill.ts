@@ -2,7 +2,6 @@
  * `okr-metrics backfill`: arguments → runBackfill. Dates, the default end and the sources are
  * decided here; the work is in src/backfill/.
  */
-import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../config/load-config.js';
@@ -17,6 +16,7 @@ import { BACKFILL_SOURCES, loadingInstructions, runBackfill, type BackfillResult
 import { BackfillProgress, type ProgressOptions } from '../../backfill/progress-bar.js';
 import { parseStep } from '../../backfill/step-grid.js';
 import { UsageError } from './report.js';
+import { findBinary } from '../../prometheus-tools.js';
 
 export interface BackfillCliOptions {
   from: string;
@@ -101,11 +101,6 @@ async function checkLiveBoundary(loaded: LoadedConfig, url: string | undefined, 
     );
 }
 
-function findPromtool(): string | null {
-  const r = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? 'promtool' : null;
-}
-
 export interface BackfillCommandResult extends BackfillResult {
   outDir: string;
   instructions: string;
@@ -133,7 +128,7 @@ export async function runBackfillCommand(
   const sources = parseSources(opts.sources, loaded);
   if (opts.prometheus !== false) await checkLiveBoundary(loaded, opts.prometheus, sources, fromMs, toMs, deps.logger);
   const outDir = resolve(opts.out ?? join(stateDir(loaded), 'backfill'));
-  const promtool = opts.blocks === false ? null : deps.promtool !== undefined ? deps.promtool : findPromtool();
+  const promtool = opts.blocks === false ? null : deps.promtool !== undefined ? deps.promtool : (findBinary('promtool') ?? null);
   const ledger = new Ledger(ledgerPath(loaded));
   try {
     const result = await runBackfill({

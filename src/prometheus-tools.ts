@@ -1,8 +1,9 @@
 /**
- * Prometheus and Alertmanager (Debian packages `prometheus`, `prometheus-alertmanager`) as plain
- * child processes on a free loopback port with their own data directory: a bounded readiness
- * wait, and `stop()` that ends them (SIGTERM, then SIGKILL after 5 s). The demo and the
- * integration tests start them the same way.
+ * The Prometheus tools on this machine (Debian packages `prometheus`, `prometheus-alertmanager`):
+ * finding them on the PATH, and running Prometheus and Alertmanager as plain child processes on
+ * a loopback port with their own data directory, with a bounded readiness wait and a `stop()`
+ * that ends them (SIGTERM, then SIGKILL after 5 s). The demo, the backfill (promtool) and the
+ * integration tests use them the same way.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,17 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** `preferred` when it is free on `host`, else any free port; 0 means any. */
+export async function portOr(preferred: number, host = '127.0.0.1'): Promise<number> {
+  if (preferred === 0) return freePort();
+  const free = await new Promise<boolean>((r) => {
+    const s = createServer();
+    s.once('error', () => r(false));
+    s.listen(preferred, host, () => s.close(() => r(true)));
+  });
+  return free ? preferred : freePort();
 }
 
 const READY_TIMEOUT_MS = 20_000;
