@@ -8,7 +8,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse, stringify, type Document } from 'yaml';
+import { stringify, type Document } from 'yaml';
 import { startFakeCloud, type FakeCloud } from '../../exporters/bitbucket/testing/fake-cloud-server.js';
 import { startFakeJira, type FakeJira } from '../../exporters/jira/testing/fake-jira.js';
 import { startFakeSonarqube, type FakeSonarqube } from '../../exporters/sonarqube/fake-sonarqube.js';
@@ -16,7 +16,7 @@ import { startService, type RunningService } from '../cli/commands/serve.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { DATASOURCE_UID, DEFAULTS } from '../conventions.js';
 import { generate, PATHS } from '../generate/generate.js';
-import { ALERTMANAGER_ENV, expandEnv, prometheusConfig } from '../generate/provisioning.js';
+import { ALERTMANAGER_ENV, prometheusConfig, renderAlertmanagerConfig } from '../generate/provisioning.js';
 import { writeFiles } from '../generate/write-files.js';
 import type { Logger } from '../log/logger.js';
 import { AccessLogWriter } from './access-log-writer.js';
@@ -168,17 +168,16 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
 
       // The generated Alertmanager template, filled as render-config.sh fills it in the compose
       // stack: the webhook goes to the demo's receiver (or OKR_ALERT_WEBHOOK_URL when set).
-      const am = parse(
-        expandEnv(files.find((f) => f.path === PATHS.alertmanager)!.content, {
-          ...process.env,
-          [ALERTMANAGER_ENV.webhookUrl]: process.env[ALERTMANAGER_ENV.webhookUrl] || receiver.url,
-        }),
-      ) as { route: Record<string, unknown> };
-      am.route.group_wait = opts.timing?.groupWait ?? '5s';
-      am.route.group_interval = opts.timing?.groupWait ?? '5s';
       const amFile = join(dir, 'alertmanager', 'alertmanager.yml');
       mkdirSync(join(dir, 'alertmanager', 'data'), { recursive: true });
-      writeFileSync(amFile, stringify(am));
+      writeFileSync(
+        amFile,
+        renderAlertmanagerConfig(
+          files.find((f) => f.path === PATHS.alertmanager)!.content,
+          { ...process.env, [ALERTMANAGER_ENV.webhookUrl]: process.env[ALERTMANAGER_ENV.webhookUrl] || receiver.url },
+          opts.timing?.groupWait ?? '5s',
+        ),
+      );
       alertmanager = await startAlertmanager(binaries.alertmanager!, amFile, { port: await portOr(opts.alertmanagerPort ?? 9093), dataDir: join(dir, 'alertmanager', 'data') });
       cleanups.push(() => alertmanager!.stop());
 

@@ -3,6 +3,7 @@
  * Alertmanager (route by severity; webhook, Slack and Opsgenie receivers from environment
  * variables), and Grafana (the datasource with its fixed uid, a file dashboard provider).
  */
+import { parse, stringify } from 'yaml';
 import { ALERT_NAMES, DATASOURCE_UID, DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 
 export const RULE_FILES = { recording: 'okr-recording.rules.yml', alerts: 'okr-alerts.rules.yml' } as const;
@@ -125,6 +126,19 @@ export const ALERTMANAGER_COMMENT = [
   ...Object.values(ALERTMANAGER_ENV).map((v) => `  ${v}`),
   'Unset receivers point at a discard address, so the stack starts without credentials.',
 ].join('\n');
+
+/**
+ * The generated Alertmanager template filled from `env` as render-config.sh fills it, for an
+ * Alertmanager run here (the demo, tests); `groupWait` shortens group_wait and group_interval.
+ */
+export function renderAlertmanagerConfig(template: string, env: Record<string, string | undefined>, groupWait?: string): string {
+  const config = parse(expandEnv(template, env)) as { route: Record<string, unknown> };
+  if (groupWait) {
+    config.route.group_wait = groupWait;
+    config.route.group_interval = groupWait;
+  }
+  return stringify(config);
+}
 
 /** Fill `${VAR}` / `${VAR:-default}` from env (the same rule render-config.sh applies). */
 export function expandEnv(text: string, vars: Record<string, string | undefined>): string {

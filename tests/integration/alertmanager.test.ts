@@ -11,13 +11,13 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { nginxLine } from '../../exporters/apilogs/testing/apilogs-fixtures.js';
 import { startService, type RunningService } from '../../src/cli/commands/serve.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ALERT_NAMES, RECORDING_RULES } from '../../src/conventions.js';
 import { generate, PATHS } from '../../src/generate/generate.js';
-import { ALERTMANAGER_ENV, expandEnv, prometheusConfig } from '../../src/generate/provisioning.js';
+import { ALERTMANAGER_ENV, prometheusConfig, renderAlertmanagerConfig } from '../../src/generate/provisioning.js';
 import { writeFiles } from '../../src/generate/write-files.js';
 import { freePort, requireBinary } from '../support/binaries.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -99,16 +99,15 @@ beforeAll(async () => {
 
   // The generated Alertmanager template, filled in the way render-config.sh fills it at
   // container start; other receivers point at a closed local port (no traffic leaves 127.0.0.1).
-  const amConfig = parse(
-    expandEnv(readFileSync(join(dir, PATHS.alertmanager), 'utf8'), {
-      [ALERTMANAGER_ENV.webhookUrl]: `http://127.0.0.1:${webhookPort}/alerts`,
-      [ALERTMANAGER_ENV.opsgenieApiUrl]: 'http://127.0.0.1:9/',
-    }),
-  ) as { route: Record<string, unknown> };
-  amConfig.route.group_wait = '1s';
-  amConfig.route.group_interval = '1s';
   const amFile = join(dir, 'alertmanager-test.yml');
-  writeFileSync(amFile, stringify(amConfig));
+  writeFileSync(
+    amFile,
+    renderAlertmanagerConfig(
+      readFileSync(join(dir, PATHS.alertmanager), 'utf8'),
+      { [ALERTMANAGER_ENV.webhookUrl]: `http://127.0.0.1:${webhookPort}/alerts`, [ALERTMANAGER_ENV.opsgenieApiUrl]: 'http://127.0.0.1:9/' },
+      '1s',
+    ),
+  );
   const check = spawnSync(requireBinary('amtool'), ['check-config', amFile], { encoding: 'utf8' });
   expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
   am = await startAlertmanager(amFile);
