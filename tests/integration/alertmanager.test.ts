@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { startAlertReceiver, type AlertReceiver, type WebhookAlert } from '../../src/demo/alert-receiver.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,28 +19,16 @@ import { ALERT_NAMES, RECORDING_RULES } from '../../src/conventions.js';
 import { generate, PATHS } from '../../src/generate/generate.js';
 import { ALERTMANAGER_ENV, prometheusConfig, renderAlertmanagerConfig } from '../../src/generate/provisioning.js';
 import { writeFiles } from '../../src/generate/write-files.js';
-import { freePort, requireBinary } from '../support/binaries.js';
+import { requireBinary } from '../support/binaries.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
 
-interface WebhookAlert {
-  status: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-}
-interface WebhookPayload {
-  receiver: string;
-  status: string;
-  alerts: WebhookAlert[];
-}
-
 let dir: string | undefined;
-let webhook: Server | undefined;
+let webhook: AlertReceiver | undefined;
 let exporter: RunningService | undefined;
 let writer: NodeJS.Timeout | undefined;
 let am: RunningProcess | undefined;
 let prom: RunningProcess | undefined;
-const received: WebhookPayload[] = [];
 let errorShare = 0;
 
 /** The example's platform team and availability KR, reading a log file of the test. */
@@ -86,16 +74,7 @@ beforeAll(async () => {
   appendTraffic(log);
   writer = setInterval(() => appendTraffic(log), 100);
 
-  const webhookPort = await freePort();
-  webhook = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as WebhookPayload);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => webhook!.listen(webhookPort, '127.0.0.1', () => r()));
+  webhook = await startAlertReceiver('127.0.0.1', () => undefined);
 
   // The generated Alertmanager template, filled in the way render-config.sh fills it at
   // container start; other receivers point at a closed local port (no traffic leaves 127.0.0.1).
@@ -104,7 +83,7 @@ beforeAll(async () => {
     amFile,
     renderAlertmanagerConfig(
       readFileSync(join(dir, PATHS.alertmanager), 'utf8'),
-      { [ALERTMANAGER_ENV.webhookUrl]: `http://127.0.0.1:${webhookPort}/alerts`, [ALERTMANAGER_ENV.opsgenieApiUrl]: 'http://127.0.0.1:9/' },
+      { [ALERTMANAGER_ENV.webhookUrl]: webhook.url, [ALERTMANAGER_ENV.opsgenieApiUrl]: 'http://127.0.0.1:9/' },
       '1s',
     ),
   );
@@ -134,12 +113,12 @@ afterAll(async () => {
   await prom?.stop();
   await am?.stop();
   await exporter?.stop();
-  await new Promise<void>((r) => (webhook ? webhook.close(() => r()) : r()));
+  await webhook?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function availabilityAlerts(): WebhookAlert[] {
-  return received.flatMap((p) => p.alerts).filter((a) => a.labels.alertname === ALERT_NAMES.availabilityBelowTarget);
+  return webhook!.received.flatMap((p) => p.alerts).filter((a) => a.labels.alertname === ALERT_NAMES.availabilityBelowTarget);
 }
 
 describe('availability alert through Alertmanager', () => {
@@ -170,6 +149,6 @@ describe('availability alert through Alertmanager', () => {
     expect(a.annotations.runbook_url).toMatch(/runbooks\.md#okravailabilitybelowtarget$/);
     expect(a.annotations.summary).toContain('> 99%');
     // Routed by severity: the page receiver.
-    expect(received.find((p) => p.alerts.some((x) => x.labels.alertname === ALERT_NAMES.availabilityBelowTarget))?.receiver).toBe('page');
+    expect(webhook!.received.find((p) => p.alerts.some((x) => x.labels.alertname === ALERT_NAMES.availabilityBelowTarget))?.receiver).toBe('page');
   }, 60_000);
 });
