@@ -8,25 +8,23 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { startFakeCloud, type FakeCloud } from '../../exporters/bitbucket/testing/fake-cloud-server.js';
 import { startFakeJira, type FakeJira } from '../../exporters/jira/testing/fake-jira.js';
 import { startFakeSonarqube, type FakeSonarqube } from '../../exporters/sonarqube/fake-sonarqube.js';
 import { startService, type RunningService } from '../cli/commands/serve.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { DATASOURCE_UID, DEFAULTS } from '../conventions.js';
-import { generate, PATHS } from '../generate/generate.js';
-import { ALERTMANAGER_ENV, prometheusConfig, renderAlertmanagerConfig } from '../generate/provisioning.js';
-import { writeFiles } from '../generate/write-files.js';
 import type { Logger } from '../log/logger.js';
 import { AccessLogWriter } from './access-log-writer.js';
-import { describeAlert, startAlertReceiver, type AlertReceiver } from './alert-receiver.js';
+import type { AlertReceiver } from './alert-receiver.js';
 import { demoBitbucket } from './bitbucket-demo.js';
 import { DEMO_LOG_FILE, demoCalendarOf, demoConfigDocument, writeDemoConfig, type DemoTiming } from './demo-config.js';
 import { setDemoCalendar } from './demo-quarters.js';
 import { loadDemoHistory, type DemoHistory } from './demo-history.js';
 import { demoJira } from './jira-demo.js';
-import { findBinary, portOr, startAlertmanager, startPrometheus, type RunningProcess } from '../prometheus-tools.js';
+import { findBinary, portOr, type RunningProcess } from '../prometheus-tools.js';
+import { startLocalStack, type LocalStack } from './local-stack.js';
 import { demoSonarqube } from './sonarqube-demo.js';
 
 export const PROMETHEUS_INSTALL_HINT =
@@ -156,53 +154,26 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     const exporterUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${service.port}`;
     say(`exporter: ${exporterUrl}/metrics (sources: ${service.scheduler.runners.map((r) => r.source).join(', ')})`);
 
-    let prometheus: RunningProcess | undefined;
-    let alertmanager: RunningProcess | undefined;
-    let receiver: AlertReceiver | undefined;
+    let stack: LocalStack | undefined;
     if (startLocal) {
-      const generated = join(dir, 'generated');
-      const files = generate(loaded).files;
-      writeFiles(generated, files);
-      receiver = await startAlertReceiver('127.0.0.1', (a, r) => say(describeAlert(a, r)));
-      cleanups.push(() => receiver!.close());
-
-      // The generated Alertmanager template, filled as render-config.sh fills it in the compose
-      // stack: the webhook goes to the demo's receiver (or OKR_ALERT_WEBHOOK_URL when set).
-      const amFile = join(dir, 'alertmanager', 'alertmanager.yml');
-      mkdirSync(join(dir, 'alertmanager', 'data'), { recursive: true });
-      writeFileSync(
-        amFile,
-        renderAlertmanagerConfig(
-          files.find((f) => f.path === PATHS.alertmanager)!.content,
-          { ...process.env, [ALERTMANAGER_ENV.webhookUrl]: process.env[ALERTMANAGER_ENV.webhookUrl] || receiver.url },
-          opts.timing?.groupWait ?? '5s',
-        ),
-      );
-      alertmanager = await startAlertmanager(binaries.alertmanager!, amFile, { port: await portOr(opts.alertmanagerPort ?? 9093), dataDir: join(dir, 'alertmanager', 'data') });
-      cleanups.push(() => alertmanager!.stop());
-
-      const every = opts.timing?.evaluation ?? '5s';
-      const promFile = join(dir, 'prometheus', 'prometheus.yml');
-      mkdirSync(join(dir, 'prometheus', 'data'), { recursive: true });
-      writeFileSync(
-        promFile,
-        stringify(
-          prometheusConfig({
-            exporterTargets: [`127.0.0.1:${service.port}`],
-            alertmanagerTargets: [`127.0.0.1:${alertmanager.port}`],
-            scrapeInterval: every,
-            evaluationInterval: every,
-            ruleFiles: [join(generated, PATHS.recordingRules), join(generated, PATHS.alertRules)],
-          }),
-        ),
-      );
-      prometheus = await startPrometheus(binaries.prometheus!, { configFile: promFile, port: promPort, dataDir: join(dir, 'prometheus', 'data') });
-      cleanups.push(() => prometheus!.stop());
+      stack = await startLocalStack({
+        loaded,
+        dir,
+        binaries: { prometheus: binaries.prometheus!, alertmanager: binaries.alertmanager! },
+        exporterPort: service.port,
+        prometheusPort: promPort,
+        alertmanagerPort: opts.alertmanagerPort ?? 9093,
+        evaluation: opts.timing?.evaluation ?? '5s',
+        groupWait: opts.timing?.groupWait ?? '5s',
+        say,
+      });
+      cleanups.push(() => stack!.stop());
     } else if (mode === 'start') {
       const missing = Object.entries(binaries ?? {}).filter(([, p]) => p === undefined).map(([name]) => (name === 'alertmanager' ? 'prometheus-alertmanager' : name));
       say(`${missing.join(' and ')} not found: the exporter runs alone, and the KR engine has no Prometheus to ask; ${PROMETHEUS_INSTALL_HINT}`);
     }
 
+    const prometheus = stack?.prometheus;
     let history: Promise<DemoHistory> | undefined;
     const promtool = findBinary('promtool');
     const external = typeof mode === 'object' ? mode : undefined;
@@ -241,8 +212,8 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       exporterUrl,
       prometheusUrl,
       prometheus,
-      alertmanager,
-      receiver,
+      alertmanager: stack?.alertmanager,
+      receiver: stack?.receiver,
       log,
       fakes: { jira, sonarqube, bitbucket },
       service,
@@ -251,7 +222,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
         `  metrics       ${exporterUrl}/metrics`,
         `  KR review     ${exporterUrl}/report   (or: okr-metrics report -c ${configFile})`,
         ...(prometheus ? [`  Prometheus    ${prometheus.url}   (alerts: ${prometheus.url}/alerts)`] : []),
-        ...(alertmanager ? [`  Alertmanager  ${alertmanager.url}   (notifications are printed here)`] : []),
+        ...(stack ? [`  Alertmanager  ${stack.alertmanager.url}   (notifications are printed here)`] : []),
         `  OKR file      ${configFile}`,
         `  access log    ${join(dir, DEMO_LOG_FILE)}`,
         ...(prometheus ? [`  dashboards    ${join(dir, 'generated', 'dashboards')} (import into Grafana; datasource uid ${DATASOURCE_UID})`] : []),
