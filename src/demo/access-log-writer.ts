@@ -14,7 +14,7 @@ const stream = (seed: number) => {
 };
 
 /** Requests per second at the daily peak (14:00 UTC); the night trough is a fifth of it. */
-export const PEAK_RPS = 24;
+const PEAK_RPS = 24;
 const DAY_MS = 86_400_000;
 
 export interface Incident {
@@ -45,7 +45,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** nginx `$time_local` in UTC: `26/Nov/2026:14:05:09 +0000`. */
-export function timeLocal(ms: number): string {
+function timeLocal(ms: number): string {
   const d = new Date(ms);
   return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
@@ -65,7 +65,7 @@ export interface TrafficModel {
 }
 
 /** One access-log line for a request at `ms`. */
-export function requestLine(ms: number, r: () => number, model: TrafficModel): string {
+function requestLine(ms: number, r: () => number, model: TrafficModel): string {
   let x = r();
   const ep = ENDPOINTS.find((e) => (x -= e.weight) < 0) ?? ENDPOINTS[0]!;
   const incident = model.incidents.find((i) => ms >= i.fromMs && ms < i.toMs);

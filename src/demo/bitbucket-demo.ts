@@ -16,7 +16,7 @@ import { hashSeed, Random } from './demo-random.js';
 import { demoCoverageTrend, type DemoProjectKey } from './sonarqube-demo.js';
 
 export const DEMO_BITBUCKET_TOKEN = 'demo-bitbucket-token';
-export const DEMO_BITBUCKET_WORKSPACE = 'reloadly';
+const DEMO_BITBUCKET_WORKSPACE = 'reloadly';
 
 /** `fixture` is what startFakeCloud takes; tick() changes it in place. */
 export interface DemoBitbucket {

@@ -16,7 +16,7 @@ import { DEMO_BITBUCKET_TOKEN } from './bitbucket-demo.js';
 import { DEMO_JIRA } from './jira-demo.js';
 import { DEMO_SONAR_TOKEN } from './sonarqube-demo.js';
 
-export const DEMO_CONFIG_FILE = 'okrs.demo.yaml';
+const DEMO_CONFIG_FILE = 'okrs.demo.yaml';
 /** The live access log, relative to the demo directory. */
 export const DEMO_LOG_FILE = 'logs/topups-api.access.log';
 

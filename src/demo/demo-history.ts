@@ -25,7 +25,7 @@ import { Random } from './demo-random.js';
  * quarter and a half): months at the live rate would be gigabytes. Ratios (availability,
  * latency quantiles) do not depend on the rate.
  */
-export const HISTORY_RATE = 0.003;
+const HISTORY_RATE = 0.003;
 const STEP_MS = 300_000;
 
 export interface DemoHistoryOptions {

@@ -27,7 +27,7 @@ import { findBinary, portOr, type RunningProcess } from '../prometheus-tools.js'
 import { startLocalStack, type LocalStack } from './local-stack.js';
 import { demoSonarqube } from './sonarqube-demo.js';
 
-export const PROMETHEUS_INSTALL_HINT =
+const PROMETHEUS_INSTALL_HINT =
   'install them with `sudo apt-get install -y prometheus prometheus-alertmanager` (Debian/Ubuntu), or run the whole stack with `docker compose up`';
 
 export interface ExternalPrometheus {
