@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../src/config/load-config.js';
 import type { ErrorReason, SourceName } from '../src/conventions.js';
+import type { Clock } from '../src/core/clock.js';
 
 export type Labels = Record<string, string>;
 export type MetricType = 'gauge' | 'counter' | 'histogram';
@@ -49,6 +50,8 @@ export interface CollectorDeps {
   logger: Logger;
   /** Directory for checkpoints and caches (server.state_dir). */
   stateDir: string;
+  /** The one clock of the process (tests inject theirs): periods, timestamps, timers' deadlines. */
+  clock: Clock;
 }
 
 export interface CollectorFactory {

@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import { redact, registerSecretValue, type Secret } from '../src/config/secrets.js';
 import type { ErrorReason, SourceName } from '../src/conventions.js';
 import { SourceError, type CollectContext } from './collector.js';
+import type { Clock } from '../src/core/clock.js';
 
 export type HttpAuth = { type: 'bearer'; token: Secret } | { type: 'basic'; username: string; password: Secret } | undefined;
 
@@ -25,6 +26,8 @@ export interface HttpClientOptions {
   maxRetryAfterSeconds?: number;
   /** Setting to name when the credentials are refused, e.g. "sources.jira.api_token". */
   credentialSetting?: string;
+  /** Reads "now" for a Retry-After given as an HTTP date. */
+  clock: Clock;
   /** Replaceable for tests. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -48,7 +51,7 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Seconds to wait from a Retry-After header (delta-seconds or HTTP date), if present. */
-function retryAfterSeconds(headers: Headers, now = Date.now()): number | undefined {
+function retryAfterSeconds(headers: Headers, now: number): number | undefined {
   const v = headers.get('retry-after');
   if (v === null || v.trim() === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(v.trim())) return Number(v);
@@ -155,7 +158,7 @@ export class HttpClient {
       }
       ctx.countRequest(res.status);
       if (!RETRYABLE.has(res.status) || attempt >= maxRetries) return res;
-      const after = retryAfterSeconds(res.headers);
+      const after = retryAfterSeconds(res.headers, this.opts.clock.now());
       if (after !== undefined && after > (this.opts.maxRetryAfterSeconds ?? 120)) return res;
       await res.body?.cancel();
       const waitMs = after !== undefined ? after * 1000 + rnd() * 250 : backoffMs(attempt, rnd);

@@ -86,7 +86,7 @@ async function startProcess(binary: string, args: (port: number, dataDir: string
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
   };
   try {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = performance.now() + READY_TIMEOUT_MS;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`${binary} exited with ${proc.exitCode}:\n${log}`);
       try {
@@ -94,7 +94,7 @@ async function startProcess(binary: string, args: (port: number, dataDir: string
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`${url} not ready after ${READY_TIMEOUT_MS} ms:\n${log.slice(-2000)}`);
+      if (performance.now() > deadline) throw new Error(`${url} not ready after ${READY_TIMEOUT_MS} ms:\n${log.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (e) {

@@ -13,6 +13,7 @@ import type { ApilogsConfig } from './config.js';
 import { LogTailer } from './log-tailer.js';
 import type { ServiceCounters } from './service-counters.js';
 import { createServiceCounters } from './service-setup.js';
+import type { Clock } from '../../src/core/clock.js';
 
 export const DEFAULT_STATE_FILE = 'apilogs-checkpoint.json';
 
@@ -21,6 +22,7 @@ export interface ApilogsCollectorOptions {
   baseDir: string;
   stateDir: string;
   logger: Logger;
+  clock: Clock;
 }
 
 export class ApilogsCollector implements Collector {
@@ -41,6 +43,7 @@ export class ApilogsCollector implements Collector {
       stateFile: this.stateFile,
       pollIntervalMs: durationSeconds(s.poll_interval) * 1000,
       logger: opts.logger,
+      clock: opts.clock,
     });
   }
 
@@ -70,6 +73,6 @@ export const apilogsFactory: CollectorFactory = {
   create(deps: CollectorDeps): Collector {
     const settings = deps.loaded.config.sources.apilogs;
     if (!settings) throw new Error('apilogs collector created without sources.apilogs settings');
-    return new ApilogsCollector({ settings, baseDir: deps.loaded.baseDir, stateDir: deps.stateDir, logger: deps.logger });
+    return new ApilogsCollector({ settings, baseDir: deps.loaded.baseDir, stateDir: deps.stateDir, logger: deps.logger, clock: deps.clock });
   },
 };

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../../src/cli/commands/serve.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { fixedClock } from '../../src/core/clock.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
 import { COLLECTOR_FACTORIES } from '../registry.js';
 import { nginxLine } from './testing/apilogs-fixtures.js';
@@ -67,7 +68,7 @@ describe('serve with only the apilogs source', () => {
     writeFileSync(join(logs, 'topups.access.log'), `${nginxLine('GET', '/v1/topups/5', 200, '0.020')}\n`);
     writeFileSync(join(logs, 'admin.jsonl'), '{"status":500,"method":"GET","path":"/reports/2026","ms":1500}\n');
 
-    service = await startService(hostConfig(dir), { host: '127.0.0.1', port: 0, logger: silentLogger() });
+    service = await startService(hostConfig(dir), { host: '127.0.0.1', port: 0, logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')) });
     const topups = 'api_requests_total{service="topups-api",route="/v1/topups/:id",method="GET",code="200"}';
     let body = await scrapeUntil(service.url, (b) => value(b, topups) === '1');
     expect(value(body, topups)).toBe('1');

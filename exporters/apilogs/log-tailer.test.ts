@@ -12,6 +12,7 @@ import { createLogger, silentLogger } from '../../src/log/logger.js';
 import { LogTailer } from './log-tailer.js';
 import type { ServiceCounters } from './service-counters.js';
 import { nginxLine, service } from './testing/apilogs-fixtures.js';
+import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
 
 /** Line n: its request_time is n seconds, so the histogram sum proves which lines were counted. */
 const line = (n: number) => `${nginxLine('GET', `/v1/topups/${n}`, 200, `${n}`)}\n`;
@@ -24,19 +25,23 @@ afterEach(() => {
   for (const t of tailers.splice(0)) t.stop();
 });
 
-function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginning'; counters?: ServiceCounters; pollMs?: number; orphanGraceMs?: number; twinWaitMs?: number } = {}) {
+/**
+ * A tailer on a manual clock by default: tests move time past the grace and twin-wait deadlines
+ * themselves. Tests whose tailer polls on its own timer pass a clock that moves with real time.
+ */
+function tailer(dir: string, files: string[], opts: { startAt?: 'end' | 'beginning'; counters?: ServiceCounters; pollMs?: number; clock?: Clock } = {}) {
   const counters = opts.counters ?? service();
+  const clock = new ManualClock(Date.parse('2026-11-25T12:00:00Z'));
   const t = new LogTailer({
     services: [{ name: 'topups', files, startAt: opts.startAt ?? 'end', counters }],
     baseDir: dir,
     stateFile: join(dir, 'state', 'checkpoint.json'),
     pollIntervalMs: opts.pollMs ?? 3_600_000,
-    orphanGraceMs: opts.orphanGraceMs,
-    twinWaitMs: opts.twinWaitMs,
     logger: silentLogger(),
+    clock: opts.clock ?? clock,
   });
   tailers.push(t);
-  return { t, c: counters };
+  return { t, c: counters, clock };
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'apilogs-tail-'));
@@ -86,7 +91,7 @@ describe('LogTailer basics', () => {
     const dir = tmp();
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }) });
-    const t = new LogTailer({ services: [{ name: 'topups', files: ['gone.log'], startAt: 'end', counters: service() }], baseDir: dir, stateFile: join(dir, 'cp.json'), pollIntervalMs: 3_600_000, logger });
+    const t = new LogTailer({ services: [{ name: 'topups', files: ['gone.log'], startAt: 'end', counters: service() }], baseDir: dir, stateFile: join(dir, 'cp.json'), pollIntervalMs: 3_600_000, logger, clock: new ManualClock(0) });
     tailers.push(t);
     for (let i = 0; i < 5; i++) t.poll();
     writeFileSync(join(dir, 'gone.log'), '');
@@ -111,7 +116,7 @@ describe('LogTailer files leaving the globs', () => {
     const dir = tmp();
     const file = join(dir, 'access.log');
     writeFileSync(file, '');
-    const { t, c } = tailer(dir, ['access.log'], { orphanGraceMs: 50 });
+    const { t, c, clock } = tailer(dir, ['access.log']);
     t.poll();
     appendFileSync(file, lines(1, 3));
     renameSync(file, `${file}.old`);
@@ -119,7 +124,10 @@ describe('LogTailer files leaving the globs', () => {
     t.poll();
     expect([c.parsed, c.filesWatched, c.rotations, c.filesMissing]).toEqual([4, 1, 1, 1]);
     for (let i = 0; i < 5; i++) t.poll();
-    await sleep(60);
+    clock.advance(4_999);
+    t.poll();
+    expect(c.filesWatched).toBe(1); // 5 s of grace (and 4 polls) not over yet
+    clock.advance(1);
     t.poll();
     expect([c.parsed, c.malformed, c.filesWatched, durationSum(c)]).toEqual([5, 0, 0, 15]);
   });
@@ -128,13 +136,16 @@ describe('LogTailer files leaving the globs', () => {
     const dir = tmp();
     const file = join(dir, 'access.log');
     writeFileSync(file, lines(1, 20));
-    const { t, c } = tailer(dir, ['access.log*'], { startAt: 'beginning', twinWaitMs: 30 });
+    const { t, c, clock } = tailer(dir, ['access.log*'], { startAt: 'beginning' });
     t.poll();
     copyFileSync(file, `${file}.bak`);
     appendFileSync(`${file}.bak`, line(21));
     for (let i = 0; i < 25; i++) t.poll();
     expect(c.parsed).toBe(20); // still waiting for a truncation
-    await sleep(40);
+    clock.advance(59_999);
+    t.poll();
+    expect(c.parsed).toBe(20); // a minute's wait not over yet
+    clock.advance(1);
     t.poll();
     appendFileSync(`${file}.bak`, line(22));
     t.poll();
@@ -231,7 +242,8 @@ async function rotateWhileWriting(style: Style, glob: string, rotations: number)
   const dir = tmp();
   const file = join(dir, 'app.log');
   writeFileSync(file, '');
-  const { t, c } = tailer(dir, [glob], { pollMs: 2 });
+  // Polls on its own timer while the writer sleeps: a clock that moves with them.
+  const { t, c } = tailer(dir, [glob], { pollMs: 2, clock: systemClock });
   t.start();
   await sleep(5);
   let n = 0;

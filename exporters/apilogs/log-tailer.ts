@@ -20,6 +20,7 @@ import { globSync, isDynamicPattern } from 'tinyglobby';
 import { type CheckpointFile, type FileCheckpoint, headHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { LineSplitter, MAX_LINE_BYTES, READ_CHUNK_BYTES, readBuffer } from './line-splitter.js';
 import type { ServiceCounters } from './service-counters.js';
+import type { Clock } from '../../src/core/clock.js';
 
 /** Bytes of a file's beginning kept as its fingerprint. */
 const HEAD_BYTES = 1024;
@@ -58,10 +59,8 @@ export interface TailerOptions {
   stateFile: string;
   pollIntervalMs: number;
   logger: Logger;
-  /** How long a file that left the globs is still read (default 5 s; tests shorten it). */
-  orphanGraceMs?: number;
-  /** How long a copy waits for its original's truncation (default 60 s; tests shorten it). */
-  twinWaitMs?: number;
+  /** Grace and twin-wait deadlines, the checkpoint's saved_at. */
+  clock: Clock;
 }
 
 interface FollowedFile {
@@ -198,7 +197,7 @@ export class LogTailer {
         f.path = now.path;
         f.orphanPolls = 0;
       } else {
-        if (f.orphanPolls === 0) f.orphanSince = Date.now();
+        if (f.orphanPolls === 0) f.orphanSince = this.opts.clock.now();
         f.orphanPolls++;
       }
       // Rotated away: renamed (to another matching name, or out of the globs) or deleted.
@@ -208,7 +207,7 @@ export class LogTailer {
         counters.rotations++;
       }
       budget -= this.readOrWarn(st, f, budget);
-      if (f.orphanPolls > ORPHAN_GRACE_POLLS && Date.now() - f.orphanSince >= (this.opts.orphanGraceMs ?? ORPHAN_GRACE_MS)) {
+      if (f.orphanPolls > ORPHAN_GRACE_POLLS && this.opts.clock.now() - f.orphanSince >= ORPHAN_GRACE_MS) {
         // Gone from the globs and drained: count an unterminated last line, then let go.
         this.finishFile(st, f);
       }
@@ -304,7 +303,7 @@ export class LogTailer {
       for (const other of st.files.values()) {
         if (other.head.length > 0 && !other.twinOf && startsWith(head, other.head)) {
           f.twinOf = other;
-          f.twinSince = Date.now();
+          f.twinSince = this.opts.clock.now();
           return f;
         }
       }
@@ -364,7 +363,7 @@ export class LogTailer {
     if (f.twinOf) {
       const original = f.twinOf;
       f.twinPolls++;
-      if (!st.files.has(original.key) || (f.twinPolls > TWIN_WAIT_POLLS && Date.now() - f.twinSince >= (this.opts.twinWaitMs ?? TWIN_WAIT_MS))) {
+      if (!st.files.has(original.key) || (f.twinPolls > TWIN_WAIT_POLLS && this.opts.clock.now() - f.twinSince >= TWIN_WAIT_MS)) {
         // The original was never truncated: a plain copy of lines already counted.
         f.twinOf = undefined;
         this.startAt(f, this.lastLineEnd(f.fd, size));
@@ -440,7 +439,7 @@ export class LogTailer {
       // Files of a previous run not seen yet this run keep their entries until they are.
       for (const r of st.resume.values()) files.push(r);
     }
-    return { version: 1, saved_at: Date.now() / 1000, services: this.states.map((s) => s.svc.name), files };
+    return { version: 1, saved_at: this.opts.clock.now() / 1000, services: this.states.map((s) => s.svc.name), files };
   }
 
   saveCheckpoint(): void {

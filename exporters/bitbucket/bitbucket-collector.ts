@@ -31,7 +31,6 @@ export const CLOUD_API_URL = 'https://api.bitbucket.org/2.0';
 
 /** Test seams: time, and HttpClient's sleep/random so retries take no wall time. */
 export interface BitbucketCollectorHooks {
-  now?: () => number;
   sleep?: HttpClientOptions['sleep'];
   random?: HttpClientOptions['random'];
 }
@@ -56,7 +55,6 @@ export class BitbucketCollector implements Collector {
   private readonly backfillMs: number;
   private readonly teamByRepo = new Map<string, string>();
   private readonly coverage: CoverageOptions | undefined;
-  private readonly now: () => number;
   private state: BitbucketState | undefined;
   /** Last error message per failing repository, so each failure is logged once. */
   private readonly failing = new Map<string, string>();
@@ -68,7 +66,6 @@ export class BitbucketCollector implements Collector {
     const cfg = deps.loaded.config.sources.bitbucket;
     if (!cfg) throw new Error('sources.bitbucket is not configured');
     this.cfg = cfg;
-    this.now = hooks.now ?? Date.now;
     const secretCtx = { env: deps.loaded.env, baseDir: deps.loaded.baseDir };
     const bearer = resolveSecret(cfg, 'access_token', secretCtx);
     const basic = resolveSecret(cfg, 'api_token', secretCtx);
@@ -91,6 +88,7 @@ export class BitbucketCollector implements Collector {
       auth,
       maxConcurrency: cfg.max_concurrency,
       credentialSetting,
+      clock: deps.clock,
       ...(hooks.sleep ? { sleep: hooks.sleep } : {}),
       ...(hooks.random ? { random: hooks.random } : {}),
     });
@@ -164,7 +162,7 @@ export class BitbucketCollector implements Collector {
   }
 
   private async collectRepo(ctx: CollectContext, state: BitbucketState, repo: RepoRef): Promise<RepoOutcome> {
-    const now = this.now();
+    const now = this.deps.clock.now();
     const live: RepoLive = { team: this.teamByRepo.get(repo.slug) ?? '' };
     const errors: unknown[] = [];
     const known = state.repos[repo.slug];

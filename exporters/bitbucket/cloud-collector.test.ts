@@ -103,7 +103,8 @@ describe('Bitbucket Cloud collector', () => {
   let state: ReturnType<typeof tempStateDir>;
   let now: number;
   const sleeps: number[] = [];
-  const hooks = () => ({ now: () => now, random: () => 0, sleep: async (ms: number) => void sleeps.push(ms) });
+  const clock = { now: () => now };
+  const hooks = () => ({ random: () => 0, sleep: async (ms: number) => void sleeps.push(ms) });
 
   beforeEach(async () => {
     fake = await startFakeCloud(fixture());
@@ -118,7 +119,7 @@ describe('Bitbucket Cloud collector', () => {
 
   it('collects every metric with exact values, skips a repository it may not read, and matches the golden /metrics', async () => {
     refuseBroken(fake);
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
     const ctx = testContext();
     const log = capturingLogger();
     ctx.logger = log.logger;
@@ -169,7 +170,7 @@ describe('Bitbucket Cloud collector', () => {
   });
 
   it('counts each pull request and pipeline once across refreshes and a restart', async () => {
-    const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir);
+    const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock);
     const first = createBitbucketCollector(deps, hooks());
     await first.collect(testContext());
     const api = { repo: 'api', team: 'platform' };
@@ -227,7 +228,7 @@ describe('Bitbucket Cloud collector', () => {
       sendJson(res, 429, { type: 'error', error: { message: 'Rate limit for this resource has been exceeded.' } }, { 'retry-after': '7' });
       return true;
     });
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
     const ctx = testContext();
     const snap = await collector.collect(ctx);
     expect(sleeps).toEqual([7000]);
@@ -236,7 +237,7 @@ describe('Bitbucket Cloud collector', () => {
   });
 
   it('fails the collection on refused credentials, naming the setting and never the token', async () => {
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: 'wrong-token-1234' }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: 'wrong-token-1234' }, state.dir, clock), hooks());
     const err = await collector.collect(testContext()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceError);
     expect((err as SourceError).reason).toBe('auth');
@@ -249,7 +250,7 @@ describe('Bitbucket Cloud collector', () => {
   it('sends an access token as Bearer', async () => {
     fake.fixture.authorization = 'Bearer repo-access-token-9876';
     const collector = createBitbucketCollector(
-      depsFor(yaml(fake.url, '    access_token: ${BB_ACCESS}\n'), { BB_ACCESS: 'repo-access-token-9876' }, state.dir),
+      depsFor(yaml(fake.url, '    access_token: ${BB_ACCESS}\n'), { BB_ACCESS: 'repo-access-token-9876' }, state.dir, clock),
       hooks(),
     );
     const snap = await collector.collect(testContext());
@@ -277,7 +278,7 @@ describe('Bitbucket Cloud collector', () => {
   it('logs a failing repository once, then its recovery, and looks a main branch up only once', async () => {
     refuseBroken(fake);
     const repos = `    repositories: [api, broken, web]\n`;
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url) + repos, { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url) + repos, { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
     const log = capturingLogger();
     for (let i = 0; i < 2; i++) {
       const ctx = testContext();
@@ -299,9 +300,9 @@ describe('Bitbucket Cloud collector', () => {
   it('is registered, and runs under the source runner with its requests counted', async () => {
     expect(COLLECTOR_FACTORIES.bitbucket).toBe(bitbucketCollectorFactory);
     expect(bitbucketCollectorFactory.defaultInterval).toBe('10m');
-    // Real clock here: a ten-year backfill keeps every fixture date inside the window.
-    const deps = depsFor(`${yaml(fake.url)}    backfill: 3650d\n`, { BB_TOKEN: TOKEN }, state.dir);
-    const runner = new SourceRunner(bitbucketCollectorFactory.create(deps), { intervalSeconds: 600, timeoutSeconds: 30, logger: deps.logger });
+    // The registered factory hands the deps' clock down: at NOW a one-year backfill holds every merge of the fixture (PR 56 merged 2026-01-01).
+    const deps = depsFor(`${yaml(fake.url)}    backfill: 365d\n`, { BB_TOKEN: TOKEN }, state.dir, clock);
+    const runner = new SourceRunner(bitbucketCollectorFactory.create(deps), { intervalSeconds: 600, timeoutSeconds: 30, logger: deps.logger, clock });
     await runner.runOnce();
     expect(runner.getHealth().up).toBe(true);
     expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'api', team: 'platform' })).toBe(57);
@@ -313,7 +314,7 @@ describe('Bitbucket Cloud collector', () => {
   it('reports a network failure after its retries as an http error', async () => {
     const url = fake.url;
     await fake.close();
-    const collector = createBitbucketCollector(depsFor(`${yaml(url)}    repositories: [api]\n`, { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(`${yaml(url)}    repositories: [api]\n`, { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
     const ctx = testContext();
     const err = (await collector.collect(ctx).catch((e: unknown) => e)) as SourceError;
     expect(err).toBeInstanceOf(SourceError);
@@ -329,7 +330,7 @@ describe('Bitbucket Cloud collector', () => {
       if (req.path === '/2.0/repositories/acme/api/pipelines') ac.abort(new Error('collection timed out'));
       return false;
     });
-    const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir);
+    const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock);
     await expect(createBitbucketCollector(deps, hooks()).collect(testContext(ac.signal))).rejects.toThrow('collection timed out');
     const saved = JSON.parse(readFileSync(join(state.dir, STATE_FILE_NAME), 'utf8')) as { repos: Record<string, { pullRequests: { merged: number }; pipelines?: unknown }> };
     expect(saved.repos.api!.pullRequests.merged).toBe(56);
@@ -343,14 +344,14 @@ describe('Bitbucket Cloud collector', () => {
 
   it('limits `repositories: all` to one project on Cloud with BBQL', async () => {
     fake.fixture.repos[2]!.project = 'PLAT';
-    const collector = createBitbucketCollector(depsFor(`${yaml(fake.url)}    project: PLAT\n`, { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(`${yaml(fake.url)}    project: PLAT\n`, { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
     const snap = await collector.collect(testContext());
     expect(reposIn(snap)).toEqual(['web']);
     expect(fake.requests.find((r) => r.path === '/2.0/repositories/acme')!.query.get('q')).toBe('project.key = "PLAT"');
   });
   it('puts `q` and `sort` back into a `next` link that dropped them', async () => {
     fake.fixture.nextDrops = ['q', 'sort'];
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
     const snap = await collector.collect(testContext());
     expect(sampleValue(snap, M.prsMerged, { repo: 'api', team: 'platform' })).toBe(56);
     const page2 = fake.requests.find((r) => r.path === '/2.0/repositories/acme/api/pullrequests' && r.query.get('page') === '2')!;

@@ -72,7 +72,8 @@ describe('Bitbucket Data Center collector', () => {
   let fake: FakeDc;
   let state: ReturnType<typeof tempStateDir>;
   let now: number;
-  const hooks = () => ({ now: () => now, random: () => 0, sleep: async () => undefined });
+  const clock = { now: () => now };
+  const hooks = () => ({ random: () => 0, sleep: async () => undefined });
 
   beforeEach(async () => {
     fake = await startFakeDataCenter(fixture());
@@ -91,7 +92,7 @@ describe('Bitbucket Data Center collector', () => {
   });
 
   it('pages every listing, uses closedDate as merge time, skips an unreadable repository, and matches the golden /metrics', async () => {
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: TOKEN }, state.dir), hooks());
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: TOKEN }, state.dir, clock), hooks());
     const ctx = testContext();
     const snap = await collector.collect(ctx);
     const core = { repo: 'core', team: 'platform' };
@@ -127,7 +128,7 @@ describe('Bitbucket Data Center collector', () => {
 
   it('reads coverage on a configured main branch and counts nothing twice after a restart', async () => {
     const repos = '\n      - { slug: tools, main_branch: develop, team: tooling }\n      - core';
-    const deps = depsFor(yaml(fake.url, repos), { BBDC_TOKEN: TOKEN }, state.dir);
+    const deps = depsFor(yaml(fake.url, repos), { BBDC_TOKEN: TOKEN }, state.dir, clock);
     const first = await createBitbucketCollector(deps, hooks()).collect(testContext());
     const tools = { repo: 'tools', team: 'tooling' };
     const core = { repo: 'core', team: 'platform' };
@@ -147,7 +148,7 @@ describe('Bitbucket Data Center collector', () => {
   });
 
   it('fails on a refused token with the Data Center error message, and when no repository is readable', async () => {
-    const bad = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: 'not-the-token' }, state.dir), hooks());
+    const bad = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: 'not-the-token' }, state.dir, clock), hooks());
     const err = (await bad.collect(testContext()).catch((e: unknown) => e)) as SourceError;
     expect(err).toBeInstanceOf(SourceError);
     expect(err.reason).toBe('auth');
@@ -155,7 +156,7 @@ describe('Bitbucket Data Center collector', () => {
       'bitbucket: GET /rest/api/1.0/projects/PRJ/repos answered 401: the credentials were refused; check sources.bitbucket.access_token (Authentication failed. Please check your credentials and try again.)',
     );
 
-    const onlyLegacy = createBitbucketCollector(depsFor(yaml(fake.url, '[legacy]'), { BBDC_TOKEN: TOKEN }, state.dir), hooks());
+    const onlyLegacy = createBitbucketCollector(depsFor(yaml(fake.url, '[legacy]'), { BBDC_TOKEN: TOKEN }, state.dir, clock), hooks());
     const err2 = (await onlyLegacy.collect(testContext()).catch((e: unknown) => e)) as SourceError;
     expect(err2).toBeInstanceOf(SourceError);
     expect(err2.reason).toBe('not_found');
@@ -163,8 +164,7 @@ describe('Bitbucket Data Center collector', () => {
   });
   it('keeps a failing repository its counters but not its gauges, and waits out a 429', async () => {
     const sleeps: number[] = [];
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: TOKEN }, state.dir), {
-      now: () => now,
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: TOKEN }, state.dir, clock), {
       random: () => 0,
       sleep: async (ms: number) => void sleeps.push(ms),
     });

@@ -5,7 +5,8 @@ import { HttpClient } from '../http-client.js';
 import { testContext } from '../testing/collect-context.js';
 import { JiraClient } from './jira-client.js';
 import { fakeJiraData, startFakeJira, type FakeJira, type FakeJiraData, type FakeSprint } from './testing/fake-jira.js';
-import { CLOUD_EMAIL, CLOUD_TOKEN, cloudDataset, DC_PAT, datacenterDataset } from './testing/jira-dataset.js';
+import { CLOUD_EMAIL, CLOUD_NOW, CLOUD_TOKEN, cloudDataset, DC_PAT, datacenterDataset } from './testing/jira-dataset.js';
+import { fixedClock } from '../../src/core/clock.js';
 
 let fake: FakeJira | undefined;
 afterEach(async () => {
@@ -19,7 +20,7 @@ async function clientFor(data: FakeJiraData): Promise<JiraClient> {
     data.flavor === 'cloud'
       ? ({ type: 'basic', username: CLOUD_EMAIL, password: new Secret(CLOUD_TOKEN) } as const)
       : ({ type: 'bearer', token: new Secret(DC_PAT) } as const);
-  const http = new HttpClient({ source: 'jira', baseUrl: fake.url, auth, maxRetries: 1, sleep: async () => {}, credentialSetting: 'sources.jira.api_token' });
+  const http = new HttpClient({ source: 'jira', baseUrl: fake.url, auth, maxRetries: 1, sleep: async () => {}, credentialSetting: 'sources.jira.api_token', clock: fixedClock(CLOUD_NOW.getTime()) });
   return new JiraClient(http, data.flavor);
 }
 

@@ -15,6 +15,7 @@ import { boardSpecs, JiraCollector } from './jira-collector.js';
 import { CACHE_FILE } from './sprint-cache.js';
 import { RELIST_AFTER_MS } from './sprint-history.js';
 import { startFakeJira, type FakeJira } from './testing/fake-jira.js';
+import { fixedClock } from '../../src/core/clock.js';
 import { CLOUD_NOW, CLOUD_TOKEN, cloudConfigYaml, cloudDataset, DC_PAT, datacenterConfigYaml, datacenterDataset } from './testing/jira-dataset.js';
 
 const GOLDEN = join(import.meta.dirname, 'testdata', 'cloud-metrics.golden.prom');
@@ -53,8 +54,7 @@ async function setup(data = cloudDataset()): Promise<Setup> {
     sleeps,
     collector: (yaml = cloudConfigYaml(fake.url), env = { JIRA_API_TOKEN: CLOUD_TOKEN, JIRA_PAT: DC_PAT }) => {
       const loaded = parseConfig(yaml, 'okrs.yaml', { env });
-      return new JiraCollector(loaded, silentLogger(), stateDir, {
-        now: () => new Date(clock.now),
+      return new JiraCollector({ loaded, logger: silentLogger(), stateDir, clock: { now: () => clock.now } }, {
         sleep: async (ms) => void sleeps.push(ms),
         random: () => 0.5,
         maxRetries: 2,
@@ -396,13 +396,13 @@ describe('Jira collector housekeeping', () => {
     const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
     const logged: string[] = [];
     const logger = { ...silentLogger(), warn: (_o: unknown, m: string) => void logged.push(m), info: (_o: unknown, m: string) => void logged.push(m) } as never;
-    const snap = await new JiraCollector(loaded, logger, s.stateDir, { now: () => CLOUD_NOW }).collect(w.ctx());
+    const snap = await new JiraCollector({ loaded, logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) }).collect(w.ctx());
     expect(logged.some((m) => m.includes('unreadable'))).toBe(true);
     expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
     expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(6);
     // Same state dir, another Jira site: its sprint ids mean nothing here.
     const other = parseConfig(cloudConfigYaml(s.fake.url.replace('127.0.0.1', 'localhost')), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
-    new JiraCollector(other, logger, s.stateDir, { now: () => CLOUD_NOW });
+    new JiraCollector({ loaded: other, logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) });
     expect(logged.some((m) => m.includes('another site'))).toBe(true);
   });
 
@@ -497,8 +497,10 @@ describe('Jira collector under the source runner', () => {
     try {
       s.fake.data.failures.push({ path: /\/search\/jql$/, status: 429, headers: { 'retry-after': '0' }, times: 1 });
       const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
-      const collector = COLLECTOR_FACTORIES.jira!.create({ loaded, logger: silentLogger(), stateDir: s.stateDir });
-      const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 60, logger: silentLogger() });
+      // The factory hands the deps' clock to the collector: the queries ask for the data set's month and quarter whatever today is.
+      const clock = fixedClock(CLOUD_NOW.getTime());
+      const collector = COLLECTOR_FACTORIES.jira!.create({ loaded, logger: silentLogger(), stateDir: s.stateDir, clock });
+      const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 60, logger: silentLogger(), clock });
       await runner.runOnce();
       expect(runner.getHealth().up).toBe(true);
       const text = await renderSnapshot([...runner.healthFamilies(), ...runner.lastGood()]);

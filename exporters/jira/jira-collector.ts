@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../src/config/load-config.js';
 import { resolveSecret } from '../../src/config/secrets.js';
-import { SourceError, type CollectContext, type Collector, type CollectorFactory, type Snapshot } from '../collector.js';
+import { SourceError, type CollectContext, type Collector, type CollectorDeps, type CollectorFactory, type Snapshot } from '../collector.js';
+import type { Clock } from '../../src/core/clock.js';
 import { HttpClient, type HttpAuth } from '../http-client.js';
 import { jqlQuery, type JiraConfig, type JqlQuery } from './config.js';
 import type { JiraField, JiraIssue } from './jira-api.js';
@@ -29,8 +30,6 @@ export interface BoardSpec {
 }
 
 export interface JiraCollectorOptions {
-  /** Replaceable for tests: the instant that decides the current period. */
-  now?: () => Date;
   /** Passed to the HttpClient (tests make retries instant). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -83,12 +82,17 @@ export class JiraCollector implements Collector {
   private lastErrors: SourceError[] = [];
   private queryField: Promise<PointsField | undefined> | undefined;
 
+  private readonly loaded: LoadedConfig;
+  /** Decides the current period of the JQL queries and which sprints count as closed. */
+  private readonly clock: Clock;
+
   constructor(
-    private readonly loaded: LoadedConfig,
-    private readonly logger: Logger,
-    stateDir: string,
+    deps: CollectorDeps,
     private readonly opts: JiraCollectorOptions = {},
   ) {
+    const { loaded, logger, stateDir } = deps;
+    this.loaded = loaded;
+    this.clock = deps.clock;
     const s = loaded.config.sources.jira;
     if (!s) throw new Error('sources.jira is not configured');
     this.settings = s;
@@ -112,6 +116,7 @@ export class JiraCollector implements Collector {
       maxRetries: opts.maxRetries,
       sleep: opts.sleep,
       random: opts.random,
+      clock: deps.clock,
     });
     this.client = new JiraClient(http, s.flavor);
     this.cache = SprintCache.load(stateDir, s.url, logger);
@@ -186,7 +191,7 @@ export class JiraCollector implements Collector {
           spec,
           () =>
             syncBoard(ctx, this.client, this.cache, board, {
-              now: (this.opts.now?.() ?? new Date()).getTime(),
+              now: this.clock.now(),
               onFallback: (what, e) =>
                 this.warnOnce(ctx, `${key} ${what}`, `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
               fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
@@ -305,7 +310,7 @@ export class JiraCollector implements Collector {
   }
 
   private async runQuery(ctx: CollectContext, name: string, q: JqlQuery): Promise<QueryResult> {
-    const dates = currentPeriodDates(q.period, this.opts.now?.() ?? new Date(), calendarOf(this.loaded.config.calendar));
+    const dates = currentPeriodDates(q.period, new Date(this.clock.now()), calendarOf(this.loaded.config.calendar));
     const jql = fillJqlPlaceholders(q.jql, dates);
     const field = await this.pointsFieldForQueries(ctx);
     try {
@@ -342,5 +347,5 @@ export const jiraCollectorFactory: CollectorFactory = {
   source: 'jira',
   defaultInterval: '15m',
   defaultTimeout: '5m',
-  create: (deps) => new JiraCollector(deps.loaded, deps.logger, deps.stateDir),
+  create: (deps) => new JiraCollector(deps),
 };

@@ -18,6 +18,7 @@ import { testContext } from '../testing/collect-context.js';
 import { JiraCollector } from './jira-collector.js';
 import { startFakeJira, type FakeJira } from './testing/fake-jira.js';
 import { CLOUD_NOW, CLOUD_TOKEN, cloudConfigYaml, cloudDataset } from './testing/jira-dataset.js';
+import { fixedClock } from '../../src/core/clock.js';
 
 const run = promisify(execFile);
 // Q4 2026 in Europe/Berlin: 2026-10-01T00:00+02:00 … 2027-01-01T00:00+01:00.
@@ -32,7 +33,7 @@ beforeAll(async () => {
   fake = await startFakeJira(cloudDataset());
   dir = mkdtempSync(join(tmpdir(), 'okr-jira-promql-'));
   const loaded = parseConfig(cloudConfigYaml(fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
-  snapshot = await new JiraCollector(loaded, silentLogger(), dir, { now: () => CLOUD_NOW }).collect(testContext());
+  snapshot = await new JiraCollector({ loaded, logger: silentLogger(), stateDir: dir, clock: fixedClock(CLOUD_NOW.getTime()) }).collect(testContext());
 });
 afterAll(async () => {
   await fake.close();

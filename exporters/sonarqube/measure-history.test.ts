@@ -6,6 +6,10 @@ import { startFakeSonarqube, type FakeProject, type FakeSonarqube } from './fake
 import { exportedPoint, measureHistory, valueAt } from './measure-history.js';
 import { SonarqubeClient } from './sonarqube-client.js';
 import { TOKEN } from './sonarqube-fixtures.js';
+import { fixedClock } from '../../src/core/clock.js';
+
+/** Nothing here depends on the date: any fixed instant will do. */
+const clock = fixedClock(Date.parse('2026-11-25T12:00:00Z'));
 
 let fake: FakeSonarqube | undefined;
 afterEach(async () => {
@@ -39,7 +43,7 @@ function historyProject(): FakeProject {
 }
 
 function client(url: string): SonarqubeClient {
-  return new SonarqubeClient({ flavor: 'server', baseUrl: url, token: new Secret(TOKEN) });
+  return new SonarqubeClient({ flavor: 'server', baseUrl: url, token: new Secret(TOKEN), clock });
 }
 
 describe('measureHistory', () => {

@@ -5,6 +5,7 @@ import { testContext } from '../testing/collect-context.js';
 import { startFakeSonarqube, type FakeProject, type FakeSonarqube } from './fake-sonarqube.js';
 import { formatSonarDate, measureValue, parseSonarDate, SonarqubeClient, type SonarqubeClientOptions } from './sonarqube-client.js';
 import { fixtureProjects, TOKEN } from './sonarqube-fixtures.js';
+import { fixedClock } from '../../src/core/clock.js';
 
 let fake: FakeSonarqube | undefined;
 afterEach(async () => {
@@ -19,6 +20,7 @@ function client(url: string, extra: Partial<SonarqubeClientOptions> = {}): Sonar
     flavor: 'server',
     baseUrl: url,
     token: new Secret(TOKEN),
+    clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')),
     sleep: async (ms) => void sleeps.push(ms),
     random: () => 0,
     ...extra,

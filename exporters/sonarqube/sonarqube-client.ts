@@ -8,6 +8,7 @@ import { Secret } from '../../src/config/secrets.js';
 import type { CollectContext } from '../collector.js';
 import { SourceError } from '../collector.js';
 import { HttpClient, type HttpAuth } from '../http-client.js';
+import type { Clock } from '../../src/core/clock.js';
 
 export type SonarFlavor = 'server' | 'cloud';
 
@@ -22,6 +23,7 @@ export interface SonarqubeClientOptions {
   maxConcurrency?: number;
   /** Setting named in auth errors. */
   credentialSetting?: string;
+  clock: Clock;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
 }
@@ -112,6 +114,7 @@ export class SonarqubeClient {
       credentialSetting: opts.credentialSetting ?? 'sources.sonarqube.token',
       sleep: opts.sleep,
       random: opts.random,
+      clock: opts.clock,
     });
   }
 

@@ -20,6 +20,10 @@ import { startFakeSonarqube, type FakeSonarqube } from './fake-sonarqube.js';
 import { SonarqubeCollector, sonarqubeCollectorFactory } from './sonarqube-collector.js';
 import { SonarqubeClient } from './sonarqube-client.js';
 import { fixtureProjects, TOKEN } from './sonarqube-fixtures.js';
+import { fixedClock } from '../../src/core/clock.js';
+
+/** Nothing here depends on the date: any fixed instant will do. */
+const clock = fixedClock(Date.parse('2026-11-25T12:00:00Z'));
 
 const GOLDEN = fileURLToPath(new URL('./testdata/collector.golden.prom', import.meta.url));
 
@@ -32,7 +36,7 @@ afterEach(async () => {
 function collectorFor(yamlSources: string, teams = ''): Collector {
   const text = `version: okr/v1\n${teams}sources:\n  sonarqube:\n${yamlSources}`;
   const loaded = parseConfig(text, '/tmp/okrs.yaml', { env: { SONAR_TOKEN: TOKEN } });
-  return sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: '/tmp/unused' });
+  return sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: '/tmp/unused', clock });
 }
 
 /** value of the series of `name` whose labels include `match`, or undefined when absent. */
@@ -134,7 +138,7 @@ describe('sonarqube collector', () => {
 
   it('logs a failing project once, not on every refresh, and says when it recovers', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
-    const client = new SonarqubeClient({ flavor: 'server', baseUrl: fake.url, token: new Secret(TOKEN) });
+    const client = new SonarqubeClient({ flavor: 'server', baseUrl: fake.url, token: new Secret(TOKEN), clock });
     const collector = new SonarqubeCollector({
       client,
       projects: [
@@ -166,6 +170,7 @@ describe('sonarqube collector', () => {
       flavor: 'server',
       baseUrl: fake.url,
       token: new Secret(TOKEN),
+      clock,
       sleep: async (ms) => void sleeps.push(ms),
       random: () => 0,
     });
@@ -247,7 +252,7 @@ describe('sonarqube collector', () => {
       writeFileSync(join(dir, 'sonar-token'), `${TOKEN}\n`);
       const text = `version: okr/v1\nsources:\n  sonarqube:\n    url: ${fake.url}\n    token_file: sonar-token\n    projects: [billing-api]\n`;
       const loaded = parseConfig(text, join(dir, 'okrs.yaml'), { env: {} });
-      const collector = sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: dir });
+      const collector = sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: dir, clock });
       const snapshot = await collector.collect(testContext());
       expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.875);
       expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
@@ -281,7 +286,7 @@ describe('sonarqube collector under the runner', () => {
   it('counts every request by status and keeps the last good values when the token is revoked', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, { key: web-app, branch: develop }]\n`);
-    const runner = new SourceRunner(collector, { intervalSeconds: 1800, timeoutSeconds: 60, logger: silentLogger() });
+    const runner = new SourceRunner(collector, { intervalSeconds: 1800, timeoutSeconds: 60, logger: silentLogger(), clock });
     await runner.runOnce();
     expect(runner.getHealth().up).toBe(true);
     fake.state.revoked = true;

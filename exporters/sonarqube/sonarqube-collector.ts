@@ -15,6 +15,7 @@ import { family } from '../snapshot.js';
 import type { SonarqubeConfig } from './config.js';
 import { LAST_ANALYSIS_HELP, PROJECTS_SKIPPED_HELP, QUALITY_GATE_HELP, SONAR_METRIC_EXPORTS, SONAR_METRIC_KEYS } from './metric-mapping.js';
 import { SonarqubeClient, type QualityGateStatus } from './sonarqube-client.js';
+import type { Clock } from '../../src/core/clock.js';
 
 export interface ProjectTarget {
   key: string;
@@ -174,7 +175,7 @@ export function projectsFromConfig(loaded: LoadedConfig, settings: SonarqubeConf
   };
 }
 
-export function createSonarqubeClient(loaded: LoadedConfig, settings: SonarqubeConfig): SonarqubeClient {
+export function createSonarqubeClient(loaded: LoadedConfig, settings: SonarqubeConfig, clock: Clock): SonarqubeClient {
   const token = resolveSecret(settings, 'token', { env: loaded.env, baseDir: loaded.baseDir });
   if (!token) throw new Error('sources.sonarqube: token or token_file is required');
   return new SonarqubeClient({
@@ -185,6 +186,7 @@ export function createSonarqubeClient(loaded: LoadedConfig, settings: SonarqubeC
     authScheme: settings.auth_scheme,
     maxConcurrency: settings.max_concurrency,
     credentialSetting: settings.token_file ? 'sources.sonarqube.token_file' : 'sources.sonarqube.token',
+    clock,
   });
 }
 
@@ -193,9 +195,9 @@ export const sonarqubeCollectorFactory: CollectorFactory = {
   // Analyses land a few times a day; measures change only then.
   defaultInterval: '30m',
   defaultTimeout: '5m',
-  create({ loaded }: CollectorDeps): Collector {
+  create({ loaded, clock }: CollectorDeps): Collector {
     const settings = loaded.config.sources.sonarqube;
     if (!settings) throw new Error('sources.sonarqube is not configured');
-    return new SonarqubeCollector({ client: createSonarqubeClient(loaded, settings), ...projectsFromConfig(loaded, settings) });
+    return new SonarqubeCollector({ client: createSonarqubeClient(loaded, settings, clock), ...projectsFromConfig(loaded, settings) });
   },
 };

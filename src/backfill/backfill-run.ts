@@ -23,6 +23,7 @@ import type { BackfillProgress, SourceProgress } from './progress-bar.js';
 import { SeriesTimeline } from './series-timeline.js';
 import { backfillSonarqube } from './sonarqube-backfill.js';
 import { monthChunks, stepGrid, type StepGrid } from './step-grid.js';
+import type { Clock } from '../core/clock.js';
 
 export const BACKFILL_SOURCES = ['jira', 'sonarqube', 'bitbucket', 'apilogs'] as const satisfies readonly SourceName[];
 export type BackfillSource = (typeof BACKFILL_SOURCES)[number];
@@ -58,7 +59,8 @@ export interface BackfillOptions {
   progress: BackfillProgress;
   ledger?: Ledger;
   signal?: AbortSignal;
-  now?: () => number;
+  /** The live collectors' notion of now (closed sprints, current period), and the ledger's created_at. */
+  clock: Clock;
 }
 
 export interface SourceOutcome {
@@ -99,7 +101,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   for (const out of outcomes) {
     if ((out.status === 'written' || out.status === 'unchanged') && o.ledger) {
       const entry = manifest.sources[out.source]!;
-      o.ledger.recordBackfill({ source: out.source, from_ms: grid.firstMs, to_ms: grid.lastMs, samples: entry.samples, output: out.blocksDir ?? join(o.outDir, out.source), created_at: (o.now ?? Date.now)() });
+      o.ledger.recordBackfill({ source: out.source, from_ms: grid.firstMs, to_ms: grid.lastMs, samples: entry.samples, output: out.blocksDir ?? join(o.outDir, out.source), created_at: o.clock.now() });
     }
   }
   return { grid, outcomes };
@@ -128,9 +130,9 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     status = 'written';
     const tl = new SeriesTimeline(grid);
     const ctx: CollectContext = { signal: o.signal ?? new AbortController().signal, logger: o.logger, countRequest: () => progress.request() };
-    if (source === 'jira') await backfillJira(o.loaded, tl, ctx, progress, join(o.outDir, 'state', 'jira'));
-    else if (source === 'sonarqube') await backfillSonarqube(o.loaded, tl, ctx, progress);
-    else if (source === 'bitbucket') await backfillBitbucket(o.loaded, tl, ctx, progress, { fromMs: o.fromMs }, join(o.outDir, 'state', 'bitbucket'));
+    if (source === 'jira') await backfillJira(o.loaded, tl, ctx, progress, join(o.outDir, 'state', 'jira'), o.clock);
+    else if (source === 'sonarqube') await backfillSonarqube(o.loaded, tl, ctx, progress, o.clock);
+    else if (source === 'bitbucket') await backfillBitbucket(o.loaded, tl, ctx, progress, { fromMs: o.fromMs }, join(o.outDir, 'state', 'bitbucket'), o.clock);
     else await backfillApilogs(o.loaded, tl, progress, { fromMs: o.fromMs, toMs: o.toMs }, { files: o.logFiles });
     const previous = new Map((entry?.chunks ?? []).map((c) => [c.name, c]));
     const chunks: ChunkEntry[] = [];

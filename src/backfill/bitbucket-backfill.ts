@@ -18,6 +18,7 @@ import { BITBUCKET_CYCLE_TIME_BUCKETS, BITBUCKET_PIPELINE_DURATION_BUCKETS, BITB
 import type { LoadedConfig } from '../config/load-config.js';
 import type { SourceProgress } from './progress-bar.js';
 import type { SeriesTimeline } from './series-timeline.js';
+import type { Clock } from '../core/clock.js';
 
 interface RepoHistory {
   slug: string;
@@ -26,8 +27,8 @@ interface RepoHistory {
   runs?: PipelineRun[];
 }
 
-export async function backfillBitbucket(loaded: LoadedConfig, tl: SeriesTimeline, ctx: CollectContext, progress: SourceProgress, range: { fromMs: number }, stateDir: string): Promise<void> {
-  const collector = createBitbucketCollector({ loaded, logger: ctx.logger, stateDir });
+export async function backfillBitbucket(loaded: LoadedConfig, tl: SeriesTimeline, ctx: CollectContext, progress: SourceProgress, range: { fromMs: number }, stateDir: string, clock: Clock): Promise<void> {
+  const collector = createBitbucketCollector({ loaded, logger: ctx.logger, stateDir, clock });
   const { api, repositories, teamOf } = collector.historyAccess();
   const repos = await repositories(ctx);
   progress.setTotal(repos.length);

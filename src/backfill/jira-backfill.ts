@@ -20,6 +20,7 @@ import { pointsOf } from '../../exporters/jira/story-points-field.js';
 import { calendarOf, localDate, nextPeriod, periodContaining } from '../okr/periods.js';
 import type { SeriesTimeline } from './series-timeline.js';
 import type { SourceProgress } from './progress-bar.js';
+import type { Clock } from '../core/clock.js';
 
 /** JQL date fields → the issue field holding them (JQL aliases included). */
 const JQL_DATE_FIELDS: Record<string, string> = {
@@ -61,6 +62,7 @@ export async function backfillJira(
   ctx: CollectContext,
   progress: SourceProgress,
   stateDir: string,
+  clock: Clock,
 ): Promise<void> {
   const settings = loaded.config.sources.jira;
   if (!settings) throw new Error('sources.jira is not configured');
@@ -69,7 +71,7 @@ export async function backfillJira(
 
   // One live collection syncs every board's closed sprints into a sprint cache kept under the
   // backfill's own state directory: after an outage, a rerun fetches only what is missing.
-  const collector = new JiraCollector(loaded, ctx.logger, stateDir);
+  const collector = new JiraCollector({ loaded, logger: ctx.logger, stateDir, clock });
   const queries = Object.entries(settings.queries);
   progress.setTotal(1 + queries.length);
   try {

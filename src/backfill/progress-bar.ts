@@ -41,7 +41,7 @@ export class BackfillProgress {
   constructor(opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
     this.tty = this.stream.isTTY === true;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.now());
     const interval = opts.intervalMs ?? (this.tty ? 200 : 5000);
     this.timer = setInterval(() => this.render(), interval);
     this.timer.unref();

@@ -13,6 +13,7 @@ import type { QualityGateStatus, SonarqubeClient } from '../../exporters/sonarqu
 import { buildSnapshot, createSonarqubeClient, projectsFromConfig, type ProjectResult, type ProjectTarget } from '../../exporters/sonarqube/sonarqube-collector.js';
 import type { SeriesTimeline } from './series-timeline.js';
 import type { SourceProgress } from './progress-bar.js';
+import type { Clock } from '../core/clock.js';
 
 interface ProjectHistory {
   target: ProjectTarget;
@@ -23,10 +24,10 @@ interface ProjectHistory {
   analyses: number[];
 }
 
-export async function backfillSonarqube(loaded: LoadedConfig, tl: SeriesTimeline, ctx: CollectContext, progress: SourceProgress, client?: SonarqubeClient): Promise<void> {
+export async function backfillSonarqube(loaded: LoadedConfig, tl: SeriesTimeline, ctx: CollectContext, progress: SourceProgress, clock: Clock, client?: SonarqubeClient): Promise<void> {
   const settings = loaded.config.sources.sonarqube;
   if (!settings) throw new Error('sources.sonarqube is not configured');
-  client ??= createSonarqubeClient(loaded, settings);
+  client ??= createSonarqubeClient(loaded, settings, clock);
   const { projects, teamOf } = projectsFromConfig(loaded, settings);
   const targets: ProjectTarget[] = projects === 'all' ? (await client.listProjects(ctx)).map((p) => ({ key: p.key, team: teamOf?.(p.key) ?? '' })) : projects;
   progress.setTotal(targets.length);

@@ -10,6 +10,7 @@ import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { EXIT } from './exit-codes.js';
 import { VERSION } from './version.js';
+import { systemClock } from '../core/clock.js';
 
 // Commands load their modules when they run: start-up stays short for every command, and
 // `okr-metrics logs` (benchmarked against mtail end to end) skips the service's dependencies.
@@ -120,7 +121,7 @@ program
     const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/serve.js')]);
     const loaded = loadConfig(opts.config);
     const logger = createLogger();
-    const service = await startService(loaded, { host: opts.host, port: opts.port, logger });
+    const service = await startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock });
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;
@@ -150,7 +151,7 @@ program
     // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
     const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });
     const say = (line: string) => process.stdout.write(`${line}\n`);
-    const demo = await runDemoCommand(opts, logger, say);
+    const demo = await runDemoCommand(opts, logger, say, systemClock);
     let stopping = false;
     const shutdown = async () => {
       if (stopping) return;
@@ -176,7 +177,7 @@ program
   .action(async (opts: { config: string; period?: string; format: ReportFormat; prometheus?: string }) => {
     const [{ loadConfig }, { runReport }] = await Promise.all([import('../config/load-config.js'), import('./commands/report.js')]);
     const loaded = loadConfig(opts.config);
-    const r = await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus });
+    const r = await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus, clock: systemClock });
     process.stdout.write(r.text);
     if (r.prometheusDown) {
       // The review still lists every KR (manual ones with values); the measured ones could not be.
@@ -205,7 +206,7 @@ program
   .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean; job?: string; instance?: string; loadInto?: string; prometheus?: string; liveCheck?: boolean; force?: boolean }) => {
     const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/backfill.js')]);
     const loaded = loadConfig(opts.config);
-    const r = await runBackfillCommand(loaded, { ...opts, prometheus: opts.liveCheck === false ? false : opts.prometheus }, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }) });
+    const r = await runBackfillCommand(loaded, { ...opts, prometheus: opts.liveCheck === false ? false : opts.prometheus }, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }), clock: systemClock });
     const { redact } = await import('../config/secrets.js');
     // Source errors quote URLs and server messages: scrubbed like every log line.
     process.stdout.write(redact(summary(r)));

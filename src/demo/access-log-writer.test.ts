@@ -44,7 +44,7 @@ describe('demo access log', () => {
   it('injected and scheduled incidents fail their share of requests, then stop', () => {
     let now = T0;
     const file = join(dir, 'live.log');
-    const w = new AccessLogWriter({ file, now: () => now, rateScale: 20 });
+    const w = new AccessLogWriter({ file, clock: { now: () => now }, rateScale: 20 });
     now += 10_000;
     w.writeDue();
     const before = byClass(readFileSync(file, 'utf8'));

@@ -7,6 +7,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { Random } from './demo-random.js';
+import type { Clock } from '../core/clock.js';
 
 const stream = (seed: number) => {
   const rand = new Random(seed);
@@ -135,7 +136,7 @@ export interface AccessLogWriterOptions {
   incidentEveryMs?: number;
   /** Multiplies the demo's request rate (tests use more, for faster-moving ratios). */
   rateScale?: number;
-  now?: () => number;
+  clock: Clock;
 }
 
 /** Appends a second's worth of requests to the live log every second. */
@@ -144,15 +145,13 @@ export class AccessLogWriter {
   private readonly r: () => number;
   private timer: NodeJS.Timeout | undefined;
   private last: number;
-  private readonly now: () => number;
   /** Random incidents are drawn up to here, a day at a time. */
   private drawnUntil: number;
   lines = 0;
 
   constructor(private readonly opts: AccessLogWriterOptions) {
-    this.now = opts.now ?? Date.now;
     this.r = stream(opts.seed ?? 42);
-    this.last = this.now();
+    this.last = this.opts.clock.now();
     this.model = { baseErrorShare: opts.baseErrorShare ?? 0.001, incidents: [] };
     this.drawnUntil = this.last;
     this.drawIncidents();
@@ -168,7 +167,7 @@ export class AccessLogWriter {
 
   /** An incident from now on: `errorShare` of requests fail for `durationMs`. */
   injectIncident(durationMs: number, errorShare: number): Incident {
-    const t = this.now();
+    const t = this.opts.clock.now();
     const incident = { fromMs: t, toMs: t + durationMs, errorShare };
     this.model.incidents.push(incident);
     return incident;
@@ -176,13 +175,13 @@ export class AccessLogWriter {
 
   /** The incident running now, if any. */
   currentIncident(): Incident | undefined {
-    const t = this.now();
+    const t = this.opts.clock.now();
     return this.model.incidents.find((i) => t >= i.fromMs && t < i.toMs);
   }
 
   /** Write the requests since the last call; returns how many. */
   writeDue(): number {
-    const t = this.now();
+    const t = this.opts.clock.now();
     const span = t - this.last;
     if (span <= 0) return 0;
     const count = arrivals(this.last, span, this.opts.rateScale ?? 1, this.r);

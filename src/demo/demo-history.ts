@@ -19,6 +19,7 @@ import { EXPORTER_JOB } from '../conventions.js';
 import { calendarOf, periodContaining } from '../okr/periods.js';
 import { historyChunks, scheduleIncidents, type TrafficModel } from './access-log-writer.js';
 import { Random } from './demo-random.js';
+import type { Clock } from '../core/clock.js';
 
 /**
  * History traffic as a share of the live rate (about 3 requests a minute, 650,000 lines a
@@ -43,7 +44,7 @@ export interface DemoHistoryOptions {
   untilMs?: number;
   /** Stops the run early (the demo is stopping). */
   signal?: AbortSignal;
-  now?: number;
+  clock: Clock;
 }
 
 export interface DemoHistory {
@@ -55,8 +56,7 @@ export interface DemoHistory {
 }
 
 export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistory> {
-  const started = Date.now();
-  const now = o.now ?? started;
+  const now = o.clock.now();
   const calendar = calendarOf(o.loaded.config.calendar);
   const fromMs = periodContaining('quarter', periodContaining('quarter', now, calendar).start - 1, calendar).start;
   const toMs = Math.floor(Math.min(o.untilMs ?? Infinity, now - HEAD_MARGIN_MS) / STEP_MS) * STEP_MS;
@@ -96,10 +96,11 @@ export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistor
     logger: o.logger,
     progress: new BackfillProgress({ stream: o.progress, intervalMs: 10_000 }),
     signal: o.signal,
+    clock: o.clock,
   });
   o.signal?.throwIfAborted();
   handOver(o.prometheusDataDir);
-  return { fromMs, toMs, lines, outcomes: result.outcomes, seconds: (Date.now() - started) / 1000 };
+  return { fromMs, toMs, lines, outcomes: result.outcomes, seconds: (o.clock.now() - now) / 1000 };
 }
 
 /**

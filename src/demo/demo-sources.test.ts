@@ -28,6 +28,7 @@ import { elapsedFraction, periodContaining, previousPeriod, UTC_CALENDAR } from 
 import { DEMO_BITBUCKET_TOKEN, demoBitbucket, type DemoBitbucket } from './bitbucket-demo.js';
 import { DEMO_JIRA, DEMO_JQL_QUERIES, demoJira, type DemoJira } from './jira-demo.js';
 import { DEMO_SONAR_TOKEN, demoSonarqube, type DemoSonarqube } from './sonarqube-demo.js';
+import { fixedClock } from '../core/clock.js';
 
 const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'okrs.example.yaml'), 'utf8');
 /** A Wednesday afternoon a little past the middle of 2026-Q4. */
@@ -83,11 +84,11 @@ async function world(now: number): Promise<World> {
   const bitbucket = demoBitbucket(now);
   const fakes = { jira: await startFakeJira(jira.data), sonarqube: await startFakeSonarqube(sonar.state), bitbucket: await startFakeCloud(bitbucket.fixture) };
   const loaded = exampleConfig({ jira: fakes.jira.url, sonarqube: fakes.sonarqube.url, bitbucket: fakes.bitbucket.url }, dir);
-  const deps = { loaded, logger: silentLogger(), stateDir: dir };
+  const deps = { loaded, logger: silentLogger(), stateDir: dir, clock: { now: () => clock.now } };
   const collectors = {
-    jira: new JiraCollector(loaded, silentLogger(), dir, { now: () => new Date(clock.now) }),
+    jira: new JiraCollector(deps),
     sonarqube: COLLECTOR_FACTORIES.sonarqube!.create(deps),
-    bitbucket: createBitbucketCollector(deps, { now: () => clock.now }),
+    bitbucket: createBitbucketCollector(deps),
   };
   return {
     dir,
@@ -315,7 +316,7 @@ describe('the demo sources as `okr-metrics demo` runs them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'okr-demo-today-'));
     try {
       const loaded = exampleConfig({ jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucket.url }, dir);
-      const deps = { loaded, logger: silentLogger(), stateDir: dir };
+      const deps = { loaded, logger: silentLogger(), stateDir: dir, clock: fixedClock(now) };
       const snap = async (source: 'jira' | 'sonarqube' | 'bitbucket') => {
         const c = COLLECTOR_FACTORIES[source]!.create(deps);
         try {
@@ -422,6 +423,7 @@ describe('the demo sources as `okr-metrics backfill` reads them', () => {
       sources: ['jira', 'sonarqube', 'bitbucket'],
       promtool: null,
       logger: silentLogger(),
+      clock: fixedClock(NOW),
       progress: new BackfillProgress({ stream: { write: () => true }, intervalMs: 60_000 }),
     });
     expect(result.outcomes.map((o) => [o.source, o.status, o.message])).toEqual([

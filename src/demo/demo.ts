@@ -26,6 +26,7 @@ import { demoJira } from './jira-demo.js';
 import { findBinary, portOr, type RunningProcess } from '../prometheus-tools.js';
 import { startLocalStack, type LocalStack } from './local-stack.js';
 import { demoSonarqube } from './sonarqube-demo.js';
+import type { Clock } from '../core/clock.js';
 
 const PROMETHEUS_INSTALL_HINT =
   'install them with `sudo apt-get install -y prometheus prometheus-alertmanager` (Debian/Ubuntu), or run the whole stack with `docker compose up`';
@@ -72,6 +73,8 @@ export interface DemoOptions {
   /** Edits to the demo OKR file before it is written (tests shorten delays, move the calendar). */
   edit?: (doc: Document) => void;
   logger: Logger;
+  /** The demo runs in real time (Prometheus scrapes in real time): the system clock, or a test's. */
+  clock: Clock;
   /** Progress and alert lines for the person watching (default: none). */
   say?: (line: string) => void;
 }
@@ -111,7 +114,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     // The file's calendar first: the simulated Jira answers the queries of its quarters.
     const doc = demoConfigDocument(opts.timing, opts.edit);
     setDemoCalendar(demoCalendarOf(doc));
-    const now = Date.now();
+    const now = opts.clock.now();
     const jiraData = demoJira(now);
     const sonarData = demoSonarqube(now);
     const bitbucketData = demoBitbucket(now);
@@ -123,7 +126,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     cleanups.push(() => bitbucket.close());
     // The simulated sources move on their own clock: new issues, analyses, merges, pipelines.
     const ticker = setInterval(() => {
-      const t = Date.now();
+      const t = opts.clock.now();
       jiraData.tick(t);
       sonarData.tick(t);
       bitbucketData.tick(t);
@@ -142,14 +145,14 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     const configFile = writeDemoConfig(dir, doc, { jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucketApi, prometheus: prometheusUrl });
     const loaded = loadConfig(configFile, { env: process.env });
 
-    const log = new AccessLogWriter({ file: join(dir, DEMO_LOG_FILE), incidentEveryMs: opts.incidentEveryMs ?? 30 * 60_000, rateScale: opts.rateScale });
+    const log = new AccessLogWriter({ file: join(dir, DEMO_LOG_FILE), incidentEveryMs: opts.incidentEveryMs ?? 30 * 60_000, rateScale: opts.rateScale, clock: opts.clock });
     writeFileSync(join(dir, DEMO_LOG_FILE), '');
     log.start();
     cleanups.push(() => log.stop());
 
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port === 0 ? 0 : await portOr(opts.port ?? DEFAULTS.port, host);
-    const service = await startService(loaded, { host, port, logger: opts.logger });
+    const service = await startService(loaded, { host, port, logger: opts.logger, clock: opts.clock });
     cleanups.push(() => service.stop());
     const exporterUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${service.port}`;
     say(`exporter: ${exporterUrl}/metrics (sources: ${service.scheduler.runners.map((r) => r.source).join(', ')})`);
@@ -196,6 +199,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
         untilMs: opts.historyUntil,
         progress: { write: (text: string) => (abort.signal.aborted || text.split('\n').filter(Boolean).forEach((l) => say(`history: ${l.trim()}`)), true) },
         signal: abort.signal,
+        clock: opts.clock,
       });
       // Stopping waits for the aborted run: promtool children must not outlive the demo.
       const pending = history.catch(() => undefined);

@@ -13,6 +13,7 @@ import { calendarOf, elapsedFraction, periodContaining, previousPeriod, sprintPe
 import type { PromQueryClient } from './prometheus-client.js';
 import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
 import { parseTarget, type Target } from './target.js';
+import type { Clock } from '../core/clock.js';
 
 export type BaselineSource = 'previous_period' | 'period_start' | 'fixed' | 'none';
 
@@ -71,7 +72,8 @@ export interface EngineOptions {
   loaded: LoadedConfig;
   prom: PromQueryClient;
   ledger?: Ledger;
-  now?: () => number;
+  /** "Now" decides the current period and the instant of each evaluation. */
+  clock: Clock;
   forecastPoints?: number;
 }
 
@@ -107,12 +109,10 @@ function manualNotes(kr: KeyResult): string | undefined {
 
 export class KrEngine {
   private readonly calendar: Calendar;
-  private readonly now: () => number;
   private readonly staleCache = new Map<SourceName, boolean>();
 
   constructor(private readonly opts: EngineOptions) {
     this.calendar = calendarOf(opts.loaded.config.calendar);
-    this.now = opts.now ?? Date.now;
   }
 
   /**
@@ -120,7 +120,7 @@ export class KrEngine {
    * period if it has not been closed yet.
    */
   async evaluateCurrent(): Promise<Evaluation> {
-    const now = this.now();
+    const now = this.opts.clock.now();
     this.staleCache.clear();
     const objectives: ObjectiveResult[] = [];
     for (const o of this.opts.loaded.config.objectives) {
@@ -146,7 +146,7 @@ export class KrEngine {
    * kinds use their own period containing the review period's last moment (or now, if earlier).
    */
   async evaluatePeriod(review: Period): Promise<Evaluation> {
-    const now = this.now();
+    const now = this.opts.clock.now();
     this.staleCache.clear();
     const at = Math.min(now, review.end - 1);
     const objectives: ObjectiveResult[] = [];
@@ -175,7 +175,7 @@ export class KrEngine {
     // The same (escaped) board matcher the measure's own PromQL uses.
     const m = board === undefined ? undefined : oneOrMany(board);
     const sel = m ? `{board${m.op}${JSON.stringify(m.value)}}` : '';
-    const at = this.now();
+    const at = this.opts.clock.now();
     try {
       const [starts, completes, ends] = await Promise.all([
         this.opts.prom.query(`max by (sprint, sprint_name) (max_over_time(${JIRA_METRICS.sprintStart}${sel}[400d]))`, at),
@@ -380,7 +380,7 @@ export class KrEngine {
     const expr = `time() - max(${RUNNER_METRICS.lastSuccess}${sel}) > ${STALE_AFTER_INTERVALS} * max(${RUNNER_METRICS.refreshInterval}${sel})`;
     let stale = false;
     try {
-      stale = (await this.opts.prom.query(expr, this.now())).length > 0;
+      stale = (await this.opts.prom.query(expr, this.opts.clock.now())).length > 0;
     } catch {
       stale = false; // Prometheus errors surface on the measure itself
     }

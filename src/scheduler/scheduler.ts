@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Collector, CollectorFactory, MetricFamily } from '../../exporters/collector.js';
 import { durationSeconds } from '../config/primitives.js';
 import { SourceRunner, type SourceHealth } from './source-runner.js';
+import type { Clock } from '../core/clock.js';
 
 export interface ScheduledCollector {
   collector: Collector;
@@ -13,9 +14,9 @@ export interface ScheduledCollector {
 export class Scheduler {
   readonly runners: SourceRunner[];
 
-  constructor(entries: ScheduledCollector[], logger: Logger) {
+  constructor(entries: ScheduledCollector[], logger: Logger, clock: Clock) {
     this.runners = entries.map(
-      (e) => new SourceRunner(e.collector, { intervalSeconds: e.intervalSeconds, timeoutSeconds: e.timeoutSeconds, logger: logger.child({ source: e.collector.source }) }),
+      (e) => new SourceRunner(e.collector, { intervalSeconds: e.intervalSeconds, timeoutSeconds: e.timeoutSeconds, logger: logger.child({ source: e.collector.source }), clock }),
     );
   }
 

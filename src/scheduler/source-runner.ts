@@ -9,11 +9,14 @@ import { SourceError } from '../../exporters/collector.js';
 import { snapshotProblem } from '../../exporters/snapshot.js';
 import { ERROR_REASONS, type ErrorReason, RUNNER_METRICS, type SourceName } from '../conventions.js';
 import { redact } from '../config/secrets.js';
+import type { Clock } from '../core/clock.js';
 
 export interface RunnerOptions {
   intervalSeconds: number;
   timeoutSeconds: number;
   logger: Logger;
+  /** Stamps okr_source_last_success_timestamp_seconds. */
+  clock: Clock;
   /** For tests: replaces Math.random in jitter. */
   random?: () => number;
 }
@@ -125,7 +128,7 @@ export class SourceRunner {
       this.snapshot = snapshot;
       const wasDown = !this.health.up && this.health.attempts > 1;
       this.health.up = true;
-      this.health.lastSuccess = Date.now() / 1000;
+      this.health.lastSuccess = this.opts.clock.now() / 1000;
       this.health.consecutiveFailures = 0;
       this.health.lastError = undefined;
       if (wasDown) this.opts.logger.info('source recovered');

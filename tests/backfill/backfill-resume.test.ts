@@ -21,6 +21,7 @@ import { parseConfig, type LoadedConfig } from '../../src/config/load-config.js'
 import { silentLogger } from '../../src/log/logger.js';
 import { Ledger } from '../../src/okr/ledger.js';
 import { configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN, writeArchivedLog } from './backfill-fixtures.js';
+import { fixedClock } from '../../src/core/clock.js';
 
 const ENV = { JIRA_API_TOKEN: JIRA_TOKEN, SONAR_TOKEN };
 let dir: string;
@@ -42,7 +43,7 @@ function run(extra: { force?: boolean; promtool?: string | null; sources?: Backf
     logger: silentLogger(),
     progress: new BackfillProgress({ stream: { write: (s: string) => progressOut.push(s) > 0, isTTY: false }, intervalMs: 60_000 }),
     ledger,
-    now: () => NOW,
+    clock: fixedClock(NOW),
     ...extra,
   });
 }

@@ -13,6 +13,7 @@ import { defaultEnd, parseInstant, runBackfillCommand } from '../../src/cli/comm
 import { UsageError } from '../../src/cli/commands/report.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { fixedClock } from '../../src/core/clock.js';
 
 const line = (s: string) => {
   const b = Buffer.from(s);
@@ -149,7 +150,7 @@ describe('arguments', () => {
   });
 
   it('rejects what it cannot do with a usage error', async () => {
-    const run = (o: object) => runBackfillCommand(loaded, { from: '2026-01-01', prometheus: false, ...o }, { logger: silentLogger(), now: () => now, promtool: null });
+    const run = (o: object) => runBackfillCommand(loaded, { from: '2026-01-01', prometheus: false, ...o }, { logger: silentLogger(), clock: fixedClock(now), promtool: null });
     await expect(run({ sources: 'gitlab' })).rejects.toThrow(UsageError);
     await expect(run({ sources: 'jira,gitlab' })).rejects.toThrow('--sources gitlab: expected some of jira, sonarqube, bitbucket, apilogs');
     await expect(run({ sources: ',' })).rejects.toThrow('--sources: name at least one source');

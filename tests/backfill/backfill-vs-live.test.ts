@@ -38,6 +38,7 @@ import { PrometheusClient } from '../../src/okr/prometheus-client.js';
 import { requireBinary } from '../support/binaries.js';
 import { createBlocks, startPrometheus, type PrometheusProcess } from '../support/prometheus-process.js';
 import { accessLog, changeInstants, configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN, writeArchivedLog } from './backfill-fixtures.js';
+import { fixedClock, ManualClock } from '../../src/core/clock.js';
 
 const STEP = 300_000;
 const TARGET = { job: 'okr-metrics', instance: 'okr-metrics:9797' };
@@ -70,20 +71,21 @@ async function livePath(): Promise<string> {
   const logFile = join(liveDir, 'access.log');
   writeFileSync(logFile, '');
   const liveLoaded = parseConfig(configYaml({ jiraUrl: jira.url, sonarUrl: sonar.url, logFile, stateDir: join(liveDir, 'state') }), join(liveDir, 'okrs.yaml'), { env: ENV });
-  let clock = Q3_START;
-  const jiraCollector = new JiraCollector(liveLoaded, silentLogger(), join(liveDir, 'state'), { now: () => new Date(clock) });
+  const clock = new ManualClock(Q3_START);
+  const jiraCollector = new JiraCollector({ loaded: liveLoaded, logger: silentLogger(), stateDir: join(liveDir, 'state'), clock });
   const settings = liveLoaded.config.sources.sonarqube!;
-  const sonarCollector = new SonarqubeCollector({ client: createSonarqubeClient(liveLoaded, settings), ...projectsFromConfig(liveLoaded, settings) });
-  const apilogs = new ApilogsCollector({ settings: liveLoaded.config.sources.apilogs!, baseDir: liveDir, stateDir: join(liveDir, 'state'), logger: silentLogger() });
+  const sonarCollector = new SonarqubeCollector({ client: createSonarqubeClient(liveLoaded, settings, clock), ...projectsFromConfig(liveLoaded, settings) });
+  const apilogs = new ApilogsCollector({ settings: liveLoaded.config.sources.apilogs!, baseDir: liveDir, stateDir: join(liveDir, 'state'), logger: silentLogger(), clock });
 
   // Jira and SonarQube change only at these instants: collect right after each, hold until the next.
   const instants = [...new Set([grid.firstMs, ...changeInstants().map((t) => ceilToStep(t, STEP))])].filter((t) => t >= grid.firstMs && t <= grid.lastMs).sort((a, b) => a - b);
   for (let k = 0; k < instants.length; k++) {
-    clock = instants[k]!;
-    jiraAt(clock, jira.data);
-    sonar.state.projects = sonarAt(clock);
+    const t = instants[k]!;
+    clock.set(t);
+    jiraAt(t, jira.data);
+    sonar.state.projects = sonarAt(t);
     const snap: Snapshot = [...(await jiraCollector.collect(ctx)), ...(await sonarCollector.collect(ctx))];
-    tl.hold(clock, k + 1 < instants.length ? instants[k + 1]! - STEP : grid.lastMs, snap);
+    tl.hold(t, k + 1 < instants.length ? instants[k + 1]! - STEP : grid.lastMs, snap);
   }
 
   // The access log is written as it happened: before each scrape, the lines dated up to it.
@@ -127,7 +129,7 @@ async function runBack(): Promise<BackfillResult> {
     targetLabels: TARGET,
     loadInto: join(dir, 'back-data'),
     ledger,
-    now: () => NOW,
+    clock: fixedClock(NOW),
   });
 }
 
@@ -174,7 +176,7 @@ beforeAll(async () => {
   [liveProm, backProm] = await Promise.all([startPrometheus({ dataDir: liveData }), startPrometheus({ dataDir: backData })]);
 
   const q3 = parsePeriodName('2026-Q3')!;
-  const evaluate = (p: PrometheusProcess) => new KrEngine({ loaded, prom: new PrometheusClient(p.url), now: () => Q3_END + 1800_000 }).evaluatePeriod(q3);
+  const evaluate = (p: PrometheusProcess) => new KrEngine({ loaded, prom: new PrometheusClient(p.url), clock: fixedClock(Q3_END + 1800_000) }).evaluatePeriod(q3);
   [live, back] = await Promise.all([evaluate(liveProm), evaluate(backProm)]);
 }, 120_000);
 

@@ -18,6 +18,7 @@ import { SeriesTimeline } from '../../src/backfill/series-timeline.js';
 import { ceilToStep, stepGrid } from '../../src/backfill/step-grid.js';
 import { parseConfig, type LoadedConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { fixedClock, ManualClock } from '../../src/core/clock.js';
 
 const EMAIL = 'bot@example.com';
 const TOKEN = 'bb-token-backfill';
@@ -97,11 +98,12 @@ beforeAll(async () => {
   // Live: the collector starts counting at FROM and refreshes after every change.
   const grid = stepGrid(FROM, TO, STEP);
   const tl = new SeriesTimeline(grid);
-  let now = grid.firstMs;
-  const live = createBitbucketCollector({ loaded, logger: silentLogger(), stateDir: join(dir, 'live-state') }, { now: () => now });
+  const clock = new ManualClock(grid.firstMs);
+  const live = createBitbucketCollector({ loaded, logger: silentLogger(), stateDir: join(dir, 'live-state'), clock });
   const instants = [...new Set([grid.firstMs, ...PRS.map((p) => p.merged), ...PIPELINES.map((p) => p.completed)].map((t) => ceilToStep(t, STEP)))].filter((t) => t >= grid.firstMs && t <= grid.lastMs).sort((a, b) => a - b);
   for (let k = 0; k < instants.length; k++) {
-    now = instants[k]!;
+    const now = instants[k]!;
+    clock.set(now);
     fake.fixture.repos = fixtureAt(now).repos;
     tl.hold(now, k + 1 < instants.length ? instants[k + 1]! - STEP : grid.lastMs, await live.collect(testContext()));
   }
@@ -121,6 +123,8 @@ beforeAll(async () => {
     promtool: null,
     logger: silentLogger(),
     progress: new BackfillProgress({ stream: { write: () => true }, intervalMs: 60_000 }),
+    // The backfill runs after the range, as the fixture's last state says.
+    clock: fixedClock(TO + 10 * H),
   });
 });
 

@@ -21,6 +21,7 @@ import { ALERTMANAGER_ENV, prometheusConfig, renderAlertmanagerConfig } from '..
 import { writeFiles } from '../../src/generate/write-files.js';
 import { requireBinary } from '../support/binaries.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { systemClock } from '../../src/core/clock.js';
 import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
 
 let dir: string | undefined;
@@ -91,7 +92,8 @@ beforeAll(async () => {
   expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
   am = await startAlertmanager(amFile);
 
-  exporter = await startService(loaded, { host: '127.0.0.1', port: 0, logger: silentLogger() });
+  // A real Prometheus scrapes in real time: the service runs on the system clock.
+  exporter = await startService(loaded, { host: '127.0.0.1', port: 0, logger: silentLogger(), clock: systemClock });
   const promFile = join(dir, 'prometheus-test.yml');
   writeFileSync(
     promFile,

@@ -5,9 +5,11 @@
  * generated routing → the KR engine → `okr-metrics report` (the built CLI, as a user runs it).
  *
  * Time is compressed where the demo allows it: 1-2 s refreshes, scrapes and evaluations, a 1m
- * alert window with `for: 3s`. The OKR calendar's fiscal year starts this month, so the current
- * quarter is at most a third over and a short incident can put quarter-to-date availability
- * below 99% while a clean rest of the quarter would still recover it: `at_risk`.
+ * alert window with `for: 3s`. A real Prometheus scrapes in real time, so the demo runs on the
+ * system clock, and the OKR calendar is derived from the same instant: its quarter began between
+ * 15 and 46 days ago, so every board has closed a sprint in it (two-week sprints), and it is
+ * at most about half over, so a short incident can put quarter-to-date availability below 99%
+ * while a clean rest of the quarter would still recover it: `at_risk`.
  * Every server is on 127.0.0.1 and a free port; the last test stops them and checks they are gone.
  */
 import { execFile } from 'node:child_process';
@@ -18,7 +20,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERT_NAMES, KR_METRICS, RUNNER_METRICS, SONARQUBE_METRICS } from '../../src/conventions.js';
 import { startDemo, type RunningDemo } from '../../src/demo/demo.js';
+import type { LoadedConfig } from '../../src/config/load-config.js';
+import { calendarOf, periodContaining } from '../../src/okr/periods.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { systemClock } from '../../src/core/clock.js';
 import { requireBinary } from '../support/binaries.js';
 import { dashboardQueries, waitForDashboardData } from '../support/dashboard-queries.js';
 import { eventually, instantQuery } from '../support/prometheus-process.js';
@@ -34,19 +39,37 @@ const said: string[] = [];
 const HOUR = 3_600_000;
 
 /**
- * The OKR calendar for the test: the quarter starts on the 1st of this month, so it is at most
- * a third over. Its first hour must be history, which ends at least 3 hours ago: in the first
- * hours of a UTC month the calendar moves to UTC+14, where the month began 14 hours earlier.
+ * The OKR calendar for the test, derived from `now`: the quarter starts on the 1st of this UTC
+ * month when that is at least 15 days ago, else on the 1st of the previous one. The demo's
+ * boards close a sprint every 14 days, so each has closed one inside the quarter; the quarter
+ * (89-92 days) is at most 46 days old.
  */
 function testCalendar(now: number): { timezone: string; month: number; quarterStart: number } {
   const d = new Date(now);
-  const utcMonthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  const early = now - utcMonthStart < 5 * HOUR;
-  return { timezone: early ? 'Etc/GMT-14' : 'UTC', month: d.getUTCMonth() + 1, quarterStart: utcMonthStart - (early ? 14 * HOUR : 0) };
+  const thisMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const start = now - thisMonth >= MIN_QUARTER_AGE ? thisMonth : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+  return { timezone: 'UTC', month: new Date(start).getUTCMonth() + 1, quarterStart: start };
 }
 
+/**
+ * An error share that puts quarter-to-date availability below 99% and keeps it above the
+ * lowest value a clean rest of the quarter still lifts to 99% (`value × elapsed + (1 - elapsed)
+ * > 0.99`), half-way between the two; at most 2.5%. The demo's background 5xx share is 0.1%.
+ */
+function incidentShare(now: number, loaded: LoadedConfig): number {
+  const q = periodContaining('quarter', now, calendarOf(loaded.config.calendar));
+  const elapsed = (now - q.start) / (q.end - q.start);
+  const lowest = 1 - 0.01 / elapsed;
+  return Math.min(0.025, 1 - 0.001 - (0.99 + lowest) / 2);
+}
+
+const DAY = 24 * HOUR;
+const MIN_QUARTER_AGE = 15 * DAY;
+/** The one reading of the clock the calendar and the assertions derive from. */
+const NOW = systemClock.now();
+
 beforeAll(async () => {
-  const calendar = testCalendar(Date.now());
+  const calendar = testCalendar(NOW);
   for (const b of ['prometheus', 'prometheus-alertmanager', 'promtool']) requireBinary(b);
   dir = mkdtempSync(join(tmpdir(), 'okr-e2e-'));
   demo = await startDemo({
@@ -74,8 +97,12 @@ beforeAll(async () => {
       );
     },
     logger: silentLogger(),
+    clock: systemClock,
     say: (line) => said.push(line),
   });
+  // The incident runs from the start, so quarter-to-date availability is soon the incident
+  // traffic's (the history's first hour is thin).
+  demo.log.injectIncident(30 * 60_000, incidentShare(NOW, demo.loaded));
 }, 60_000);
 
 afterAll(async () => {
@@ -88,13 +115,16 @@ function availabilityKr() {
 }
 
 describe('end to end: sources → exporter → Prometheus → rules, dashboards, alerts → KR engine → report', () => {
-  it('puts this quarter at most a third over, whatever the date', () => {
-    for (const at of ['2026-11-26T02:00:00Z', '2026-12-01T02:00:00Z', '2026-12-01T06:00:00Z', '2027-01-31T23:59:00Z']) {
+  it('puts at least one closed sprint of every board in this quarter, and keeps it at most half over, whatever the date', () => {
+    for (const at of ['2026-11-26T02:00:00Z', '2026-12-01T00:10:00Z', '2026-12-07T02:00:00Z', '2026-12-15T23:59:00Z', '2026-12-16T00:00:00Z', '2027-01-31T23:59:00Z', '2028-02-29T12:00:00Z']) {
       const c = testCalendar(Date.parse(at));
-      expect(Date.parse(at) - c.quarterStart, at).toBeGreaterThanOrEqual(4 * HOUR);
-      expect(Date.parse(at) - c.quarterStart, at).toBeLessThanOrEqual(31 * 24 * HOUR);
+      const age = Date.parse(at) - c.quarterStart;
+      expect(age, at).toBeGreaterThanOrEqual(MIN_QUARTER_AGE);
+      expect(age, at).toBeLessThanOrEqual(46 * DAY + 1);
+      expect(new Date(c.quarterStart).getUTCDate(), at).toBe(1);
+      expect(new Date(c.quarterStart).getUTCMonth() + 1, at).toBe(c.month);
     }
-    expect(demo!.loaded.config.calendar.fiscal_year_start_month).toBe(new Date().getUTCMonth() + 1);
+    expect(demo!.loaded.config.calendar.fiscal_year_start_month).toBe(testCalendar(NOW).month);
   });
 
   it('starts everything on loopback and says where it is', () => {
@@ -109,7 +139,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     expect(h.outcomes.map((o) => `${o.source} ${o.status}`).sort()).toEqual(['apilogs written', 'bitbucket written', 'jira written', 'sonarqube written']);
     expect(h.lines).toBeGreaterThan(100_000);
     // Blocks copied into the running Prometheus' data directory show up at its next block reload (each minute).
-    const days = Math.ceil((Date.now() - h.fromMs) / 86_400_000);
+    const days = Math.ceil((systemClock.now() - h.fromMs) / 86_400_000);
     const old = await eventually(
       'backfilled samples in Prometheus',
       async () => {
@@ -168,10 +198,9 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   }, 60_000);
 
   it('an incident drives availability below 99%: the alert reaches the webhook and the KR is at risk', async () => {
-    // 3% of requests fail from now on: quarter-to-date availability sinks towards 97%, under
-    // target but recoverable (the quarter is at most a third over: 97.03% would still do, and
-    // the live traffic would need ~100 times the pre-incident volume to get there).
-    demo!.log.injectIncident(10 * 60_000, 0.03);
+    // The incident started with the demo (beforeAll): quarter-to-date availability sinks
+    // towards a value under target but recoverable (incidentShare).
+    expect(demo!.log.currentIncident()?.errorShare).toBe(incidentShare(NOW, demo!.loaded));
     const alert = await eventually(
       'the availability alert at the webhook receiver',
       async () =>
@@ -190,7 +219,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
       async () => {
         // Clearly below 99%, so the report's own evaluation a moment later agrees.
         const k = availabilityKr();
-        return k?.status === 'at_risk' && k.value !== undefined && k.value < 0.987 ? k : undefined;
+        return k?.status === 'at_risk' && k.value !== undefined && k.value < 0.9895 ? k : undefined;
       },
       120_000,
     );

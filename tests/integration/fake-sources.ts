@@ -1,7 +1,9 @@
 /**
  * Fake collectors returning realistic snapshots under the conventions' metric names, enough
- * series that every dashboard panel and variable has data. Counters grow with wall time so
- * rate() and increase() see movement. Also the KR engine's okr_key_result_* series.
+ * series that every dashboard panel and variable has data. Counters grow with the clock so
+ * rate() and increase() see movement; sprint dates and the KR period derive from the same
+ * clock (the system clock where a real Prometheus scrapes, as it scrapes in real time). Also
+ * the KR engine's okr_key_result_* series.
  */
 import { pino } from 'pino';
 import type { Collector, CollectContext, MetricFamily, Sample, Snapshot } from '../../exporters/collector.js';
@@ -16,11 +18,16 @@ import {
   KR_STATUSES,
   SONARQUBE_METRICS as SQ,
 } from '../../src/conventions.js';
+import type { Clock } from '../../src/core/clock.js';
+import { calendarOf, periodContaining } from '../../src/okr/periods.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 
-const t0 = Date.now();
-const elapsed = () => (Date.now() - t0) / 1000;
+/** Seconds since the fake was made, on its clock. */
+function stopwatch(clock: Clock): () => number {
+  const t0 = clock.now();
+  return () => (clock.now() - t0) / 1000;
+}
 
 function gauge(name: string, samples: Sample[]): MetricFamily {
   return { name, help: `${name} (fake)`, type: 'gauge', samples };
@@ -40,7 +47,8 @@ export interface ApiTraffic {
 }
 
 /** API access-log counters for one service; `errorShare` may change while the test runs. */
-export function fakeApilogs(service: string, traffic: ApiTraffic): Collector {
+export function fakeApilogs(service: string, traffic: ApiTraffic, clock: Clock): Collector {
+  const elapsed = stopwatch(clock);
   const routes = ['/v1/topups/:id', '/v1/operators/:id'];
   let errors = 0;
   let ok = 0;
@@ -74,14 +82,15 @@ export function fakeApilogs(service: string, traffic: ApiTraffic): Collector {
   };
 }
 
-export function fakeJira(config: OkrFile): Collector {
+export function fakeJira(config: OkrFile, clock: Clock): Collector {
+  const elapsed = stopwatch(clock);
   const boards = (config.sources.jira?.boards ?? []).map((b) => (typeof b === 'number' ? String(b) : (b.name ?? String(b.id))));
   const queries = Object.keys(config.sources.jira?.queries ?? {});
   return {
     source: 'jira',
     async collect(ctx: CollectContext) {
       ctx.countRequest(200);
-      const now = Math.floor(Date.now() / 1000);
+      const now = Math.floor(clock.now() / 1000);
       const sprints = ['Sprint 41', 'Sprint 42', 'Sprint 43'];
       const points: Sample[] = [];
       const ends: Sample[] = [];
@@ -126,7 +135,8 @@ export function fakeSonarqube(config: OkrFile): Collector {
 }
 
 /** Fails its first collection (so okr_source_errors_total has a series), then succeeds. */
-export function fakeBitbucket(config: OkrFile): Collector {
+export function fakeBitbucket(config: OkrFile, clock: Clock): Collector {
+  const elapsed = stopwatch(clock);
   const repos = Array.isArray(config.sources.bitbucket?.repositories)
     ? config.sources.bitbucket.repositories.map((r) => (typeof r === 'string' ? r : r.slug))
     : ['topups-api'];
@@ -160,9 +170,10 @@ export function fakeBitbucket(config: OkrFile): Collector {
 }
 
 /** The KR engine's exported series for every KR of the file (status `on_track` for all). */
-export function krEngineFamilies(config: OkrFile): MetricFamily[] {
+export function krEngineFamilies(config: OkrFile, clock: Clock): MetricFamily[] {
   // The engine's labels (src/okr/kr-metrics.ts): objective, key_result, period, team (empty when none).
-  const krs = config.objectives.flatMap((o) => o.key_results.map((kr) => ({ objective: o.id, key_result: kr.id, period: '2026-Q4', team: kr.team ?? '' })));
+  const period = periodContaining('quarter', clock.now(), calendarOf(config.calendar)).name;
+  const krs = config.objectives.flatMap((o) => o.key_results.map((kr) => ({ objective: o.id, key_result: kr.id, period, team: kr.team ?? '' })));
   const each = (value: number) => krs.map((labels) => ({ labels, value }));
   return [
     gauge(KR.value, each(0.5)),
@@ -172,7 +183,7 @@ export function krEngineFamilies(config: OkrFile): MetricFamily[] {
     gauge(KR.expectedProgress, each(0.5)),
     gauge(KR.status, krs.flatMap((labels) => KR_STATUSES.map((status) => ({ labels: { ...labels, status }, value: status === 'on_track' ? 1 : 0 })))),
     gauge(KR.objectiveProgress, config.objectives.map((o) => ({ labels: { objective: o.id }, value: 0.55 }))),
-    gauge(KR.lastEvaluation, [{ labels: {}, value: Math.floor(Date.now() / 1000) }]),
+    gauge(KR.lastEvaluation, [{ labels: {}, value: Math.floor(clock.now() / 1000) }]),
   ];
 }
 
@@ -188,11 +199,12 @@ export interface FakeExporter {
 }
 
 /** The real exporter server and scheduler, on 127.0.0.1 and a free port, fed by fake collectors every second. */
-export async function startFakeExporter(collectors: Collector[]): Promise<FakeExporter> {
+export async function startFakeExporter(collectors: Collector[], clock: Clock): Promise<FakeExporter> {
   const logger = pino({ level: 'silent' });
   const scheduler = new Scheduler(
     collectors.map((collector) => ({ collector, intervalSeconds: 1, timeoutSeconds: 1 })),
     logger,
+    clock,
   );
   const server = await startServer({
     host: '127.0.0.1',

@@ -19,6 +19,8 @@ import { PATHS } from '../../src/generate/generate.js';
 import { prometheusConfig } from '../../src/generate/provisioning.js';
 import { EXAMPLE, generateExample } from '../generate/support.js';
 import { fakeApilogs, fakeBitbucket, fakeJira, fakeSonarqube, krEngineFamilies, startFakeExporter, withExtra, type FakeExporter } from './fake-sources.js';
+// A real Prometheus scrapes in real time: the fakes' counters and dates move with the system clock.
+import { systemClock } from '../../src/core/clock.js';
 
 const GRAFANA_IMAGE = 'grafana/grafana-oss:11.5.2';
 const PROMETHEUS_IMAGE = 'prom/prometheus:v2.53.4';
@@ -53,11 +55,11 @@ describe.skipIf(skipReason !== undefined)('Grafana with the generated provisioni
     const { dir, generated } = generateExample();
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const exporter: FakeExporter = await startFakeExporter([
-      withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }), () => krEngineFamilies(config)),
-      fakeJira(config),
+      withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }, systemClock), () => krEngineFamilies(config, systemClock)),
+      fakeJira(config, systemClock),
       fakeSonarqube(config),
-      fakeBitbucket(config),
-    ]);
+      fakeBitbucket(config, systemClock),
+    ], systemClock);
     cleanups.push(() => exporter.stop());
     await tc.TestContainers.exposeHostPorts(exporter.server.port);
 

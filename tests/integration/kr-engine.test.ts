@@ -17,6 +17,7 @@ import { PrometheusClient, type PromQueryClient } from '../../src/okr/prometheus
 import { requireBinary } from '../support/binaries.js';
 import { writeHistory } from '../support/okr-history.js';
 import { createBlocks, startPrometheus, type PrometheusProcess } from '../support/prometheus-process.js';
+import { fixedClock } from '../../src/core/clock.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const goldenMd = join(root, 'tests/golden/report-2026-Q3.md');
@@ -55,8 +56,8 @@ beforeAll(async () => {
   client = { baseUrl: 'http://prometheus:9090', query: (e, t) => real.query(e, t) };
   loaded = loadConfig(join(root, 'okrs.example.yaml'), { env: {} });
   ledger = new Ledger(join(dir, 'ledger.sqlite'));
-  run1 = await new KrEngine({ loaded, prom: client, ledger, now: () => RUN_1 }).evaluateCurrent();
-  run2 = await new KrEngine({ loaded, prom: client, ledger, now: () => RUN_2 }).evaluateCurrent();
+  run1 = await new KrEngine({ loaded, prom: client, ledger, clock: fixedClock(RUN_1) }).evaluateCurrent();
+  run2 = await new KrEngine({ loaded, prom: client, ledger, clock: fixedClock(RUN_2) }).evaluateCurrent();
 }, 240_000);
 
 afterAll(async () => {
@@ -141,16 +142,16 @@ describe('KR engine over two quarters of history', () => {
     const edited = join(dir, 'okrs-edited.yaml');
     writeFileSync(edited, readFileSync(join(root, 'okrs.example.yaml'), 'utf8').replace('target: "> 99%"', 'target: "> 98%"'));
     const changed = loadConfig(edited, { env: {} });
-    await new KrEngine({ loaded: changed, prom: client, ledger, now: () => RUN_3 }).evaluateCurrent();
+    await new KrEngine({ loaded: changed, prom: client, ledger, clock: fixedClock(RUN_3) }).evaluateCurrent();
     expect(ledger.get('api-availability', '2026-Q3')).toEqual(before);
     expect(ledger.get('api-availability', '2026-Q4')).toMatchObject({ target_text: '> 98%', target_value: 0.98 });
-    const report = (await runReport(changed, { period: '2026-Q3', format: 'json', prom: client, ledger, now: () => RUN_3 })).text;
+    const report = (await runReport(changed, { period: '2026-Q3', format: 'json', prom: client, ledger, clock: fixedClock(RUN_3) })).text;
     const doc = JSON.parse(report) as { objectives: Array<{ key_results: Array<{ id: string; target: string; status: string }> }> };
     expect(doc.objectives.flatMap((o) => o.key_results).find((k) => k.id === 'api-availability')).toMatchObject({ target: '> 99%', status: 'off_track' });
   });
 
   it('writes the golden Markdown review of 2026-Q3', async () => {
-    const md = (await runReport(loaded, { period: '2026-Q3', format: 'md', prom: client, ledger, now: () => RUN_2 })).text;
+    const md = (await runReport(loaded, { period: '2026-Q3', format: 'md', prom: client, ledger, clock: fixedClock(RUN_2) })).text;
     if (process.env.UPDATE_GOLDEN === '1') {
       mkdirSync(join(root, 'tests/golden'), { recursive: true });
       writeFileSync(goldenMd, md);
@@ -162,7 +163,7 @@ describe('KR engine over two quarters of history', () => {
   });
 
   it('renders every KR row of the HTML review in headless Chromium', async () => {
-    const html = (await runReport(loaded, { period: '2026-Q3', format: 'html', prom: client, ledger, now: () => RUN_2 })).text;
+    const html = (await runReport(loaded, { period: '2026-Q3', format: 'html', prom: client, ledger, clock: fixedClock(RUN_2) })).text;
     mkdirSync(artifacts, { recursive: true });
     const file = join(artifacts, 'report-2026-Q3.html');
     writeFileSync(file, html);

@@ -15,6 +15,8 @@ import { EXAMPLE, generateExample } from '../generate/support.js';
 import { fakeApilogs, fakeBitbucket, fakeJira, fakeSonarqube, krEngineFamilies, startFakeExporter, withExtra, type FakeExporter } from './fake-sources.js';
 import { dashboardQueries, waitForDashboardData } from '../support/dashboard-queries.js';
 import { eventually, instantQuery, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
+// A real Prometheus scrapes in real time: the fakes' counters and dates move with the system clock.
+import { systemClock } from '../../src/core/clock.js';
 
 let dir: string | undefined;
 let exporter: FakeExporter | undefined;
@@ -31,11 +33,11 @@ beforeAll(async () => {
   alertCount = g.generated.alerts.groups.reduce((n, gr) => n + gr.rules.length, 0);
   recordCount = g.generated.recording.groups.reduce((n, gr) => n + gr.rules.length, 0);
   exporter = await startFakeExporter([
-    withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }), () => krEngineFamilies(config)),
-    fakeJira(config),
+    withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }, systemClock), () => krEngineFamilies(config, systemClock)),
+    fakeJira(config, systemClock),
     fakeSonarqube(config),
-    fakeBitbucket(config),
-  ]);
+    fakeBitbucket(config, systemClock),
+  ], systemClock);
   const file = join(dir, 'prometheus-test.yml');
   // The generated config, pointed at the test's exporter, with 1s scrape and evaluation intervals.
   writeFileSync(

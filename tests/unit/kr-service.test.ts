@@ -15,6 +15,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { InstantSample, PromQueryClient } from '../../src/okr/prometheus-client.js';
 import { promtoolCheckMetrics } from '../support/binaries.js';
+import { fixedClock } from '../../src/core/clock.js';
 
 const NOW = Date.parse('2026-08-16T00:00:00Z'); // half-way through 2026-Q3 (46 of 92 days)
 
@@ -70,7 +71,7 @@ describe('serve with the KR engine', () => {
   it('exports key-result metrics and serves the HTML review', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'okr-serve-'));
     const prom = new ScriptedProm();
-    service = await startService(config(dir), { host: '127.0.0.1', port: 0, logger: silentLogger(), prom, now: () => NOW });
+    service = await startService(config(dir), { host: '127.0.0.1', port: 0, logger: silentLogger(), prom, clock: fixedClock(NOW) });
     await service.engine!.runOnce();
     const body = await (await fetch(`${service.url}/metrics`)).text();
     const line = (s: string) => body.split('\n').find((l) => l.startsWith(s))?.split(' ').pop();
@@ -121,7 +122,7 @@ objectives:
       join(dir, 'okrs.yaml'),
       { env: {} },
     );
-    const ev = await new KrEngine({ loaded, prom: new ScriptedProm(), now: () => NOW }).evaluateCurrent();
+    const ev = await new KrEngine({ loaded, prom: new ScriptedProm(), clock: fixedClock(NOW) }).evaluateCurrent();
     const kr = ev.objectives[0]!.keyResults[0]!;
     expect(kr.value).toBe(0.25);
     expect(kr.notes).toBe('survey; value as of 2026-09-01');
@@ -188,7 +189,7 @@ objectives:
     };
     const { KrEngine } = await import('../../src/okr/engine.js');
     const now = Date.parse('2026-08-17T09:00:00Z'); // half-way through sprint 42
-    const ev = await new KrEngine({ loaded, prom, now: () => now, forecastPoints: 2 }).evaluateCurrent();
+    const ev = await new KrEngine({ loaded, prom, clock: fixedClock(now), forecastPoints: 2 }).evaluateCurrent();
     const k = ev.objectives[0]!.keyResults[0]!;
     expect(k.period).toMatchObject({ kind: 'sprint', name: 'sprint 42', start: Date.parse('2026-08-10T09:00:00Z'), end: Date.parse('2026-08-24T09:00:00Z') });
     expect(k.expectedProgress).toBe(0.5);

@@ -14,6 +14,9 @@ import { serverAuth } from '../../src/cli/commands/serve.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
+import { fixedClock } from '../../src/core/clock.js';
+
+const clock = fixedClock(Date.parse('2026-11-25T12:00:00Z'));
 
 const TOKEN = 'jira-T0KEN-4f9c2a7e1b';
 const SERVER_TOKEN = 'scrape-T0KEN-88d1e0c3';
@@ -56,7 +59,7 @@ sources:
     expect(JSON.stringify({ token })).toBe('{"token":"[REDACTED]"}');
     expect(inspect(token)).toBe('[REDACTED]');
 
-    const client = new HttpClient({ source: 'jira', baseUrl: jira.url, auth: { type: 'basic', username: jira.email!, password: token }, credentialSetting: 'sources.jira.api_token', maxRetries: 0 });
+    const client = new HttpClient({ source: 'jira', baseUrl: jira.url, auth: { type: 'basic', username: jira.email!, password: token }, credentialSetting: 'sources.jira.api_token', maxRetries: 0, clock });
     const collector: Collector = { source: 'jira', collect: async (ctx) => (await client.getJson(ctx, '/rest/api/3/myself'), []) };
 
     const logs = new PassThrough();
@@ -65,7 +68,7 @@ sources:
     const logger = createLogger({ destination: logs, level: 'debug' });
     logger.info({ config: loaded.config, token }, 'starting with config');
 
-    scheduler = new Scheduler([{ collector, intervalSeconds: 3600, timeoutSeconds: 5 }], logger);
+    scheduler = new Scheduler([{ collector, intervalSeconds: 3600, timeoutSeconds: 5 }], logger, clock);
     const s = scheduler;
     server = await startServer({ host: '127.0.0.1', port: 0, logger, auth: serverAuth(loaded), snapshot: () => s.snapshot(), health: () => s.health(), ready: () => s.ready() });
     await scheduler.runners[0]!.runOnce();

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../../src/config/load-config.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log/logger.js';
 import type { CollectorDeps, Labels, Snapshot } from '../../collector.js';
+import type { Clock } from '../../../src/core/clock.js';
 
 export const GOLDEN_DIR = join(import.meta.dirname, '..', 'testdata');
 
@@ -14,9 +15,9 @@ export function tempStateDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function depsFor(yaml: string, env: Record<string, string>, stateDir: string): CollectorDeps {
+export function depsFor(yaml: string, env: Record<string, string>, stateDir: string, clock: Clock): CollectorDeps {
   const loaded = parseConfig(yaml, join(stateDir, 'okrs.yaml'), { env });
-  return { loaded, logger: silentLogger(), stateDir };
+  return { loaded, logger: silentLogger(), stateDir, clock };
 }
 
 /** The value of one sample, or undefined when the series is absent. */

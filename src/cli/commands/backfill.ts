@@ -17,6 +17,7 @@ import { BackfillProgress, type ProgressOptions } from '../../backfill/progress-
 import { parseStep } from '../../backfill/step-grid.js';
 import { UsageError } from './report.js';
 import { findBinary } from '../../prometheus-tools.js';
+import type { Clock } from '../../core/clock.js';
 
 export interface BackfillCliOptions {
   from: string;
@@ -111,9 +112,9 @@ export interface BackfillCommandResult extends BackfillResult {
 export async function runBackfillCommand(
   loaded: LoadedConfig,
   opts: BackfillCliOptions,
-  deps: { logger: Logger; now?: () => number; progress?: ProgressOptions; promtool?: string | null },
+  deps: { logger: Logger; clock: Clock; progress?: ProgressOptions; promtool?: string | null },
 ): Promise<BackfillCommandResult> {
-  const now = (deps.now ?? Date.now)();
+  const now = deps.clock.now();
   const tz = loaded.config.calendar.timezone;
   const fromMs = parseInstant(opts.from, tz, now, '--from');
   const toMs = opts.to === undefined ? defaultEnd(tz, now) : parseInstant(opts.to, tz, now, '--to');
@@ -146,7 +147,7 @@ export async function runBackfillCommand(
       logger: deps.logger,
       progress: new BackfillProgress(deps.progress),
       ledger,
-      now: deps.now,
+      clock: deps.clock,
     });
     const loadedInto = opts.loadInto && promtool ? resolve(opts.loadInto) : undefined;
     return { ...result, outDir, instructions: loadingInstructions(outDir, result.outcomes), loadedInto, failed: result.outcomes.some((o) => o.status === 'failed') };

@@ -9,6 +9,7 @@ import { KR_STATUSES, RUNNER_METRICS } from '../../conventions.js';
 import { durationSeconds } from '../../config/primitives.js';
 import { startDemo, type RunningDemo } from '../../demo/demo.js';
 import { runReport } from './report.js';
+import type { Clock } from '../../core/clock.js';
 
 export interface DemoCliOptions {
   dir: string;
@@ -23,9 +24,9 @@ export interface DemoCliOptions {
 
 const INCIDENT = { durationMs: 10 * 60_000, errorShare: 0.3 };
 
-export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: (line: string) => void): Promise<RunningDemo> {
-  const t0 = Date.now();
-  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: (line: string) => void, clock: Clock): Promise<RunningDemo> {
+  const t0 = clock.now();
+  const elapsed = () => `${((clock.now() - t0) / 1000).toFixed(1)} s`;
   say('okr-metrics demo: the example OKRs over simulated Jira, SonarQube and Bitbucket servers and a synthetic API access log');
   const demo = await startDemo({
     dir: opts.dir,
@@ -35,6 +36,7 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
     history: opts.history,
     incidentEveryMs: durationSeconds(opts.incidentEvery) * 1000,
     logger,
+    clock,
     say,
   });
   say(`ready after ${elapsed()}:`);
@@ -62,7 +64,7 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
         demo.log.injectIncident(INCIDENT.durationMs, INCIDENT.errorShare);
         say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for 10 minutes; watch the alerts`);
       } else if (key === 'r') {
-        runReport(demo.loaded, { format: 'md' }).then(
+        runReport(demo.loaded, { format: 'md', clock }).then(
           (r) => process.stdout.write(`${r.text}\n`),
           (e: unknown) => say(`report: ${String(e)}`),
         );

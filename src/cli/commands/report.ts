@@ -10,6 +10,7 @@ import { PrometheusClient, UNREACHABLE, type PromQueryClient } from '../../okr/p
 import { reportContext } from '../../report/report-context.js';
 import { renderReport, type ReportFormat } from '../../report/render-report.js';
 import { ledgerPath } from '../../config/state-paths.js';
+import type { Clock } from '../../core/clock.js';
 
 export interface ReportOptions {
   period?: string;
@@ -17,7 +18,7 @@ export interface ReportOptions {
   prometheus?: string;
   /** Injected for tests. */
   prom?: PromQueryClient;
-  now?: () => number;
+  clock: Clock;
   ledger?: Ledger;
 }
 
@@ -39,13 +40,13 @@ export interface ReportOutput {
 }
 
 export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Promise<ReportOutput> {
-  const now = opts.now ?? Date.now;
-  const period = reviewPeriod(loaded, opts.period, now());
-  if (period.start > now()) throw new UsageError(`period ${period.name} has not started yet`);
+  const now = opts.clock.now();
+  const period = reviewPeriod(loaded, opts.period, now);
+  if (period.start > now) throw new UsageError(`period ${period.name} has not started yet`);
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded, opts.prometheus);
   const ledger = opts.ledger ?? new Ledger(ledgerPath(loaded));
   try {
-    const engine = new KrEngine({ loaded, prom, ledger, now });
+    const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock });
     const ev = await engine.evaluatePeriod(period);
     const prometheusDown = ev.objectives.flatMap((o) => o.keyResults).find((k) => k.problem?.includes(UNREACHABLE))?.problem;
     return { text: renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format), prometheusDown };

@@ -23,6 +23,7 @@ import { PrometheusClient, type PromQueryClient } from '../../okr/prometheus-cli
 import { reportContext } from '../../report/report-context.js';
 import { htmlReport } from '../../report/html-report.js';
 import { ledgerPath, stateDir } from '../../config/state-paths.js';
+import type { Clock } from '../../core/clock.js';
 
 export interface ServiceOptions {
   host?: string;
@@ -30,7 +31,8 @@ export interface ServiceOptions {
   logger: Logger;
   /** Injected for tests; default: prometheus.url of the file. */
   prom?: PromQueryClient;
-  now?: () => number;
+  /** The process' clock (systemClock from the CLI; tests inject theirs). */
+  clock: Clock;
 }
 
 export interface RunningService extends RunningServer {
@@ -52,7 +54,7 @@ export function serverAuth(loaded: LoadedConfig): ServerAuth {
 }
 
 /** Collectors for every source that is configured and enabled. */
-export function enabledCollectors(loaded: LoadedConfig, logger: Logger): ScheduledCollector[] {
+export function enabledCollectors(loaded: LoadedConfig, logger: Logger, clock: Clock): ScheduledCollector[] {
   const out: ScheduledCollector[] = [];
   const dir = stateDir(loaded);
   for (const name of enabledSources(loaded.config)) {
@@ -63,7 +65,7 @@ export function enabledCollectors(loaded: LoadedConfig, logger: Logger): Schedul
       continue;
     }
     mkdirSync(dir, { recursive: true });
-    out.push({ collector: factory.create({ loaded, logger: logger.child({ source: name }), stateDir: dir }), ...timing(factory, settings) });
+    out.push({ collector: factory.create({ loaded, logger: logger.child({ source: name }), stateDir: dir, clock }), ...timing(factory, settings) });
   }
   return out;
 }
@@ -74,7 +76,7 @@ function engineLoop(loaded: LoadedConfig, opts: ServiceOptions): { loop: EngineL
   if (!cfg.enabled || loaded.config.objectives.length === 0) return undefined;
   const ledger = new Ledger(ledgerPath(loaded));
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded);
-  const engine = new KrEngine({ loaded, prom, ledger, now: opts.now });
+  const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock });
   return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), opts.logger.child({ component: 'engine' })), ledger, prom };
 }
 
@@ -90,7 +92,7 @@ function buildInfo(): MetricFamily {
 
 export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
   const info = buildInfo();
-  const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger), opts.logger);
+  const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger, opts.clock), opts.logger, opts.clock);
   const kr = engineLoop(loaded, opts);
   const server = await startServer({
     host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
