@@ -334,22 +334,18 @@ describe.skipIf(!KUBECTL)('kubectl kustomize (kubectl with kustomize v4 or later
   it('an overlay with a name prefix, grafana-operator and Prometheus elsewhere keeps every reference', () => {
     const dir = join(out, 'overlay');
     mkdirSync(dir);
-    writeFileSync(
-      join(dir, 'kustomization.yaml'),
-      [
-        'namespace: team-x',
-        'namePrefix: acme-',
-        'resources: [../provisioning/kubernetes/base]',
-        'components: [../provisioning/kubernetes/grafana-operator]',
-        'configMapGenerator:',
-        '  - { name: okr-metrics-env, behavior: merge, literals: ["PROMETHEUS_URL=http://prometheus-operated.observability.svc:9090"] }',
-        'patches:',
-        '  - target: { kind: GrafanaDatasource }',
-        '    patch: |-',
-        '      - { op: replace, path: /spec/datasource/url, value: "http://prometheus-operated.observability.svc:9090" }',
-        '',
-      ].join('\n'),
-    );
+    // docs/kubernetes.md's "Prometheus somewhere else" snippet, as written there.
+    const doc = readFileSync(join(REPO_ROOT, 'docs/kubernetes.md'), 'utf8');
+    const snippet = parse(/### Prometheus somewhere else[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1]!) as { configMapGenerator: unknown[]; patches: unknown[] };
+    const overlay = {
+      namespace: 'team-x',
+      namePrefix: 'acme-',
+      resources: ['../provisioning/kubernetes/base'],
+      components: ['../provisioning/kubernetes/grafana-operator'],
+      configMapGenerator: snippet.configMapGenerator,
+      patches: [...snippet.patches, { target: { kind: 'GrafanaDatasource' }, patch: '- { op: replace, path: /spec/datasource/url, value: "http://prometheus-operated.observability.svc:9090" }' }],
+    };
+    writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(overlay));
     const rendered = kustomize(dir);
     for (const r of rendered) {
       expect(() => validateResource(r)).not.toThrow();
@@ -366,6 +362,11 @@ describe.skipIf(!KUBECTL)('kubectl kustomize (kubectl with kustomize v4 or later
     expect(pod.volumes.find((v: { name: string }) => v.name === 'okr-file').configMap.name).toBe('acme-okr-metrics-okr-file');
     expect(one(rendered, 'ConfigMap', 'acme-okr-metrics-env').data!.PROMETHEUS_URL).toBe('http://prometheus-operated.observability.svc:9090');
     expect(one(rendered, 'GrafanaDatasource').spec.datasource.url).toBe('http://prometheus-operated.observability.svc:9090');
+    // The documented datasource patch is the generated datasource with only the URL changed.
+    const ds = (cm: Resource & { data?: Record<string, string> }) => parse(cm.data!['okr-metrics-datasource.yaml']!) as { datasources: Array<Record<string, unknown>> };
+    const patched = ds(one(rendered, 'ConfigMap', 'acme-okr-metrics-grafana-datasource'));
+    const original = ds(one(resources(g), 'ConfigMap', 'okr-metrics-grafana-datasource'));
+    expect(patched).toEqual({ ...original, datasources: original.datasources.map((d) => ({ ...d, url: 'http://prometheus-operated.observability.svc:9090' })) });
     const alerts = one(rendered, 'PrometheusRule', 'acme-okr-metrics-alerts').spec.groups.flatMap((gr: { rules: unknown[] }) => gr.rules) as Array<{ labels: Record<string, string> }>;
     expect(new Set(alerts.map((a) => a.labels.namespace))).toEqual(new Set(['team-x']));
     // The ServiceMonitor still selects the Service, and still names the job okr-metrics.
