@@ -26,13 +26,13 @@ import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { parseDocument, stringify, type Scalar } from 'yaml';
+import { Document, parseDocument, stringify, visit, type Scalar } from 'yaml';
 import type { OkrFile } from '../config/okr-schema.js';
 import { ENV_REF_RE, SECRET_KEYS } from '../config/primitives.js';
 import { DATASOURCE_UID, DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { GenerateError } from './model.js';
 import { ALERTMANAGER_ENV, COMPOSE_PROMETHEUS, expandEnv, grafanaDashboardProvider, grafanaDatasource } from './provisioning.js';
-import { renderYaml } from './render.js';
+import { headerLines } from './render.js';
 import type { AlertingRule, RecordingRule, RuleFile } from './rule-types.js';
 
 export const KUBERNETES_DIR = 'provisioning/kubernetes';
@@ -552,8 +552,24 @@ const COMPONENT_COMMENT = [
   `It selects Grafana instances labelled ${Object.entries(K8S.grafanaInstanceLabels).map(([k, v]) => `${k}=${v}`).join(',')}; patch instanceSelector to change that.`,
 ].join('\n');
 
+/**
+ * renderYaml's output, quoted for YAML 1.1 readers: Kubernetes' decoder reads a bare `on`, `no`
+ * or `y` as a boolean, and PyYAML-based tools a bare `=` (a matchType) as the value tag.
+ */
+export function renderKubernetesYaml(value: unknown, source: string, comment?: string): string {
+  const doc = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.value === '=') node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  const body = doc.toString({ lineWidth: 0, indent: 2, singleQuote: false });
+  const extra = comment ? comment.split('\n').map((l) => (l ? `# ${l}` : '#')).join('\n') + '\n' : '';
+  return `${headerLines(source)}${extra}${body.endsWith('\n') ? body : `${body}\n`}`;
+}
+
 function file(path: string, value: unknown, source: string, comment?: string): { path: string; content: string } {
-  return { path, content: renderYaml(value, source, comment) };
+  return { path, content: renderKubernetesYaml(value, source, comment) };
 }
 
 function checkSize(cm: IConfigMap): IConfigMap {

@@ -7,13 +7,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load-config.js';
 import { ledgerPath, stateDir } from '../../src/config/state-paths.js';
 import { DASHBOARD_UID, EXPORTER_JOB, LABEL } from '../../src/conventions.js';
 import { generate, PATHS, type Generated } from '../../src/generate/generate.js';
-import { K8S, KUBERNETES_BASE, KUBERNETES_GRAFANA_OPERATOR, kubernetesFiles, parseMatcher } from '../../src/generate/kubernetes.js';
+import { K8S, KUBERNETES_BASE, KUBERNETES_GRAFANA_OPERATOR, kubernetesFiles, parseMatcher, renderKubernetesYaml } from '../../src/generate/kubernetes.js';
 import { GenerateError } from '../../src/generate/model.js';
 import { alertmanagerConfig, dashboardFile } from '../../src/generate/provisioning.js';
 import { GENERATED_BY } from '../../src/generate/render.js';
@@ -61,7 +61,11 @@ describe.each(CASES)('Kubernetes output of %s', (_name, file) => {
     for (const f of k8sFiles(g)) {
       expect(f.content.startsWith(`# ${GENERATED_BY}.\n`), f.path).toBe(true);
       expect(f.content.endsWith('\n') && !f.content.endsWith('\n\n'), f.path).toBe(true);
+      // Kubernetes decodes YAML 1.1, where a bare `on` or `no` is a boolean: same values either way.
+      expect(parseAllDocuments(f.content, { version: '1.1' }).map((d) => d.toJS()), f.path).toEqual(parseAllDocuments(f.content).map((d) => d.toJS()));
     }
+    expect(parse(renderKubernetesYaml({ a: 'on', b: 'NO', c: 'y', d: '=' }, 'x.yaml'), { version: '1.1' })).toEqual({ a: 'on', b: 'NO', c: 'y', d: '=' });
+    expect(renderKubernetesYaml({ d: '=' }, 'x.yaml')).toContain('d: "="');
     for (const dir of [KUBERNETES_BASE, KUBERNETES_GRAFANA_OPERATOR]) {
       const listed = (parse(fileOf(g, `${dir}/kustomization.yaml`)) as { resources: string[] }).resources;
       const present = k8sFiles(g)
