@@ -1,7 +1,8 @@
 /**
  * `okr-metrics generate` as a chain of small steps (sloth's generate app): validate →
- * recording rules → alert rules (+ runbook pass) → dashboards → provisioning → Kubernetes. Each step is a
- * pure function of the model; the result is a list of files, written (or checked) elsewhere.
+ * recording rules → alert rules (+ runbook pass) → dashboards → provisioning → Kubernetes.
+ * Each step is a pure function of the model; the result is a list of files, written (or
+ * checked) elsewhere.
  */
 import { basename } from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';

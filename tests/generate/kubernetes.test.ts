@@ -269,6 +269,18 @@ describe('secrets', () => {
   });
 });
 
+describe('server basic auth', () => {
+  it('Prometheus scrapes with the user name and password from the Secret', () => {
+    const text = 'version: okr/v1\nserver: { auth: { basic_auth: { username: prometheus, password: "${OKR_METRICS_PASSWORD}" } } }\n';
+    const rs = resources(generate(parseConfig(text, 'okrs.yaml', { env: { OKR_METRICS_PASSWORD: 'basic-secret-value-42aa' } })));
+    expect(one(rs, 'ServiceMonitor').spec.endpoints[0].basicAuth).toEqual({
+      username: { name: K8S.sourcesSecret, key: 'OKR_METRICS_SCRAPE_USERNAME' },
+      password: { name: K8S.sourcesSecret, key: 'OKR_METRICS_PASSWORD' },
+    });
+    for (const r of rs) expect(() => validateResource(r)).not.toThrow();
+  });
+});
+
 describe('limits', () => {
   const g = generate(loadConfig(EXAMPLE, { env: {} }));
 
