@@ -22,6 +22,8 @@ export interface LoadedConfig {
   /** Directory relative paths in the file are resolved against. */
   baseDir: string;
   env: Env;
+  /** The file as written, before interpolation (generate copies it into a Kubernetes ConfigMap). */
+  text: string;
 }
 
 export interface LoadOptions {
@@ -71,7 +73,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(issues);
   }
-  return { config: parsed.data!, file, baseDir, env };
+  return { config: parsed.data!, file, baseDir, env, text };
 }
 
 type At = (path: Array<string | number>, message: string, atKey?: boolean) => void;

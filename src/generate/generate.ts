@@ -1,7 +1,8 @@
 /**
  * `okr-metrics generate` as a chain of small steps (sloth's generate app): validate →
- * recording rules → alert rules (+ runbook pass) → dashboards → provisioning. Each step is a
- * pure function of the model; the result is a list of files, written (or checked) elsewhere.
+ * recording rules → alert rules (+ runbook pass) → dashboards → provisioning → Kubernetes.
+ * Each step is a pure function of the model; the result is a list of files, written (or
+ * checked) elsewhere.
  */
 import { basename } from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
@@ -19,6 +20,7 @@ import {
   grafanaDatasource,
   prometheusConfig,
 } from './provisioning.js';
+import { kubernetesFiles } from './kubernetes.js';
 import { recordingRules } from './recording-rules.js';
 import { renderJson, renderYaml } from './render.js';
 import type { AlertingRule, RecordingRule, RuleFile } from './rule-types.js';
@@ -69,14 +71,18 @@ export function generate(loaded: LoadedConfig): Generated {
     if (((d.json.panels as unknown[] | undefined) ?? []).length === 0) throw new GenerateError(`dashboard ${d.uid}: no panels`);
   }
   // provisioning
+  const dashboardText = new Map(dashboards.map((d) => [d.uid, renderJson(d.json)]));
+  const alertmanager = alertmanagerConfig();
   const files: GeneratedFile[] = [
     { path: PATHS.recordingRules, content: renderYaml(recording, source) },
     { path: PATHS.alertRules, content: renderYaml(alerts, source) },
     { path: PATHS.prometheus, content: renderYaml(prometheusConfig(COMPOSE_PROMETHEUS), source, PROMETHEUS_COMMENT) },
-    { path: PATHS.alertmanager, content: renderYaml(alertmanagerConfig(), source, ALERTMANAGER_COMMENT) },
+    { path: PATHS.alertmanager, content: renderYaml(alertmanager, source, ALERTMANAGER_COMMENT) },
     { path: PATHS.grafanaDatasource, content: renderYaml(grafanaDatasource(), source) },
     { path: PATHS.grafanaDashboards, content: renderYaml(grafanaDashboardProvider(), source) },
-    ...dashboards.map((d) => ({ path: dashboardFile(d.uid), content: renderJson(d.json) })),
+    ...dashboards.map((d) => ({ path: dashboardFile(d.uid), content: dashboardText.get(d.uid)! })),
+    // Kubernetes: the same rules, routing and dashboards as Prometheus Operator resources
+    ...kubernetesFiles({ source, okrText: loaded.text, config: loaded.config, recording, alerts, alertmanager, dashboards, dashboardText }),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   return { model, recording, alerts, dashboards, files };
 }

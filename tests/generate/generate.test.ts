@@ -54,7 +54,7 @@ describe('generate', () => {
     expect(a.map((f) => f.path)).toEqual([...a.map((f) => f.path)].sort());
     for (const f of a) {
       expect(f.content.endsWith('\n') && !f.content.endsWith('\n\n'), f.path).toBe(true);
-      if (f.path.endsWith('.yml')) expect(f.content.startsWith(`# ${GENERATED_BY}.`), f.path).toBe(true);
+      if (/\.ya?ml$/.test(f.path)) expect(f.content.startsWith(`# ${GENERATED_BY}.`), f.path).toBe(true);
       else expect((JSON.parse(f.content) as Json).description, f.path).toContain(GENERATED_BY);
     }
   });
