@@ -4,26 +4,16 @@
  * checkpoint). close() stops following and saves the checkpoint.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Logger } from 'pino';
-import { durationSeconds } from '../../src/config/primitives.js';
-import type { CollectContext, Collector, CollectorDeps, CollectorFactory, Snapshot } from '../collector.js';
-import { SourceError } from '../collector.js';
+import { durationSeconds } from '../../src/core/config-primitives.js';
+import type { CollectContext, Collector, Snapshot, SourceDeps } from '../../src/core/source.js';
+import { SourceError } from '../../src/core/source.js';
 import { apilogsSnapshot } from './apilogs-snapshot.js';
 import type { ApilogsConfig } from './config.js';
 import { LogTailer } from './log-tailer.js';
 import type { ServiceCounters } from './service-counters.js';
 import { createServiceCounters } from './service-setup.js';
-import type { Clock } from '../../src/core/clock.js';
 
 export const DEFAULT_STATE_FILE = 'apilogs-checkpoint.json';
-
-export interface ApilogsCollectorOptions {
-  settings: ApilogsConfig;
-  baseDir: string;
-  stateDir: string;
-  logger: Logger;
-  clock: Clock;
-}
 
 export class ApilogsCollector implements Collector {
   readonly source = 'apilogs' as const;
@@ -32,7 +22,7 @@ export class ApilogsCollector implements Collector {
   readonly stateFile: string;
   private started = false;
 
-  constructor(opts: ApilogsCollectorOptions) {
+  constructor(opts: SourceDeps<ApilogsConfig>) {
     const s = opts.settings;
     this.services = s.services.map((svc) => createServiceCounters(svc));
     const stateFile = s.state_file ?? join(opts.stateDir, DEFAULT_STATE_FILE);
@@ -65,14 +55,3 @@ export class ApilogsCollector implements Collector {
     this.tailer.stop();
   }
 }
-
-export const apilogsFactory: CollectorFactory = {
-  source: 'apilogs',
-  defaultInterval: '15s',
-  defaultTimeout: '10s',
-  create(deps: CollectorDeps): Collector {
-    const settings = deps.loaded.config.sources.apilogs;
-    if (!settings) throw new Error('apilogs collector created without sources.apilogs settings');
-    return new ApilogsCollector({ settings, baseDir: deps.loaded.baseDir, stateDir: deps.stateDir, logger: deps.logger, clock: deps.clock });
-  },
-};

@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startService, type RunningService } from '../../src/cli/commands/serve.js';
+import { startService, type RunningService } from '../../src/serve/service.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
-import { COLLECTOR_FACTORIES } from '../registry.js';
+import { SOURCES } from '../index.js';
+import { apilogsPlugin } from './plugin.js';
 import { nginxLine } from './testing/apilogs-fixtures.js';
 
 let service: RunningService | undefined;
@@ -61,7 +62,7 @@ const value = (body: string, series: string) => body.split('\n').find((l) => l.s
 
 describe('serve with only the apilogs source', () => {
   it('is registered, follows the configured files and exposes the counters', async () => {
-    expect(COLLECTOR_FACTORIES.apilogs?.source).toBe('apilogs');
+    expect(SOURCES).toContain(apilogsPlugin);
     const dir = mkdtempSync(join(tmpdir(), 'apilogs-serve-'));
     const logs = join(dir, 'logs');
     mkdirSync(logs);

@@ -1,7 +1,8 @@
 /** The apilogs metric families for a set of services' counters. */
-import { APILOGS_METRICS, LABEL } from '../../src/conventions.js';
-import type { MetricFamily, Sample, Snapshot } from '../collector.js';
-import { family } from '../snapshot.js';
+import { LABEL } from '../../src/core/labels.js';
+import { APILOGS_METRICS } from './metrics.js';
+import type { MetricFamily, Sample, Snapshot } from '../../src/core/source.js';
+import { family } from '../../src/core/snapshot.js';
 import { HELP, type ServiceCounters } from './service-counters.js';
 
 export interface SnapshotOptions {

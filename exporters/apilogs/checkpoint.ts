@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { writeJsonFileAtomic } from '../state-file.js';
+import { writeJsonFileAtomic } from '../../src/core/state-file.js';
 
 const FileCheckpoint = z.object({
   service: z.string(),

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
+import { DEFAULT_LATENCY_BUCKETS } from './metrics.js';
 import { DEFAULT_NGINX_LOG_FORMAT } from './config.js';
 
 const file = (apilogs: string) => `version: okr/v1\norganization: x\nsources:\n  apilogs:\n${apilogs}`;

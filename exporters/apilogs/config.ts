@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_LATENCY_BUCKETS } from '../../src/conventions.js';
-import { Duration, sourceCommon } from '../../src/config/primitives.js';
+import { DEFAULT_LATENCY_BUCKETS } from './metrics.js';
+import { Duration, sourceCommon } from '../../src/core/config-primitives.js';
 import { DEFAULT_JSON_FIELDS } from './json-line-parser.js';
 import { compileNginxFormat, DEFAULT_NGINX_LOG_FORMAT } from './nginx-format.js';
 import { DURATION_UNITS } from './parsed-request.js';

@@ -3,7 +3,7 @@
  * standard set share one id (label OTHER) so a scanner sending `FOO /` cannot grow the
  * label set.
  */
-import { OTHER_METHOD, STANDARD_HTTP_METHODS } from '../../src/conventions.js';
+import { OTHER_METHOD, STANDARD_HTTP_METHODS } from './metrics.js';
 
 /** Label value of each method id; the last id is OTHER. */
 export const METHOD_NAMES: readonly string[] = [...STANDARD_HTTP_METHODS, OTHER_METHOD];

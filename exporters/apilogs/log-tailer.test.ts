@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import { createLogger, silentLogger } from '../../src/log/logger.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { LogTailer } from './log-tailer.js';
 import type { ServiceCounters } from './service-counters.js';
 import { nginxLine, service } from './testing/apilogs-fixtures.js';

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runLogs } from '../../src/cli/commands/logs.js';
+import { runLogs } from '../../src/logs/logs-command.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
 
 const dir = join(import.meta.dirname, 'testdata');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OVERFLOW_ROUTE } from '../../src/conventions.js';
+import { OVERFLOW_ROUTE } from './metrics.js';
 import { isIdSegment, OVERFLOW_ROUTE_ID, RouteTable } from './route-table.js';
 import { countText, nginxLine, requestTable, service } from './testing/apilogs-fixtures.js';
 

@@ -8,7 +8,7 @@
  * a string the first time a route is seen, so a million lines with ids in their paths cost
  * no per-line string allocation.
  */
-import { OVERFLOW_ROUTE } from '../../src/conventions.js';
+import { OVERFLOW_ROUTE } from './metrics.js';
 
 /** Route id of OVERFLOW_ROUTE in every table. */
 export const OVERFLOW_ROUTE_ID = 0;

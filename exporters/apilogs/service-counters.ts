@@ -3,9 +3,9 @@
  * (route id, method id, status). Label objects are only built when a snapshot is rendered,
  * so counting a line allocates nothing.
  */
-import { LABEL } from '../../src/conventions.js';
-import type { Sample } from '../collector.js';
-import { histogramSamples } from '../snapshot.js';
+import { LABEL } from '../../src/core/labels.js';
+import type { Sample } from '../../src/core/source.js';
+import { histogramSamples } from '../../src/core/snapshot.js';
 import { IntSlotMap } from './int-slot-map.js';
 import { METHOD_NAMES } from './http-method.js';
 import { emptyParsedRequest, type LineParser } from './parsed-request.js';

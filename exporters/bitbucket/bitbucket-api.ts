@@ -4,7 +4,7 @@
  * (datacenter-client.ts, REST 1.0 through HttpClient) each translate their wire format into
  * these records, so the incremental counting never looks at vendor JSON.
  */
-import type { CollectContext } from '../collector.js';
+import type { CollectContext } from '../../src/core/source.js';
 
 export interface RepoRef {
   slug: string;

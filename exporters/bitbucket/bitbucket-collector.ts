@@ -5,14 +5,11 @@
  * repository is logged once and skipped; the collection fails only when no repository's
  * pull requests could be read, or the credentials are refused.
  */
-import { durationSeconds } from '../../src/config/primitives.js';
-import { resolveSecret } from '../../src/config/secrets.js';
-import {
-  BITBUCKET_CYCLE_TIME_BUCKETS,
-  BITBUCKET_PIPELINE_DURATION_BUCKETS,
-} from '../../src/conventions.js';
-import { SourceError, type CollectContext, type Collector, type CollectorDeps, type CollectorFactory, type Snapshot } from '../collector.js';
-import { HttpClient, type HttpAuth, type HttpClientOptions } from '../http-client.js';
+import { durationSeconds } from '../../src/core/config-primitives.js';
+import { resolveSecret } from '../../src/core/secrets.js';
+import { BITBUCKET_CYCLE_TIME_BUCKETS, BITBUCKET_PIPELINE_DURATION_BUCKETS } from './metrics.js';
+import { SourceError, type CollectContext, type Collector, type SourceDeps, type Snapshot } from '../../src/core/source.js';
+import { HttpClient, type HttpAuth, type HttpClientOptions } from '../../src/core/http-client.js';
 import type { BitbucketApi, CoverageOptions, RepoRef } from './bitbucket-api.js';
 import { buildSnapshot, type RepoLive } from './bitbucket-snapshot.js';
 import { BitbucketCloudApi } from './cloud-client.js';
@@ -60,13 +57,12 @@ export class BitbucketCollector implements Collector {
   private readonly failing = new Map<string, string>();
 
   constructor(
-    private readonly deps: CollectorDeps,
+    private readonly deps: SourceDeps<BitbucketConfig>,
     hooks: BitbucketCollectorHooks = {},
   ) {
-    const cfg = deps.loaded.config.sources.bitbucket;
-    if (!cfg) throw new Error('sources.bitbucket is not configured');
+    const cfg = deps.settings;
     this.cfg = cfg;
-    const secretCtx = { env: deps.loaded.env, baseDir: deps.loaded.baseDir };
+    const secretCtx = { env: deps.env, baseDir: deps.baseDir };
     const bearer = resolveSecret(cfg, 'access_token', secretCtx);
     const basic = resolveSecret(cfg, 'api_token', secretCtx);
     let auth: HttpAuth;
@@ -107,7 +103,7 @@ export class BitbucketCollector implements Collector {
     this.backfillMs = durationSeconds(cfg.backfill) * 1000;
     this.coverage = cfg.code_insights === false ? undefined : cfg.code_insights === true ? {} : cfg.code_insights;
     const prefix = cfg.flavor === 'cloud' ? cfg.workspace : cfg.project;
-    for (const [team, t] of Object.entries(deps.loaded.config.teams)) {
+    for (const [team, t] of Object.entries(deps.teams)) {
       for (const r of t.repos) {
         // teams.<team>.repos may name a repository by slug or as workspace/slug (project/slug).
         const slash = r.lastIndexOf('/');
@@ -220,13 +216,6 @@ export class BitbucketCollector implements Collector {
   }
 }
 
-export function createBitbucketCollector(deps: CollectorDeps, hooks: BitbucketCollectorHooks = {}): BitbucketCollector {
+export function createBitbucketCollector(deps: SourceDeps<BitbucketConfig>, hooks: BitbucketCollectorHooks = {}): BitbucketCollector {
   return new BitbucketCollector(deps, hooks);
 }
-
-export const bitbucketCollectorFactory: CollectorFactory = {
-  source: 'bitbucket',
-  defaultInterval: '10m',
-  defaultTimeout: '5m',
-  create: (deps) => createBitbucketCollector(deps),
-};

@@ -2,15 +2,10 @@
  * Turning the checkpointed counts and this refresh's gauges into metric families. Names,
  * labels and buckets come from the conventions module; HELP says the values are cached.
  */
-import {
-  BITBUCKET_CYCLE_TIME_BUCKETS,
-  BITBUCKET_METRICS,
-  BITBUCKET_PIPELINE_DURATION_BUCKETS,
-  BITBUCKET_PIPELINE_RESULTS,
-  LABEL,
-} from '../../src/conventions.js';
-import type { Sample, Snapshot } from '../collector.js';
-import { family, histogramSamples } from '../snapshot.js';
+import { LABEL } from '../../src/core/labels.js';
+import { BITBUCKET_CYCLE_TIME_BUCKETS, BITBUCKET_METRICS, BITBUCKET_PIPELINE_DURATION_BUCKETS, BITBUCKET_PIPELINE_RESULTS } from './metrics.js';
+import type { Sample, Snapshot } from '../../src/core/source.js';
+import { family, histogramSamples } from '../../src/core/snapshot.js';
 import type { CoverageReport } from './bitbucket-api.js';
 import type { BitbucketState } from './state-file.js';
 

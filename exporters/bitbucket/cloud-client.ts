@@ -5,9 +5,9 @@
  * `next` URLs with `getNextPage`, as Bitbucket asks clients to do.
  */
 import { createRequire } from 'node:module';
-import { redact } from '../../src/config/secrets.js';
-import { SourceError, type CollectContext } from '../collector.js';
-import { errorBodyMessage, reasonFor, type HttpClient } from '../http-client.js';
+import { redact } from '../../src/core/secrets.js';
+import { SourceError, type CollectContext } from '../../src/core/source.js';
+import { errorBodyMessage, reasonFor, type HttpClient } from '../../src/core/http-client.js';
 import {
   coverageReportsOf,
   MAX_PAGES,

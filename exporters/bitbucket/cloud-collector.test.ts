@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BITBUCKET_METRICS as M } from '../../src/conventions.js';
-import { renderSnapshot } from '../../src/server/exposition.js';
+import { BITBUCKET_METRICS as M } from './metrics.js';
+import { renderSnapshot } from '../../src/serve/exposition.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
-import { SourceRunner } from '../../src/scheduler/source-runner.js';
-import { SourceError } from '../collector.js';
-import { COLLECTOR_FACTORIES } from '../registry.js';
+import { SourceRunner } from '../../src/serve/source-runner.js';
+import { SourceError } from '../../src/core/source.js';
+import { SOURCES } from '../index.js';
+import { bitbucketPlugin } from './plugin.js';
 import { testContext } from '../testing/collect-context.js';
-import { sendJson } from '../testing/fake-http.js';
-import { bitbucketCollectorFactory, createBitbucketCollector } from './bitbucket-collector.js';
+import { sendJson } from '../../src/core/simulated-http.js';
+import { createBitbucketCollector } from './bitbucket-collector.js';
 import { buckets, capturingLogger, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './testing/bitbucket-test-kit.js';
-import { startFakeCloud, type FakeCloud, type FakeCloudFixture, type FakeCloudPr } from './testing/fake-cloud-server.js';
+import { startFakeCloud, type FakeCloud, type FakeCloudFixture, type FakeCloudPr } from './simulator/fake-cloud-server.js';
 import { STATE_FILE_NAME } from './state-file.js';
 
 const H = 3600_000;
@@ -298,11 +299,11 @@ describe('Bitbucket Cloud collector', () => {
   });
 
   it('is registered, and runs under the source runner with its requests counted', async () => {
-    expect(COLLECTOR_FACTORIES.bitbucket).toBe(bitbucketCollectorFactory);
-    expect(bitbucketCollectorFactory.defaultInterval).toBe('10m');
+    expect(SOURCES).toContain(bitbucketPlugin);
+    expect(bitbucketPlugin.defaults.interval).toBe('10m');
     // The registered factory hands the deps' clock down: at NOW a one-year backfill holds every merge of the fixture (PR 56 merged 2026-01-01).
     const deps = depsFor(`${yaml(fake.url)}    backfill: 365d\n`, { BB_TOKEN: TOKEN }, state.dir, clock);
-    const runner = new SourceRunner(bitbucketCollectorFactory.create(deps), { intervalSeconds: 600, timeoutSeconds: 30, logger: deps.logger, clock });
+    const runner = new SourceRunner(bitbucketPlugin.create(deps), { intervalSeconds: 600, timeoutSeconds: 30, logger: deps.logger, clock });
     await runner.runOnce();
     expect(runner.getHealth().up).toBe(true);
     expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'api', team: 'platform' })).toBe(57);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration, HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
+import { Duration, HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
 
 const Repository = z.union([
   z.string().min(1),

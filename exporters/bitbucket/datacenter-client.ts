@@ -4,8 +4,8 @@
  * milliseconds; a merged pull request carries its real merge time in `closedDate`.
  * Data Center has no Pipelines, so `pipelinesAfter` is absent.
  */
-import type { CollectContext } from '../collector.js';
-import type { HttpClient } from '../http-client.js';
+import type { CollectContext } from '../../src/core/source.js';
+import type { HttpClient } from '../../src/core/http-client.js';
 import {
   coverageReportsOf,
   MAX_PAGES,

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BITBUCKET_METRICS as M } from '../../src/conventions.js';
-import { renderSnapshot } from '../../src/server/exposition.js';
+import { BITBUCKET_METRICS as M } from './metrics.js';
+import { renderSnapshot } from '../../src/serve/exposition.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
-import { SourceError } from '../collector.js';
+import { SourceError } from '../../src/core/source.js';
 import { testContext } from '../testing/collect-context.js';
 import { createBitbucketCollector } from './bitbucket-collector.js';
 import { buckets, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './testing/bitbucket-test-kit.js';

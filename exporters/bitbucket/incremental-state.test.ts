@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { tempStateDir } from './testing/bitbucket-test-kit.js';
 import {
   addId,

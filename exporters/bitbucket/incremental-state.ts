@@ -4,7 +4,7 @@
  * refreshes and restarts: the state (watermarks, counted ids, counts, bucket counts) lives
  * in a JSON file (state-file.ts) and every fold is a pure function of (state, new records).
  */
-import { BITBUCKET_PIPELINE_RESULTS, type BitbucketPipelineResult } from '../../src/conventions.js';
+import { BITBUCKET_PIPELINE_RESULTS, type BitbucketPipelineResult } from './metrics.js';
 import type { MergedPullRequest, PipelineRun } from './bitbucket-api.js';
 
 /** Per-bucket (not cumulative) counts; the last slot is +Inf. */

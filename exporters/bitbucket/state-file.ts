@@ -8,7 +8,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { writeJsonFileAtomic } from '../state-file.js';
+import { writeJsonFileAtomic } from '../../src/core/state-file.js';
 import type { RepoState } from './incremental-state.js';
 
 export const STATE_FILE_NAME = 'bitbucket-state.json';

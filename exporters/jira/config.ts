@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
-import type { CalendarPeriodKind } from '../../src/okr/periods.js';
+import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
+import type { CalendarPeriodKind } from '../../src/core/periods.js';
 
 const BoardObject = z
   .strictObject({

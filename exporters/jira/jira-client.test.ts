@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/config/secrets.js';
-import { SourceError } from '../collector.js';
-import { HttpClient } from '../http-client.js';
+import { Secret } from '../../src/core/secrets.js';
+import { SourceError } from '../../src/core/source.js';
+import { HttpClient } from '../../src/core/http-client.js';
 import { testContext } from '../testing/collect-context.js';
 import { JiraClient } from './jira-client.js';
-import { fakeJiraData, startFakeJira, type FakeJira, type FakeJiraData, type FakeSprint } from './testing/fake-jira.js';
+import { fakeJiraData, startFakeJira, type FakeJira, type FakeJiraData, type FakeSprint } from './simulator/fake-jira.js';
 import { CLOUD_EMAIL, CLOUD_NOW, CLOUD_TOKEN, cloudDataset, DC_PAT, datacenterDataset } from './testing/jira-dataset.js';
 import { fixedClock } from '../../src/core/clock.js';
 

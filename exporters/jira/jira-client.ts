@@ -3,8 +3,8 @@
  * Every call goes through the shared HttpClient (auth, retries, 429/Retry-After, counting).
  * Paging lives here so the figures logic above it sees plain arrays.
  */
-import { SourceError, type CollectContext } from '../collector.js';
-import type { HttpClient } from '../http-client.js';
+import { SourceError, type CollectContext } from '../../src/core/source.js';
+import type { HttpClient } from '../../src/core/http-client.js';
 import type {
   AgilePage,
   BoardConfiguration,

@@ -3,18 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { JIRA_METRICS } from '../../src/conventions.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { renderSnapshot } from '../../src/server/exposition.js';
+import { JIRA_METRICS } from './metrics.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { renderSnapshot } from '../../src/serve/exposition.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
-import { SourceError, type Snapshot } from '../collector.js';
-import { snapshotProblem } from '../snapshot.js';
+import { SourceError, type Snapshot } from '../../src/core/source.js';
+import { snapshotProblem } from '../../src/core/snapshot.js';
 import { testContext } from '../testing/collect-context.js';
-import { COLLECTOR_FACTORIES } from '../registry.js';
+import { SOURCES } from '../index.js';
+import { jiraPlugin } from './plugin.js';
+import { sourceDeps } from '../../src/config/source-deps.js';
 import { boardSpecs, JiraCollector } from './jira-collector.js';
 import { CACHE_FILE } from './sprint-cache.js';
 import { RELIST_AFTER_MS } from './sprint-history.js';
-import { startFakeJira, type FakeJira } from './testing/fake-jira.js';
+import { startFakeJira, type FakeJira } from './simulator/fake-jira.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { CLOUD_NOW, CLOUD_TOKEN, cloudConfigYaml, cloudDataset, DC_PAT, datacenterConfigYaml, datacenterDataset } from './testing/jira-dataset.js';
 
@@ -54,7 +56,7 @@ async function setup(data = cloudDataset()): Promise<Setup> {
     sleeps,
     collector: (yaml = cloudConfigYaml(fake.url), env = { JIRA_API_TOKEN: CLOUD_TOKEN, JIRA_PAT: DC_PAT }) => {
       const loaded = parseConfig(yaml, 'okrs.yaml', { env });
-      return new JiraCollector({ loaded, logger: silentLogger(), stateDir, clock: { now: () => clock.now } }, {
+      return new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir, clock: { now: () => clock.now } }), {
         sleep: async (ms) => void sleeps.push(ms),
         random: () => 0.5,
         maxRetries: 2,
@@ -396,13 +398,13 @@ describe('Jira collector housekeeping', () => {
     const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
     const logged: string[] = [];
     const logger = { ...silentLogger(), warn: (_o: unknown, m: string) => void logged.push(m), info: (_o: unknown, m: string) => void logged.push(m) } as never;
-    const snap = await new JiraCollector({ loaded, logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) }).collect(w.ctx());
+    const snap = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(w.ctx());
     expect(logged.some((m) => m.includes('unreadable'))).toBe(true);
     expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
     expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(6);
     // Same state dir, another Jira site: its sprint ids mean nothing here.
     const other = parseConfig(cloudConfigYaml(s.fake.url.replace('127.0.0.1', 'localhost')), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
-    new JiraCollector({ loaded: other, logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) });
+    new JiraCollector(sourceDeps(other, jiraPlugin, { logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) }));
     expect(logged.some((m) => m.includes('another site'))).toBe(true);
   });
 
@@ -441,7 +443,7 @@ describe('Jira collector housekeeping', () => {
   it('collects boards named only in teams.<team>.jira_boards, with that team', () => {
     const yaml = cloudConfigYaml('http://127.0.0.1:9').replace('    jira_boards: [Platform]', '    jira_boards: [Platform, 42, Web]');
     const loaded = parseConfig(yaml, 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
-    expect(boardSpecs(loaded)).toEqual([
+    expect(boardSpecs(loaded.config.sources.jira!, loaded.config.teams)).toEqual([
       { name: 'Platform', id: undefined, team: 'platform', storyPointsField: undefined },
       { id: 2, name: undefined, team: 'mobile', storyPointsField: undefined },
       { id: 3, team: '', storyPointsField: undefined },
@@ -486,20 +488,20 @@ describe('Jira Data Center collector', () => {
 
 describe('registry', () => {
   it('lists the Jira factory', () => {
-    expect(COLLECTOR_FACTORIES.jira?.source).toBe('jira');
+    expect(SOURCES).toContain(jiraPlugin);
   });
 });
 
 describe('Jira collector under the source runner', () => {
   it('the registered factory runs end to end: up, request counts by status, golden families', async () => {
-    const { SourceRunner } = await import('../../src/scheduler/source-runner.js');
+    const { SourceRunner } = await import('../../src/serve/source-runner.js');
     const s = await setup();
     try {
       s.fake.data.failures.push({ path: /\/search\/jql$/, status: 429, headers: { 'retry-after': '0' }, times: 1 });
       const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
       // The factory hands the deps' clock to the collector: the queries ask for the data set's month and quarter whatever today is.
       const clock = fixedClock(CLOUD_NOW.getTime());
-      const collector = COLLECTOR_FACTORIES.jira!.create({ loaded, logger: silentLogger(), stateDir: s.stateDir, clock });
+      const collector = jiraPlugin.create(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir: s.stateDir, clock }));
       const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 60, logger: silentLogger(), clock });
       await runner.runOnce();
       expect(runner.getHealth().up).toBe(true);

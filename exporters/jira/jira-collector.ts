@@ -5,16 +5,16 @@
  * only refused credentials, or nothing collected at all, fail the collection.
  */
 import type { Logger } from 'pino';
-import type { LoadedConfig } from '../../src/config/load-config.js';
-import { resolveSecret } from '../../src/config/secrets.js';
-import { SourceError, type CollectContext, type Collector, type CollectorDeps, type CollectorFactory, type Snapshot } from '../collector.js';
+import type { Teams } from '../../src/core/teams.js';
+import type { Calendar } from '../../src/core/periods.js';
+import { resolveSecret } from '../../src/core/secrets.js';
+import { SourceError, type CollectContext, type Collector, type Snapshot, type SourceDeps } from '../../src/core/source.js';
 import type { Clock } from '../../src/core/clock.js';
-import { HttpClient, type HttpAuth } from '../http-client.js';
+import { HttpClient, type HttpAuth } from '../../src/core/http-client.js';
 import { jqlQuery, type JiraConfig, type JqlQuery } from './config.js';
 import type { JiraField, JiraIssue } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
-import { calendarOf } from '../../src/okr/periods.js';
 import { currentPeriodDates, fillJqlPlaceholders } from './jql-period.js';
 import { roundPoints } from './sprint-figures.js';
 import { SprintCache } from './sprint-cache.js';
@@ -37,7 +37,7 @@ export interface JiraCollectorOptions {
 }
 
 /** The team whose teams.<team>.jira_boards names the board by id or by name; '' if none. */
-function teamOf(teams: LoadedConfig['config']['teams'], ref: { id?: number; name?: string }): string {
+function teamOf(teams: Teams, ref: { id?: number; name?: string }): string {
   for (const [team, t] of Object.entries(teams)) {
     if (t.jira_boards.some((b) => (ref.name !== undefined && String(b) === ref.name) || (ref.id !== undefined && String(b) === String(ref.id))))
       return team;
@@ -46,9 +46,8 @@ function teamOf(teams: LoadedConfig['config']['teams'], ref: { id?: number; name
 }
 
 /** Boards from sources.jira.boards plus those only named in teams.<team>.jira_boards. */
-export function boardSpecs(loaded: LoadedConfig): BoardSpec[] {
-  const cfg = loaded.config;
-  const jira = cfg.sources.jira!;
+export function boardSpecs(jira: JiraConfig, teams: Teams): BoardSpec[] {
+  const cfg = { teams };
   const specs: BoardSpec[] = jira.boards.map((b) => {
     const ref = typeof b === 'number' ? { id: b } : { id: b.id, name: b.name };
     const team = typeof b === 'number' ? teamOf(cfg.teams, ref) : (b.team ?? teamOf(cfg.teams, ref));
@@ -82,22 +81,23 @@ export class JiraCollector implements Collector {
   private lastErrors: SourceError[] = [];
   private queryField: Promise<PointsField | undefined> | undefined;
 
-  private readonly loaded: LoadedConfig;
+  private readonly teams: Teams;
+  private readonly calendar: Calendar;
   /** Decides the current period of the JQL queries and which sprints count as closed. */
   private readonly clock: Clock;
 
   constructor(
-    deps: CollectorDeps,
+    deps: SourceDeps<JiraConfig>,
     private readonly opts: JiraCollectorOptions = {},
   ) {
-    const { loaded, logger, stateDir } = deps;
-    this.loaded = loaded;
+    const { logger, stateDir } = deps;
+    this.teams = deps.teams;
+    this.calendar = deps.calendar;
     this.clock = deps.clock;
-    const s = loaded.config.sources.jira;
-    if (!s) throw new Error('sources.jira is not configured');
+    const s = deps.settings;
     this.settings = s;
-    this.specs = boardSpecs(loaded);
-    const secretCtx = { env: loaded.env, baseDir: loaded.baseDir };
+    this.specs = boardSpecs(s, deps.teams);
+    const secretCtx = { env: deps.env, baseDir: deps.baseDir };
     let auth: HttpAuth;
     let credentialSetting: string;
     if (s.flavor === 'cloud') {
@@ -304,13 +304,13 @@ export class JiraCollector implements Collector {
     const override = spec.storyPointsField ?? this.settings.story_points_field;
     const pointsField = override ? configuredField(override) : (boardEstimationField(conf) ?? discoverPointsField(await this.fields(ctx)));
     // A board configured by id alone may still be named by a team's jira_boards.
-    const board: ResolvedBoard = { id, name, team: spec.team || teamOf(this.loaded.config.teams, { name: conf.name }), pointsField };
+    const board: ResolvedBoard = { id, name, team: spec.team || teamOf(this.teams, { name: conf.name }), pointsField };
     this.resolved.set(spec, board);
     return board;
   }
 
   private async runQuery(ctx: CollectContext, name: string, q: JqlQuery): Promise<QueryResult> {
-    const dates = currentPeriodDates(q.period, new Date(this.clock.now()), calendarOf(this.loaded.config.calendar));
+    const dates = currentPeriodDates(q.period, new Date(this.clock.now()), this.calendar);
     const jql = fillJqlPlaceholders(q.jql, dates);
     const field = await this.pointsFieldForQueries(ctx);
     try {
@@ -342,10 +342,3 @@ export class JiraCollector implements Collector {
     return this.queryField;
   }
 }
-
-export const jiraCollectorFactory: CollectorFactory = {
-  source: 'jira',
-  defaultInterval: '15m',
-  defaultTimeout: '5m',
-  create: (deps) => new JiraCollector(deps),
-};

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JIRA_METRICS } from '../../src/conventions.js';
-import { storyPointsPerSprintPromql } from '../../src/okr/measures.js';
+import { JIRA_METRICS } from './metrics.js';
+import { storyPointsPerSprintPromql } from '../../src/engine/measures.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'jira.md'), 'utf8');
 const squash = (s: string) => s.replace(/\s+/g, '');

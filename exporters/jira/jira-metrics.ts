@@ -2,9 +2,10 @@
  * Jira figures → metric families. Only rendering here: the numbers come from sprint-history
  * and the query runner, so the same figures can feed a backfill.
  */
-import { JIRA_METRICS, LABEL } from '../../src/conventions.js';
-import type { Sample, Snapshot } from '../collector.js';
-import { family } from '../snapshot.js';
+import { LABEL } from '../../src/core/labels.js';
+import { JIRA_METRICS } from './metrics.js';
+import type { Sample, Snapshot } from '../../src/core/source.js';
+import { family } from '../../src/core/snapshot.js';
 import type { BoardFigures } from './sprint-history.js';
 import { roundPoints, type SprintFigures } from './sprint-figures.js';
 

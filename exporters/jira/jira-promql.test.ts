@@ -9,16 +9,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { JIRA_METRICS } from '../../src/conventions.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { storyPointsPerSprintPromql } from '../../src/okr/measures.js';
+import { JIRA_METRICS } from './metrics.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { storyPointsPerSprintPromql } from '../../src/engine/measures.js';
 import { requireBinary } from '../../tests/support/binaries.js';
-import type { Snapshot } from '../collector.js';
+import type { Snapshot } from '../../src/core/source.js';
 import { testContext } from '../testing/collect-context.js';
 import { JiraCollector } from './jira-collector.js';
-import { startFakeJira, type FakeJira } from './testing/fake-jira.js';
+import { startFakeJira, type FakeJira } from './simulator/fake-jira.js';
 import { CLOUD_NOW, CLOUD_TOKEN, cloudConfigYaml, cloudDataset } from './testing/jira-dataset.js';
 import { fixedClock } from '../../src/core/clock.js';
+import { sourceDeps } from '../../src/config/source-deps.js';
+import { jiraPlugin } from './plugin.js';
 
 const run = promisify(execFile);
 // Q4 2026 in Europe/Berlin: 2026-10-01T00:00+02:00 … 2027-01-01T00:00+01:00.
@@ -33,7 +35,7 @@ beforeAll(async () => {
   fake = await startFakeJira(cloudDataset());
   dir = mkdtempSync(join(tmpdir(), 'okr-jira-promql-'));
   const loaded = parseConfig(cloudConfigYaml(fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
-  snapshot = await new JiraCollector({ loaded, logger: silentLogger(), stateDir: dir, clock: fixedClock(CLOUD_NOW.getTime()) }).collect(testContext());
+  snapshot = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir: dir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(testContext());
 });
 afterAll(async () => {
   await fake.close();

@@ -3,7 +3,7 @@
  * sends literal dates of the current period, taken from the KR engine's calendar
  * (src/okr/periods.ts) so that a JQL measure and the KR evaluating it agree on the period.
  */
-import { localDate, periodContaining, type Calendar, type CalendarPeriodKind, type Period } from '../../src/okr/periods.js';
+import { localDate, periodContaining, type Calendar, type CalendarPeriodKind, type Period } from '../../src/core/periods.js';
 
 export interface JqlPeriodDates {
   /** First day of the period, "YYYY-MM-DD" in the calendar's time zone. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { writeJsonFileAtomic } from '../state-file.js';
+import { writeJsonFileAtomic } from '../../src/core/state-file.js';
 import type { SprintDates, SprintFigures } from './sprint-figures.js';
 
 export const CACHE_FILE = 'jira-sprints.json';

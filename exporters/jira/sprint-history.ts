@@ -4,7 +4,7 @@
  * (one request: the running figures and the proof that nothing closed); otherwise it reads the
  * tail of the sprint list (the last known closed sprint and whatever follows it).
  */
-import { SourceError, type CollectContext } from '../collector.js';
+import { SourceError, type CollectContext } from '../../src/core/source.js';
 import type { JiraIssue, JiraSprint, SprintReport, VelocityChart } from './jira-api.js';
 import type { JiraClient } from './jira-client.js';
 import type { CachedBoard, SprintCache } from './sprint-cache.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/config/primitives.js';
+import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
 
 const Project = z.union([
   z.string().min(1),

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/config/secrets.js';
-import { SourceError } from '../collector.js';
+import { Secret } from '../../src/core/secrets.js';
+import { SourceError } from '../../src/core/source.js';
 import { testContext } from '../testing/collect-context.js';
-import { startFakeSonarqube, type FakeProject, type FakeSonarqube } from './fake-sonarqube.js';
+import { startFakeSonarqube, type FakeProject, type FakeSonarqube } from './simulator/fake-sonarqube.js';
 import { exportedPoint, measureHistory, valueAt } from './measure-history.js';
 import { SonarqubeClient } from './sonarqube-client.js';
-import { TOKEN } from './sonarqube-fixtures.js';
+import { TOKEN } from './testing/sonarqube-fixtures.js';
 import { fixedClock } from '../../src/core/clock.js';
 
 /** Nothing here depends on the date: any fixed instant will do. */

@@ -2,7 +2,7 @@
  * Past values of SonarQube metrics from `/api/measures/search_history`, for the backfill
  * (src/backfill/sonarqube-backfill.ts). A pure function of a client: no state, no caching.
  */
-import type { CollectContext } from '../collector.js';
+import type { CollectContext } from '../../src/core/source.js';
 import { SONAR_METRIC_EXPORTS } from './metric-mapping.js';
 import { MAX_HISTORY_PAGE_SIZE, parseNumber, parseSonarDate, type SonarqubeClient } from './sonarqube-client.js';
 

@@ -2,7 +2,8 @@
  * Which SonarQube metric becomes which Prometheus series, and how its value converts to base
  * units. Written once so the live collector, the history backfill and the KR baseline agree.
  */
-import { LABEL, SONARQUBE_METRICS } from '../../src/conventions.js';
+import { LABEL } from '../../src/core/labels.js';
+import { SONARQUBE_METRICS } from './metrics.js';
 
 export interface ExportedMetric {
   /** Prometheus family name (from conventions). */

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/config/secrets.js';
-import { SourceError } from '../collector.js';
+import { Secret } from '../../src/core/secrets.js';
+import { SourceError } from '../../src/core/source.js';
 import { testContext } from '../testing/collect-context.js';
-import { startFakeSonarqube, type FakeProject, type FakeSonarqube } from './fake-sonarqube.js';
+import { startFakeSonarqube, type FakeProject, type FakeSonarqube } from './simulator/fake-sonarqube.js';
 import { formatSonarDate, measureValue, parseSonarDate, SonarqubeClient, type SonarqubeClientOptions } from './sonarqube-client.js';
-import { fixtureProjects, TOKEN } from './sonarqube-fixtures.js';
+import { fixtureProjects, TOKEN } from './testing/sonarqube-fixtures.js';
 import { fixedClock } from '../../src/core/clock.js';
 
 let fake: FakeSonarqube | undefined;

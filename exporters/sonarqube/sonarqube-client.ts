@@ -4,10 +4,10 @@
  * Responses are read defensively: values are strings, shapes differ across versions, and
  * anything missing is `undefined`, never 0.
  */
-import { Secret } from '../../src/config/secrets.js';
-import type { CollectContext } from '../collector.js';
-import { SourceError } from '../collector.js';
-import { HttpClient, type HttpAuth } from '../http-client.js';
+import { Secret } from '../../src/core/secrets.js';
+import type { CollectContext } from '../../src/core/source.js';
+import { SourceError } from '../../src/core/source.js';
+import { HttpClient, type HttpAuth } from '../../src/core/http-client.js';
 import type { Clock } from '../../src/core/clock.js';
 
 export type SonarFlavor = 'server' | 'cloud';

@@ -5,21 +5,23 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { Secret } from '../../src/config/secrets.js';
-import { SONARQUBE_METRICS } from '../../src/conventions.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { SourceRunner } from '../../src/scheduler/source-runner.js';
-import { renderSnapshot } from '../../src/server/exposition.js';
+import { Secret } from '../../src/core/secrets.js';
+import { SONARQUBE_METRICS } from './metrics.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { SourceRunner } from '../../src/serve/source-runner.js';
+import { renderSnapshot } from '../../src/serve/exposition.js';
 import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
-import type { Collector, Snapshot } from '../collector.js';
-import { SourceError } from '../collector.js';
-import { COLLECTOR_FACTORIES } from '../registry.js';
-import { snapshotProblem } from '../snapshot.js';
+import type { Collector, Snapshot } from '../../src/core/source.js';
+import { SourceError } from '../../src/core/source.js';
+import { SOURCES } from '../index.js';
+import { sonarqubePlugin } from './plugin.js';
+import { sourceDeps } from '../../src/config/source-deps.js';
+import { snapshotProblem } from '../../src/core/snapshot.js';
 import { testContext } from '../testing/collect-context.js';
-import { startFakeSonarqube, type FakeSonarqube } from './fake-sonarqube.js';
-import { SonarqubeCollector, sonarqubeCollectorFactory } from './sonarqube-collector.js';
+import { startFakeSonarqube, type FakeSonarqube } from './simulator/fake-sonarqube.js';
+import { SonarqubeCollector } from './sonarqube-collector.js';
 import { SonarqubeClient } from './sonarqube-client.js';
-import { fixtureProjects, TOKEN } from './sonarqube-fixtures.js';
+import { fixtureProjects, TOKEN } from './testing/sonarqube-fixtures.js';
 import { fixedClock } from '../../src/core/clock.js';
 
 /** Nothing here depends on the date: any fixed instant will do. */
@@ -36,7 +38,7 @@ afterEach(async () => {
 function collectorFor(yamlSources: string, teams = ''): Collector {
   const text = `version: okr/v1\n${teams}sources:\n  sonarqube:\n${yamlSources}`;
   const loaded = parseConfig(text, '/tmp/okrs.yaml', { env: { SONAR_TOKEN: TOKEN } });
-  return sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: '/tmp/unused', clock });
+  return sonarqubePlugin.create(sourceDeps(loaded, sonarqubePlugin, { logger: silentLogger(), stateDir: '/tmp/unused', clock }));
 }
 
 /** value of the series of `name` whose labels include `match`, or undefined when absent. */
@@ -55,9 +57,8 @@ const TEAMS = `teams:\n  payments:\n    sonar_projects: [billing-api, legacy-bat
 
 describe('sonarqube collector', () => {
   it('is registered with its defaults', () => {
-    expect(COLLECTOR_FACTORIES.sonarqube).toBe(sonarqubeCollectorFactory);
-    expect(sonarqubeCollectorFactory.defaultInterval).toBe('30m');
-    expect(sonarqubeCollectorFactory.defaultTimeout).toBe('5m');
+    expect(SOURCES).toContain(sonarqubePlugin);
+    expect(sonarqubePlugin.defaults).toEqual({ interval: '30m', timeout: '5m' });
   });
 
   it('exports the listed projects as ratios and counts (golden /metrics, promtool-clean)', async () => {
@@ -252,7 +253,7 @@ describe('sonarqube collector', () => {
       writeFileSync(join(dir, 'sonar-token'), `${TOKEN}\n`);
       const text = `version: okr/v1\nsources:\n  sonarqube:\n    url: ${fake.url}\n    token_file: sonar-token\n    projects: [billing-api]\n`;
       const loaded = parseConfig(text, join(dir, 'okrs.yaml'), { env: {} });
-      const collector = sonarqubeCollectorFactory.create({ loaded, logger: silentLogger(), stateDir: dir, clock });
+      const collector = sonarqubePlugin.create(sourceDeps(loaded, sonarqubePlugin, { logger: silentLogger(), stateDir: dir, clock }));
       const snapshot = await collector.collect(testContext());
       expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.875);
       expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);

@@ -6,12 +6,13 @@
  * a lasting one (403, 404) it is left out. Only refused credentials or a total failure fail
  * the collection.
  */
-import type { LoadedConfig } from '../../src/config/load-config.js';
-import { resolveSecret } from '../../src/config/secrets.js';
-import { LABEL, SONARQUBE_METRICS } from '../../src/conventions.js';
-import type { CollectContext, Collector, CollectorDeps, CollectorFactory, MetricFamily, Sample, Snapshot } from '../collector.js';
-import { SourceError } from '../collector.js';
-import { family } from '../snapshot.js';
+import type { Teams } from '../../src/core/teams.js';
+import { resolveSecret } from '../../src/core/secrets.js';
+import { LABEL } from '../../src/core/labels.js';
+import { SONARQUBE_METRICS } from './metrics.js';
+import type { CollectContext, Collector, MetricFamily, Sample, Snapshot, SourceDeps } from '../../src/core/source.js';
+import { SourceError } from '../../src/core/source.js';
+import { family } from '../../src/core/snapshot.js';
 import type { SonarqubeConfig } from './config.js';
 import { LAST_ANALYSIS_HELP, PROJECTS_SKIPPED_HELP, QUALITY_GATE_HELP, SONAR_METRIC_EXPORTS, SONAR_METRIC_KEYS } from './metric-mapping.js';
 import { SonarqubeClient, type QualityGateStatus } from './sonarqube-client.js';
@@ -160,9 +161,9 @@ function cmp(a: string, b: string): number {
 }
 
 /** Project targets and team lookup from the loaded file (`teams.<team>.sonar_projects`, a project's own `team` wins). */
-export function projectsFromConfig(loaded: LoadedConfig, settings: SonarqubeConfig): Pick<SonarqubeCollectorOptions, 'projects' | 'teamOf'> {
+export function projectsFromConfig(settings: SonarqubeConfig, teams: Teams): Pick<SonarqubeCollectorOptions, 'projects' | 'teamOf'> {
   const teamByProject = new Map<string, string>();
-  for (const [team, t] of Object.entries(loaded.config.teams)) {
+  for (const [team, t] of Object.entries(teams)) {
     for (const p of t.sonar_projects) if (!teamByProject.has(p)) teamByProject.set(p, team);
   }
   const teamOf = (key: string) => teamByProject.get(key) ?? '';
@@ -175,8 +176,9 @@ export function projectsFromConfig(loaded: LoadedConfig, settings: SonarqubeConf
   };
 }
 
-export function createSonarqubeClient(loaded: LoadedConfig, settings: SonarqubeConfig, clock: Clock): SonarqubeClient {
-  const token = resolveSecret(settings, 'token', { env: loaded.env, baseDir: loaded.baseDir });
+export function createSonarqubeClient(deps: Pick<SourceDeps<SonarqubeConfig>, 'settings' | 'env' | 'baseDir' | 'clock'>): SonarqubeClient {
+  const { settings, clock } = deps;
+  const token = resolveSecret(settings, 'token', { env: deps.env, baseDir: deps.baseDir });
   if (!token) throw new Error('sources.sonarqube: token or token_file is required');
   return new SonarqubeClient({
     flavor: settings.flavor,
@@ -189,15 +191,3 @@ export function createSonarqubeClient(loaded: LoadedConfig, settings: SonarqubeC
     clock,
   });
 }
-
-export const sonarqubeCollectorFactory: CollectorFactory = {
-  source: 'sonarqube',
-  // Analyses land a few times a day; measures change only then.
-  defaultInterval: '30m',
-  defaultTimeout: '5m',
-  create({ loaded, clock }: CollectorDeps): Collector {
-    const settings = loaded.config.sources.sonarqube;
-    if (!settings) throw new Error('sources.sonarqube is not configured');
-    return new SonarqubeCollector({ client: createSonarqubeClient(loaded, settings, clock), ...projectsFromConfig(loaded, settings) });
-  },
-};

@@ -1,6 +1,6 @@
 /** A CollectContext for tests that records request counts. */
-import type { CollectContext } from '../collector.js';
-import { silentLogger } from '../../src/log/logger.js';
+import type { CollectContext } from '../../src/core/source.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 export function testContext(signal: AbortSignal = new AbortController().signal): CollectContext & { counts: Map<string, number> } {
   const counts = new Map<string, number>();

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonFileAtomic } from '../../exporters/state-file.js';
+import { writeJsonFileAtomic } from '../core/state-file.js';
 
 export const MANIFEST_FILE = 'backfill-manifest.json';
 const VERSION = 1;

@@ -9,24 +9,28 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CollectContext } from '../../exporters/collector.js';
-import { SourceError } from '../../exporters/collector.js';
+import type { CollectContext } from '../core/source.js';
+import { SourceError } from '../core/source.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import type { SourceName } from '../conventions.js';
-import type { Ledger } from '../okr/ledger.js';
-import { archivedFiles, backfillApilogs } from './apilogs-backfill.js';
-import { backfillBitbucket } from './bitbucket-backfill.js';
+import type { Ledger } from '../engine/ledger.js';
 import { fingerprint, loadManifest, saveManifest, type ChunkEntry, type Manifest, type ManifestEntry } from './backfill-manifest.js';
-import { backfillJira } from './jira-backfill.js';
 import { OpenMetricsWriter } from './openmetrics-writer.js';
-import type { BackfillProgress, SourceProgress } from './progress-bar.js';
-import { SeriesTimeline } from './series-timeline.js';
-import { backfillSonarqube } from './sonarqube-backfill.js';
-import { monthChunks, stepGrid, type StepGrid } from './step-grid.js';
+import type { BackfillProgress } from './progress-bar.js';
+import type { SourceProgress } from '../core/source.js';
+import { SeriesTimeline } from '../core/series-timeline.js';
+import { monthChunks, stepGrid, type StepGrid } from '../core/step-grid.js';
 import type { Clock } from '../core/clock.js';
+import type { AnySourcePlugin } from '../core/source.js';
+import { sourceSettings } from '../config/okr-schema.js';
+import { sourceDeps } from '../config/source-deps.js';
 
-export const BACKFILL_SOURCES = ['jira', 'sonarqube', 'bitbucket', 'apilogs'] as const satisfies readonly SourceName[];
-export type BackfillSource = (typeof BACKFILL_SOURCES)[number];
+/** A source name whose plugin has a backfill. */
+export type BackfillSource = string;
+
+/** The sources of the loaded file that can rebuild their history. */
+export function backfillSources(loaded: LoadedConfig): AnySourcePlugin[] {
+  return loaded.sources.filter((p) => p.backfill !== undefined);
+}
 
 /** Blocks as long as Prometheus' own largest compaction (31 days): few blocks, few passes over the file. */
 export const MAX_BLOCK_DURATION = '744h';
@@ -120,9 +124,11 @@ function failureMessage(source: string, e: unknown, outDir: string): string {
 
 /** Saves the manifest itself, after each step that changes it (sources run side by side and share it). */
 async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepGrid, manifest: Manifest, progress: SourceProgress): Promise<SourceOutcome> {
-  const settings = o.loaded.config.sources[source];
-  if (!settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, files: [], message: `sources.${source} is not configured or not enabled` };
-  const fp = fingerprint({ source, settings, teams: o.loaded.config.teams, calendar: o.loaded.config.calendar, grid, target: o.targetLabels ?? {}, inputs: inputsOf(o, source) });
+  const plugin = o.loaded.sources.find((p) => p.name === source);
+  const settings = sourceSettings(o.loaded.config, source);
+  if (!plugin?.backfill || !settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, files: [], message: `sources.${source} is not configured or not enabled` };
+  const deps = sourceDeps(o.loaded, plugin, { stateDir: join(o.outDir, 'state', source), clock: o.clock, logger: o.logger });
+  const fp = fingerprint({ source, settings, teams: o.loaded.config.teams, calendar: o.loaded.config.calendar, grid, target: o.targetLabels ?? {}, inputs: plugin.backfillInputs?.(deps, o.logFiles) ?? null });
   let entry = manifest.sources[source];
   let status: SourceOutcome['status'] = 'unchanged';
   const finished = (e: ManifestEntry) => e.chunks.every((c) => existsSync(join(o.outDir, c.file)) && statSync(join(o.outDir, c.file)).size === c.bytes);
@@ -130,10 +136,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     status = 'written';
     const tl = new SeriesTimeline(grid);
     const ctx: CollectContext = { signal: o.signal ?? new AbortController().signal, logger: o.logger, countRequest: () => progress.request() };
-    if (source === 'jira') await backfillJira(o.loaded, tl, ctx, progress, join(o.outDir, 'state', 'jira'), o.clock);
-    else if (source === 'sonarqube') await backfillSonarqube(o.loaded, tl, ctx, progress, o.clock);
-    else if (source === 'bitbucket') await backfillBitbucket(o.loaded, tl, ctx, progress, { fromMs: o.fromMs }, join(o.outDir, 'state', 'bitbucket'), o.clock);
-    else await backfillApilogs(o.loaded, tl, progress, { fromMs: o.fromMs, toMs: o.toMs }, { files: o.logFiles });
+    await plugin.backfill({ ...deps, timeline: tl, range: { fromMs: o.fromMs, toMs: o.toMs }, collect: ctx, progress, files: o.logFiles });
     const previous = new Map((entry?.chunks ?? []).map((c) => [c.name, c]));
     const chunks: ChunkEntry[] = [];
     mkdirSync(join(o.outDir, source), { recursive: true });
@@ -196,21 +199,6 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     }
   }
   return out;
-}
-
-/** Inputs beyond the config that decide the output: the archived files, by size and mtime. */
-function inputsOf(o: BackfillOptions, source: BackfillSource): unknown {
-  if (source !== 'apilogs') return null;
-  const svcs = o.loaded.config.sources.apilogs?.services ?? [];
-  return svcs.map((s) => ({
-    service: s.name,
-    files: archivedFiles(s, o.loaded.baseDir, o.logFiles?.[s.name])
-      .sort()
-      .map((f) => {
-        const st = statSync(f);
-        return [f, st.size, st.mtimeMs];
-      }),
-  }));
 }
 
 /** promtool's block step; an aborted `signal` kills promtool. */

@@ -4,8 +4,8 @@
  * backfill range, the live collector was publishing then, and backfilled counters would
  * interleave with its samples. The backfill must stop before its first scrape.
  */
-import { RUNNER_METRICS } from '../conventions.js';
-import type { PromQueryClient } from '../okr/prometheus-client.js';
+import { RUNNER_METRICS } from '../core/runner-metrics.js';
+import type { PromQueryClient } from '../engine/prometheus-client.js';
 
 /**
  * The earliest live sample (Unix ms) of each source in [fromMs, toMs), found with a 5-minute

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { labelsText, type SeriesTimeline } from './series-timeline.js';
+import { labelsText, type SeriesTimeline } from '../core/series-timeline.js';
 
 export type Point = [timeMs: number, value: number];
 

@@ -4,14 +4,7 @@
  * seconds, so CI logs and redirected output stay readable. Never on stdout: that is for the
  * result and the loading instructions.
  */
-export interface SourceProgress {
-  request(): void;
-  lines(n: number): void;
-  /** Units of work (boards, files' bytes...) the ETA is computed from. */
-  setTotal(units: number): void;
-  advance(units: number): void;
-  finish(status: string): void;
-}
+import type { SourceProgress } from '../core/source.js';
 
 interface State {
   source: string;

@@ -5,11 +5,12 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
-import { DURATION_RE } from '../config/duration.js';
+import { DURATION_RE } from '../core/duration.js';
 import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { EXIT } from './exit-codes.js';
-import { VERSION } from './version.js';
+import { SOURCES } from '../../exporters/index.js';
+import { VERSION } from '../version.js';
 import { systemClock } from '../core/clock.js';
 
 // Commands load their modules when they run: start-up stays short for every command, and
@@ -40,7 +41,7 @@ program
   .description('validate the OKR file and exit: 0 when valid, 2 with one line per problem')
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
   .action(async (opts: { config: string }) => {
-    const { runCheck } = await import('./commands/check.js');
+    const { runCheck } = await import('../config/check-command.js');
     const r = runCheck(opts.config);
     process.stdout.write(`${opts.config}: ok (${r.objectives} objectives, ${r.keyResults} key results; sources: ${r.sources.join(', ') || 'none'})\n`);
   });
@@ -49,7 +50,7 @@ program
   .command('schema')
   .description('print the JSON Schema of the OKR file (for editors)')
   .action(async () => {
-    const { okrJsonSchema } = await import('./commands/schema.js');
+    const { okrJsonSchema } = await import('../config/schema-command.js');
     process.stdout.write(`${JSON.stringify(okrJsonSchema(), null, 2)}\n`);
   });
 
@@ -60,7 +61,7 @@ program
   .option('-o, --out <dir>', 'output directory (dashboards/ and provisioning/ go under it)', '.')
   .option('--check', 'write nothing; name each file that differs from the generated one and exit 1')
   .action(async (opts: { config: string; out: string; check?: boolean }) => {
-    const { runGenerate } = await import('./commands/generate.js');
+    const { runGenerate } = await import('../generate/generate-command.js');
     const r = runGenerate(opts);
     if (r.differences === undefined) {
       process.stdout.write(`generated ${r.files.length} files under ${opts.out}\n`);
@@ -92,7 +93,7 @@ program
   .option('--stats', 'print lines, bytes and lines/s of the counting itself on stderr')
   .action(async (files: string[], opts: { format: 'nginx' | 'json' | 'regex'; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; threads?: number; stats?: boolean }) => {
     // Loaded on demand: the one-shot path needs none of the service's modules.
-    const { runLogs, LogsUsageError } = await import('./commands/logs.js');
+    const { runLogs, LogsUsageError } = await import('../logs/logs-command.js');
     let r;
     try {
       r = await runLogs(files, { ...opts, routes: opts.route });
@@ -118,7 +119,7 @@ program
   .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)
   .option('-p, --port <port>', `listen port (default: server.port or ${DEFAULTS.port})`, port)
   .action(async (opts: { config: string; host?: string; port?: number }) => {
-    const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/serve.js')]);
+    const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../serve/service.js')]);
     const loaded = loadConfig(opts.config);
     const logger = createLogger();
     const service = await startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock });
@@ -147,7 +148,7 @@ program
   .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
   .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', duration, '30m')
   .action(async (opts: { dir: string; host: string; port: number; prometheus: boolean; prometheusUrl?: string; prometheusDataDir?: string; history: boolean; incidentEvery: string }) => {
-    const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../log/logger.js'), import('./commands/demo.js')]);
+    const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../core/logger.js'), import('../demo/demo-command.js')]);
     // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
     const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });
     const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -175,7 +176,7 @@ program
   }, 'md')
   .option('--prometheus <url>', 'Prometheus base URL (default: prometheus.url of the file)')
   .action(async (opts: { config: string; period?: string; format: ReportFormat; prometheus?: string }) => {
-    const [{ loadConfig }, { runReport }] = await Promise.all([import('../config/load-config.js'), import('./commands/report.js')]);
+    const [{ loadConfig }, { runReport }] = await Promise.all([import('../config/load-config.js'), import('../report/report-command.js')]);
     const loaded = loadConfig(opts.config);
     const r = await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus, clock: systemClock });
     process.stdout.write(r.text);
@@ -193,7 +194,7 @@ program
   .requiredOption('--from <date>', 'first day, YYYY-MM-DD (calendar time zone) or an ISO date-time')
   .option('--to <date>', 'end (exclusive): YYYY-MM-DD, ISO date-time, or now (= 3 hours ago); default: the last midnight at least 3 hours ago')
   .option('--out <dir>', 'output directory (default: <state_dir>/backfill)')
-  .option('--sources <list>', 'comma-separated: jira, sonarqube, bitbucket, apilogs (default: every configured, enabled one)')
+  .option('--sources <list>', `comma-separated: ${SOURCES.filter((p) => p.backfill).map((p) => p.name).join(', ')} (default: every configured, enabled one)`)
   .option('--step <duration>', 'sample interval', '5m')
   .option('--log-files <service=glob>', 'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)', collectRepeated)
   .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
@@ -204,10 +205,10 @@ program
   .option('--job <name>', `job label of the exporter's scrape, put on every series (default ${EXPORTER_JOB})`)
   .option('--instance <host:port>', `instance label of the exporter's scrape (default okr-metrics:${DEFAULTS.port}, the generated scrape config's target)`)
   .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean; job?: string; instance?: string; loadInto?: string; prometheus?: string; liveCheck?: boolean; force?: boolean }) => {
-    const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../log/logger.js'), import('./commands/backfill.js')]);
+    const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../backfill/backfill-command.js')]);
     const loaded = loadConfig(opts.config);
     const r = await runBackfillCommand(loaded, { ...opts, prometheus: opts.liveCheck === false ? false : opts.prometheus }, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }), clock: systemClock });
-    const { redact } = await import('../config/secrets.js');
+    const { redact } = await import('../core/secrets.js');
     // Source errors quote URLs and server messages: scrubbed like every log line.
     process.stdout.write(redact(summary(r)));
     if (r.failed) process.exitCode = EXIT.failure;
@@ -222,13 +223,13 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EXIT.usage;
       return;
     }
-    const { UsageError } = await import('./commands/report.js');
+    const { UsageError } = await import('../config/config-error.js');
     if (e instanceof UsageError) {
       process.stderr.write(`okr-metrics: ${e.message}\n`);
       process.exitCode = EXIT.usage;
       return;
     }
-    const { redact } = await import('../config/secrets.js');
+    const { redact } = await import('../core/secrets.js');
     process.stderr.write(`okr-metrics: ${redact(e instanceof Error ? e.message : String(e))}\n`);
     process.exitCode = EXIT.failure;
   }

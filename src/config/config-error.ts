@@ -30,3 +30,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** A bad command-line argument: the CLI exits 2. */
+export class UsageError extends Error {}

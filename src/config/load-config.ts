@@ -8,9 +8,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config-error.js';
-import { OkrFile } from './okr-schema.js';
-import { ENV_INTERPOLATION_RE, ENV_REF_RE, SECRET_KEYS } from './primitives.js';
-import type { Env } from './secrets.js';
+import { OkrFile, okrFileSchema } from './okr-schema.js';
+import { SOURCES } from '../../exporters/index.js';
+import type { AnySourcePlugin } from '../core/source.js';
+import { ENV_INTERPOLATION_RE, ENV_REF_RE, SECRET_KEYS } from '../core/config-primitives.js';
+import type { Env } from '../core/secrets.js';
 import { rawChecks, validateOkrs } from './validate-okrs.js';
 import { positionOf } from './yaml-positions.js';
 
@@ -24,10 +26,14 @@ export interface LoadedConfig {
   env: Env;
   /** The file as written, before interpolation (generate copies it into a Kubernetes ConfigMap). */
   text: string;
+  /** The sources the file was read against (exporters/index.ts unless a test adds its own). */
+  sources: readonly AnySourcePlugin[];
 }
 
 export interface LoadOptions {
   env?: Env;
+  /** Sources to accept under `sources:` (default: exporters/index.ts). */
+  sources?: readonly AnySourcePlugin[];
 }
 
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
@@ -63,7 +69,10 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   const raw = interpolate(doc.toJS({ maxAliasCount: 1000 }) ?? {}, [], env, baseDir, at);
 
   for (const i of rawChecks(raw)) at(i.path, i.message, i.atKey);
-  const parsed = OkrFile.safeParse(raw, { reportInput: true });
+  const sources = opts.sources ?? SOURCES;
+  // A custom list parses to the same shape; the static type only knows the built-in sources.
+  const schema = (opts.sources ? okrFileSchema(opts.sources) : OkrFile) as typeof OkrFile;
+  const parsed = schema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) addZodIssue(issue, at);
   } else if (issues.length === 0) {
@@ -73,7 +82,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(issues);
   }
-  return { config: parsed.data!, file, baseDir, env, text };
+  return { config: parsed.data!, file, baseDir, env, text, sources };
 }
 
 type At = (path: Array<string | number>, message: string, atKey?: boolean) => void;

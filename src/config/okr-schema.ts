@@ -4,13 +4,11 @@
  * validate-okrs.ts. `okr-metrics schema` publishes these as JSON Schema for editors.
  */
 import { z } from 'zod';
-import { ApilogsConfig } from '../../exporters/apilogs/config.js';
-import { BitbucketConfig } from '../../exporters/bitbucket/config.js';
-import { JiraConfig } from '../../exporters/jira/config.js';
-import { SonarqubeConfig } from '../../exporters/sonarqube/config.js';
-import { SOURCE_NAMES, type SourceName } from '../conventions.js';
-import { parseTarget } from '../okr/target.js';
-import { Duration, DurationOrZero, HttpUrl, Id, SecretFile, SecretRef } from './primitives.js';
+import { SOURCES } from '../../exporters/index.js';
+import type { AnySourcePlugin, SourceSettings } from '../core/source.js';
+import { Team } from '../core/teams.js';
+import { parseTarget } from '../engine/target.js';
+import { Duration, DurationOrZero, HttpUrl, Id, SecretFile, SecretRef } from '../core/config-primitives.js';
 
 const ServiceRef = z.string().min(1);
 const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
@@ -134,14 +132,16 @@ const ClientAuth = {
   basic_auth: BasicAuth.optional(),
 };
 
-export const Team = z.strictObject({
-  jira_boards: z.array(z.union([z.string(), z.number()])).default([]),
-  repos: z.array(z.string()).default([]),
-  sonar_projects: z.array(z.string()).default([]),
-  services: z.array(z.string()).default([]),
-});
+/** `sources:`: one optional section per plugin, in the order of the list. */
+function sourcesSchema<P extends readonly AnySourcePlugin[]>(plugins: P) {
+  const shape = Object.fromEntries(plugins.map((p) => [p.name, p.config.optional()]));
+  // An empty `sources:` is valid whatever the plugins: each section is optional.
+  return z.strictObject(shape as { [K in P[number] as K['name']]: z.ZodOptional<K['config']> }).prefault({} as never);
+}
 
-export const OkrFile = z.strictObject({
+/** The OKR file's schema for a list of sources (exporters/index.ts; tests add their own plugins). */
+export function okrFileSchema<P extends readonly AnySourcePlugin[]>(plugins: P) {
+  return z.strictObject({
   version: z.literal('okr/v1', { error: 'must be okr/v1' }),
   organization: z.string().optional(),
   calendar: z
@@ -190,19 +190,20 @@ export const OkrFile = z.strictObject({
     })
     .prefault({}),
   teams: z.record(Id, Team).default({}),
-  sources: z
-    .strictObject({
-      jira: JiraConfig.optional(),
-      sonarqube: SonarqubeConfig.optional(),
-      bitbucket: BitbucketConfig.optional(),
-      apilogs: ApilogsConfig.optional(),
-    })
-    .prefault({}),
+  sources: sourcesSchema(plugins),
   objectives: z.array(Objective).default([]),
-});
+  });
+}
+
+export const OkrFile = okrFileSchema(SOURCES);
 export type OkrFile = z.infer<typeof OkrFile>;
 
-/** Sources that are configured and not switched off with `enabled: false`, in registry order. */
-export function enabledSources(cfg: OkrFile): SourceName[] {
-  return SOURCE_NAMES.filter((s) => cfg.sources[s] !== undefined && cfg.sources[s].enabled !== false);
+/** The settings of a source by name (also of a plugin the static type does not know). */
+export function sourceSettings(cfg: OkrFile, name: string): SourceSettings | undefined {
+  return (cfg.sources as Record<string, SourceSettings | undefined>)[name];
+}
+
+/** Sources of the list that are configured and not switched off with `enabled: false`, in list order. */
+export function enabledSources(cfg: OkrFile, plugins: readonly AnySourcePlugin[] = SOURCES): string[] {
+  return plugins.filter((p) => sourceSettings(cfg, p.name) !== undefined && sourceSettings(cfg, p.name)!.enabled !== false).map((p) => p.name);
 }

@@ -4,8 +4,8 @@
  * its path; the loader turns paths into file:line:col.
  */
 import { parser as promqlParser } from '@prometheus-io/lezer-promql';
-import { expandMeasure, fillPlaceholders, PLACEHOLDERS, placeholdersIn } from '../okr/measures.js';
-import { parseTarget } from '../okr/target.js';
+import { expandMeasure, fillPlaceholders, PLACEHOLDERS, placeholdersIn } from '../engine/measures.js';
+import { parseTarget } from '../engine/target.js';
 import type { OkrFile } from './okr-schema.js';
 
 export interface PathIssue {

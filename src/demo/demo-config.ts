@@ -8,29 +8,18 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
-import { durationSeconds } from '../config/primitives.js';
+import type { RunningSimulation } from '../core/source.js';
+import { durationSeconds } from '../core/config-primitives.js';
 import { OkrFile } from '../config/okr-schema.js';
-import { calendarOf, type Calendar } from '../okr/periods.js';
+import { calendarOf, type Calendar } from '../core/periods.js';
 import { packageRoot } from '../package-root.js';
-import { DEMO_BITBUCKET_TOKEN } from './bitbucket-demo.js';
-import { DEMO_JIRA } from './jira-demo.js';
-import { DEMO_SONAR_TOKEN } from './sonarqube-demo.js';
 
 const DEMO_CONFIG_FILE = 'okrs.demo.yaml';
-/** The live access log, relative to the demo directory. */
-export const DEMO_LOG_FILE = 'logs/topups-api.access.log';
-
-export interface DemoEndpoints {
-  jira: string;
-  sonarqube: string;
-  bitbucket: string;
-  prometheus: string;
-}
 
 export interface DemoTiming {
-  /** Refresh interval of Jira, SonarQube and Bitbucket (default 20s). */
+  /** Refresh interval of the sources behind an API: Jira, SonarQube, Bitbucket (default 20s). */
   saasRefresh?: string;
-  /** Refresh interval of the access log (default 5s). */
+  /** Refresh interval of the sources that are files: the access log (default 5s). */
   logRefresh?: string;
   /** KR engine interval (default 30s). */
   engine?: string;
@@ -47,13 +36,6 @@ export function demoConfigDocument(timing: DemoTiming = {}, edit?: (doc: Documen
   doc.commentBefore = ` Written by \`okr-metrics demo\`: okrs.example.yaml with every source pointed at the\n demo's simulated servers on 127.0.0.1. Rewritten at every start; edit the example instead.\n${doc.commentBefore ?? ''}`;
   doc.setIn(['server'], doc.createNode({ state_dir: 'state' }));
   doc.setIn(['engine'], doc.createNode({ interval: timing.engine ?? '30s' }));
-  doc.setIn(['sources', 'apilogs', 'refresh_interval'], timing.logRefresh ?? '5s');
-  doc.setIn(['sources', 'apilogs', 'services', 0, 'files'], doc.createNode([DEMO_LOG_FILE], { flow: true }));
-  doc.setIn(['sources', 'apilogs', 'services', 0, 'start_at'], 'beginning');
-  for (const name of ['jira', 'sonarqube', 'bitbucket']) {
-    doc.setIn(['sources', name, 'enabled'], true);
-    doc.setIn(['sources', name, 'refresh_interval'], timing.saasRefresh ?? '20s');
-  }
 
   // Shorter alert delays: a demo incident should page within minutes.
   const alertFor = timing.alertFor ?? '1m';
@@ -76,21 +58,26 @@ export function demoCalendarOf(doc: Document): Calendar {
   return calendarOf(OkrFile.shape.calendar.parse((doc.toJS() as { calendar?: unknown }).calendar));
 }
 
-/** Point the file at the servers, write it and the token files under `dir`; returns its path. */
-export function writeDemoConfig(dir: string, doc: Document, urls: DemoEndpoints): string {
-  doc.setIn(['prometheus', 'url'], urls.prometheus);
+/**
+ * Point every simulated source's settings at its simulation (switched on, with the demo's
+ * refresh interval), write the file and the token files under `dir`; returns the file's path.
+ */
+export function writeDemoConfig(dir: string, doc: Document, simulations: Map<string, RunningSimulation>, prometheusUrl: string, timing: DemoTiming = {}): string {
+  doc.setIn(['prometheus', 'url'], prometheusUrl);
   mkdirSync(join(dir, 'secrets'), { recursive: true });
   const secret = (name: string, value: string) => {
     writeFileSync(join(dir, 'secrets', name), `${value}\n`, { mode: 0o600 });
     return `secrets/${name}`;
   };
-  const source = (name: string, settings: Record<string, unknown>, drop: string) => {
-    doc.deleteIn(['sources', name, drop]);
-    for (const [key, value] of Object.entries(settings)) doc.setIn(['sources', name, key], value);
-  };
-  source('jira', { url: urls.jira, email: DEMO_JIRA.email, api_token_file: secret('jira-token', DEMO_JIRA.token) }, 'api_token');
-  source('sonarqube', { url: urls.sonarqube, token_file: secret('sonar-token', DEMO_SONAR_TOKEN) }, 'token');
-  source('bitbucket', { url: urls.bitbucket, access_token_file: secret('bitbucket-token', DEMO_BITBUCKET_TOKEN) }, 'access_token');
+  for (const [name, sim] of simulations) {
+    const node = doc.getIn(['sources', name]);
+    const current = (isMap(node) ? node.toJSON() : {}) as Record<string, unknown>;
+    const next = { ...sim.settings(current, secret), enabled: true, refresh_interval: sim.server ? (timing.saasRefresh ?? '20s') : (timing.logRefresh ?? '5s') };
+    // Key by key, so the example's other settings keep their place and comments.
+    for (const key of Object.keys(current)) if (!(key in next)) doc.deleteIn(['sources', name, key]);
+    for (const [key, value] of Object.entries(next))
+      if (JSON.stringify(current[key]) !== JSON.stringify(value)) doc.setIn(['sources', name, key], doc.createNode(value, { flow: Array.isArray(value) && value.every((v) => typeof v !== 'object') }));
+  }
 
   const file = join(dir, DEMO_CONFIG_FILE);
   writeFileSync(file, doc.toString({ lineWidth: 0 }));

@@ -6,27 +6,18 @@
  * the blocks up within a minute. Quarter-over-quarter KRs then have their baselines, and the
  * dashboards show months of trend on the first visit.
  */
-import { chownSync, createWriteStream, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { runBackfill, type SourceOutcome } from '../backfill/backfill-run.js';
+import { backfillSources, runBackfill, type SourceOutcome } from '../backfill/backfill-run.js';
+import type { RunningSimulation } from '../core/source.js';
 import { BackfillProgress } from '../backfill/progress-bar.js';
-import { HEAD_MARGIN_MS } from '../cli/commands/backfill.js';
+import { HEAD_MARGIN_MS } from '../backfill/backfill-command.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { EXPORTER_JOB } from '../conventions.js';
-import { calendarOf, periodContaining } from '../okr/periods.js';
-import { historyChunks, scheduleIncidents, type TrafficModel } from './access-log-writer.js';
-import { Random } from './demo-random.js';
+import { calendarOf, periodContaining } from '../core/periods.js';
 import type { Clock } from '../core/clock.js';
 
-/**
- * History traffic as a share of the live rate (about 3 requests a minute, 650,000 lines a
- * quarter and a half): months at the live rate would be gigabytes. Ratios (availability,
- * latency quantiles) do not depend on the rate.
- */
-const HISTORY_RATE = 0.003;
 const STEP_MS = 300_000;
 
 export interface DemoHistoryOptions {
@@ -44,6 +35,8 @@ export interface DemoHistoryOptions {
   untilMs?: number;
   /** Stops the run early (the demo is stopping). */
   signal?: AbortSignal;
+  /** The demo's simulations: those that are files write their archive. */
+  simulations: Map<string, RunningSimulation>;
   clock: Clock;
 }
 
@@ -61,26 +54,15 @@ export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistor
   const fromMs = periodContaining('quarter', periodContaining('quarter', now, calendar).start - 1, calendar).start;
   const toMs = Math.floor(Math.min(o.untilMs ?? Infinity, now - HEAD_MARGIN_MS) / STEP_MS) * STEP_MS;
 
-  // The archived log: the live writer's traffic model, an incident every ten days or so.
-  const archive = join(o.dir, 'history', 'archive', 'topups-api.access.log.1.gz');
-  mkdirSync(join(o.dir, 'history', 'archive'), { recursive: true });
-  const rand = new Random(7);
-  const model: TrafficModel = { baseErrorShare: 0.001, incidents: scheduleIncidents(fromMs, toMs, 10 * 86_400_000, () => rand.next()) };
-  const gzip = createGzip({ level: 1 });
-  const done = new Promise<void>((resolve, reject) => {
-    const out = createWriteStream(archive);
-    out.on('finish', () => resolve());
-    out.on('error', reject);
-    gzip.pipe(out);
-  });
+  // Sources that are files (the access log) write their past for the backfill to read.
   let lines = 0;
-  for (const chunk of historyChunks(fromMs, toMs, model, HISTORY_RATE, 11)) {
-    o.signal?.throwIfAborted();
-    lines += chunk.lines;
-    if (!gzip.write(chunk.text)) await once(gzip, 'drain');
+  const files: Record<string, string[]> = {};
+  for (const sim of o.simulations.values()) {
+    if (!sim.archive) continue;
+    const a = await sim.archive(fromMs, toMs, join(o.dir, 'history', 'archive'), o.signal);
+    Object.assign(files, a.files);
+    lines += a.lines;
   }
-  gzip.end();
-  await done;
 
   const result = await runBackfill({
     loaded: o.loaded,
@@ -88,10 +70,10 @@ export async function loadDemoHistory(o: DemoHistoryOptions): Promise<DemoHistor
     toMs,
     stepMs: STEP_MS,
     outDir: join(o.dir, 'history'),
-    sources: ['jira', 'sonarqube', 'bitbucket', 'apilogs'],
+    sources: backfillSources(o.loaded).map((p) => p.name),
     promtool: o.promtool,
     loadInto: o.prometheusDataDir,
-    logFiles: { 'topups-api': [archive] },
+    logFiles: files,
     targetLabels: { job: EXPORTER_JOB, instance: o.instance },
     logger: o.logger,
     progress: new BackfillProgress({ stream: o.progress, intervalMs: 10_000 }),

@@ -10,25 +10,35 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBitbucketCollector } from '../../exporters/bitbucket/bitbucket-collector.js';
-import { startFakeCloud, type FakeCloud } from '../../exporters/bitbucket/testing/fake-cloud-server.js';
-import type { Collector, Labels, Snapshot } from '../../exporters/collector.js';
+import { startFakeCloud, type FakeCloud } from '../../exporters/bitbucket/simulator/fake-cloud-server.js';
+import type { Collector, Labels, Snapshot } from '../core/source.js';
 import { JiraCollector } from '../../exporters/jira/jira-collector.js';
 import { fillJqlPlaceholders, periodJqlDates } from '../../exporters/jira/jql-period.js';
-import { startFakeJira, type FakeJira } from '../../exporters/jira/testing/fake-jira.js';
-import { COLLECTOR_FACTORIES } from '../../exporters/registry.js';
-import { startFakeSonarqube, type FakeSonarqube } from '../../exporters/sonarqube/fake-sonarqube.js';
-import { MAX_RECORDED_REQUESTS, startFakeServer } from '../../exporters/testing/fake-http.js';
+import { startFakeJira, type FakeJira } from '../../exporters/jira/simulator/fake-jira.js';
+import { jiraPlugin } from '../../exporters/jira/plugin.js';
+import { sonarqubePlugin } from '../../exporters/sonarqube/plugin.js';
+import { bitbucketPlugin } from '../../exporters/bitbucket/plugin.js';
+import { sourceDeps } from '../config/source-deps.js';
+import type { AnySourcePlugin } from '../core/source.js';
+import { startFakeSonarqube, type FakeSonarqube } from '../../exporters/sonarqube/simulator/fake-sonarqube.js';
+import { MAX_RECORDED_REQUESTS, startFakeServer } from '../core/simulated-http.js';
 import { testContext } from '../../exporters/testing/collect-context.js';
 import { BackfillProgress } from '../backfill/progress-bar.js';
 import { runBackfill } from '../backfill/backfill-run.js';
 import { parseConfig, type LoadedConfig } from '../config/load-config.js';
-import { BITBUCKET_METRICS, JIRA_METRICS, SONARQUBE_ISSUE_TYPES, SONARQUBE_METRICS } from '../conventions.js';
-import { silentLogger } from '../log/logger.js';
-import { elapsedFraction, periodContaining, previousPeriod, UTC_CALENDAR } from '../okr/periods.js';
-import { DEMO_BITBUCKET_TOKEN, demoBitbucket, type DemoBitbucket } from './bitbucket-demo.js';
-import { DEMO_JIRA, DEMO_JQL_QUERIES, demoJira, type DemoJira } from './jira-demo.js';
-import { DEMO_SONAR_TOKEN, demoSonarqube, type DemoSonarqube } from './sonarqube-demo.js';
+import { BITBUCKET_METRICS } from '../../exporters/bitbucket/metrics.js';
+import { SONARQUBE_ISSUE_TYPES, SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
+import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
+import { silentLogger } from '../core/logger.js';
+import { elapsedFraction, periodContaining, previousPeriod, UTC_CALENDAR } from '../core/periods.js';
+import { DEMO_BITBUCKET_TOKEN, demoBitbucket, type DemoBitbucket } from '../../exporters/bitbucket/simulator/demo-data.js';
+import { DEMO_JIRA, DEMO_JQL_QUERIES, demoJira, type DemoJira } from '../../exporters/jira/simulator/demo-data.js';
+import { DEMO_SONAR_TOKEN, demoSonarqube, type DemoSonarqube } from '../../exporters/sonarqube/simulator/demo-data.js';
 import { fixedClock } from '../core/clock.js';
+import { demoWorld } from './demo-world.js';
+
+/** The demo's world on a UTC calendar, anchored where the data set is built. */
+const worldAt = (ms: number) => demoWorld(UTC_CALENDAR, ms);
 
 const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'okrs.example.yaml'), 'utf8');
 /** A Wednesday afternoon a little past the middle of 2026-Q4. */
@@ -79,16 +89,16 @@ interface World {
 async function world(now: number): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'okr-demo-sources-'));
   const clock = { now };
-  const jira = demoJira(now);
-  const sonar = demoSonarqube(now);
-  const bitbucket = demoBitbucket(now);
+  const jira = demoJira(now, worldAt(now));
+  const sonar = demoSonarqube(now, worldAt(now));
+  const bitbucket = demoBitbucket(now, worldAt(now));
   const fakes = { jira: await startFakeJira(jira.data), sonarqube: await startFakeSonarqube(sonar.state), bitbucket: await startFakeCloud(bitbucket.fixture) };
   const loaded = exampleConfig({ jira: fakes.jira.url, sonarqube: fakes.sonarqube.url, bitbucket: fakes.bitbucket.url }, dir);
-  const deps = { loaded, logger: silentLogger(), stateDir: dir, clock: { now: () => clock.now } };
+  const o = { logger: silentLogger(), stateDir: dir, clock: { now: () => clock.now } };
   const collectors = {
-    jira: new JiraCollector(deps),
-    sonarqube: COLLECTOR_FACTORIES.sonarqube!.create(deps),
-    bitbucket: createBitbucketCollector(deps),
+    jira: new JiraCollector(sourceDeps(loaded, jiraPlugin, o)),
+    sonarqube: sonarqubePlugin.create(sourceDeps(loaded, sonarqubePlugin, o)),
+    bitbucket: createBitbucketCollector(sourceDeps(loaded, bitbucketPlugin, o)),
   };
   return {
     dir,
@@ -310,15 +320,17 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
 describe('the demo sources as `okr-metrics demo` runs them', () => {
   it('serve today\'s data to the registry\'s collectors on the real clock', async () => {
     const now = Date.now();
-    const jira = await startFakeJira(demoJira(now).data);
-    const sonarqube = await startFakeSonarqube(demoSonarqube(now).state);
-    const bitbucket = await startFakeCloud(demoBitbucket(now).fixture);
+    const jira = await startFakeJira(demoJira(now, worldAt(now)).data);
+    const sonarqube = await startFakeSonarqube(demoSonarqube(now, worldAt(now)).state);
+    const bitbucket = await startFakeCloud(demoBitbucket(now, worldAt(now)).fixture);
     const dir = mkdtempSync(join(tmpdir(), 'okr-demo-today-'));
     try {
       const loaded = exampleConfig({ jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucket.url }, dir);
-      const deps = { loaded, logger: silentLogger(), stateDir: dir, clock: fixedClock(now) };
+      const o = { logger: silentLogger(), stateDir: dir, clock: fixedClock(now) };
+      const plugins: Record<'jira' | 'sonarqube' | 'bitbucket', AnySourcePlugin> = { jira: jiraPlugin, sonarqube: sonarqubePlugin, bitbucket: bitbucketPlugin };
       const snap = async (source: 'jira' | 'sonarqube' | 'bitbucket') => {
-        const c = COLLECTOR_FACTORIES[source]!.create(deps);
+        const p = plugins[source];
+        const c = p.create(sourceDeps(loaded, p, o));
         try {
           return await c.collect(testContext());
         } finally {
@@ -340,21 +352,21 @@ describe('the demo sources as `okr-metrics demo` runs them', () => {
 
 describe('the demo sources over time', () => {
   it('are deterministic for a seed and keep the same past whatever now they are built at', () => {
-    expect(demoJira(NOW, 7).data).toEqual(demoJira(NOW, 7).data);
-    expect(demoBitbucket(NOW, 7).fixture).toEqual(demoBitbucket(NOW, 7).fixture);
-    expect(demoSonarqube(NOW, 7).state).toEqual(demoSonarqube(NOW, 7).state);
-    expect(demoJira(NOW, 8).data.boards[0]!.velocity).not.toEqual(demoJira(NOW, 7).data.boards[0]!.velocity);
-    const later = demoJira(NOW + 3 * DAY).data.boards[0]!.velocity as Record<number, unknown>;
-    for (const [id, v] of Object.entries(demoJira(NOW).data.boards[0]!.velocity)) expect(later[Number(id)]).toEqual(v);
-    const early = demoBitbucket(NOW).fixture.repos[0]!.pullRequests.filter((p) => p.state !== 'OPEN' && p.updatedMs < NOW - 20 * DAY);
-    expect(demoBitbucket(NOW + DAY).fixture.repos[0]!.pullRequests.filter((p) => p.state !== 'OPEN' && p.updatedMs < NOW - 20 * DAY)).toEqual(early);
+    expect(demoJira(NOW, worldAt(NOW), 7).data).toEqual(demoJira(NOW, worldAt(NOW), 7).data);
+    expect(demoBitbucket(NOW, worldAt(NOW), 7).fixture).toEqual(demoBitbucket(NOW, worldAt(NOW), 7).fixture);
+    expect(demoSonarqube(NOW, worldAt(NOW), 7).state).toEqual(demoSonarqube(NOW, worldAt(NOW), 7).state);
+    expect(demoJira(NOW, worldAt(NOW), 8).data.boards[0]!.velocity).not.toEqual(demoJira(NOW, worldAt(NOW), 7).data.boards[0]!.velocity);
+    const later = demoJira(NOW + 3 * DAY, worldAt(NOW + 3 * DAY)).data.boards[0]!.velocity as Record<number, unknown>;
+    for (const [id, v] of Object.entries(demoJira(NOW, worldAt(NOW)).data.boards[0]!.velocity)) expect(later[Number(id)]).toEqual(v);
+    const early = demoBitbucket(NOW, worldAt(NOW)).fixture.repos[0]!.pullRequests.filter((p) => p.state !== 'OPEN' && p.updatedMs < NOW - 20 * DAY);
+    expect(demoBitbucket(NOW + DAY, worldAt(NOW + DAY)).fixture.repos[0]!.pullRequests.filter((p) => p.state !== 'OPEN' && p.updatedMs < NOW - 20 * DAY)).toEqual(early);
   });
 
   it('stay bounded through a long demo and follow it into the next quarter', () => {
     const start = Date.parse('2026-12-30T12:00:00Z');
-    const jira = demoJira(start);
-    const sonar = demoSonarqube(start);
-    const bitbucket = demoBitbucket(start);
+    const jira = demoJira(start, worldAt(start));
+    const sonar = demoSonarqube(start, worldAt(start));
+    const bitbucket = demoBitbucket(start, worldAt(start));
     // Three days, ticked every minute (the demo ticks every few seconds; events follow wall time).
     const end = start + 3 * DAY;
     for (let t = start; t <= end; t += MINUTE) {
@@ -409,9 +421,9 @@ describe('the demo sources as `okr-metrics backfill` reads them', () => {
 
   it('rebuild the previous quarter from Jira, SonarQube and Bitbucket history', async () => {
     dir = mkdtempSync(join(tmpdir(), 'okr-demo-backfill-'));
-    const jira = await startFakeJira(demoJira(NOW).data);
-    const sonarqube = await startFakeSonarqube(demoSonarqube(NOW).state);
-    const bitbucket = await startFakeCloud(demoBitbucket(NOW).fixture);
+    const jira = await startFakeJira(demoJira(NOW, worldAt(NOW)).data);
+    const sonarqube = await startFakeSonarqube(demoSonarqube(NOW, worldAt(NOW)).state);
+    const bitbucket = await startFakeCloud(demoBitbucket(NOW, worldAt(NOW)).fixture);
     fakes = [jira, sonarqube, bitbucket];
     const loaded = exampleConfig({ jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucket.url }, dir);
     const result = await runBackfill({

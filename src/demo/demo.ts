@@ -6,27 +6,23 @@
  * rules and Alertmanager routing run too, and alerts arrive at a receiver that prints them.
  * Everything listens on 127.0.0.1 unless told otherwise, and `stop()` ends all of it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Document } from 'yaml';
-import { startFakeCloud, type FakeCloud } from '../../exporters/bitbucket/testing/fake-cloud-server.js';
-import { startFakeJira, type FakeJira } from '../../exporters/jira/testing/fake-jira.js';
-import { startFakeSonarqube, type FakeSonarqube } from '../../exporters/sonarqube/fake-sonarqube.js';
-import { startService, type RunningService } from '../cli/commands/serve.js';
+import { SOURCES } from '../../exporters/index.js';
+import { DEMO_LOG_FILE } from '../../exporters/apilogs/simulator/apilogs-simulator.js';
+import { startService, type RunningService } from '../serve/service.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { DATASOURCE_UID, DEFAULTS } from '../conventions.js';
-import type { Logger } from '../log/logger.js';
-import { AccessLogWriter } from './access-log-writer.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { RunningSimulation } from '../core/source.js';
 import type { AlertReceiver } from './alert-receiver.js';
-import { demoBitbucket } from './bitbucket-demo.js';
-import { DEMO_LOG_FILE, demoCalendarOf, demoConfigDocument, writeDemoConfig, type DemoTiming } from './demo-config.js';
-import { setDemoCalendar } from './demo-quarters.js';
+import { demoCalendarOf, demoConfigDocument, writeDemoConfig, type DemoTiming } from './demo-config.js';
 import { loadDemoHistory, type DemoHistory } from './demo-history.js';
-import { demoJira } from './jira-demo.js';
+import { demoWorld } from './demo-world.js';
 import { findBinary, portOr, type RunningProcess } from '../prometheus-tools.js';
 import { startLocalStack, type LocalStack } from './local-stack.js';
-import { demoSonarqube } from './sonarqube-demo.js';
-import type { Clock } from '../core/clock.js';
 
 const PROMETHEUS_INSTALL_HINT =
   'install them with `sudo apt-get install -y prometheus prometheus-alertmanager` (Debian/Ubuntu), or run the whole stack with `docker compose up`';
@@ -88,8 +84,10 @@ export interface RunningDemo {
   prometheus?: RunningProcess;
   alertmanager?: RunningProcess;
   receiver?: AlertReceiver;
-  log: AccessLogWriter;
-  fakes: { jira: FakeJira; sonarqube: FakeSonarqube; bitbucket: FakeCloud };
+  /** Every source's simulation, by source name (their servers record the requests they answered). */
+  simulations: Map<string, RunningSimulation>;
+  /** Start an incident in every simulated source that takes one (the access log): `errorShare` of requests fail. */
+  incident(durationMs: number, errorShare: number): void;
   service: RunningService;
   /** The background history load: undefined when off or impossible. */
   history?: Promise<DemoHistory>;
@@ -105,36 +103,30 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const say = opts.say ?? (() => undefined);
   const dir = resolve(opts.dir);
   for (const sub of OWNED) rmSync(join(dir, sub), { recursive: true, force: true });
-  mkdirSync(join(dir, 'logs'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const cleanups: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   };
   try {
-    // The file's calendar first: the simulated Jira answers the queries of its quarters.
+    // The file's calendar first: the simulated sources answer for its quarters.
     const doc = demoConfigDocument(opts.timing, opts.edit);
-    setDemoCalendar(demoCalendarOf(doc));
-    const now = opts.clock.now();
-    const jiraData = demoJira(now);
-    const sonarData = demoSonarqube(now);
-    const bitbucketData = demoBitbucket(now);
-    const jira = await startFakeJira(jiraData.data);
-    cleanups.push(() => jira.close());
-    const sonarqube = await startFakeSonarqube(sonarData.state);
-    cleanups.push(() => sonarqube.close());
-    const bitbucket = await startFakeCloud(bitbucketData.fixture);
-    cleanups.push(() => bitbucket.close());
+    const world = demoWorld(demoCalendarOf(doc), opts.clock.now());
+    const simulations = new Map<string, RunningSimulation>();
+    for (const plugin of SOURCES) {
+      if (!plugin.simulator) continue;
+      const sim = await plugin.simulator.start({ world, dir, clock: opts.clock, incidentEveryMs: opts.incidentEveryMs, rateScale: opts.rateScale });
+      cleanups.push(() => sim.close());
+      simulations.set(plugin.name, sim);
+    }
     // The simulated sources move on their own clock: new issues, analyses, merges, pipelines.
     const ticker = setInterval(() => {
       const t = opts.clock.now();
-      jiraData.tick(t);
-      sonarData.tick(t);
-      bitbucketData.tick(t);
+      for (const sim of simulations.values()) sim.tick?.(t);
     }, 5000);
     cleanups.push(() => clearInterval(ticker));
-    // Bitbucket Cloud's API lives under /2.0, as api.bitbucket.org/2.0 does.
-    const bitbucketApi = `${bitbucket.url}/2.0`;
-    say(`simulated sources: Jira ${jira.url}, SonarQube ${sonarqube.url}, Bitbucket ${bitbucketApi}`);
+    const servers = [...simulations].flatMap(([name, sim]) => (sim.server ? [`${name} ${sim.server.url}`] : []));
+    say(`simulated sources: ${servers.join(', ')}`);
 
     const mode = opts.prometheus ?? 'start';
     const binaries = mode === 'start' ? { prometheus: findBinary('prometheus'), alertmanager: findBinary('prometheus-alertmanager') } : undefined;
@@ -142,13 +134,8 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     const promPort = startLocal ? await portOr(opts.prometheusPort ?? 9090) : 0;
     const prometheusUrl = typeof mode === 'object' ? mode.url : startLocal ? `http://127.0.0.1:${promPort}` : 'http://127.0.0.1:9090';
 
-    const configFile = writeDemoConfig(dir, doc, { jira: jira.url, sonarqube: sonarqube.url, bitbucket: bitbucketApi, prometheus: prometheusUrl });
+    const configFile = writeDemoConfig(dir, doc, simulations, prometheusUrl, opts.timing);
     const loaded = loadConfig(configFile, { env: process.env });
-
-    const log = new AccessLogWriter({ file: join(dir, DEMO_LOG_FILE), incidentEveryMs: opts.incidentEveryMs ?? 30 * 60_000, rateScale: opts.rateScale, clock: opts.clock });
-    writeFileSync(join(dir, DEMO_LOG_FILE), '');
-    log.start();
-    cleanups.push(() => log.stop());
 
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port === 0 ? 0 : await portOr(opts.port ?? DEFAULTS.port, host);
@@ -198,6 +185,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
         logger: opts.logger,
         untilMs: opts.historyUntil,
         progress: { write: (text: string) => (abort.signal.aborted || text.split('\n').filter(Boolean).forEach((l) => say(`history: ${l.trim()}`)), true) },
+        simulations,
         signal: abort.signal,
         clock: opts.clock,
       });
@@ -218,8 +206,10 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       prometheus,
       alertmanager: stack?.alertmanager,
       receiver: stack?.receiver,
-      log,
-      fakes: { jira, sonarqube, bitbucket },
+      simulations,
+      incident: (durationMs, errorShare) => {
+        for (const sim of simulations.values()) sim.incident?.(durationMs, errorShare);
+      },
       service,
       history,
       summary: () => [

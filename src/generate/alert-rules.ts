@@ -3,25 +3,15 @@
  * ask for an alert), multi-window multi-burn-rate SLO alerts, and the exporter's own health
  * (source down, stale, absent). Runbook links are stamped afterwards by runbooks.ts.
  */
-import { durationSeconds } from '../config/primitives.js';
-import {
-  ALERT_NAMES as A,
-  APILOGS_METRICS,
-  EXPORTER_JOB,
-  JIRA_METRICS,
-  KR_METRICS,
-  LABEL,
-  RECORDING_RULES as R,
-  RUNNER_METRICS,
-  SLO_BURN_RATE_WINDOWS,
-  SLO_MIN_REQUESTS_PER_MINUTE,
-  SLO_PERIOD,
-  SONARQUBE_METRICS,
-  STALE_AFTER_INTERVALS,
-  type SourceName,
-} from '../conventions.js';
-import { oneOrMany } from '../okr/measures.js';
-import type { Comparator } from '../okr/target.js';
+import { durationSeconds } from '../core/config-primitives.js';
+import { ALERT_NAMES as A, EXPORTER_JOB, KR_METRICS, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS, SLO_MIN_REQUESTS_PER_MINUTE, SLO_PERIOD } from '../conventions.js';
+import { LABEL } from '../core/labels.js';
+import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
+import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
+import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
+import { oneOrMany } from '../engine/measures.js';
+import type { Comparator } from '../engine/target.js';
 import { availabilityKrs, DEFAULT_ALERT, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
 import { apiWindows, q, rollingMeasureExpr } from './recording-rules.js';
 import type { AlertingRule, RuleFile, RuleGroup } from './rule-types.js';
@@ -266,7 +256,7 @@ function healthAlerts(model: GenerateModel): AlertingRule[] {
 }
 
 /** The series a measure cannot do without, when its source is enabled. */
-function measureSeries(k: KrModel): { source: SourceName; selector: string } | undefined {
+function measureSeries(k: KrModel): { source: string; selector: string } | undefined {
   const m = k.kr.measure;
   // The same matcher as the measure's own PromQL: list items are regex-escaped.
   const re = (v: string | string[]) => {

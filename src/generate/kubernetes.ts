@@ -28,7 +28,7 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { Document, parseDocument, stringify, visit, type Scalar } from 'yaml';
 import type { OkrFile } from '../config/okr-schema.js';
-import { ENV_REF_RE, SECRET_KEYS } from '../config/primitives.js';
+import { ENV_REF_RE, SECRET_KEYS } from '../core/config-primitives.js';
 import { DATASOURCE_UID, DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { GenerateError } from './model.js';
 import { ALERTMANAGER_ENV, COMPOSE_PROMETHEUS, expandEnv, grafanaDashboardProvider, grafanaDatasource } from './provisioning.js';

@@ -4,9 +4,9 @@
  * not change when the OKR file is merely reordered where order carries no meaning.
  */
 import { enabledSources, type KeyResult, type Objective, type OkrFile } from '../config/okr-schema.js';
-import { LATENCY_QUANTILES, type LatencyQuantileName, type SourceName } from '../conventions.js';
-import { expandMeasure, type ExpandedMeasure } from '../okr/measures.js';
-import { parseTarget, type Target } from '../okr/target.js';
+import { LATENCY_QUANTILES, type LatencyQuantileName } from '../conventions.js';
+import { expandMeasure, type ExpandedMeasure } from '../engine/measures.js';
+import { parseTarget, type Target } from '../engine/target.js';
 
 export interface KrAlert {
   for: string;
@@ -37,7 +37,7 @@ export interface GenerateModel {
   boards: Owned[];
   projects: Owned[];
   repos: Owned[];
-  enabledSources: SourceName[];
+  enabledSources: string[];
   /** Pace alerts on the KR engine's forecast; undefined when switched off or the file has no KRs. */
   pace?: { warningAt: number; criticalAt: number; for: string };
 }

@@ -4,18 +4,13 @@
  * from the OKR file, and one rolling-period series per KR measure, so dashboards, alerts and
  * the KR engine read cheap precomputed series.
  */
-import { durationSeconds } from '../config/primitives.js';
-import {
-  APILOGS_METRICS,
-  JIRA_METRICS,
-  LABEL,
-  LATENCY_QUANTILES,
-  RECORDING_RULES as R,
-  SLI_WINDOWS,
-  SLO_BURN_RATE_WINDOWS,
-  SONARQUBE_METRICS,
-} from '../conventions.js';
-import { DEFAULT_FAILURE_CODES, fillPlaceholders } from '../okr/measures.js';
+import { durationSeconds } from '../core/config-primitives.js';
+import { LATENCY_QUANTILES, RECORDING_RULES as R, SLI_WINDOWS, SLO_BURN_RATE_WINDOWS } from '../conventions.js';
+import { LABEL } from '../core/labels.js';
+import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
+import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
+import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { DEFAULT_FAILURE_CODES, fillPlaceholders } from '../engine/measures.js';
 import { availabilityKrs, PERIOD_SECONDS, type GenerateModel, type Owned } from './model.js';
 import type { RecordingRule, RuleFile, RuleGroup } from './rule-types.js';
 

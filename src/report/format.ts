@@ -1,8 +1,8 @@
 /** Human formatting of KR figures, shared by the Markdown and HTML reports. */
 import type { KrStatus } from '../conventions.js';
-import type { KrResult } from '../okr/engine.js';
-import type { MeasureUnit } from '../okr/measures.js';
-import { localDate, type Period } from '../okr/periods.js';
+import type { KrResult } from '../engine/engine.js';
+import type { MeasureUnit } from '../engine/measures.js';
+import { localDate, type Period } from '../core/periods.js';
 
 export function formatValue(v: number | undefined, unit: MeasureUnit): string {
   if (v === undefined || !Number.isFinite(v)) return '—';

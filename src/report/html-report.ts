@@ -3,7 +3,7 @@
  * requests): the same table as the Markdown report, a small trend chart per KR with its
  * target line, and the PromQL behind each figure. Served by `serve` at /report.
  */
-import type { Evaluation, KrResult } from '../okr/engine.js';
+import type { Evaluation, KrResult } from '../engine/engine.js';
 import { baselineText, figuresText, formatPercent, isoMinute, notesOf, periodDates, STATUS_TEXT, targetMeaning, trendWithForecast } from './format.js';
 import type { ReportContext } from './report-context.js';
 

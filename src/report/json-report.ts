@@ -1,5 +1,5 @@
 /** The review as JSON, for scripts and other tools: every figure, dates as ISO strings. */
-import type { Evaluation } from '../okr/engine.js';
+import type { Evaluation } from '../engine/engine.js';
 import type { ReportContext } from './report-context.js';
 
 export function jsonReport(ev: Evaluation, ctx: ReportContext): string {

@@ -1,5 +1,5 @@
 /** One entry point for the three report formats. */
-import type { Evaluation } from '../okr/engine.js';
+import type { Evaluation } from '../engine/engine.js';
 import { htmlReport } from './html-report.js';
 import { jsonReport } from './json-report.js';
 import { markdownReport } from './markdown-report.js';

@@ -1,8 +1,8 @@
 /** What every report renderer needs besides the evaluation itself. */
 import type { LoadedConfig } from '../config/load-config.js';
 import { DASHBOARD_UID } from '../conventions.js';
-import type { KrResult } from '../okr/engine.js';
-import type { Period } from '../okr/periods.js';
+import type { KrResult } from '../engine/engine.js';
+import type { Period } from '../core/periods.js';
 
 export interface ReportContext {
   period: Period;

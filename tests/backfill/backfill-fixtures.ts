@@ -9,8 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { JiraField } from '../../exporters/jira/jira-api.js';
-import { fakeJiraData, type FakeJiraData, type FakeSprint } from '../../exporters/jira/testing/fake-jira.js';
-import type { FakeAnalysis, FakeProject } from '../../exporters/sonarqube/fake-sonarqube.js';
+import { fakeJiraData, type FakeJiraData, type FakeSprint } from '../../exporters/jira/simulator/fake-jira.js';
+import type { FakeAnalysis, FakeProject } from '../../exporters/sonarqube/simulator/fake-sonarqube.js';
 
 export const Q3_START = Date.parse('2026-07-01T00:00:00Z');
 export const Q3_END = Date.parse('2026-10-01T00:00:00Z');

@@ -3,16 +3,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { family } from '../../exporters/snapshot.js';
-import { parseTimeLocal, parseTimeText, timestampReader } from '../../src/backfill/log-timestamps.js';
+import { family } from '../../src/core/snapshot.js';
+import { parseTimeLocal, parseTimeText, timestampReader } from '../../exporters/apilogs/log-timestamps.js';
 import { OpenMetricsWriter } from '../../src/backfill/openmetrics-writer.js';
 import { BackfillProgress, formatDuration } from '../../src/backfill/progress-bar.js';
-import { SeriesTimeline } from '../../src/backfill/series-timeline.js';
-import { parseStep, stepGrid } from '../../src/backfill/step-grid.js';
-import { defaultEnd, parseInstant, runBackfillCommand } from '../../src/cli/commands/backfill.js';
-import { UsageError } from '../../src/cli/commands/report.js';
+import { SeriesTimeline } from '../../src/core/series-timeline.js';
+import { parseStep, stepGrid } from '../../src/core/step-grid.js';
+import { defaultEnd, parseInstant, runBackfillCommand } from '../../src/backfill/backfill-command.js';
+import { UsageError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { fixedClock } from '../../src/core/clock.js';
 
 const line = (s: string) => {

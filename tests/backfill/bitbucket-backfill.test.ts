@@ -9,16 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBitbucketCollector } from '../../exporters/bitbucket/bitbucket-collector.js';
-import { startFakeCloud, type FakeCloud, type FakeCloudFixture } from '../../exporters/bitbucket/testing/fake-cloud-server.js';
+import { startFakeCloud, type FakeCloud, type FakeCloudFixture } from '../../exporters/bitbucket/simulator/fake-cloud-server.js';
 import { testContext } from '../../exporters/testing/collect-context.js';
 import { runBackfill, type BackfillResult } from '../../src/backfill/backfill-run.js';
 import { OpenMetricsWriter } from '../../src/backfill/openmetrics-writer.js';
 import { BackfillProgress } from '../../src/backfill/progress-bar.js';
-import { SeriesTimeline } from '../../src/backfill/series-timeline.js';
-import { ceilToStep, stepGrid } from '../../src/backfill/step-grid.js';
+import { SeriesTimeline } from '../../src/core/series-timeline.js';
+import { ceilToStep, stepGrid } from '../../src/core/step-grid.js';
 import { parseConfig, type LoadedConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { fixedClock, ManualClock } from '../../src/core/clock.js';
+import { sourceDeps } from '../../src/config/source-deps.js';
+import { bitbucketPlugin } from '../../exporters/bitbucket/plugin.js';
 
 const EMAIL = 'bot@example.com';
 const TOKEN = 'bb-token-backfill';
@@ -99,7 +101,7 @@ beforeAll(async () => {
   const grid = stepGrid(FROM, TO, STEP);
   const tl = new SeriesTimeline(grid);
   const clock = new ManualClock(grid.firstMs);
-  const live = createBitbucketCollector({ loaded, logger: silentLogger(), stateDir: join(dir, 'live-state'), clock });
+  const live = createBitbucketCollector(sourceDeps(loaded, bitbucketPlugin, { logger: silentLogger(), stateDir: join(dir, 'live-state'), clock }));
   const instants = [...new Set([grid.firstMs, ...PRS.map((p) => p.merged), ...PIPELINES.map((p) => p.completed)].map((t) => ceilToStep(t, STEP)))].filter((t) => t >= grid.firstMs && t <= grid.lastMs).sort((a, b) => a - b);
   for (let k = 0; k < instants.length; k++) {
     const now = instants[k]!;

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runGenerate } from '../../src/cli/commands/generate.js';
+import { runGenerate } from '../../src/generate/generate-command.js';
 import { EXAMPLE, REPO_ROOT } from './support.js';
 
 describe('committed generated files', () => {

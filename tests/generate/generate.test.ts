@@ -23,7 +23,7 @@ import { GENERATED_BY } from '../../src/generate/render.js';
 import type { AlertingRule, RuleFile } from '../../src/generate/rule-types.js';
 import { stampRunbooks } from '../../src/generate/runbooks.js';
 import { checkFiles, writeFiles } from '../../src/generate/write-files.js';
-import { parseTarget, type Target } from '../../src/okr/target.js';
+import { parseTarget, type Target } from '../../src/engine/target.js';
 import { requireBinary } from '../support/binaries.js';
 import { EXAMPLE, REPO_ROOT } from './support.js';
 

@@ -7,7 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { durationSeconds } from '../../src/config/primitives.js';
+import { durationSeconds } from '../../src/core/config-primitives.js';
 import { ALERT_NAMES as A, SLO_BURN_RATE_WINDOWS } from '../../src/conventions.js';
 import { PATHS } from '../../src/generate/generate.js';
 import type { AlertingRule, RuleFile } from '../../src/generate/rule-types.js';

@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { nginxLine } from '../../exporters/apilogs/testing/apilogs-fixtures.js';
-import { startService, type RunningService } from '../../src/cli/commands/serve.js';
+import { startService, type RunningService } from '../../src/serve/service.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ALERT_NAMES, RECORDING_RULES } from '../../src/conventions.js';
 import { generate, PATHS } from '../../src/generate/generate.js';
 import { ALERTMANAGER_ENV, prometheusConfig, renderAlertmanagerConfig } from '../../src/generate/provisioning.js';
 import { writeFiles } from '../../src/generate/write-files.js';
 import { requireBinary } from '../support/binaries.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/clock.js';
 import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
 

@@ -18,11 +18,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALERT_NAMES, KR_METRICS, RUNNER_METRICS, SONARQUBE_METRICS } from '../../src/conventions.js';
+import { ALERT_NAMES, KR_METRICS } from '../../src/conventions.js';
+import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
+import { RUNNER_METRICS } from '../../src/core/runner-metrics.js';
 import { startDemo, type RunningDemo } from '../../src/demo/demo.js';
 import type { LoadedConfig } from '../../src/config/load-config.js';
-import { calendarOf, periodContaining } from '../../src/okr/periods.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { calendarOf, periodContaining } from '../../src/core/periods.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/clock.js';
 import { requireBinary } from '../support/binaries.js';
 import { dashboardQueries, waitForDashboardData } from '../support/dashboard-queries.js';
@@ -102,7 +104,7 @@ beforeAll(async () => {
   });
   // The incident runs from the start, so quarter-to-date availability is soon the incident
   // traffic's (the history's first hour is thin).
-  demo.log.injectIncident(30 * 60_000, incidentShare(NOW, demo.loaded));
+  demo.incident(30 * 60_000, incidentShare(NOW, demo.loaded));
 }, 60_000);
 
 afterAll(async () => {
@@ -130,7 +132,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   it('starts everything on loopback and says where it is', () => {
     expect(demo!.prometheus).toBeDefined();
     expect(demo!.alertmanager).toBeDefined();
-    for (const url of [demo!.exporterUrl, demo!.prometheusUrl, demo!.alertmanager!.url, demo!.fakes.jira.url]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const url of [demo!.exporterUrl, demo!.prometheusUrl, demo!.alertmanager!.url, demo!.simulations.get('jira')!.server!.url]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(demo!.summary().join('\n')).toContain(`${demo!.exporterUrl}/metrics`);
   });
 
@@ -164,9 +166,9 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     );
     expect(up).toEqual(['apilogs', 'bitbucket', 'jira', 'sonarqube']);
     // The fakes were really asked, with the credentials from the demo's secret files.
-    expect(demo!.fakes.jira.requests.some((r) => r.path === '/rest/agile/1.0/board')).toBe(true);
-    expect(demo!.fakes.sonarqube.requests.length).toBeGreaterThan(0);
-    expect(demo!.fakes.bitbucket.requests.length).toBeGreaterThan(0);
+    expect(demo!.simulations.get('jira')!.server!.requests.some((r) => r.path === '/rest/agile/1.0/board')).toBe(true);
+    expect(demo!.simulations.get('sonarqube')!.server!.requests.length).toBeGreaterThan(0);
+    expect(demo!.simulations.get('bitbucket')!.server!.requests.length).toBeGreaterThan(0);
   }, 40_000);
 
   it('every generated rule evaluates cleanly, and every key result has a value', async () => {
@@ -200,7 +202,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   it('an incident drives availability below 99%: the alert reaches the webhook and the KR is at risk', async () => {
     // The incident started with the demo (beforeAll): quarter-to-date availability sinks
     // towards a value under target but recoverable (incidentShare).
-    expect(demo!.log.currentIncident()?.errorShare).toBe(incidentShare(NOW, demo!.loaded));
+    expect(demo!.simulations.get('apilogs')!.currentIncident!()?.errorShare).toBe(incidentShare(NOW, demo!.loaded));
     const alert = await eventually(
       'the availability alert at the webhook receiver',
       async () =>
@@ -250,7 +252,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   }, 40_000);
 
   it('stops every server and process it started', async () => {
-    const urls = [`${demo!.exporterUrl}/metrics`, `${demo!.prometheusUrl}/-/ready`, `${demo!.alertmanager!.url}/-/ready`, demo!.fakes.jira.url, demo!.receiver!.url];
+    const urls = [`${demo!.exporterUrl}/metrics`, `${demo!.prometheusUrl}/-/ready`, `${demo!.alertmanager!.url}/-/ready`, demo!.simulations.get('jira')!.server!.url, demo!.receiver!.url];
     await demo!.stop();
     demo = undefined;
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) }), url).rejects.toThrow();

@@ -6,22 +6,18 @@
  * the KR engine's okr_key_result_* series.
  */
 import { pino } from 'pino';
-import type { Collector, CollectContext, MetricFamily, Sample, Snapshot } from '../../exporters/collector.js';
-import { histogramSamples } from '../../exporters/snapshot.js';
+import type { Collector, CollectContext, MetricFamily, Sample, Snapshot } from '../../src/core/source.js';
+import { histogramSamples } from '../../src/core/snapshot.js';
 import type { OkrFile } from '../../src/config/okr-schema.js';
-import {
-  APILOGS_METRICS as API,
-  BITBUCKET_METRICS as BB,
-  DEFAULT_LATENCY_BUCKETS,
-  JIRA_METRICS as JIRA,
-  KR_METRICS as KR,
-  KR_STATUSES,
-  SONARQUBE_METRICS as SQ,
-} from '../../src/conventions.js';
+import { KR_METRICS as KR, KR_STATUSES } from '../../src/conventions.js';
+import { BITBUCKET_METRICS as BB } from '../../exporters/bitbucket/metrics.js';
+import { SONARQUBE_METRICS as SQ } from '../../exporters/sonarqube/metrics.js';
+import { JIRA_METRICS as JIRA } from '../../exporters/jira/metrics.js';
+import { APILOGS_METRICS as API, DEFAULT_LATENCY_BUCKETS } from '../../exporters/apilogs/metrics.js';
 import type { Clock } from '../../src/core/clock.js';
-import { calendarOf, periodContaining } from '../../src/okr/periods.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import { calendarOf, periodContaining } from '../../src/core/periods.js';
+import { Scheduler } from '../../src/serve/scheduler.js';
+import { startServer, type RunningServer } from '../../src/serve/http-server.js';
 
 /** Seconds since the fake was made, on its clock. */
 function stopwatch(clock: Clock): () => number {

@@ -7,16 +7,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ALERT_NAMES,
-  APILOGS_METRICS,
-  BITBUCKET_METRICS,
-  JIRA_METRICS,
-  KR_METRICS,
-  RECORDING_RULES,
-  RUNNER_METRICS,
-  SONARQUBE_METRICS,
-} from '../../src/conventions.js';
+import { ALERT_NAMES, KR_METRICS, RECORDING_RULES } from '../../src/conventions.js';
+import { BITBUCKET_METRICS } from '../../exporters/bitbucket/metrics.js';
+import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
+import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
+import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { RUNNER_METRICS } from '../../src/core/runner-metrics.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startService, type RunningService } from '../../src/cli/commands/serve.js';
-import { KrEngine } from '../../src/okr/engine.js';
-import { VERSION } from '../../src/cli/version.js';
+import { startService, type RunningService } from '../../src/serve/service.js';
+import { KrEngine } from '../../src/engine/engine.js';
+import { VERSION } from '../../src/version.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log/logger.js';
-import type { InstantSample, PromQueryClient } from '../../src/okr/prometheus-client.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { InstantSample, PromQueryClient } from '../../src/engine/prometheus-client.js';
 import { promtoolCheckMetrics } from '../support/binaries.js';
 import { fixedClock } from '../../src/core/clock.js';
 
@@ -187,7 +187,7 @@ objectives:
         return [];
       },
     };
-    const { KrEngine } = await import('../../src/okr/engine.js');
+    const { KrEngine } = await import('../../src/engine/engine.js');
     const now = Date.parse('2026-08-17T09:00:00Z'); // half-way through sprint 42
     const ev = await new KrEngine({ loaded, prom, clock: fixedClock(now), forecastPoints: 2 }).evaluateCurrent();
     const k = ev.objectives[0]!.keyResults[0]!;

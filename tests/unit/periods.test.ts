@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { elapsedFraction, localMidnight, nextPeriod, parsePeriodName, periodContaining, previousPeriod, sprintPeriods, type Calendar } from '../../src/okr/periods.js';
+import { elapsedFraction, localMidnight, nextPeriod, parsePeriodName, periodContaining, previousPeriod, sprintPeriods, type Calendar } from '../../src/core/periods.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const utc: Calendar = { timezone: 'UTC', fiscalYearStartMonth: 1 };

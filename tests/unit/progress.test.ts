@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, type ResolvedTarget } from '../../src/okr/progress.js';
-import { parseTarget, type Target } from '../../src/okr/target.js';
+import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, type ResolvedTarget } from '../../src/engine/progress.js';
+import { parseTarget, type Target } from '../../src/engine/target.js';
 
 const t = (text: string) => parseTarget(text) as Target;
 const num = fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true });

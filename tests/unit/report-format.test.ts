@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePeriodName } from '../../src/okr/periods.js';
+import { parsePeriodName } from '../../src/core/periods.js';
 import { periodDates } from '../../src/report/format.js';
 
 describe('report dates', () => {

@@ -5,15 +5,15 @@
 import { PassThrough } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Collector } from '../../exporters/collector.js';
-import { HttpClient } from '../../exporters/http-client.js';
-import { sendJson, startFakeServer, type FakeServer } from '../../exporters/testing/fake-http.js';
+import type { Collector } from '../../src/core/source.js';
+import { HttpClient } from '../../src/core/http-client.js';
+import { sendJson, startFakeServer, type FakeServer } from '../../src/core/simulated-http.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { resolveSecret } from '../../src/config/secrets.js';
-import { serverAuth } from '../../src/cli/commands/serve.js';
-import { createLogger } from '../../src/log/logger.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import { resolveSecret } from '../../src/core/secrets.js';
+import { serverAuth } from '../../src/serve/service.js';
+import { createLogger } from '../../src/core/logger.js';
+import { Scheduler } from '../../src/serve/scheduler.js';
+import { startServer, type RunningServer } from '../../src/serve/http-server.js';
 import { fixedClock } from '../../src/core/clock.js';
 
 const clock = fixedClock(Date.parse('2026-11-25T12:00:00Z'));

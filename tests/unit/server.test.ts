@@ -4,12 +4,11 @@
  * values kept.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CollectContext, Collector, Snapshot } from '../../exporters/collector.js';
-import { SourceError } from '../../exporters/collector.js';
-import type { SourceName } from '../../src/conventions.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { CollectContext, Collector, Snapshot } from '../../src/core/source.js';
+import { SourceError } from '../../src/core/source.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Scheduler } from '../../src/serve/scheduler.js';
+import { startServer, type RunningServer } from '../../src/serve/http-server.js';
 import { fixedClock } from '../../src/core/clock.js';
 
 /** The runner stamps last successes with it: a fixed instant, whatever today is. */
@@ -23,7 +22,7 @@ function gauge(name: string, value: number): Snapshot {
 class ScriptedCollector implements Collector {
   calls = 0;
   constructor(
-    readonly source: SourceName,
+    readonly source: string,
     private readonly script: Array<(ctx: CollectContext) => Promise<Snapshot>>,
   ) {}
   collect(ctx: CollectContext): Promise<Snapshot> {

@@ -1,5 +1,5 @@
 /** Helpers shared by the apilogs tests: services with defaults, and counting lines from strings. */
-import { DEFAULT_LATENCY_BUCKETS } from '../../../src/conventions.js';
+import { DEFAULT_LATENCY_BUCKETS } from '../metrics.js';
 import { DEFAULT_NGINX_LOG_FORMAT } from '../config.js';
 import { LineSplitter } from '../line-splitter.js';
 import type { ServiceCounters } from '../service-counters.js';

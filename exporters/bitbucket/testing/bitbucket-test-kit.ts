@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../../src/config/load-config.js';
-import { createLogger, silentLogger, type Logger } from '../../../src/log/logger.js';
-import type { CollectorDeps, Labels, Snapshot } from '../../collector.js';
+import { createLogger, silentLogger, type Logger } from '../../../src/core/logger.js';
+import type { Labels, Snapshot, SourceDeps } from '../../../src/core/source.js';
+import { sourceDeps } from '../../../src/config/source-deps.js';
+import type { BitbucketConfig } from '../config.js';
+import { bitbucketPlugin } from '../plugin.js';
 import type { Clock } from '../../../src/core/clock.js';
 
 export const GOLDEN_DIR = join(import.meta.dirname, '..', 'testdata');
@@ -15,9 +18,9 @@ export function tempStateDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function depsFor(yaml: string, env: Record<string, string>, stateDir: string, clock: Clock): CollectorDeps {
+export function depsFor(yaml: string, env: Record<string, string>, stateDir: string, clock: Clock): SourceDeps<BitbucketConfig> {
   const loaded = parseConfig(yaml, join(stateDir, 'okrs.yaml'), { env });
-  return { loaded, logger: silentLogger(), stateDir, clock };
+  return sourceDeps(loaded, bitbucketPlugin, { logger: silentLogger(), stateDir, clock });
 }
 
 /** The value of one sample, or undefined when the series is absent. */

@@ -6,8 +6,8 @@
  * `{errors:[{context,message,exceptionName}]}` bodies with Content-Type on every answer.
  */
 import type { ServerResponse } from 'node:http';
-import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../../testing/fake-http.js';
-import type { Intercept } from './fake-cloud-server.js';
+import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../../../src/core/simulated-http.js';
+import type { Intercept } from '../simulator/fake-cloud-server.js';
 
 export interface FakeDcPr {
   id: number;

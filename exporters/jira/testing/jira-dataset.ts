@@ -3,7 +3,7 @@
  * the comments next to the issues, so a test failure points at a counting rule.
  */
 import type { ChangelogHistory, JiraField } from '../jira-api.js';
-import { fakeJiraData, type FakeIssue, type FakeJiraData, type FakeSprint } from './fake-jira.js';
+import { fakeJiraData, type FakeIssue, type FakeJiraData, type FakeSprint } from '../simulator/fake-jira.js';
 
 export const CLOUD_EMAIL = 'bot@example.com';
 export const CLOUD_TOKEN = 'cloud-token-7f3a9c21';

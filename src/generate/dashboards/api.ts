@@ -3,7 +3,9 @@
  * burn rate, p50/p95/p99 against the latency KR's target, and per-route breakdowns.
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import { APILOGS_METRICS, DASHBOARD_UID, KR_METRICS, LABEL, LATENCY_QUANTILES, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS } from '../../conventions.js';
+import { DASHBOARD_UID, KR_METRICS, LATENCY_QUANTILES, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS } from '../../conventions.js';
+import { LABEL } from '../../core/labels.js';
+import { APILOGS_METRICS } from '../../../exporters/apilogs/metrics.js';
 import { availabilityKrs, latencyKrs, type GenerateModel } from '../model.js';
 import { q } from '../recording-rules.js';
 import { baseDashboard, finish, ownedVariable, query, row, statPanel, steps, targetLineOverride, targetThresholds, teamVariable, timeseriesPanel } from './common.js';

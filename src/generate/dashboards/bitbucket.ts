@@ -1,6 +1,8 @@
 /** Bitbucket: pull-request throughput and cycle time, open pull requests, pipeline success. */
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import { BITBUCKET_METRICS as B, DASHBOARD_UID, LABEL } from '../../conventions.js';
+import { DASHBOARD_UID } from '../../conventions.js';
+import { LABEL } from '../../core/labels.js';
+import { BITBUCKET_METRICS as B } from '../../../exporters/bitbucket/metrics.js';
 import type { GenerateModel } from '../model.js';
 import { baseDashboard, finish, ownedVariable, query, row, statPanel, steps, teamVariable, timeseriesPanel } from './common.js';
 

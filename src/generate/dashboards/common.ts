@@ -9,9 +9,10 @@ import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { DATASOURCE_UID, LABEL, RECORDING_RULES } from '../../conventions.js';
-import type { MeasureUnit } from '../../okr/measures.js';
-import type { Target } from '../../okr/target.js';
+import { DATASOURCE_UID, RECORDING_RULES } from '../../conventions.js';
+import { LABEL } from '../../core/labels.js';
+import type { MeasureUnit } from '../../engine/measures.js';
+import type { Target } from '../../engine/target.js';
 import { GENERATED_BY } from '../render.js';
 
 export const DATASOURCE = { type: 'prometheus', uid: DATASOURCE_UID } as const;

@@ -1,7 +1,9 @@
 /** Delivery: story points per sprint against the velocity KR's target, and points per rolling quarter per board. */
 import * as barchart from '@grafana/grafana-foundation-sdk/barchart';
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import { DASHBOARD_UID, JIRA_METRICS, KR_METRICS, LABEL, RECORDING_RULES as R } from '../../conventions.js';
+import { DASHBOARD_UID, KR_METRICS, RECORDING_RULES as R } from '../../conventions.js';
+import { LABEL } from '../../core/labels.js';
+import { JIRA_METRICS } from '../../../exporters/jira/metrics.js';
 import type { GenerateModel } from '../model.js';
 import { q } from '../recording-rules.js';
 import { DATASOURCE, baseDashboard, finish, ownedVariable, query, row, statPanel, steps, teamVariable, timeseriesPanel } from './common.js';

@@ -1,6 +1,9 @@
 /** Exporter health: per-source success, data age, collection time, errors and API requests. */
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import { APILOGS_METRICS, DASHBOARD_UID, EXPORTER_JOB, KR_METRICS, LABEL, RUNNER_METRICS as M } from '../../conventions.js';
+import { DASHBOARD_UID, EXPORTER_JOB, KR_METRICS } from '../../conventions.js';
+import { LABEL } from '../../core/labels.js';
+import { APILOGS_METRICS } from '../../../exporters/apilogs/metrics.js';
+import { RUNNER_METRICS as M } from '../../core/runner-metrics.js';
 import type { GenerateModel } from '../model.js';
 import { q } from '../recording-rules.js';
 import { baseDashboard, booleanStatPanel, finish, query, row, sourceVariable, statPanel, timeseriesPanel } from './common.js';

@@ -1,6 +1,8 @@
 /** Code quality: coverage per project against the quarter-start baseline and the target, from SonarQube. */
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import { DASHBOARD_UID, KR_METRICS, LABEL, RECORDING_RULES as R, SONARQUBE_METRICS as S } from '../../conventions.js';
+import { DASHBOARD_UID, KR_METRICS, RECORDING_RULES as R } from '../../conventions.js';
+import { LABEL } from '../../core/labels.js';
+import { SONARQUBE_METRICS as S } from '../../../exporters/sonarqube/metrics.js';
 import type { GenerateModel } from '../model.js';
 import { q } from '../recording-rules.js';
 import { baseDashboard, booleanStatPanel, finish, ownedVariable, query, row, statPanel, targetLineOverride, teamVariable, timeseriesPanel } from './common.js';

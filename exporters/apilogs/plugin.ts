@@ -1,0 +1,29 @@
+/** API access logs: request availability and latency, counted from the files the servers write. */
+import type { SourcePlugin } from '../../src/core/source.js';
+import { ApilogsCollector } from './apilogs-collector.js';
+import { statSync } from 'node:fs';
+import { archivedFiles, backfillApilogs } from './backfill.js';
+import { ApilogsConfig } from './config.js';
+import { APILOGS_METRICS } from './metrics.js';
+import { apilogsSimulator } from './simulator/apilogs-simulator.js';
+
+export const apilogsPlugin = {
+  name: 'apilogs' as const,
+  description: 'request availability and latency from API access logs (nginx, JSON or regex formats)',
+  config: ApilogsConfig,
+  defaults: { interval: '15s', timeout: '10s' },
+  metrics: APILOGS_METRICS,
+  create: (deps) => new ApilogsCollector(deps),
+  backfill: async (ctx) => void (await backfillApilogs(ctx)),
+  backfillInputs: ({ settings, baseDir }, files) =>
+    settings.services.map((s) => ({
+      service: s.name,
+      files: archivedFiles(s, baseDir, files?.[s.name])
+        .sort()
+        .map((f) => {
+          const st = statSync(f);
+          return [f, st.size, st.mtimeMs];
+        }),
+    })),
+  simulator: apilogsSimulator,
+} satisfies SourcePlugin<ApilogsConfig>;

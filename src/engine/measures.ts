@@ -1,0 +1,165 @@
+/**
+ * Named measure shorthands and the PromQL each expands to. The expansions are part of
+ * the documented contract (README "Measures"): a KR written with a shorthand and one
+ * written with the same PromQL by hand evaluate identically.
+ *
+ * Placeholders, filled by the KR engine at evaluation time:
+ *   {{window}}        Prometheus duration from the period start to the evaluation time, e.g. 7862400s
+ *   {{period_start}}  period start, Unix seconds
+ *   {{period_end}}    period end (exclusive), Unix seconds
+ */
+import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
+import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
+import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import type { Measure } from '../config/okr-schema.js';
+
+export const PLACEHOLDERS = ['window', 'period_start', 'period_end'] as const;
+export type Placeholder = (typeof PLACEHOLDERS)[number];
+export const PLACEHOLDER_RE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** What a measure's numbers mean; decides how "points" are counted and how values are shown. */
+export type MeasureUnit = 'ratio' | 'seconds' | 'points' | 'count' | 'number';
+
+export interface ExpandedMeasure {
+  /** PromQL with placeholders, or undefined for manual measures. */
+  promql?: string;
+  unit: MeasureUnit;
+  /** The shorthand it came from (`promql` or `manual` for the two explicit kinds). */
+  kind: string;
+  /** Value written in the file, for manual measures. */
+  manualValue?: number;
+}
+
+/** One point of a measure in its own unit: ratios count percentage points. */
+export function pointSize(unit: MeasureUnit): number {
+  return unit === 'ratio' ? 0.01 : 1;
+}
+
+function labelValue(v: string): string {
+  return JSON.stringify(v);
+}
+
+/** `{a="x",b=~"y|z"}` from a list of matchers, skipping undefined ones. */
+function selector(matchers: Array<[string, '=' | '=~' | '!~', string | undefined]>): string {
+  const parts = matchers.filter(([, , v]) => v !== undefined).map(([k, op, v]) => `${k}${op}${labelValue(v!)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** Matcher for one label value or a list of them (a list becomes an escaped regex alternation). */
+export function oneOrMany(v: string | string[]): { op: '=' | '=~'; value: string } {
+  if (typeof v === 'string') return { op: '=', value: v };
+  return v.length === 1 ? { op: '=', value: v[0]! } : { op: '=~', value: v.map(escapeRegex).join('|') };
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Requests of a service over a window, optionally only failed ones (codes matching `failureCodes`). */
+function requestIncrease(service: string, failureCodes?: string): string {
+  const sel = selector([
+    ['service', '=', service],
+    ['code', '=~', failureCodes],
+  ]);
+  return `sum(increase(${APILOGS_METRICS.requests}${sel}[{{window}}]))`;
+}
+
+/** Response codes that count as failed when a measure names none: 5xx. */
+export const DEFAULT_FAILURE_CODES = '5..';
+
+/** Availability = non-failed requests / all requests. Failures default to 5xx. */
+export function availabilityPromql(service: string, failureCodes = DEFAULT_FAILURE_CODES): string {
+  return `1 - ((${requestIncrease(service, failureCodes)} or vector(0)) / ${requestIncrease(service)})`;
+}
+
+export function latencyQuantilePromql(service: string, quantile: number, route?: string): string {
+  const sel = selector([
+    ['service', '=', service],
+    ['route', '=', route],
+  ]);
+  return `histogram_quantile(${quantile}, sum by (le) (rate(${APILOGS_METRICS.duration}_bucket${sel}[{{window}}])))`;
+}
+
+/**
+ * Share of 5-minute slots in the window where availability fell below `threshold`
+ * (the seed's "0% system downtime"): 0 means no slot was down.
+ */
+export function downtimePromql(service: string, threshold: number, failureCodes = DEFAULT_FAILURE_CODES): string {
+  const ok = selector([
+    ['service', '=', service],
+    ['code', '!~', failureCodes],
+  ]);
+  const all = selector([['service', '=', service]]);
+  const avail5m = `(sum(rate(${APILOGS_METRICS.requests}${ok}[5m])) or vector(0)) / sum(rate(${APILOGS_METRICS.requests}${all}[5m]))`;
+  return `1 - avg_over_time(((${avail5m}) >= bool ${threshold})[{{window}}:5m])`;
+}
+
+/** Completed points of the sprints that closed inside the period (Jira's velocity-chart figures). */
+function sprintsInPeriod(boards: string | string[]): string {
+  const b = oneOrMany(boards);
+  const points = selector([
+    ['board', b.op, b.value],
+    ['state', '=', 'completed'],
+  ]);
+  const closed = selector([['board', b.op, b.value]]);
+  return `${JIRA_METRICS.sprintPoints}${points} and on (board, sprint) (${JIRA_METRICS.sprintCompleteTime}${closed} >= {{period_start}} < {{period_end}})`;
+}
+
+export function storyPointsPerSprintPromql(boards: string | string[]): string {
+  return `avg(${sprintsInPeriod(boards)})`;
+}
+
+export function storyPointsPromql(boards: string | string[]): string {
+  return `sum(${sprintsInPeriod(boards)})`;
+}
+
+export function coveragePromql(projects: string | string[], branch?: string): string {
+  const p = oneOrMany(projects);
+  return `avg(${SONARQUBE_METRICS.coverage}${selector([
+    ['project', p.op, p.value],
+    ['branch', '=', branch],
+  ])})`;
+}
+
+export function jqlCountPromql(query: string): string {
+  return `sum(${JIRA_METRICS.queryIssues}${selector([['query', '=', query]])})`;
+}
+
+export function jqlPointsPromql(query: string): string {
+  return `sum(${JIRA_METRICS.queryPoints}${selector([['query', '=', query]])})`;
+}
+
+/** Expand a validated measure into PromQL (with placeholders) and its unit. */
+export function expandMeasure(m: Measure): ExpandedMeasure {
+  if (m.promql !== undefined) return { promql: m.promql, unit: m.unit ?? 'number', kind: 'promql' };
+  if (m.manual !== undefined) return { unit: m.unit ?? 'number', kind: 'manual', manualValue: m.manual.value };
+  if (m.availability) return { promql: availabilityPromql(m.availability.service, m.availability.failure_codes), unit: 'ratio', kind: 'availability' };
+  if (m.downtime)
+    return {
+      promql: downtimePromql(m.downtime.service, m.downtime.threshold, m.downtime.failure_codes),
+      unit: 'ratio',
+      kind: 'downtime',
+    };
+  if (m.latency_p50) return { promql: latencyQuantilePromql(m.latency_p50.service, 0.5, m.latency_p50.route), unit: 'seconds', kind: 'latency_p50' };
+  if (m.latency_p95) return { promql: latencyQuantilePromql(m.latency_p95.service, 0.95, m.latency_p95.route), unit: 'seconds', kind: 'latency_p95' };
+  if (m.latency_p99) return { promql: latencyQuantilePromql(m.latency_p99.service, 0.99, m.latency_p99.route), unit: 'seconds', kind: 'latency_p99' };
+  if (m.story_points_per_sprint)
+    return { promql: storyPointsPerSprintPromql(m.story_points_per_sprint.board), unit: 'points', kind: 'story_points_per_sprint' };
+  if (m.story_points) return { promql: storyPointsPromql(m.story_points.boards), unit: 'points', kind: 'story_points' };
+  if (m.coverage) return { promql: coveragePromql(m.coverage.project, m.coverage.branch), unit: 'ratio', kind: 'coverage' };
+  if (m.jql_count) return { promql: jqlCountPromql(m.jql_count.query), unit: 'count', kind: 'jql_count' };
+  if (m.jql_points) return { promql: jqlPointsPromql(m.jql_points.query), unit: 'points', kind: 'jql_points' };
+  throw new Error('measure has no known kind'); // unreachable after validation
+}
+
+/** Placeholder names used in a PromQL template. */
+export function placeholdersIn(promql: string): string[] {
+  return [...promql.matchAll(PLACEHOLDER_RE)].map((m) => m[1]!);
+}
+
+/** Fill placeholders; unknown ones are left as they are (validation rejects them earlier). */
+export function fillPlaceholders(promql: string, values: Record<Placeholder, string>): string {
+  return promql.replace(PLACEHOLDER_RE, (whole, name: string) =>
+    (PLACEHOLDERS as readonly string[]).includes(name) ? values[name as Placeholder] : whole,
+  );
+}
