@@ -11,7 +11,7 @@ import { durationSeconds } from '../../src/config/primitives.js';
 import { ALERT_NAMES as A, SLO_BURN_RATE_WINDOWS } from '../../src/conventions.js';
 import { PATHS } from '../../src/generate/generate.js';
 import type { AlertingRule, RuleFile } from '../../src/generate/rule-types.js';
-import { generateExample, promtool } from './support.js';
+import { generateExample, promtool, writeRulesUnderTest as writeRulesUnderTestIn } from './support.js';
 
 let dir: string;
 let alerts: AlertingRule[];
@@ -23,20 +23,8 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 
-/** The rule files as `promtool test` gets them (see the comments inside). */
 function writeRulesUnderTest(): string[] {
-    // promtool compares annotations exactly; templated annotations are checked by `check rules`,
-    // so the copy under test drops them and the comparison is about labels, expr and for.
-    const stripped: RuleFile<Omit<AlertingRule, 'annotations'>> = parse(readFileSync(join(dir, PATHS.alertRules), 'utf8')) as RuleFile<AlertingRule>;
-    for (const g of stripped.groups) for (const r of g.rules) delete (r as Partial<AlertingRule>).annotations;
-    writeFileSync(join(dir, 'alerts-under-test.yml'), stringify(stripped));
-    // promtool test runs with a 10,000-sample query limit; the rolling-quarter KR group (subqueries
-    // over 90 days, evaluated every 5m, feeding no alert) is left out here and checked by
-    // `check rules` above and by the real Prometheus in tests/integration.
-    const recording = parse(readFileSync(join(dir, PATHS.recordingRules), 'utf8')) as RuleFile<unknown>;
-    recording.groups = recording.groups.filter((g) => g.name !== 'okr-key-results');
-    writeFileSync(join(dir, 'recording-under-test.yml'), stringify(recording));
-  return [join(dir, 'recording-under-test.yml'), join(dir, 'alerts-under-test.yml')];
+  return writeRulesUnderTestIn(dir);
 }
 
 type Labels = Record<string, string>;
