@@ -161,10 +161,11 @@ function noSuccessAlerts(model: GenerateModel): AlertingRule[] {
   return sloKrs(model).map((k) => {
     const s = `${LABEL.service}=${q(k.service)}`;
     const ok = `${LABEL.code}!~${q(failureCodesOf(model, k.service))}`;
+    const rate = apiWindows().includes(window) ? `${R.apiRequestsRate(window)}{${s}}` : `sum by (${LABEL.service}) (rate(${APILOGS_METRICS.requests}{${s}}[${window}]))`;
     return {
       alert: A.noSuccessfulRequests,
       expr:
-        `${R.apiRequestsRate(window)}{${s}} * ${durationSeconds(window)} >= ${minRequests}` +
+        `${rate} * ${durationSeconds(window)} >= ${minRequests}` +
         ` unless on (${LABEL.service}) sum by (${LABEL.service}) (rate(${APILOGS_METRICS.requests}{${s},${ok}}[${window}])) > 0`,
       labels: { severity: 'page', ...krLabels(k), [LABEL.service]: k.service },
       annotations: {
