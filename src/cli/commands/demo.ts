@@ -21,7 +21,8 @@ export interface DemoCliOptions {
   incidentEvery: string;
 }
 
-const INCIDENT = { durationMs: 10 * 60_000, errorShare: 0.3 };
+/** A total outage: the fast burn-rate page follows within the workbook's ~9 minutes (0.144 × 1h). */
+const INCIDENT = { durationMs: 15 * 60_000, errorShare: 1 };
 
 export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: (line: string) => void): Promise<RunningDemo> {
   const t0 = Date.now();
@@ -60,7 +61,7 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
       const key = line.trim().toLowerCase();
       if (key === 'i') {
         demo.log.injectIncident(INCIDENT.durationMs, INCIDENT.errorShare);
-        say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for 10 minutes; watch the alerts`);
+        say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for ${INCIDENT.durationMs / 60_000} minutes; the fast burn-rate page follows in about 9`);
       } else if (key === 'r') {
         runReport(demo.loaded, { format: 'md' }).then(
           (r) => process.stdout.write(`${r.text}\n`),
