@@ -52,23 +52,44 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * Multi-window, multi-burn-rate SLO alerts over a rolling 30 days (Google SRE workbook,
- * sloth's windows/google-30d.yaml), kept as data: an alert fires when the error ratio over
- * both windows exceeds `factor` × the error budget. `for` keeps a single bad scrape quiet.
+ * Multi-window, multi-burn-rate SLO alerts over a rolling 30 days (Google SRE workbook ch. 5,
+ * the windows of sloth's google-30d.yaml), kept as data: an alert fires when the error ratio
+ * over both windows exceeds `factor` × the error budget. No `for:`: the short window already
+ * keeps a blip quiet, and a `for:` would only add its length to the detection time (a total
+ * outage then pages after 0.144 × 1h ≈ 8.6 min, and the alert clears once the short window
+ * is clean again).
  */
 export const SLO_PERIOD = '30d';
 export const SLO_BURN_RATE_WINDOWS = [
-  { id: 'page-fast', severity: 'page', factor: 14.4, long: '1h', short: '5m', for: '2m' },
-  { id: 'page-slow', severity: 'page', factor: 6, long: '6h', short: '30m', for: '5m' },
-  { id: 'ticket-fast', severity: 'ticket', factor: 3, long: '1d', short: '2h', for: '15m' },
-  { id: 'ticket-slow', severity: 'ticket', factor: 1, long: '3d', short: '6h', for: '30m' },
+  { id: 'page-fast', severity: 'page', factor: 14.4, long: '1h', short: '5m' },
+  { id: 'page-slow', severity: 'page', factor: 6, long: '6h', short: '30m' },
+  { id: 'ticket-fast', severity: 'ticket', factor: 3, long: '1d', short: '2h' },
+  { id: 'ticket-slow', severity: 'ticket', factor: 1, long: '3d', short: '6h' },
 ] as const;
-/** Minimum-traffic guard of the burn-rate alerts: a quiet API (fewer requests per minute over the short window) does not page. */
-export const SLO_MIN_REQUESTS_PER_MINUTE = 1;
+/**
+ * Low-traffic guard of the four burn-rate alerts: each needs at least this many requests over its
+ * own LONG window (1h, 6h, 1d, 3d), so the ratio moves in steps of at most 5% there and a single
+ * failed request of a nearly idle API does not page. A total outage below it is
+ * OkrNoSuccessfulRequests's (NO_SUCCESS below).
+ */
+export const SLO_MIN_REQUESTS_LONG_WINDOW = 20;
+/**
+ * OkrNoSuccessfulRequests: over `window` the service received at least `minRequests` requests and
+ * answered none of them successfully. Independent of the ratio and of the traffic level, so the
+ * burn-rate guard can never hide a total outage of an API with at least minRequests per window.
+ */
+export const NO_SUCCESS = { window: '30m', minRequests: 3 } as const;
+/**
+ * Rolling windows from this length up are computed from the recorded 5-minute series
+ * (sum_over_time / avg_over_time over one series per service) instead of raw counters over days:
+ * bench/rules measures the difference.
+ */
+export const DERIVED_WINDOW_MIN = '1d';
 
 /** Alert names okr-metrics generates; each has a section in docs/runbooks.md (anchor = lower-case name). */
 export const ALERT_NAMES = {
   availabilityBelowTarget: 'OkrAvailabilityBelowTarget',
+  noSuccessfulRequests: 'OkrNoSuccessfulRequests',
   keyResultOffTarget: 'OkrKeyResultOffTarget',
   latencyRegression: 'OkrLatencyRegression',
   errorBudgetBurnPageFast: 'OkrErrorBudgetBurnPageFast',
@@ -100,8 +121,12 @@ export type LatencyQuantileName = (typeof LATENCY_QUANTILES)[number]['name'];
 /** Recording rule names (`level:metric:operations`); generators, dashboards and tests import them. */
 export const RECORDING_RULES = {
   apiRequestsRate: (w: string) => `${RULE_PREFIX}:api_requests:rate${w}`,
+  /** Failed requests per second; recorded over 5m, the base the long windows are summed from. */
+  apiErrorsRate: (w: string) => `${RULE_PREFIX}:api_errors:rate${w}`,
   apiErrorsRatio: (w: string) => `${RULE_PREFIX}:api_errors:ratio_rate${w}`,
   apiAvailability: (w: string) => `${RULE_PREFIX}:api_availability:ratio_rate${w}`,
+  /** Per-service histogram bucket rates (label `le`): over 5m, and the long windows averaged from it. */
+  apiDurationBucketsRate: (w: string) => `${RULE_PREFIX}:api_request_duration_seconds_bucket:rate${w}`,
   apiLatency: (q: LatencyQuantileName, w: string) => `${RULE_PREFIX}:api_request_duration_seconds:${q}_rate${w}`,
   apiRouteRequestsRate: `${RULE_PREFIX}:api_route_requests:rate5m`,
   apiRouteErrorsRatio: `${RULE_PREFIX}:api_route_errors:ratio_rate5m`,

@@ -93,11 +93,18 @@ export const KeyResult = z.strictObject({
   alert: z
     .union([
       z.boolean(),
+      // No defaults here: they depend on the measure (availability: the KR forecast alert, a ticket
+      // over a 1d window; others: a page over 1h), filled in by src/generate/model.ts.
       z.strictObject({
         enabled: z.boolean().default(true),
-        for: DurationOrZero.default('10m'),
-        severity: z.enum(['page', 'ticket', 'info']).default('page'),
-        window: Duration.default('1h').meta({ description: 'Window of the short threshold alert.' }),
+        for: DurationOrZero.optional().meta({ description: 'How long the condition must hold; default 10m (latency without alert: 30m).' }),
+        severity: z
+          .enum(['page', 'ticket', 'info'])
+          .optional()
+          .meta({ description: 'Default: ticket for availability and latency key results, page for the others.' }),
+        window: Duration.optional().meta({
+          description: 'Availability: the recent window whose availability the forecast carries to the period end (default 1d). Others: the window the measure is taken over (default 1h).',
+        }),
       }),
     ])
     .optional(),

@@ -23,7 +23,8 @@ export interface DemoCliOptions {
   incidentEvery: string;
 }
 
-const INCIDENT = { durationMs: 10 * 60_000, errorShare: 0.3 };
+/** A total outage: the fast burn-rate page follows within the workbook's ~9 minutes (0.144 × 1h). */
+const INCIDENT = { durationMs: 15 * 60_000, errorShare: 1 };
 
 export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: (line: string) => void, clock: Clock): Promise<RunningDemo> {
   const t0 = clock.now();
@@ -63,7 +64,7 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
       const key = line.trim().toLowerCase();
       if (key === 'i') {
         demo.incident(INCIDENT.durationMs, INCIDENT.errorShare);
-        say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for 10 minutes; watch the alerts`);
+        say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for ${INCIDENT.durationMs / 60_000} minutes; the fast burn-rate page follows in about 9`);
       } else if (key === 'r') {
         runReport(demo.loaded, { format: 'md', clock }).then(
           (r) => process.stdout.write(`${r.text}\n`),

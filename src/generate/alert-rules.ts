@@ -1,10 +1,11 @@
 /**
- * Step 3: alerting rules. KR thresholds (availability, latency regression, other KRs that
- * ask for an alert), multi-window multi-burn-rate SLO alerts, and the exporter's own health
+ * Step 3: alerting rules. KR alerts (the availability forecast, latency regression, other KRs
+ * that ask for an alert), multi-window multi-burn-rate SLO alerts with the no-success alert for
+ * total outages at low traffic, and the exporter's own health
  * (source down, stale, absent). Runbook links are stamped afterwards by runbooks.ts.
  */
 import { durationSeconds } from '../core/config-primitives.js';
-import { ALERT_NAMES as A, EXPORTER_JOB, KR_METRICS, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS, SLO_MIN_REQUESTS_PER_MINUTE, SLO_PERIOD } from '../conventions.js';
+import { ALERT_NAMES as A, EXPORTER_JOB, KR_METRICS, NO_SUCCESS, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS, SLO_MIN_REQUESTS_LONG_WINDOW, SLO_PERIOD } from '../conventions.js';
 import { LABEL } from '../core/labels.js';
 import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
@@ -12,8 +13,8 @@ import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
 import { oneOrMany } from '../engine/measures.js';
 import type { Comparator } from '../engine/target.js';
-import { availabilityKrs, DEFAULT_ALERT, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
-import { apiWindows, q, rollingMeasureExpr } from './recording-rules.js';
+import { availabilityKrs, DEFAULT_ALERT, DEFAULT_AVAILABILITY_ALERT, DEFAULT_LATENCY_ALERT, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
+import { apiWindows, failureCodesOf, q, rollingMeasureExpr } from './recording-rules.js';
 import type { AlertingRule, RuleFile, RuleGroup } from './rule-types.js';
 
 /** The comparison that is true when a value misses an absolute target. */
@@ -42,24 +43,44 @@ function forClause(f: string): { for?: string } {
   return durationSeconds(f) > 0 ? { for: f } : {};
 }
 
+/**
+ * The availability KR's own alert, tied to the key result rather than to the last hour: the KR
+ * engine's period-to-date availability (okr_key_result_value, calendar-exact) carried to the
+ * period's end at the availability of the last `alert.window`, weighted by the share of the
+ * period elapsed (okr_key_result_expected_progress_ratio):
+ *
+ *   forecast = elapsed × period_to_date + (1 − elapsed) × recent
+ *
+ * It fires when the forecast misses the target. A burn the rest of the period absorbs (two hours
+ * at 2% after a clean day: the day's availability stays above 99.8%) never fires it; late in the
+ * period the forecast is the period-to-date value itself. Without recent traffic the forecast is
+ * the period-to-date value. Reads the engine's series, so it needs `engine.enabled`.
+ */
 function availabilityAlerts(model: GenerateModel): AlertingRule[] {
   const out: AlertingRule[] = [];
+  if (!model.engine) return out;
   for (const k of availabilityKrs(model)) {
-    const a = alertSettings(k);
+    const a = alertSettings(k, DEFAULT_AVAILABILITY_ALERT);
     if (!a) continue;
     const op = MISSES[k.target.kind === 'absolute' ? k.target.op : '>='];
     const precomputed = k.failureCodes === undefined && apiWindows().includes(a.window);
-    const sli = precomputed
-      ? `${R.apiAvailability(a.window)}{${LABEL.service}=${q(k.service)}}`
-      : `(${windowedMeasure(k, a.window)})`;
+    const recent = precomputed ? `${R.apiAvailability(a.window)}{${LABEL.service}=${q(k.service)}}` : `(${windowedMeasure(k, a.window)})`;
+    const kr = `{${LABEL.keyResult}=${q(k.kr.id)}}`;
+    const elapsed = `${KR_METRICS.expectedProgress}${kr}`;
+    const ptd = `${KR_METRICS.value}${kr}`;
+    // `on () group_left`: the engine's series (objective, key_result, period, team) times the one
+    // recent-availability series of the service; `or ptd`: no recent series, no change expected.
+    const forecast = `(${elapsed} * ${ptd} + (1 - ${elapsed}) * on () group_left () ${recent}) or ${ptd}`;
     out.push({
       alert: A.availabilityBelowTarget,
-      expr: `${sli} ${op} ${num(k.objectiveRatio)}`,
+      expr: `(${forecast}) ${op} ${num(k.objectiveRatio)}`,
       ...forClause(a.for),
       labels: { severity: a.severity, ...krLabels(k), [LABEL.service]: k.service },
       annotations: {
-        summary: `${k.service} availability is below its ${k.target.text} target (key result ${k.kr.id})`,
-        description: `Availability of ${k.service} over the last ${a.window} is {{ $value | humanizePercentage }}, missing the key result "${k.kr.title}" (${k.target.text}).`,
+        summary: `${k.service} availability is forecast to miss its ${k.target.text} key result ${k.kr.id} this period`,
+        description:
+          `At the availability of the last ${a.window}, ${k.service} ends the period at {{ $value | humanizePercentage }}, ` +
+          `missing the key result "${k.kr.title}" (${k.target.text}). The period-to-date figure is okr_key_result_value{key_result="${k.kr.id}"}.`,
       },
     });
   }
@@ -73,13 +94,23 @@ const BURN_ALERT: Record<(typeof SLO_BURN_RATE_WINDOWS)[number]['id'], string> =
   'ticket-slow': A.errorBudgetBurnTicketSlow,
 };
 
-/** Multi-window, multi-burn-rate alerts (SRE workbook ch. 5), with a minimum-traffic guard. */
+/** The first availability KR of each service with its alert on: it sets the service's SLO. */
+function sloKrs(model: GenerateModel): ReturnType<typeof availabilityKrs> {
+  const seen = new Set<string>();
+  return availabilityKrs(model).filter((k) => {
+    if (seen.has(k.service) || alertSettings(k, DEFAULT_AVAILABILITY_ALERT) === undefined) return false;
+    seen.add(k.service);
+    return true;
+  });
+}
+
+/**
+ * Multi-window, multi-burn-rate alerts (SRE workbook ch. 5), without `for:`, each guarded by a
+ * minimum number of requests over its own long window (SLO_MIN_REQUESTS_LONG_WINDOW).
+ */
 function burnRateAlerts(model: GenerateModel): AlertingRule[] {
   const out: AlertingRule[] = [];
-  const seen = new Set<string>();
-  for (const k of availabilityKrs(model)) {
-    if (seen.has(k.service) || alertSettings(k) === undefined) continue;
-    seen.add(k.service);
+  for (const k of sloKrs(model)) {
     const s = `{${LABEL.service}=${q(k.service)}}`;
     const budget = num(1 - k.objectiveRatio);
     for (const w of SLO_BURN_RATE_WINDOWS) {
@@ -88,8 +119,7 @@ function burnRateAlerts(model: GenerateModel): AlertingRule[] {
         alert: BURN_ALERT[w.id],
         expr:
           `(${R.apiErrorsRatio(w.long)}${s} > ${threshold} and ${R.apiErrorsRatio(w.short)}${s} > ${threshold})` +
-          ` and on (${LABEL.service}) ${R.apiRequestsRate(w.short)}${s} * 60 >= ${SLO_MIN_REQUESTS_PER_MINUTE}`,
-        ...forClause(w.for),
+          ` and on (${LABEL.service}) ${R.apiRequestsRate(w.long)}${s} * ${durationSeconds(w.long)} >= ${SLO_MIN_REQUESTS_LONG_WINDOW}`,
         labels: {
           severity: w.severity,
           ...krLabels(k),
@@ -111,10 +141,34 @@ function burnRateAlerts(model: GenerateModel): AlertingRule[] {
   return out;
 }
 
+/**
+ * A total outage at any traffic level: requests arrive and none succeeds. The burn-rate guard
+ * leaves APIs under SLO_MIN_REQUESTS_LONG_WINDOW requests an hour to this alert.
+ */
+function noSuccessAlerts(model: GenerateModel): AlertingRule[] {
+  const { window, minRequests } = NO_SUCCESS;
+  return sloKrs(model).map((k) => {
+    const s = `${LABEL.service}=${q(k.service)}`;
+    const ok = `${LABEL.code}!~${q(failureCodesOf(model, k.service))}`;
+    const rate = apiWindows().includes(window) ? `${R.apiRequestsRate(window)}{${s}}` : `sum by (${LABEL.service}) (rate(${APILOGS_METRICS.requests}{${s}}[${window}]))`;
+    return {
+      alert: A.noSuccessfulRequests,
+      expr:
+        `${rate} * ${durationSeconds(window)} >= ${minRequests}` +
+        ` unless on (${LABEL.service}) sum by (${LABEL.service}) (rate(${APILOGS_METRICS.requests}{${s},${ok}}[${window}])) > 0`,
+      labels: { severity: 'page', ...krLabels(k), [LABEL.service]: k.service },
+      annotations: {
+        summary: `${k.service} answered no request successfully in ${window}`,
+        description: `${k.service} received {{ $value | printf "%.0f" }} requests in the last ${window} and every one failed (${failureCodesOf(model, k.service)}): a total outage, whatever the traffic.`,
+      },
+    };
+  });
+}
+
 function latencyAlerts(model: GenerateModel): AlertingRule[] {
   const out: AlertingRule[] = [];
   for (const k of latencyKrs(model)) {
-    const a = alertSettings(k, { for: '30m', severity: 'ticket', window: '1h' });
+    const a = alertSettings(k, DEFAULT_LATENCY_ALERT);
     if (!a) continue;
     const sli =
       k.route === undefined && apiWindows().includes(a.window)
@@ -297,7 +351,7 @@ function absentDataAlerts(model: GenerateModel): AlertingRule[] {
 export function alertRules(model: GenerateModel): RuleFile<AlertingRule> {
   const groups: Array<RuleGroup<AlertingRule>> = [
     { name: 'okr-key-result-alerts', rules: [...availabilityAlerts(model), ...latencyAlerts(model), ...keyResultAlerts(model)] },
-    { name: 'okr-slo-burn-rate-alerts', rules: burnRateAlerts(model) },
+    { name: 'okr-slo-burn-rate-alerts', rules: [...burnRateAlerts(model), ...noSuccessAlerts(model)] },
     { name: 'okr-pace-alerts', rules: paceAlerts(model) },
     { name: 'okr-exporter-alerts', rules: [...healthAlerts(model), ...absentDataAlerts(model)] },
   ];

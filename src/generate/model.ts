@@ -38,6 +38,8 @@ export interface GenerateModel {
   projects: Owned[];
   repos: Owned[];
   enabledSources: string[];
+  /** The KR engine runs (`engine.enabled`): the availability KR alert reads its period-to-date figures. */
+  engine: boolean;
   /** Pace alerts on the KR engine's forecast; undefined when switched off or the file has no KRs. */
   pace?: { warningAt: number; criticalAt: number; for: string };
 }
@@ -52,14 +54,29 @@ export class GenerateError extends Error {
 /** Nominal length of a KR period, for rolling-window rules (calendar periods are the KR engine's job). */
 export const PERIOD_SECONDS = { quarter: 90 * 86400, month: 30 * 86400, year: 365 * 86400, sprint: 14 * 86400 } as const;
 
-/** `alert: true`, and what an availability KR that says nothing about alerts gets. */
+/** `alert: true`, and what a KR's `alert:` mapping leaves out, for KRs other than availability and latency. */
 export const DEFAULT_ALERT: KrAlert = { for: '10m', severity: 'page', window: '1h' };
+/**
+ * Availability KRs: the KR alert is a forecast (period-to-date availability carried to the period end
+ * at the availability of the last `window`), a ticket: the burn-rate alerts are the pages.
+ */
+export const DEFAULT_AVAILABILITY_ALERT: KrAlert = { for: '10m', severity: 'ticket', window: '1d' };
+/** Latency KRs without `alert:` get a ticket. */
+export const DEFAULT_LATENCY_ALERT: KrAlert = { for: '30m', severity: 'ticket', window: '1h' };
+
+function defaultsFor(kr: KeyResult): KrAlert {
+  const m = kr.measure;
+  if (m.availability) return DEFAULT_AVAILABILITY_ALERT;
+  // With an explicit mapping, latency KRs keep the historical page default (only severity differs).
+  return DEFAULT_ALERT;
+}
 
 function krAlert(kr: KeyResult): KrAlert | undefined {
   if (kr.alert === undefined || kr.alert === false) return undefined;
-  if (kr.alert === true) return { ...DEFAULT_ALERT };
+  const d = defaultsFor(kr);
+  if (kr.alert === true) return { ...d };
   if (!kr.alert.enabled) return undefined;
-  return { for: kr.alert.for, severity: kr.alert.severity, window: kr.alert.window };
+  return { for: kr.alert.for ?? d.for, severity: kr.alert.severity ?? d.severity, window: kr.alert.window ?? d.window };
 }
 
 function list(v: string | string[]): string[] {
@@ -134,6 +151,7 @@ export function buildModel(config: OkrFile): GenerateModel {
     projects: projects.sorted(),
     repos: repos.sorted(),
     enabledSources: enabled,
+    engine: config.engine.enabled,
     ...(config.engine.enabled && config.engine.pace_alerts.enabled && krs.length > 0
       ? { pace: { warningAt: config.engine.pace_alerts.warning_at, criticalAt: config.engine.pace_alerts.critical_at, for: config.engine.pace_alerts.for } }
       : {}),

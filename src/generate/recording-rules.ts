@@ -5,7 +5,7 @@
  * the KR engine read cheap precomputed series.
  */
 import { durationSeconds } from '../core/config-primitives.js';
-import { LATENCY_QUANTILES, RECORDING_RULES as R, SLI_WINDOWS, SLO_BURN_RATE_WINDOWS } from '../conventions.js';
+import { DERIVED_WINDOW_MIN, LATENCY_QUANTILES, RECORDING_RULES as R, SLI_WINDOWS, SLO_BURN_RATE_WINDOWS } from '../conventions.js';
 import { LABEL } from '../core/labels.js';
 import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
@@ -30,23 +30,60 @@ export function failureCodesOf(model: GenerateModel, service: string): string {
   return availabilityKrs(model).find((k) => k.service === service)?.failureCodes ?? DEFAULT_FAILURE_CODES;
 }
 
-function apiServiceGroup(model: GenerateModel, service: string): RuleGroup<RecordingRule> {
+/** Long windows are derived from the recorded 5m series (DERIVED_WINDOW_MIN), unless the caller asks for raw counters. */
+export interface RecordingOptions {
+  /**
+   * Every window from raw counters (`rate(api_requests_total[30d])`), as before the derived long
+   * windows: only the rule-cost benchmark (bench/rules) uses it, as its baseline.
+   */
+  rawLongWindows?: boolean;
+}
+
+export function isDerivedWindow(w: string): boolean {
+  return durationSeconds(w) >= durationSeconds(DERIVED_WINDOW_MIN);
+}
+
+function apiServiceGroup(model: GenerateModel, service: string, opts: RecordingOptions): RuleGroup<RecordingRule> {
   const s = `${LABEL.service}=${q(service)}`;
   const fail = `${LABEL.code}=~${q(failureCodesOf(model, service))}`;
   const req = APILOGS_METRICS.requests;
   const bucket = `${APILOGS_METRICS.duration}_bucket`;
   const rules: RecordingRule[] = [];
+  // The 5m bases, first in the group: rules of one group run in order at one evaluation time, so
+  // the windows below read this evaluation's values. One series per service (per `le` for buckets).
+  const base = {
+    requests: R.apiRequestsRate('5m'),
+    errors: R.apiErrorsRate('5m'),
+    buckets: R.apiDurationBucketsRate('5m'),
+  };
+  rules.push({ record: base.requests, expr: `sum by (${LABEL.service}) (rate(${req}{${s}}[5m]))` });
+  // `or ... * 0`: a service without a single failure has a 0 error rate, not no series.
+  rules.push({ record: base.errors, expr: `sum by (${LABEL.service}) (rate(${req}{${s},${fail}}[5m])) or ${base.requests}{${s}} * 0` });
+  rules.push({ record: base.buckets, expr: `sum by (${LABEL.service}, le) (rate(${bucket}{${s}}[5m]))` });
   for (const w of apiWindows()) {
-    const all = `sum by (${LABEL.service}) (rate(${req}{${s}}[${w}]))`;
-    rules.push({ record: R.apiRequestsRate(w), expr: all });
-    // `or ... * 0`: a service without a single failure has a 0 error ratio, not no series.
-    rules.push({
-      record: R.apiErrorsRatio(w),
-      expr: `(sum by (${LABEL.service}) (rate(${req}{${s},${fail}}[${w}])) or ${all} * 0) / ${all}`,
-    });
+    const derived = isDerivedWindow(w) && !opts.rawLongWindows;
+    if (w === '5m') {
+      rules.push({ record: R.apiErrorsRatio(w), expr: `${base.errors}{${s}} / ${base.requests}{${s}}` });
+    } else if (derived) {
+      // Summing the 5m rates over the window weighs every evaluation alike, so the ratio of the two
+      // sums is request-weighted like rate(errors[w]) / rate(all[w]), from 2 series instead of every
+      // route × code series over days.
+      rules.push({ record: R.apiRequestsRate(w), expr: `avg_over_time(${base.requests}{${s}}[${w}])` });
+      rules.push({ record: R.apiErrorsRatio(w), expr: `sum_over_time(${base.errors}{${s}}[${w}]) / sum_over_time(${base.requests}{${s}}[${w}])` });
+      rules.push({ record: R.apiDurationBucketsRate(w), expr: `avg_over_time(${base.buckets}{${s}}[${w}])` });
+    } else {
+      const all = `sum by (${LABEL.service}) (rate(${req}{${s}}[${w}]))`;
+      rules.push({ record: R.apiRequestsRate(w), expr: all });
+      rules.push({
+        record: R.apiErrorsRatio(w),
+        expr: `(sum by (${LABEL.service}) (rate(${req}{${s},${fail}}[${w}])) or ${all} * 0) / ${all}`,
+      });
+    }
     rules.push({ record: R.apiAvailability(w), expr: `1 - ${R.apiErrorsRatio(w)}{${s}}` });
-    for (const { name, q: quantile } of LATENCY_QUANTILES)
-      rules.push({ record: R.apiLatency(name, w), expr: `histogram_quantile(${quantile}, sum by (${LABEL.service}, le) (rate(${bucket}{${s}}[${w}])))` });
+    for (const { name, q: quantile } of LATENCY_QUANTILES) {
+      const buckets = w === '5m' ? `${base.buckets}{${s}}` : derived ? `${R.apiDurationBucketsRate(w)}{${s}}` : `sum by (${LABEL.service}, le) (rate(${bucket}{${s}}[${w}]))`;
+      rules.push({ record: R.apiLatency(name, w), expr: `histogram_quantile(${quantile}, ${buckets})` });
+    }
   }
   const byRoute = `${LABEL.service}, ${LABEL.route}`;
   const routeAll = `sum by (${byRoute}) (rate(${req}{${s}}[5m]))`;
@@ -152,10 +189,10 @@ function keyResultGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefi
   return rules.length > 0 ? { name: 'okr-key-results', interval: '5m', rules } : undefined;
 }
 
-export function recordingRules(model: GenerateModel): RuleFile<RecordingRule> {
+export function recordingRules(model: GenerateModel, opts: RecordingOptions = {}): RuleFile<RecordingRule> {
   const groups: Array<RuleGroup<RecordingRule> | undefined> = [
     infoGroup(model),
-    ...model.services.map((s) => apiServiceGroup(model, s.name)),
+    ...model.services.map((s) => apiServiceGroup(model, s.name, opts)),
     sloGroup(model),
     deliveryGroup(model),
     qualityGroup(model),

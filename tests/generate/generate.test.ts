@@ -12,8 +12,11 @@ import {
   DASHBOARD_UID,
   DATASOURCE_UID,
   KR_METRICS,
+  NO_SUCCESS,
   SLO_BURN_RATE_WINDOWS,
+  SLO_MIN_REQUESTS_LONG_WINDOW,
 } from '../../src/conventions.js';
+import { durationSeconds } from '../../src/core/config-primitives.js';
 import { targetThresholds } from '../../src/generate/dashboards/common.js';
 import { generate, PATHS } from '../../src/generate/generate.js';
 import { GenerateError } from '../../src/generate/model.js';
@@ -74,10 +77,49 @@ describe('generate', () => {
   it('takes the availability threshold from the KR target, not a constant', () => {
     const rules = (t: string) =>
       generate(parseConfig(minimal(t), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules).filter((r) => r.alert === ALERT_NAMES.availabilityBelowTarget);
-    expect(rules('> 99%')[0]!.expr).toBe('okr:api_availability:ratio_rate1h{service="svc"} <= 0.99');
-    expect(rules('>= 99.95%')[0]!.expr).toBe('okr:api_availability:ratio_rate1h{service="svc"} < 0.9995');
+    const forecast = (recent: string) =>
+      `((okr_key_result_expected_progress_ratio{key_result="avail"} * okr_key_result_value{key_result="avail"} + (1 - okr_key_result_expected_progress_ratio{key_result="avail"}) * on () group_left () ${recent}) or okr_key_result_value{key_result="avail"})`;
+    expect(rules('> 99%')[0]!.expr).toBe(`${forecast('okr:api_availability:ratio_rate1d{service="svc"}')} <= 0.99`);
+    expect(rules('>= 99.95%')[0]!.expr).toBe(`${forecast('okr:api_availability:ratio_rate1d{service="svc"}')} < 0.9995`);
     const burn = generate(parseConfig(minimal('>= 99.95%'), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules).find((r) => r.alert === ALERT_NAMES.errorBudgetBurnPageFast)!;
     expect(burn.expr).toContain('(14.4 * 0.0005)');
+  });
+
+  it('availability KR alert: a 10m ticket over 1d by default, the file overrides each setting, and it needs the engine', () => {
+    const avail = (extra: string) =>
+      generate(parseConfig(`${minimal()}${extra}`, 'okrs.yaml', { env: {} }))
+        .alerts.groups.flatMap((g) => g.rules)
+        .filter((r) => r.alert === ALERT_NAMES.availabilityBelowTarget);
+    for (const setting of ['', '        alert: true\n', '        alert: {}\n']) {
+      const [a] = avail(setting);
+      expect(a!.labels.severity, setting).toBe('ticket');
+      expect(a!.for).toBe('10m');
+      expect(a!.expr).toContain('okr:api_availability:ratio_rate1d{service="svc"}');
+    }
+    const [paged] = avail('        alert: { severity: page, window: 1h, for: 0s }\n');
+    expect(paged!.labels.severity).toBe('page');
+    expect(paged!.for).toBeUndefined();
+    expect(paged!.expr).toContain('okr:api_availability:ratio_rate1h{service="svc"}');
+    expect(avail('        alert: false\n')).toEqual([]);
+    const noEngine = generate(parseConfig(minimal().replace('version: okr/v1\n', 'version: okr/v1\nengine: { enabled: false }\n'), 'okrs.yaml', { env: {} }));
+    const names = noEngine.alerts.groups.flatMap((g) => g.rules).map((r) => r.alert);
+    expect(names).not.toContain(ALERT_NAMES.availabilityBelowTarget);
+    expect(names).toContain(ALERT_NAMES.errorBudgetBurnPageFast);
+    expect(names).toContain(ALERT_NAMES.noSuccessfulRequests);
+  });
+
+  it('burn-rate alerts: no for, a request minimum over the long window; the no-success alert counts non-failures', () => {
+    const rules = generate(parseConfig(minimal(), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules);
+    for (const w of SLO_BURN_RATE_WINDOWS) {
+      const r = rules.find((x) => x.labels.long_window === w.long)!;
+      expect(r.for).toBeUndefined();
+      expect(r.expr).toContain(`okr:api_requests:rate${w.long}{service="svc"} * ${durationSeconds(w.long)} >= ${SLO_MIN_REQUESTS_LONG_WINDOW}`);
+    }
+    const none = rules.find((r) => r.alert === ALERT_NAMES.noSuccessfulRequests)!;
+    expect(none.labels.severity).toBe('page');
+    expect(none.expr).toBe(
+      `okr:api_requests:rate${NO_SUCCESS.window}{service="svc"} * ${durationSeconds(NO_SUCCESS.window)} >= ${NO_SUCCESS.minRequests} unless on (service) sum by (service) (rate(api_requests_total{service="svc",code!~"5.."}[${NO_SUCCESS.window}])) > 0`,
+    );
   });
 
   it('the absent-data alert matches a list of boards exactly as the measure does (regex-escaped)', () => {

@@ -1,7 +1,9 @@
 /**
  * The generated rules and config pass promtool, and `promtool test rules` proves every alert
- * fires on one side of its `for:` and not on the other (the 99% availability alert, each
- * burn-rate pair, latency regression, the KR threshold alert, exporter health and absent data).
+ * fires on one side of its `for:` and not on the other (the availability KR forecast, each
+ * burn-rate pair, the low-traffic guard and the no-success alert, latency regression, the KR
+ * threshold alert, exporter health and absent data). Timelines of whole incidents:
+ * slo-timelines.test.ts.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import { durationSeconds } from '../../src/core/config-primitives.js';
 import { ALERT_NAMES as A, SLO_BURN_RATE_WINDOWS } from '../../src/conventions.js';
 import { PATHS } from '../../src/generate/generate.js';
 import type { AlertingRule, RuleFile } from '../../src/generate/rule-types.js';
-import { generateExample, promtool } from './support.js';
+import { generateExample, promtool, writeRulesUnderTest as writeRulesUnderTestIn } from './support.js';
 
 let dir: string;
 let alerts: AlertingRule[];
@@ -23,20 +25,8 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 
-/** The rule files as `promtool test` gets them (see the comments inside). */
 function writeRulesUnderTest(): string[] {
-    // promtool compares annotations exactly; templated annotations are checked by `check rules`,
-    // so the copy under test drops them and the comparison is about labels, expr and for.
-    const stripped: RuleFile<Omit<AlertingRule, 'annotations'>> = parse(readFileSync(join(dir, PATHS.alertRules), 'utf8')) as RuleFile<AlertingRule>;
-    for (const g of stripped.groups) for (const r of g.rules) delete (r as Partial<AlertingRule>).annotations;
-    writeFileSync(join(dir, 'alerts-under-test.yml'), stringify(stripped));
-    // promtool test runs with a 10,000-sample query limit; the rolling-quarter KR group (subqueries
-    // over 90 days, evaluated every 5m, feeding no alert) is left out here and checked by
-    // `check rules` above and by the real Prometheus in tests/integration.
-    const recording = parse(readFileSync(join(dir, PATHS.recordingRules), 'utf8')) as RuleFile<unknown>;
-    recording.groups = recording.groups.filter((g) => g.name !== 'okr-key-results');
-    writeFileSync(join(dir, 'recording-under-test.yml'), stringify(recording));
-  return [join(dir, 'recording-under-test.yml'), join(dir, 'alerts-under-test.yml')];
+  return writeRulesUnderTestIn(dir);
 }
 
 type Labels = Record<string, string>;
@@ -76,7 +66,7 @@ function never(alertname: string, at: number): AlertCheck {
 
 const SVC = { service: 'topups-api' };
 
-/** 1000 requests a minute, `errorsPerMinute` of them 5xx; long enough for the slowest `for`. */
+/** 1000 requests a minute, `errorsPerMinute` of them 5xx, two hours of samples. */
 function traffic(errorsPerMinute: number, total = 1000, samples = 120): TestGroup['input_series'] {
   const out = [{ series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="200"}', values: `0+${total - errorsPerMinute}x${samples}` }];
   if (errorsPerMinute > 0) out.push({ series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="500"}', values: `0+${errorsPerMinute}x${samples}` });
@@ -94,36 +84,78 @@ function buildTests(): TestGroup[] {
   const start = 1;
 
   groups.push({
-    name: 'availability at 99.5% (above the 99% target): no availability or burn-rate alert',
+    name: 'availability at 99.5% (above the 99% target): no burn-rate or no-success alert',
     interval: '1m',
     input_series: traffic(5),
-    alert_rule_test: [never(A.availabilityBelowTarget, 60), ...SLO_BURN_RATE_WINDOWS.map((w) => never(burnName(w.id), 60))],
+    alert_rule_test: [never(A.noSuccessfulRequests, 60), ...SLO_BURN_RATE_WINDOWS.map((w) => never(burnName(w.id), 60))],
+  });
+  // The KR forecast: 90% of the quarter gone at 98.5% period-to-date with a day at 99.5%:
+  // 0.9 × 0.985 + 0.1 × 0.995 = 0.986 ≤ 0.99, firing after its for. Halfway through the quarter the
+  // same day carries it to 0.5 × 0.985 + 0.5 × 0.9995 = 0.992: no alert.
+  const availKr = 'objective="move-fast",key_result="api-availability",period="2026-Q3",team="platform"';
+  const engine = (ptd: number, elapsed: number) => [
+    { series: `okr_key_result_value{${availKr}}`, values: `${ptd}x120` },
+    { series: `okr_key_result_expected_progress_ratio{${availKr}}`, values: `${elapsed}x120` },
+  ];
+  groups.push({
+    name: 'KR forecast below the target late in the quarter: the availability alert fires after its for',
+    interval: '1m',
+    input_series: [...traffic(5), ...engine(0.985, 0.9)],
+    alert_rule_test: forBoundary(A.availabilityBelowTarget, 0, avail.for ?? '0s', { ...avail.labels, ...SVC, period: '2026-Q3' }),
   });
   groups.push({
-    name: 'availability at 98% (below the 99% target): the availability alert fires after its for',
+    name: 'KR below the target halfway, recovering at the current availability: no alert',
     interval: '1m',
-    input_series: traffic(20),
-    alert_rule_test: forBoundary(A.availabilityBelowTarget, start, avail.for ?? '0s', { ...avail.labels, ...SVC }),
+    input_series: [...traffic(0.5), ...engine(0.985, 0.5)],
+    alert_rule_test: [never(A.availabilityBelowTarget, 60)],
   });
 
   // Each burn-rate pair: an error ratio just above its threshold (factor × 1% budget) and below
-  // the next faster pair's, so exactly the pairs at or below it fire.
+  // the next faster pair's, so exactly the pairs at or below it fire, from the first evaluation
+  // with two samples (no for:).
   const ratios: Record<string, number> = { 'ticket-slow': 20, 'ticket-fast': 40, 'page-slow': 70, 'page-fast': 150 };
   for (const w of SLO_BURN_RATE_WINDOWS) {
     const r = rule(burnName(w.id));
+    expect(r.for).toBeUndefined();
     const faster = SLO_BURN_RATE_WINDOWS.filter((x) => x.factor > w.factor);
     groups.push({
       name: `burn rate ${w.id} (${w.factor}x over ${w.long} and ${w.short}) at ${ratios[w.id]! / 10}% errors`,
       interval: '1m',
       input_series: traffic(ratios[w.id]!),
-      alert_rule_test: [...forBoundary(burnName(w.id), start, r.for ?? '0s', { ...r.labels, ...SVC }), ...faster.map((x) => never(burnName(x.id), 60))],
+      alert_rule_test: [...forBoundary(burnName(w.id), start, '0s', { ...r.labels, ...SVC }), ...faster.map((x) => never(burnName(x.id), 60))],
     });
   }
+  // Low traffic, one request every 10 minutes (6 an hour, 36 in 6 hours, were there 6 hours of
+  // data): two failures in a row are a 33% hourly ratio, yet neither page fires (under 20 requests
+  // over 1h; 18 over the 3 hours of data the 6h window holds). The ticket windows (1d, 3d) hold
+  // enough requests of such an API: tickets may fire.
+  const every = (n: number, minutes: number, failFrom: (m: number) => boolean) => {
+    const ok: number[] = [];
+    const err: number[] = [];
+    for (let m = 0, o = 0, e = 0; m <= minutes; m++) {
+      if (m > 0 && m % n === 0) failFrom(m) ? e++ : o++;
+      ok.push(o);
+      err.push(e);
+    }
+    return [
+      { series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="200"}', values: ok.join(' ') },
+      { series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="500"}', values: err.join(' ') },
+    ];
+  };
   groups.push({
-    name: 'minimum-traffic guard: a quiet API failing every request does not page',
+    name: 'minimum-traffic guard: two failed requests of a nearly idle API page nothing',
     interval: '1m',
-    input_series: [{ series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="500"}', values: '0+0.5x120' }],
-    alert_rule_test: SLO_BURN_RATE_WINDOWS.map((w) => never(burnName(w.id), 60)),
+    input_series: every(10, 170, (m) => m === 150 || m === 160),
+    alert_rule_test: [never(A.noSuccessfulRequests, 165), never(A.errorBudgetBurnPageFast, 165), never(A.errorBudgetBurnPageSlow, 165)],
+  });
+  // 12 requests an hour, all failing after minute 60: the guard holds the fast page back, the
+  // no-success alert pages once the 30m window holds no success (from 60 + 30 = 90).
+  const none = rule(A.noSuccessfulRequests);
+  groups.push({
+    name: 'quiet API, total outage: no-success pages where the burn-rate guard holds the fast page back',
+    interval: '1m',
+    input_series: every(5, 120, (m) => m > 60),
+    alert_rule_test: [...forBoundary(A.noSuccessfulRequests, 90, '0s', { ...none.labels, ...SVC }), never(A.errorBudgetBurnPageFast, 110)],
   });
 
   // p95 ≈ 0.49s against a 0.2s baseline from the KR engine: a regression; against 1s: none.

@@ -1,9 +1,12 @@
 /**
  * End to end: requests appended to a fake API access log are read by the real `serve` (apilogs
- * source); availability drops below the 99% KR target; the generated alert fires in a real
- * Prometheus; the generated Alertmanager config routes it (severity page) to a webhook receiver
- * run by this test, with the expected labels. The OKR file is the example's availability KR with
- * its `for:` shortened to 2s, and Alertmanager's grouping waits are 1s, so the test takes seconds.
+ * source and the KR engine, which reads the real Prometheus); availability drops below the 99% KR
+ * target; the generated alerts fire in a real Prometheus; the generated Alertmanager config routes
+ * them by severity to a webhook receiver run by this test, with the expected labels. First 5%
+ * errors: the KR forecast alert (a ticket) fires and no page does; then every request fails: the
+ * fast burn-rate page fires. The OKR file is the example's availability KR with its `for:`
+ * shortened to 2s and a 5m forecast window, the engine evaluates every second and Alertmanager's
+ * grouping waits are 1s, so the test takes seconds.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +22,7 @@ import { ALERT_NAMES, RECORDING_RULES } from '../../src/conventions.js';
 import { generate, PATHS } from '../../src/generate/generate.js';
 import { ALERTMANAGER_ENV, prometheusConfig, renderAlertmanagerConfig } from '../../src/generate/provisioning.js';
 import { writeFiles } from '../../src/generate/write-files.js';
-import { requireBinary } from '../support/binaries.js';
+import { freePort, requireBinary } from '../support/binaries.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/clock.js';
 import { eventually, instantQuery, startAlertmanager, startPrometheus, type RunningProcess } from '../support/prometheus-process.js';
@@ -32,9 +35,11 @@ let am: RunningProcess | undefined;
 let prom: RunningProcess | undefined;
 let errorShare = 0;
 
-/** The example's platform team and availability KR, reading a log file of the test. */
-const OKR_FILE = `version: okr/v1
+/** The example's platform team and availability KR, reading a log file of the test; the engine reads `promUrl`. */
+const okrFile = (promUrl: string) => `version: okr/v1
 server: { state_dir: state }
+prometheus: { url: "${promUrl}" }
+engine: { interval: 1s }
 teams:
   platform: { services: [topups-api] }
 sources:
@@ -54,7 +59,7 @@ objectives:
         title: API availability > 99%
         measure: { availability: { service: topups-api } }
         target: "> 99%"
-        alert: { for: 2s, severity: page, window: 5m }
+        alert: { for: 2s, severity: ticket, window: 5m }
         team: platform
 `;
 
@@ -67,7 +72,8 @@ function appendTraffic(file: string): void {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'okr-alerting-'));
-  const loaded = parseConfig(OKR_FILE, join(dir, 'okrs.yaml'), { env: {} });
+  const promPort = await freePort();
+  const loaded = parseConfig(okrFile(`http://127.0.0.1:${promPort}`), join(dir, 'okrs.yaml'), { env: {} });
   writeFiles(dir, generate(loaded).files);
   const log = join(dir, 'logs/topups-api.access.log');
   mkdirSync(join(dir, 'logs'));
@@ -107,7 +113,7 @@ beforeAll(async () => {
       }),
     ),
   );
-  prom = await startPrometheus({ configFile: promFile });
+  prom = await startPrometheus({ configFile: promFile, port: promPort });
 }, 60_000);
 
 afterAll(async () => {
@@ -119,38 +125,48 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function availabilityAlerts(): WebhookAlert[] {
-  return webhook!.received.flatMap((p) => p.alerts).filter((a) => a.labels.alertname === ALERT_NAMES.availabilityBelowTarget);
+function received(name: string): WebhookAlert[] {
+  return webhook!.received.flatMap((p) => p.alerts).filter((a) => a.labels.alertname === name);
 }
 
-describe('availability alert through Alertmanager', () => {
+function receiverOf(name: string): string | undefined {
+  return webhook!.received.find((p) => p.alerts.some((x) => x.labels.alertname === name))?.receiver;
+}
+
+const KR_LABELS = { objective: 'move-fast', key_result: 'api-availability', service: 'topups-api', team: 'platform', monitor: 'okr-metrics' };
+
+describe('availability alerts through Alertmanager', () => {
   it('stays quiet while availability is above 99%', async () => {
     const sli = `${RECORDING_RULES.apiAvailability('5m')}{service="topups-api"}`;
     await eventually('availability to be recorded', async () => ((await instantQuery(prom!.url, sli)).length > 0 ? true : undefined), 20_000);
+    await eventually('the KR engine to export the period-to-date value', async () => ((await instantQuery(prom!.url, 'okr_key_result_value{key_result="api-availability"}')).length > 0 ? true : undefined), 20_000);
     // Several evaluations with `for: 2s` at 100% availability.
     await new Promise((r) => setTimeout(r, 4000));
     expect(Number((await instantQuery(prom!.url, sli))[0]!.value[1])).toBe(1);
-    expect(await instantQuery(prom!.url, `ALERTS{alertname="${ALERT_NAMES.availabilityBelowTarget}"}`)).toEqual([]);
-    expect(availabilityAlerts()).toEqual([]);
-  }, 40_000);
+    expect(await instantQuery(prom!.url, 'ALERTS')).toEqual([]);
+    expect(webhook!.received).toEqual([]);
+  }, 60_000);
 
-  it('a drop below 99% reaches the webhook receiver with the expected labels', async () => {
-    errorShare = 0.2;
-    const alerts = await eventually('the webhook to receive the availability alert', async () => (availabilityAlerts().length > 0 ? availabilityAlerts() : undefined), 45_000);
+  it('5% errors: the KR forecast ticket reaches the ticket receiver with the expected labels, and nothing pages', async () => {
+    errorShare = 0.05;
+    const alerts = await eventually('the webhook to receive the KR forecast alert', async () => (received(ALERT_NAMES.availabilityBelowTarget).length > 0 ? received(ALERT_NAMES.availabilityBelowTarget) : undefined), 45_000);
     const a = alerts[0]!;
     expect(a.status).toBe('firing');
-    expect(a.labels).toMatchObject({
-      alertname: ALERT_NAMES.availabilityBelowTarget,
-      severity: 'page',
-      objective: 'move-fast',
-      key_result: 'api-availability',
-      service: 'topups-api',
-      team: 'platform',
-      monitor: 'okr-metrics',
-    });
+    expect(a.labels).toMatchObject({ alertname: ALERT_NAMES.availabilityBelowTarget, severity: 'ticket', ...KR_LABELS });
+    // The engine's period label (the current quarter) comes with the forecast.
+    expect(a.labels.period).toMatch(/^\d{4}-Q[1-4]$/);
     expect(a.annotations.runbook_url).toMatch(/runbooks\.md#okravailabilitybelowtarget$/);
     expect(a.annotations.summary).toContain('> 99%');
-    // Routed by severity: the page receiver.
-    expect(webhook!.received.find((p) => p.alerts.some((x) => x.labels.alertname === ALERT_NAMES.availabilityBelowTarget))?.receiver).toBe('page');
+    expect(receiverOf(ALERT_NAMES.availabilityBelowTarget)).toBe('ticket');
+    // 5% is under the 6% and 14.4% page thresholds.
+    expect(webhook!.received.flatMap((p) => p.alerts).filter((x) => x.labels.severity === 'page')).toEqual([]);
+  }, 60_000);
+
+  it('every request failing: the fast burn-rate page reaches the page receiver', async () => {
+    errorShare = 1;
+    const alerts = await eventually('the webhook to receive the fast burn-rate page', async () => (received(ALERT_NAMES.errorBudgetBurnPageFast).length > 0 ? received(ALERT_NAMES.errorBudgetBurnPageFast) : undefined), 45_000);
+    expect(alerts[0]!.labels).toMatchObject({ alertname: ALERT_NAMES.errorBudgetBurnPageFast, severity: 'page', long_window: '1h', short_window: '5m', ...KR_LABELS });
+    expect(alerts[0]!.annotations.runbook_url).toMatch(/runbooks\.md#okrerrorbudgetburnpagefast$/);
+    expect(receiverOf(ALERT_NAMES.errorBudgetBurnPageFast)).toBe('page');
   }, 60_000);
 });
