@@ -61,7 +61,15 @@ export async function portOr(preferred: number, host = '127.0.0.1'): Promise<num
 
 const READY_TIMEOUT_MS = 20_000;
 
-async function startProcess(binary: string, args: (port: number, dataDir: string) => string[], opts: { dataDir?: string; port?: number }): Promise<RunningProcess> {
+/**
+ * `binary` with `args(port, dataDir)` on a loopback port, ready once `readyPath` answers 200
+ * (Prometheus, Alertmanager and VictoriaMetrics all serve `/-/ready`).
+ */
+export async function startProcess(
+  binary: string,
+  args: (port: number, dataDir: string) => string[],
+  opts: { dataDir?: string; port?: number; readyPath?: string },
+): Promise<RunningProcess> {
   const port = opts.port ?? (await freePort());
   // A data directory we create is ours to remove; one the caller passes (backfilled blocks) is not.
   const ownDir = opts.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'okr-proc-')) : undefined;
@@ -90,7 +98,7 @@ async function startProcess(binary: string, args: (port: number, dataDir: string
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`${binary} exited with ${proc.exitCode}:\n${log}`);
       try {
-        if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) break;
+        if ((await fetch(`${url}${opts.readyPath ?? '/-/ready'}`, { signal: AbortSignal.timeout(1000) })).ok) break;
       } catch {
         // not listening yet
       }
