@@ -34,6 +34,8 @@ const SampleValue = z.tuple([z.number(), z.string()]);
 const QueryResponse = z.object({
   status: z.enum(['success', 'error']),
   error: z.string().optional(),
+  /** VictoriaMetrics cluster: some vmstorage nodes did not answer. */
+  isPartial: z.boolean().optional(),
   data: z
     .discriminatedUnion('resultType', [
       z.object({ resultType: z.literal('scalar'), result: SampleValue }),
@@ -76,7 +78,9 @@ export class PrometheusClient implements PromQueryClient {
 
   async query(expr: string, timeMs: number): Promise<InstantSample[]> {
     const url = new URL('api/v1/query', this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
-    const body = new URLSearchParams({ query: expr, time: (timeMs / 1000).toFixed(3) });
+    // A figure from part of the data is a wrong figure (and a closing period freezes it): Thanos
+    // Query and vmselect answer with what they have unless told not to. Prometheus ignores both.
+    const body = new URLSearchParams({ query: expr, time: (timeMs / 1000).toFixed(3), partial_response: 'false', deny_partial_response: '1' });
     const headers = new Headers();
     for (const [name, value] of Object.entries(this.headers)) headers.set(name, value instanceof Secret ? value.reveal() : value);
     headers.set('content-type', 'application/x-www-form-urlencoded');
@@ -96,6 +100,7 @@ export class PrometheusClient implements PromQueryClient {
     }
     const parsed = QueryResponse.safeParse(json);
     if (parsed.success && parsed.data.status === 'success' && res.ok && parsed.data.data) {
+      if (parsed.data.isPartial === true) throw new Error(`Prometheus at ${this.baseUrl} answered from part of its data (isPartial); query: ${expr}`);
       const data = parsed.data.data;
       if (data.resultType === 'scalar') return [{ labels: {}, value: Number(data.result[1]) }];
       if (data.resultType === 'vector') return data.result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));

@@ -92,6 +92,8 @@ describe('prometheus.headers', () => {
     expect(fake.requests.length).toBeGreaterThan(3);
     for (const r of fake.requests) {
       expect(r).toMatchObject({ method: 'POST', path: '/api/v1/query' });
+      // Thanos Query and vmselect must fail rather than answer from part of the data.
+      expect(Object.fromEntries(new URLSearchParams(r.body))).toMatchObject({ partial_response: 'false', deny_partial_response: '1' });
       expect(r.headers['x-scope-orgid']).toBe('team-a');
       expect(r.headers['x-api-key']).toBe(KEY);
       expect(r.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -192,6 +194,13 @@ describe('the query API client', () => {
     fake = await startFakeServer((req, res) => sendJson(res, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: 'one' }] } }));
     const e = (await new PrometheusClient(fake.url).query('up', clock.now()).catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/^Prometheus at http:\/\/127\.0\.0\.1:\d+ answered with a body that is not the query API's \(invalid_output\): .+; query: up$/);
+  });
+
+  it('refuses an answer from part of the data (a VictoriaMetrics cluster with a vmstorage down)', async () => {
+    // vmselect's answer when -search.denyPartialResponse is off and a storage node is unreachable.
+    fake = await startFakeServer((req, res) => sendJson(res, 200, { status: 'success', isPartial: true, data: { resultType: 'vector', result: [{ metric: {}, value: [1435781451.781, '1'] }] } }));
+    const e = (await new PrometheusClient(fake.url).query('sum(up)', clock.now()).catch((x: unknown) => x)) as Error;
+    expect(e.message).toBe(`Prometheus at ${fake.url} answered from part of its data (isPartial); query: sum(up)`);
   });
 
   it('reads a scalar and refuses a range vector', async () => {
