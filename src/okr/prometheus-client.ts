@@ -56,6 +56,14 @@ export class PrometheusClient implements PromQueryClient {
   ) {
     this.headers = opts.headers ?? {};
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    // Fail at start-up, not on every query, and without fetch's message (it quotes the value).
+    for (const [name, value] of Object.entries(this.headers)) {
+      try {
+        new Headers().set(name, value instanceof Secret ? value.reveal() : value);
+      } catch {
+        throw new Error(`prometheus.headers: the value of ${name} holds characters an HTTP header cannot carry (a line break, a control or non-Latin-1 character)`);
+      }
+    }
   }
 
   static fromConfig(loaded: LoadedConfig, urlOverride?: string): PrometheusClient {

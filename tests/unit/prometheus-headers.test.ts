@@ -183,6 +183,19 @@ describe('prometheus.headers', () => {
     expect(both).toEqual(['okrs.yaml:6:20: prometheus.headers.Authorization: give either bearer_token / basic_auth or an Authorization header, not both']);
   });
 
+  it('refuse at start a credential whose value no HTTP header can carry, without quoting it', () => {
+    const loaded = parseConfig(okrFile('http://127.0.0.1:9', HEADERS), 'okrs.yaml', { env: { OKR_TEST_GATEWAY_KEY: 'first-line\nsecond-K3Y-line' } });
+    const e = (() => {
+      try {
+        PrometheusClient.fromConfig(loaded);
+      } catch (x) {
+        return x as Error;
+      }
+      return undefined;
+    })();
+    expect(e?.message).toBe('prometheus.headers: the value of X-Api-Key holds characters an HTTP header cannot carry (a line break, a control or non-Latin-1 character)');
+  });
+
   it('credential headers become Kubernetes Secret references like every other secret', () => {
     const loaded = load(okrFile('http://127.0.0.1:9', HEADERS));
     expect(secretVars(loaded.config)).toEqual([{ name: 'OKR_TEST_GATEWAY_KEY', optional: false }]);
