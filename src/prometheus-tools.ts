@@ -123,14 +123,20 @@ export interface PrometheusOptions {
   args?: string[];
 }
 
-export function startPrometheus(binary: string, opts: PrometheusOptions = {}): Promise<RunningProcess> {
+export async function startPrometheus(binary: string, opts: PrometheusOptions = {}): Promise<RunningProcess> {
   let configFile = opts.configFile;
+  // A config directory we create is ours to remove when Prometheus stops (or fails to start).
+  let configDir: string | undefined;
   if (configFile === undefined) {
-    configFile = join(mkdtempSync(join(tmpdir(), 'okr-prom-')), 'prometheus.yml');
+    configDir = mkdtempSync(join(tmpdir(), 'okr-prom-'));
+    configFile = join(configDir, 'prometheus.yml');
     writeFileSync(configFile, opts.config ?? 'global:\n  scrape_interval: 1m\n');
   }
   const file = configFile;
-  return startProcess(
+  const removeConfig = () => {
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  };
+  const started = startProcess(
     binary,
     (port, dataDir) => [
       `--config.file=${file}`,
@@ -145,6 +151,17 @@ export function startPrometheus(binary: string, opts: PrometheusOptions = {}): P
     ],
     opts,
   );
+  const proc = await started.catch((e: unknown) => {
+    removeConfig();
+    throw e;
+  });
+  return {
+    ...proc,
+    stop: async () => {
+      await proc.stop();
+      removeConfig();
+    },
+  };
 }
 
 export function startAlertmanager(binary: string, configFile: string, opts: { port?: number; dataDir?: string } = {}): Promise<RunningProcess> {
