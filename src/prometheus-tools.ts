@@ -61,7 +61,15 @@ export async function portOr(preferred: number, host = '127.0.0.1'): Promise<num
 
 const READY_TIMEOUT_MS = 20_000;
 
-async function startProcess(binary: string, args: (port: number, dataDir: string) => string[], opts: { dataDir?: string; port?: number }): Promise<RunningProcess> {
+/**
+ * `binary` with `args(port, dataDir)` on a loopback port, ready once `readyPath` answers 200
+ * (Prometheus, Alertmanager and VictoriaMetrics all serve `/-/ready`).
+ */
+export async function startProcess(
+  binary: string,
+  args: (port: number, dataDir: string) => string[],
+  opts: { dataDir?: string; port?: number; readyPath?: string },
+): Promise<RunningProcess> {
   const port = opts.port ?? (await freePort());
   // A data directory we create is ours to remove; one the caller passes (backfilled blocks) is not.
   const ownDir = opts.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'okr-proc-')) : undefined;
@@ -90,7 +98,7 @@ async function startProcess(binary: string, args: (port: number, dataDir: string
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`${binary} exited with ${proc.exitCode}:\n${log}`);
       try {
-        if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) break;
+        if ((await fetch(`${url}${opts.readyPath ?? '/-/ready'}`, { signal: AbortSignal.timeout(1000) })).ok) break;
       } catch {
         // not listening yet
       }
@@ -115,14 +123,20 @@ export interface PrometheusOptions {
   args?: string[];
 }
 
-export function startPrometheus(binary: string, opts: PrometheusOptions = {}): Promise<RunningProcess> {
+export async function startPrometheus(binary: string, opts: PrometheusOptions = {}): Promise<RunningProcess> {
   let configFile = opts.configFile;
+  // A config directory we create is ours to remove when Prometheus stops (or fails to start).
+  let configDir: string | undefined;
   if (configFile === undefined) {
-    configFile = join(mkdtempSync(join(tmpdir(), 'okr-prom-')), 'prometheus.yml');
+    configDir = mkdtempSync(join(tmpdir(), 'okr-prom-'));
+    configFile = join(configDir, 'prometheus.yml');
     writeFileSync(configFile, opts.config ?? 'global:\n  scrape_interval: 1m\n');
   }
   const file = configFile;
-  return startProcess(
+  const removeConfig = () => {
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  };
+  const started = startProcess(
     binary,
     (port, dataDir) => [
       `--config.file=${file}`,
@@ -137,6 +151,17 @@ export function startPrometheus(binary: string, opts: PrometheusOptions = {}): P
     ],
     opts,
   );
+  const proc = await started.catch((e: unknown) => {
+    removeConfig();
+    throw e;
+  });
+  return {
+    ...proc,
+    stop: async () => {
+      await proc.stop();
+      removeConfig();
+    },
+  };
 }
 
 export function startAlertmanager(binary: string, configFile: string, opts: { port?: number; dataDir?: string } = {}): Promise<RunningProcess> {

@@ -11,7 +11,7 @@ import { ConfigError, type ConfigIssue } from './config-error.js';
 import { OkrFile, okrFileSchema } from './okr-schema.js';
 import { SOURCES } from '../../exporters/index.js';
 import type { AnySourcePlugin } from '../core/source.js';
-import { ENV_INTERPOLATION_RE, ENV_REF_RE, SECRET_KEYS } from '../core/config-primitives.js';
+import { ENV_INTERPOLATION_RE, ENV_REF_RE, SECRET_KEYS, isSecretSetting } from '../core/config-primitives.js';
 import type { Env } from '../core/secrets.js';
 import { rawChecks, validateOkrs } from './validate-okrs.js';
 import { positionOf } from './yaml-positions.js';
@@ -147,7 +147,7 @@ function interpolate(value: unknown, path: Array<string | number>, env: Env, bas
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       const p = [...path, k];
-      if ((SECRET_KEYS as readonly string[]).includes(k) && typeof v === 'string') {
+      if (isSecretSetting(path.at(-1), k) && typeof v === 'string') {
         const m = ENV_REF_RE.exec(v);
         if (m && env[m[1]!] === undefined && !disabled) at(p, `environment variable ${m[1]} is not set`);
         out[k] = v; // shape (reference, not literal) is checked by the schema

@@ -8,7 +8,7 @@ import { SOURCES } from '../../exporters/index.js';
 import type { AnySourcePlugin, SourceSettings } from '../core/source.js';
 import { Team } from '../core/teams.js';
 import { parseTarget } from '../engine/target.js';
-import { Duration, DurationOrZero, HttpUrl, Id, SecretFile, SecretRef } from '../core/config-primitives.js';
+import { Duration, DurationOrZero, ENV_REF_RE, HttpUrl, Id, SecretFile, SecretRef, isSecretHeader } from '../core/config-primitives.js';
 
 const ServiceRef = z.string().min(1);
 const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
@@ -139,6 +139,37 @@ const ClientAuth = {
   basic_auth: BasicAuth.optional(),
 };
 
+/** Headers fetch sets itself: a value here would be ignored or break the request. */
+const CLIENT_HEADERS = new Set(['content-type', 'content-length', 'host', 'connection', 'transfer-encoding', 'accept-encoding']);
+
+/**
+ * Extra headers on every query (a Mimir or Cortex tenant's `X-Scope-OrgID`, a gateway's key).
+ * Values of credential headers (isSecretHeader) are secrets; the others are plain strings.
+ */
+export const RequestHeaders = z
+  .record(z.string(), z.string())
+  .superRefine((headers, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [name, value] of Object.entries(headers)) {
+      const lower = name.toLowerCase();
+      const issue = (message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+      // Checked here rather than as the record's key schema, which would hide every other issue.
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) issue(`"${name}" is not an HTTP header name (letters, digits and -)`);
+      if (seen.has(lower)) issue(`header "${name}" is also given as "${seen.get(lower)}" (header names ignore case)`);
+      seen.set(lower, name);
+      if (CLIENT_HEADERS.has(lower)) issue(`header "${name}" is set by okr-metrics itself`);
+      if (isSecretHeader(name)) {
+        if (!ENV_REF_RE.test(value)) issue(`header "${name}" carries a credential: its value must be an \${ENV_VAR} reference, never a literal value`);
+      } else if (/[\r\n\0]/.test(value)) {
+        issue(`header "${name}": a value cannot contain line breaks`);
+      }
+    }
+  })
+  .meta({
+    description:
+      'Header → value, sent with every query (e.g. X-Scope-OrgID for a Mimir or Cortex tenant). Values of credential headers (Authorization, Cookie, names with auth, token, key, secret, password) are secrets: ${ENV_VAR} only.',
+  });
+
 /** `sources:`: one optional section per plugin, in the order of the list. */
 function sourcesSchema<P extends readonly AnySourcePlugin[]>(plugins: P) {
   const shape = Object.fromEntries(plugins.map((p) => [p.name, p.config.optional()]));
@@ -169,6 +200,13 @@ export function okrFileSchema<P extends readonly AnySourcePlugin[]>(plugins: P) 
     .strictObject({
       url: HttpUrl.default('http://127.0.0.1:9090'),
       ...ClientAuth,
+      headers: RequestHeaders.optional(),
+    })
+    .superRefine((p, ctx) => {
+      const auth = Object.keys(p.headers ?? {}).find((h) => h.toLowerCase() === 'authorization');
+      if (auth && (p.bearer_token ?? p.bearer_token_file ?? p.basic_auth) !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['headers', auth], message: 'give either bearer_token / basic_auth or an Authorization header, not both' });
+      }
     })
     .prefault({}),
   grafana: z.strictObject({ url: HttpUrl }).optional().meta({ description: 'Grafana base URL, for links in reports.' }),

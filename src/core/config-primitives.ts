@@ -36,6 +36,22 @@ export const SECRET_KEYS = [
   'personal_access_token',
 ] as const;
 
+/**
+ * HTTP header names whose values are credentials (`prometheus.headers`): Authorization, Cookie
+ * and any name that mentions auth, a token, key, secret, password, credential or session
+ * (X-Api-Key, X-Auth-Token). Their values are secrets like the keys above; X-Scope-OrgID is not.
+ */
+const SECRET_HEADER_RE = /auth|cookie|token|secret|passw|api[-_]?key|credential|session/i;
+
+export function isSecretHeader(name: string): boolean {
+  return SECRET_HEADER_RE.test(name);
+}
+
+/** Whether `key`, found in the mapping named `parent`, holds a credential. */
+export function isSecretSetting(parent: string | number | undefined, key: string): boolean {
+  return (SECRET_KEYS as readonly string[]).includes(key) || (parent === 'headers' && isSecretHeader(key));
+}
+
 export const SecretRef = z
   .string()
   .regex(ENV_REF_RE, 'secrets must be an ${ENV_VAR} reference (or use the matching *_file setting), never a literal value')

@@ -83,6 +83,11 @@ export function latencyQuantilePromql(service: string, quantile: number, route?:
 /**
  * Share of 5-minute slots in the window where availability fell below `threshold`
  * (the seed's "0% system downtime"): 0 means no slot was down.
+ *
+ * A slot's availability is a ratio of increase(), not of rate(): the same number in Prometheus
+ * (both sides are extrapolated alike), but VictoriaMetrics before 1.85 widens rate() windows no
+ * longer than the sample interval (its issue 3483), so on 5-minute backfilled history a slot
+ * would average in the slot before it (docs/long-term-storage.md).
  */
 export function downtimePromql(service: string, threshold: number, failureCodes = DEFAULT_FAILURE_CODES): string {
   const ok = selector([
@@ -90,7 +95,7 @@ export function downtimePromql(service: string, threshold: number, failureCodes 
     ['code', '!~', failureCodes],
   ]);
   const all = selector([['service', '=', service]]);
-  const avail5m = `(sum(rate(${APILOGS_METRICS.requests}${ok}[5m])) or vector(0)) / sum(rate(${APILOGS_METRICS.requests}${all}[5m]))`;
+  const avail5m = `(sum(increase(${APILOGS_METRICS.requests}${ok}[5m])) or vector(0)) / sum(increase(${APILOGS_METRICS.requests}${all}[5m]))`;
   return `1 - avg_over_time(((${avail5m}) >= bool ${threshold})[{{window}}:5m])`;
 }
 

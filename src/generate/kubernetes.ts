@@ -28,7 +28,7 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { Document, parseDocument, stringify, visit, type Scalar } from 'yaml';
 import type { OkrFile } from '../config/okr-schema.js';
-import { ENV_REF_RE, SECRET_KEYS } from '../core/config-primitives.js';
+import { ENV_REF_RE, isSecretSetting } from '../core/config-primitives.js';
 import { DATASOURCE_UID, DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { GenerateError } from './model.js';
 import { ALERTMANAGER_ENV, COMPOSE_PROMETHEUS, expandEnv, grafanaDashboardProvider, grafanaDatasource } from './provisioning.js';
@@ -103,15 +103,15 @@ export interface SecretVar {
  */
 export function secretVars(config: OkrFile): SecretVar[] {
   const found = new Map<string, boolean>();
-  const walk = (v: unknown, disabled: boolean): void => {
+  const walk = (v: unknown, disabled: boolean, parent?: string): void => {
     if (Array.isArray(v)) return v.forEach((x) => walk(x, disabled));
     if (v === null || typeof v !== 'object') return;
     const o = v as Record<string, unknown>;
     const off = disabled || o.enabled === false;
     for (const [k, x] of Object.entries(o)) {
-      const m = (SECRET_KEYS as readonly string[]).includes(k) && typeof x === 'string' ? ENV_REF_RE.exec(x) : null;
+      const m = isSecretSetting(parent, k) && typeof x === 'string' ? ENV_REF_RE.exec(x) : null;
       if (m) found.set(m[1]!, (found.get(m[1]!) ?? true) && off);
-      else walk(x, off);
+      else walk(x, off, k);
     }
   };
   walk(config, false);

@@ -1,5 +1,6 @@
 /**
- * Real Prometheus tools for tests (Debian packages prometheus, prometheus-alertmanager).
+ * Real Prometheus tools for tests (Debian packages prometheus, prometheus-alertmanager,
+ * victoria-metrics, chromium).
  * A missing binary is an error with the install command, never a silent skip.
  */
 import { execFile } from 'node:child_process';
@@ -13,9 +14,12 @@ export { freePort } from '../../src/prometheus-tools.js';
 
 const run = promisify(execFile);
 
+/** The Debian package of each binary the tests run (default: the Prometheus ones). */
+const PACKAGE_OF: Record<string, string> = { 'victoria-metrics': 'victoria-metrics', vmalert: 'victoria-metrics', vmagent: 'victoria-metrics', chromium: 'chromium' };
+
 export function requireBinary(name: string): string {
   const path = findBinary(name);
-  if (!path) throw new Error(`${name} is not installed: apt-get install -y prometheus prometheus-alertmanager (see .ci/run)`);
+  if (!path) throw new Error(`${name} is not installed: apt-get install -y ${PACKAGE_OF[name] ?? 'prometheus prometheus-alertmanager'} (see .ci/run)`);
   return path;
 }
 
