@@ -76,7 +76,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   if (!parsed.success) {
     for (const issue of parsed.error.issues) addZodIssue(issue, at);
   } else if (issues.length === 0) {
-    for (const i of validateOkrs(parsed.data)) at(i.path, i.message, i.atKey);
+    for (const i of validateOkrs(parsed.data, sources)) at(i.path, i.message, i.atKey);
   }
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);

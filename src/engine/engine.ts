@@ -6,11 +6,11 @@
 import type { LoadedConfig } from '../config/load-config.js';
 import type { KeyResult, Objective } from '../config/okr-schema.js';
 import type { KrStatus } from '../conventions.js';
-import type { SourceName } from '../../exporters/index.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
 import type { Ledger, LedgerRow } from './ledger.js';
-import { expandMeasure, fillPlaceholders, oneOrMany, type ExpandedMeasure } from './measures.js';
+import { fillPlaceholders, oneOrMany } from './measures.js';
+import { expandMeasure, kindSpec, refsOf, type ExpandedMeasure } from './measure-kinds.js';
 import { calendarOf, elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from '../core/periods.js';
 import type { PromQueryClient } from './prometheus-client.js';
 import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
@@ -79,20 +79,6 @@ export interface EngineOptions {
   forecastPoints?: number;
 }
 
-const PACE_KINDS = new Set(['jql_count', 'jql_points', 'story_points']);
-const SOURCE_OF_KIND: Record<string, SourceName> = {
-  availability: 'apilogs',
-  downtime: 'apilogs',
-  latency_p50: 'apilogs',
-  latency_p95: 'apilogs',
-  latency_p99: 'apilogs',
-  story_points_per_sprint: 'jira',
-  story_points: 'jira',
-  jql_count: 'jira',
-  jql_points: 'jira',
-  coverage: 'sonarqube',
-};
-
 /** Prometheus duration for a window in ms (at least 1 s). */
 export function windowOf(ms: number): string {
   return `${Math.max(1, Math.round(ms / 1000))}s`;
@@ -111,7 +97,7 @@ function manualNotes(kr: KeyResult): string | undefined {
 
 export class KrEngine {
   private readonly calendar: Calendar;
-  private readonly staleCache = new Map<SourceName, boolean>();
+  private readonly staleCache = new Map<string, boolean>();
 
   constructor(private readonly opts: EngineOptions) {
     this.calendar = calendarOf(opts.loaded.config.calendar);
@@ -173,9 +159,9 @@ export class KrEngine {
 
   /** Sprints of the KR's board(s) from the Jira exporter's timestamps. */
   private async sprints(kr: KeyResult): Promise<Period[]> {
-    const board = kr.measure.story_points_per_sprint?.board ?? kr.measure.story_points?.boards;
+    const boards = refsOf(kr.measure).filter((r) => r.kind === 'board').flatMap((r) => r.values);
     // The same (escaped) board matcher the measure's own PromQL uses.
-    const m = board === undefined ? undefined : oneOrMany(board);
+    const m = boards.length === 0 ? undefined : oneOrMany(boards);
     const sel = m ? `{board${m.op}${JSON.stringify(m.value)}}` : '';
     const at = this.opts.clock.now();
     try {
@@ -286,13 +272,14 @@ export class KrEngine {
     }
     const forecast = closed ? value : linearForecast(trend, period.end) ?? value;
     const forecastMet = forecast !== undefined && resolved ? isMet(forecast, resolved) : undefined;
-    const pace = kr.tracking ? kr.tracking === 'pace' : PACE_KINDS.has(expanded.kind) || baselineSource === 'period_start';
-    const stale = closed ? false : await this.isStale(SOURCE_OF_KIND[expanded.kind]);
-    if (stale) problem = `${SOURCE_OF_KIND[expanded.kind]} data is stale (${RUNNER_METRICS.lastSuccess} older than ${STALE_AFTER_INTERVALS} refresh intervals)`;
+    const spec = kindSpec(expanded.kind);
+    const pace = kr.tracking ? kr.tracking === 'pace' : spec.pace || baselineSource === 'period_start';
+    const stale = closed ? false : await this.isStale(spec.source);
+    if (stale) problem = `${spec.source} data is stale (${RUNNER_METRICS.lastSuccess} older than ${STALE_AFTER_INTERVALS} refresh intervals)`;
     if (value === undefined && !problem) problem = 'no series';
     if (resolved === undefined && value !== undefined) problem = 'no baseline yet: the relative target cannot be resolved';
     // An availability dip mid-period is at risk, not lost, while a clean rest of the period recovers it.
-    const reachable = expanded.kind === 'availability' && value !== undefined && resolved && !closed ? averageStillReachable(value, resolved, expectedProgress) : undefined;
+    const reachable = spec.recoverable && value !== undefined && resolved && !closed ? averageStillReachable(value, resolved, expectedProgress) : undefined;
     const status = statusOf({ value, target: resolved, progress, expectedProgress, forecastMet, closed, pace, stale, reachable });
 
     const result: KrResult = {
@@ -374,7 +361,7 @@ export class KrEngine {
     }
   }
 
-  private async isStale(source: SourceName | undefined): Promise<boolean> {
+  private async isStale(source: string | undefined): Promise<boolean> {
     if (!source) return false;
     const cached = this.staleCache.get(source);
     if (cached !== undefined) return cached;

@@ -1,7 +1,7 @@
 /** Human formatting of KR figures, shared by the Markdown and HTML reports. */
 import type { KrStatus } from '../conventions.js';
 import type { KrResult } from '../engine/engine.js';
-import type { MeasureUnit } from '../engine/measures.js';
+import type { MeasureUnit } from '../engine/measure-kinds.js';
 import { localDate, type Period } from '../core/periods.js';
 
 export function formatValue(v: number | undefined, unit: MeasureUnit): string {

@@ -11,7 +11,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { DATASOURCE_UID, RECORDING_RULES } from '../../conventions.js';
 import { LABEL } from '../../core/labels.js';
-import type { MeasureUnit } from '../../engine/measures.js';
+import type { MeasureUnit } from '../../engine/measure-kinds.js';
 import type { Target } from '../../engine/target.js';
 import { GENERATED_BY } from '../render.js';
 
