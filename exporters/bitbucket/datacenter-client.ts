@@ -99,6 +99,6 @@ export class BitbucketDataCenterApi implements BitbucketApi {
       return { keep: { id: r.key, title: r.title, data: r.data } };
     });
     // Data Center reports have no type field: by default take the ones named for coverage.
-    return coverageReportsOf(reports, opts, (r, id) => /coverage/i.test(id) || /coverage/i.test(String(r.title ?? '')));
+    return coverageReportsOf(reports, opts, (r, id) => /coverage/i.test(id) || (typeof r.title === 'string' && /coverage/i.test(r.title)));
   }
 }

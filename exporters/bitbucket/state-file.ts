@@ -80,7 +80,7 @@ export async function loadState(
   }
   let parsed: BitbucketState;
   try {
-    parsed = StateSchema.parse(JSON.parse(text)) as BitbucketState;
+    parsed = StateSchema.parse(JSON.parse(text));
   } catch {
     logger.warn({ file }, 'bitbucket: the state file is not valid; counting starts fresh (the counters reset)');
     await rename(file, `${file}.invalid`).catch(() => undefined);

@@ -34,11 +34,11 @@ export function knownNames(cfg: OkrFile, plugins: readonly AnySourcePlugin[], te
     for (const [kind, ref] of Object.entries(p.references ?? {}) as Array<[string, SourceReference<typeof settings>]>) {
       const e = entry(kind);
       if (!settings) {
-        e.fallback ??= ref.unknown;
+        e.fallback ??= (name, known) => ref.unknown(name, known);
         continue;
       }
       e.sources.push(p.name);
-      e.unknown ??= ref.unknown;
+      e.unknown ??= (name, known) => ref.unknown(name, known);
       const names = ref.names(settings);
       if (names === 'any') e.any = true;
       else e.names.push(...names);

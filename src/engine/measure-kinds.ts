@@ -204,7 +204,7 @@ export const MEASURE_KIND_NAMES = Object.keys(MEASURE_KINDS) as MeasureKind[];
 
 /** The spec of a kind with its parameter type erased, for code that handles every kind alike. */
 export function kindSpec(k: MeasureKind): MeasureKindSpec<unknown> {
-  return MEASURE_KINDS[k] as MeasureKindSpec<unknown>;
+  return MEASURE_KINDS[k];
 }
 
 type MeasureShape = { [K in MeasureKind]: z.ZodOptional<(typeof MEASURE_KINDS)[K]['params']> };

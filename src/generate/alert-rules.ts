@@ -7,8 +7,6 @@
 import { durationSeconds } from '../core/config-primitives.js';
 import { ALERT_NAMES as A, EXPORTER_JOB, KR_METRICS, NO_SUCCESS, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS, SLO_MIN_REQUESTS_LONG_WINDOW, SLO_PERIOD } from '../conventions.js';
 import { LABEL } from '../core/labels.js';
-import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
-import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
 import { kindSpec } from '../engine/measure-kinds.js';
