@@ -5,6 +5,8 @@
  * (src/demo) builds the world; the simulators read it.
  */
 import { periodContaining, previousPeriod, type Calendar, type Period } from './periods.js';
+import type { FakeServer } from './simulated-http.js';
+import type { SourceSimulator } from './source.js';
 
 export interface QuarterPair {
   current: Period;
@@ -34,5 +36,29 @@ export function quarterLookup(calendar: Calendar): (ms: number) => QuarterPair {
     recent.unshift(q);
     recent.length = Math.min(recent.length, 4);
     return q;
+  };
+}
+
+/**
+ * A simulator that serves a moving data set from a simulated API: `build` makes the data set
+ * at the demo's start, `serve` starts the API on it, `settings` points the source at the API;
+ * the demo's ticks move the data set.
+ */
+export function apiSimulator<D extends { tick(nowMs: number): void }, S extends FakeServer>(
+  build: (nowMs: number, world: SimulationWorld) => D,
+  serve: (data: D) => Promise<S>,
+  settings: (server: S, current: Record<string, unknown>, secretFile: (name: string, value: string) => string) => Record<string, unknown>,
+): SourceSimulator {
+  return {
+    async start({ world, clock }) {
+      const data = build(clock.now(), world);
+      const server = await serve(data);
+      return {
+        server,
+        settings: (current, secretFile) => settings(server, current, secretFile),
+        tick: (nowMs) => data.tick(nowMs),
+        close: () => server.close(),
+      };
+    },
   };
 }
