@@ -61,13 +61,6 @@ export interface BitbucketApi {
 /** Bound on pages followed in one listing, so a misbehaving `next` can never loop forever. */
 export const MAX_PAGES = 1000;
 
-/** Epoch milliseconds of an ISO timestamp (Cloud sends microseconds and `+00:00`), or undefined. */
-export function parseTime(value: unknown): number | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 /** Reports per commit we export; Code Insights allows few, this only bounds label cardinality. */
 const MAX_REPORTS = 20;
 
