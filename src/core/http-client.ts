@@ -186,27 +186,46 @@ export class HttpClient {
     const headers = new Headers(init.headers);
     headers.set('accept', 'application/json');
     if (this.authHeader && !headers.has('authorization')) headers.set('authorization', this.authHeader);
-    for (let attempt = 0; ; attempt++) {
-      let res: Response;
-      try {
-        const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]);
-        res = await fetch(url, { ...init, headers, signal });
-      } catch (e) {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        ctx.countRequest('network_error');
-        if (attempt >= maxRetries)
-          throw new SourceError('http', `${this.opts.source}: ${init.method ?? 'GET'} ${url.origin}${url.pathname} failed: ${redact(causeOf(e))}`);
-        await sleep(backoffMs(attempt, rnd), ctx.signal);
-        continue;
+    const method = init.method ?? 'GET';
+    const progress = ctx.activity?.begin(`${method} ${url.pathname}`);
+    let outcome: string | undefined = 'aborted';
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let res: Response;
+        progress?.waiting();
+        try {
+          const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]);
+          res = await fetch(url, { ...init, headers, signal });
+        } catch (e) {
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+          ctx.countRequest('network_error');
+          const cause = redact(causeOf(e));
+          if (attempt >= maxRetries) {
+            outcome = cause;
+            throw new SourceError('http', `${this.opts.source}: ${method} ${url.origin}${url.pathname} failed: ${cause}`);
+          }
+          progress?.retrying(cause);
+          await sleep(backoffMs(attempt, rnd), ctx.signal);
+          continue;
+        }
+        ctx.countRequest(res.status);
+        if (!RETRYABLE.has(res.status) || attempt >= maxRetries) {
+          outcome = res.ok ? undefined : statusLine(res.status);
+          return res;
+        }
+        const after = retryAfterSeconds(res.headers, this.opts.clock.now());
+        if (after !== undefined && after > (this.opts.maxRetryAfterSeconds ?? 120)) {
+          outcome = statusLine(res.status);
+          return res;
+        }
+        await res.body?.cancel();
+        const waitMs = after !== undefined ? after * 1000 + rnd() * 250 : backoffMs(attempt, rnd);
+        progress?.retrying(statusLine(res.status), after !== undefined ? `Retry-After ${after}s` : undefined);
+        ctx.logger.debug({ status: res.status, url: url.pathname, waitMs }, 'retrying');
+        await sleep(waitMs, ctx.signal);
       }
-      ctx.countRequest(res.status);
-      if (!RETRYABLE.has(res.status) || attempt >= maxRetries) return res;
-      const after = retryAfterSeconds(res.headers, this.opts.clock.now());
-      if (after !== undefined && after > (this.opts.maxRetryAfterSeconds ?? 120)) return res;
-      await res.body?.cancel();
-      const waitMs = after !== undefined ? after * 1000 + rnd() * 250 : backoffMs(attempt, rnd);
-      ctx.logger.debug({ status: res.status, url: url.pathname, waitMs }, 'retrying');
-      await sleep(waitMs, ctx.signal);
+    } finally {
+      progress?.end(outcome);
     }
   }
 
