@@ -3,7 +3,8 @@
  * HttpClient (auth header, concurrency limit, 429/5xx retries, okr_source_requests_total):
  * the client gets `request.fetch = httpClient.fetchFor(ctx)`, and every body it parses is read
  * through its schema (cloud-api.ts). Paging follows the absolute `next` URLs with
- * `getNextPage`, as Bitbucket asks clients to do.
+ * `getNextPage`, as Bitbucket asks clients to do, except on the pipelines list, which never
+ * carries `next` (BCLOUD-13806) and is paged by `page` until `size` is reached.
  */
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
@@ -262,26 +263,41 @@ export class BitbucketCloudApi implements BitbucketApi {
     });
   }
 
+  /**
+   * The pipelines list carries no `next` link even when more pages exist (BCLOUD-13806;
+   * atlassian-python-api and go-bitbucket page it by number for the same reason), so it is read
+   * page by page until `page * pagelen` reaches `size`, or a page comes back empty. Newest
+   * first: a pipeline created while paging pushes the others down a page, so one may be read
+   * twice (kept once), never skipped.
+   */
   pipelinesAfter(ctx: CollectContext, slug: string, afterBuild: number, sinceMs: number): Promise<PipelineRun[]> {
-    return this.call(ctx, (bb) =>
-      this.collectPages(
-        bb,
-        PipelineListSchema,
-        bb.pipelines.list({ workspace: this.opts.workspace, repo_slug: slug, sort: '-created_on', pagelen: PAGELEN }),
-        (p): { keep?: PipelineRun; stop?: boolean } => {
+    return this.call(ctx, async (bb) => {
+      const runs = new Map<number, PipelineRun>();
+      for (let page = 1; page <= MAX_PAGES; page++) {
+        const res = await bb.pipelines.list({ workspace: this.opts.workspace, repo_slug: slug, sort: '-created_on', pagelen: PAGELEN, page });
+        const body = this.read(PipelineListSchema, res);
+        let stop = false;
+        for (const p of body.values) {
           const created = Date.parse(p.created_on);
           // Newest first: once at the watermark or before the tracking start, the rest is older.
-          if (p.build_number <= afterBuild || created < sinceMs) return { stop: true };
+          if (p.build_number <= afterBuild || created < sinceMs) {
+            stop = true;
+            break;
+          }
+          if (runs.has(p.build_number)) continue;
           const run: PipelineRun = { buildNumber: p.build_number, createdMs: created };
           if (p.state.name === 'COMPLETED' && p.state.result) {
             run.result = p.state.result.name.toLowerCase();
             if (p.completed_on !== undefined) run.completedMs = Date.parse(p.completed_on);
           }
-          return { keep: run };
-        },
-        { sort: '-created_on' },
-      ),
-    );
+          runs.set(p.build_number, run);
+        }
+        const pagelen = body.pagelen ?? PAGELEN;
+        const read = (body.page ?? page) * pagelen;
+        if (stop || body.values.length === 0 || (body.size !== undefined && read >= body.size)) break;
+      }
+      return [...runs.values()];
+    });
   }
 
   coverageReports(ctx: CollectContext, repo: RepoRef, opts: CoverageOptions): Promise<CoverageReport[]> {

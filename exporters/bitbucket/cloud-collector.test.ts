@@ -170,6 +170,44 @@ describe('Bitbucket Cloud collector', () => {
     expect(await promtoolCheckMetrics(text)).toBe('');
   });
 
+  it('pages the pipelines list by page/pagelen/size (it has no next link): more than 50 new pipelines are all counted, none skipped later', async () => {
+    // 120 pipelines in the last week, then 75 more: each refresh has more than one page (50) to read.
+    const results = ['SUCCESSFUL', 'FAILED', 'ERROR', 'STOPPED', 'SUCCESSFUL', 'EXPIRED', 'SUCCESSFUL'];
+    const repo = fake.fixture.repos.find((r) => r.slug === 'web')!;
+    const add = (from: number, n: number, at: number) => {
+      for (let b = from; b < from + n; b++) {
+        const createdMs = at + (b - from) * 60_000;
+        repo.pipelines.push({ buildNumber: b, createdMs, completedMs: createdMs + (b % 7) * 30_000, result: results[b % results.length]! });
+      }
+    };
+    add(1, 120, NOW - 7 * 24 * H);
+    /** Expected counts by result, straight from the fixture: every completed pipeline once. */
+    const expected = () => {
+      const out: Record<string, number> = { successful: 0, failed: 0, error: 0, stopped: 0, expired: 0 };
+      for (const p of repo.pipelines) out[p.result!.toLowerCase()]! += 1;
+      return out;
+    };
+    const web = { repo: 'web', team: 'web-team' };
+    const counted = (snap: Awaited<ReturnType<typeof collector.collect>>) =>
+      Object.fromEntries(['successful', 'failed', 'error', 'stopped', 'expired'].map((r) => [r, sampleValue(snap, M.pipelines, { ...web, result: r })]));
+
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
+    let snap = await collector.collect(testContext());
+    expect(counted(snap)).toEqual(expected());
+    expect(sampleValue(snap, M.pipelineDuration, web, '_count')).toBe(120);
+    // Like the real API, no page carried a `next` link: the client asked for pages 1, 2 and 3 itself.
+    const pages = () => fake.requests.filter((r) => r.path === '/2.0/repositories/acme/web/pipelines').map((r) => r.query.get('page'));
+    expect(pages()).toEqual(['1', '2', '3']);
+
+    add(121, 75, NOW - 2 * H);
+    now = NOW + H;
+    snap = await collector.collect(testContext());
+    expect(counted(snap)).toEqual(expected());
+    expect(sampleValue(snap, M.pipelineDuration, web, '_count')).toBe(195);
+    // The second refresh stops at the watermark: the 75 new ones fill pages 1 and 2, page 2 reaches build 120.
+    expect(pages()).toEqual(['1', '2', '3', '1', '2']);
+  });
+
   it('counts each pull request and pipeline once across refreshes and a restart', async () => {
     const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock);
     const first = createBitbucketCollector(deps, hooks());
