@@ -9,6 +9,7 @@ import { SourceError } from '../../src/core/source.js';
 import { SOURCES } from '../index.js';
 import { bitbucketPlugin } from './plugin.js';
 import { testContext } from '../testing/collect-context.js';
+import { startAnswerProxy } from '../testing/answer-proxy.js';
 import { sendJson } from '../../src/core/simulated-http.js';
 import { createBitbucketCollector } from './bitbucket-collector.js';
 import { buckets, capturingLogger, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './testing/bitbucket-test-kit.js';
@@ -348,6 +349,40 @@ describe('Bitbucket Cloud collector', () => {
     const requests = runner.healthFamilies().find((f) => f.name === 'okr_source_requests_total')!;
     expect(requests.samples).toEqual([{ labels: { source: 'bitbucket', status: '200' }, value: fake.requests.length }]);
     await runner.stop();
+  });
+
+  it('behind a proxy answering 200 {"hello":"world"}: down with invalid_output, counters kept; one repository of the wrong shape is skipped alone', async () => {
+    const proxy = await startAnswerProxy(fake.url);
+    try {
+      const log = capturingLogger();
+      const collector = createBitbucketCollector(depsFor(yaml(proxy.url), { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
+      const runner = new SourceRunner(collector, { intervalSeconds: 600, timeoutSeconds: 30, logger: log.logger, clock });
+      await runner.runOnce();
+      expect(runner.getHealth().up).toBe(true);
+      const api = { repo: 'api', team: 'platform' };
+      expect(sampleValue(runner.lastGood(), M.prsMerged, api)).toBe(56);
+
+      proxy.hijack = () => ({ hello: 'world' });
+      await runner.runOnce();
+      expect(runner.getHealth()).toMatchObject({ up: false, lastError: { reason: 'invalid_output' } });
+      expect(runner.getHealth().lastError!.message).toBe('bitbucket: GET /2.0/repositories/acme answered 200 with an unexpected body: values: Invalid input: expected array, received undefined');
+      expect(sampleValue(runner.lastGood(), M.prsMerged, api)).toBe(56);
+      expect(sampleValue(runner.lastGood(), M.pipelines, { ...api, result: 'successful' })).toBe(2);
+
+      // Only web's merged pull requests answer a page without values: web is skipped and logged, api is fresh.
+      proxy.hijack = (req) => (req.path === '/2.0/repositories/acme/web/pullrequests' ? { pagelen: 50, page: 1 } : undefined);
+      now = NOW + H;
+      await runner.runOnce();
+      expect(runner.getHealth().up).toBe(true);
+      expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'web', team: 'web-team' })).toBe(1);
+      expect(sampleValue(runner.lastGood(), M.reposSkipped, {})).toBe(1);
+      const warning = log.lines().find((l) => l.repo === 'web');
+      expect(warning).toMatchObject({ msg: 'bitbucket: skipping part of a repository this refresh' });
+      expect(String(warning!.err)).toContain('bitbucket: GET /2.0/repositories/acme/web/pullrequests answered 200 with an unexpected body: values: Invalid input: expected array, received undefined');
+      await runner.stop();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('reports a network failure after its retries as an http error', async () => {
