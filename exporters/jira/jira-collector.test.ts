@@ -622,12 +622,12 @@ describe('Jira collector under the source runner', () => {
       // Each retry wait lasts until the collection is aborted: the timeout lands in one.
       const waitForever = (_ms: number, signal: AbortSignal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
       const collector = new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir: s.stateDir, clock }), { sleep: waitForever });
-      const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 2, logger: silentLogger(), clock });
+      const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 3, logger: silentLogger(), clock });
       await runner.runOnce();
       expect(runner.getHealth().lastError).toEqual({
         reason: 'timeout',
         // Both queries were retrying when the time ran out; the boards had been read.
-        message: 'timed out after 2s while GET /rest/api/3/search/jql was retrying after 503 Service Unavailable (1 other request in flight)',
+        message: 'timed out after 3s while GET /rest/api/3/search/jql was retrying after 503 Service Unavailable (1 other request in flight)',
       });
       await runner.stop();
     } finally {

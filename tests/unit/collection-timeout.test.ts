@@ -43,8 +43,9 @@ function collectorFor(baseUrl: string, paths: string[], maxRetries = 4): Collect
   };
 }
 
-async function timeoutMessage(collector: Collector): Promise<string> {
-  const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 0.3, logger: silentLogger(), clock });
+/** Long enough for the first answers on a loaded 2-core machine: the timeout must land in the retry wait. */
+async function timeoutMessage(collector: Collector, timeoutSeconds = 1): Promise<string> {
+  const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds, logger: silentLogger(), clock });
   runners.push(runner);
   await runner.runOnce();
   const { up, lastError } = runner.getHealth();
@@ -57,20 +58,20 @@ describe('a collection that times out', () => {
   it('names the request being retried after a 503', async () => {
     const url = await serve((req, res) => sendJson(res, req.path.endsWith('/myself') ? 200 : 503, { errorMessages: ['down'] }));
     const message = await timeoutMessage(collectorFor(url, ['/rest/api/3/myself', '/rest/api/3/search/jql']));
-    expect(message).toBe('timed out after 0.3s while GET /rest/api/3/search/jql was retrying after 503 Service Unavailable');
+    expect(message).toBe('timed out after 1s while GET /rest/api/3/search/jql was retrying after 503 Service Unavailable');
   });
 
   it('names a refused connection', async () => {
     const url = await serve(() => undefined);
     await servers.pop()!.close(); // the port is free again: connections are refused
     const message = await timeoutMessage(collectorFor(url, ['/api/measures/component']));
-    expect(message).toBe('timed out after 0.3s while GET /api/measures/component was retrying after ECONNREFUSED');
+    expect(message).toBe('timed out after 1s while GET /api/measures/component was retrying after ECONNREFUSED');
   });
 
   it('names a 429 still waiting out its Retry-After', async () => {
     const url = await serve((_req, res) => sendJson(res, 429, { errors: [{ msg: 'Too many requests' }] }, { 'retry-after': '60' }));
     const message = await timeoutMessage(collectorFor(url, ['/2.0/repositories/acme']));
-    expect(message).toBe('timed out after 0.3s while GET /2.0/repositories/acme was retrying after 429 Too Many Requests (Retry-After 60s)');
+    expect(message).toBe('timed out after 1s while GET /2.0/repositories/acme was retrying after 429 Too Many Requests (Retry-After 60s)');
   });
 
   it('names a request still waiting for its answer, and the last error of an earlier one', async () => {
@@ -88,11 +89,11 @@ describe('a collection that times out', () => {
       },
     };
     const message = await timeoutMessage(collector);
-    expect(message).toBe('timed out after 0.3s while GET /second was waiting for an answer; last error: GET /first: 500 Internal Server Error');
+    expect(message).toBe('timed out after 1s while GET /second was waiting for an answer; last error: GET /first: 500 Internal Server Error');
   });
 
   it('stays short for a collector that makes no request', async () => {
     const collector: Collector = { source: 'apilogs', collect: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))) };
-    expect(await timeoutMessage(collector)).toBe('timed out after 0.3s');
+    expect(await timeoutMessage(collector, 0.3)).toBe('timed out after 0.3s');
   });
 });
