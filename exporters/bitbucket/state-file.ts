@@ -8,7 +8,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { schemaProblem } from '../../src/core/http-client.js';
+import { schemaProblem } from '../../src/core/schema-problem.js';
 import { writeJsonFileAtomic } from '../../src/core/state-file.js';
 
 export const STATE_FILE_NAME = 'bitbucket-state.json';

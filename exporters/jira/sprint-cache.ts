@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { schemaProblem } from '../../src/core/http-client.js';
+import { schemaProblem } from '../../src/core/schema-problem.js';
 import { writeJsonFileAtomic } from '../../src/core/state-file.js';
 import type { SprintDates, SprintFigures } from './sprint-figures.js';
 

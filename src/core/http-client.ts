@@ -9,6 +9,7 @@
 import { STATUS_CODES } from 'node:http';
 import pLimit from 'p-limit';
 import type { z } from 'zod';
+import { schemaProblem } from './schema-problem.js';
 import { redact, registerSecretValue, type Secret } from './secrets.js';
 import type { ErrorReason } from './runner-metrics.js';
 import { SourceError, type CollectContext } from './source.js';
@@ -91,17 +92,6 @@ export function errorBodyMessage(body: unknown): string | undefined {
 export function statusLine(status: number): string {
   const text = STATUS_CODES[status];
   return text ? `${status} ${text}` : String(status);
-}
-
-/** Where a body first departs from its schema: `values[3].build_number: Invalid input: expected number, received undefined`. */
-export function schemaProblem(error: z.ZodError, max = 3): string {
-  const shown = error.issues.slice(0, max).map((i) => {
-    const path = i.path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
-    // zod's messages name the expected and received types, never the input's values.
-    return `${path || '(the whole body)'}: ${i.message}`;
-  });
-  const more = error.issues.length - shown.length;
-  return `${shown.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`;
 }
 
 /**
