@@ -111,7 +111,7 @@ export const JiraIssueSchema = z.object({
 });
 export type JiraIssue = z.infer<typeof JiraIssueSchema>;
 
-/** Issue lists of the Agile API and DC's /rest/api/2/search: offset paging, `issues` always there. */
+/** Issue lists of the Agile API: offset paging, `issues` always there. */
 export const OffsetIssuePageSchema = z.object({
   startAt: z.number().optional(),
   maxResults: z.number().optional(),
@@ -122,11 +122,21 @@ export const OffsetIssuePageSchema = z.object({
 export type OffsetIssuePage = z.infer<typeof OffsetIssuePageSchema>;
 
 /**
+ * An issue of a JQL search: queries only count issues and sum a field, and Cloud's enhanced
+ * search returns only `id` unless fields are named, so `key` is not required here.
+ */
+export const SearchIssueSchema = JiraIssueSchema.extend({ key: z.string().optional() });
+export type SearchIssue = z.infer<typeof SearchIssueSchema>;
+
+/** Data Center's /rest/api/2/search: offset paging with `total`. */
+export const OffsetSearchPageSchema = OffsetIssuePageSchema.extend({ issues: z.array(SearchIssueSchema) });
+
+/**
  * Cloud's enhanced search /rest/api/3/search/jql: token paging, no total. `issues` is required:
  * a page without it is not "no issues" (that is `"issues": []`) but not a search answer at all.
  */
 export const TokenIssuePageSchema = z.object({
-  issues: z.array(JiraIssueSchema),
+  issues: z.array(SearchIssueSchema),
   nextPageToken: z.string().nullable().optional(),
   isLast: z.boolean().optional(),
 });

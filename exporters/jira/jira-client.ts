@@ -14,6 +14,7 @@ import {
   FieldListSchema,
   JiraIssueSchema,
   OffsetIssuePageSchema,
+  OffsetSearchPageSchema,
   SprintListSchema,
   SprintReportSchema,
   TokenIssuePageSchema,
@@ -25,6 +26,7 @@ import {
   type JiraFlavor,
   type JiraIssue,
   type JiraSprint,
+  type SearchIssue,
   type SprintReport,
   type VelocityChart,
 } from './jira-api.js';
@@ -130,8 +132,8 @@ export class JiraClient {
    * Every issue matching `jql`. Cloud: enhanced search with nextPageToken (the old /search
    * answers 410 there); Data Center: /rest/api/2/search with startAt.
    */
-  async search(ctx: CollectContext, jql: string, fields: string[]): Promise<JiraIssue[]> {
-    const out: JiraIssue[] = [];
+  async search(ctx: CollectContext, jql: string, fields: string[]): Promise<SearchIssue[]> {
+    const out: SearchIssue[] = [];
     // Cloud returns only `id` unless fields are named.
     const fieldList = fields.length > 0 ? fields.join(',') : 'id';
     if (this.flavor === 'cloud') {
@@ -152,7 +154,7 @@ export class JiraClient {
     }
     let startAt = 0;
     for (let n = 0; n < MAX_PAGES; n++) {
-      const page = await this.http.getJson(ctx, '/rest/api/2/search', OffsetIssuePageSchema, { jql, fields: fieldList, startAt, maxResults: PAGE_SIZE });
+      const page = await this.http.getJson(ctx, '/rest/api/2/search', OffsetSearchPageSchema, { jql, fields: fieldList, startAt, maxResults: PAGE_SIZE });
       const issues = page.issues;
       out.push(...issues);
       startAt += issues.length;
