@@ -26,4 +26,13 @@ export const apilogsPlugin = {
         }),
     })),
   simulator: apilogsSimulator,
+  references: {
+    service: {
+      names: (s) => s.services.map((svc) => ({ name: svc.name })),
+      unknown: (name, known) =>
+        known.length === 0
+          ? `service "${name}" is unknown: configure sources.apilogs.services, or list it under a team's services if another host exports it`
+          : `service "${name}" is unknown (known: ${known.join(', ')})`,
+    },
+  },
 } satisfies SourcePlugin<ApilogsConfig>;

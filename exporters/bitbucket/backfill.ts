@@ -7,7 +7,6 @@
  * Not backfilled: open pull requests and Code Insights coverage (Bitbucket keeps no history of
  * either).
  */
-import type { CollectContext } from '../../src/core/source.js';
 import { SourceError } from '../../src/core/source.js';
 import type { MergedPullRequest, PipelineRun } from './bitbucket-api.js';
 import { createBitbucketCollector } from './bitbucket-collector.js';
@@ -15,7 +14,6 @@ import { buildSnapshot, type RepoLive } from './bitbucket-snapshot.js';
 import { foldMergedPullRequests, newPipelineState, newRepoState, observe } from './incremental-state.js';
 import type { BitbucketState } from './state-file.js';
 import { BITBUCKET_CYCLE_TIME_BUCKETS, BITBUCKET_PIPELINE_DURATION_BUCKETS, BITBUCKET_PIPELINE_RESULTS, type BitbucketPipelineResult } from './metrics.js';
-import type { SeriesTimeline } from '../../src/core/series-timeline.js';
 import type { BitbucketConfig } from './config.js';
 import type { BackfillContext } from '../../src/core/source.js';
 
@@ -52,7 +50,7 @@ export async function backfillBitbucket(b: BackfillContext<BitbucketConfig>): Pr
     progress.advance(1);
   }
 
-  const state: BitbucketState = { version: 1 as BitbucketState['version'], scope: 'backfill', cycleBounds: [...BITBUCKET_CYCLE_TIME_BUCKETS], durationBounds: [...BITBUCKET_PIPELINE_DURATION_BUCKETS], repos: {} };
+  const state: BitbucketState = { version: 1, scope: 'backfill', cycleBounds: [...BITBUCKET_CYCLE_TIME_BUCKETS], durationBounds: [...BITBUCKET_PIPELINE_DURATION_BUCKETS], repos: {} };
   const live = new Map<string, RepoLive>();
   for (const h of histories) {
     state.repos[h.slug] = newRepoState(from, BITBUCKET_CYCLE_TIME_BUCKETS);

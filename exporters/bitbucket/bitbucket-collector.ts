@@ -140,7 +140,7 @@ export class BitbucketCollector implements Collector {
       throw ctx.signal.reason;
     }
 
-    const refused = outcomes.flatMap((o) => o.errors).find((e) => e instanceof SourceError && e.status === 401);
+    const refused = outcomes.flatMap((o) => o.errors).find((e): e is SourceError => e instanceof SourceError && e.status === 401);
     if (refused) throw refused;
     if (repos.length > 0 && outcomes.every((o) => o.prsFailed)) throw outcomes[0]!.errors[0];
     this.logFailures(ctx, repos, outcomes);

@@ -148,7 +148,7 @@ export class BitbucketCloudApi implements BitbucketApi {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       if (isLibraryHttpError(e)) {
         const original = e.request?.url !== undefined ? thrown.get(e.request.url) : undefined;
-        if (original !== undefined) throw original;
+        if (original instanceof Error) throw original;
         throw this.translate(e);
       }
       throw e;

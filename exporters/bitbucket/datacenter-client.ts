@@ -96,6 +96,6 @@ export class BitbucketDataCenterApi implements BitbucketApi {
     const path = `rest/insights/1.0/projects/${encodeURIComponent(this.project)}/repos/${encodeURIComponent(repo.slug)}/commits/${encodeURIComponent(commit)}/reports`;
     const reports = await this.pages(ctx, path, ReportListSchema, {}, (r): { keep: RawReport } => ({ keep: { id: r.key, title: r.title, data: r.data } }));
     // Data Center reports have no type field: by default take the ones named for coverage.
-    return coverageReportsOf(reports, opts, (r, id) => /coverage/i.test(id) || /coverage/i.test(String(r.title ?? '')));
+    return coverageReportsOf(reports, opts, (r, id) => /coverage/i.test(id) || (typeof r.title === 'string' && /coverage/i.test(r.title)));
   }
 }

@@ -15,4 +15,10 @@ export const bitbucketPlugin = {
   create: (deps) => createBitbucketCollector(deps),
   backfill: backfillBitbucket,
   simulator: bitbucketSimulator,
+  references: {
+    repo: {
+      names: (s) => s.repositories === 'all' ? 'any' : s.repositories.map((r) => (typeof r === 'string' ? { name: r } : { name: r.slug, ...(r.team ? { team: r.team } : {}) })),
+      unknown: (name) => `repository "${name}" is not in sources.bitbucket.repositories`,
+    },
+  },
 } satisfies SourcePlugin<BitbucketConfig>;

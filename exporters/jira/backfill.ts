@@ -8,7 +8,7 @@
  * Not backfilled: the running figures of sprints that were active at an instant (Jira keeps no
  * history of "completed so far"); the KR measures read closed sprints only.
  */
-import { SourceError, type CollectContext, type Snapshot } from '../../src/core/source.js';
+import { SourceError, type Snapshot } from '../../src/core/source.js';
 import { JiraCollector } from './jira-collector.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
 import { jqlQuery, type JiraConfig } from './config.js';
@@ -16,8 +16,7 @@ import { fillJqlPlaceholders, periodJqlDates } from './jql-period.js';
 import { roundPoints } from './sprint-figures.js';
 import type { BoardFigures } from './sprint-history.js';
 import { pointsOf } from './story-points-field.js';
-import { calendarOf, localDate, nextPeriod, periodContaining } from '../../src/core/periods.js';
-import type { SeriesTimeline } from '../../src/core/series-timeline.js';
+import { localDate, nextPeriod, periodContaining } from '../../src/core/periods.js';
 import type { BackfillContext } from '../../src/core/source.js';
 
 /** JQL date fields → the issue field holding them (JQL aliases included). */
@@ -91,7 +90,8 @@ export async function backfillJira(b: BackfillContext<JiraConfig>): Promise<void
       h.hasPoints = got.pointsField !== undefined;
       const issues = got.issues
         .map((i) => {
-          const d = Date.parse(String(i.fields[dateField] ?? ''));
+          const raw = i.fields[dateField];
+      const d = typeof raw === 'string' ? Date.parse(raw) : NaN;
           // An issue without the date still matched the query: count it from the period start.
           return { atMs: Number.isNaN(d) ? p.start : d, points: got.pointsField ? pointsOf(i.fields, got.pointsField.id) : 0 };
         })

@@ -26,7 +26,7 @@ async function clientFor(data: FakeJiraData): Promise<JiraClient> {
 }
 
 function manySprints(n: number): FakeSprint[] {
-  return Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `S${i + 1}`, state: i === n - 1 ? 'active' : 'closed', originBoardId: 1 }) as FakeSprint);
+  return Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `S${i + 1}`, state: i === n - 1 ? 'active' : 'closed', originBoardId: 1 }));
 }
 
 describe('Jira client paging against the fake', () => {

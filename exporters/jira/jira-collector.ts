@@ -4,7 +4,6 @@
  * snapshot. One bad board or query is logged and skipped (keeping its last good figures);
  * only refused credentials, or nothing collected at all, fail the collection.
  */
-import type { Logger } from 'pino';
 import type { Teams } from '../../src/core/teams.js';
 import type { Calendar } from '../../src/core/periods.js';
 import { resolveSecret } from '../../src/core/secrets.js';
@@ -88,7 +87,7 @@ export class JiraCollector implements Collector {
 
   constructor(
     deps: SourceDeps<JiraConfig>,
-    private readonly opts: JiraCollectorOptions = {},
+    opts: JiraCollectorOptions = {},
   ) {
     const { logger, stateDir } = deps;
     this.teams = deps.teams;

@@ -15,4 +15,13 @@ export const jiraPlugin = {
   create: (deps) => new JiraCollector(deps),
   backfill: backfillJira,
   simulator: jiraSimulator,
+  references: {
+    board: {
+      names: (s) => s.boards.map((b) =>
+        typeof b === 'number' ? { name: String(b) } : { name: b.name ?? String(b.id), ...(b.team ? { team: b.team } : {}), ...(b.name !== undefined && b.id !== undefined ? { aliases: [String(b.id)] } : {}) },
+      ),
+      unknown: (name) => `board "${name}" is not in sources.jira.boards`,
+    },
+    query: { names: (s) => Object.keys(s.queries).map((name) => ({ name })), unknown: (name) => `query "${name}" is not defined in sources.jira.queries` },
+  },
 } satisfies SourcePlugin<JiraConfig>;

@@ -73,7 +73,7 @@ export function sprintReportFigures(report: SprintReport): { committed: number; 
 /** `toString` is also Object.prototype's method: read only own string properties. */
 function own(item: ChangelogItem, key: 'from' | 'to' | 'fromString' | 'toString'): string | null {
   if (!Object.prototype.hasOwnProperty.call(item, key)) return null;
-  const v = (item as unknown as Record<string, unknown>)[key];
+  const v: unknown = Object.getOwnPropertyDescriptor(item, key)?.value;
   return typeof v === 'string' ? v : null;
 }
 

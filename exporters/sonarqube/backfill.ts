@@ -10,7 +10,6 @@ import { historyEntries, measureHistory, type HistoryPoint } from './measure-his
 import { SONAR_METRIC_KEYS } from './metric-mapping.js';
 import type { QualityGateStatus, SonarqubeClient } from './sonarqube-client.js';
 import { buildSnapshot, createSonarqubeClient, projectsFromConfig, type ProjectResult, type ProjectTarget } from './sonarqube-collector.js';
-import type { SeriesTimeline } from '../../src/core/series-timeline.js';
 import type { SonarqubeConfig } from './config.js';
 import type { BackfillContext } from '../../src/core/source.js';
 

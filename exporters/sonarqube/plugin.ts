@@ -16,4 +16,11 @@ export const sonarqubePlugin = {
   create: (deps) => new SonarqubeCollector({ client: createSonarqubeClient(deps), ...projectsFromConfig(deps.settings, deps.teams) }),
   backfill: (ctx) => backfillSonarqube(ctx),
   simulator: sonarqubeSimulator,
+  references: {
+    project: {
+      // `all`: discovered at run time; teams.<team>.sonar_projects still name some.
+      names: (s) => s.projects === 'all' ? 'any' : s.projects.map((p) => (typeof p === 'string' ? { name: p } : { name: p.key, ...(p.team ? { team: p.team } : {}) })),
+      unknown: (name) => `SonarQube project "${name}" is not in sources.sonarqube.projects`,
+    },
+  },
 } satisfies SourcePlugin<SonarqubeConfig>;

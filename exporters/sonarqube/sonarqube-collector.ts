@@ -16,7 +16,6 @@ import { family } from '../../src/core/snapshot.js';
 import type { SonarqubeConfig } from './config.js';
 import { LAST_ANALYSIS_HELP, PROJECTS_SKIPPED_HELP, QUALITY_GATE_HELP, SONAR_METRIC_EXPORTS, SONAR_METRIC_KEYS } from './metric-mapping.js';
 import { SonarqubeClient, type QualityGateStatus } from './sonarqube-client.js';
-import type { Clock } from '../../src/core/clock.js';
 
 export interface ProjectTarget {
   key: string;
@@ -89,7 +88,7 @@ export class SonarqubeCollector implements Collector {
     for (const id of this.failing.keys()) if (!seen.has(id)) this.failing.delete(id);
 
     // Refused credentials fail every project alike: report the source as down, not as empty.
-    const refused = errors.find((e) => e instanceof SourceError && e.status === 401);
+    const refused = errors.find((e): e is SourceError => e instanceof SourceError && e.status === 401);
     if (refused) throw refused;
     if (fresh === 0 && errors.length > 0) {
       const first = errors[0];

@@ -1,3 +1,4 @@
+import type { AnySourcePlugin } from '../core/source.js';
 import { loadConfig } from './load-config.js';
 import { enabledSources } from './okr-schema.js';
 
@@ -8,11 +9,11 @@ export interface CheckResult {
 }
 
 /** Validate the file; throws ConfigError with every problem. */
-export function runCheck(file: string): CheckResult {
-  const { config } = loadConfig(file);
+export function runCheck(file: string, opts: { sources?: readonly AnySourcePlugin[] } = {}): CheckResult {
+  const { config, sources } = loadConfig(file, opts);
   return {
     objectives: config.objectives.length,
     keyResults: config.objectives.reduce((n, o) => n + o.key_results.length, 0),
-    sources: enabledSources(config),
+    sources: enabledSources(config, sources),
   };
 }

@@ -76,7 +76,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   if (!parsed.success) {
     for (const issue of parsed.error.issues) addZodIssue(issue, at);
   } else if (issues.length === 0) {
-    for (const i of validateOkrs(parsed.data)) at(i.path, i.message, i.atKey);
+    for (const i of validateOkrs(parsed.data, sources)) at(i.path, i.message, i.atKey);
   }
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
@@ -104,7 +104,7 @@ function addZodIssue(issue: z.core.$ZodIssue, at: At): void {
       // Report the branch that got furthest instead of zod's generic "invalid input".
       const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
       if (deepest && deepest.code !== 'invalid_type') {
-        addZodIssue({ ...deepest, path: [...issue.path, ...deepest.path] } as z.core.$ZodIssue, at);
+        addZodIssue({ ...deepest, path: [...issue.path, ...deepest.path] }, at);
         return;
       }
       at(path, issue.message === 'Invalid input' ? 'value does not match any accepted form' : issue.message);

@@ -10,63 +10,7 @@ import { Team } from '../core/teams.js';
 import { parseTarget } from '../engine/target.js';
 import { Duration, DurationOrZero, ENV_REF_RE, HttpUrl, Id, SecretFile, SecretRef, isSecretHeader } from '../core/config-primitives.js';
 
-const ServiceRef = z.string().min(1);
-const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
-const Unit = z.enum(['ratio', 'seconds', 'points', 'count', 'number']);
-
-/** Exactly one kind per measure; each key names a shorthand documented in README "Measures". */
-export const Measure = z
-  .strictObject({
-    promql: z.string().min(1).optional().meta({ description: 'PromQL; may use {{window}}, {{period_start}}, {{period_end}}.' }),
-    unit: Unit.optional().meta({ description: 'Unit of a promql or manual measure (ratio counts points as 0.01).' }),
-    manual: z
-      .strictObject({ value: z.number(), as_of: z.string().optional(), note: z.string().optional() })
-      .optional()
-      .meta({ description: 'A value kept in this file, for what no source measures.' }),
-    availability: z.strictObject({ service: ServiceRef, failure_codes: z.string().optional() }).optional(),
-    downtime: z
-      .strictObject({ service: ServiceRef, threshold: z.number().gt(0).lt(1).default(0.5), failure_codes: z.string().optional() })
-      .optional(),
-    latency_p50: z.strictObject({ service: ServiceRef, route: z.string().optional() }).optional(),
-    latency_p95: z.strictObject({ service: ServiceRef, route: z.string().optional() }).optional(),
-    latency_p99: z.strictObject({ service: ServiceRef, route: z.string().optional() }).optional(),
-    story_points_per_sprint: z.strictObject({ board: OneOrMany }).optional(),
-    story_points: z.strictObject({ boards: OneOrMany }).optional(),
-    coverage: z.strictObject({ project: OneOrMany, branch: z.string().optional() }).optional(),
-    jql_count: z.strictObject({ query: z.string().min(1) }).optional(),
-    jql_points: z.strictObject({ query: z.string().min(1) }).optional(),
-  })
-  .superRefine((m, ctx) => {
-    const kinds = MEASURE_KINDS.filter((k) => m[k] !== undefined);
-    if (kinds.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          kinds.length === 0
-            ? `a measure needs one of: ${MEASURE_KINDS.join(', ')}`
-            : `a measure has exactly one kind, found ${kinds.join(' and ')}`,
-      });
-    }
-    if (m.unit !== undefined && m.promql === undefined && m.manual === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['unit'], message: 'unit is only set on promql and manual measures (shorthands know theirs)' });
-    }
-  });
-export type Measure = z.infer<typeof Measure>;
-
-export const MEASURE_KINDS = [
-  'promql',
-  'manual',
-  'availability',
-  'downtime',
-  'latency_p50',
-  'latency_p95',
-  'latency_p99',
-  'story_points_per_sprint',
-  'story_points',
-  'coverage',
-  'jql_count',
-  'jql_points',
-] as const;
+import { Measure } from '../engine/measure-kinds.js';
 
 export const TargetText = z
   .union([z.string(), z.number()])

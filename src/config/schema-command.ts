@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { OkrFile } from './okr-schema.js';
+import type { AnySourcePlugin } from '../core/source.js';
+import { OkrFile, okrFileSchema } from './okr-schema.js';
 
 /** JSON Schema of the OKR file as written by users (defaults are optional), for editors. */
-export function okrJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(OkrFile, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+export function okrJsonSchema(sources?: readonly AnySourcePlugin[]): Record<string, unknown> {
+  const schema = z.toJSONSchema(sources ? okrFileSchema(sources) : OkrFile, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return {
     $schema: schema.$schema,
     $id: 'https://okr-metrics.dev/schema/okr-v1.json',

@@ -4,9 +4,14 @@
  * its path; the loader turns paths into file:line:col.
  */
 import { parser as promqlParser } from '@prometheus-io/lezer-promql';
-import { expandMeasure, fillPlaceholders, PLACEHOLDERS, placeholdersIn } from '../engine/measures.js';
+import { fillPlaceholders, PLACEHOLDERS, placeholdersIn } from '../engine/measures.js';
+import { expandMeasure } from '../engine/measure-kinds.js';
 import { parseTarget } from '../engine/target.js';
-import type { OkrFile } from './okr-schema.js';
+import { sourceSettings, type OkrFile } from './okr-schema.js';
+import { SOURCES } from '../../exporters/index.js';
+import type { AnySourcePlugin } from '../core/source.js';
+import { knownNames, spellings } from './references.js';
+import { kindOf, kindSpec, refsOf } from '../engine/measure-kinds.js';
 
 export interface PathIssue {
   path: Array<string | number>;
@@ -75,8 +80,13 @@ export function rawChecks(raw: unknown): PathIssue[] {
   return issues;
 }
 
+/** For a kind of reference no plugin words: a plain message. */
+function unknownName(kind: string): (name: string, known: readonly string[]) => string {
+  return (name, known) => `${kind} "${name}" is unknown${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`;
+}
+
 /** Cross-reference checks on a file whose shape is valid. */
-export function validateOkrs(cfg: OkrFile): PathIssue[] {
+export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] = SOURCES): PathIssue[] {
   const issues: PathIssue[] = [];
   const add = (path: Array<string | number>, message: string, atKey = false) => issues.push({ path, message, atKey });
 
@@ -86,32 +96,8 @@ export function validateOkrs(cfg: OkrFile): PathIssue[] {
     add(['calendar', 'timezone'], `unknown time zone "${cfg.calendar.timezone}" (use an IANA name such as UTC or Europe/Berlin)`);
   }
 
-  const src = cfg.sources;
+  const known = knownNames(cfg, plugins);
   const teamNames = new Set(Object.keys(cfg.teams));
-  const teamValues = Object.values(cfg.teams);
-  const services = new Set([...(src.apilogs?.services.map((s) => s.name) ?? []), ...teamValues.flatMap((t) => t.services)]);
-  const boards = new Set([
-    ...(src.jira?.boards.flatMap((b) => (typeof b === 'number' ? [String(b)] : [b.name, b.id !== undefined ? String(b.id) : undefined])) ?? []),
-    ...teamValues.flatMap((t) => t.jira_boards.map(String)),
-  ]);
-  const queries = new Set(Object.keys(src.jira?.queries ?? {}));
-  const sonarAll = src.sonarqube?.projects === 'all';
-  const projects = new Set([
-    ...(Array.isArray(src.sonarqube?.projects) ? src.sonarqube.projects.map((p) => (typeof p === 'string' ? p : p.key)) : []),
-    ...teamValues.flatMap((t) => t.sonar_projects),
-  ]);
-
-  const needService = (path: Array<string | number>, service: string) => {
-    if (services.has(service)) return;
-    add(
-      path,
-      services.size === 0
-        ? `service "${service}" is unknown: configure sources.apilogs.services, or list it under a team's services if another host exports it`
-        : `service "${service}" is unknown (known: ${[...services].join(', ')})`,
-    );
-  };
-  const list = (v: string | string[]) => (typeof v === 'string' ? [v] : v);
-
   cfg.objectives.forEach((obj, oi) => {
     const op = ['objectives', oi];
     obj.key_results.forEach((kr, ki) => {
@@ -122,31 +108,21 @@ export function validateOkrs(cfg: OkrFile): PathIssue[] {
 
       const m = kr.measure;
       const mp = [...kp, 'measure'];
-      if (m.availability) needService([...mp, 'availability', 'service'], m.availability.service);
-      if (m.downtime) needService([...mp, 'downtime', 'service'], m.downtime.service);
-      for (const k of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
-        const l = m[k];
-        if (l) needService([...mp, k, 'service'], l.service);
+      const kind = kindOf(m);
+      const spec = kindSpec(kind);
+      for (const ref of refsOf(m)) {
+        const k = known.get(ref.kind);
+        const names = spellings(k);
+        const path = [...mp, kind, ref.param];
+        // A kind whose source is not configured, and that no team names either.
+        if (spec.needsSource && (k?.sources.length ?? 0) === 0 && names.size === 0) {
+          add(path, spec.needsSource);
+          continue;
+        }
+        if (k?.any) continue;
+        for (const v of ref.values) if (!names.has(v)) add(path, (k?.unknown ?? unknownName(ref.kind))(v, [...names]));
       }
-      const boardRef = m.story_points_per_sprint?.board ?? m.story_points?.boards;
-      if (boardRef !== undefined) {
-        const key = m.story_points_per_sprint ? ['story_points_per_sprint', 'board'] : ['story_points', 'boards'];
-        if (!src.jira) add([...mp, ...key], 'story points come from Jira, but sources.jira is not configured');
-        else for (const b of list(boardRef)) if (!boards.has(b)) add([...mp, ...key], `board "${b}" is not in sources.jira.boards`);
-      }
-      const q = m.jql_count?.query ?? m.jql_points?.query;
-      if (q !== undefined) {
-        const key = [m.jql_count ? 'jql_count' : 'jql_points', 'query'];
-        if (!src.jira) add([...mp, ...key], 'JQL measures come from Jira, but sources.jira is not configured');
-        else if (!queries.has(q)) add([...mp, ...key], `query "${q}" is not defined in sources.jira.queries`);
-      }
-      if (m.coverage) {
-        if (!src.sonarqube && projects.size === 0) add([...mp, 'coverage', 'project'], 'coverage comes from SonarQube, but sources.sonarqube is not configured');
-        else if (!sonarAll)
-          for (const p of list(m.coverage.project))
-            if (!projects.has(p)) add([...mp, 'coverage', 'project'], `SonarQube project "${p}" is not in sources.sonarqube.projects`);
-      }
-      if (kr.period === 'sprint' && !src.jira) add([...kp, 'period'], 'sprint periods come from Jira sprint dates, but sources.jira is not configured');
+      if (kr.period === 'sprint' && sourceSettings(cfg, 'jira') === undefined) add([...kp, 'period'], 'sprint periods come from Jira sprint dates, but sources.jira is not configured');
 
       const target = parseTarget(kr.target);
       if ('error' in target) return; // reported by the schema

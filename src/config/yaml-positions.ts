@@ -12,7 +12,7 @@ export interface Position {
  * the deepest node that exists: the object the field is missing from.
  */
 export function positionOf(doc: Document, lc: LineCounter, path: ReadonlyArray<PropertyKey>, atKey = false): Position {
-  let node: Node | null | undefined = doc.contents as Node | null;
+  let node: Node | null | undefined = doc.contents;
   let offset = node?.range?.[0] ?? 0;
   for (let i = 0; i < path.length; i++) {
     const seg = path[i];

@@ -41,16 +41,21 @@ export interface HttpClientOptions {
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
+/** The reason an AbortSignal was aborted with, as an Error. */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
+}
+
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
+    if (signal.aborted) return reject(abortReason(signal));
     const t = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
-      reject(signal.reason);
+      reject(abortReason(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -159,7 +164,7 @@ export class HttpClient {
   /** A fetch function bound to a collection, for third-party clients (e.g. the `bitbucket` package). */
   fetchFor(ctx: CollectContext): typeof fetch {
     return ((input: string | URL | Request, init?: RequestInit) =>
-      this.fetch(ctx, input instanceof Request ? input.url : input, init)) as typeof fetch;
+      this.fetch(ctx, input instanceof Request ? input.url : input, init));
   }
 
   private url(path: string, query?: Record<string, string | number | boolean | undefined>): URL {

@@ -165,6 +165,24 @@ export interface SourcePlugin<S extends SourceSettings = SourceSettings> {
   backfillInputs?(deps: SourceDeps<S>, files?: Record<string, string[]>): unknown;
   /** Simulated API for `okr-metrics demo`. */
   readonly simulator?: SourceSimulator;
+  /** What its settings name, by kind (`service`, `board`, `query`, `project`, `repo`). */
+  readonly references?: Readonly<Record<string, SourceReference<S>>>;
+}
+
+/** A thing a source's settings name (a service, board, query, project or repository), with the team they give it. */
+export interface Named {
+  name: string;
+  team?: string;
+  /** Other spellings that refer to it (a Jira board's id). */
+  aliases?: string[];
+}
+
+/** Things of one kind a source's settings name, for validation, dashboards and the team label. */
+export interface SourceReference<S> {
+  /** The names, or `any` when the source discovers them at run time (`projects: all`). */
+  names(settings: S): readonly Named[] | 'any';
+  /** The message for a key result naming something the file does not (`known`: every known name). */
+  unknown(name: string, known: readonly string[]): string;
 }
 
 /** A plugin list with its settings types erased: what the application iterates over. */

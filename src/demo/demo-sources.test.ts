@@ -207,7 +207,10 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
     // Platform's sprint is in its third day; Admin's and Metabase's started this morning.
     expect(activeSprint(snap, 'Platform').completed).toBeGreaterThan(0);
     const platform = closedSprints(snap, 'Platform').map((s) => s.completed);
-    for (const c of platform) expect(c).toBeGreaterThanOrEqual(55), expect(c).toBeLessThanOrEqual(75);
+    for (const c of platform) {
+      expect(c).toBeGreaterThanOrEqual(55);
+      expect(c).toBeLessThanOrEqual(75);
+    }
     // "> 60 per sprint": close to the target, not far above it.
     expect(sum(platform) / platform.length).toBeGreaterThan(57);
     expect(sum(platform) / platform.length).toBeLessThan(66);

@@ -6,18 +6,20 @@
 import type { LoadedConfig } from '../config/load-config.js';
 import type { KeyResult, Objective } from '../config/okr-schema.js';
 import type { KrStatus } from '../conventions.js';
-import type { SourceName } from '../../exporters/index.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
-import type { Ledger, LedgerRow } from './ledger.js';
-import { expandMeasure, fillPlaceholders, oneOrMany, type ExpandedMeasure } from './measures.js';
+import type { BaselineSource, Ledger, LedgerRow } from './ledger.js';
+export type { BaselineSource } from './ledger.js';
+import { fillPlaceholders, oneOrMany } from './measures.js';
+import { expandMeasure, kindSpec, refsOf, type ExpandedMeasure } from './measure-kinds.js';
 import { calendarOf, elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from '../core/periods.js';
 import type { PromQueryClient } from './prometheus-client.js';
 import { averageStillReachable, isMet, linearForecast, progressOf, resolveTarget, statusOf, withValue, type ResolvedTarget } from './progress.js';
 import { parseTarget, type Target } from './target.js';
 import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { redact } from '../core/secrets.js';
 
-export type BaselineSource = 'previous_period' | 'period_start' | 'fixed' | 'none';
 
 export interface KrResult {
   objective: string;
@@ -76,22 +78,10 @@ export interface EngineOptions {
   ledger?: Ledger;
   /** "Now" decides the current period and the instant of each evaluation. */
   clock: Clock;
+  /** Where problems that do not belong to one KR are logged (once each). */
+  logger?: Logger;
   forecastPoints?: number;
 }
-
-const PACE_KINDS = new Set(['jql_count', 'jql_points', 'story_points']);
-const SOURCE_OF_KIND: Record<string, SourceName> = {
-  availability: 'apilogs',
-  downtime: 'apilogs',
-  latency_p50: 'apilogs',
-  latency_p95: 'apilogs',
-  latency_p99: 'apilogs',
-  story_points_per_sprint: 'jira',
-  story_points: 'jira',
-  jql_count: 'jira',
-  jql_points: 'jira',
-  coverage: 'sonarqube',
-};
 
 /** Prometheus duration for a window in ms (at least 1 s). */
 export function windowOf(ms: number): string {
@@ -111,7 +101,8 @@ function manualNotes(kr: KeyResult): string | undefined {
 
 export class KrEngine {
   private readonly calendar: Calendar;
-  private readonly staleCache = new Map<SourceName, boolean>();
+  private readonly staleCache = new Map<string, boolean>();
+  private readonly logged = new Set<string>();
 
   constructor(private readonly opts: EngineOptions) {
     this.calendar = calendarOf(opts.loaded.config.calendar);
@@ -173,9 +164,9 @@ export class KrEngine {
 
   /** Sprints of the KR's board(s) from the Jira exporter's timestamps. */
   private async sprints(kr: KeyResult): Promise<Period[]> {
-    const board = kr.measure.story_points_per_sprint?.board ?? kr.measure.story_points?.boards;
+    const boards = refsOf(kr.measure).filter((r) => r.kind === 'board').flatMap((r) => r.values);
     // The same (escaped) board matcher the measure's own PromQL uses.
-    const m = board === undefined ? undefined : oneOrMany(board);
+    const m = boards.length === 0 ? undefined : oneOrMany(boards);
     const sel = m ? `{board${m.op}${JSON.stringify(m.value)}}` : '';
     const at = this.opts.clock.now();
     try {
@@ -195,7 +186,11 @@ export class KrEngine {
           return { id, name: s.labels.sprint_name || `sprint ${id}`, start: s.value * 1000, end };
         }),
       );
-    } catch {
+    } catch (e) {
+      // The KR falls back to the quarter and shows no_data; say why once.
+      const why = `sprint dates of ${kr.id} could not be read: ${redact((e as Error).message)}`;
+      if (!this.logged.has(why)) this.opts.logger?.warn(why);
+      this.logged.add(why);
       return [];
     }
   }
@@ -235,44 +230,50 @@ export class KrEngine {
     // A closed period that the ledger has frozen is reported as it was.
     if (row && row.closed_at !== null) return fromLedgerRow(base, row);
 
-    const promql = expanded.promql ? fillPlaceholders(expanded.promql, fillFor(period, at)) : undefined;
-    let problem: string | undefined;
-    let value: number | undefined;
-    if (expanded.manualValue !== undefined) value = expanded.manualValue;
-    else if (promql) {
-      const r = await this.value(promql, at);
-      value = r.value;
-      problem = r.problem;
-    }
+    const { promql, value, problem: measureProblem } = await this.measure(expanded, period, at);
+    const b = await this.baseline(kr, target, expanded, period, row);
+    const resolved = resolveTarget(target, b.value, expanded.unit);
+    const trend = await this.trend(expanded, period, at, value, closed);
+    const assessed = await this.assess(kr, expanded, period, now, { value, measureProblem, resolved, baselineSource: b.source, baseline: b.value, trend });
+    const result: KrResult = {
+      ...base,
+      promql,
+      value,
+      baseline: b.value,
+      baselineSource: b.source,
+      baselinePromql: b.promql,
+      target: resolved,
+      ...assessed,
+      trend,
+      fromLedger: false,
+    };
+    if (ledger) this.record(ledger, result, row, now);
+    return result;
+  }
 
-    // Baseline: frozen in the ledger once known; else measured now.
-    let baselineSource: BaselineSource;
-    let baseline: number | undefined;
-    let baselinePromql: string | undefined;
-    if (typeof kr.baseline === 'number') {
-      baselineSource = 'fixed';
-      baseline = kr.baseline;
-    } else if (target.kind === 'relative' || kr.baseline !== undefined) {
-      baselineSource = kr.baseline ?? 'previous_period';
-      if (row?.baseline !== null && row?.baseline !== undefined) {
-        baseline = row.baseline;
-        baselinePromql = row.baseline_promql ?? undefined;
-      } else {
-        const b = await this.baselineOf(kr, expanded, period, baselineSource);
-        baseline = b.value;
-        baselinePromql = b.promql;
-      }
-    } else {
-      baselineSource = 'none';
-    }
+  /** The measure's value at `at` (the manual value for manual measures). */
+  private async measure(expanded: ExpandedMeasure, period: Period, at: number): Promise<{ promql?: string; value?: number; problem?: string }> {
+    if (expanded.manualValue !== undefined) return { value: expanded.manualValue };
+    if (!expanded.promql) return {};
+    const promql = fillPlaceholders(expanded.promql, fillFor(period, at));
+    return { promql, ...(await this.value(promql, at)) };
+  }
 
-    const resolved = resolveTarget(target, baseline, expanded.unit);
-    const progressBaseline = baselineSource === 'none' ? undefined : baseline;
-    const progress = value !== undefined && resolved ? progressOf(value, resolved, progressBaseline) : 0;
-    const expectedProgress = closed ? 1 : elapsedFraction(period, now);
+  /** The baseline a relative target resolves against: fixed, frozen in the ledger once known, else measured now. */
+  private async baseline(kr: KeyResult, target: Target, expanded: ExpandedMeasure, period: Period, row: LedgerRow | undefined): Promise<{ source: BaselineSource; value?: number; promql?: string }> {
+    if (typeof kr.baseline === 'number') return { source: 'fixed', value: kr.baseline };
+    if (target.kind !== 'relative' && kr.baseline === undefined) return { source: 'none' };
+    const source = kr.baseline ?? 'previous_period';
+    if (row?.baseline !== null && row?.baseline !== undefined) return { source, value: row.baseline, promql: row.baseline_promql ?? undefined };
+    const b = await this.baselineOf(kr, expanded, period, source);
+    return { source, value: b.value, promql: b.promql };
+  }
 
+  /** The measure at `forecastPoints` instants spread over the open period so far, ending with `value` at `at`. */
+  private async trend(expanded: ExpandedMeasure, period: Period, at: number, value: number | undefined, closed: boolean): Promise<Array<{ t: number; v: number }>> {
+    if (value === undefined) return [];
     const trend: Array<{ t: number; v: number }> = [];
-    if (expanded.promql && value !== undefined && !closed) {
+    if (expanded.promql && !closed) {
       const k = this.opts.forecastPoints ?? this.opts.loaded.config.engine.forecast_points;
       for (let i = 1; i < k; i++) {
         const t = period.start + ((at - period.start) * i) / k;
@@ -280,40 +281,37 @@ export class KrEngine {
         const r = await this.value(fillPlaceholders(expanded.promql, fillFor(period, t)), t);
         if (r.value !== undefined) trend.push({ t, v: r.value });
       }
-      trend.push({ t: at, v: value });
-    } else if (value !== undefined) {
-      trend.push({ t: at, v: value });
     }
-    const forecast = closed ? value : linearForecast(trend, period.end) ?? value;
+    trend.push({ t: at, v: value });
+    return trend;
+  }
+
+  /** Progress, expected progress, forecast and status of a measured KR. */
+  private async assess(
+    kr: KeyResult,
+    expanded: ExpandedMeasure,
+    period: Period,
+    now: number,
+    m: { value?: number; measureProblem?: string; resolved?: ResolvedTarget; baselineSource: BaselineSource; baseline?: number; trend: Array<{ t: number; v: number }> },
+  ): Promise<{ progress: number; expectedProgress: number; forecast?: number; forecastMet?: boolean; status: KrStatus; problem?: string }> {
+    const { value, resolved } = m;
+    const closed = now >= period.end;
+    const progressBaseline = m.baselineSource === 'none' ? undefined : m.baseline;
+    const progress = value !== undefined && resolved ? progressOf(value, resolved, progressBaseline) : 0;
+    const expectedProgress = closed ? 1 : elapsedFraction(period, now);
+    const forecast = closed ? value : (linearForecast(m.trend, period.end) ?? value);
     const forecastMet = forecast !== undefined && resolved ? isMet(forecast, resolved) : undefined;
-    const pace = kr.tracking ? kr.tracking === 'pace' : PACE_KINDS.has(expanded.kind) || baselineSource === 'period_start';
-    const stale = closed ? false : await this.isStale(SOURCE_OF_KIND[expanded.kind]);
-    if (stale) problem = `${SOURCE_OF_KIND[expanded.kind]} data is stale (${RUNNER_METRICS.lastSuccess} older than ${STALE_AFTER_INTERVALS} refresh intervals)`;
+    const spec = kindSpec(expanded.kind);
+    const pace = kr.tracking ? kr.tracking === 'pace' : spec.pace || m.baselineSource === 'period_start';
+    const stale = closed ? false : await this.isStale(spec.source);
+    let problem = m.measureProblem;
+    if (stale) problem = `${spec.source} data is stale (${RUNNER_METRICS.lastSuccess} older than ${STALE_AFTER_INTERVALS} refresh intervals)`;
     if (value === undefined && !problem) problem = 'no series';
     if (resolved === undefined && value !== undefined) problem = 'no baseline yet: the relative target cannot be resolved';
-    // An availability dip mid-period is at risk, not lost, while a clean rest of the period recovers it.
-    const reachable = expanded.kind === 'availability' && value !== undefined && resolved && !closed ? averageStillReachable(value, resolved, expectedProgress) : undefined;
+    // A dip in a period average (availability) is at risk, not lost, while a clean rest of the period recovers it.
+    const reachable = spec.recoverable && value !== undefined && resolved && !closed ? averageStillReachable(value, resolved, expectedProgress) : undefined;
     const status = statusOf({ value, target: resolved, progress, expectedProgress, forecastMet, closed, pace, stale, reachable });
-
-    const result: KrResult = {
-      ...base,
-      promql,
-      value,
-      baseline,
-      baselineSource,
-      baselinePromql,
-      target: resolved,
-      progress,
-      expectedProgress,
-      forecast,
-      forecastMet,
-      status,
-      trend,
-      problem,
-      fromLedger: false,
-    };
-    if (ledger) this.record(ledger, result, row, now);
-    return result;
+    return { progress, expectedProgress, forecast, forecastMet, status, problem };
   }
 
   private record(ledger: Ledger, r: KrResult, row: LedgerRow | undefined, now: number): void {
@@ -374,7 +372,7 @@ export class KrEngine {
     }
   }
 
-  private async isStale(source: SourceName | undefined): Promise<boolean> {
+  private async isStale(source: string | undefined): Promise<boolean> {
     if (!source) return false;
     const cached = this.staleCache.get(source);
     if (cached !== undefined) return cached;
@@ -401,13 +399,13 @@ function fromLedgerRow(base: Omit<KrResult, 'value' | 'baseline' | 'baselineSour
     baselinePromql: row.baseline_promql ?? undefined,
     value: row.final_value ?? undefined,
     baseline: row.baseline ?? undefined,
-    baselineSource: row.baseline_source as BaselineSource,
+    baselineSource: row.baseline_source,
     target,
     progress: row.final_progress ?? 0,
     expectedProgress: 1,
     forecast: row.final_value ?? undefined,
     forecastMet: target && row.final_value !== null ? isMet(row.final_value, target) : undefined,
-    status: (row.final_status ?? 'no_data') as KrStatus,
+    status: row.final_status ?? 'no_data',
     trend: row.final_value !== null ? [{ t: row.period_end - 1000, v: row.final_value }] : [],
     fromLedger: true,
   };

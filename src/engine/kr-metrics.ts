@@ -73,11 +73,11 @@ export class EngineLoop {
     const tick = async () => {
       await this.runOnce();
       if (!this.stopped) {
-        this.timer = setTimeout(tick, this.intervalSeconds * 1000);
+        this.timer = setTimeout(() => void tick(), this.intervalSeconds * 1000);
         this.timer.unref?.();
       }
     };
-    this.timer = setTimeout(tick, 0);
+    this.timer = setTimeout(() => void tick(), 0);
   }
 
   stop(): void {

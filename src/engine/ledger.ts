@@ -7,37 +7,47 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { KR_STATUSES } from '../conventions.js';
+import { MEASURE_UNITS } from './measure-kinds.js';
 
-export interface LedgerRow {
-  key_result: string;
-  period: string;
-  objective: string;
-  title: string;
-  period_start: number;
-  period_end: number;
-  target_text: string;
+export const BASELINE_SOURCES = ['previous_period', 'period_start', 'fixed', 'none'] as const;
+export type BaselineSource = (typeof BASELINE_SOURCES)[number];
+
+/** A row of kr_periods: read through this schema, so a damaged or foreign database fails loudly, naming the row. */
+export const LedgerRow = z.object({
+  key_result: z.string(),
+  period: z.string(),
+  objective: z.string(),
+  title: z.string(),
+  period_start: z.number(),
+  period_end: z.number(),
+  target_text: z.string(),
   /** Absolute target, when it could be resolved. */
-  target_value: number | null;
-  unit: string;
-  promql: string | null;
-  baseline: number | null;
-  baseline_source: string;
-  baseline_promql: string | null;
-  baseline_frozen_at: number | null;
-  final_value: number | null;
-  final_progress: number | null;
-  final_status: string | null;
-  closed_at: number | null;
-}
+  target_value: z.number().nullable(),
+  unit: z.enum(MEASURE_UNITS),
+  promql: z.string().nullable(),
+  baseline: z.number().nullable(),
+  baseline_source: z.enum(BASELINE_SOURCES),
+  baseline_promql: z.string().nullable(),
+  baseline_frozen_at: z.number().nullable(),
+  final_value: z.number().nullable(),
+  final_progress: z.number().nullable(),
+  final_status: z.enum(KR_STATUSES).nullable(),
+  closed_at: z.number().nullable(),
+});
+export type LedgerRow = z.infer<typeof LedgerRow>;
 
-export interface BackfillRow {
-  source: string;
-  from_ms: number;
-  to_ms: number;
-  samples: number;
-  output: string;
-  created_at: number;
-}
+export const BackfillRow = z.object({
+  source: z.string(),
+  from_ms: z.number(),
+  to_ms: z.number(),
+  samples: z.number(),
+  output: z.string(),
+  created_at: z.number(),
+});
+export type BackfillRow = z.infer<typeof BackfillRow>;
+
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kr_periods (
@@ -75,7 +85,7 @@ CREATE TABLE IF NOT EXISTS backfills (
 export class Ledger {
   private readonly db: Database.Database;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -83,7 +93,8 @@ export class Ledger {
   }
 
   get(keyResult: string, period: string): LedgerRow | undefined {
-    return this.db.prepare('SELECT * FROM kr_periods WHERE key_result = ? AND period = ?').get(keyResult, period) as LedgerRow | undefined;
+    const row: unknown = this.db.prepare('SELECT * FROM kr_periods WHERE key_result = ? AND period = ?').get(keyResult, period);
+    return row === undefined ? undefined : this.parse(LedgerRow, row);
   }
 
   /** Record the start of a period with its frozen baseline; a second call changes nothing. */
@@ -125,7 +136,10 @@ export class Ledger {
   }
 
   rows(): LedgerRow[] {
-    return this.db.prepare('SELECT * FROM kr_periods ORDER BY period_start, key_result').all() as LedgerRow[];
+    return this.db
+      .prepare('SELECT * FROM kr_periods ORDER BY period_start, key_result')
+      .all()
+      .map((r) => this.parse(LedgerRow, r));
   }
 
   recordBackfill(row: BackfillRow): void {
@@ -138,10 +152,20 @@ export class Ledger {
   }
 
   backfills(): BackfillRow[] {
-    return this.db.prepare('SELECT * FROM backfills ORDER BY source, from_ms').all() as BackfillRow[];
+    return this.db
+      .prepare('SELECT * FROM backfills ORDER BY source, from_ms')
+      .all()
+      .map((r) => this.parse(BackfillRow, r));
   }
 
   close(): void {
     this.db.close();
+  }
+
+  private parse<T>(schema: z.ZodType<T>, row: unknown): T {
+    const r = schema.safeParse(row);
+    if (r.success) return r.data;
+    const what = row && typeof row === 'object' && 'key_result' in row ? ` (${String(row.key_result)} ${String((row as { period?: unknown }).period)})` : '';
+    throw new Error(`ledger ${this.file}: a row${what} is not what okr-metrics writes: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
   }
 }

@@ -11,29 +11,10 @@
 import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
-import type { Measure } from '../config/okr-schema.js';
 
 export const PLACEHOLDERS = ['window', 'period_start', 'period_end'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 export const PLACEHOLDER_RE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
-/** What a measure's numbers mean; decides how "points" are counted and how values are shown. */
-export type MeasureUnit = 'ratio' | 'seconds' | 'points' | 'count' | 'number';
-
-export interface ExpandedMeasure {
-  /** PromQL with placeholders, or undefined for manual measures. */
-  promql?: string;
-  unit: MeasureUnit;
-  /** The shorthand it came from (`promql` or `manual` for the two explicit kinds). */
-  kind: string;
-  /** Value written in the file, for manual measures. */
-  manualValue?: number;
-}
-
-/** One point of a measure in its own unit: ratios count percentage points. */
-export function pointSize(unit: MeasureUnit): number {
-  return unit === 'ratio' ? 0.01 : 1;
-}
 
 function labelValue(v: string): string {
   return JSON.stringify(v);
@@ -132,29 +113,6 @@ export function jqlCountPromql(query: string): string {
 
 export function jqlPointsPromql(query: string): string {
   return `sum(${JIRA_METRICS.queryPoints}${selector([['query', '=', query]])})`;
-}
-
-/** Expand a validated measure into PromQL (with placeholders) and its unit. */
-export function expandMeasure(m: Measure): ExpandedMeasure {
-  if (m.promql !== undefined) return { promql: m.promql, unit: m.unit ?? 'number', kind: 'promql' };
-  if (m.manual !== undefined) return { unit: m.unit ?? 'number', kind: 'manual', manualValue: m.manual.value };
-  if (m.availability) return { promql: availabilityPromql(m.availability.service, m.availability.failure_codes), unit: 'ratio', kind: 'availability' };
-  if (m.downtime)
-    return {
-      promql: downtimePromql(m.downtime.service, m.downtime.threshold, m.downtime.failure_codes),
-      unit: 'ratio',
-      kind: 'downtime',
-    };
-  if (m.latency_p50) return { promql: latencyQuantilePromql(m.latency_p50.service, 0.5, m.latency_p50.route), unit: 'seconds', kind: 'latency_p50' };
-  if (m.latency_p95) return { promql: latencyQuantilePromql(m.latency_p95.service, 0.95, m.latency_p95.route), unit: 'seconds', kind: 'latency_p95' };
-  if (m.latency_p99) return { promql: latencyQuantilePromql(m.latency_p99.service, 0.99, m.latency_p99.route), unit: 'seconds', kind: 'latency_p99' };
-  if (m.story_points_per_sprint)
-    return { promql: storyPointsPerSprintPromql(m.story_points_per_sprint.board), unit: 'points', kind: 'story_points_per_sprint' };
-  if (m.story_points) return { promql: storyPointsPromql(m.story_points.boards), unit: 'points', kind: 'story_points' };
-  if (m.coverage) return { promql: coveragePromql(m.coverage.project, m.coverage.branch), unit: 'ratio', kind: 'coverage' };
-  if (m.jql_count) return { promql: jqlCountPromql(m.jql_count.query), unit: 'count', kind: 'jql_count' };
-  if (m.jql_points) return { promql: jqlPointsPromql(m.jql_points.query), unit: 'points', kind: 'jql_points' };
-  throw new Error('measure has no known kind'); // unreachable after validation
 }
 
 /** Placeholder names used in a PromQL template. */

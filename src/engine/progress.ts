@@ -3,7 +3,7 @@
  * status"; property-tested (monotone in the value, clamped to 0..1, mirrored for lower-is-better).
  */
 import type { KrStatus } from '../conventions.js';
-import { pointSize, type MeasureUnit } from './measures.js';
+import { pointSize, type MeasureUnit } from './measure-kinds.js';
 import { higherIsBetter, meets, type Comparator, type Target } from './target.js';
 
 export interface ResolvedTarget {

@@ -7,11 +7,9 @@
 import { durationSeconds } from '../core/config-primitives.js';
 import { ALERT_NAMES as A, EXPORTER_JOB, KR_METRICS, NO_SUCCESS, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS, SLO_MIN_REQUESTS_LONG_WINDOW, SLO_PERIOD } from '../conventions.js';
 import { LABEL } from '../core/labels.js';
-import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
-import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
-import { oneOrMany } from '../engine/measures.js';
+import { kindSpec } from '../engine/measure-kinds.js';
 import type { Comparator } from '../engine/target.js';
 import { availabilityKrs, DEFAULT_ALERT, DEFAULT_AVAILABILITY_ALERT, DEFAULT_LATENCY_ALERT, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
 import { apiWindows, failureCodesOf, q, rollingMeasureExpr } from './recording-rules.js';
@@ -205,8 +203,7 @@ function latencyAlerts(model: GenerateModel): AlertingRule[] {
 function keyResultAlerts(model: GenerateModel): AlertingRule[] {
   const out: AlertingRule[] = [];
   for (const k of model.krs) {
-    const m = k.kr.measure;
-    if (!k.alert || m.availability || m.latency_p50 || m.latency_p95 || m.latency_p99) continue;
+    if (!k.alert || kindSpec(k.measure.kind).alert !== 'threshold') continue;
     if (k.measure.promql === undefined || k.target.kind !== 'absolute') continue;
     const value = windowedMeasure(k, k.alert.window);
     out.push({
@@ -309,24 +306,11 @@ function healthAlerts(model: GenerateModel): AlertingRule[] {
   return rules;
 }
 
-/** The series a measure cannot do without, when its source is enabled. */
+/** The series a measure cannot do without (the measure-kind table's presence selector), with its source. */
 function measureSeries(k: KrModel): { source: string; selector: string } | undefined {
-  const m = k.kr.measure;
-  // The same matcher as the measure's own PromQL: list items are regex-escaped.
-  const re = (v: string | string[]) => {
-    const m = oneOrMany(v);
-    return `${m.op}${q(m.value)}`;
-  };
-  const svc = m.availability?.service ?? m.downtime?.service;
-  if (svc) return { source: 'apilogs', selector: `${APILOGS_METRICS.requests}{${LABEL.service}=${q(svc)}}` };
-  const lat = m.latency_p50 ?? m.latency_p95 ?? m.latency_p99;
-  if (lat) return { source: 'apilogs', selector: `${APILOGS_METRICS.duration}_count{${LABEL.service}=${q(lat.service)}}` };
-  if (m.story_points_per_sprint) return { source: 'jira', selector: `${JIRA_METRICS.sprintPoints}{${LABEL.board}${re(m.story_points_per_sprint.board)}}` };
-  if (m.story_points) return { source: 'jira', selector: `${JIRA_METRICS.sprintPoints}{${LABEL.board}${re(m.story_points.boards)}}` };
-  if (m.coverage) return { source: 'sonarqube', selector: `${SONARQUBE_METRICS.coverage}{${LABEL.project}${re(m.coverage.project)}}` };
-  if (m.jql_count) return { source: 'jira', selector: `${JIRA_METRICS.queryIssues}{${LABEL.query}=${q(m.jql_count.query)}}` };
-  if (m.jql_points) return { source: 'jira', selector: `${JIRA_METRICS.queryPoints}{${LABEL.query}=${q(m.jql_points.query)}}` };
-  return undefined;
+  const spec = kindSpec(k.measure.kind);
+  const params = k.kr.measure[k.measure.kind];
+  return spec.source && spec.presence ? { source: spec.source, selector: spec.presence(params) } : undefined;
 }
 
 function absentDataAlerts(model: GenerateModel): AlertingRule[] {

@@ -56,7 +56,7 @@ function countRules(f: RuleFile<unknown>): number {
 export function generate(loaded: LoadedConfig): Generated {
   const source = basename(loaded.file);
   // validate
-  const model = buildModel(loaded.config);
+  const model = buildModel(loaded.config, loaded.sources);
   const nonEmpty = model.krs.length > 0;
   // recording rules
   const recording = recordingRules(model);

@@ -5,7 +5,10 @@
  */
 import { enabledSources, type KeyResult, type Objective, type OkrFile } from '../config/okr-schema.js';
 import { LATENCY_QUANTILES, type LatencyQuantileName } from '../conventions.js';
-import { expandMeasure, type ExpandedMeasure } from '../engine/measures.js';
+import { expandMeasure, kindOf, kindSpec, paramsOf, refsOf, type ExpandedMeasure } from '../engine/measure-kinds.js';
+import { SOURCES } from '../../exporters/index.js';
+import type { AnySourcePlugin } from '../core/source.js';
+import { knownNames } from '../config/references.js';
 import { parseTarget, type Target } from '../engine/target.js';
 
 export interface KrAlert {
@@ -65,8 +68,7 @@ export const DEFAULT_AVAILABILITY_ALERT: KrAlert = { for: '10m', severity: 'tick
 export const DEFAULT_LATENCY_ALERT: KrAlert = { for: '30m', severity: 'ticket', window: '1h' };
 
 function defaultsFor(kr: KeyResult): KrAlert {
-  const m = kr.measure;
-  if (m.availability) return DEFAULT_AVAILABILITY_ALERT;
+  if (kindSpec(kindOf(kr.measure)).alert === 'availability') return DEFAULT_AVAILABILITY_ALERT;
   // With an explicit mapping, latency KRs keep the historical page default (only severity differs).
   return DEFAULT_ALERT;
 }
@@ -77,10 +79,6 @@ function krAlert(kr: KeyResult): KrAlert | undefined {
   if (kr.alert === true) return { ...d };
   if (!kr.alert.enabled) return undefined;
   return { for: kr.alert.for ?? d.for, severity: kr.alert.severity ?? d.severity, window: kr.alert.window ?? d.window };
-}
-
-function list(v: string | string[]): string[] {
-  return typeof v === 'string' ? [v] : v;
 }
 
 class Owners {
@@ -96,30 +94,16 @@ class Owners {
   }
 }
 
-export function buildModel(config: OkrFile): GenerateModel {
+export function buildModel(config: OkrFile, plugins: readonly AnySourcePlugin[] = SOURCES): GenerateModel {
   const services = new Owners();
   const boards = new Owners();
   const projects = new Owners();
   const repos = new Owners();
 
-  // Sources first: their per-item team settings override the teams section (as in the collectors).
-  const src = config.sources;
-  for (const s of src.apilogs?.services ?? []) services.add(s.name);
-  for (const b of src.jira?.boards ?? []) {
-    if (typeof b === 'number') boards.add(String(b));
-    else boards.add(b.name ?? String(b.id), b.team);
-  }
-  const sonarProjects = src.sonarqube?.projects;
-  // `all` (discovered at run time) names no project here; teams.*.sonar_projects still does.
-  if (Array.isArray(sonarProjects)) for (const p of sonarProjects) typeof p === 'string' ? projects.add(p) : projects.add(p.key, p.team);
-  if (src.bitbucket && Array.isArray(src.bitbucket.repositories)) for (const r of src.bitbucket.repositories) typeof r === 'string' ? repos.add(r) : repos.add(r.slug, r.team);
-
-  for (const [team, t] of Object.entries(config.teams)) {
-    for (const s of t.services) services.add(s, team);
-    for (const b of t.jira_boards) boards.add(String(b), team);
-    for (const p of t.sonar_projects) projects.add(p, team);
-    for (const r of t.repos) repos.add(r, team);
-  }
+  // Sources first: their per-item team settings override the teams section (as in the collectors);
+  // then the teams; `all` (discovered at run time) names nothing here.
+  const owners: Record<string, Owners> = { service: services, board: boards, project: projects, repo: repos };
+  for (const [kind, k] of knownNames(config, plugins)) for (const n of k.names) owners[kind]?.add(n.name, n.team);
 
   const krs: KrModel[] = [];
   for (const objective of config.objectives) {
@@ -127,10 +111,7 @@ export function buildModel(config: OkrFile): GenerateModel {
       const target = parseTarget(kr.target);
       if ('error' in target) throw new GenerateError(`invalid key result "${kr.id}": invalid target: ${target.error}`);
       const m = kr.measure;
-      const svc = m.availability?.service ?? m.downtime?.service ?? m.latency_p50?.service ?? m.latency_p95?.service ?? m.latency_p99?.service;
-      if (svc) services.add(svc, kr.team);
-      for (const b of m.story_points_per_sprint ? list(m.story_points_per_sprint.board) : m.story_points ? list(m.story_points.boards) : []) boards.add(b, kr.team);
-      for (const p of m.coverage ? list(m.coverage.project) : []) projects.add(p, kr.team);
+      for (const ref of refsOf(m)) for (const v of ref.values) owners[ref.kind]?.add(v, kr.team);
       const alert = krAlert(kr);
       krs.push({ objective, kr, measure: expandMeasure(m), target, ...(alert ? { alert } : {}) });
     }
@@ -140,7 +121,7 @@ export function buildModel(config: OkrFile): GenerateModel {
   for (const o of [services, boards, projects, repos]) for (const x of o.sorted()) if (x.team) teamNames.add(x.team);
   for (const k of krs) if (k.kr.team) teamNames.add(k.kr.team);
 
-  const enabled = enabledSources(config).sort();
+  const enabled = enabledSources(config, plugins).sort();
 
   return {
     ...(config.organization ? { organization: config.organization } : {}),
@@ -162,7 +143,7 @@ export function buildModel(config: OkrFile): GenerateModel {
 export function availabilityKrs(model: GenerateModel): Array<KrModel & { service: string; objectiveRatio: number; failureCodes?: string }> {
   const out: Array<KrModel & { service: string; objectiveRatio: number; failureCodes?: string }> = [];
   for (const k of model.krs) {
-    const a = k.kr.measure.availability;
+    const a = paramsOf(k.kr.measure, 'availability');
     if (!a) continue;
     if (k.target.kind !== 'absolute' || (k.target.op !== '>' && k.target.op !== '>=') || !(k.target.value > 0 && k.target.value < 1))
       throw new GenerateError(`invalid key result "${k.kr.id}": an availability target is a ratio below 1 such as "> 99%", got "${k.target.text}"`);
@@ -182,7 +163,7 @@ export function latencyKrs(model: GenerateModel): LatencyKr[] {
   for (const k of model.krs) {
     const m = k.kr.measure;
     for (const { name: q } of LATENCY_QUANTILES) {
-      const l = m[`latency_${q}`];
+      const l = paramsOf(m, `latency_${q}`);
       if (l) out.push({ ...k, service: l.service, quantile: q, ...(l.route ? { route: l.route } : {}) });
     }
   }

@@ -1,8 +1,9 @@
 /** Human formatting of KR figures, shared by the Markdown and HTML reports. */
 import type { KrStatus } from '../conventions.js';
 import type { KrResult } from '../engine/engine.js';
-import type { MeasureUnit } from '../engine/measures.js';
+import type { MeasureUnit } from '../engine/measure-kinds.js';
 import { localDate, type Period } from '../core/periods.js';
+import { parseTarget } from '../engine/target.js';
 
 export function formatValue(v: number | undefined, unit: MeasureUnit): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
@@ -112,10 +113,10 @@ export function baselineText(k: KrResult): string {
 
 /** What a relative target means, stated explicitly (percent of the baseline versus points). */
 export function targetMeaning(k: KrResult): string {
-  const m = /^([+-])\s*(\d+(?:\.\d+)?)\s*(%|points?|pp)$/i.exec(k.targetText.trim());
-  if (!m) return '';
-  const pct = m[3] === '%';
-  const dir = m[1] === '+' ? 'increase' : 'decrease';
-  if (pct) return `${dir} by ${m[2]}% of the baseline (relative)`;
-  return `${dir} by ${m[2]} ${k.unit === 'ratio' ? 'percentage points' : 'points'} (absolute)`;
+  const t = parseTarget(k.targetText);
+  if ('error' in t || t.kind !== 'relative') return '';
+  const dir = t.change > 0 ? 'increase' : 'decrease';
+  const size = Math.abs(t.change);
+  if (t.unit === 'percent') return `${dir} by ${size}% of the baseline (relative)`;
+  return `${dir} by ${size} ${k.unit === 'ratio' ? 'percentage points' : 'points'} (absolute)`;
 }

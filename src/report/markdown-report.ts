@@ -3,7 +3,7 @@
  * know (objective rows in bold, then each KR with status, progress and notes), followed by
  * the exact PromQL behind every figure. Pastes cleanly into Confluence.
  */
-import type { Evaluation, KrResult } from '../engine/engine.js';
+import type { Evaluation } from '../engine/engine.js';
 import { baselineText, figuresText, formatPercent, formatTarget, formatValue, isoMinute, notesOf, periodDates, STATUS_LABEL, targetMeaning, trendWithForecast } from './format.js';
 import type { ReportContext } from './report-context.js';
 

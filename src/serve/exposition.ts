@@ -7,6 +7,8 @@
 import { Registry, type Metric } from 'prom-client';
 import type { MetricFamily, Snapshot } from '../core/source.js';
 import { mergeSnapshots } from '../core/snapshot.js';
+import type { Logger } from '../core/logger.js';
+import { redact } from '../core/secrets.js';
 
 type Provider = () => Snapshot;
 
@@ -49,8 +51,21 @@ export class ExpositionRegistry {
   private readonly providers: Provider[] = [];
   private readonly families = new Map<string, FamilyMetric>();
 
-  constructor(registry = new Registry()) {
+  /** Problems already logged: each is logged once when it starts, not on every scrape. */
+  private readonly logged = new Set<string>();
+
+  constructor(
+    registry = new Registry(),
+    private readonly logger?: Logger,
+  ) {
     this.registry = registry;
+  }
+
+  private warnOnce(message: string, cause: unknown): void {
+    const text = `${message}: ${redact(cause instanceof Error ? cause.message : String(cause))}`;
+    if (this.logged.has(text)) return;
+    this.logged.add(text);
+    this.logger?.warn(text);
   }
 
   /** A provider is called on every scrape; it must be cheap (it reads cached values). */
@@ -63,8 +78,9 @@ export class ExpositionRegistry {
     for (const p of this.providers) {
       try {
         parts.push(p());
-      } catch {
+      } catch (e) {
         // A provider that throws contributes nothing this scrape; the rest still render.
+        this.warnOnce('a metrics provider failed; its families are missing from this scrape', e);
       }
     }
     const merged = mergeSnapshots(...parts);
@@ -78,8 +94,9 @@ export class ExpositionRegistry {
         try {
           this.registry.registerMetric(metric as unknown as Metric);
           this.families.set(fam.name, metric);
-        } catch {
+        } catch (e) {
           // Name already taken by a prom-client metric (e.g. default metrics): skip the family.
+          this.warnOnce(`metric family ${fam.name} is not exported`, e);
         }
       }
     }

@@ -36,7 +36,7 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const exposition = new ExpositionRegistry();
+  const exposition = new ExpositionRegistry(undefined, opts.logger);
   if (opts.processMetrics !== false) {
     collectDefaultMetrics({ register: exposition.registry });
     // Gauges named like counters fail `promtool check metrics`; the per-type gauges without

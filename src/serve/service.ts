@@ -73,7 +73,7 @@ function engineLoop(loaded: LoadedConfig, opts: ServiceOptions): { loop: EngineL
   if (!cfg.enabled || loaded.config.objectives.length === 0) return undefined;
   const ledger = new Ledger(ledgerPath(loaded));
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded);
-  const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock });
+  const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock, logger: opts.logger.child({ component: 'engine' }) });
   return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), opts.logger.child({ component: 'engine' })), ledger, prom };
 }
 

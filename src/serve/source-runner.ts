@@ -60,10 +60,10 @@ export class SourceRunner {
       if (this.stopped) return;
       await this.runOnce();
       if (this.stopped) return;
-      this.timer = setTimeout(tick, this.nextDelayMs());
+      this.timer = setTimeout(() => void tick(), this.nextDelayMs());
       this.timer.unref?.();
     };
-    this.timer = setTimeout(tick, 0);
+    this.timer = setTimeout(() => void tick(), 0);
   }
 
   async stop(): Promise<void> {

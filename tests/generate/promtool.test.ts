@@ -133,7 +133,10 @@ function buildTests(): TestGroup[] {
     const ok: number[] = [];
     const err: number[] = [];
     for (let m = 0, o = 0, e = 0; m <= minutes; m++) {
-      if (m > 0 && m % n === 0) failFrom(m) ? e++ : o++;
+      if (m > 0 && m % n === 0) {
+        if (failFrom(m)) e++;
+        else o++;
+      }
       ok.push(o);
       err.push(e);
     }

@@ -39,7 +39,7 @@ const skipReason = dockerUnavailable();
 if (skipReason) console.log(`[grafana-container.test] skipped: ${skipReason}`);
 
 describe.skipIf(skipReason !== undefined)('Grafana with the generated provisioning (testcontainers)', () => {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const cleanups: Array<() => unknown> = [];
   afterAll(async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   });
@@ -47,7 +47,7 @@ describe.skipIf(skipReason !== undefined)('Grafana with the generated provisioni
   it('loads every dashboard, and every panel query returns data through Grafana', async () => {
     // A variable specifier: not resolved at type-check time, not needed where Docker is absent.
     const moduleName = 'testcontainers';
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+     
     const tc: any = await import(moduleName).catch(() => {
       throw new Error('Docker is available but the testcontainers package is not installed: npm install --save-dev testcontainers@11.9.0');
     });

@@ -151,7 +151,7 @@ export async function writeHistory(file: string): Promise<{ samples: number }> {
   // Jira sprints: each sprint's series from its start (active) on; completion only once closed.
   const hours = steps(HISTORY_FROM, HISTORY_TO, HOUR);
   const all = sprints();
-  const from = (s: SprintFixture, whenMs: number, value: number) => hours.filter((t) => t >= whenMs).map((t): Point => [t, value]);
+  const from = (_s: SprintFixture, whenMs: number, value: number) => hours.filter((t) => t >= whenMs).map((t): Point => [t, value]);
   const sprintLabels = (s: SprintFixture) => ({ board: s.board, team: s.team, sprint: s.id });
   await w.family(
     'jira_sprint_story_points',

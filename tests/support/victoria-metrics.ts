@@ -55,7 +55,7 @@ export async function importOpenMetrics(url: string, file: string): Promise<void
     duplex: 'half',
     headers: { 'content-type': 'text/plain', 'content-length': String(statSync(file).size) },
     signal: AbortSignal.timeout(60_000),
-  } as RequestInit);
+  });
   if (r.status !== 204) throw new Error(`import of ${file} into ${url}: ${r.status} ${await r.text()}`);
   await forceFlush(url);
 }

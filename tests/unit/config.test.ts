@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadConfig, parseConfig } from '../../src/config/load-config.js';
-import { expandMeasure } from '../../src/engine/measures.js';
+import { expandMeasure } from '../../src/engine/measure-kinds.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const fixtures = join(root, 'tests/fixtures/config');

@@ -74,7 +74,7 @@ function configErrors(text: string, e: Record<string, string> = env): string[] {
 
 describe('prometheus.headers', () => {
   it('reach the store with every query of the engine and the report', async () => {
-    fake = await startFakeServer((req, res) => sendJson(res, 200, UP_VECTOR));
+    fake = await startFakeServer((_req, res) => sendJson(res, 200, UP_VECTOR));
     const loaded = load(okrFile(fake.url, HEADERS));
     // The file keeps the credential as a reference; the tenant is interpolated like any string.
     expect(loaded.config.prometheus.headers).toEqual({ 'X-Scope-OrgID': 'team-a', 'X-Api-Key': '${OKR_TEST_GATEWAY_KEY}' });
@@ -101,7 +101,7 @@ describe('prometheus.headers', () => {
   });
 
   it('go out beside bearer_token, which stays the Authorization header', async () => {
-    fake = await startFakeServer((req, res) => sendJson(res, 200, UP_VECTOR));
+    fake = await startFakeServer((_req, res) => sendJson(res, 200, UP_VECTOR));
     const loaded = parseConfig(okrFile(fake.url, '    X-Scope-OrgID: team-b').replace('  headers:', '  bearer_token: ${OKR_TEST_BEARER}\n  headers:'), 'okrs.yaml', {
       env: { OKR_TEST_BEARER: 'bearer-T0KEN-77aa' },
     });
@@ -204,14 +204,14 @@ describe('prometheus.headers', () => {
 
 describe('the query API client', () => {
   it('fails loudly on a body that is not the query API (invalid_output)', async () => {
-    fake = await startFakeServer((req, res) => sendJson(res, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: 'one' }] } }));
+    fake = await startFakeServer((_req, res) => sendJson(res, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: 'one' }] } }));
     const e = (await new PrometheusClient(fake.url).query('up', clock.now()).catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/^Prometheus at http:\/\/127\.0\.0\.1:\d+ answered with a body that is not the query API's \(invalid_output\): .+; query: up$/);
   });
 
   it('refuses an answer from part of the data (a VictoriaMetrics cluster with a vmstorage down)', async () => {
     // vmselect's answer when -search.denyPartialResponse is off and a storage node is unreachable.
-    fake = await startFakeServer((req, res) => sendJson(res, 200, { status: 'success', isPartial: true, data: { resultType: 'vector', result: [{ metric: {}, value: [1435781451.781, '1'] }] } }));
+    fake = await startFakeServer((_req, res) => sendJson(res, 200, { status: 'success', isPartial: true, data: { resultType: 'vector', result: [{ metric: {}, value: [1435781451.781, '1'] }] } }));
     const e = (await new PrometheusClient(fake.url).query('sum(up)', clock.now()).catch((x: unknown) => x)) as Error;
     expect(e.message).toBe(`Prometheus at ${fake.url} answered from part of its data (isPartial); query: sum(up)`);
   });

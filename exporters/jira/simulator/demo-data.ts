@@ -241,7 +241,7 @@ export function demoJira(nowMs: number, world: SimulationWorld, seed = 1): DemoJ
     const start = sprintStart(b, active);
     const share = Math.min(1, (nowMs - start) / b.endAfterMs);
     plays.set(b.id, playSprint(b, active, seed, share));
-    addSprint(board, b, active, 'active', plays.get(b.id)!);
+    addSprint(board, b, active, 'active', plays.get(b.id));
     addSprint(board, b, active + 1, 'future');
     data.boards.push(board);
     activeOf.set(b.id, active);

@@ -154,7 +154,7 @@ function issueJson(data: FakeJiraData, issue: FakeIssue, fieldsParam: string | n
   if (fieldsParam === null || fieldsParam === '') fields = agile ? all : {};
   else if (fieldsParam.split(',').some((f) => f === '*all' || f === '*navigable')) fields = all;
   else fields = Object.fromEntries(fieldsParam.split(',').filter((f) => f in all).map((f) => [f, all[f]]));
-  const out: JiraIssue = { id: issue.id, key: issue.key, fields: fields as JiraIssue['fields'] };
+  const out: JiraIssue = { id: issue.id, key: issue.key, fields: fields };
   if (changelog) {
     const all = issue.changelog ?? [];
     out.changelog = { startAt: 0, maxResults: data.changelogCap, total: all.length, histories: all.slice(0, data.changelogCap) };

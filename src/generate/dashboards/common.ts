@@ -11,7 +11,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { DATASOURCE_UID, RECORDING_RULES } from '../../conventions.js';
 import { LABEL } from '../../core/labels.js';
-import type { MeasureUnit } from '../../engine/measures.js';
+import type { MeasureUnit } from '../../engine/measure-kinds.js';
 import type { Target } from '../../engine/target.js';
 import { GENERATED_BY } from '../render.js';
 
@@ -43,25 +43,25 @@ export function unitOf(u: MeasureUnit): string {
 /** Threshold steps colouring a value by whether it meets an absolute target. */
 export function targetThresholds(target: Target | undefined): dashboard.ThresholdsConfigBuilder {
   const b = new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute);
-  if (!target || target.kind === 'relative') return b.steps([{ value: null as unknown as number, color: 'blue' }]);
+  if (!target || target.kind === 'relative') return b.steps([{ value: null, color: 'blue' }]);
   const v = target.value;
   switch (target.op) {
     case '>':
     case '>=':
       return b.steps([
-        { value: null as unknown as number, color: 'red' },
+        { value: null, color: 'red' },
         { value: v, color: 'green' },
       ]);
     case '<':
     case '<=':
       return b.steps([
-        { value: null as unknown as number, color: 'green' },
+        { value: null, color: 'green' },
         { value: v, color: 'red' },
       ]);
     case '==':
       // "== 0" style: anything above the target is a miss.
       return b.steps([
-        { value: null as unknown as number, color: 'green' },
+        { value: null, color: 'green' },
         { value: v === 0 ? 1e-9 : v * 1.000001, color: 'red' },
       ]);
   }
@@ -90,7 +90,7 @@ export function statPanel(title: string): stat.PanelBuilder {
 export function booleanStatPanel(title: string, target: prometheus.DataqueryBuilder, names: [zero: string, one: string]): stat.PanelBuilder {
   return statPanel(title)
     .withTarget(target)
-    .mappings([{ type: 'value' as never, options: { '0': { text: names[0], color: 'red' }, '1': { text: names[1], color: 'green' } } } as never])
+    .mappings([{ type: 'value' as never, options: { '0': { text: names[0], color: 'red' }, '1': { text: names[1], color: 'green' } } }])
     .thresholds(
       steps([
         [null, 'red'],

@@ -19,7 +19,7 @@ function upPanel() {
 function scrapePanel() {
   return statPanel('Exporter scraped')
     .withTarget(query(`up{job=${q(EXPORTER_JOB)}}`, 'A', { instant: true, legend: '{{instance}}' }))
-    .mappings([{ type: 'value' as never, options: { '0': { text: 'down', color: 'red' }, '1': { text: 'up', color: 'green' } } } as never])
+    .mappings([{ type: 'value' as never, options: { '0': { text: 'down', color: 'red' }, '1': { text: 'up', color: 'green' } } }])
     .colorMode(common.BigValueColorMode.Background)
     .span(6)
     .height(5);

@@ -1,0 +1,287 @@
+/**
+ * The one table of measure kinds. Each entry says everything the rest of okr-metrics needs to
+ * know about a kind: the schema of its parameters in the OKR file, the source its data comes
+ * from, its unit, the PromQL it expands to (measures.ts), the series whose absence means "no
+ * data" (the OkrMeasureDataAbsent alert), whether it grows through the period (pace) or is a
+ * level to hold, which alert a KR on it gets, and what it names that the file must configure
+ * (services, boards, queries, projects). The schema, the KR engine, the rule and dashboard
+ * generators and the validation read this table instead of switching on kinds.
+ */
+import { z } from 'zod';
+import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
+import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
+import { LABEL } from '../core/labels.js';
+import {
+  availabilityPromql,
+  coveragePromql,
+  downtimePromql,
+  jqlCountPromql,
+  jqlPointsPromql,
+  latencyQuantilePromql,
+  oneOrMany,
+  storyPointsPerSprintPromql,
+  storyPointsPromql,
+} from './measures.js';
+
+export const MEASURE_UNITS = ['ratio', 'seconds', 'points', 'count', 'number'] as const;
+/** What a measure's numbers mean; decides how "points" are counted and how values are shown. */
+export type MeasureUnit = (typeof MEASURE_UNITS)[number];
+
+/** Things a measure names that the OKR file configures under a source (or a team). */
+export type RefKind = 'service' | 'board' | 'query' | 'project';
+
+export interface MeasureRef {
+  /** The parameter that names them, e.g. `service` or `boards`. */
+  param: string;
+  kind: RefKind;
+  values: string[];
+}
+
+/**
+ * Which alert a KR with `alert:` gets: `availability` (the KR forecast next to the SLO burn
+ * rates), `latency` (OkrLatencyRegression), `threshold` (OkrKeyResultOffTarget).
+ */
+export type AlertStyle = 'availability' | 'latency' | 'threshold';
+
+export interface MeasureKindSpec<P> {
+  /** Schema of the kind's parameters under `measure.<kind>`. */
+  params: z.ZodType<P>;
+  /** For the JSON Schema, where the kind's name does not say it all. */
+  description?: string;
+  /** The source whose series it reads (its staleness makes the KR no_data); none for promql and manual. */
+  source?: string;
+  /** Its unit; `declared` takes the measure's `unit` (default number). */
+  unit: MeasureUnit | 'declared';
+  /** PromQL with placeholders (measures.ts); none for manual. */
+  promql?(p: P): string;
+  /** A selector whose series exist whenever the measure has data. */
+  presence?(p: P): string;
+  /** Counts and sums grow through the period (pace); levels (availability, coverage) are held. */
+  pace: boolean;
+  /** A period average of requests: a clean rest of the period still lifts it (at_risk, not off_track). */
+  recoverable?: boolean;
+  alert: AlertStyle;
+  /** Services, boards, queries, projects it names. */
+  refs(p: P): MeasureRef[];
+  /** What to say when the kind's source is not configured at all (and no team names its things). */
+  needsSource?: string;
+}
+
+const ServiceRef = z.string().min(1);
+const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const list = (v: string | string[]) => (typeof v === 'string' ? [v] : v);
+const q = (v: string) => JSON.stringify(v);
+const matcher = (v: string | string[]) => {
+  const m = oneOrMany(v);
+  return `${m.op}${q(m.value)}`;
+};
+
+const LatencyParams = z.strictObject({ service: ServiceRef, route: z.string().optional() });
+type LatencyParams = z.infer<typeof LatencyParams>;
+
+function latencyKind(quantile: number): MeasureKindSpec<LatencyParams> {
+  return {
+    params: LatencyParams,
+    source: 'apilogs',
+    unit: 'seconds',
+    promql: (p) => latencyQuantilePromql(p.service, quantile, p.route),
+    presence: (p) => `${APILOGS_METRICS.duration}_count{${LABEL.service}=${q(p.service)}}`,
+    pace: false,
+    alert: 'latency',
+    refs: (p) => [{ param: 'service', kind: 'service', values: [p.service] }],
+  };
+}
+
+/** Identity function that checks an entry against the spec while keeping its own parameter type. */
+function kind<P>(spec: MeasureKindSpec<P>): MeasureKindSpec<P> {
+  return spec;
+}
+
+export const MEASURE_KINDS = {
+  promql: kind({
+    params: z.string().min(1),
+    description: 'PromQL; may use {{window}}, {{period_start}}, {{period_end}}.',
+    unit: 'declared',
+    promql: (p) => p,
+    pace: false,
+    alert: 'threshold',
+    refs: () => [],
+  }),
+  manual: kind({
+    params: z.strictObject({ value: z.number(), as_of: z.string().optional(), note: z.string().optional() }),
+    description: 'A value kept in this file, for what no source measures.',
+    unit: 'declared',
+    pace: false,
+    alert: 'threshold',
+    refs: () => [],
+  }),
+  availability: kind({
+    params: z.strictObject({ service: ServiceRef, failure_codes: z.string().optional() }),
+    source: 'apilogs',
+    unit: 'ratio',
+    promql: (p) => availabilityPromql(p.service, p.failure_codes),
+    presence: (p) => `${APILOGS_METRICS.requests}{${LABEL.service}=${q(p.service)}}`,
+    pace: false,
+    recoverable: true,
+    alert: 'availability',
+    refs: (p) => [{ param: 'service', kind: 'service', values: [p.service] }],
+  }),
+  downtime: kind({
+    params: z.strictObject({ service: ServiceRef, threshold: z.number().gt(0).lt(1).default(0.5), failure_codes: z.string().optional() }),
+    source: 'apilogs',
+    unit: 'ratio',
+    promql: (p) => downtimePromql(p.service, p.threshold, p.failure_codes),
+    presence: (p) => `${APILOGS_METRICS.requests}{${LABEL.service}=${q(p.service)}}`,
+    pace: false,
+    alert: 'threshold',
+    refs: (p) => [{ param: 'service', kind: 'service', values: [p.service] }],
+  }),
+  latency_p50: kind(latencyKind(0.5)),
+  latency_p95: kind(latencyKind(0.95)),
+  latency_p99: kind(latencyKind(0.99)),
+  story_points_per_sprint: kind({
+    params: z.strictObject({ board: OneOrMany }),
+    source: 'jira',
+    unit: 'points',
+    promql: (p) => storyPointsPerSprintPromql(p.board),
+    presence: (p) => `${JIRA_METRICS.sprintPoints}{${LABEL.board}${matcher(p.board)}}`,
+    pace: false,
+    alert: 'threshold',
+    refs: (p) => [{ param: 'board', kind: 'board', values: list(p.board) }],
+    needsSource: 'story points come from Jira, but sources.jira is not configured',
+  }),
+  story_points: kind({
+    params: z.strictObject({ boards: OneOrMany }),
+    source: 'jira',
+    unit: 'points',
+    promql: (p) => storyPointsPromql(p.boards),
+    presence: (p) => `${JIRA_METRICS.sprintPoints}{${LABEL.board}${matcher(p.boards)}}`,
+    pace: true,
+    alert: 'threshold',
+    refs: (p) => [{ param: 'boards', kind: 'board', values: list(p.boards) }],
+    needsSource: 'story points come from Jira, but sources.jira is not configured',
+  }),
+  coverage: kind({
+    params: z.strictObject({ project: OneOrMany, branch: z.string().optional() }),
+    source: 'sonarqube',
+    unit: 'ratio',
+    promql: (p) => coveragePromql(p.project, p.branch),
+    presence: (p) => `${SONARQUBE_METRICS.coverage}{${LABEL.project}${matcher(p.project)}}`,
+    pace: false,
+    alert: 'threshold',
+    refs: (p) => [{ param: 'project', kind: 'project', values: list(p.project) }],
+    needsSource: 'coverage comes from SonarQube, but sources.sonarqube is not configured',
+  }),
+  jql_count: kind({
+    params: z.strictObject({ query: z.string().min(1) }),
+    source: 'jira',
+    unit: 'count',
+    promql: (p) => jqlCountPromql(p.query),
+    presence: (p) => `${JIRA_METRICS.queryIssues}{${LABEL.query}=${q(p.query)}}`,
+    pace: true,
+    alert: 'threshold',
+    refs: (p) => [{ param: 'query', kind: 'query', values: [p.query] }],
+    needsSource: 'JQL measures come from Jira, but sources.jira is not configured',
+  }),
+  jql_points: kind({
+    params: z.strictObject({ query: z.string().min(1) }),
+    source: 'jira',
+    unit: 'points',
+    promql: (p) => jqlPointsPromql(p.query),
+    presence: (p) => `${JIRA_METRICS.queryPoints}{${LABEL.query}=${q(p.query)}}`,
+    pace: true,
+    alert: 'threshold',
+    refs: (p) => [{ param: 'query', kind: 'query', values: [p.query] }],
+    needsSource: 'JQL measures come from Jira, but sources.jira is not configured',
+  }),
+} as const;
+
+export type MeasureKind = keyof typeof MEASURE_KINDS;
+export type MeasureParams<K extends MeasureKind> = (typeof MEASURE_KINDS)[K] extends MeasureKindSpec<infer P> ? P : never;
+/** The kinds in the table's order (the order the schema and the docs list them). */
+export const MEASURE_KIND_NAMES = Object.keys(MEASURE_KINDS) as MeasureKind[];
+
+/** The spec of a kind with its parameter type erased, for code that handles every kind alike. */
+export function kindSpec(k: MeasureKind): MeasureKindSpec<unknown> {
+  return MEASURE_KINDS[k];
+}
+
+type MeasureShape = { [K in MeasureKind]: z.ZodOptional<(typeof MEASURE_KINDS)[K]['params']> };
+
+function optionalParams<K extends MeasureKind>(k: K): MeasureShape[K] {
+  const spec = MEASURE_KINDS[k];
+  const opt = spec.params.optional() as MeasureShape[K];
+  return 'description' in spec && spec.description ? opt.meta({ description: spec.description }) : opt;
+}
+
+/** Exactly one kind per measure, plus `unit` for promql and manual measures. */
+export const Measure = z
+  .strictObject({
+    // Key order is the JSON Schema's order: promql, unit, manual, then the shorthands.
+    promql: optionalParams('promql'),
+    unit: z
+      .enum(MEASURE_UNITS)
+      .optional()
+      .meta({ description: 'Unit of a promql or manual measure (ratio counts points as 0.01).' }),
+    ...(Object.fromEntries(MEASURE_KIND_NAMES.filter((k) => k !== 'promql').map((k) => [k, optionalParams(k)])) as Omit<MeasureShape, 'promql'>),
+  })
+  .superRefine((m, ctx) => {
+    const kinds = MEASURE_KIND_NAMES.filter((k) => m[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          kinds.length === 0 ? `a measure needs one of: ${MEASURE_KIND_NAMES.join(', ')}` : `a measure has exactly one kind, found ${kinds.join(' and ')}`,
+      });
+    }
+    if (m.unit !== undefined && kindSpec(kinds[0] ?? 'promql').unit !== 'declared') {
+      ctx.addIssue({ code: 'custom', path: ['unit'], message: 'unit is only set on promql and manual measures (shorthands know theirs)' });
+    }
+  });
+export type Measure = z.infer<typeof Measure>;
+
+/** The kind of a validated measure (exactly one is set). */
+export function kindOf(m: Measure): MeasureKind {
+  const k = MEASURE_KIND_NAMES.find((x) => m[x] !== undefined);
+  if (k === undefined) throw new Error('measure has no known kind'); // unreachable after validation
+  return k;
+}
+
+/** The parameters of a measure of kind `k`, or undefined when it is another kind. */
+export function paramsOf<K extends MeasureKind>(m: Measure, k: K): MeasureParams<K> | undefined {
+  return m[k] as MeasureParams<K> | undefined;
+}
+
+/** What a measure names (services, boards, queries, projects). */
+export function refsOf(m: Measure): MeasureRef[] {
+  const k = kindOf(m);
+  return kindSpec(k).refs(m[k]);
+}
+
+export interface ExpandedMeasure {
+  /** PromQL with placeholders, or undefined for manual measures. */
+  promql?: string;
+  unit: MeasureUnit;
+  kind: MeasureKind;
+  /** Value written in the file, for manual measures. */
+  manualValue?: number;
+}
+
+/** Expand a validated measure into PromQL (with placeholders) and its unit. */
+export function expandMeasure(m: Measure): ExpandedMeasure {
+  const kind = kindOf(m);
+  const spec = kindSpec(kind);
+  const promql = spec.promql?.(m[kind]);
+  return {
+    ...(promql !== undefined ? { promql } : {}),
+    unit: spec.unit === 'declared' ? (m.unit ?? 'number') : spec.unit,
+    kind,
+    ...(m.manual ? { manualValue: m.manual.value } : {}),
+  };
+}
+
+/** One point of a measure in its own unit: ratios count percentage points. */
+export function pointSize(unit: MeasureUnit): number {
+  return unit === 'ratio' ? 0.01 : 1;
+}
