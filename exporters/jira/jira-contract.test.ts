@@ -70,7 +70,7 @@ describe('Jira answers recorded by go-jira', () => {
     const get = async (path: string) => {
       const res = await fetch(`${fake!.url}${path}`, { headers: { authorization: auth } });
       expect(res.status).toBe(200);
-      return res.json() as Promise<unknown>;
+      return res.json();
     };
     const answers: Record<string, unknown> = {
       boards: await get('/rest/agile/1.0/board'),

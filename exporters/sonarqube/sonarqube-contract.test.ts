@@ -73,9 +73,9 @@ describe('SonarQube web-service examples', () => {
     const fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     servers.push(fake);
     const get = async (path: string, query: Record<string, string>) => {
-      const res = await fetch(`${fake.url}${path}?${new URLSearchParams(query)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`${fake.url}${path}?${new URLSearchParams(query).toString()}`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(res.status).toBe(200);
-      return res.json() as Promise<unknown>;
+      return res.json();
     };
     const answers: Record<string, unknown> = {
       '/api/components/search': await get('/api/components/search', { qualifiers: 'TRK' }),

@@ -5,7 +5,7 @@
  * Absolute URLs in forwarded bodies (Bitbucket's `next` links) are rewritten to point back at
  * the proxy, so paging stays behind it.
  */
-import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../../src/core/simulated-http.js';
+import { sendJson, startFakeServer, type FakeServer, type Handler, type RecordedRequest } from '../../src/core/simulated-http.js';
 
 export interface AnswerProxy extends FakeServer {
   /** Return a body to answer 200 with instead of forwarding; undefined forwards. */
@@ -13,8 +13,8 @@ export interface AnswerProxy extends FakeServer {
 }
 
 export async function startAnswerProxy(target: string): Promise<AnswerProxy> {
-  let proxy: AnswerProxy;
-  const server = await startFakeServer(async (req, res) => {
+  // Requests arrive only once `proxy` below is set.
+  const handler: Handler = async (req, res) => {
     const body = proxy.hijack?.(req);
     if (body !== undefined) return sendJson(res, 200, body);
     const headers = new Headers();
@@ -27,7 +27,8 @@ export async function startAnswerProxy(target: string): Promise<AnswerProxy> {
     });
     res.writeHead(upstream.status, { ...out, 'content-length': Buffer.byteLength(text) });
     res.end(text);
-  });
-  proxy = Object.assign(server, { hijack: undefined });
+  };
+  const hijack: AnswerProxy['hijack'] = undefined;
+  const proxy: AnswerProxy = Object.assign(await startFakeServer(handler), { hijack });
   return proxy;
 }
