@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from './clock.js';
+import type { CollectActivityLog } from './collect-activity.js';
 import type { Calendar } from './periods.js';
 import type { ErrorReason } from './runner-metrics.js';
 import type { SeriesTimeline } from './series-timeline.js';
@@ -45,6 +46,8 @@ export interface CollectContext {
   logger: Logger;
   /** Count one HTTP request to the source (okr_source_requests_total{status}). */
   countRequest(status: number | 'network_error'): void;
+  /** What is in flight, so a timeout can say what it interrupted (the runner provides it). */
+  activity?: CollectActivityLog;
 }
 
 export interface Collector {

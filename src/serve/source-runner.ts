@@ -10,6 +10,7 @@ import { snapshotProblem } from '../core/snapshot.js';
 import { ERROR_REASONS, type ErrorReason, RUNNER_METRICS } from '../core/runner-metrics.js';
 import { redact } from '../core/secrets.js';
 import type { Clock } from '../core/clock.js';
+import { CollectActivity } from '../core/collect-activity.js';
 
 export interface RunnerOptions {
   intervalSeconds: number;
@@ -95,9 +96,11 @@ export class SourceRunner {
     const onShutdown = () => ac.abort(this.shutdown.signal.reason);
     this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    const activity = new CollectActivity();
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new TimeoutError(`collection did not finish within ${this.opts.timeoutSeconds}s`);
+        // Said before aborting: the abort ends the requests this message is about.
+        const err = new TimeoutError(`timed out after ${this.opts.timeoutSeconds}s${activity.describe()}`);
         ac.abort(err);
         reject(err);
       }, this.opts.timeoutSeconds * 1000);
@@ -109,6 +112,7 @@ export class SourceRunner {
         const key = String(status);
         this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
       },
+      activity,
     };
     const started = performance.now();
     const work = Promise.resolve().then(() => this.collector.collect(ctx));
