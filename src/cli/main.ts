@@ -43,6 +43,7 @@ program
   .action(async (opts: { config: string }) => {
     const { runCheck } = await import('../config/check-command.js');
     const r = runCheck(opts.config);
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(`${opts.config}: ok (${r.objectives} objectives, ${r.keyResults} key results; sources: ${r.sources.join(', ') || 'none'})\n`);
   });
 

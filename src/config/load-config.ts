@@ -28,6 +28,8 @@ export interface LoadedConfig {
   text: string;
   /** The sources the file was read against (exporters/index.ts unless a test adds its own). */
   sources: readonly AnySourcePlugin[];
+  /** Problems that leave the file valid, as `file:line:col: path: message` issues. */
+  warnings: ConfigIssue[];
 }
 
 export interface LoadOptions {
@@ -55,6 +57,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: true });
 
   const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
   const at = (path: Array<string | number>, message: string, atKey = false) => {
     const { line, col } = positionOf(doc, lc, path, atKey);
     issues.push({ file, line, col, path, message });
@@ -76,13 +79,16 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   if (!parsed.success) {
     for (const issue of parsed.error.issues) addZodIssue(issue, at);
   } else if (issues.length === 0) {
-    for (const i of validateOkrs(parsed.data, sources)) at(i.path, i.message, i.atKey);
+    for (const i of validateOkrs(parsed.data, sources)) {
+      if (!i.warning) at(i.path, i.message, i.atKey);
+      else warnings.push({ file, ...positionOf(doc, lc, i.path, i.atKey ?? false), path: i.path, message: i.message });
+    }
   }
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(issues);
   }
-  return { config: parsed.data!, file, baseDir, env, text, sources };
+  return { config: parsed.data!, file, baseDir, env, text, sources, warnings };
 }
 
 type At = (path: Array<string | number>, message: string, atKey?: boolean) => void;

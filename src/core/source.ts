@@ -183,6 +183,8 @@ export interface SourceReference<S> {
   names(settings: S): readonly Named[] | 'any';
   /** The message for a key result naming something the file does not (`known`: every known name). */
   unknown(name: string, known: readonly string[]): string;
+  /** The collector also collects the names `teams` list for this kind (Jira's boards). */
+  teamsCollected?: boolean;
 }
 
 /** A plugin list with its settings types erased: what the application iterates over. */

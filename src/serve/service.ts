@@ -25,6 +25,7 @@ import { reportContext } from '../report/report-context.js';
 import { htmlReport } from '../report/html-report.js';
 import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
+import { formatIssue } from '../config/config-error.js';
 
 export interface ServiceOptions {
   host?: string;
@@ -88,6 +89,7 @@ function buildInfo(): MetricFamily {
 }
 
 export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
+  for (const w of loaded.warnings) opts.logger.warn(formatIssue(w));
   const info = buildInfo();
   const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger, opts.clock), opts.logger, opts.clock);
   const kr = engineLoop(loaded, opts);
