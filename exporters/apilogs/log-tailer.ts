@@ -9,6 +9,11 @@
  * content we had been reading, so when such a copy appears it resumes at the offset we had
  * reached in the original: lines written just before the copy are counted once, never twice.
  *
+ * The checkpoint keeps, with each file's offset, the counters those offsets produced: a restart
+ * continues both, so Prometheus sees no reset and no line is lost or counted twice, whether the
+ * process stopped gracefully or was killed. A file copied and truncated while we were down is
+ * recognised by its first bytes, and resumes where its original was left.
+ *
  * All file system calls are synchronous within one poll: a poll is then atomic with respect
  * to the rest of the process (scrapes, checkpoints), and a per-poll read budget keeps one
  * huge backlog from blocking the event loop for long.
@@ -104,6 +109,8 @@ interface ServiceState {
   resume: Map<string, FileCheckpoint>;
   /** The previous run followed this service: files it did not know are new, read from 0. */
   knownBefore: boolean;
+  /** Checkpointed files found truncated at start-up: their copy, if one appears, resumes them. */
+  truncatedWhileDown: FileCheckpoint[];
 }
 
 export class LogTailer {
@@ -117,16 +124,22 @@ export class LogTailer {
   private readonly logged = new Set<string>();
 
   constructor(private readonly opts: TailerOptions) {
-    const { checkpoint, problem } = loadCheckpoint(opts.stateFile);
-    if (problem) opts.logger.warn({ state_file: opts.stateFile, problem }, 'ignoring unreadable apilogs checkpoint; files start as configured by start_at');
-    this.states = opts.services.map((svc) => ({
-      svc,
-      files: new Map(),
-      retired: [],
-      missing: new Set(),
-      resume: new Map((checkpoint?.files ?? []).filter((f) => f.service === svc.name).map((f) => [`${f.dev}:${f.ino}`, f])),
-      knownBefore: checkpoint?.services.includes(svc.name) ?? false,
-    }));
+    const checkpoint = loadCheckpoint(opts.stateFile);
+    this.states = opts.services.map((svc) => {
+      const saved = checkpoint?.counters[svc.name];
+      if (saved && !svc.counters.restoreCounts(saved)) {
+        opts.logger.warn({ service: svc.name, state_file: opts.stateFile }, 'apilogs buckets changed since the checkpoint; the latency histogram restarts from zero');
+      }
+      return {
+        svc,
+        files: new Map(),
+        retired: [],
+        missing: new Set(),
+        resume: new Map((checkpoint?.files ?? []).filter((f) => f.service === svc.name).map((f) => [`${f.dev}:${f.ino}`, f])),
+        knownBefore: checkpoint?.services.includes(svc.name) ?? false,
+        truncatedWhileDown: [],
+      };
+    });
   }
 
   /** First poll now (so the first snapshot reflects the files), then on the interval. */
@@ -212,10 +225,11 @@ export class LogTailer {
         this.finishFile(st, f);
       }
     }
-    // Then files seen for the first time.
-    for (const [key, s] of seen) {
-      if (st.files.has(key)) continue;
-      const f = this.openFile(st, key, s, first);
+    // Then files seen for the first time: checkpointed ones first, so that a file truncated
+    // while we were down is known before its copy is looked at.
+    const fresh = [...seen].filter(([key]) => !st.files.has(key)).sort(([a], [b]) => Number(st.resume.has(b)) - Number(st.resume.has(a)));
+    for (const [key, s] of fresh) {
+      const f = this.openFile(st, key, s, first, seen);
       if (!f) continue;
       st.files.set(key, f);
       budget -= this.readOrWarn(st, f, budget);
@@ -224,6 +238,7 @@ export class LogTailer {
     // Once every pattern matches, checkpointed files not found are gone for good (rotated out
     // of the globs while we were down): forget them rather than carry them forever.
     if (missing === 0 && st.resume.size > 0) st.resume.clear();
+    if (missing === 0) st.truncatedWhileDown = [];
     return budget;
   }
 
@@ -237,7 +252,7 @@ export class LogTailer {
     }
   }
 
-  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean): FollowedFile | undefined {
+  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean, seen: ReadonlyMap<string, unknown>): FollowedFile | undefined {
     let fd: number;
     try {
       fd = openSync(s.path, 'r');
@@ -265,7 +280,7 @@ export class LogTailer {
       twinSince: 0,
     };
     try {
-      return this.positionNewFile(st, f, first);
+      return this.positionNewFile(st, f, first, seen);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -273,18 +288,28 @@ export class LogTailer {
   }
 
   /** Where a newly opened file starts: its checkpoint, start_at, a copy's original, or 0. */
-  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean): FollowedFile {
+  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean, seen: ReadonlyMap<string, unknown>): FollowedFile {
     const { key, fd } = f;
     const size = fstatSync(fd).size;
     const resumed = st.resume.get(key);
     if (resumed) {
       st.resume.delete(key);
-      const head = this.readHead(fd, resumed.head_len);
-      if (resumed.offset <= size && head.length === resumed.head_len && headHash(head) === resumed.head_sha1) {
+      if (this.holds(fd, size, resumed)) {
         this.startAt(f, resumed.offset);
         return f;
       }
-      // Same inode, different file (recycled inode or truncated while we were down): from 0.
+      // Same inode, different content (truncated while we were down, or a recycled inode):
+      // read from 0; a copy of the old content, if one shows up, resumes at the old offset.
+      st.truncatedWhileDown.push(resumed);
+      return f;
+    }
+    // The continuation of a checkpointed file that is gone or was truncated while we were down
+    // (copytruncate, or copy and delete): it starts with the content the checkpoint describes.
+    const lost = [...st.truncatedWhileDown, ...[...st.resume.values()].filter((r) => !seen.has(`${r.dev}:${r.ino}`))].find((r) => r.head_len > 0 && this.holds(fd, size, r));
+    if (lost) {
+      st.truncatedWhileDown = st.truncatedWhileDown.filter((r) => r !== lost);
+      st.resume.delete(`${lost.dev}:${lost.ino}`);
+      this.startAt(f, lost.offset);
       return f;
     }
     if (first && !st.knownBefore) {
@@ -309,6 +334,13 @@ export class LogTailer {
       }
     }
     return f;
+  }
+
+  /** Whether the open file (of `size` bytes) holds the content checkpoint entry `r` describes, up to its offset. */
+  private holds(fd: number, size: number, r: FileCheckpoint): boolean {
+    if (r.offset > size) return false;
+    const head = this.readHead(fd, r.head_len);
+    return head.length === r.head_len && headHash(head) === r.head_sha1;
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
@@ -439,7 +471,13 @@ export class LogTailer {
       // Files of a previous run not seen yet this run keep their entries until they are.
       for (const r of st.resume.values()) files.push(r);
     }
-    return { version: 1, saved_at: this.opts.clock.now() / 1000, services: this.states.map((s) => s.svc.name), files };
+    return {
+      version: 2,
+      saved_at: this.opts.clock.now() / 1000,
+      services: this.states.map((s) => s.svc.name),
+      files,
+      counters: Object.fromEntries(this.states.map((s) => [s.svc.name, s.svc.counters.saveCounts()])),
+    };
   }
 
   saveCheckpoint(): void {
