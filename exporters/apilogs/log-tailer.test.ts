@@ -2,7 +2,7 @@
  * Following files: start position, partial lines, missing files, restarts with the
  * checkpoint, and rotation under a concurrent writer (no loss, no duplicates).
  */
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -268,6 +268,29 @@ describe('LogTailer restart with the checkpoint', () => {
     copyFileSync(file, `${file}.1`);
     truncateSync(file, 0);
     appendFileSync(file, lines(61, 65));
+    const b = tailer(dir, ['access.log*']);
+    b.t.poll();
+    expect([b.c.parsed, b.c.malformed, durationSum(b.c)]).toEqual([65, 0, sumTo(65)]);
+  });
+
+  it('resumes from a copy made while it was down even when the copy got the inode of a checkpointed file deleted meanwhile', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 40));
+    const a = tailer(dir, ['access.log*'], { startAt: 'beginning' });
+    a.t.poll();
+    a.t.stop();
+    appendFileSync(file, lines(41, 60));
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, lines(61, 65));
+    // logrotate deleted an old rotated file whose inode the copy then received: the checkpoint
+    // has an entry for the copy's inode, with other content.
+    const stateFile = join(dir, 'state', 'checkpoint.json');
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+    const copy = statSync(`${file}.1`);
+    saved.files.unshift({ service: 'topups', path: `${file}.2`, dev: copy.dev, ino: copy.ino, offset: 10, head_len: 10, head_sha1: 'f'.repeat(40) });
+    writeFileSync(stateFile, JSON.stringify(saved));
     const b = tailer(dir, ['access.log*']);
     b.t.poll();
     expect([b.c.parsed, b.c.malformed, durationSum(b.c)]).toEqual([65, 0, sumTo(65)]);

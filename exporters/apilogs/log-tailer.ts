@@ -179,6 +179,8 @@ export class LogTailer {
     const counters = st.svc.counters;
     const seen = new Map<string, { path: string; dev: number; ino: number; size: number }>();
     let missing = 0;
+    /** A file could not be looked at this poll (renamed or removed meanwhile): keep the checkpoint's entries. */
+    let skipped = false;
     for (const pattern of st.svc.files) {
       const paths = this.expand(pattern);
       let matched = 0;
@@ -191,6 +193,7 @@ export class LogTailer {
           if (!seen.has(key)) seen.set(key, { path, dev: s.dev, ino: s.ino, size: s.size });
         } catch {
           // Vanished between glob and stat (rotation in progress): next poll sees it.
+          skipped = true;
         }
       }
       if (matched === 0) {
@@ -225,11 +228,17 @@ export class LogTailer {
         this.finishFile(st, f);
       }
     }
-    // Then files seen for the first time: checkpointed ones first, so that a file truncated
-    // while we were down is known before its copy is looked at.
-    const fresh = [...seen].filter(([key]) => !st.files.has(key)).sort(([a], [b]) => Number(st.resume.has(b)) - Number(st.resume.has(a)));
+    // Then files seen for the first time. After a restart, files that still hold what the
+    // checkpoint says come first: a copy made while we were down must find its original either
+    // followed (a copy in progress: wait for the truncation) or gone from the checkpoint's view.
+    let fresh = [...seen].filter(([key]) => !st.files.has(key));
+    if (st.resume.size > 0) {
+      const intact = new Set(fresh.filter(([key]) => st.resume.has(key) && this.stillHolds(seen, st.resume.get(key)!)).map(([key]) => key));
+      fresh = [...fresh.filter(([key]) => intact.has(key)), ...fresh.filter(([key]) => !intact.has(key))];
+    }
     for (const [key, s] of fresh) {
       const f = this.openFile(st, key, s, first, seen);
+      if (!f) skipped = true;
       if (!f) continue;
       st.files.set(key, f);
       budget -= this.readOrWarn(st, f, budget);
@@ -237,8 +246,10 @@ export class LogTailer {
     counters.filesWatched = st.files.size;
     // Once every pattern matches, checkpointed files not found are gone for good (rotated out
     // of the globs while we were down): forget them rather than carry them forever.
-    if (missing === 0 && st.resume.size > 0) st.resume.clear();
-    if (missing === 0) st.truncatedWhileDown = [];
+    if (missing === 0 && !skipped) {
+      st.resume.clear();
+      st.truncatedWhileDown = [];
+    }
     return budget;
   }
 
@@ -252,12 +263,18 @@ export class LogTailer {
     }
   }
 
-  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean, seen: ReadonlyMap<string, unknown>): FollowedFile | undefined {
+  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean, seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>): FollowedFile | undefined {
     let fd: number;
     try {
       fd = openSync(s.path, 'r');
     } catch (e) {
       this.warnOnce(`open:${s.path}:${(e as NodeJS.ErrnoException).code ?? ''}`, { service: st.svc.name, file: s.path, err: (e as Error).message }, 'cannot open access log; retrying every poll');
+      return undefined;
+    }
+    if (!this.isFile(fd, s)) {
+      // Renamed between our stat and our open (logrotate shifting .1 → .2 ...): the path now
+      // names another file. The next poll sees every file under its current name.
+      closeSync(fd);
       return undefined;
     }
     const f: FollowedFile = {
@@ -288,7 +305,7 @@ export class LogTailer {
   }
 
   /** Where a newly opened file starts: its checkpoint, start_at, a copy's original, or 0. */
-  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean, seen: ReadonlyMap<string, unknown>): FollowedFile {
+  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean, seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>): FollowedFile {
     const { key, fd } = f;
     const size = fstatSync(fd).size;
     const resumed = st.resume.get(key);
@@ -298,17 +315,17 @@ export class LogTailer {
         this.startAt(f, resumed.offset);
         return f;
       }
-      // Same inode, different content (truncated while we were down, or a recycled inode):
-      // read from 0; a copy of the old content, if one shows up, resumes at the old offset.
+      // Same inode, different content (truncated while we were down, or a recycled inode): a
+      // copy of the old content, if one shows up, resumes at the old offset. This file may
+      // itself be such a copy (logrotate's copy can get the inode of a file it deleted).
       st.truncatedWhileDown.push(resumed);
-      return f;
     }
-    // The continuation of a checkpointed file that is gone or was truncated while we were down
-    // (copytruncate, or copy and delete): it starts with the content the checkpoint describes.
-    const lost = [...st.truncatedWhileDown, ...[...st.resume.values()].filter((r) => !seen.has(`${r.dev}:${r.ino}`))].find((r) => r.head_len > 0 && this.holds(fd, size, r));
+    // The continuation of a checkpointed file that is gone or no longer holds its content
+    // (copytruncate or copy and delete while we were down): it starts with that content.
+    const lost = [...st.truncatedWhileDown, ...[...st.resume.values()].filter((r) => !this.stillHolds(seen, r))].find((r) => r.head_len > 0 && this.holds(fd, size, r));
     if (lost) {
       st.truncatedWhileDown = st.truncatedWhileDown.filter((r) => r !== lost);
-      st.resume.delete(`${lost.dev}:${lost.ino}`);
+      if (st.resume.get(`${lost.dev}:${lost.ino}`) === lost) st.resume.delete(`${lost.dev}:${lost.ino}`);
       this.startAt(f, lost.offset);
       return f;
     }
@@ -334,6 +351,29 @@ export class LogTailer {
       }
     }
     return f;
+  }
+
+  /** Whether the open descriptor is the file `s` identifies (same device and inode). */
+  private isFile(fd: number, s: { dev: number; ino: number }): boolean {
+    const now = fstatSync(fd);
+    return now.dev === s.dev && now.ino === s.ino;
+  }
+
+  /** Whether checkpoint entry `r`'s file is among the files seen and still holds its content. */
+  private stillHolds(seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>, r: FileCheckpoint): boolean {
+    const s = seen.get(`${r.dev}:${r.ino}`);
+    if (!s) return false;
+    let fd: number | undefined;
+    try {
+      fd = openSync(s.path, 'r');
+      // Renamed away meanwhile: it still exists, so it is not lost; assume it holds.
+      if (!this.isFile(fd, s)) return true;
+      return this.holds(fd, fstatSync(fd).size, r);
+    } catch {
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   /** Whether the open file (of `size` bytes) holds the content checkpoint entry `r` describes, up to its offset. */

@@ -122,18 +122,22 @@ program
     const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../serve/service.js')]);
     const loaded = loadConfig(opts.config);
     const logger = createLogger();
-    const service = await startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock });
+    // Signals are handled from the start: a stop during start-up waits for it, then stops
+    // cleanly (checkpoints saved, the state directory's lock released).
+    const starting = startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock });
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      await service.stop();
+      const service = await starting.catch(() => undefined);
+      await service?.stop();
       logger.flush?.();
       process.exit(EXIT.ok);
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
+    await starting;
   });
 
 program
