@@ -25,6 +25,7 @@ import { reportContext } from '../report/report-context.js';
 import { htmlReport } from '../report/html-report.js';
 import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
+import { lockStateDir, type StateLock } from '../core/state-lock.js';
 
 export interface ServiceOptions {
   host?: string;
@@ -88,10 +89,27 @@ function buildInfo(): MetricFamily {
 }
 
 export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
+  // First of all: a second process on the same state directory must not touch its files.
+  const lock = lockStateDir(stateDir(loaded), `okr-metrics serve -c ${loaded.file}`, new Date(opts.clock.now()).toISOString(), (reason, holder) =>
+    opts.logger.warn({ state_dir: stateDir(loaded), holder }, `took over a stale lock of the state directory (${reason})`),
+  );
+  try {
+    return await startLocked(loaded, opts, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock): Promise<RunningService> {
   const info = buildInfo();
-  const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger, opts.clock), opts.logger, opts.clock);
-  const kr = engineLoop(loaded, opts);
-  const server = await startServer({
+  const collectors = enabledCollectors(loaded, opts.logger, opts.clock);
+  const scheduler = new Scheduler(collectors, opts.logger, opts.clock);
+  let kr: ReturnType<typeof engineLoop> | undefined;
+  let server: RunningServer;
+  try {
+    kr = engineLoop(loaded, opts);
+    server = await startServer({
     host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
     port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
     logger: opts.logger,
@@ -112,6 +130,12 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
       });
     },
   });
+  } catch (e) {
+    // Files the collectors and the engine opened are released before the lock is.
+    await Promise.allSettled(collectors.map((c) => c.collector.close?.()));
+    kr?.ledger.close();
+    throw e;
+  }
   scheduler.start();
   kr?.loop.start();
   opts.logger.info({ sources: scheduler.runners.map((r) => r.source) }, 'collecting');
@@ -124,6 +148,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
       await scheduler.stop();
       await server.stop();
       kr?.ledger.close();
+      lock.release();
     },
   };
 }
