@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { DURATION_RE } from '../core/duration.js';
+import { urlHasCredentials } from '../core/config-primitives.js';
 import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { EXIT } from './exit-codes.js';
@@ -20,6 +21,12 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
   return n;
+}
+
+/** A URL argument: credentials in it would show in logs and reports (the file's auth settings carry them). */
+function urlArg(value: string): string {
+  if (urlHasCredentials(value)) throw new InvalidArgumentError('must not carry credentials (user:password@); set prometheus.basic_auth or bearer_token in the OKR file');
+  return value;
 }
 
 function duration(value: string): string {
@@ -147,7 +154,7 @@ program
   .option('--host <host>', 'exporter listen address (0.0.0.0 to reach it from other machines or containers)', '127.0.0.1')
   .option('-p, --port <port>', 'exporter port (taken: any free port)', port, DEFAULTS.port)
   .option('--no-prometheus', 'do not start Prometheus and Alertmanager even when installed')
-  .option('--prometheus-url <url>', 'use this Prometheus (e.g. the docker compose one) instead of starting one')
+  .option('--prometheus-url <url>', 'use this Prometheus (e.g. the docker compose one) instead of starting one', urlArg)
   .option('--prometheus-data-dir <dir>', "with --prometheus-url: that Prometheus' --storage.tsdb.path, to load the history into")
   .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
   .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', duration, '30m')
@@ -178,7 +185,7 @@ program
     if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${REPORT_FORMATS.join(', ')}`);
     return v;
   }, 'md')
-  .option('--prometheus <url>', 'Prometheus base URL (default: prometheus.url of the file)')
+  .option('--prometheus <url>', 'Prometheus base URL (default: prometheus.url of the file)', urlArg)
   .action(async (opts: { config: string; period?: string; format: ReportFormat; prometheus?: string }) => {
     const [{ loadConfig }, { runReport }] = await Promise.all([import('../config/load-config.js'), import('../report/report-command.js')]);
     const loaded = loadConfig(opts.config);
@@ -202,7 +209,7 @@ program
   .option('--step <duration>', 'sample interval', '5m')
   .option('--log-files <service=glob>', 'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)', collectRepeated)
   .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
-  .option('--prometheus <url>', 'Prometheus to check that the live exporter has no samples in the range (default: prometheus.url of the file)')
+  .option('--prometheus <url>', 'Prometheus to check that the live exporter has no samples in the range (default: prometheus.url of the file)', urlArg)
   .option('--no-live-check', 'do not ask Prometheus where the live samples start')
   .option('--force', 'rebuild sources an earlier run finished (months whose file comes out the same keep their blocks)')
   .option('--load-into <dir>', "copy the blocks into this Prometheus data directory (--storage.tsdb.path); blocks already there are kept")
