@@ -125,13 +125,14 @@ program
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
   .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)
   .option('-p, --port <port>', `listen port (default: server.port or ${DEFAULTS.port})`, port)
-  .action(async (opts: { config: string; host?: string; port?: number }) => {
+  .option('--web.config.file <file>', 'TLS and basic auth, in the Prometheus exporter-toolkit web config format (default: server.web_config_file)')
+  .action(async (opts: { config: string; host?: string; port?: number; 'web.config.file'?: string }) => {
     const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../serve/service.js')]);
     const loaded = loadConfig(opts.config);
     const logger = createLogger();
     // Signals are handled from the start: a stop during start-up waits for it, then stops
     // cleanly (checkpoints saved, the state directory's lock released).
-    const starting = startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock });
+    const starting = startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock, webConfigFile: opts['web.config.file'] });
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;

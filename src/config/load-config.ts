@@ -15,6 +15,7 @@ import type { Env } from '../core/secrets.js';
 import { rawChecks, validateOkrs } from './validate-okrs.js';
 import { positionOf } from './yaml-positions.js';
 import { parseYamlFile, readConfigText } from './yaml-file.js';
+import { loadWebConfig } from './web-config.js';
 
 export interface LoadedConfig {
   /** The validated file; secret fields still hold their ${VAR} references or *_file paths. */
@@ -63,6 +64,17 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     for (const issue of parsed.error.issues) addZodIssue(issue, at);
   } else if (issues.length === 0) {
     for (const i of validateOkrs(parsed.data)) at(i.path, i.message, i.atKey);
+    const web = parsed.data.server.web_config_file;
+    if (web !== undefined) {
+      // The web config file is checked with the OKR file: `check` catches a bad certificate path.
+      try {
+        const wc = loadWebConfig(web, baseDir);
+        if (wc.basicAuthUsers && parsed.data.server.auth) at(['server', 'auth'], `give either server.auth or basic_auth_users in ${web}, not both`);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        issues.push(...e.issues);
+      }
+    }
   }
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);

@@ -3,7 +3,9 @@
  * /healthz (alive), /readyz (every source collected once or failed with a reason).
  * `start()`/`stop()` so tests run it in-process on port 0.
  */
-import type { Server } from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -11,7 +13,8 @@ import { collectDefaultMetrics } from 'prom-client';
 import type { Snapshot } from '../core/source.js';
 import { redact } from '../core/secrets.js';
 import type { SourceHealth } from './source-runner.js';
-import { authMiddleware, type ServerAuth } from './auth.js';
+import { authMiddleware, clientCertMiddleware, type ServerAuth } from './auth.js';
+import type { WebConfig } from '../config/web-config.js';
 import { ExpositionRegistry } from './exposition.js';
 
 export interface ServerOptions {
@@ -19,6 +22,10 @@ export interface ServerOptions {
   port: number;
   logger: Logger;
   auth?: ServerAuth;
+  /** TLS from a web config file (exporter-toolkit format). */
+  tls?: WebConfig['tls'];
+  /** Response headers from the web config file's http_server_config. */
+  headers?: Record<string, string>;
   /** Called on every scrape; must return cached values. */
   snapshot: () => Snapshot;
   health: () => SourceHealth[];
@@ -47,6 +54,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const app = express();
   app.disable('x-powered-by');
+  const headers = Object.entries(opts.headers ?? {});
+  if (headers.length > 0) {
+    app.use((_req, res, next) => {
+      for (const [k, v] of headers) res.set(k, v);
+      next();
+    });
+  }
+  if (opts.tls && (opts.tls.clientAuth === 'RequireAnyClientCert' || opts.tls.clientAuth === 'VerifyClientCertIfGiven')) app.use(clientCertMiddleware(opts.tls.clientAuth));
   app.use(authMiddleware(opts.auth));
 
   app.get('/metrics', async (_req: Request, res: Response) => {
@@ -78,20 +93,59 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       .send('<!doctype html><title>okr-metrics</title><h1>okr-metrics</h1><ul><li><a href="metrics">/metrics</a></li><li><a href="readyz">/readyz</a></li><li><a href="healthz">/healthz</a></li></ul>\n');
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port, opts.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
+  const tls = opts.tls;
+  const server: Server = tls ? createHttpsServer(tls.options, app) : createHttpServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  opts.logger.info({ host: opts.host, port }, 'listening');
+  opts.logger.info({ host: opts.host, port, tls: tls !== undefined }, 'listening');
+  if (!opts.auth && !isLoopback(opts.host)) {
+    opts.logger.warn(
+      { host: opts.host, port },
+      `listening beyond this machine (${opts.host}:${port}) without authentication: anyone who can reach the port reads /metrics and /report (objectives, key results, figures). Protect it with basic_auth_users in a web config file (--web.config.file or server.web_config_file) or server.auth, or listen on 127.0.0.1`,
+    );
+  }
+  const reload = tls && tls.files.length > 0 ? watchCertificates(server as HttpsServer, tls, opts.logger) : undefined;
   return {
-    url: `http://${hostForUrl}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
     stop: () =>
       new Promise<void>((resolve) => {
+        if (reload) clearInterval(reload);
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** Renewed certificates (cert-manager, certbot) are picked up without a restart. */
+function watchCertificates(server: HttpsServer, tls: NonNullable<WebConfig['tls']>, logger: Logger): NodeJS.Timeout {
+  const stamp = () => tls.files.map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0).join(',');
+  let last = stamp();
+  const timer = setInterval(() => {
+    const now = stamp();
+    if (now === last) return;
+    last = now;
+    try {
+      const reread = (inline: unknown, file: string | undefined) => (file ? readFileSync(file, 'utf8') : inline) as string;
+      const { cert, key, ca } = tls.sources;
+      server.setSecureContext({ ...tls.options, cert: reread(tls.options.cert, cert), key: reread(tls.options.key, key), ...(tls.options.ca ? { ca: reread(tls.options.ca, ca) } : {}) });
+      logger.info('TLS certificate files changed; reloaded');
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'TLS certificate files changed but cannot be loaded; keeping the previous ones');
+    }
+  }, 30_000);
+  timer.unref();
+  return timer;
 }

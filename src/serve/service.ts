@@ -26,6 +26,8 @@ import { htmlReport } from '../report/html-report.js';
 import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
 import { lockStateDir, type StateLock } from '../core/state-lock.js';
+import { loadWebConfig } from '../config/web-config.js';
+import { ConfigError } from '../config/config-error.js';
 
 export interface ServiceOptions {
   host?: string;
@@ -35,6 +37,8 @@ export interface ServiceOptions {
   prom?: PromQueryClient;
   /** The process' clock (systemClock from the CLI; tests inject theirs). */
   clock: Clock;
+  /** --web.config.file: wins over server.web_config_file (relative to the working directory). */
+  webConfigFile?: string;
 }
 
 export interface RunningService extends RunningServer {
@@ -109,11 +113,15 @@ async function startLocked(loaded: LoadedConfig, opts: ServiceOptions, lock: Sta
   let server: RunningServer;
   try {
     kr = engineLoop(loaded, opts);
+    const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile, process.cwd()) : loaded.config.server.web_config_file !== undefined ? loadWebConfig(loaded.config.server.web_config_file, loaded.baseDir) : undefined;
+    if (web?.basicAuthUsers && loaded.config.server.auth) throw new ConfigError([{ file: web.file, line: 1, col: 1, path: ['basic_auth_users'], message: `give either basic_auth_users here or server.auth in ${loaded.file}, not both` }]);
     server = await startServer({
     host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
     port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
     logger: opts.logger,
-    auth: serverAuth(loaded),
+    auth: web?.basicAuthUsers ? { basicUsers: web.basicAuthUsers } : serverAuth(loaded),
+    tls: web?.tls,
+    headers: web?.headers,
     snapshot: () => [info, ...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
     health: () => scheduler.health(),
     ready: () => scheduler.ready(),
