@@ -7,15 +7,21 @@ import { readFileSync, statSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Snapshot } from '../core/source.js';
 import { redact } from '../core/secrets.js';
 import type { SourceHealth } from './source-runner.js';
 import { authMiddleware, clientCertMiddleware, type ServerAuth } from './auth.js';
 import type { WebConfig } from '../config/web-config.js';
 import { ExpositionRegistry } from './exposition.js';
+
+/** Process metrics are read at most once per this many milliseconds. */
+const PROCESS_METRICS_TTL_MS = 1000;
+const gzipAsync = promisify(gzip);
 
 export interface ServerOptions {
   host: string;
@@ -26,8 +32,13 @@ export interface ServerOptions {
   tls?: WebConfig['tls'];
   /** Response headers from the web config file's http_server_config. */
   headers?: Record<string, string>;
-  /** Called on every scrape; must return cached values. */
+  /** Called when the data changed (see `version`); must return cached values. */
   snapshot: () => Snapshot;
+  /**
+   * Changes whenever `snapshot()` may return something else (a source refreshed, the engine
+   * evaluated, a source's health changed). Default: always re-render.
+   */
+  version?: () => string;
   health: () => SourceHealth[];
   ready: () => boolean;
   /** Extra routes (e.g. /report) mounted after auth. */
@@ -43,17 +54,40 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const exposition = new ExpositionRegistry();
+  // Process metrics change at every scrape and are cheap; the snapshot families change when the
+  // data does and are most of the bytes: rendered apart, the latter from a cache.
+  const processRegistry = new Registry();
   if (opts.processMetrics !== false) {
-    collectDefaultMetrics({ register: exposition.registry });
+    collectDefaultMetrics({ register: processRegistry });
     // Gauges named like counters fail `promtool check metrics`; the per-type gauges without
     // the suffix (nodejs_active_handles{type}) carry the same information.
-    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) exposition.registry.removeSingleMetric(n);
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processRegistry.removeSingleMetric(n);
   }
+  const exposition = new ExpositionRegistry(new Registry(), new Set(processRegistry.getMetricsAsArray().map((m) => m.name)));
   exposition.addProvider(opts.snapshot);
+  let unversioned = 0;
+  const version = opts.version ?? (() => String(++unversioned));
+  // Reading the process metrics costs ~2 ms (/proc reads): scrapes within the same second
+  // (HA Prometheus pairs, several scrapers) share one reading.
+  let processText: { at: number; body: Promise<Buffer>; gzip?: Promise<Buffer> } | undefined;
+  const processMetrics = (compressed: boolean): Promise<Buffer> => {
+    const now = performance.now();
+    if (!processText || now - processText.at >= PROCESS_METRICS_TTL_MS) {
+      const entry: { at: number; body: Promise<Buffer>; gzip?: Promise<Buffer> } = { at: now, body: processRegistry.metrics().then((t: string) => Buffer.from(t, 'utf8')) };
+      processText = entry;
+      entry.body.catch(() => {
+        if (processText === entry) processText = undefined;
+      });
+    }
+    if (!compressed) return processText.body;
+    processText.gzip ??= processText.body.then((b) => gzipAsync(b));
+    return processText.gzip;
+  };
 
   const app = express();
   app.disable('x-powered-by');
+  // An ETag would hash the whole exposition on every scrape; Prometheus does not use it.
+  app.set('etag', false);
   const headers = Object.entries(opts.headers ?? {});
   if (headers.length > 0) {
     app.use((_req, res, next) => {
@@ -64,10 +98,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (opts.tls && (opts.tls.clientAuth === 'RequireAnyClientCert' || opts.tls.clientAuth === 'VerifyClientCertIfGiven')) app.use(clientCertMiddleware(opts.tls.clientAuth));
   app.use(authMiddleware(opts.auth));
 
-  app.get('/metrics', async (_req: Request, res: Response) => {
+  app.get('/metrics', async (req: Request, res: Response) => {
     try {
-      const body = await exposition.metrics();
-      res.set('Content-Type', exposition.contentType).send(body);
+      // Prometheus asks for gzip: ~10× fewer bytes per scrape, compressed once per change. Two
+      // gzip members back to back are one valid gzip body (RFC 1952; Go's reader takes it).
+      const compressed = req.acceptsEncodings('gzip') === 'gzip';
+      const v = version();
+      const [snapshot, process] = await Promise.all([compressed ? exposition.renderedGzip(v) : exposition.rendered(v), processMetrics(compressed)]);
+      res.writeHead(200, {
+        'Content-Type': exposition.contentType,
+        'Content-Length': snapshot.length + process.length,
+        Vary: 'Accept-Encoding',
+        ...(compressed ? { 'Content-Encoding': 'gzip' } : {}),
+      });
+      res.write(snapshot);
+      res.end(process);
     } catch (e) {
       // Should not happen (families never throw); keep the reason out of the body.
       opts.logger.error({ err: redact(String(e)) }, 'rendering /metrics failed');

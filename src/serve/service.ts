@@ -123,6 +123,7 @@ async function startLocked(loaded: LoadedConfig, opts: ServiceOptions, lock: Sta
     tls: web?.tls,
     headers: web?.headers,
     snapshot: () => [info, ...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
+    version: () => `${scheduler.generation}/${kr?.loop.generation ?? 0}`,
     health: () => scheduler.health(),
     ready: () => scheduler.ready(),
     extraRoutes: (app) => {
