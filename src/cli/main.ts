@@ -4,7 +4,7 @@
  * function; errors end here, with a path-like message and a meaningful exit code.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError, UsageError } from '../config/config-error.js';
 import { DURATION_RE } from '../core/duration.js';
 import { urlHasCredentials } from '../core/config-primitives.js';
 import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
@@ -192,6 +192,7 @@ program
     const loaded = loadConfig(opts.config);
     const r = await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus, clock: systemClock });
     process.stdout.write(r.text);
+    if (r.ledgerLost) process.stderr.write(`okr-metrics report: ${r.ledgerLost}\n`);
     if (r.prometheusDown) {
       // The review still lists every KR (manual ones with values); the measured ones could not be.
       process.stderr.write(`okr-metrics report: ${r.prometheusDown}; measured key results show no data\n`);
@@ -226,6 +227,89 @@ program
     if (r.failed) process.exitCode = EXIT.failure;
   });
 
+const ledgerCommand = program.command('ledger').description('the KR ledger (frozen baselines and final figures): export it to a file for git or a backup, import it back');
+
+ledgerCommand
+  .command('export')
+  .description('write every ledger row as JSON (default) or CSV, on stdout or to --out')
+  .option('-c, --config <file>', 'OKR file (its engine.ledger / server.state_dir locate the ledger)', DEFAULTS.configFile)
+  .option('--format <format>', 'json or csv (default: from --out, else json)')
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action(async (opts: { config: string; format?: string; out?: string }) => {
+    const [{ loadConfig }, { Ledger }, io, { ledgerPath }, { writeFileSync }] = await Promise.all([
+      import('../config/load-config.js'),
+      import('../engine/ledger.js'),
+      import('../engine/ledger-io.js'),
+      import('../config/state-paths.js'),
+      import('node:fs'),
+    ]);
+    const format = ledgerFormat(opts.format ?? (opts.out ? io.formatOf(opts.out) : undefined) ?? 'json', io.LEDGER_FORMATS);
+    const loaded = loadConfig(opts.config);
+    const file = ledgerPath(loaded);
+    const { existsSync } = await import('node:fs');
+    // Exporting must not create an empty ledger where none is.
+    if (!existsSync(file)) throw new Error(`no ledger at ${file} (engine.ledger, default <state_dir>/ledger.sqlite)`);
+    const ledger = new Ledger(file);
+    try {
+      const text = io.exportLedger(ledger, format);
+      if (opts.out) writeFileSync(opts.out, text);
+      else process.stdout.write(text);
+      if (opts.out) process.stderr.write(`${ledger.rows().length} rows written to ${opts.out}\n`);
+    } finally {
+      ledger.close();
+    }
+  });
+
+ledgerCommand
+  .command('import')
+  .description('load an export into the ledger: new rows are added, open ones updated; a closed (frozen) row with other figures is refused unless --overwrite')
+  .argument('<file>', 'a file written by ledger export (JSON or CSV)')
+  .option('-c, --config <file>', 'OKR file (its engine.ledger / server.state_dir locate the ledger)', DEFAULTS.configFile)
+  .option('--format <format>', 'json or csv (default: from the file name, else json)')
+  .option('--overwrite', 'replace closed rows whose figures differ (each is listed)')
+  .option('--dry-run', 'validate and say what would change; write nothing')
+  .action(async (file: string, opts: { config: string; format?: string; overwrite?: boolean; dryRun?: boolean }) => {
+    const [{ loadConfig }, { Ledger }, io, { ledgerPath, stateDir }, { readFileSync }, { updateLedgerMarker }] = await Promise.all([
+      import('../config/load-config.js'),
+      import('../engine/ledger.js'),
+      import('../engine/ledger-io.js'),
+      import('../config/state-paths.js'),
+      import('node:fs'),
+      import('../engine/ledger-marker.js'),
+    ]);
+    const format = ledgerFormat(opts.format ?? io.formatOf(file) ?? 'json', io.LEDGER_FORMATS);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+    }
+    const rows = io.parseLedgerExport(text, format, file);
+    const loaded = loadConfig(opts.config);
+    const ledger = new Ledger(ledgerPath(loaded));
+    try {
+      const dry = opts.dryRun === true;
+      const r = io.importLedger(ledger, rows, opts.overwrite === true, dry);
+      for (const c of r.conflicts) {
+        const diff = c.fields.map((f) => `${f.field} ${JSON.stringify(f.ledger)} -> ${JSON.stringify(f.file)}`).join(', ');
+        process.stderr.write(`${r.written ? 'overwrote' : dry && opts.overwrite ? 'would overwrite' : 'refused'} frozen row ${c.keyResult} ${c.period}: ${diff}\n`);
+      }
+      const would = r.written ? '' : 'would have ';
+      process.stdout.write(
+        `${r.written ? 'imported' : dry ? 'dry run, nothing written' : 'nothing written'}: ${would}added ${r.added}, ${would}updated ${r.updated} open rows, ${r.unchanged} unchanged, ${r.conflicts.length} frozen rows with other figures${r.conflicts.length > 0 && !r.written && !opts.overwrite ? ' (refused; --overwrite replaces them)' : ''}\n`,
+      );
+      if (r.written) updateLedgerMarker(stateDir(loaded), ledger);
+      if (r.conflicts.length > 0 && !r.written && !opts.overwrite) process.exitCode = EXIT.failure;
+    } finally {
+      ledger.close();
+    }
+  });
+
+function ledgerFormat(value: string, formats: readonly string[]): 'json' | 'csv' {
+  if (!formats.includes(value)) throw new UsageError(`--format must be one of ${formats.join(', ')}`);
+  return value as 'json' | 'csv';
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
@@ -235,7 +319,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EXIT.usage;
       return;
     }
-    const { UsageError } = await import('../config/config-error.js');
     if (e instanceof UsageError) {
       process.stderr.write(`okr-metrics: ${e.message}\n`);
       process.exitCode = EXIT.usage;

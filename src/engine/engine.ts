@@ -9,7 +9,7 @@ import type { KrStatus } from '../conventions.js';
 import type { SourceName } from '../../exporters/index.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
-import type { Ledger, LedgerRow } from './ledger.js';
+import { remeasured, type Ledger, type LedgerRow } from './ledger.js';
 import { expandMeasure, fillPlaceholders, oneOrMany, type ExpandedMeasure } from './measures.js';
 import { calendarOf, elapsedFraction, periodContaining, previousPeriod, sprintPeriods, type Calendar, type Period } from '../core/periods.js';
 import type { PromQueryClient } from './prometheus-client.js';
@@ -52,6 +52,12 @@ export interface KrResult {
   problem?: string;
   /** Figures come from the ledger (frozen), not from Prometheus. */
   fromLedger: boolean;
+  /**
+   * A closed period whose figures were not frozen while it ran (no ledger record from during the
+   * period: a first start, or a lost ledger): re-measured from Prometheus afterwards, with today's
+   * file (targets, baselines) rather than the period's.
+   */
+  notFrozen?: boolean;
   /** The previous period's final value, when the ledger has it: the quarter-over-quarter trend. */
   previous?: { period: string; value: number };
 }
@@ -311,6 +317,7 @@ export class KrEngine {
       trend,
       problem,
       fromLedger: false,
+      ...(closed ? { notFrozen: !(row && row.opened_at !== null && row.opened_at < period.end) } : {}),
     };
     if (ledger) this.record(ledger, result, row, now);
     return result;
@@ -331,7 +338,7 @@ export class KrEngine {
         baseline_promql: r.baselinePromql ?? null,
         baseline_frozen_at: r.baseline !== undefined ? now : null,
         ...fields,
-      });
+      }, now);
     } else {
       ledger.updateOpenTarget(r.id, r.period.name, fields);
       if (row.baseline === null && r.baseline !== undefined) ledger.fillMissingBaseline(r.id, r.period.name, r.baseline, r.baselinePromql ?? null, now);
@@ -410,6 +417,7 @@ function fromLedgerRow(base: Omit<KrResult, 'value' | 'baseline' | 'baselineSour
     status: (row.final_status ?? 'no_data') as KrStatus,
     trend: row.final_value !== null ? [{ t: row.period_end - 1000, v: row.final_value }] : [],
     fromLedger: true,
+    notFrozen: remeasured(row),
   };
 }
 

@@ -69,6 +69,8 @@ export class EngineLoop {
     private readonly engine: KrEngine,
     private readonly intervalSeconds: number,
     private readonly logger: Logger,
+    /** After each evaluation (the ledger marker is kept up to date from here). */
+    private readonly onEvaluated?: () => void,
   ) {}
 
   start(): void {
@@ -94,6 +96,7 @@ export class EngineLoop {
       this.last = await this.engine.evaluateCurrent();
       this.families = evaluationFamilies(this.last);
       this.generation++;
+      this.onEvaluated?.();
       // One line when Prometheus itself fails every measured KR (not per KR, not per run).
       const measured = this.last.objectives.flatMap((o) => o.keyResults).filter((k) => k.kind !== 'manual');
       const problem = measured.length > 0 && measured.every((k) => k.problem?.includes('Prometheus')) ? measured[0]!.problem : undefined;

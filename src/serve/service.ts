@@ -27,6 +27,7 @@ import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
 import { lockStateDir, type StateLock } from '../core/state-lock.js';
 import { loadWebConfig } from '../config/web-config.js';
+import { missingLedgerProblem, updateLedgerMarker } from '../engine/ledger-marker.js';
 import { ConfigError } from '../config/config-error.js';
 
 export interface ServiceOptions {
@@ -77,9 +78,19 @@ function engineLoop(loaded: LoadedConfig, opts: ServiceOptions): { loop: EngineL
   const cfg = loaded.config.engine;
   if (!cfg.enabled || loaded.config.objectives.length === 0) return undefined;
   const ledger = new Ledger(ledgerPath(loaded));
+  const lost = missingLedgerProblem(stateDir(loaded), ledger);
+  if (lost) opts.logger.error({ ledger: ledger.file }, lost);
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded);
   const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock });
-  return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), opts.logger.child({ component: 'engine' })), ledger, prom };
+  const logger = opts.logger.child({ component: 'engine' });
+  const onEvaluated = () => {
+    try {
+      updateLedgerMarker(stateDir(loaded), ledger);
+    } catch (e) {
+      logger.warn({ err: (e as Error).message }, 'cannot update the ledger marker');
+    }
+  };
+  return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), logger, onEvaluated), ledger, prom };
 }
 
 /** `okr_metrics_build_info`: which build is running, as Prometheus exporters do. */
