@@ -30,38 +30,58 @@ function basicCredentials(header: string): { user: string; password: string } | 
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-export function authMiddleware(auth: ServerAuth) {
+/**
+ * Whether an Authorization header is accepted: a boolean, or a promise when a bcrypt hash has to
+ * be checked (successful checks are remembered, so a scraper pays bcrypt once).
+ */
+export interface Authenticator {
+  /** The WWW-Authenticate scheme of a refusal. */
+  scheme: 'Bearer' | 'Basic';
+  check(header: string): boolean | Promise<boolean>;
+}
+
+export function authenticator(auth: NonNullable<ServerAuth>): Authenticator {
+  if ('bearerToken' in auth) return { scheme: 'Bearer', check: (h) => h.startsWith('Bearer ') && same(h.slice(7), auth.bearerToken.reveal()) };
+  if ('basic' in auth) {
+    return {
+      scheme: 'Basic',
+      check: (h) => h.startsWith('Basic ') && same(h.slice(6), Buffer.from(`${auth.basic.username}:${auth.basic.password.reveal()}`).toString('base64')),
+    };
+  }
   const verified = new Set<string>();
+  return {
+    scheme: 'Basic',
+    check: (header) => {
+      const creds = basicCredentials(header);
+      if (!creds) return false;
+      const hash = auth.basicUsers.get(creds.user);
+      const key = createHash('sha256').update(`${creds.user}\0${creds.password}\0${hash ?? ''}`).digest('hex');
+      if (hash !== undefined && verified.has(key)) return true;
+      return bcrypt.compare(creds.password, hash ?? DUMMY_HASH).then(
+        (ok) => {
+          if (!ok || hash === undefined) return false;
+          if (verified.size >= MAX_CACHED) verified.clear();
+          verified.add(key);
+          return true;
+        },
+        () => false,
+      );
+    },
+  };
+}
+
+export function authMiddleware(auth: ServerAuth) {
+  const a = auth ? authenticator(auth) : undefined;
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!auth) return next();
-    const header = req.get('authorization') ?? '';
-    const refuse = (scheme: string) => {
-      res.set('WWW-Authenticate', `${scheme} realm="okr-metrics"`);
+    if (!a) return next();
+    const refuse = () => {
+      res.set('WWW-Authenticate', `${a.scheme} realm="okr-metrics"`);
       res.status(401).type('text/plain').send('unauthorized\n');
     };
-    if ('bearerToken' in auth) {
-      if (header.startsWith('Bearer ') && same(header.slice(7), auth.bearerToken.reveal())) return next();
-      return refuse('Bearer');
-    }
-    if ('basic' in auth) {
-      const expected = Buffer.from(`${auth.basic.username}:${auth.basic.password.reveal()}`).toString('base64');
-      if (header.startsWith('Basic ') && same(header.slice(6), expected)) return next();
-      return refuse('Basic');
-    }
-    const creds = basicCredentials(header);
-    if (!creds) return refuse('Basic');
-    const hash = auth.basicUsers.get(creds.user);
-    const key = createHash('sha256').update(`${creds.user}\0${creds.password}\0${hash ?? ''}`).digest('hex');
-    if (hash !== undefined && verified.has(key)) return next();
-    bcrypt.compare(creds.password, hash ?? DUMMY_HASH).then(
-      (ok) => {
-        if (!ok || hash === undefined) return refuse('Basic');
-        if (verified.size >= MAX_CACHED) verified.clear();
-        verified.add(key);
-        next();
-      },
-      () => refuse('Basic'),
-    );
+    const ok = a.check(req.get('authorization') ?? '');
+    if (ok === true) return next();
+    if (ok === false) return refuse();
+    ok.then((yes) => (yes ? next() : refuse()), refuse);
   };
 }
 
@@ -70,17 +90,19 @@ export function authMiddleware(auth: ServerAuth) {
  * RequireAnyClientCert needs a certificate, verified or not; VerifyClientCertIfGiven refuses an
  * unverifiable one. RequireAndVerifyClientCert is enforced by the TLS handshake itself.
  */
+export function clientCertProblem(type: ClientAuthType, socket: TLSSocket): string | undefined {
+  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+  const given = cert !== undefined && Object.keys(cert).length > 0;
+  if (type === 'RequireAnyClientCert' && !given) return 'a client certificate is required';
+  if (type === 'VerifyClientCertIfGiven' && given && !socket.authorized) return 'the client certificate is not trusted';
+  return undefined;
+}
+
 export function clientCertMiddleware(type: ClientAuthType) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const socket = req.socket as TLSSocket;
-    const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
-    const given = cert !== undefined && Object.keys(cert).length > 0;
-    if (type === 'RequireAnyClientCert' && !given) {
-      res.status(403).type('text/plain').send('a client certificate is required\n');
-      return;
-    }
-    if (type === 'VerifyClientCertIfGiven' && given && !socket.authorized) {
-      res.status(403).type('text/plain').send('the client certificate is not trusted\n');
+    const problem = clientCertProblem(type, req.socket as TLSSocket);
+    if (problem) {
+      res.status(403).type('text/plain').send(`${problem}\n`);
       return;
     }
     next();
