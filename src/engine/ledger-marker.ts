@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonFileAtomic } from '../core/state-file.js';
 import type { Ledger } from './ledger.js';
+import { KR_METRICS } from '../conventions.js';
+import type { PromQueryClient } from './prometheus-client.js';
 
 export const LEDGER_MARKER = 'ledger-marker.json';
 
@@ -43,4 +45,23 @@ export function updateLedgerMarker(stateDir: string, ledger: Ledger): void {
   if (prev && prev.closed_periods >= closed && (prev.ledger === ledger.file || closed === 0)) return;
   const last = ledger.rows().filter((r) => r.closed_at !== null).at(-1)?.period;
   writeJsonFileAtomic(join(stateDir, LEDGER_MARKER), { ledger: ledger.file, closed_periods: closed, ...(last ? { last_closed: last } : {}) }, 2);
+}
+
+/**
+ * The other witness: Prometheus' own history of the engine. A new, empty ledger while the engine
+ * was already evaluating before `periodStartMs` (the current period) means a ledger that held
+ * that period's close is gone, even when the whole state directory went with it. Undefined when
+ * Prometheus knows nothing older (or cannot be asked: that is reported elsewhere).
+ */
+export async function ledgerLostPerPrometheus(ledger: Ledger, prom: PromQueryClient, nowMs: number, periodStartMs: number): Promise<string | undefined> {
+  if (!ledger.created || ledger.closedCount() > 0) return undefined;
+  let first: number | undefined;
+  try {
+    const r = await prom.query(`min(min_over_time(${KR_METRICS.lastEvaluation}[400d]))`, nowMs);
+    first = r[0]?.value;
+  } catch {
+    return undefined;
+  }
+  if (first === undefined || !Number.isFinite(first) || first * 1000 >= periodStartMs) return undefined;
+  return `the KR ledger ${ledger.file} was created empty, but Prometheus (${prom.baseUrl}) has key-result evaluations since ${new Date(first * 1000).toISOString()}, before this period: the ledger that froze the earlier periods is missing. Restore it (okr-metrics ledger import <export>) or fix engine.ledger; until then closed periods are re-measured and reported as not frozen`;
 }

@@ -27,7 +27,7 @@ import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
 import { lockStateDir, type StateLock } from '../core/state-lock.js';
 import { loadWebConfig } from '../config/web-config.js';
-import { missingLedgerProblem, updateLedgerMarker } from '../engine/ledger-marker.js';
+import { ledgerLostPerPrometheus, missingLedgerProblem, updateLedgerMarker } from '../engine/ledger-marker.js';
 import { ConfigError } from '../config/config-error.js';
 
 export interface ServiceOptions {
@@ -81,6 +81,16 @@ function engineLoop(loaded: LoadedConfig, opts: ServiceOptions): { loop: EngineL
   const lost = missingLedgerProblem(stateDir(loaded), ledger);
   if (lost) opts.logger.error({ ledger: ledger.file }, lost);
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded);
+  if (!lost && ledger.created) {
+    // No marker (the state directory may have gone with the ledger): ask Prometheus' history.
+    const now = opts.clock.now();
+    ledgerLostPerPrometheus(ledger, prom, now, periodContaining('quarter', now, calendarOf(loaded.config.calendar)).start).then(
+      (problem) => {
+        if (problem) opts.logger.error({ ledger: ledger.file }, problem);
+      },
+      () => undefined,
+    );
+  }
   const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock });
   const logger = opts.logger.child({ component: 'engine' });
   const onEvaluated = () => {

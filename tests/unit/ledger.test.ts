@@ -128,6 +128,28 @@ describe('a lost ledger', () => {
   });
 });
 
+describe('a lost ledger, per Prometheus', () => {
+  it('is reported when the ledger is new but Prometheus has engine evaluations from before this period', async () => {
+    const capture = async (firstEvaluation: string) => {
+      const { loaded } = setup();
+      const prom: PromQueryClient = {
+        baseUrl: 'http://prometheus:9090',
+        query: async (expr) => (expr.startsWith('min(min_over_time(okr_engine_last_evaluation_timestamp_seconds[400d]))') ? [{ labels: {}, value: Date.parse(firstEvaluation) / 1000 }] : []),
+      };
+      const lines: string[] = [];
+      const out = new PassThrough();
+      out.on('data', (d: Buffer) => lines.push(d.toString()));
+      const service = await startService(loaded, { host: '127.0.0.1', port: 0, logger: createLogger({ destination: out }), clock: ManualClock.at('2026-11-25T12:00:00Z'), prom });
+      for (let i = 0; i < 50 && !lines.join('').includes('evaluations since'); i++) await new Promise((r) => setTimeout(r, 20));
+      await service.stop();
+      return lines.join('');
+    };
+    expect(await capture('2026-05-02T00:00:00Z')).toMatch(/the KR ledger .*ledger\.sqlite was created empty, but Prometheus \(http:\/\/prometheus:9090\) has key-result evaluations since 2026-05-02T00:00:00\.000Z, before this period/);
+    // Evaluations only from this quarter: a first start, nothing lost.
+    expect(await capture('2026-10-05T00:00:00Z')).not.toContain('evaluations since');
+  });
+});
+
 describe('ledger export / import', () => {
   async function frozenLedger() {
     const s = setup();
