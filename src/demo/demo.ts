@@ -6,7 +6,8 @@
  * rules and Alertmanager routing run too, and alerts arrive at a receiver that prints them.
  * Everything listens on 127.0.0.1 unless told otherwise, and `stop()` ends all of it.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lockStateDir } from '../core/state-lock.js';
 import { UsageError } from '../config/config-error.js';
 import { join, resolve } from 'node:path';
 import type { Document } from 'yaml';
@@ -127,6 +128,8 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const say = opts.say ?? (() => undefined);
   const dir = resolve(opts.dir);
   claimDemoDir(dir);
+  // A demo already running here holds state/'s lock: refuse before deleting its files.
+  if (existsSync(join(dir, 'state'))) lockStateDir(join(dir, 'state'), 'okr-metrics demo', new Date(opts.clock.now()).toISOString()).release();
   for (const sub of OWNED) rmSync(join(dir, sub), { recursive: true, force: true });
   const cleanups: Array<() => Promise<void> | void> = [];
   const stop = async () => {

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/config/config-error.js';
-import { claimDemoDir, DEMO_MARKER } from '../../src/demo/demo.js';
+import { claimDemoDir, DEMO_MARKER, startDemo } from '../../src/demo/demo.js';
+import { hostname } from 'node:os';
+import { fixedClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { LOCK_FILE } from '../../src/core/state-lock.js';
 
 const cli = join(resolve(import.meta.dirname, '../..'), 'dist/src/cli/main.js');
 
@@ -36,5 +40,16 @@ describe('demo --dir', () => {
     expect(() => claimDemoDir(fresh)).not.toThrow();
     // The parent now holds "new": not empty, not marked.
     expect(() => claimDemoDir(parent)).toThrow(UsageError);
+  });
+
+  it('refuses to recreate the folders of a demo still running in the directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-demo-dir-'));
+    claimDemoDir(dir);
+    mkdirSync(join(dir, 'state'));
+    // vitest's main process: alive on this host, like a demo running there.
+    writeFileSync(join(dir, 'state', LOCK_FILE), JSON.stringify({ pid: process.ppid, host: hostname(), started_at: '2026-11-25T12:00:00.000Z', command: 'okr-metrics demo' }));
+    writeFileSync(join(dir, 'state', 'apilogs-checkpoint.json'), '{}');
+    await expect(startDemo({ dir, port: 0, prometheus: 'off', history: false, logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')) })).rejects.toThrow(/is in use by pid/);
+    expect(existsSync(join(dir, 'state', 'apilogs-checkpoint.json'))).toBe(true);
   });
 });
