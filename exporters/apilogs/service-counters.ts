@@ -7,7 +7,7 @@ import { LABEL } from '../../src/core/labels.js';
 import type { Sample } from '../../src/core/source.js';
 import { histogramSamples } from '../../src/core/snapshot.js';
 import { IntSlotMap } from './int-slot-map.js';
-import { METHOD_NAMES } from './http-method.js';
+import { METHOD_NAMES, methodIdFromString } from './http-method.js';
 import { emptyParsedRequest, type LineParser } from './parsed-request.js';
 import { OVERFLOW_ROUTE_ID, type RouteTable } from './route-table.js';
 
@@ -132,6 +132,42 @@ export class ServiceCounters {
     }
   }
 
+  /**
+   * The cumulative counts as the checkpoint keeps them (labels by name), so that a restarted
+   * exporter continues its counters where they were instead of resetting them.
+   */
+  saveCounts(): SavedCounts {
+    const x = this.exportCounts();
+    return {
+      parsed: x.parsed,
+      malformed: x.malformed,
+      overflow: x.overflow,
+      bytes_read: x.bytesRead,
+      rotations: this.rotations,
+      buckets: [...this.buckets],
+      requests: x.requests.map(([route, m, status, count]) => [route, METHOD_NAMES[m]!, status, count]),
+      durations: x.durations.map(([route, m, buckets, sum]) => [route, METHOD_NAMES[m]!, buckets, sum]),
+    };
+  }
+
+  /**
+   * Start from counts a previous run saved. Returns false when the latency histogram could not
+   * be restored (the buckets changed since): it starts from zero, a reset Prometheus handles.
+   */
+  restoreCounts(s: SavedCounts): boolean {
+    const sameBuckets = s.buckets.length === this.buckets.length && s.buckets.every((b, i) => b === this.buckets[i]);
+    this.mergeCounts({
+      parsed: s.parsed,
+      malformed: s.malformed,
+      overflow: s.overflow,
+      bytesRead: s.bytes_read,
+      requests: s.requests.map(([route, m, status, count]) => [route, methodIdFromString(m), status, count]),
+      durations: sameBuckets ? s.durations.map(([route, m, buckets, sum]) => [route, methodIdFromString(m), buckets, sum]) : [],
+    });
+    this.rotations += s.rotations;
+    return sameBuckets || s.durations.length === 0;
+  }
+
   private requestSlotFor(key: number): number {
     let slot = this.requestSlot.get(key);
     if (slot < 0) {
@@ -195,6 +231,19 @@ export interface ExportedCounts {
   bytesRead: number;
   requests: Array<[string, number, number, number]>;
   durations: Array<[string, number, number[], number]>;
+}
+
+/** A service's counters in the checkpoint: [route, method, status, count] and [route, method, per-bucket counts, sum]. */
+export interface SavedCounts {
+  parsed: number;
+  malformed: number;
+  overflow: number;
+  bytes_read: number;
+  rotations: number;
+  /** The upper bounds the duration rows were counted with. */
+  buckets: number[];
+  requests: Array<[string, string, number, number]>;
+  durations: Array<[string, string, number[], number]>;
 }
 
 function cmp(a: string, b: string): number {
