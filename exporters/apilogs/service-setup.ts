@@ -14,7 +14,7 @@ export function createServiceCounters(s: ServiceSettings): ServiceCounters {
   let parser: LineParser;
   switch (s.format) {
     case 'nginx':
-      parser = new NginxLineParser(compileNginxFormat(s.log_format), routes, DURATION_UNIT_SECONDS[s.duration_unit]);
+      parser = new NginxLineParser(compileNginxFormat(s.log_format), routes, { unitSeconds: DURATION_UNIT_SECONDS[s.duration_unit] });
       break;
     case 'json':
       parser = new JsonLineParser({ ...DEFAULT_JSON_FIELDS, ...(s.json_fields ?? {}) }, routes);
