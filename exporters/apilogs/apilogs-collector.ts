@@ -9,6 +9,7 @@ import { durationSeconds } from '../../src/config/primitives.js';
 import type { CollectContext, Collector, CollectorDeps, CollectorFactory, Snapshot } from '../collector.js';
 import { SourceError } from '../collector.js';
 import { apilogsSnapshot } from './apilogs-snapshot.js';
+import { FormatDetector } from './format-detection.js';
 import type { ApilogsConfig } from './config.js';
 import { LogTailer } from './log-tailer.js';
 import type { ServiceCounters } from './service-counters.js';
@@ -36,7 +37,7 @@ export class ApilogsCollector implements Collector {
     const stateFile = s.state_file ?? join(opts.stateDir, DEFAULT_STATE_FILE);
     this.stateFile = isAbsolute(stateFile) ? stateFile : resolve(opts.baseDir, stateFile);
     this.tailer = new LogTailer({
-      services: s.services.map((svc, i) => ({ name: svc.name, files: svc.files, startAt: svc.start_at, counters: this.services[i]! })),
+      services: s.services.map((svc, i) => ({ name: svc.name, files: svc.files, startAt: svc.start_at, counters: this.services[i]!, detector: new FormatDetector(svc) })),
       baseDir: opts.baseDir,
       stateFile: this.stateFile,
       pollIntervalMs: durationSeconds(s.poll_interval) * 1000,

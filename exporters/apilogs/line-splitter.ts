@@ -4,13 +4,16 @@
  * and skipped up to its newline, however many reads that takes.
  */
 import { isUtf8 } from 'node:buffer';
-import type { ServiceCounters } from './service-counters.js';
-
 /** Lines longer than this (without the newline) are malformed: no access log line is 1 MiB. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
-/** Where lines go: a service's counters, or the backfill's dating sink in front of them. */
-export type LineSink = Pick<ServiceCounters, 'line' | 'malformedLine'>;
+/** Where lines go: a service's counters, or a sink in front of them (backfill's dating, format detection). */
+export interface LineSink {
+  /** Count the line buf[start, end) (no newline, valid UTF-8, at most MAX_LINE_BYTES). */
+  line(buf: Buffer, start: number, end: number): void;
+  /** Count a line that is too long or not valid UTF-8. */
+  malformedLine(): void;
+}
 /** Bytes read from a file at a time. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 
@@ -27,7 +30,8 @@ export class LineSplitter {
   private discarding = false;
 
   constructor(
-    private readonly counters: LineSink,
+    /** Replaceable: format detection steps out of the way once it has decided. */
+    public sink: LineSink,
     private readonly maxLine = MAX_LINE_BYTES,
   ) {}
 
@@ -41,7 +45,7 @@ export class LineSplitter {
     if (last >= 0) {
       // One native UTF-8 check per buffer; per-line checks only when it fails.
       const allValid = isUtf8(buf.subarray(0, last));
-      const c = this.counters;
+      const c = this.sink;
       const max = this.maxLine;
       while (pos <= last) {
         const nl = buf.indexOf(10, pos);
@@ -61,7 +65,7 @@ export class LineSplitter {
       }
     }
     if (len - pos > this.maxLine) {
-      if (!this.discarding) this.counters.malformedLine();
+      if (!this.discarding) this.sink.malformedLine();
       this.discarding = true;
       return len;
     }
@@ -77,7 +81,7 @@ export class LineSplitter {
     }
     if (end > start && buf[end - 1] === 13) end--;
     if (end <= start) return;
-    if (end - start > this.maxLine || !isUtf8(buf.subarray(start, end))) this.counters.malformedLine();
-    else this.counters.line(buf, start, end);
+    if (end - start > this.maxLine || !isUtf8(buf.subarray(start, end))) this.sink.malformedLine();
+    else this.sink.line(buf, start, end);
   }
 }

@@ -51,12 +51,12 @@ export class ServiceCounters {
     this.bucketCounts = new Float64Array(16 * this.stride);
   }
 
-  /** Count one line buf[start, end) (no newline). */
-  line(buf: Buffer, start: number, end: number): void {
+  /** Count one line buf[start, end) (no newline); false when it is malformed. */
+  line(buf: Buffer, start: number, end: number): boolean {
     const r = this.out;
     if (!this.parser.parse(buf, start, end, r)) {
       this.malformed++;
-      return;
+      return false;
     }
     this.parsed++;
     if (this.routes.overflowed) this.overflow++;
@@ -65,13 +65,14 @@ export class ServiceCounters {
     const slot = this.requestSlotFor(rm * STATUS_SLOTS + r.status);
     this.requestCounts[slot]!++;
     const d = r.duration;
-    if (d !== d) return; // NaN: the line logged no duration
+    if (d !== d) return true; // NaN: the line logged no duration
     const series = this.seriesFor(rm);
     const b = this.buckets;
     let i = 0;
     while (i < b.length && d > b[i]!) i++;
     this.bucketCounts[series * this.stride + i]!++;
     this.sums[series]! += d;
+    return true;
   }
 
   /** The counts in a plain, transferable form (labels by name), for merging across threads. */

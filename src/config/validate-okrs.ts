@@ -4,6 +4,7 @@
  * its path; the loader turns paths into file:line:col.
  */
 import { parser as promqlParser } from '@prometheus-io/lezer-promql';
+import { missingDurationReason } from '../../exporters/apilogs/log-presets.js';
 import { expandMeasure, fillPlaceholders, PLACEHOLDERS, placeholdersIn } from '../okr/measures.js';
 import { parseTarget } from '../okr/target.js';
 import type { OkrFile } from './okr-schema.js';
@@ -111,6 +112,13 @@ export function validateOkrs(cfg: OkrFile): PathIssue[] {
     );
   };
   const list = (v: string | string[]) => (typeof v === 'string' ? [v] : v);
+  const logged = new Map((src.apilogs?.services ?? []).map((s) => [s.name, s]));
+  // A latency KR on a service whose lines log no duration would stay no_data without a word why.
+  const needDuration = (path: Array<string | number>, service: string) => {
+    const svc = logged.get(service);
+    const why = svc && missingDurationReason(svc);
+    if (why) add(path, `service "${service}" logs no request duration, so this latency key result would have no data: ${why}`);
+  };
 
   cfg.objectives.forEach((obj, oi) => {
     const op = ['objectives', oi];
@@ -126,7 +134,10 @@ export function validateOkrs(cfg: OkrFile): PathIssue[] {
       if (m.downtime) needService([...mp, 'downtime', 'service'], m.downtime.service);
       for (const k of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
         const l = m[k];
-        if (l) needService([...mp, k, 'service'], l.service);
+        if (l) {
+          needService([...mp, k, 'service'], l.service);
+          needDuration([...mp, k, 'service'], l.service);
+        }
       }
       const boardRef = m.story_points_per_sprint?.board ?? m.story_points?.boards;
       if (boardRef !== undefined) {
