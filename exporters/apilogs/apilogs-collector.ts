@@ -6,12 +6,14 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { durationSeconds } from '../../src/config/primitives.js';
+import { type Clock, systemClock } from '../../src/core/clock.js';
 import type { CollectContext, Collector, CollectorDeps, CollectorFactory, Snapshot } from '../collector.js';
 import { SourceError } from '../collector.js';
 import { apilogsSnapshot } from './apilogs-snapshot.js';
 import { FormatDetector } from './format-detection.js';
 import type { ApilogsConfig } from './config.js';
 import { LogTailer } from './log-tailer.js';
+import { LIVE_ROUTE_CAP } from './route-table.js';
 import type { ServiceCounters } from './service-counters.js';
 import { createServiceCounters } from './service-setup.js';
 
@@ -22,6 +24,8 @@ export interface ApilogsCollectorOptions {
   baseDir: string;
   stateDir: string;
   logger: Logger;
+  /** Times the route cap's decisions (default: the system clock). */
+  clock?: Clock;
 }
 
 export class ApilogsCollector implements Collector {
@@ -33,7 +37,8 @@ export class ApilogsCollector implements Collector {
 
   constructor(opts: ApilogsCollectorOptions) {
     const s = opts.settings;
-    this.services = s.services.map((svc) => createServiceCounters(svc));
+    const cap = { ...LIVE_ROUTE_CAP, clock: opts.clock ?? systemClock };
+    this.services = s.services.map((svc) => createServiceCounters(svc, cap));
     const stateFile = s.state_file ?? join(opts.stateDir, DEFAULT_STATE_FILE);
     this.stateFile = isAbsolute(stateFile) ? stateFile : resolve(opts.baseDir, stateFile);
     this.tailer = new LogTailer({

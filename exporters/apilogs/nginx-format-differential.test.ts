@@ -95,10 +95,17 @@ const freeText = fc.oneof(
 );
 
 const segment = fc.oneof(
-  fc.constantFrom('v1', 'api', 'topups', 'accounts', 'balance', 'users', 'static', 'café', '2017-06-29', '20170629', 'a1b2c3d4', 'deadbeefdeadbeef', 'x"y', 'back\\slash', '%22', ''),
+  fc.constantFrom('v1', 'v2.1', 'api', 'API', 'topups', 'accounts', 'users', 'static', 'café', 'x"y', 'back\\slash', '%22', ''),
+  // Id shapes and near misses.
+  fc.constantFrom('2017-06-29', '2017-06', '2017-06-29T10:00:00Z', '20170629', '1.2.3', 'a1b2c3d4', 'a1b2c3d', 'deadbeefdeadbeef', '01ARZ3NDEKTSV4RRFFQ69G5FAV', '0ABCDEFGHJKMNPQRSTVWXYZABC', '0ABCDEFGHJKMNPQRSTVWXYZABU', 'iphone-15-pro-max', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc', '12345678-1234-1234-12341-23456789012', '1234567a-1234-1234-12341-23456789012'),
   fc.nat().map(String),
+  fc.nat({ max: 1200 }).map(String),
   fc.uuid(),
-  fc.stringMatching(/^[0-9a-f]{16,32}$/),
+  fc.ulid(),
+  fc.stringMatching(/^[0-9a-f]{6,32}$/),
+  fc.stringMatching(/^[A-Za-z0-9_-]{14,24}$/),
+  fc.stringMatching(/^[0-9_-]{14,20}$/),
+  fc.stringMatching(/^[0-9]{4}-[0-9]{2}[0-9:T.Z_-]{0,10}$/),
   fc.stringMatching(/^[A-Za-z0-9._~%-]{1,12}$/),
 );
 const path = fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`);

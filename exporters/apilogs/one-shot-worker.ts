@@ -7,7 +7,7 @@ import type { WorkerInput, WorkerMessage } from './parallel-one-shot.js';
 import { createServiceCounters } from './service-setup.js';
 
 const input = workerData as WorkerInput;
-const counters = createServiceCounters(input.settings);
+const counters = createServiceCounters(input.settings, input.cap);
 const detector = input.detect ? new FormatDetector(input.settings) : undefined;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 const buf = readBuffer();

@@ -101,8 +101,8 @@ function upstreamSeconds(text: string): number | undefined {
 export interface ReferenceOptions {
   unitSeconds?: number;
   templates?: readonly string[];
-  /** Replaces the id heuristics for one path segment (default: referenceIsId). */
-  isId?: (segment: string) => boolean;
+  /** Replaces the id heuristics for one path segment given the one before it (default: referenceIsId). */
+  isId?: (segment: string, previous: string | undefined) => boolean;
 }
 
 /** The reference reading of one line (no newline), or undefined when it is malformed. */
@@ -210,13 +210,20 @@ export function referenceRoute(target: string, opts: Pick<ReferenceOptions, 'tem
   }
   if (path.length > 8192) return OVERFLOW_ROUTE;
   const isId = opts.isId ?? referenceIsId;
-  const label = path === '' ? '/' : `/${segments.map((g) => (isId(g) ? ':id' : g)).join('/')}`;
+  const label = path === '' ? '/' : `/${segments.map((g, k) => (isId(g, segments[k - 1]) ? ':id' : g)).join('/')}`;
   return Buffer.from(label, 'latin1').toString('utf8');
 }
 
-/** Numbers, UUIDs (8-4-4-4-12 hex) and hex strings of 16 characters or more with a digit. */
-export function referenceIsId(segment: string): boolean {
-  if (/^[0-9]+$/.test(segment)) return true;
+/**
+ * The id shapes of docs/apilogs.md, one regular expression each: numbers (but a number of up
+ * to three digits right after `api` is a version), UUIDs, hex of 8+ with a digit, ULIDs, long
+ * mixed tokens (16+ of [A-Za-z0-9_-] with two digits and a letter), dates.
+ */
+export function referenceIsId(segment: string, previous?: string): boolean {
+  if (/^[0-9]+$/.test(segment)) return !(/^[0-9]{1,3}$/.test(segment) && previous?.toLowerCase() === 'api');
   if (/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(segment)) return true;
-  return segment.length >= 16 && /^[0-9a-fA-F]+$/.test(segment) && /[0-9]/.test(segment);
+  if (/^[0-9a-fA-F]{8,}$/.test(segment) && /[0-9]/.test(segment)) return true;
+  if (/^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$/.test(segment) && /[0-9]/.test(segment)) return true;
+  if (/^[A-Za-z0-9_-]{16,}$/.test(segment) && /[0-9].*[0-9]/.test(segment) && /[A-Za-z]/.test(segment)) return true;
+  return /^[0-9]{4}-[0-9]{2}[0-9\-:._TZ+]*$/.test(segment);
 }

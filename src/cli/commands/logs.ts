@@ -10,6 +10,7 @@ import { apilogsSnapshot } from '../../../exporters/apilogs/apilogs-snapshot.js'
 import { describeWarning, formatName, type FormatWarning } from '../../../exporters/apilogs/format-detection.js';
 import { FORMAT_NAMES, type FormatName, resolveFormat } from '../../../exporters/apilogs/log-presets.js';
 import { countFilesParallel } from '../../../exporters/apilogs/parallel-one-shot.js';
+import { ONE_SHOT_ROUTE_CAP } from '../../../exporters/apilogs/route-table.js';
 import { DURATION_UNITS, type DurationUnit } from '../../../exporters/apilogs/parsed-request.js';
 import { createServiceCounters } from '../../../exporters/apilogs/service-setup.js';
 import { DEFAULT_LATENCY_BUCKETS } from '../../conventions.js';
@@ -78,14 +79,14 @@ export async function runLogs(files: string[], opts: LogsOptions = {}): Promise<
   let counters;
   try {
     // Compiles the log_format (or the regex) once: its errors are the usage errors.
-    counters = createServiceCounters(settings);
+    counters = createServiceCounters(settings, ONE_SHOT_ROUTE_CAP);
   } catch (e) {
     throw new LogsUsageError(`${format === 'regex' ? '--regex' : '--log-format'}: ${(e as Error).message}`);
   }
   const started = performance.now();
   const describe = (w: FormatWarning) => describeWarning(w, formatName(settings));
   const onWarning = opts.onFormatWarning && ((w: FormatWarning) => opts.onFormatWarning!(describe(w)));
-  const { failed, formatWarnings } = await countFilesParallel(files, settings, counters, { threads: opts.threads ?? 1, detect: true, onWarning });
+  const { failed, formatWarnings } = await countFilesParallel(files, settings, counters, { threads: opts.threads ?? 1, detect: true, onWarning, cap: ONE_SHOT_ROUTE_CAP });
   const countSeconds = (performance.now() - started) / 1000;
   const snapshot = apilogsSnapshot([counters], { files: false });
   // The same check serve's runner applies: never print an exposition Prometheus would reject.
