@@ -82,6 +82,16 @@ describe('okr-metrics logs: format detection', () => {
     expect(ok.stdout).toContain('api_requests_total{service="api",route="/apache_pb.gif",method="GET",code="200"} 3000');
   });
 
+  it('leaves query strings out of the sample and the problem (they may carry tokens)', () => {
+    const line = '198.51.100.1 - - [01/Nov/2026:10:00:00 +0000] "GET /login?access_token=s3cr3t HTTP/1.1" 200 1 "https://x.example/?code=abc" "curl"';
+    const r = countFiles([file([line])], service(), new FormatDetector(settings()));
+    expect(r.formatWarnings[0]!.sample).toBe('198.51.100.1 - - [01/Nov/2026:10:00:00 +0000] "GET /login?… HTTP/1.1" 200 1 "https://x.example/?…" "curl"');
+    expect(JSON.stringify(r.formatWarnings)).not.toContain('s3cr3t');
+    const semicolon = settings({ log_format: '"$request" $status;' });
+    const r2 = countFiles([file(['"GET / HTTP/1.1" 200; /next?token=s3cr3t'])], createServiceCounters(semicolon), new FormatDetector(semicolon));
+    expect(r2.formatWarnings[0]!.problem).toBe('text after $status where the line should end: " /next?…"');
+  });
+
   it('describes lines that are not UTF-8 or over 1 MiB, and text after the last field', () => {
     const warnings: FormatWarning[] = [];
     const counters = service();

@@ -20,6 +20,14 @@ export const PROBE_MIN_LINES_FOLLOWING = 10;
 /** Characters of the sample line shown. */
 const SAMPLE_CHARS = 300;
 
+/**
+ * Query strings left out of what is shown: URLs in access logs carry tokens often enough
+ * (`?access_token=...`), and the shape of the line is what the message is about.
+ */
+export function withoutQueries(text: string): string {
+  return text.replace(/\?[^\s"]+/g, '?…');
+}
+
 export interface FormatWarning {
   file: string;
   /** Lines looked at (the file's first ones) and how many of them did not fit. */
@@ -160,13 +168,13 @@ export class FormatProbe implements LineSink {
     this.done = true;
     if (this.splitter) this.splitter.sink = this.counters;
     if (this.malformed * 2 <= this.lines) return;
-    const text = this.first?.toString('utf8') ?? '';
+    const text = withoutQueries(this.first?.toString('utf8') ?? '');
     this.report({
       file: this.file,
       lines: this.lines,
       malformed: this.malformed,
       sample: text.length > SAMPLE_CHARS ? `${text.slice(0, SAMPLE_CHARS)}…` : text,
-      problem: this.detector.problemOf(this.first),
+      problem: withoutQueries(this.detector.problemOf(this.first)),
       suggestion: this.detector.suggestion(this.parsed),
     });
   }
