@@ -405,13 +405,17 @@ export class RouteTable {
           this.count[e]! += 1;
           this.lastEpoch[e] = this.epoch;
           if (this.state[e] === STATE_EXPORTED) return this.routeOf[e]!;
-          this.heapDown(this.heapPos[e]!);
-          this.overflowed = true;
-          return OVERFLOW_ROUTE_ID;
+          return this.candidateHit(e);
         }
       }
       slot = (slot + 1) & mask;
     }
+    return this.lookupNew(len, h, slot, counted);
+  }
+
+  /** A route not tracked yet (kept out of lookupNormalised, which stays small for the hits). */
+  private lookupNew(len: number, h: number, slot: number, counted: boolean): RouteLookup {
+    const key = this.scratch;
     if (this.exported < this.maxRoutes) {
       // Room under the cap: a label at once (the first routes of a service, or after drops).
       const e = this.newEntry(key.slice(0, len), h, slot);
@@ -439,6 +443,13 @@ export class RouteTable {
     this.error[e] = inherited;
     this.state[e] = STATE_CANDIDATE;
     this.heapDown(0);
+    return OVERFLOW_ROUTE_ID;
+  }
+
+  /** A request of a route without a label: counted under OVERFLOW_ROUTE, its count reorders the sketch. */
+  private candidateHit(e: number): RouteLookup {
+    this.heapDown(this.heapPos[e]!);
+    this.overflowed = true;
     return OVERFLOW_ROUTE_ID;
   }
 
