@@ -103,7 +103,11 @@ describe('okr-metrics logs: format detection', () => {
     splitter.finish(bytes, keep, bytes.length);
     probe.settle(true);
     expect(warnings).toEqual([{ file: 'x.log', lines: 3, malformed: 2, sample: '', problem: 'lines longer than 1 MiB or not valid UTF-8', suggestion: undefined }]);
-    expect(splitter.sink).toBe(counters); // the probe stepped aside
+    expect(probe.done).toBe(true);
+    // Once decided, the probe steps aside at the next line.
+    const more = Buffer.from(`${combinedRt(2)}\n${combinedRt(3)}\n`);
+    splitter.process(more, more.length);
+    expect([splitter.probe, counters.parsed]).toEqual([undefined, 3]);
 
     const r = countFiles([file([`${combinedRt(1)} extra`])], service(), new FormatDetector(settings()));
     expect(r.formatWarnings[0]!.problem).toBe('$request_time is "0.011 extra", not a duration in seconds ("0.123" or "-")');

@@ -118,7 +118,6 @@ export class FormatProbe implements LineSink {
   private malformed = 0;
   private first: Buffer | undefined;
   private readonly parsed: Int32Array;
-  private splitter: LineSplitter | undefined;
   done = false;
 
   constructor(
@@ -132,8 +131,7 @@ export class FormatProbe implements LineSink {
 
   /** Put the probe in front of the counters of `splitter` until it has decided. */
   attach(splitter: LineSplitter): this {
-    this.splitter = splitter;
-    splitter.sink = this;
+    splitter.probe = this;
     return this;
   }
 
@@ -166,7 +164,6 @@ export class FormatProbe implements LineSink {
   private decide(): void {
     if (this.done) return;
     this.done = true;
-    if (this.splitter) this.splitter.sink = this.counters;
     if (this.malformed * 2 <= this.lines) return;
     const text = withoutQueries(this.first?.toString('utf8') ?? '');
     this.report({

@@ -115,7 +115,13 @@ export class RouteTable {
   private readonly count: Float64Array;
   /** Space-saving overestimate inherited on entering the sketch (decayed alike). */
   private readonly error: Float64Array;
-  private readonly lastEpoch: Float64Array;
+  /**
+   * Epoch ends in a row that found the count where the previous one left it (no request in
+   * between): idleness is read off the counts at epoch ends, so a request costs one add.
+   */
+  private readonly idleEpochs: Float64Array;
+  /** The count as the last epoch end left it. */
+  private readonly settled: Float64Array;
   private readonly sinceEpoch: Float64Array;
   private entries = 0;
   private exported = 0;
@@ -170,7 +176,8 @@ export class RouteTable {
     this.routeOf = new Int32Array(capacity).fill(-1);
     this.count = new Float64Array(capacity);
     this.error = new Float64Array(capacity);
-    this.lastEpoch = new Float64Array(capacity);
+    this.idleEpochs = new Float64Array(capacity);
+    this.settled = new Float64Array(capacity);
     this.sinceEpoch = new Float64Array(capacity);
     this.heap = new Int32Array(this.candidateCap);
     this.heapPos = new Int32Array(capacity).fill(-1);
@@ -397,13 +404,12 @@ export class RouteTable {
       if (s === 0) break;
       const e = s - 1;
       const k = this.keys[e]!;
-      if (k.length === len && this.hashes[e] === h) {
+      if (k.length === len) {
         let i = 0;
         while (i < len && k[i] === key[i]) i++;
         if (i === len) {
           if (!counted) return this.state[e] === STATE_EXPORTED ? this.routeOf[e]! : OVERFLOW_ROUTE_ID;
           this.count[e]! += 1;
-          this.lastEpoch[e] = this.epoch;
           if (this.state[e] === STATE_EXPORTED) return this.routeOf[e]!;
           return this.candidateHit(e);
         }
@@ -458,7 +464,8 @@ export class RouteTable {
     this.keys[e] = key;
     this.hashes[e] = h;
     this.slots[slot] = e + 1;
-    this.lastEpoch[e] = this.epoch;
+    this.idleEpochs[e] = 0;
+    this.settled[e] = -1;
     return e;
   }
 
@@ -469,7 +476,8 @@ export class RouteTable {
     let slot = h & this.mask;
     while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
     this.slots[slot] = e + 1;
-    this.lastEpoch[e] = this.epoch;
+    this.idleEpochs[e] = 0;
+    this.settled[e] = -1;
     this.routeOf[e] = -1;
     return e;
   }
@@ -539,13 +547,14 @@ export class RouteTable {
   /** Decide the labels for the next epoch, then decay every count. */
   endEpoch(): void {
     const drops: number[] = [];
+    for (let e = 0; e < this.entries; e++) this.idleEpochs[e] = this.count[e] === this.settled[e] ? this.idleEpochs[e]! + 1 : 0;
     if (this.heapSize > 0) {
       const sure = (e: number) => this.count[e]! - this.error[e]!;
       const candidates = Array.from(this.heap.subarray(0, this.heapSize))
         .filter((e) => sure(e) >= MIN_PROMOTE_COUNT)
         .sort((a, b) => sure(b) - sure(a));
       if (candidates.length > 0) {
-        const idle = (e: number) => this.epoch - this.lastEpoch[e]! >= IDLE_EPOCHS;
+        const idle = (e: number) => this.idleEpochs[e]! >= IDLE_EPOCHS;
         const weakest: number[] = [];
         for (let e = 0; e < this.entries; e++) {
           if (this.state[e] === STATE_EXPORTED && this.epoch - this.sinceEpoch[e]! >= MIN_LABEL_EPOCHS) weakest.push(e);
@@ -578,6 +587,7 @@ export class RouteTable {
       this.count[e]! *= DECAY;
       this.error[e]! *= DECAY;
     }
+    this.settle();
     this.epoch++;
     this.linesInEpoch = 0;
     this.nextCheck = this.epochLines;
@@ -585,6 +595,11 @@ export class RouteTable {
       for (const id of drops) this.freeIds.push(id);
       this.onDrop?.(drops);
     }
+  }
+
+  /** Remember the counts as decayed, to see at the next epoch end which ones had no request. */
+  private settle(): void {
+    for (let e = 0; e < this.entries; e++) this.settled[e] = this.count[e]!;
   }
 
   /** Entry e loses its label: it becomes a candidate; its series stay frozen for the grace period, or go now. */
