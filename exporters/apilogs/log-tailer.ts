@@ -23,6 +23,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { type CheckpointFile, type FileCheckpoint, headHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type FormatDetector, type FormatProbe, type FormatWarning } from './format-detection.js';
 import { LineSplitter, MAX_LINE_BYTES, READ_CHUNK_BYTES, readBuffer } from './line-splitter.js';
 import type { ServiceCounters } from './service-counters.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -55,6 +56,8 @@ export interface TailedService {
   files: readonly string[];
   startAt: 'end' | 'beginning';
   counters: ServiceCounters;
+  /** Checks the first lines read from each file against the format (a warning when most do not fit). */
+  detector?: FormatDetector;
 }
 
 export interface TailerOptions {
@@ -84,6 +87,8 @@ interface FollowedFile {
   carry: Buffer | undefined;
   head: Buffer;
   splitter: LineSplitter;
+  /** Watching the first lines read from the file, until it has decided. */
+  probe: FormatProbe | undefined;
   /** Polls since the file stopped matching the service's globs (0 while it matches). */
   orphanPolls: number;
   /** When it stopped matching (ms since epoch). */
@@ -277,6 +282,7 @@ export class LogTailer {
       closeSync(fd);
       return undefined;
     }
+    const splitter = new LineSplitter(st.svc.counters);
     const f: FollowedFile = {
       key,
       path: s.path,
@@ -289,7 +295,8 @@ export class LogTailer {
       readPos: 0,
       carry: undefined,
       head: Buffer.alloc(0),
-      splitter: new LineSplitter(st.svc.counters),
+      splitter,
+      probe: st.svc.detector?.probe(st.svc.counters, s.path, (w) => this.formatWarning(st, w)).attach(splitter),
       orphanPolls: 0,
       orphanSince: 0,
       twinOf: undefined,
@@ -383,6 +390,24 @@ export class LogTailer {
     return head.length === r.head_len && headHash(head) === r.head_sha1;
   }
 
+  /** Logged when it is found, once per file: the lines keep being counted (as malformed). */
+  private formatWarning(st: ServiceState, w: FormatWarning): void {
+    this.warnOnce(
+      `format:${st.svc.name}:${w.file}`,
+      {
+        service: st.svc.name,
+        file: w.file,
+        format: st.svc.detector?.configured,
+        lines: w.lines,
+        malformed: w.malformed,
+        problem: w.problem,
+        sample: w.sample,
+        ...(w.suggestion ? { suggestion: `format ${w.suggestion.format}${w.suggestion.hasDuration ? '' : ' (no duration: no latency)'} reads ${w.suggestion.parsed} of these lines` } : {}),
+      },
+      "most of the first lines of an access log do not fit the service's format",
+    );
+  }
+
   private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
     if (this.logged.has(key)) return;
     if (this.logged.size > 1000) this.logged.clear();
@@ -458,6 +483,7 @@ export class LogTailer {
       f.carry = undefined;
       f.head = Buffer.alloc(0);
       f.splitter = new LineSplitter(counters);
+      f.probe = undefined;
     }
     let total = 0;
     const buf = this.buf;
@@ -478,6 +504,10 @@ export class LogTailer {
       f.carry = keep < len ? Buffer.from(buf.subarray(keep, len)) : undefined;
       f.offset = f.readPos - (len - keep);
     }
+    if (f.probe) {
+      f.probe.settle(false);
+      if (f.probe.done) f.probe = undefined;
+    }
     return total;
   }
 
@@ -491,6 +521,7 @@ export class LogTailer {
 
   private finishFile(st: ServiceState, f: FollowedFile): void {
     if (f.carry) f.splitter.finish(f.carry, 0, f.carry.length);
+    f.probe?.settle(true);
     try {
       closeSync(f.fd);
     } catch {

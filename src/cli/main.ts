@@ -9,6 +9,7 @@ import { DURATION_RE } from '../core/duration.js';
 import { urlHasCredentials } from '../core/config-primitives.js';
 import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
+import type { FormatName } from '../../exporters/apilogs/log-presets.js';
 import { EXIT } from './exit-codes.js';
 import { SOURCES } from '../../exporters/index.js';
 import { VERSION } from '../version.js';
@@ -90,8 +91,8 @@ program
   .command('logs')
   .description('one-shot: read access logs to the end and print the apilogs metrics (Prometheus text) on stdout')
   .argument('<file...>', 'access log files (- for standard input)')
-  .option('--format <format>', 'nginx, json or regex', 'nginx')
-  .option('--log-format <string>', 'nginx log_format (default: combined plus $request_time)')
+  .option('--format <format>', 'combined_rt (default: combined plus $request_time), combined, apache_common, apache_combined, json, nginx (with --log-format) or regex')
+  .option('--log-format <string>', 'nginx log_format (implies --format nginx)')
   .option('--regex <regex>', 'regular expression with named groups status, path, method, duration (--format regex)')
   .option('--duration-unit <unit>', 'unit of logged durations: s, ms, us or ns (us for Apache %D)')
   .option('--service <name>', 'service label', 'api')
@@ -99,12 +100,13 @@ program
   .option('--max-routes <n>', 'distinct routes kept before folding into route="other"', (v: string) => Number(v))
   .option('--threads <n>', 'counting threads (default 1; more help on large inputs when cores are idle)', (v: string) => Number(v))
   .option('--stats', 'print lines, bytes and lines/s of the counting itself on stderr')
-  .action(async (files: string[], opts: { format: 'nginx' | 'json' | 'regex'; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; threads?: number; stats?: boolean }) => {
+  .action(async (files: string[], opts: { format?: FormatName; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; threads?: number; stats?: boolean }) => {
     // Loaded on demand: the one-shot path needs none of the service's modules.
     const { runLogs, LogsUsageError } = await import('../logs/logs-command.js');
     let r;
     try {
-      r = await runLogs(files, { ...opts, routes: opts.route });
+      // Format warnings at once: on a large file the counting goes on for a while.
+      r = await runLogs(files, { ...opts, routes: opts.route, onFormatWarning: (w) => process.stderr.write(`okr-metrics logs: ${w}\n`) });
     } catch (e) {
       if (!(e instanceof LogsUsageError)) throw e;
       process.stderr.write(`okr-metrics logs: ${e.message}\n`);

@@ -12,7 +12,7 @@ export const TEAM_LIST: Readonly<Record<string, OwnedKind>> = { service: 'servic
 
 export interface KnownNames {
   /** Names from sources' settings (with the team a setting gives), then from teams. */
-  names: Array<Named & { fromSource?: boolean }>;
+  names: Array<Named & { fromSource?: boolean; lacking?: (trait: string) => string | undefined }>;
   /** Some configured source discovers them at run time: any name may exist. */
   any: boolean;
   /** A configured source also collects the names teams list (Jira reads boards named only under teams). */
@@ -44,7 +44,7 @@ export function knownNames(cfg: OkrFile, plugins: readonly AnySourcePlugin[], te
       if (ref.teamsCollected) e.teamsCollected = true;
       const names = ref.names(settings);
       if (names === 'any') e.any = true;
-      else e.names.push(...names.map((n) => ({ ...n, fromSource: true })));
+      else e.names.push(...names.map((n) => ({ ...n, fromSource: true, lacking: (trait: string) => ref.lacking?.(settings, n.name, trait) })));
     }
   }
   for (const e of out.values()) {

@@ -123,6 +123,8 @@ export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] =
         }
         if (k?.any) continue;
         for (const v of ref.values) {
+          const lack = spec.needs?.map((t) => k?.names.find((n) => n.name === v && n.fromSource)?.lacking?.(t)).find((why) => why !== undefined);
+          if (lack) add(path, lack);
           if (!names.has(v)) add(path, (k?.unknown ?? unknownName(ref.kind))(v, [...names]));
           else if (k && k.sources.length > 0 && !k.teamsCollected && !k.names.some((n) => n.fromSource && (n.name === v || n.aliases?.includes(v))))
             // Known only from a team's list: this exporter's sources do not collect it.

@@ -185,6 +185,11 @@ export interface SourceReference<S> {
   unknown(name: string, known: readonly string[]): string;
   /** The collector also collects the names `teams` list for this kind (Jira's boards). */
   teamsCollected?: boolean;
+  /**
+   * Why the named thing lacks a trait a measure kind needs (a `duration` for latency), as the
+   * whole message, or undefined when it has it.
+   */
+  lacking?(settings: S, name: string, trait: string): string | undefined;
 }
 
 /** A plugin list with its settings types erased: what the application iterates over. */
