@@ -129,13 +129,20 @@ program
   .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)
   .option('-p, --port <port>', `listen port (default: server.port or ${DEFAULTS.port})`, port)
   .option('--web.config.file <file>', 'TLS and basic auth, in the Prometheus exporter-toolkit web config format (default: server.web_config_file)')
-  .action(async (opts: { config: string; host?: string; port?: number; 'web.config.file'?: string }) => {
+  .option('--standby', 'when another process holds the state directory, wait and take over when it stops or dies (default: server.standby)')
+  .action(async (opts: { config: string; host?: string; port?: number; 'web.config.file'?: string; standby?: boolean }) => {
     const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../serve/service.js')]);
     const loaded = loadConfig(opts.config);
     const logger = createLogger();
     // Signals are handled from the start: a stop during start-up waits for it, then stops
     // cleanly (checkpoints saved, the state directory's lock released).
-    const starting = startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock, webConfigFile: opts['web.config.file'] });
+    // A lost lock (this process was frozen and a standby took over): exit at once, as a crash
+    // would; the orchestrator restarts it, as a standby when so configured.
+    const lockLost = () => {
+      logger.flush?.();
+      process.exit(EXIT.failure);
+    };
+    const starting = startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock, webConfigFile: opts['web.config.file'], standby: opts.standby, onLockLost: lockLost });
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;
@@ -148,7 +155,9 @@ program
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
-    await starting;
+    const service = await starting;
+    // A standby that cannot take over (a damaged ledger, say) stops with the reason logged.
+    service.activated.catch(lockLost);
   });
 
 program

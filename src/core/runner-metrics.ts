@@ -12,6 +12,8 @@ export const RUNNER_METRICS = {
   requests: 'okr_source_requests_total',
   refreshInterval: 'okr_source_refresh_interval_seconds',
   info: 'okr_metrics_build_info',
+  /** 1 while this process holds the state directory (collects, evaluates), 0 as a standby. */
+  active: 'okr_metrics_active',
 } as const;
 
 /**

@@ -5,10 +5,35 @@
  * the previous file, never half of one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
+
+/** State directories this process holds a lock on, each with why it may no longer write there. */
+const guards = new Map<string, () => string | undefined>();
+
+/**
+ * Writes under `dir` first ask `problem()`: a process that lost the directory's lock (a standby
+ * took over while it was frozen) must not overwrite the new holder's checkpoints. Returns the
+ * function that removes the guard.
+ */
+export function guardStateWrites(dir: string, problem: () => string | undefined): () => void {
+  guards.set(dir, problem);
+  return () => {
+    if (guards.get(dir) === problem) guards.delete(dir);
+  };
+}
+
+function checkGuards(file: string): void {
+  const path = resolve(file);
+  for (const [dir, problem] of guards) {
+    if (path !== dir && !path.startsWith(dir + sep)) continue;
+    const reason = problem();
+    if (reason) throw new Error(`not writing ${file}: ${reason}`);
+  }
+}
 
 /** Replace `file` with `data` as JSON (`indent` as in JSON.stringify) and a trailing newline. */
 export function writeJsonFileAtomic(file: string, data: unknown, indent?: number): void {
+  checkGuards(file);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');

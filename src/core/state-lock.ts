@@ -2,15 +2,28 @@
  * One process per state directory. Two `serve` processes on one server.state_dir overwrite each
  * other's checkpoints and caches, and after a restart one of them skips or re-counts what the
  * other had read. An advisory lock file (`<state_dir>/okr-metrics.lock`) names its holder (pid,
- * host, when, command); a second process is refused with that name. A lock left by a process
- * that died (SIGKILL, a crash, a reboot) is taken over: same host and the pid is gone, or the
- * host rebooted since (Linux boot id), or the pid is our own (a container restarted with the
- * same pid and hostname). A lock from another host is never taken over: we cannot see its pid.
+ * host, when, command); a second process is refused with that name, or, as a standby, retries
+ * until the holder is gone (docs/high-availability.md).
+ *
+ * A lock left by a process that died is taken over:
+ * - same host: the pid is gone, or the host rebooted since (Linux boot id), or the pid is our own
+ *   (a container restarted with the same pid and hostname). A live pid is never taken over.
+ * - another host (shared storage: NFS, a ReadWriteMany volume): its pid cannot be seen, so the
+ *   holder renews a lease. It rewrites the file with the next heartbeat every third of the
+ *   lease; a waiting process that has seen the very same file for a whole lease (by its own
+ *   clock: no comparison of two machines' clocks) takes it over. A lock without a lease (an
+ *   older okr-metrics) from another host is never taken over.
+ * The holder fences itself: once it has not renewed for a whole lease, or finds the file is no
+ * longer its own, `problem()` says so and `writeJsonFileAtomic` refuses to write the directory.
+ * Every process sharing a state directory needs its own host name (Kubernetes pods have one).
  */
+import { randomUUID } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { fixedClock, type Clock } from './clock.js';
+import { guardStateWrites } from './state-file.js';
 
 export const LOCK_FILE = 'okr-metrics.lock';
 /** Lock files this process holds (a second service in the same process is refused too). */
@@ -22,6 +35,11 @@ const LockInfo = z.object({
   boot_id: z.string().optional(),
   started_at: z.string(),
   command: z.string(),
+  /** New for every acquisition: tells the holder's lock from a successor's. */
+  token: z.string().optional(),
+  lease_seconds: z.number().positive().optional(),
+  heartbeat: z.number().int().nonnegative().optional(),
+  renewed_at: z.string().optional(),
 });
 type LockInfo = z.infer<typeof LockInfo>;
 
@@ -30,8 +48,21 @@ export class StateLockError extends Error {}
 
 export interface StateLock {
   file: string;
+  /** Rewrite the lock with the next heartbeat; undefined, or why the lock is no longer ours. */
+  renew(): string | undefined;
+  /** Why this process must no longer write the state directory, or undefined while it holds it. */
+  problem(): string | undefined;
   /** Remove the lock file if it is still ours. */
   release(): void;
+}
+
+export interface LockOptions {
+  /** Recorded for the message another process prints. */
+  command: string;
+  clock: Clock;
+  /** The lease written into the lock (renewed every third of it); 0 or absent: no lease. */
+  leaseMs?: number;
+  onStale?: (reason: string, holder: string) => void;
 }
 
 function bootId(): string | undefined {
@@ -68,85 +99,167 @@ function readLock(file: string): { text: string; info?: LockInfo } | undefined {
   }
 }
 
-/** Why the lock in `info` is stale, or undefined when its holder may be alive. */
-function staleReason(file: string, info: LockInfo | undefined, me: { host: string; bootId?: string }): string | undefined {
-  if (!info) return undefined;
-  if (info.host !== me.host) return undefined;
-  if (info.boot_id && me.bootId && info.boot_id !== me.bootId) return 'the machine restarted since';
-  if (info.pid === process.pid) return held.has(file) ? undefined : 'its pid is ours (a restarted container)';
-  if (!alive(info.pid)) return `process ${info.pid} is gone`;
-  return undefined;
+function holderOf(info: LockInfo | undefined): string {
+  return info ? `pid ${info.pid} on ${info.host}, since ${info.started_at} (${info.command})` : 'an unknown process (the lock file is not readable)';
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/**
+ * Takes the lock of one state directory. Keep one per directory and call `acquire()` again to
+ * wait: a lease from another host expires only once the same file has been seen for a lease.
+ */
+export class StateDirLocker {
+  readonly file: string;
+  private seen: { text: string; since: number } | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly opts: LockOptions,
+  ) {
+    this.file = join(dir, LOCK_FILE);
+  }
+
+  /** Why the lock is stale, or undefined when its holder may be alive. */
+  private staleReason(current: { text: string; info?: LockInfo }, me: { host: string; bootId?: string }): string | undefined {
+    const info = current.info;
+    if (!info) return undefined;
+    if (info.host === me.host) {
+      if (info.boot_id && me.bootId && info.boot_id !== me.bootId) return 'the machine restarted since';
+      if (info.pid === process.pid) return held.has(this.file) ? undefined : 'its pid is ours (a restarted container)';
+      if (!alive(info.pid)) return `process ${info.pid} is gone`;
+      return undefined;
+    }
+    if (info.lease_seconds === undefined) return undefined;
+    const now = this.opts.clock.now();
+    if (this.seen?.text !== current.text) {
+      this.seen = { text: current.text, since: now };
+      return undefined;
+    }
+    const quiet = now - this.seen.since;
+    return quiet >= info.lease_seconds * 1000 ? `no heartbeat for ${seconds(quiet)}, longer than its lease of ${info.lease_seconds} s` : undefined;
+  }
+
+  /** Take the lock, or throw StateLockError naming the process that holds it. */
+  acquire(): StateLock {
+    const { dir, file, opts } = this;
+    mkdirSync(dir, { recursive: true });
+    const me = { host: hostname(), bootId: bootId() };
+    const leaseMs = opts.leaseMs ?? 0;
+    const startedAt = opts.clock.now();
+    const token = randomUUID();
+    let heartbeat = 0;
+    let renewedAt = startedAt;
+    const content = () => {
+      const info: LockInfo = {
+        pid: process.pid,
+        host: me.host,
+        ...(me.bootId ? { boot_id: me.bootId } : {}),
+        started_at: new Date(startedAt).toISOString(),
+        command: opts.command,
+        token,
+        ...(leaseMs > 0 ? { lease_seconds: leaseMs / 1000, heartbeat, renewed_at: new Date(renewedAt).toISOString() } : {}),
+      };
+      return `${JSON.stringify(info)}\n`;
+    };
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, content());
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          // link() fails if the lock exists: taking it is atomic, and it is never half-written.
+          linkSync(tmp, file);
+          this.seen = undefined;
+          return this.holding(token, leaseMs, content, () => renewedAt, (v) => {
+            heartbeat++;
+            renewedAt = v;
+          });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        const current = readLock(file);
+        if (!current) continue; // released meanwhile: try again
+        const holder = holderOf(current.info);
+        const stale = this.staleReason(current, me);
+        if (!stale) {
+          throw new StateLockError(
+            `the state directory ${dir} is in use by ${holder}: two processes on one state_dir would overwrite each other's checkpoints. Stop the other process, run this one with --standby (it takes over when the other stops), or give it another server.state_dir. If you are sure no process uses it, remove ${file}`,
+          );
+        }
+        // Move the stale lock aside rather than deleting it: a process that took it over in
+        // the meantime would otherwise lose its fresh lock to us.
+        const aside = `${file}.stale.${process.pid}`;
+        try {
+          renameSync(file, aside);
+        } catch {
+          continue;
+        }
+        const moved = readLock(aside);
+        if (moved?.text !== current.text) {
+          // We moved someone's fresh lock (or heartbeat): put it back and look again.
+          try {
+            linkSync(aside, file);
+          } catch {
+            // it took another lock meanwhile
+          }
+          unlinkSync(aside);
+          continue;
+        }
+        unlinkSync(aside);
+        opts.onStale?.(stale, holder);
+      }
+      throw new StateLockError(`could not take the lock ${file}: it keeps changing hands`);
+    } finally {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private holding(token: string, leaseMs: number, content: () => string, renewedAt: () => number, renewed: (at: number) => void): StateLock {
+    const { file, opts } = this;
+    let lost: string | undefined;
+    const expired = (now: number) =>
+      leaseMs > 0 && now - renewedAt() >= leaseMs ? `the lock was not renewed for ${seconds(now - renewedAt())}, longer than its lease: another process may have taken it over` : undefined;
+    const problem = () => lost ?? expired(opts.clock.now());
+    held.add(file);
+    const unguard = guardStateWrites(resolve(this.dir), problem);
+    return {
+      file,
+      problem,
+      renew: () => {
+        if (lost) return lost;
+        const now = opts.clock.now();
+        const current = readLock(file);
+        lost = expired(now) ?? (current === undefined ? `the lock file ${file} was removed` : current.info?.token !== token ? `the lock was taken over by ${holderOf(current.info)}` : undefined);
+        if (lost) return lost;
+        renewed(now);
+        // Replaced whole (rename): a waiting process never reads half a heartbeat.
+        const tmp = `${file}.${process.pid}.renew.tmp`;
+        writeFileSync(tmp, content());
+        renameSync(tmp, file);
+        return undefined;
+      },
+      release: () => {
+        held.delete(file);
+        unguard();
+        lost ??= 'released';
+        try {
+          if (readLock(file)?.info?.token === token) unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      },
+    };
+  }
 }
 
 /**
- * Take the state directory's lock, or throw StateLockError naming the process that holds it.
- * `command` is recorded for the message another process would print.
+ * Take the state directory's lock once (no lease, no waiting), or throw StateLockError naming
+ * the process that holds it. `command` is recorded for the message another process would print.
  */
 export function lockStateDir(dir: string, command: string, nowIso: string, onStale?: (reason: string, holder: string) => void): StateLock {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, LOCK_FILE);
-  const me = { host: hostname(), bootId: bootId() };
-  const info: LockInfo = { pid: process.pid, host: me.host, ...(me.bootId ? { boot_id: me.bootId } : {}), started_at: nowIso, command };
-  const mine = `${JSON.stringify(info)}\n`;
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, mine);
-  try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        // link() fails if the lock exists: taking it is atomic, and it is never half-written.
-        linkSync(tmp, file);
-        held.add(file);
-        return {
-          file,
-          release: () => {
-            held.delete(file);
-            try {
-              if (readFileSync(file, 'utf8') === mine) unlinkSync(file);
-            } catch {
-              // already gone
-            }
-          },
-        };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-      const current = readLock(file);
-      if (!current) continue; // released meanwhile: try again
-      const holder = current.info ? `pid ${current.info.pid} on ${current.info.host}, since ${current.info.started_at} (${current.info.command})` : 'an unknown process (the lock file is not readable)';
-      const stale = staleReason(file, current.info, me);
-      if (!stale) {
-        throw new StateLockError(
-          `the state directory ${dir} is in use by ${holder}: two processes on one state_dir would overwrite each other's checkpoints. Stop the other process, or give this one another server.state_dir. If you are sure no process uses it, remove ${file}`,
-        );
-      }
-      // Move the stale lock aside rather than deleting it: a process that took it over in
-      // the meantime would otherwise lose its fresh lock to us.
-      const aside = `${file}.stale.${process.pid}`;
-      try {
-        renameSync(file, aside);
-      } catch {
-        continue;
-      }
-      const moved = readLock(aside);
-      if (moved?.text !== current.text) {
-        // We moved someone's fresh lock: put it back and look again.
-        try {
-          linkSync(aside, file);
-        } catch {
-          // it took another lock meanwhile
-        }
-        unlinkSync(aside);
-        continue;
-      }
-      unlinkSync(aside);
-      onStale?.(stale, holder);
-    }
-    throw new StateLockError(`could not take the lock ${file}: it keeps changing hands`);
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-  }
+  return new StateDirLocker(dir, { command, clock: fixedClock(Date.parse(nowIso)), ...(onStale ? { onStale } : {}) }).acquire();
 }

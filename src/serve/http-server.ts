@@ -42,6 +42,8 @@ export interface ServerOptions {
   version?: () => string;
   health: () => SourceHealth[];
   ready: () => boolean;
+  /** `active` or `standby` (docs/high-availability.md), shown by /readyz. */
+  role?: () => string;
   /** Extra routes (e.g. /report) mounted after auth. */
   extraRoutes?: (app: express.Express) => void;
   /** Node process metrics (process_*, nodejs_*); on by default. */
@@ -110,7 +112,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       last_success: h.lastSuccess > 0 ? new Date(h.lastSuccess * 1000).toISOString() : null,
       error: h.lastError ? { reason: h.lastError.reason, message: h.lastError.message } : null,
     }));
-    res.status(opts.ready() ? 200 : 503).json({ ready: opts.ready(), sources });
+    const ready = opts.ready();
+    res.status(ready ? 200 : 503).json({ ready, ...(opts.role ? { role: opts.role() } : {}), sources });
   });
   opts.extraRoutes?.(app);
   app.get('/', (_req, res) => {

@@ -25,7 +25,7 @@ import { reportContext } from '../report/report-context.js';
 import { htmlReport } from '../report/html-report.js';
 import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
-import { lockStateDir, type StateLock } from '../core/state-lock.js';
+import { StateDirLocker, StateLockError, type StateLock } from '../core/state-lock.js';
 import { loadWebConfig } from '../config/web-config.js';
 import { ledgerLostPerPrometheus, missingLedgerProblem, updateLedgerMarker } from '../engine/ledger-marker.js';
 import { ConfigError, formatIssue } from '../config/config-error.js';
@@ -40,11 +40,24 @@ export interface ServiceOptions {
   clock: Clock;
   /** --web.config.file: wins over server.web_config_file (relative to the working directory). */
   webConfigFile?: string;
+  /** --standby: wait for the state directory's lock instead of refusing (default: server.standby). */
+  standby?: boolean;
+  /**
+   * The lock was lost (another process took it over while this one was frozen, or the lock file
+   * was removed). By then collection and evaluation have stopped and writes to the state
+   * directory are refused; the CLI exits 1 so that the orchestrator restarts it as a standby.
+   */
+  onLockLost?: (reason: string) => void;
 }
 
 export interface RunningService extends RunningServer {
-  scheduler: Scheduler;
-  engine?: EngineLoop;
+  /** The sources' runners; empty while a standby. */
+  readonly scheduler: Scheduler;
+  readonly engine: EngineLoop | undefined;
+  /** Whether this process holds the state directory (collects and evaluates). */
+  active(): boolean;
+  /** Resolves once this process holds the state directory (at once unless a standby). */
+  activated: Promise<void>;
 }
 
 export function serverAuth(loaded: LoadedConfig): ServerAuth {
@@ -113,73 +126,192 @@ function buildInfo(): MetricFamily {
   };
 }
 
-export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
-  for (const w of loaded.warnings) opts.logger.warn(formatIssue(w));
-  // First of all: a second process on the same state directory must not touch its files.
-  const lock = lockStateDir(stateDir(loaded), `okr-metrics serve -c ${loaded.file}`, new Date(opts.clock.now()).toISOString(), (reason, holder) =>
-    opts.logger.warn({ state_dir: stateDir(loaded), holder }, `took over a stale lock of the state directory (${reason})`),
-  );
+/** `okr_metrics_active`: which replica collects (1) and which waits (0). */
+function activeGauge(active: boolean): MetricFamily {
+  return {
+    name: RUNNER_METRICS.active,
+    help: 'Whether this process holds the state directory and collects (1), or waits as a standby (0).',
+    type: 'gauge',
+    samples: [{ labels: {}, value: active ? 1 : 0 }],
+  };
+}
+
+/** What runs while this process holds the state directory. */
+interface ActiveParts {
+  lock: StateLock;
+  collectors: ScheduledCollector[];
+  scheduler: Scheduler;
+  kr: ReturnType<typeof engineLoop>;
+  heartbeat?: NodeJS.Timeout;
+}
+
+/** Collectors and the engine read their checkpoints and the ledger only once the lock is ours. */
+function buildActive(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock): ActiveParts {
+  const collectors = enabledCollectors(loaded, opts.logger, opts.clock);
   try {
-    return await startLocked(loaded, opts, lock);
+    return { lock, collectors, scheduler: new Scheduler(collectors, opts.logger, opts.clock), kr: engineLoop(loaded, opts) };
   } catch (e) {
-    lock.release();
+    void Promise.allSettled(collectors.map(async (c) => c.collector.close?.()));
     throw e;
   }
 }
 
-async function startLocked(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock): Promise<RunningService> {
+export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
+  for (const w of loaded.warnings) opts.logger.warn(formatIssue(w));
+  const dir = stateDir(loaded);
+  const standby = opts.standby ?? loaded.config.server.standby;
+  const leaseMs = durationSeconds(loaded.config.server.lock_lease) * 1000;
+  const locker = new StateDirLocker(dir, {
+    command: `okr-metrics serve -c ${loaded.file}`,
+    clock: opts.clock,
+    leaseMs,
+    onStale: (reason, holder) => opts.logger.warn({ state_dir: dir, holder }, `took over a stale lock of the state directory (${reason})`),
+  });
   const info = buildInfo();
-  const collectors = enabledCollectors(loaded, opts.logger, opts.clock);
-  const scheduler = new Scheduler(collectors, opts.logger, opts.clock);
-  let kr: ReturnType<typeof engineLoop> | undefined;
+  const empty = new Scheduler([], opts.logger, opts.clock);
+  let parts: ActiveParts | undefined;
+  let stopped = false;
+  let role = 0;
+
+  // First of all: a second process on the same state directory must not touch its files.
+  if (!standby) {
+    const lock = locker.acquire();
+    try {
+      parts = buildActive(loaded, opts, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
   let server: RunningServer;
   try {
-    kr = engineLoop(loaded, opts);
     const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile, process.cwd()) : loaded.config.server.web_config_file !== undefined ? loadWebConfig(loaded.config.server.web_config_file, loaded.baseDir) : undefined;
     if (web?.basicAuthUsers && loaded.config.server.auth) throw new ConfigError([{ file: web.file, line: 1, col: 1, path: ['basic_auth_users'], message: `give either basic_auth_users here or server.auth in ${loaded.file}, not both` }]);
     server = await startServer({
-    host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
-    port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
-    logger: opts.logger,
-    auth: web?.basicAuthUsers ? { basicUsers: web.basicAuthUsers } : serverAuth(loaded),
-    tls: web?.tls,
-    headers: web?.headers,
-    snapshot: () => [info, ...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
-    version: () => `${scheduler.generation}/${kr?.loop.generation ?? 0}`,
-    health: () => scheduler.health(),
-    ready: () => scheduler.ready(),
-    extraRoutes: (app) => {
-      // The current quarter's review, from the engine's last evaluation.
-      app.get('/report', (_req, res) => {
-        const ev = kr?.loop.lastEvaluation();
-        if (!kr || !ev) {
-          res.status(503).type('text/plain').send(kr ? 'no evaluation yet; retry shortly\n' : 'the KR engine is off (no objectives or engine.enabled: false)\n');
-          return;
-        }
-        const period = periodContaining('quarter', ev.evaluatedAt, calendarOf(loaded.config.calendar));
-        res.type('text/html').send(htmlReport(ev, reportContext(loaded, period, kr.prom.baseUrl)));
-      });
-    },
-  });
+      host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
+      port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
+      logger: opts.logger,
+      auth: web?.basicAuthUsers ? { basicUsers: web.basicAuthUsers } : serverAuth(loaded),
+      tls: web?.tls,
+      headers: web?.headers,
+      // A standby exports no source or KR series: Prometheus scrapes both replicas, and only
+      // the active one's data exists, so nothing is counted twice.
+      snapshot: () => [info, activeGauge(parts !== undefined), ...(parts ? [...parts.scheduler.snapshot(), ...(parts.kr?.loop.snapshot() ?? [])] : [])],
+      version: () => `${role}/${parts?.scheduler.generation ?? 0}/${parts?.kr?.loop.generation ?? 0}`,
+      health: () => (parts ? parts.scheduler.health() : []),
+      // A standby is ready: it does its job (waiting), and a rolling update of two replicas
+      // needs the new standby ready before it replaces the old one.
+      ready: () => parts?.scheduler.ready() ?? true,
+      role: () => (parts ? 'active' : 'standby'),
+      extraRoutes: (app) => {
+        // The current quarter's review, from the engine's last evaluation.
+        app.get('/report', (_req, res) => {
+          const kr = parts?.kr;
+          const ev = kr?.loop.lastEvaluation();
+          if (!kr || !ev) {
+            res.status(503).type('text/plain').send(!parts ? 'this replica is a standby: the active one serves the report\n' : kr ? 'no evaluation yet; retry shortly\n' : 'the KR engine is off (no objectives or engine.enabled: false)\n');
+            return;
+          }
+          const period = periodContaining('quarter', ev.evaluatedAt, calendarOf(loaded.config.calendar));
+          res.type('text/html').send(htmlReport(ev, reportContext(loaded, period, kr.prom.baseUrl)));
+        });
+      },
+    });
   } catch (e) {
     // Files the collectors and the engine opened are released before the lock is.
-    await Promise.allSettled(collectors.map(async (c) => c.collector.close?.()));
-    kr?.ledger.close();
+    if (parts) await stopActive(parts, true);
     throw e;
   }
-  scheduler.start();
-  kr?.loop.start();
-  opts.logger.info({ sources: scheduler.runners.map((r) => r.source) }, 'collecting');
+
+  const heartbeatMs = Math.max(50, leaseMs / 3);
+  const activate = (p: ActiveParts) => {
+    parts = p;
+    role++;
+    p.scheduler.start();
+    p.kr?.loop.start();
+    p.heartbeat = setInterval(() => {
+      const lost = p.lock.renew();
+      if (lost && parts === p) void demote(lost);
+    }, heartbeatMs);
+    p.heartbeat.unref();
+    opts.logger.info({ sources: p.scheduler.runners.map((r) => r.source), state_dir: dir }, 'collecting');
+  };
+  const demote = async (reason: string) => {
+    const p = parts;
+    if (!p) return;
+    parts = undefined;
+    role++;
+    opts.logger.error({ state_dir: dir }, `lost the state directory's lock (${reason}): collection and evaluation stopped, nothing more is written there`);
+    // The lock's problem() now fences writes: stopping cannot overwrite the new holder's files.
+    await stopActive(p, false);
+    opts.onLockLost?.(reason);
+  };
+
+  let wake: (() => void) | undefined;
+  let waited = 0;
+  const activated = (async () => {
+    if (parts) {
+      activate(parts);
+      return;
+    }
+    opts.logger.info({ state_dir: dir }, 'standby: waiting for the state directory lock');
+    while (!stopped) {
+      try {
+        const lock = locker.acquire();
+        if (stopped) {
+          lock.release();
+          break;
+        }
+        try {
+          activate(buildActive(loaded, opts, lock));
+        } catch (e) {
+          lock.release();
+          throw e;
+        }
+        opts.logger.info({ state_dir: dir, waited_ms: waited }, 'took over the state directory: now active');
+        return;
+      } catch (e) {
+        if (!(e instanceof StateLockError)) throw e;
+      }
+      await new Promise<void>((ok) => {
+        wake = ok;
+        setTimeout(ok, heartbeatMs).unref();
+      });
+      waited += heartbeatMs;
+    }
+  })();
+  // A standby's failure to take over (a damaged ledger) is logged; the CLI exits on it.
+  activated.catch((e: unknown) => opts.logger.error({ err: (e as Error).message }, 'could not take over the state directory'));
+
   return {
     ...server,
-    scheduler,
-    engine: kr?.loop,
+    get scheduler() {
+      return parts?.scheduler ?? empty;
+    },
+    get engine() {
+      return parts?.kr?.loop;
+    },
+    active: () => parts !== undefined,
+    activated,
     stop: async () => {
-      kr?.loop.stop();
-      await scheduler.stop();
+      stopped = true;
+      wake?.();
+      await activated.catch(() => undefined);
+      const p = parts;
+      parts = undefined;
       await server.stop();
-      kr?.ledger.close();
-      lock.release();
+      if (p) await stopActive(p, true);
     },
   };
+}
+
+/** Stop collecting and evaluating, close the ledger, and (when `release`) free the lock. */
+async function stopActive(p: ActiveParts, release: boolean): Promise<void> {
+  if (p.heartbeat) clearInterval(p.heartbeat);
+  p.kr?.loop.stop();
+  // Each runner closes its collector (one that never ran included).
+  await p.scheduler.stop();
+  p.kr?.ledger.close();
+  if (release) p.lock.release();
 }
