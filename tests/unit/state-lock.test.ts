@@ -9,9 +9,10 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { fixedClock } from '../../src/core/clock.js';
+import { fixedClock, ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { LOCK_FILE, lockStateDir, StateLockError } from '../../src/core/state-lock.js';
+import { LOCK_FILE, lockStateDir, StateDirLocker, StateLockError } from '../../src/core/state-lock.js';
+import { writeJsonFileAtomic } from '../../src/core/state-file.js';
 import { startService, type RunningService } from '../../src/serve/service.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -88,5 +89,81 @@ describe('the state directory lock', () => {
       await new Promise((ok) => first.once('exit', ok));
     }
     expect(existsSync(join(dir, 'state', LOCK_FILE))).toBe(false);
+  });
+});
+
+describe('the lease of the state directory lock (shared storage: another host cannot see our pid)', () => {
+  const T0 = '2026-11-25T12:00:00Z';
+  /** A lock as another host's okr-metrics writes it, heartbeat `n`. */
+  const otherHost = (n: number, lease?: number) =>
+    JSON.stringify({ pid: 1, host: 'okr-metrics-7f9c-abcde', started_at: now, command: 'okr-metrics serve', token: 't-1', ...(lease ? { lease_seconds: lease, heartbeat: n, renewed_at: now } : {}) });
+
+  it('is taken over once the same heartbeat has been seen for a whole lease, by the waiting process own clock', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-lease-'));
+    const lockFile = join(dir, LOCK_FILE);
+    writeFileSync(lockFile, otherHost(3, 15));
+    const clock = ManualClock.at(T0);
+    const stale: string[] = [];
+    const locker = new StateDirLocker(dir, { command: 'standby', clock, leaseMs: 15_000, onStale: (reason, holder) => stale.push(`${reason} | ${holder}`) });
+    expect(() => locker.acquire()).toThrow(/in use by pid 1 on okr-metrics-7f9c-abcde.*--standby/);
+    clock.advance(10_000);
+    expect(() => locker.acquire()).toThrow(StateLockError);
+    // The holder renews: the wait starts again from this heartbeat.
+    writeFileSync(lockFile, otherHost(4, 15));
+    clock.advance(10_000);
+    expect(() => locker.acquire()).toThrow(StateLockError);
+    clock.advance(14_900);
+    expect(() => locker.acquire()).toThrow(StateLockError);
+    clock.advance(200);
+    const lock = locker.acquire();
+    expect(stale).toEqual([`no heartbeat for 15.1 s, longer than its lease of 15 s | pid 1 on okr-metrics-7f9c-abcde, since ${now} (okr-metrics serve)`]);
+    const mine = JSON.parse(readFileSync(lockFile, 'utf8'));
+    expect(mine).toMatchObject({ pid: process.pid, host: hostname(), lease_seconds: 15, heartbeat: 0, started_at: '2026-11-25T12:00:35.100Z' });
+    lock.release();
+    expect(existsSync(lockFile)).toBe(false);
+  });
+
+  it('never takes over a lock without a lease from another host (an older okr-metrics), however long it waits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-lease-'));
+    writeFileSync(join(dir, LOCK_FILE), otherHost(0));
+    const clock = ManualClock.at(T0);
+    const locker = new StateDirLocker(dir, { command: 'standby', clock, leaseMs: 15_000 });
+    for (let i = 0; i < 3; i++) {
+      expect(() => locker.acquire()).toThrow(StateLockError);
+      clock.advance(365 * 86_400_000);
+    }
+  });
+
+  it('heartbeats while held; the holder stops writing the directory once the lease ran out or another process took the lock', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-lease-'));
+    const lockFile = join(dir, LOCK_FILE);
+    const clock = ManualClock.at(T0);
+    const lock = new StateDirLocker(dir, { command: 'serve', clock, leaseMs: 15_000 }).acquire();
+    const first = JSON.parse(readFileSync(lockFile, 'utf8'));
+    clock.advance(5_000);
+    expect(lock.renew()).toBeUndefined();
+    const second = JSON.parse(readFileSync(lockFile, 'utf8'));
+    expect(second).toEqual({ ...first, heartbeat: 1, renewed_at: '2026-11-25T12:00:05.000Z' });
+    writeJsonFileAtomic(join(dir, 'checkpoint.json'), { n: 1 });
+
+    // Frozen for a whole lease (a paused VM): a standby elsewhere may have the lock by now.
+    clock.advance(15_000);
+    expect(lock.problem()).toMatch(/not renewed for 15 s, longer than its lease/);
+    expect(() => writeJsonFileAtomic(join(dir, 'checkpoint.json'), { n: 2 })).toThrow(/not writing .*checkpoint.json: the lock was not renewed/);
+    expect(lock.renew()).toMatch(/not renewed/);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'))).toEqual({ n: 1 });
+    // Files outside the directory are not its business.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'okr-lease-'));
+    writeJsonFileAtomic(join(elsewhere, 'x.json'), {});
+    lock.release();
+    writeJsonFileAtomic(join(dir, 'checkpoint.json'), { n: 3 });
+
+    // Taken over (its token is not ours): renew says by whom, and release leaves the new lock alone.
+    const again = new StateDirLocker(dir, { command: 'serve', clock, leaseMs: 15_000 }).acquire();
+    writeFileSync(lockFile, otherHost(0, 15));
+    expect(again.renew()).toBe(`the lock was taken over by pid 1 on okr-metrics-7f9c-abcde, since ${now} (okr-metrics serve)`);
+    expect(() => writeJsonFileAtomic(join(dir, 'checkpoint.json'), { n: 4 })).toThrow(/taken over/);
+    again.release();
+    expect(readFileSync(lockFile, 'utf8')).toBe(otherHost(0, 15));
   });
 });
