@@ -1,0 +1,313 @@
+/**
+ * Two replicas on one state directory (docs/high-availability.md): the first takes the lock and
+ * collects; the second, a standby, answers /healthz and /metrics (okr_metrics_active 0, no
+ * source or key-result series), calls no source API and opens no state file, and takes over when
+ * the first stops (in-process) or is killed with SIGKILL (two CLI processes). Across the
+ * takeover the counters continue from the checkpoint: compared with counts made here from the
+ * lines written and the pull requests in the fake Bitbucket, nothing is doubled or lost. The
+ * ledger holds one row per key result and period, and every state file reads back valid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeCloud, type FakeCloud, type FakeCloudPr } from '../../exporters/bitbucket/simulator/fake-cloud-server.js';
+import { loadState, STATE_FILE_NAME } from '../../exporters/bitbucket/state-file.js';
+import { loadCheckpoint } from '../../exporters/apilogs/checkpoint.js';
+import { nginxLine } from '../../exporters/apilogs/testing/apilogs-fixtures.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
+import { LOCK_FILE } from '../../src/core/state-lock.js';
+import { Ledger } from '../../src/engine/ledger.js';
+import type { InstantSample, PromQueryClient } from '../../src/engine/prometheus-client.js';
+import { startService, type RunningService } from '../../src/serve/service.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const cli = join(root, 'dist/src/cli/main.js');
+const H = 3600_000;
+const NOW = Date.parse('2026-08-16T00:00:00Z'); // mid 2026-Q3
+const EMAIL = 'dev@example.com';
+const TOKEN = 'ATATT3xFfGF0-ha-token-value';
+const BASIC = `Basic ${Buffer.from(`${EMAIL}:${TOKEN}`).toString('base64')}`;
+const TOPUPS = (code: number) => `api_requests_total{service="topups-api",route="/v1/topups/:id",method="GET",code="${code}"}`;
+const MERGED = 'bitbucket_pull_requests_merged_total{repo="api",team="platform"}';
+
+function okrYaml(withEngine: boolean): string {
+  return `version: okr/v1
+organization: Example Engineering
+server: { state_dir: state, lock_lease: 1s }
+teams:
+  platform: { services: [topups-api], repos: [api] }
+${
+  withEngine
+    ? `objectives:
+  - id: stability
+    title: Improve product stability
+    key_results:
+      - id: availability
+        title: API availability > 99%
+        measure: { availability: { service: topups-api } }
+        target: "> 99%"
+        team: platform
+`
+    : ''
+}sources:
+  apilogs:
+    refresh_interval: 1s
+    poll_interval: 20ms
+    services:
+      - name: topups-api
+        files: ["logs/topups.access.log"]
+        routes: [/v1/topups/:id]
+        start_at: beginning
+  bitbucket:
+    workspace: acme
+    url: \${BB_URL}/2.0
+    email: ${EMAIL}
+    api_token: \${BB_TOKEN}
+    refresh_interval: 1h
+`;
+}
+
+/** Merged pull requests `from`..`to`, each merged two hours after it opened, all inside the backfill window of `now`. */
+function merged(from: number, to: number, now: number): FakeCloudPr[] {
+  const out: FakeCloudPr[] = [];
+  for (let id = from; id <= to; id++) out.push({ id, state: 'MERGED', createdMs: now - (100 - id) * H, updatedMs: now - (98 - id) * H });
+  return out;
+}
+
+async function fakeBitbucket(now: number): Promise<FakeCloud> {
+  return startFakeCloud({
+    workspace: 'acme',
+    authorization: BASIC,
+    repos: [{ slug: 'api', mainbranch: 'main', pullRequests: merged(1, 5, now), pipelines: [], branches: { main: 'aaa111' }, reports: {} }],
+  });
+}
+
+/** The access log as the test wrote it: the independent count. */
+class AccessLog {
+  readonly codes: number[] = [];
+  constructor(readonly file: string) {
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, '');
+  }
+  append(n: number): void {
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const code = this.codes.length % 7 === 3 ? 503 : 200;
+      this.codes.push(code);
+      lines.push(nginxLine('GET', `/v1/topups/${this.codes.length}`, code, '0.020'));
+    }
+    appendFileSync(this.file, `${lines.join('\n')}\n`);
+  }
+  count(code: number): string {
+    return String(this.codes.filter((c) => c === code).length);
+  }
+}
+
+const value = (body: string, series: string) => body.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ').pop();
+
+async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+/** Scrape until `pred` holds (bounded: about 10 s), returning the last body. */
+async function scrapeUntil(url: string, pred: (body: string) => boolean): Promise<string> {
+  let body = '';
+  for (let i = 0; i < 200; i++) {
+    body = await scrape(url).catch(() => '');
+    if (pred(body)) return body;
+    await sleep(50);
+  }
+  return body;
+}
+
+class ScriptedProm implements PromQueryClient {
+  readonly baseUrl = 'http://prometheus.test';
+  async query(expr: string): Promise<InstantSample[]> {
+    return expr.includes('api_requests_total') ? [{ labels: {}, value: 0.995 }] : [];
+  }
+}
+
+/** Every state file reads back through its own schema; the lock is gone after a clean stop. */
+async function expectValidState(dir: string, log: AccessLog, mergedCount: number): Promise<void> {
+  const state = join(dir, 'state');
+  const checkpoint = loadCheckpoint(join(state, 'apilogs-checkpoint.json'))!;
+  expect(checkpoint.files.find((f) => f.service === 'topups-api')?.offset).toBe(readFileSync(log.file).length);
+  // Bitbucket's loader warns (and moves the file aside) when the file fails its schema.
+  const out = new PassThrough();
+  let warned = '';
+  out.on('data', (d: Buffer) => (warned += d.toString()));
+  await loadState(state, 'another scope', [], [], createLogger({ destination: out }));
+  expect(warned).toContain('belongs to another Bitbucket');
+  expect(warned).not.toContain('not valid');
+  const saved = JSON.parse(readFileSync(join(state, STATE_FILE_NAME), 'utf8')) as { repos: Record<string, { pullRequests: { merged: number } }> };
+  expect(saved.repos.api!.pullRequests.merged).toBe(mergedCount);
+  expect(existsSync(join(state, LOCK_FILE))).toBe(false);
+}
+
+const services: RunningService[] = [];
+const children: ChildProcess[] = [];
+let fake: FakeCloud | undefined;
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.stop();
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGKILL');
+      await new Promise((ok) => c.once('exit', ok));
+    }
+  }
+  await fake?.close();
+  fake = undefined;
+});
+
+describe('two replicas on one state directory', () => {
+  it('in one process: the standby waits without calling a source, then takes over from the checkpoints; counts and ledger rows once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-ha-'));
+    fake = await fakeBitbucket(NOW);
+    const log = new AccessLog(join(dir, 'logs', 'topups.access.log'));
+    log.append(10);
+    writeFileSync(join(dir, 'okrs.yaml'), okrYaml(true));
+    // Two loads of one file, as two processes would read it.
+    const load = () => parseConfig(readFileSync(join(dir, 'okrs.yaml'), 'utf8'), join(dir, 'okrs.yaml'), { env: { BB_URL: fake!.url, BB_TOKEN: TOKEN } });
+    const clock = ManualClock.at('2026-08-16T00:00:00Z');
+    const opts = { host: '127.0.0.1', port: 0, logger: silentLogger(), clock, prom: new ScriptedProm(), standby: true };
+
+    const a = await startService(load(), opts);
+    services.push(a);
+    await a.activated;
+    expect(a.active()).toBe(true);
+    let body = await scrapeUntil(a.url, (b) => value(b, TOPUPS(200)) === log.count(200) && value(b, MERGED) === '5');
+    expect(value(body, 'okr_metrics_active')).toBe('1');
+    await a.engine!.runOnce();
+
+    const b = await startService(load(), opts);
+    services.push(b);
+    const calls = fake.requests.length;
+    const ledgerFile = join(dir, 'state', 'ledger.sqlite');
+    const ledgerBefore = readFileSync(ledgerFile);
+    // A few of the standby's lock attempts (every third of the 1 s lease).
+    await sleep(800);
+    expect(b.active()).toBe(false);
+    body = await scrape(b.url);
+    expect(value(body, 'okr_metrics_active')).toBe('0');
+    expect(body).toMatch(/^okr_metrics_build_info\{/m);
+    expect(body).not.toMatch(/^(api_|bitbucket_|okr_source_|okr_key_result)/m);
+    expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${b.url}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { ready: true, role: 'standby', sources: [] }]);
+    expect((await fetch(`${b.url}/report`)).status).toBe(503);
+    expect(fake.requests.length).toBe(calls);
+    expect(b.engine).toBeUndefined();
+
+    // More traffic and merges; the active one stops with lines it may not have read yet.
+    log.append(7);
+    fake.fixture.repos[0]!.pullRequests.push(...merged(6, 7, NOW));
+    await scrapeUntil(a.url, (x) => value(x, TOPUPS(200)) === log.count(200));
+    log.append(4);
+    await a.stop();
+    services.splice(services.indexOf(a), 1);
+
+    await Promise.race([b.activated, sleep(5_000).then(() => Promise.reject(new Error('the standby did not take over within 5 s')))]);
+    expect(b.active()).toBe(true);
+    body = await scrapeUntil(b.url, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, TOPUPS(503)) === log.count(503) && value(x, MERGED) === '7');
+    expect(value(body, 'okr_metrics_active')).toBe('1');
+    expect(value(body, TOPUPS(200))).toBe(log.count(200));
+    expect(value(body, TOPUPS(503))).toBe(log.count(503));
+    expect(value(body, 'api_log_lines_total{service="topups-api",result="parsed"}')).toBe(String(log.codes.length));
+    expect(value(body, MERGED)).toBe(String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED').length));
+    expect(ledgerBefore.length).toBeGreaterThan(0);
+
+    // The new active one evaluates the same period again: the ledger row stays the first one's.
+    const rowsBefore = new Ledger(ledgerFile);
+    const first = rowsBefore.rows();
+    rowsBefore.close();
+    await b.engine!.runOnce();
+    await b.engine!.runOnce();
+    await b.stop();
+    services.splice(services.indexOf(b), 1);
+    const ledger = new Ledger(ledgerFile);
+    const rows = ledger.rows();
+    ledger.close();
+    // One row per key result and period (the previous quarter's, for its baseline, and this one's).
+    expect(rows.map((r) => `${r.key_result}/${r.period}`)).toEqual(['availability/2026-Q2', 'availability/2026-Q3']);
+    expect(rows).toEqual(first);
+    await expectValidState(dir, log, 7);
+  });
+
+  it('two serve processes: SIGKILL the active one, the standby takes over at its next attempt; nothing doubled, nothing lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-ha-'));
+    // The children run on the system clock: the fixture is dated from the same clock.
+    const now = Date.now();
+    fake = await fakeBitbucket(now);
+    const log = new AccessLog(join(dir, 'logs', 'topups.access.log'));
+    log.append(10);
+    writeFileSync(join(dir, 'okrs.yaml'), okrYaml(false));
+    const serve = () => {
+      const child = spawn(process.execPath, [cli, 'serve', '-c', join(dir, 'okrs.yaml'), '--host', '127.0.0.1', '--port', '0', '--standby'], {
+        env: { ...process.env, BB_URL: fake!.url, BB_TOKEN: TOKEN, OKR_METRICS_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.push(child);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const logged = () => stderr;
+      const url = (async () => {
+        for (let i = 0; i < 200; i++) {
+          const port = /"port":(\d+).*"msg":"listening"/.exec(stderr)?.[1];
+          if (port) return `http://127.0.0.1:${port}`;
+          await sleep(50);
+        }
+        throw new Error(`serve did not listen: ${stderr}`);
+      })();
+      return { child, url, logged };
+    };
+
+    const a = serve();
+    const aUrl = await a.url;
+    let body = await scrapeUntil(aUrl, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, MERGED) === '5');
+    expect(value(body, 'okr_metrics_active')).toBe('1');
+
+    const b = serve();
+    const bUrl = await b.url;
+    const calls = fake.requests.length;
+    await sleep(800);
+    body = await scrape(bUrl);
+    expect(value(body, 'okr_metrics_active')).toBe('0');
+    expect(body).not.toMatch(/^(api_|bitbucket_)/m);
+    expect(fake.requests.length).toBe(calls);
+
+    // Lines counted and checkpointed, then more that the active one may have read but not
+    // checkpointed when it is killed.
+    log.append(9);
+    await scrapeUntil(aUrl, (x) => value(x, TOPUPS(200)) === log.count(200));
+    log.append(5);
+    await sleep(30);
+    a.child.kill('SIGKILL');
+    await new Promise((ok) => a.child.once('exit', ok));
+    const killedAt = performance.now();
+    log.append(3);
+    fake.fixture.repos[0]!.pullRequests.push(...merged(6, 8, now));
+
+    body = await scrapeUntil(bUrl, (x) => value(x, 'okr_metrics_active') === '1');
+    const tookOverMs = performance.now() - killedAt;
+    expect(value(body, 'okr_metrics_active'), `standby exit ${b.child.exitCode}: ${b.logged()}`).toBe('1');
+    expect(b.logged()).toContain(`took over a stale lock of the state directory (process ${a.child.pid} is gone)`);
+    body = await scrapeUntil(bUrl, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, TOPUPS(503)) === log.count(503) && value(x, MERGED) === '8');
+    expect(value(body, TOPUPS(200))).toBe(log.count(200));
+    expect(value(body, TOPUPS(503))).toBe(log.count(503));
+    expect(value(body, 'api_log_lines_total{service="topups-api",result="parsed"}')).toBe(String(log.codes.length));
+    expect(value(body, MERGED)).toBe(String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED').length));
+    // The lease is 1 s; a dead pid on this host is seen at the next attempt (a third of it).
+    process.stderr.write(`high-availability: standby took over ${Math.round(tookOverMs)} ms after SIGKILL\n`);
+
+    b.child.kill('SIGTERM');
+    await new Promise((ok) => b.child.once('exit', ok));
+    expect(b.child.exitCode).toBe(0);
+    await expectValidState(dir, log, 8);
+  });
+});
