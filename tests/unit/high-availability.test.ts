@@ -22,6 +22,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { LOCK_FILE } from '../../src/core/state-lock.js';
+import { KrEngine } from '../../src/engine/engine.js';
 import { Ledger } from '../../src/engine/ledger.js';
 import type { InstantSample, PromQueryClient } from '../../src/engine/prometheus-client.js';
 import { startService, type RunningService } from '../../src/serve/service.js';
@@ -309,5 +310,79 @@ describe('two replicas on one state directory', () => {
     await new Promise((ok) => b.child.once('exit', ok));
     expect(b.child.exitCode).toBe(0);
     await expectValidState(dir, log, 8);
+  });
+
+  it('ledger writes are keyed by key result and period: a replayed or late write from the other replica is a no-op', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-ha-'));
+    const text = `version: okr/v1
+server: { state_dir: state }
+objectives:
+  - id: community
+    title: Be seen
+    key_results:
+      - id: talks
+        title: At least 6 talks
+        measure: { promql: "sum(talks_total)", unit: count }
+        target: ">= 6"
+`;
+    const loaded = parseConfig(text, join(dir, 'okrs.yaml'), { env: {} });
+    const file = join(dir, 'state', 'ledger.sqlite');
+    /** A replica: its own connection to the shared ledger and its own view of Prometheus. */
+    const replica = (talks: number) => {
+      const ledger = new Ledger(file);
+      const prom: PromQueryClient = { baseUrl: 'http://prometheus.test', query: async (expr) => (expr.includes('talks_total') ? [{ labels: {}, value: talks }] : []) };
+      return { ledger, at: (iso: string) => new KrEngine({ loaded, prom, ledger, clock: ManualClock.at(iso) }).evaluateCurrent() };
+    };
+    const a = replica(5);
+    const b = replica(7);
+    await a.at('2026-09-30T23:50:00Z');
+    const opened = a.ledger.get('talks', '2026-Q3')!;
+    // B replays the opening: nothing changes (the first baseline and opened_at stay).
+    await b.at('2026-09-30T23:55:00Z');
+    expect(b.ledger.get('talks', '2026-Q3')).toEqual(opened);
+    // B closes Q3 after the boundary; A, frozen meanwhile, wakes up and closes it again with its figures.
+    await b.at('2026-10-01T00:10:00Z');
+    await a.at('2026-10-01T00:20:00Z');
+    const rows = a.ledger.rows();
+    // The previous quarter is recorded for its baseline; every key result and period once.
+    expect(rows.map((r) => `${r.key_result}/${r.period}`)).toEqual(['talks/2026-Q2', 'talks/2026-Q3', 'talks/2026-Q4']);
+    expect(rows[1]).toMatchObject({ opened_at: opened.opened_at, final_value: 7, closed_at: Date.parse('2026-10-01T00:10:00Z') });
+    a.ledger.close();
+    b.ledger.close();
+  });
+
+  it('a holder that finds its lock taken over stops collecting and writes nothing more to the state directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-ha-'));
+    const log = new AccessLog(join(dir, 'logs', 'topups.access.log'));
+    log.append(3);
+    const text = okrYaml(false).replace(/ {2}bitbucket:[\s\S]*$/, '');
+    const loaded = parseConfig(text, join(dir, 'okrs.yaml'), { env: {} });
+    const out = new PassThrough();
+    let logged = '';
+    out.on('data', (d: Buffer) => (logged += d.toString()));
+    let lost: string | undefined;
+    const a = await startService(loaded, { host: '127.0.0.1', port: 0, logger: createLogger({ destination: out }), clock: ManualClock.at('2026-08-16T00:00:00Z'), onLockLost: (r) => (lost = r) });
+    services.push(a);
+    await scrapeUntil(a.url, (x) => value(x, TOPUPS(200)) === log.count(200));
+    const checkpoint = join(dir, 'state', 'apilogs-checkpoint.json');
+    await scrapeUntil(a.url, () => existsSync(checkpoint));
+    // Another host's replica took the lock (this one was frozen past its lease, say).
+    const other = JSON.stringify({ pid: 1, host: 'okr-metrics-7f9c-abcde', started_at: '2026-08-16T00:00:00.000Z', command: 'okr-metrics serve', token: 'other', lease_seconds: 1, heartbeat: 0 });
+    writeFileSync(join(dir, 'state', LOCK_FILE), other);
+    for (let i = 0; i < 100 && lost === undefined; i++) await sleep(50);
+    expect(lost).toBe('the lock was taken over by pid 1 on okr-metrics-7f9c-abcde, since 2026-08-16T00:00:00.000Z (okr-metrics serve)');
+    expect(a.active()).toBe(false);
+    const saved = readFileSync(checkpoint, 'utf8');
+    log.append(5);
+    const body = await scrape(a.url);
+    expect(value(body, 'okr_metrics_active')).toBe('0');
+    expect(body).not.toMatch(/^api_/m);
+    await sleep(300);
+    expect(readFileSync(checkpoint, 'utf8')).toBe(saved);
+    // Stopping tried to save the checkpoint, and was refused.
+    expect(logged).toMatch(/"err":"not writing .*apilogs-checkpoint.json: the lock was taken over.*"msg":"could not save apilogs checkpoint"/);
+    await a.stop();
+    services.splice(0);
+    expect(readFileSync(join(dir, 'state', LOCK_FILE), 'utf8')).toBe(other);
   });
 });
