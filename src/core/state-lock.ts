@@ -44,7 +44,13 @@ const LockInfo = z.object({
 type LockInfo = z.infer<typeof LockInfo>;
 
 /** Another live process holds the state directory. */
-export class StateLockError extends Error {}
+export class StateLockError extends Error {
+  /**
+   * Set when the holder is on another host and renews a lease (in ms): whether it is alive is
+   * known only after watching its heartbeat for that long.
+   */
+  leaseMs?: number;
+}
 
 export interface StateLock {
   file: string;
@@ -182,9 +188,11 @@ export class StateDirLocker {
         const holder = holderOf(current.info);
         const stale = this.staleReason(current, me);
         if (!stale) {
-          throw new StateLockError(
+          const refused = new StateLockError(
             `the state directory ${dir} is in use by ${holder}: two processes on one state_dir would overwrite each other's checkpoints. Stop the other process, run this one with --standby (it takes over when the other stops), or give it another server.state_dir. If you are sure no process uses it, remove ${file}`,
           );
+          if (current.info?.host !== me.host && current.info?.lease_seconds !== undefined) refused.leaseMs = current.info.lease_seconds * 1000;
+          throw refused;
         }
         // Move the stale lock aside rather than deleting it: a process that took it over in
         // the meantime would otherwise lose its fresh lock to us.

@@ -175,7 +175,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
 
   // First of all: a second process on the same state directory must not touch its files.
   if (!standby) {
-    const lock = locker.acquire();
+    const lock = await acquireOrRefuse(locker, opts.logger, dir);
     try {
       parts = buildActive(loaded, opts, lock);
     } catch (e) {
@@ -304,6 +304,23 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
       if (p) await stopActive(p, true);
     },
   };
+}
+
+/**
+ * The lock, or StateLockError. A lock from another host that renews a lease is watched for one
+ * lease first: its pod may be gone (a node failure, a forced delete) and the new pod, with
+ * another host name, would otherwise refuse to start until someone removed the file.
+ */
+async function acquireOrRefuse(locker: StateDirLocker, logger: Logger, dir: string): Promise<StateLock> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return locker.acquire();
+    } catch (e) {
+      if (!(e instanceof StateLockError) || e.leaseMs === undefined || attempt >= 5) throw e;
+      if (attempt === 0) logger.warn({ state_dir: dir }, `${e.message.split(':')[0]}: watching its heartbeat for one lease before giving up`);
+      await new Promise((ok) => setTimeout(ok, e.leaseMs! / 4));
+    }
+  }
 }
 
 /** Stop collecting and evaluating, close the ledger, and (when `release`) free the lock. */

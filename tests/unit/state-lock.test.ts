@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { fixedClock, ManualClock } from '../../src/core/clock.js';
+import { fixedClock, ManualClock, systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { LOCK_FILE, lockStateDir, StateDirLocker, StateLockError } from '../../src/core/state-lock.js';
 import { writeJsonFileAtomic } from '../../src/core/state-file.js';
@@ -165,5 +165,17 @@ describe('the lease of the state directory lock (shared storage: another host ca
     expect(() => writeJsonFileAtomic(join(dir, 'checkpoint.json'), { n: 4 })).toThrow(/taken over/);
     again.release();
     expect(readFileSync(lockFile, 'utf8')).toBe(otherHost(0, 15));
+  });
+
+  it('serve without --standby watches a lease from another host once before refusing: a pod gone with its node does not lock out the next one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-lease-'));
+    writeFileSync(join(dir, 'okrs.yaml'), 'version: okr/v1\nserver: { state_dir: state, lock_lease: 1s }\n');
+    const loaded = parseConfig(readFileSync(join(dir, 'okrs.yaml'), 'utf8'), join(dir, 'okrs.yaml'), { env: {} });
+    mkdirSync(join(dir, 'state'));
+    writeFileSync(join(dir, 'state', LOCK_FILE), otherHost(9, 1));
+    const service = await startService(loaded, { host: '127.0.0.1', port: 0, logger: silentLogger(), clock: systemClock });
+    services.push(service);
+    expect(service.active()).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'state', LOCK_FILE), 'utf8')).pid).toBe(process.pid);
   });
 });
