@@ -334,6 +334,21 @@ describe.skipIf(!KUBECTL)('kubectl kustomize (kubectl with kustomize v4 or later
     }
   });
 
+  it('renders the two-replica overlay of docs/high-availability.md: --standby, rolling update, a ReadWriteMany claim', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs/high-availability.md'), 'utf8');
+    const overlay = /```yaml\n# kustomization.yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(overlay).toBeDefined();
+    mkdirSync(join(out, KUBERNETES_BASE, '../ha'), { recursive: true });
+    writeFileSync(join(out, KUBERNETES_BASE, '../ha/kustomization.yaml'), overlay!);
+    const rendered = kustomize(join(out, KUBERNETES_BASE, '../ha'));
+    for (const r of rendered) expect(() => validateResource(r)).not.toThrow();
+    const deployment = one(rendered, 'Deployment', K8S.app);
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(deployment.spec.template.spec.containers[0].args).toContain('--standby');
+    expect(one(rendered, 'PersistentVolumeClaim', K8S.pvc).spec.accessModes).toEqual(['ReadWriteMany']);
+  });
+
   it('renders the example overlay of docs/kubernetes.md: namespace, image, release label, log volume', () => {
     const rendered = kustomize(join(REPO_ROOT, 'docs/examples/kubernetes-overlay'));
     for (const r of rendered) {
