@@ -110,7 +110,12 @@ class AccessLog {
   }
 }
 
-const value = (body: string, series: string) => body.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ').pop();
+const value = (body: string, series: string) =>
+  body
+    .split('\n')
+    .find((l) => l.startsWith(`${series} `))
+    ?.split(' ')
+    .pop();
 
 async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
@@ -330,7 +335,10 @@ objectives:
     /** A replica: its own connection to the shared ledger and its own view of Prometheus. */
     const replica = (talks: number) => {
       const ledger = new Ledger(file);
-      const prom: PromQueryClient = { baseUrl: 'http://prometheus.test', query: async (expr) => (expr.includes('talks_total') ? [{ labels: {}, value: talks }] : []) };
+      const prom: PromQueryClient = {
+        baseUrl: 'http://prometheus.test',
+        query: async (expr) => (expr.includes('talks_total') ? [{ labels: {}, value: talks }] : []),
+      };
       return { ledger, at: (iso: string) => new KrEngine({ loaded, prom, ledger, clock: ManualClock.at(iso) }).evaluateCurrent() };
     };
     const a = replica(5);
@@ -361,13 +369,27 @@ objectives:
     let logged = '';
     out.on('data', (d: Buffer) => (logged += d.toString()));
     let lost: string | undefined;
-    const a = await startService(loaded, { host: '127.0.0.1', port: 0, logger: createLogger({ destination: out }), clock: ManualClock.at('2026-08-16T00:00:00Z'), onLockLost: (r) => (lost = r) });
+    const a = await startService(loaded, {
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger({ destination: out }),
+      clock: ManualClock.at('2026-08-16T00:00:00Z'),
+      onLockLost: (r) => (lost = r),
+    });
     services.push(a);
     await scrapeUntil(a.url, (x) => value(x, TOPUPS(200)) === log.count(200));
     const checkpoint = join(dir, 'state', 'apilogs-checkpoint.json');
     await scrapeUntil(a.url, () => existsSync(checkpoint));
     // Another host's replica took the lock (this one was frozen past its lease, say).
-    const other = JSON.stringify({ pid: 1, host: 'okr-metrics-7f9c-abcde', started_at: '2026-08-16T00:00:00.000Z', command: 'okr-metrics serve', token: 'other', lease_seconds: 1, heartbeat: 0 });
+    const other = JSON.stringify({
+      pid: 1,
+      host: 'okr-metrics-7f9c-abcde',
+      started_at: '2026-08-16T00:00:00.000Z',
+      command: 'okr-metrics serve',
+      token: 'other',
+      lease_seconds: 1,
+      heartbeat: 0,
+    });
     writeFileSync(join(dir, 'state', LOCK_FILE), other);
     for (let i = 0; i < 100 && lost === undefined; i++) await sleep(50);
     expect(lost).toBe('the lock was taken over by pid 1 on okr-metrics-7f9c-abcde, since 2026-08-16T00:00:00.000Z (okr-metrics serve)');
