@@ -13,8 +13,9 @@
  *   lease; a waiting process that has seen the very same file for a whole lease (by its own
  *   clock: no comparison of two machines' clocks) takes it over. A lock without a lease (an
  *   older okr-metrics) from another host is never taken over.
- * The holder fences itself: once it has not renewed for a whole lease, or finds the file is no
- * longer its own, `problem()` says so and `writeJsonFileAtomic` refuses to write the directory.
+ * The holder fences itself: from a whole lease after its last renewal until the next one (it
+ * was paused: a standby may be taking over), and for good once the file holds another holder's
+ * token, `problem()` says why and `writeJsonFileAtomic` refuses to write the directory.
  * Every process sharing a state directory needs its own host name (Kubernetes pods have one).
  */
 import { randomUUID } from 'node:crypto';
@@ -241,7 +242,10 @@ export class StateDirLocker {
         if (lost) return lost;
         const now = opts.clock.now();
         const current = readLock(file);
-        lost = expired(now) ?? (current === undefined ? `the lock file ${file} was removed` : current.info?.token !== token ? `the lock was taken over by ${holderOf(current.info)}` : undefined);
+        // Late (a suspended laptop, a paused VM) but nobody took over meanwhile: still ours. A
+        // standby takes over only after seeing the same heartbeat for a lease, and our rewrite
+        // changes it.
+        lost = current === undefined ? `the lock file ${file} was removed` : current.info?.token !== token ? `the lock was taken over by ${holderOf(current.info)}` : undefined;
         if (lost) return lost;
         renewed(now);
         // Replaced whole (rename): a waiting process never reads half a heartbeat.
