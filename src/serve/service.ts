@@ -139,7 +139,6 @@ function activeGauge(active: boolean): MetricFamily {
 /** What runs while this process holds the state directory. */
 interface ActiveParts {
   lock: StateLock;
-  collectors: ScheduledCollector[];
   scheduler: Scheduler;
   kr: ReturnType<typeof engineLoop>;
   heartbeat?: NodeJS.Timeout;
@@ -149,7 +148,7 @@ interface ActiveParts {
 function buildActive(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock): ActiveParts {
   const collectors = enabledCollectors(loaded, opts.logger, opts.clock);
   try {
-    return { lock, collectors, scheduler: new Scheduler(collectors, opts.logger, opts.clock), kr: engineLoop(loaded, opts) };
+    return { lock, scheduler: new Scheduler(collectors, opts.logger, opts.clock), kr: engineLoop(loaded, opts) };
   } catch (e) {
     void Promise.allSettled(collectors.map(async (c) => c.collector.close?.()));
     throw e;
@@ -171,7 +170,8 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
   const empty = new Scheduler([], opts.logger, opts.clock);
   let parts: ActiveParts | undefined;
   let stopped = false;
-  let role = 0;
+  /** Bumped when this process becomes active or stops being so: /metrics re-renders. */
+  let roleChanges = 0;
 
   // First of all: a second process on the same state directory must not touch its files.
   if (!standby) {
@@ -198,7 +198,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
       // A standby exports no source or KR series: Prometheus scrapes both replicas, and only
       // the active one's data exists, so nothing is counted twice.
       snapshot: () => [info, activeGauge(parts !== undefined), ...(parts ? [...parts.scheduler.snapshot(), ...(parts.kr?.loop.snapshot() ?? [])] : [])],
-      version: () => `${role}/${parts?.scheduler.generation ?? 0}/${parts?.kr?.loop.generation ?? 0}`,
+      version: () => `${roleChanges}/${parts?.scheduler.generation ?? 0}/${parts?.kr?.loop.generation ?? 0}`,
       health: () => (parts ? parts.scheduler.health() : []),
       // A standby is ready: it does its job (waiting), and a rolling update of two replicas
       // needs the new standby ready before it replaces the old one.
@@ -227,7 +227,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
   const heartbeatMs = Math.max(50, leaseMs / 3);
   const activate = (p: ActiveParts) => {
     parts = p;
-    role++;
+    roleChanges++;
     p.scheduler.start();
     p.kr?.loop.start();
     p.heartbeat = setInterval(() => {
@@ -241,7 +241,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
     const p = parts;
     if (!p) return;
     parts = undefined;
-    role++;
+    roleChanges++;
     opts.logger.error({ state_dir: dir }, `lost the state directory's lock (${reason}): collection and evaluation stopped, nothing more is written there`);
     // The lock's problem() now fences writes: stopping cannot overwrite the new holder's files.
     await stopActive(p, false);
