@@ -408,4 +408,45 @@ objectives:
     services.splice(0);
     expect(readFileSync(join(dir, 'state', LOCK_FILE), 'utf8')).toBe(other);
   });
+
+  it("a standby takes over another host's lock once it has seen no heartbeat for a lease, by its own clock", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-ha-'));
+    const loaded = parseConfig('version: okr/v1\nserver: { state_dir: state, lock_lease: 600ms }\n', join(dir, 'okrs.yaml'), { env: {} });
+    mkdirSync(join(dir, 'state'));
+    const lockFile = join(dir, 'state', LOCK_FILE);
+    const other = (n: number) =>
+      JSON.stringify({
+        pid: 1,
+        host: 'okr-metrics-7f9c-abcde',
+        started_at: '2026-08-16T00:00:00.000Z',
+        command: 'okr-metrics serve',
+        token: 'other',
+        lease_seconds: 0.6,
+        heartbeat: n,
+      });
+    writeFileSync(lockFile, other(1));
+    const clock = ManualClock.at('2026-08-16T00:00:00Z');
+    const out = new PassThrough();
+    let logged = '';
+    out.on('data', (d: Buffer) => (logged += d.toString()));
+    const b = await startService(loaded, { host: '127.0.0.1', port: 0, logger: createLogger({ destination: out }), clock, standby: true });
+    services.push(b);
+    // Attempts every 0.2 s of real time; the lease runs on the manual clock only.
+    await sleep(300);
+    clock.advance(500);
+    writeFileSync(lockFile, other(2)); // the other host renews
+    await sleep(300);
+    clock.advance(500);
+    await sleep(300);
+    // A slow machine only sees the renewal later: still less stale, never more.
+    expect(b.active()).toBe(false);
+    for (let i = 0; i < 50 && !b.active(); i++) {
+      clock.advance(200);
+      await sleep(100);
+    }
+    expect(b.active()).toBe(true);
+    const quiet = /took over a stale lock of the state directory \(no heartbeat for ([\d.]+) s, longer than its lease of 0\.6 s\)/.exec(logged)?.[1];
+    expect(Number(quiet)).toBeGreaterThanOrEqual(0.6);
+    expect(JSON.parse(readFileSync(lockFile, 'utf8'))).toMatchObject({ pid: process.pid, lease_seconds: 0.6 });
+  });
 });
