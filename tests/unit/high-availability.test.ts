@@ -196,7 +196,6 @@ describe('two replicas on one state directory', () => {
     services.push(b);
     const calls = fake.requests.length;
     const ledgerFile = join(dir, 'state', 'ledger.sqlite');
-    const ledgerBefore = readFileSync(ledgerFile);
     // A few of the standby's lock attempts (every third of the 0.6 s lease).
     await sleep(400);
     expect(b.active()).toBe(false);
@@ -209,6 +208,7 @@ describe('two replicas on one state directory', () => {
     expect([ready.status, await ready.json()]).toEqual([200, { ready: true, role: 'standby', sources: [] }]);
     expect((await fetch(`${b.url}/report`)).status).toBe(503);
     expect(fake.requests.length).toBe(calls);
+    // No engine, so no ledger opened: both are created only once the lock is ours.
     expect(b.engine).toBeUndefined();
 
     // More traffic and merges; the active one stops with lines it may not have read yet.
@@ -227,7 +227,6 @@ describe('two replicas on one state directory', () => {
     expect(value(body, TOPUPS(503))).toBe(log.count(503));
     expect(value(body, 'api_log_lines_total{service="topups-api",result="parsed"}')).toBe(String(log.codes.length));
     expect(value(body, MERGED)).toBe(String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED').length));
-    expect(ledgerBefore.length).toBeGreaterThan(0);
 
     // The new active one evaluates the same period again: the ledger row stays the first one's.
     const rowsBefore = new Ledger(ledgerFile);
