@@ -43,6 +43,11 @@ export interface FakeCloudRepo {
   branches: Record<string, string>;
   /** Commit hash → reports. */
   reports: Record<string, FakeCloudReport[]>;
+  /**
+   * The repository's `updated_on`. Left out, it is the latest pull request update or pipeline
+   * start (a guess at what moves it on the real API, which does not document it).
+   */
+  updatedMs?: number;
 }
 
 export interface FakeCloudFixture {
@@ -187,6 +192,13 @@ function pipelineJson(p: FakeCloudPipeline): Record<string, unknown> {
   };
 }
 
+/** `updated_on` of a repository: as set, else its latest activity (2026-01-01 when it has none). */
+export function repoUpdatedMs(r: FakeCloudRepo): number {
+  if (r.updatedMs !== undefined) return r.updatedMs;
+  const times = [...r.pullRequests.map((p) => p.updatedMs), ...r.pipelines.map((p) => p.createdMs)];
+  return times.length > 0 ? Math.max(...times) : Date.UTC(2026, 0, 1);
+}
+
 export async function startFakeCloud(fixture: FakeCloudFixture): Promise<FakeCloud> {
   const intercepts: Intercept[] = [];
   const server = await startFakeServer((req, res) => {
@@ -216,6 +228,7 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
       is_private: true,
       mainbranch: r.mainbranch ? { type: 'branch', name: r.mainbranch } : null,
       project: { type: 'project', key: r.project ?? 'PROJ' },
+      updated_on: cloudTime(repoUpdatedMs(r)),
     }));
     const q = req.query.get('q');
     const filter = q ? parseBbql(q) : undefined;
