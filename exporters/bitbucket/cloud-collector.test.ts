@@ -106,7 +106,14 @@ describe('Bitbucket Cloud collector', () => {
   let now: number;
   const sleeps: number[] = [];
   const clock = { now: () => now };
-  const hooks = () => ({ random: () => 0, sleep: async (ms: number) => void sleeps.push(ms) });
+  // A wait lets time pass: a pause the API asked for (Retry-After) is then over.
+  const hooks = () => ({
+    random: () => 0,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  });
 
   beforeEach(async () => {
     fake = await startFakeCloud(fixture());
