@@ -51,8 +51,9 @@ describe('SonarQube web-service examples', () => {
 
     expect(await client.listProjects(ctx)).toEqual([{ key: 'project-key', name: 'Project Name' }]);
     expect(await client.branches(ctx, 'project-key')).toEqual([
-      { name: 'feature/foo', isMain: false, analysisTime: Date.parse('2017-04-03T12:37:00Z') / 1000 },
-      { name: 'master', isMain: true, analysisTime: Date.parse('2017-04-01T00:15:42Z') / 1000 },
+      // status.qualityGateStatus: the gate comes with the branch list, no request of its own.
+      { name: 'feature/foo', isMain: false, analysisTime: Date.parse('2017-04-03T12:37:00Z') / 1000, gate: 'OK' },
+      { name: 'master', isMain: true, analysisTime: Date.parse('2017-04-01T00:15:42Z') / 1000, gate: 'ERROR' },
     ]);
     // new_violations has no top-level value: its number is period.value.
     expect(await client.measures(ctx, 'MY_PROJECT:ElementImpl.java', ['complexity', 'new_violations', 'ncloc'])).toEqual(

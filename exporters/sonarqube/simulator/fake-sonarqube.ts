@@ -53,6 +53,8 @@ export interface FakeSonarState {
   revoked?: boolean;
   /** Project key → status (e.g. 503) answered to every request about that project, as a failing node or proxy would. */
   failing?: Record<string, number>;
+  /** Leave `status.qualityGateStatus` out of the branch list (a server that does not send it). */
+  branchListWithoutGate?: boolean;
 }
 
 export interface FakeSonarqube extends FakeServer {
@@ -195,7 +197,7 @@ function branchesList(state: FakeSonarState, req: RecordedRequest, res: ServerRe
       name: b.name,
       isMain: b.isMain === true,
       type: 'BRANCH',
-      status: { qualityGateStatus: b.gate ?? 'NONE' },
+      ...(state.branchListWithoutGate ? {} : { status: { qualityGateStatus: b.gate ?? 'NONE' } }),
       ...(b.analysisDate ? { analysisDate: b.analysisDate } : {}),
     })),
   });
