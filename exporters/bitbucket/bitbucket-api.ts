@@ -10,6 +10,8 @@ export interface RepoRef {
   slug: string;
   /** Main branch name, when the listing or the config already told us. */
   mainBranch?: string;
+  /** The listing's `updated_on` (Cloud), epoch ms: the refresh plan reads repositories that moved. */
+  updatedMs?: number;
 }
 
 export interface MergedPullRequest {

@@ -40,6 +40,8 @@ function loadCloudClientClass(): CloudClientClass {
 
 /** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
 const PAGELEN = 50;
+/** The repository listing takes Bitbucket's documented maximum: a 500-repository workspace in five requests. */
+const REPOSITORY_PAGELEN = 100;
 
 /** What the client resolves with; `data` is the parsed JSON, read through a schema before use. */
 interface ClientResponse {
@@ -217,10 +219,16 @@ export class BitbucketCloudApi implements BitbucketApi {
         RepositoryListSchema,
         bb.repositories.list({
           workspace: this.opts.workspace,
-          pagelen: PAGELEN,
+          pagelen: REPOSITORY_PAGELEN,
           ...(this.opts.project ? { q: `project.key = "${this.opts.project}"` } : {}),
         }),
-        (r): { keep: RepoRef } => ({ keep: r.mainbranch ? { slug: r.slug, mainBranch: r.mainbranch.name } : { slug: r.slug } }),
+        (r): { keep: RepoRef } => ({
+          keep: {
+            slug: r.slug,
+            ...(r.mainbranch ? { mainBranch: r.mainbranch.name } : {}),
+            ...(r.updated_on !== undefined ? { updatedMs: Date.parse(r.updated_on) } : {}),
+          },
+        }),
       ),
     );
   }

@@ -230,6 +230,7 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
       project: { type: 'project', key: r.project ?? 'PROJ' },
       updated_on: cloudTime(repoUpdatedMs(r)),
     }));
+    if (Number(req.query.get('pagelen') ?? 10) > 100) return sendError(res, 400, 'Invalid pagelen');
     const q = req.query.get('q');
     const filter = q ? parseBbql(q) : undefined;
     if (typeof filter === 'string') return sendError(res, 400, filter);
