@@ -18,6 +18,15 @@ export const ComponentSearchSchema = z.object({
 });
 
 /**
+ * GET api/components/search_projects (internal; the Projects page's search) with
+ * `f=analysisDate`: every project the token may browse, with its main branch's last analysis.
+ */
+export const SearchProjectsSchema = z.object({
+  paging: PagingSchema,
+  components: z.array(z.object({ key: z.string(), name: z.string().optional(), analysisDate: z.string().optional() })),
+});
+
+/**
  * GET api/project_branches/list: each branch's last analysis and quality gate status (the gate
  * is re-evaluated when issues change between analyses, so it is read here every refresh).
  */

@@ -16,6 +16,7 @@ import {
   MeasuresComponentSchema,
   ProjectStatusSchema,
   SearchHistorySchema,
+  SearchProjectsSchema,
   type RawMeasure,
   type SearchHistoryResponse,
 } from './sonarqube-api.js';
@@ -45,6 +46,8 @@ export interface SonarqubeClientOptions {
 export interface ProjectRef {
   key: string;
   name: string;
+  /** Unix seconds of the main branch's last analysis, when the listing says (search_projects). */
+  analysisTime?: number;
 }
 
 export interface BranchInfo {
@@ -138,6 +141,39 @@ export class SonarqubeClient {
         if (seen.has(c.key)) continue;
         seen.add(c.key);
         out.push({ key: c.key, name: c.name ?? c.key });
+      }
+      if (page.components.length === 0 || p * LIST_PAGE_SIZE >= page.paging.total) break;
+    }
+    return out;
+  }
+
+  /**
+   * Every project the token may browse with its main branch's last analysis, 500 a request:
+   * `/api/components/search_projects?f=analysisDate`, the search behind SonarQube's Projects
+   * page. It is marked internal (it may change without notice): callers fall back to
+   * `listProjects` and a branch list per project when it fails.
+   */
+  async searchProjects(ctx: CollectContext): Promise<ProjectRef[]> {
+    const out: ProjectRef[] = [];
+    const seen = new Set<string>();
+    for (let p = 1; ; p++) {
+      if ((p - 1) * LIST_PAGE_SIZE >= SEARCH_RESULT_WINDOW) {
+        ctx.logger.warn({ listed: out.length }, `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`);
+        break;
+      }
+      const page = await this.http.getJson(ctx, 'api/components/search_projects', SearchProjectsSchema, {
+        // Applications (APP) are listed too on Developer Edition and above: projects only.
+        filter: 'qualifier = TRK',
+        f: 'analysisDate',
+        organization: this.opts.organization,
+        p,
+        ps: LIST_PAGE_SIZE,
+      });
+      for (const c of page.components) {
+        if (seen.has(c.key)) continue;
+        seen.add(c.key);
+        const analysisTime = parseSonarDate(c.analysisDate);
+        out.push({ key: c.key, name: c.name ?? c.key, ...(analysisTime !== undefined ? { analysisTime } : {}) });
       }
       if (page.components.length === 0 || p * LIST_PAGE_SIZE >= page.paging.total) break;
     }

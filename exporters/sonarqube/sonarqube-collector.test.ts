@@ -133,7 +133,24 @@ describe('sonarqube collector', () => {
       { labels: { project: 'web-app', branch: 'main', team: 'web' }, value: 0.9 },
     ]);
     expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(0);
-    expect(fake.calls('/api/components/search')).toHaveLength(1);
+    // Listed by the Projects page's search (500 a request, with each project's last analysis), projects only.
+    expect(fake.calls('/api/components/search_projects').map((r) => [r.query.get('filter'), r.query.get('f'), r.query.get('ps')])).toEqual([['qualifier = TRK', 'analysisDate', '500']]);
+    expect(fake.calls('/api/components/search')).toHaveLength(0);
+  });
+
+  it('with projects: all on a server without the project search, lists with components/search and says so once', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects(), withoutSearchProjects: true });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: all\n`, TEAMS);
+    const { logger, lines } = capturingLogger();
+    const first = await collector.collect({ ...testContext(), logger });
+    await collector.collect({ ...testContext(), logger });
+    expect(valueOf(first, SONARQUBE_METRICS.coverage, { project: 'web-app' })).toBe(0.9);
+    // Asked once (404: the server has none), never again; the old listing both times.
+    expect(fake.calls('/api/components/search_projects')).toHaveLength(1);
+    expect(fake.calls('/api/components/search')).toHaveLength(2);
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'sonarqube: the project search (api/components/search_projects, internal) is not usable; listing with api/components/search and asking each project for its branches instead',
+    ]);
   });
 
   it('on Cloud, lists the organization\'s projects only, with a Bearer token', async () => {
@@ -142,7 +159,7 @@ describe('sonarqube collector', () => {
     const snapshot = await collector.collect(testContext());
     const projects = [...new Set(snapshot.flatMap((f) => f.samples.map((s) => s.labels.project)).filter(Boolean))].sort();
     expect(projects).toEqual(['billing-api', 'legacy-batch', 'web-app']);
-    expect(fake.calls('/api/components/search')[0]!.query.get('organization')).toBe('acme');
+    expect(fake.calls('/api/components/search_projects')[0]!.query.get('organization')).toBe('acme');
     expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
@@ -345,7 +362,11 @@ describe('sonarqube answers of an unexpected shape', () => {
       'sonarqube: GET /api/components/search answered 200 with an unexpected body: paging: Invalid input: expected object, received undefined; components: Invalid input: expected array, received undefined',
     );
     expect(coverage()).toEqual(before);
-    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['source collection failed; serving last good values']);
+    // The project search answered first: of the wrong shape too, so the plain listing was tried.
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'sonarqube: the project search (api/components/search_projects, internal) is not usable this refresh; listing with api/components/search and asking each project for its branches instead',
+      'source collection failed; serving last good values',
+    ]);
     await runner.stop();
   });
 

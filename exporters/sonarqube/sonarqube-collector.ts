@@ -1,10 +1,12 @@
 /**
  * SonarQube collector: for each project (listed, or all the token may browse), the current
  * measures and quality gate of one branch (default: the main branch), as ratios and counts.
- * Measures change with an analysis, so a refresh asks each project for its branch list (the
- * analysis date and the quality gate, one request) and reads the measures again only for a new
- * analysis, a gate that changed, or once `full_refresh` has passed (issues resolved in the UI
- * change measures between analyses); those re-reads are spread over the refreshes.
+ * Measures change with an analysis. With `projects: all` the Projects page's search lists 500
+ * projects a request with their last analysis, and a project whose analysis did not change costs
+ * nothing; otherwise a refresh asks each project for its branch list (the analysis date and the
+ * quality gate, one request). Measures are read again for a new analysis, a gate that changed,
+ * or once `full_refresh` has passed (issues resolved in the UI change measures and the gate
+ * between analyses); those re-reads are spread over the refreshes.
  * A project whose requests fail is logged when its failure first appears and the rest are
  * still returned: after a passing failure (429, 5xx, network, an answer of an unexpected
  * shape, a request held back by the rate limit) it keeps its last values, after a lasting one
@@ -23,13 +25,18 @@ import { HeldBackError, requestBudget } from '../../src/core/http-client.js';
 import { family } from '../../src/core/snapshot.js';
 import { SONARQUBE_DEFAULT_INTERVAL, type SonarqubeConfig } from './config.js';
 import { LAST_ANALYSIS_HELP, PROJECTS_SKIPPED_HELP, QUALITY_GATE_HELP, SONAR_METRIC_EXPORTS, SONAR_METRIC_KEYS } from './metric-mapping.js';
-import { SonarqubeClient, type QualityGateStatus } from './sonarqube-client.js';
+import { SonarqubeClient, type ProjectRef, type QualityGateStatus } from './sonarqube-client.js';
 
 export interface ProjectTarget {
   key: string;
   /** Configured branch; undefined = the main branch. */
   branch?: string;
   team: string;
+  /**
+   * Present when the project search listed it: its main branch's last analysis then (Unix
+   * seconds, undefined if never analysed). Unchanged since the last read, the project costs no request.
+   */
+  listed?: { analysisTime?: number };
 }
 
 export interface ProjectResult {
@@ -75,6 +82,10 @@ export class SonarqubeCollector implements Collector {
   private warnedNoProjects = false;
   /** Whether the last refresh had projects held back by the rate limit (logged once per streak). */
   private heldBackStreak = false;
+  /** False once the server said it has no usable project search (404/400): never asked again. */
+  private searchProjectsUsable = true;
+  /** The last reason the project search was not used, logged when it changes. */
+  private searchProjectsProblem: string | undefined;
   /** Project id → its last successful result, served again after a passing failure. */
   private readonly lastGood = new Map<string, ProjectResult>();
 
@@ -142,10 +153,38 @@ export class SonarqubeCollector implements Collector {
 
   private async targets(ctx: CollectContext): Promise<ProjectTarget[]> {
     if (this.opts.projects !== 'all') return this.opts.projects;
+    const searched = await this.searchProjects(ctx);
+    if (searched) return searched.map((p) => ({ key: p.key, team: this.opts.teamOf?.(p.key) ?? '', listed: { analysisTime: p.analysisTime } }));
     const listed = await this.opts.client.listProjects(ctx);
     if (listed.length === 0 && !this.warnedNoProjects) ctx.logger.warn('sonarqube: the token sees no projects; give its user Browse permission on them');
     this.warnedNoProjects = listed.length === 0;
     return listed.map((p) => ({ key: p.key, team: this.opts.teamOf?.(p.key) ?? '' }));
+  }
+
+  /**
+   * The projects with their last analysis from `api/components/search_projects`, or undefined
+   * to list them with `api/components/search` instead: that search is internal to SonarQube, so
+   * a server that refuses it (404, 400) is not asked again, and an answer of another shape (a
+   * changed internal API, a proxy) falls back for this refresh. Both are logged once.
+   */
+  private async searchProjects(ctx: CollectContext): Promise<ProjectRef[] | undefined> {
+    if (!this.searchProjectsUsable) return undefined;
+    try {
+      const found = await this.opts.client.searchProjects(ctx);
+      this.searchProjectsProblem = undefined;
+      return found;
+    } catch (e) {
+      if (ctx.signal.aborted || !(e instanceof SourceError) || e.status === 401 || e instanceof HeldBackError) throw e;
+      const lasting = e.status === 400 || e.status === 404;
+      if (lasting) this.searchProjectsUsable = false;
+      if (this.searchProjectsProblem !== e.message)
+        ctx.logger.warn(
+          { err: e.message },
+          `sonarqube: the project search (api/components/search_projects, internal) is not usable${lasting ? '' : ' this refresh'}; listing with api/components/search and asking each project for its branches instead`,
+        );
+      this.searchProjectsProblem = e.message;
+      return undefined;
+    }
   }
 
   /**
@@ -182,6 +221,10 @@ export class SonarqubeCollector implements Collector {
 
   private async collectProject(ctx: CollectContext, target: ProjectTarget, remeasure: boolean): Promise<ProjectResult> {
     const { client } = this.opts;
+    const known = this.lastGood.get(projectId(target));
+    // The search says the main branch was not analysed since: nothing to ask (its gate may
+    // still move with issues resolved in the UI: full_refresh re-reads it).
+    if (!remeasure && known && target.listed && target.branch === undefined && known.analysisTime === target.listed.analysisTime) return { ...known, target };
     const branches = await client.branches(ctx, target.key);
     const measured = target.branch !== undefined ? branches.find((b) => b.name === target.branch) : branches.find((b) => b.isMain);
     if (target.branch !== undefined && !measured)

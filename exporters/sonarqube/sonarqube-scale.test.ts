@@ -51,17 +51,17 @@ function requestsSince(f: FakeSonarqube): Record<string, number> {
 }
 
 describe('sonarqube: reading only what changed', () => {
-  it('an unchanged organisation costs the listing and one branch list per project; a new analysis re-reads that project only', async () => {
+  it('projects: all: an unchanged organisation costs the project search alone; a new analysis re-reads that project only', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: projects(12) });
     const clock = new ManualClock(T0);
     const c = collector(fake.url, clock, '    projects: all\n');
     const first = await c.collect(testContext());
-    expect(requestsSince(fake)).toEqual({ '/api/components/search': 1, '/api/project_branches/list': 12, '/api/measures/component': 12 });
+    expect(requestsSince(fake)).toEqual({ '/api/components/search_projects': 1, '/api/project_branches/list': 12, '/api/measures/component': 12 });
     expect(coverage(first, 'p3')).toBe(0.53);
 
     clock.advance(30 * MIN);
     const unchanged = await c.collect(testContext());
-    expect(requestsSince(fake)).toEqual({ '/api/components/search': 1, '/api/project_branches/list': 12 });
+    expect(requestsSince(fake)).toEqual({ '/api/components/search_projects': 1 });
     expect(unchanged).toEqual(first);
 
     // p3 is analysed again: new measures.
@@ -70,9 +70,28 @@ describe('sonarqube: reading only what changed', () => {
     p3.measures = { coverage: '61.5', ncloc: '1200' };
     clock.advance(30 * MIN);
     const changed = await c.collect(testContext());
-    expect(requestsSince(fake)).toEqual({ '/api/components/search': 1, '/api/project_branches/list': 12, '/api/measures/component': 1 });
+    expect(requestsSince(fake)).toEqual({ '/api/components/search_projects': 1, '/api/project_branches/list': 1, '/api/measures/component': 1 });
     expect(coverage(changed, 'p3')).toBe(0.615);
     expect(coverage(changed, 'p4')).toBe(0.54);
+  });
+
+  it('listed projects (or a server without the project search): one branch list per project, measures on a new analysis', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: projects(12), withoutSearchProjects: true });
+    const clock = new ManualClock(T0);
+    const c = collector(fake.url, clock, '    projects: all\n');
+    const first = await c.collect(testContext());
+    expect(requestsSince(fake)).toEqual({ '/api/components/search_projects': 1, '/api/components/search': 1, '/api/project_branches/list': 12, '/api/measures/component': 12 });
+    clock.advance(30 * MIN);
+    const unchanged = await c.collect(testContext());
+    expect(requestsSince(fake)).toEqual({ '/api/components/search': 1, '/api/project_branches/list': 12 });
+    expect(unchanged).toEqual(first);
+    const p3 = fake.state.projects[2]!.branches[0]!;
+    p3.analysisDate = '2026-12-01T12:10:00+0000';
+    p3.measures = { coverage: '61.5', ncloc: '1200' };
+    clock.advance(30 * MIN);
+    const changed = await c.collect(testContext());
+    expect(requestsSince(fake)).toEqual({ '/api/components/search': 1, '/api/project_branches/list': 12, '/api/measures/component': 1 });
+    expect(coverage(changed, 'p3')).toBe(0.615);
   });
 
   it('a quality gate that changed without an analysis (issues resolved in the UI) is exported and re-reads the measures', async () => {
