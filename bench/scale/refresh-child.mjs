@@ -31,11 +31,12 @@ const runner = new SourceRunner(plugin.create(deps), { intervalSeconds: interval
 const exposition = new ExpositionRegistry();
 exposition.addProvider(() => [...runner.lastGood(), ...runner.healthFamilies()]);
 
-const requestsSoFar = () =>
-  runner
-    .healthFamilies()
-    .find((f) => f.name === 'okr_source_requests_total')
-    .samples.reduce((n, s) => n + s.value, 0);
+/** Requests sent so far, and requests held back (status "rate_limited": not sent). */
+const requestsSoFar = () => {
+  const samples = runner.healthFamilies().find((f) => f.name === 'okr_source_requests_total').samples;
+  const held = samples.find((s) => s.labels.status === 'rate_limited')?.value ?? 0;
+  return { sent: samples.reduce((n, s) => n + s.value, 0) - held, held };
+};
 
 process.on('message', async (msg) => {
   if (msg.cmd === 'stop') {
@@ -45,12 +46,14 @@ process.on('message', async (msg) => {
   clock.advance(msg.advanceMs ?? 0);
   const before = requestsSoFar();
   await runner.runOnce();
+  const after = requestsSoFar();
   const h = runner.getHealth();
   const text = await exposition.metrics();
   const byStatus = Object.fromEntries(runner.healthFamilies().find((f) => f.name === 'okr_source_requests_total').samples.map((s) => [s.labels.status, s.value]));
   process.send({
     durationS: h.lastDurationSeconds,
-    requests: requestsSoFar() - before,
+    requests: after.sent - before.sent,
+    heldBack: after.held - before.held,
     byStatus,
     up: h.up,
     error: h.lastError?.message,

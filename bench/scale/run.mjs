@@ -11,6 +11,10 @@
  *              repositories with a merge, a pipeline and a coverage report; 20 new analyses)
  *   hour       the requests of one hour of refreshes at the default interval, a little changing
  *              before every other refresh (what the providers' hourly limits see)
+ * Under a request budget (Bitbucket Cloud's default) the first read is spread over refreshes:
+ * "first read complete" adds them up (requests, hours) until nothing is held back.
+ * `requests` are the requests sent (the fake counts them too: fake_saw); `held_back` the ones
+ * the budget did not send.
  *
  *   npm run bench:scale
  *   node bench/scale/run.mjs --only bitbucket --repos 100
@@ -84,12 +88,30 @@ async function phases(source, dir, yaml, fake, change, intervalMs) {
       metrics_kb: Number((r.metricsBytes / 1024).toFixed(1)),
       series: r.series,
       up: r.up,
+      held_back: r.heldBack,
       ...(r.error ? { error: r.error.slice(0, 160) } : {}),
-      ...(r.byStatus.rate_limited ? { held_back: r.byStatus.rate_limited } : {}),
+      ...(r.hours !== undefined ? { hours: r.hours } : {}),
     });
-    log(`  ${source} ${phase}: ${r.requests} requests, ${r.durationS.toFixed(2)} s, ${r.series} series${r.error ? ` (${r.error.slice(0, 120)})` : ''}`);
+    log(`  ${source} ${phase}: ${r.requests} requests${r.heldBack ? ` (${r.heldBack} held back)` : ''}, ${r.durationS.toFixed(2)} s, ${r.series} series${r.error ? ` (${r.error.slice(0, 120)})` : ''}`);
   };
-  row('first', await refresh(0));
+  const first = await refresh(0);
+  row('first', first);
+  if (first.heldBack > 0) {
+    // A request budget spread the first read over several refreshes: refresh until nothing is held back.
+    let requests = first.requests;
+    let served = first.served;
+    let seconds = first.durationS;
+    let last = first;
+    let n = 1;
+    while (last.heldBack > 0 && n < 500) {
+      last = await refresh(intervalMs);
+      requests += last.requests;
+      served += last.served;
+      seconds += last.durationS;
+      n++;
+    }
+    row(`first read complete (${n} refreshes)`, { ...last, requests, served, durationS: seconds, heldBack: 0, hours: Number(((n - 1) * intervalMs / 3_600_000).toFixed(1)) });
+  }
   row('unchanged', await refresh(intervalMs));
   change(now + intervalMs);
   row('changed', await refresh(intervalMs));
@@ -98,6 +120,7 @@ async function phases(source, dir, yaml, fake, change, intervalMs) {
     let requests = 0;
     let served = 0;
     let seconds = 0;
+    let heldBack = 0;
     let last;
     for (let i = 0; i < n; i++) {
       if (i % 2 === 1) change(now + intervalMs);
@@ -105,8 +128,9 @@ async function phases(source, dir, yaml, fake, change, intervalMs) {
       requests += last.requests;
       served += last.served;
       seconds += last.durationS;
+      heldBack += last.heldBack;
     }
-    row(`hour (${n} refreshes)`, { ...last, requests, served, durationS: seconds });
+    row(`hour (${n} refreshes)`, { ...last, requests, served, durationS: seconds, heldBack });
   }
   child.send({ cmd: 'stop' });
   await new Promise((r) => child.on('exit', r));
@@ -176,5 +200,5 @@ if (saveAs) {
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   writeFileSync(join(here, 'baselines', `${saveAs}.json`), `${JSON.stringify({ name: saveAs, commit, sizes: { boards: BOARDS, repos: REPOS, projects: PROJECTS }, results }, null, 2)}\n`);
 }
-console.table(results.map(({ source, phase, requests, seconds, peak_rss_mb, metrics_kb, series, up }) => ({ source, phase, requests, seconds, peak_rss_mb, metrics_kb, series, up })));
+console.table(results.map(({ source, phase, requests, held_back, seconds, peak_rss_mb, metrics_kb, series, up }) => ({ source, phase, requests, held_back, seconds, peak_rss_mb, metrics_kb, series, up })));
 console.log(JSON.stringify(results, null, 2));
