@@ -187,6 +187,13 @@ export interface SourceReference<S> {
   names(settings: S): readonly Named[] | 'any';
   /** The message for a key result naming something the file does not (`known`: every known name). */
   unknown(name: string, known: readonly string[]): string;
+  /** The collector also collects the names `teams` list for this kind (Jira's boards). */
+  teamsCollected?: boolean;
+  /**
+   * Why the named thing lacks a trait a measure kind needs (a `duration` for latency), as the
+   * whole message, or undefined when it has it.
+   */
+  lacking?(settings: S, name: string, trait: string): string | undefined;
 }
 
 /** A plugin list with its settings types erased: what the application iterates over. */

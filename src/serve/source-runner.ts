@@ -20,6 +20,8 @@ export interface RunnerOptions {
   clock: Clock;
   /** For tests: replaces Math.random in jitter. */
   random?: () => number;
+  /** Called whenever the snapshot or the health families may have changed (the exposition's cache). */
+  onChange?: () => void;
 }
 
 export interface SourceHealth {
@@ -90,6 +92,7 @@ export class SourceRunner {
     if (this.inFlight) {
       // The previous run outlived its timeout and has not returned: do not pile up another.
       this.fail('timeout', 'previous collection is still running (it ignored its timeout)');
+      this.opts.onChange?.();
       return;
     }
     const ac = new AbortController();
@@ -111,6 +114,7 @@ export class SourceRunner {
       countRequest: (status) => {
         const key = String(status);
         this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+        this.opts.onChange?.();
       },
       activity,
     };
@@ -144,6 +148,7 @@ export class SourceRunner {
     } finally {
       clearTimeout(timer);
       this.shutdown.signal.removeEventListener('abort', onShutdown);
+      this.opts.onChange?.();
     }
   }
 
