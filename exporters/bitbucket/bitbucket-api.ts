@@ -44,7 +44,12 @@ export interface CoverageOptions {
 }
 
 export interface BitbucketApi {
-  listRepositories(ctx: CollectContext): Promise<RepoRef[]>;
+  /**
+   * The repositories of the workspace or project. With `changedSinceMs` (Cloud), only those
+   * whose `updated_on` is at or after it: the listing sorted newest first, stopped at the first
+   * older one (usually a single request).
+   */
+  listRepositories(ctx: CollectContext, opts?: { changedSinceMs?: number }): Promise<RepoRef[]>;
   /**
    * Merged pull requests whose merge time (or its proxy) is at or after `sinceMs`. May return
    * some older ones too; the caller filters and de-duplicates.

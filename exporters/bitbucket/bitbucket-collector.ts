@@ -32,6 +32,27 @@ import { loadState, saveState, type BitbucketState } from './state-file.js';
 
 export const CLOUD_API_URL = 'https://api.bitbucket.org/2.0';
 
+/**
+ * Bitbucket Cloud documents no Retry-After on its 429s and counts its limit over a rolling
+ * hour, so a 429 means "minutes, not seconds": the rest of the refresh is held back (its
+ * repositories keep their last values) instead of retrying into the limit, spending more of it.
+ */
+export const CLOUD_429_PAUSE_SECONDS = 300;
+
+/**
+ * Between full listings (and always after a start) a Cloud refresh lists only what moved since
+ * the newest `updated_on` it has seen (newest first: one request for up to 100 moved
+ * repositories, instead of one per 100 in the workspace). The full listing, once an hour, drops
+ * deleted repositories and picks up any the short listing missed.
+ */
+export const FULL_LISTING_MS = 60 * 60 * 1000;
+/**
+ * The short listing reaches this far behind the newest `updated_on` seen: an update committed
+ * with an earlier time than one already listed (clock skew, replication) is still caught. The
+ * repositories in the overlap are listed again at no cost: their `updated_on` did not move.
+ */
+export const LISTING_OVERLAP_MS = 5 * 60 * 1000;
+
 /** Test seams: time, and HttpClient's sleep/random so retries take no wall time. */
 export interface BitbucketCollectorHooks {
   sleep?: HttpClientOptions['sleep'];
@@ -68,6 +89,8 @@ export class BitbucketCollector implements Collector {
   private readonly intervalMs: number;
   /** Whether the last refresh had repositories held back by the rate limit (logged once per streak). */
   private heldBackStreak = false;
+  /** Cloud: the workspace's repositories as last listed, when the full listing ran, the newest `updated_on` seen. */
+  private listing: { repos: Map<string, RepoRef>; fullAt: number; newestMs: number } | undefined;
 
   constructor(
     private readonly deps: SourceDeps<BitbucketConfig>,
@@ -102,6 +125,7 @@ export class BitbucketCollector implements Collector {
       maxConcurrency: cfg.max_concurrency,
       budget,
       budgetSetting: 'sources.bitbucket.max_requests_per_hour',
+      ...(cfg.flavor === 'cloud' ? { missingRetryAfterSeconds: CLOUD_429_PAUSE_SECONDS } : {}),
       credentialSetting,
       clock: deps.clock,
       ...(hooks.sleep ? { sleep: hooks.sleep } : {}),
@@ -146,9 +170,9 @@ export class BitbucketCollector implements Collector {
    */
   private async repositories(ctx: CollectContext): Promise<RepoRef[]> {
     const configured = this.cfg.repositories === 'all' ? undefined : this.cfg.repositories.map((r) => (typeof r === 'string' ? { slug: r } : r.main_branch ? { slug: r.slug, mainBranch: r.main_branch } : { slug: r.slug }));
-    const listed = configured === undefined || this.cfg.flavor === 'cloud' ? await this.api.listRepositories(ctx) : [];
-    const bySlug = new Map<string, RepoRef>();
-    for (const r of listed) if (!bySlug.has(r.slug)) bySlug.set(r.slug, r);
+    const bySlug = this.cfg.flavor === 'cloud' ? await this.cloudListing(ctx) : new Map<string, RepoRef>();
+    if (this.cfg.flavor !== 'cloud' && configured === undefined)
+      for (const r of await this.api.listRepositories(ctx)) if (!bySlug.has(r.slug)) bySlug.set(r.slug, r);
     if (!configured) return [...bySlug.values()];
     const out = new Map<string, RepoRef>();
     for (const r of configured) {
@@ -156,6 +180,30 @@ export class BitbucketCollector implements Collector {
       if (!out.has(r.slug)) out.set(r.slug, { ...l, ...r, ...(l?.updatedMs !== undefined ? { updatedMs: l.updatedMs } : {}) });
     }
     return [...out.values()];
+  }
+
+  /** Cloud: the workspace listing, in full once every FULL_LISTING_MS, otherwise what moved since. */
+  private async cloudListing(ctx: CollectContext): Promise<Map<string, RepoRef>> {
+    const now = this.deps.clock.now();
+    const newest = (rs: RepoRef[], from: number) => rs.reduce((m, r) => (r.updatedMs !== undefined && r.updatedMs > m ? r.updatedMs : m), from);
+    const known = this.listing;
+    if (!known || now - known.fullAt >= FULL_LISTING_MS) {
+      const listed = await this.api.listRepositories(ctx);
+      const repos = new Map<string, RepoRef>();
+      for (const r of listed) if (!repos.has(r.slug)) repos.set(r.slug, r);
+      this.listing = { repos, fullAt: now, newestMs: newest(listed, Number.NEGATIVE_INFINITY) };
+      return repos;
+    }
+    const moved = await this.api.listRepositories(ctx, { changedSinceMs: known.newestMs - LISTING_OVERLAP_MS });
+    // Newest first, a repository listed twice (it moved while the pages were read) counts by its first, newer entry.
+    const seen = new Set<string>();
+    for (const r of moved)
+      if (!seen.has(r.slug)) {
+        seen.add(r.slug);
+        known.repos.set(r.slug, r);
+      }
+    known.newestMs = newest(moved, known.newestMs);
+    return known.repos;
   }
 
   async collect(ctx: CollectContext): Promise<Snapshot> {
@@ -233,7 +281,12 @@ export class BitbucketCollector implements Collector {
       prsFailed = true;
       errors.push(e);
     }
-    const heldBack = () => errors.find((e): e is HeldBackError => e instanceof HeldBackError);
+    // A 429 the client stopped retrying (its wait is longer than a refresh waits) is the rate
+    // limit too: what it stopped keeps its last read, like what the client did not send.
+    const heldBack = (): HeldBackError | undefined => {
+      const e = errors.find((x) => x instanceof HeldBackError || (x instanceof SourceError && x.status === 429));
+      return e === undefined || e instanceof HeldBackError ? e : new HeldBackError((e as SourceError).message);
+    };
     if (!heldBack()) {
       try {
         live.open = await this.api.openPullRequestCount(ctx, repo.slug);

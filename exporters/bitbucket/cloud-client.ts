@@ -212,7 +212,9 @@ export class BitbucketCloudApi implements BitbucketApi {
     return out;
   }
 
-  listRepositories(ctx: CollectContext): Promise<RepoRef[]> {
+  listRepositories(ctx: CollectContext, opts: { changedSinceMs?: number } = {}): Promise<RepoRef[]> {
+    const since = opts.changedSinceMs;
+    const sort: Record<string, string> = since !== undefined ? { sort: '-updated_on' } : {};
     return this.call(ctx, (bb) =>
       this.collectPages(
         bb,
@@ -221,14 +223,22 @@ export class BitbucketCloudApi implements BitbucketApi {
           workspace: this.opts.workspace,
           pagelen: REPOSITORY_PAGELEN,
           ...(this.opts.project ? { q: `project.key = "${this.opts.project}"` } : {}),
+          ...sort,
         }),
-        (r): { keep: RepoRef } => ({
-          keep: {
-            slug: r.slug,
-            ...(r.mainbranch ? { mainBranch: r.mainbranch.name } : {}),
-            ...(r.updated_on !== undefined ? { updatedMs: Date.parse(r.updated_on) } : {}),
-          },
-        }),
+        (r): { keep?: RepoRef; stop?: boolean } => {
+          const updatedMs = r.updated_on !== undefined ? Date.parse(r.updated_on) : undefined;
+          // Newest first: the first one older than `since` ends the listing (one without
+          // updated_on is kept: nothing says it did not move).
+          if (since !== undefined && updatedMs !== undefined && updatedMs < since) return { stop: true };
+          return {
+            keep: {
+              slug: r.slug,
+              ...(r.mainbranch ? { mainBranch: r.mainbranch.name } : {}),
+              ...(updatedMs !== undefined ? { updatedMs } : {}),
+            },
+          };
+        },
+        sort,
       ),
     );
   }

@@ -31,6 +31,12 @@ export interface HttpClientOptions {
   requestTimeoutMs?: number;
   /** Longest Retry-After honoured; longer waits fail the collection (default 120 s). */
   maxRetryAfterSeconds?: number;
+  /**
+   * A 429 without Retry-After is taken as this Retry-After. Undefined: retried with the usual
+   * short backoff. APIs with hourly limits (Bitbucket Cloud) set it: retrying within seconds
+   * only spends more of the hour, and every other request of the refresh would run into it too.
+   */
+  missingRetryAfterSeconds?: number;
   /** Setting to name when the credentials are refused, e.g. "sources.jira.api_token". */
   credentialSetting?: string;
   /**
@@ -323,7 +329,7 @@ export class HttpClient {
    */
   private notePause(res: Response): void {
     const now = this.opts.clock.now();
-    const after = res.status === 429 ? retryAfterSeconds(res.headers, now) : undefined;
+    const after = res.status === 429 ? this.retryAfter(res, now) : undefined;
     const low = after !== undefined ? { pauseSeconds: Math.min(MAX_PAUSE_SECONDS, after), why: `the API answered ${statusLine(429)}` } : lowRateLimit(res.headers, now);
     if (!low) return;
     const until = now + low.pauseSeconds * 1000;
@@ -331,6 +337,11 @@ export class HttpClient {
       this.pausedUntil = until;
       this.pauseWhy = low.why;
     }
+  }
+
+  /** Seconds a retryable answer asks to wait: its Retry-After, or for a 429 without one, `missingRetryAfterSeconds`. */
+  private retryAfter(res: Response, now: number): number | undefined {
+    return retryAfterSeconds(res.headers, now) ?? (res.status === 429 ? this.opts.missingRetryAfterSeconds : undefined);
   }
 
   /** A fetch function bound to a collection, for third-party clients (e.g. the `bitbucket` package). */
@@ -384,7 +395,7 @@ export class HttpClient {
           outcome = res.ok ? undefined : statusLine(res.status);
           return res;
         }
-        const after = retryAfterSeconds(res.headers, this.opts.clock.now());
+        const after = this.retryAfter(res, this.opts.clock.now());
         if (after !== undefined && after > (this.opts.maxRetryAfterSeconds ?? 120)) {
           outcome = statusLine(res.status);
           return res;

@@ -3,7 +3,8 @@
  * depends on it (source-apis.md 3.x): absolute `next` URLs built from the request Host and
  * absent on the last page (and on every page of the pipelines list, as on the real API),
  * `pagelen` above 50 on pull requests → 400, default state OPEN,
- * BBQL `q` on updated_on/created_on/state, pipelines oldest-first unless sort=-created_on,
+ * BBQL `q` on updated_on/created_on/state, `sort` on repository and pull request lists,
+ * pipelines oldest-first unless sort=-created_on,
  * microsecond `+00:00` timestamps, the `{type:'error'}` envelope, 401 with WWW-Authenticate,
  * and Content-Type on every answer. The fixture is plain data the test may change between
  * refreshes; `intercept` injects 429s and other failures.
@@ -234,7 +235,10 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
     const q = req.query.get('q');
     const filter = q ? parseBbql(q) : undefined;
     if (typeof filter === 'string') return sendError(res, 400, filter);
-    return sendPage(req, res, filter ? items.filter(filter) : items, fx.nextDrops);
+    const listed = filter ? items.filter(filter) : items;
+    const bad = sortBy(listed, req.query.get('sort'));
+    if (bad) return sendError(res, 400, bad);
+    return sendPage(req, res, listed, fx.nextDrops);
   }
   const repo = fx.repos.find((r) => r.slug === parts[3]);
   if (!repo) return sendError(res, 404, 'Repository not found');
