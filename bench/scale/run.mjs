@@ -198,9 +198,13 @@ const baselineName = opt('baseline');
 if (baselineName) {
   const base = JSON.parse(readFileSync(join(here, 'baselines', `${baselineName}.json`), 'utf8'));
   for (const r of results) {
-    const b = base.results.find((x) => x.source === r.source && x.phase.split(' ')[0] === r.phase.split(' ')[0]);
+    const same = base.results.find((x) => x.source === r.source && x.phase.split(' ')[0] === r.phase.split(' ')[0]);
+    // Baselines before the simulated day measured one hour: its requests per hour compare with
+    // the day's average (its seconds were the hour's total, not a refresh's).
+    const hour = !same && r.phase.endsWith('per hour') ? base.results.find((x) => x.source === r.source && x.phase.startsWith('hour')) : undefined;
+    const b = same ?? hour;
     if (!b) continue;
-    const ratio = (k) => (b[k] ? Number((r[k] / b[k]).toFixed(2)) : undefined);
+    const ratio = (k) => (b[k] && !(hour && k === 'seconds') ? Number((r[k] / b[k]).toFixed(2)) : undefined);
     r[`vs_${baselineName}`] = { requests: ratio('requests'), seconds: ratio('seconds'), peak_rss_mb: ratio('peak_rss_mb'), metrics_kb: ratio('metrics_kb') };
   }
 }
