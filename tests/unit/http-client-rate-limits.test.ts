@@ -185,6 +185,30 @@ describe('HttpClient and the API\'s rate-limit headers', () => {
     expect(Object.fromEntries(ctx.counts)).toEqual({ '429': 1, '200': 1 });
   });
 
+  it('takes a 429 without Retry-After as missingRetryAfterSeconds when set (an hourly limit): no quick retries, the rest held back unsent', async () => {
+    const server = await serve(() => ({}), (n) => (n === 0 ? 429 : 200));
+    const clock = new ManualClock(T0);
+    const { http, sleeps } = client(server.url, clock, { missingRetryAfterSeconds: 300 });
+    const ctx = testContext();
+    const err = await http.getJson(ctx, '/a', z.object({})).catch((e: unknown) => e);
+    expect((err as SourceError).status).toBe(429);
+    expect(await http.getJson(ctx, '/b', z.object({})).catch((e: unknown) => e)).toBeInstanceOf(HeldBackError);
+    expect(sleeps).toEqual([]);
+    expect(server.requests.map((r) => r.path)).toEqual(['/a']);
+    expect(Object.fromEntries(ctx.counts)).toEqual({ '429': 1, rate_limited: 1 });
+    // Five minutes later it sends again.
+    clock.advance(300_000);
+    await http.getJson(ctx, '/c', z.object({}));
+    expect(server.requests.map((r) => r.path)).toEqual(['/a', '/c']);
+    // Without the setting the same 429 is retried after a short backoff.
+    const retried = await serve(() => ({}), (n) => (n === 0 ? 429 : 200));
+    const plain = client(retried.url, new ManualClock(T0));
+    await plain.http.getJson(testContext(), '/a', z.object({}));
+    expect(retried.requests).toHaveLength(2);
+    expect(plain.sleeps).toHaveLength(1);
+    expect(plain.sleeps[0]).toBeLessThan(2_000);
+  });
+
   it('reads the forms Atlassian and the IETF draft use', () => {
     const h = (o: Record<string, string>) => new Headers(o);
     // IETF draft: RateLimit-Remaining with RateLimit-Reset in seconds.
