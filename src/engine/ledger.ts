@@ -85,7 +85,15 @@ CREATE TABLE IF NOT EXISTS backfills (
 export class Ledger {
   private readonly db: Database.Database;
 
-  constructor(readonly file: string) {
+  /** `readonly`: an existing ledger opened for reading only (`report`), never created or changed. */
+  constructor(
+    readonly file: string,
+    opts: { readonly?: boolean } = {},
+  ) {
+    if (opts.readonly) {
+      this.db = new Database(file, { readonly: true, fileMustExist: true });
+      return;
+    }
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
