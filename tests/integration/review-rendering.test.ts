@@ -94,7 +94,9 @@ async function open(period: string, at: number): Promise<Page> {
 }
 
 const cell = (page: Page, kr: string, n: number) => page.locator(`tr.kr[data-kr="${kr}"] > td:nth-child(${n})`).innerText();
-const barColour = async (page: Page, kr: string) => String(await page.locator(`tr.kr[data-kr="${kr}"] .bar > span`).evaluate('e => getComputedStyle(e).backgroundColor'));
+/** The browser's own, inside page functions (the project has no DOM types). */
+declare const getComputedStyle: (e: unknown) => { backgroundColor: string };
+const barColour = (page: Page, kr: string) => page.locator(`tr.kr[data-kr="${kr}"] .bar > span`).evaluate((e) => getComputedStyle(e).backgroundColor);
 
 describe('the HTML review, rendered', () => {
   it('2026-Q3: a downtime missed by one slot reads 0.0038 %, off track, its bar red', async () => {
