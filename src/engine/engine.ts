@@ -14,7 +14,7 @@ import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { SOURCES } from '../../exporters/index.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
 import { durationSeconds } from '../core/duration.js';
-import type { BaselineSource, Ledger, LedgerRow } from './ledger.js';
+import { remeasured, type BaselineSource, type Ledger, type LedgerRow } from './ledger.js';
 export type { BaselineSource } from './ledger.js';
 import { fillPlaceholders, oneOrMany } from './measures.js';
 import { expandMeasure, kindSpec, refsOf, type ExpandedMeasure, type Observed } from './measure-kinds.js';
@@ -81,6 +81,12 @@ export interface KrResult {
   fromLedger: boolean;
   /** A closed period whose data may still arrive: figures are provisional (and not frozen) until then, Unix ms. */
   settlesAt?: number;
+  /**
+   * A closed period whose figures were not frozen while it ran (no ledger record from during the
+   * period: a first start, or a lost ledger): re-measured from Prometheus afterwards, with today's
+   * file (targets, baselines) rather than the period's.
+   */
+  notFrozen?: boolean;
   /** The previous period's final figure (from the ledger when frozen, else measured): the period-over-period trend. */
   previous?: { period: string; value: number; fromLedger: boolean; promql?: string; at: number };
 }
@@ -385,6 +391,8 @@ export class KrEngine {
       trend,
       fromLedger: false,
       ...(closed ? { settlesAt } : {}),
+      // Measured after the period ended, not frozen while it ran (a lost or new ledger).
+      ...(closed ? { notFrozen: !(row && row.opened_at !== null && row.opened_at < period.end) } : {}),
     };
     if (ledger && this.freezes) this.record(ledger, result, row, now, b.settled, settling);
     return result;
@@ -525,7 +533,7 @@ export class KrEngine {
         baseline_promql: baseline !== undefined ? (r.baselinePromql ?? null) : null,
         baseline_frozen_at: baseline !== undefined ? now : null,
         ...fields,
-      });
+      }, now);
     } else {
       ledger.updateOpenTarget(r.id, r.period.name, fields);
       if (row.baseline === null && baseline !== undefined) ledger.fillMissingBaseline(r.id, r.period.name, baseline, r.baselinePromql ?? null, now);
@@ -563,6 +571,7 @@ export class KrEngine {
       status: row.final_status ?? 'no_data',
       trend: row.final_value !== null ? [{ t: base.evaluatedAt, v: row.final_value }] : [],
       fromLedger: true,
+      notFrozen: remeasured(row),
     };
   }
 

@@ -12,7 +12,8 @@ import { calendarOf, parsePeriodName, periodContaining, periodNameExample, type 
 import { PrometheusClient, UNREACHABLE, type PromQueryClient } from '../engine/prometheus-client.js';
 import { reportContext } from './report-context.js';
 import { renderReport, type ReportFormat } from './render-report.js';
-import { ledgerPath } from '../config/state-paths.js';
+import { ledgerPath, stateDir } from '../config/state-paths.js';
+import { absentLedgerProblem } from '../engine/ledger-marker.js';
 import type { Clock } from '../core/clock.js';
 
 export interface ReportOptions {
@@ -38,6 +39,8 @@ export interface ReportOutput {
   text: string;
   /** Prometheus could not be asked: measured KRs show no data (the CLI exits 1). */
   prometheusDown?: string;
+  /** The ledger was missing although closed periods were recorded (ledger-marker.json). */
+  ledgerLost?: string;
 }
 
 export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Promise<ReportOutput> {
@@ -47,12 +50,14 @@ export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Prom
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded, opts.prometheus);
   // Read-only: a missing ledger is not created, an existing one is opened for reading.
   const file = ledgerPath(loaded);
-  const ledger = opts.ledger ?? (existsSync(file) ? new Ledger(file, { readonly: true }) : undefined);
+  const present = opts.ledger !== undefined || existsSync(file);
+  const ledger = opts.ledger ?? (present ? new Ledger(file, { readonly: true }) : undefined);
+  const ledgerLost = present ? undefined : absentLedgerProblem(stateDir(loaded), file);
   try {
     const engine = new KrEngine({ loaded, prom, ledger, freeze: false, clock: opts.clock });
     const ev = await engine.evaluatePeriod(period);
     const prometheusDown = ev.objectives.flatMap((o) => o.keyResults).find((k) => k.problem?.includes(UNREACHABLE))?.problem;
-    return { text: renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format), prometheusDown };
+    return { text: renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format), prometheusDown, ...(ledgerLost ? { ledgerLost } : {}) };
   } finally {
     if (!opts.ledger) ledger?.close();
   }
