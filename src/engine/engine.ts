@@ -591,12 +591,14 @@ export class KrEngine {
         return { problem: (e as Error).message };
       }
     });
-    // Within one evaluation every repeat is shared; an instant whose data is all in is kept longer.
-    const settled = at + this.scrapeMs <= now;
+    // Within one evaluation every repeat is shared; an instant whose data is all in is kept longer,
+    // but only a figure: "no series" at a past instant may be a history still to be backfilled.
+    const entry = { result, until: now + CACHE_TTL_MS, settled: at + this.scrapeMs <= now };
     void result.then((r) => {
       if (r.problem !== undefined && r.value === undefined && r.problem !== 'no series') this.cache.delete(key);
+      if (r.value === undefined) entry.settled = false;
     });
-    this.cache.set(key, { result, until: now + CACHE_TTL_MS, settled });
+    this.cache.set(key, entry);
     return result;
   }
 
