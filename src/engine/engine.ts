@@ -119,7 +119,11 @@ export interface EngineOptions {
   /** Where problems that do not belong to one KR are logged (once each). */
   logger?: Logger;
   forecastPoints?: number;
-  /** Queries in flight at once (default 4). */
+  /**
+   * Queries in flight at once (default 2). The heavy ones (a quarter of 5-minute slots) are CPU
+   * work in Prometheus: on the 2-core bench machine 2 in flight took 1.3–2.0 s for the first
+   * evaluation, 4 took 1.8–3.3 s (bench/kr-engine).
+   */
   concurrency?: number;
 }
 
@@ -195,7 +199,7 @@ export class KrEngine {
 
   constructor(private readonly opts: EngineOptions) {
     this.calendar = calendarOf(opts.loaded.config.calendar);
-    this.limit = pLimit(opts.concurrency ?? 4);
+    this.limit = pLimit(opts.concurrency ?? 2);
     this.scrapeMs = durationSeconds(opts.loaded.config.engine.scrape_interval) * 1000;
   }
 
