@@ -85,7 +85,7 @@ describe('ledger file checks', () => {
     readOnly.close();
     const columns = () => {
       const db = new Database(join(dir, 'old.sqlite'), { readonly: true });
-      const n = (db.prepare('PRAGMA table_info(kr_periods)').all() as unknown[]).length;
+      const n = db.prepare('PRAGMA table_info(kr_periods)').all().length;
       db.close();
       return n;
     };
