@@ -1,15 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Tests that start a real Prometheus: it scrapes, evaluates and keeps blocks on the real clock,
- * so these cannot run under libfaketime. Everything else is the unit suite, which CI also runs
- * at several faked instants (scripts/test-at-instants.sh).
+ * The integration project: tests that start a real Prometheus (it scrapes, evaluates and keeps
+ * blocks on the real clock, so these cannot run under libfaketime), and the `promtool test rules`
+ * tests (promtool runs on its own virtual clock, so faked instants prove nothing there, and
+ * libfaketime does not reach static Go binaries).
+ * Everything else is the unit suite, which `npm test` runs at six faked instants
+ * (tests/support/test-at-instants.sh).
  */
-const REAL_PROMETHEUS = ['tests/integration/**/*.test.ts', 'tests/backfill/backfill-vs-live.test.ts', 'tests/backfill/live-boundary.test.ts'];
+const INTEGRATION = [
+  'tests/integration/**/*.test.ts',
+  'tests/backfill/backfill-vs-live.test.ts',
+  'tests/backfill/live-boundary.test.ts',
+  'tests/generate/promtool.test.ts',
+  'tests/generate/slo-timelines.test.ts',
+  'exporters/jira/jira-promql.test.ts',
+];
 const ALL = ['src/**/*.test.ts', 'exporters/**/*.test.ts', 'tests/**/*.test.ts'];
-/** promtool runs rule tests on its own virtual clock, and libfaketime does not reach static Go binaries. */
-const PROMTOOL_ONLY = ['tests/generate/promtool.test.ts'];
-const underFaketime = process.env.FAKETIME !== undefined;
 
 export default defineConfig({
   test: {
@@ -19,8 +26,8 @@ export default defineConfig({
     maxWorkers: 2,
     env: { NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' },
     projects: [
-      { extends: true, test: { name: 'unit', include: ALL, exclude: underFaketime ? [...REAL_PROMETHEUS, ...PROMTOOL_ONLY] : REAL_PROMETHEUS } },
-      { extends: true, test: { name: 'integration', include: REAL_PROMETHEUS } },
+      { extends: true, test: { name: 'unit', include: ALL, exclude: INTEGRATION } },
+      { extends: true, test: { name: 'integration', include: INTEGRATION } },
     ],
   },
 });

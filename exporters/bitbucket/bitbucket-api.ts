@@ -10,6 +10,8 @@ export interface RepoRef {
   slug: string;
   /** Main branch name, when the listing or the config already told us. */
   mainBranch?: string;
+  /** The listing's `updated_on` (Cloud), epoch ms: the refresh plan reads repositories that moved. */
+  updatedMs?: number;
 }
 
 export interface MergedPullRequest {
@@ -42,7 +44,12 @@ export interface CoverageOptions {
 }
 
 export interface BitbucketApi {
-  listRepositories(ctx: CollectContext): Promise<RepoRef[]>;
+  /**
+   * The repositories of the workspace or project. With `changedSinceMs` (Cloud), only those
+   * whose `updated_on` is at or after it: the listing sorted newest first, stopped at the first
+   * older one (usually a single request).
+   */
+  listRepositories(ctx: CollectContext, opts?: { changedSinceMs?: number }): Promise<RepoRef[]>;
   /**
    * Merged pull requests whose merge time (or its proxy) is at or after `sinceMs`. May return
    * some older ones too; the caller filters and de-duplicates.

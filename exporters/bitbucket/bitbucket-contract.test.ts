@@ -65,8 +65,9 @@ describe('Bitbucket answers recorded by atlassian-python-api', () => {
     const api = new BitbucketCloudApi(http, { baseUrl: `${server.url}/2.0`, workspace: 'TestWorkspace1', credentialSetting: 'sources.bitbucket.access_token' });
     const ctx = testContext();
     expect(await api.listRepositories(ctx)).toEqual([
-      { slug: 'testrepository1', mainBranch: 'master' },
-      { slug: 'testrepository2', mainBranch: 'master' },
+      // updated_on (microseconds, +00:00) is what the refresh plan compares between refreshes.
+      { slug: 'testrepository1', mainBranch: 'master', updatedMs: Date.parse('2020-11-03T20:37:07.693Z') },
+      { slug: 'testrepository2', mainBranch: 'master', updatedMs: Date.parse('2020-11-03T20:37:07.693Z') },
     ]);
     expect(await api.openPullRequestCount(ctx, 'testrepository1')).toBe(2);
     // Both recorded pull requests are OPEN: none is a merge.

@@ -28,7 +28,7 @@ export function cloudPage<T extends z.ZodType>(item: T) {
 const BranchRef = z.object({ name: z.string() });
 
 /** GET /2.0/repositories/{workspace}: `mainbranch` is null in an empty repository. */
-export const RepositoryListSchema = cloudPage(z.object({ slug: z.string(), mainbranch: BranchRef.nullable().optional() }));
+export const RepositoryListSchema = cloudPage(z.object({ slug: z.string(), mainbranch: BranchRef.nullable().optional(), updated_on: isoTime.optional() }));
 
 /** GET /2.0/repositories/{workspace}/{repo}. */
 export const RepositorySchema = z.object({ mainbranch: BranchRef.nullable().optional() });

@@ -40,6 +40,8 @@ function loadCloudClientClass(): CloudClientClass {
 
 /** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
 const PAGELEN = 50;
+/** The repository listing takes Bitbucket's documented maximum: a 500-repository workspace in five requests. */
+const REPOSITORY_PAGELEN = 100;
 
 /** What the client resolves with; `data` is the parsed JSON, read through a schema before use. */
 interface ClientResponse {
@@ -210,17 +212,33 @@ export class BitbucketCloudApi implements BitbucketApi {
     return out;
   }
 
-  listRepositories(ctx: CollectContext): Promise<RepoRef[]> {
+  listRepositories(ctx: CollectContext, opts: { changedSinceMs?: number } = {}): Promise<RepoRef[]> {
+    const since = opts.changedSinceMs;
+    const sort: Record<string, string> = since !== undefined ? { sort: '-updated_on' } : {};
     return this.call(ctx, (bb) =>
       this.collectPages(
         bb,
         RepositoryListSchema,
         bb.repositories.list({
           workspace: this.opts.workspace,
-          pagelen: PAGELEN,
+          pagelen: REPOSITORY_PAGELEN,
           ...(this.opts.project ? { q: `project.key = "${this.opts.project}"` } : {}),
+          ...sort,
         }),
-        (r): { keep: RepoRef } => ({ keep: r.mainbranch ? { slug: r.slug, mainBranch: r.mainbranch.name } : { slug: r.slug } }),
+        (r): { keep?: RepoRef; stop?: boolean } => {
+          const updatedMs = r.updated_on !== undefined ? Date.parse(r.updated_on) : undefined;
+          // Newest first: the first one older than `since` ends the listing (one without
+          // updated_on is kept: nothing says it did not move).
+          if (since !== undefined && updatedMs !== undefined && updatedMs < since) return { stop: true };
+          return {
+            keep: {
+              slug: r.slug,
+              ...(r.mainbranch ? { mainBranch: r.mainbranch.name } : {}),
+              ...(updatedMs !== undefined ? { updatedMs } : {}),
+            },
+          };
+        },
+        sort,
       ),
     );
   }

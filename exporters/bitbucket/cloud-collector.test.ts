@@ -106,7 +106,14 @@ describe('Bitbucket Cloud collector', () => {
   let now: number;
   const sleeps: number[] = [];
   const clock = { now: () => now };
-  const hooks = () => ({ random: () => 0, sleep: async (ms: number) => void sleeps.push(ms) });
+  // A wait lets time pass: a pause the API asked for (Retry-After) is then over.
+  const hooks = () => ({
+    random: () => 0,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  });
 
   beforeEach(async () => {
     fake = await startFakeCloud(fixture());
@@ -333,8 +340,9 @@ describe('Bitbucket Cloud collector', () => {
     expect(sampleValue(snap, M.prsMerged, { repo: 'broken', team: '' })).toBe(0);
     expect(sampleValue(snap, M.reposSkipped, {})).toBe(0);
     expect(log.lines().filter((l) => l.level === 30).map((l) => [l.repo, l.msg])).toEqual([['broken', 'bitbucket: repository readable again']]);
-    // Listed repositories carry no main branch: one GET of the repository, then remembered.
-    expect(fake.requests.filter((r) => r.path === '/2.0/repositories/acme/web').length).toBe(1);
+    // The workspace listing (read for its updated_on even with a configured list) names each
+    // main branch: no GET of the repository.
+    expect(fake.requests.filter((r) => r.path === '/2.0/repositories/acme/web').length).toBe(0);
   });
 
   it('is registered, and runs under the source runner with its requests counted', async () => {
@@ -372,6 +380,8 @@ describe('Bitbucket Cloud collector', () => {
       // Only web's merged pull requests answer a page without values: web is skipped and logged, api is fresh.
       proxy.hijack = (req) => (req.path === '/2.0/repositories/acme/web/pullrequests' ? { pagelen: 50, page: 1 } : undefined);
       now = NOW + H;
+      // Both moved (a push each): both are read again this refresh.
+      for (const r of fake.fixture.repos) r.updatedMs = now - 60_000;
       await runner.runOnce();
       expect(runner.getHealth().up).toBe(true);
       expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'web', team: 'web-team' })).toBe(1);
@@ -393,8 +403,9 @@ describe('Bitbucket Cloud collector', () => {
     const err = (await collector.collect(ctx).catch((e: unknown) => e)) as SourceError;
     expect(err).toBeInstanceOf(SourceError);
     expect(err.reason).toBe('http');
-    expect(err.message).toMatch(/^bitbucket: GET http:\/\/127\.0\.0\.1:\d+\/2\.0\/repositories\/acme\/api\/pullrequests failed: ECONNREFUSED$/);
-    expect(ctx.counts.get('network_error')).toBe(3 * 5); // merged, open and pipelines: 1 try + 4 retries each
+    // The workspace listing comes first (its updated_on says which repositories moved).
+    expect(err.message).toMatch(/^bitbucket: GET http:\/\/127\.0\.0\.1:\d+\/2\.0\/repositories\/acme failed: ECONNREFUSED$/);
+    expect(ctx.counts.get('network_error')).toBe(5); // 1 try + 4 retries
     fake = await startFakeCloud(fixture()); // for afterEach
   });
 

@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { Duration, HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
 
+/** The refresh interval when `refresh_interval` is not set. */
+export const BITBUCKET_DEFAULT_INTERVAL = '10m';
+
+/**
+ * Bitbucket Cloud's published limit on /2.0/repositories/* is 1,000 requests an hour per user
+ * (per token for access tokens; scaled up to 10,000 for large Standard/Premium workspaces):
+ * https://support.atlassian.com/bitbucket-cloud/docs/api-request-limits/. The default budget
+ * leaves a fifth of it to the people and tools sharing the account.
+ */
+export const BITBUCKET_CLOUD_DEFAULT_BUDGET = 800;
+
 const Repository = z.union([
   z.string().min(1),
   z.strictObject({
@@ -50,6 +61,13 @@ export const BitbucketConfig = z
       description: 'On the first refresh of a repository, count merged pull requests and pipelines this far back.',
     }),
     max_concurrency: z.number().int().min(1).max(16).default(4),
+    full_refresh: Duration.default('6h').meta({
+      description:
+        'Cloud: a repository whose updated_on did not move is still read in full at least this often (open pull requests can change without moving it); each refresh re-reads a share, oldest first.',
+    }),
+    max_requests_per_hour: z.number().int().min(0).optional().meta({
+      description: `Most requests in any rolling hour, spread over the refreshes; 0 = no budget. Default ${BITBUCKET_CLOUD_DEFAULT_BUDGET} on Cloud (its limit is 1,000 an hour per user or token), none on Data Center.`,
+    }),
   })
   .superRefine((c, ctx) => {
     if (c.flavor === 'cloud' && !c.workspace)

@@ -166,7 +166,11 @@ describe('Bitbucket Data Center collector', () => {
     const sleeps: number[] = [];
     const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: TOKEN }, state.dir, clock), {
       random: () => 0,
-      sleep: async (ms: number) => void sleeps.push(ms),
+      // A wait lets time pass: the pause the 429's Retry-After asked for is then over.
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        now += ms;
+      },
     });
     await collector.collect(testContext());
     // Next refresh: tools answers 503 to everything; core is rate limited once.

@@ -5,7 +5,7 @@
  * in a JSON file (state-file.ts) and every fold is a pure function of (state, new records).
  */
 import { BITBUCKET_PIPELINE_RESULTS, type BitbucketPipelineResult } from './metrics.js';
-import type { MergedPullRequest, PipelineRun } from './bitbucket-api.js';
+import type { CoverageReport, MergedPullRequest, PipelineRun } from './bitbucket-api.js';
 
 /** Per-bucket (not cumulative) counts; the last slot is +Inf. */
 export interface HistogramState {
@@ -39,11 +39,27 @@ export interface PipelineState {
   duration: HistogramState;
 }
 
+/** The last complete read of a repository: what is served while it is not read again (refresh-plan.ts). */
+export interface RepoRead {
+  /** When (epoch ms). */
+  at: number;
+  /** The listing's `updated_on` then (epoch ms); undefined when the listing has none. */
+  listedUpdatedMs?: number;
+  /** Open pull requests then. */
+  open?: number;
+  coverage?: CoverageReport[];
+  /** A pipeline was still running: read again next refresh. */
+  running?: boolean;
+  /** Read once more at or after this instant (what lands after a push). */
+  settleAfter?: number;
+}
+
 export interface RepoState {
   /** Nothing before this instant (epoch ms) is counted: the first refresh minus `backfill`. */
   since: number;
   pullRequests: PullRequestState;
   pipelines?: PipelineState;
+  read?: RepoRead;
 }
 
 /** Re-read this far behind the watermark: Bitbucket's search index lags behind writes. */

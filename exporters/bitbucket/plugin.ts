@@ -2,7 +2,7 @@
 import type { SourcePlugin } from '../../src/core/source.js';
 import { backfillBitbucket } from './backfill.js';
 import { createBitbucketCollector } from './bitbucket-collector.js';
-import { BitbucketConfig } from './config.js';
+import { BITBUCKET_DEFAULT_INTERVAL, BitbucketConfig } from './config.js';
 import { BITBUCKET_METRICS } from './metrics.js';
 import { bitbucketSimulator } from './simulator/bitbucket-simulator.js';
 
@@ -10,7 +10,7 @@ export const bitbucketPlugin = {
   name: 'bitbucket' as const,
   description: 'pull requests, pipelines and Code Insights coverage from Bitbucket Cloud or Data Center',
   config: BitbucketConfig,
-  defaults: { interval: '10m', timeout: '5m' },
+  defaults: { interval: BITBUCKET_DEFAULT_INTERVAL, timeout: '5m' },
   metrics: BITBUCKET_METRICS,
   create: (deps) => createBitbucketCollector(deps),
   backfill: backfillBitbucket,

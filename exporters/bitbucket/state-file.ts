@@ -37,6 +37,17 @@ const RepoStateSchema = z.object({
       duration: Histogram,
     })
     .optional(),
+  // Written since the organisation-scale refresh plan; older files simply have none (read in full once).
+  read: z
+    .object({
+      at: z.number(),
+      listedUpdatedMs: z.number().optional(),
+      open: z.number().nonnegative().optional(),
+      coverage: z.array(z.object({ report: z.string(), ratio: z.number().min(0).max(1) })).optional(),
+      running: z.boolean().optional(),
+      settleAfter: z.number().optional(),
+    })
+    .optional(),
 });
 const StateSchema = z.object({
   version: z.literal(VERSION),

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
 import type { CalendarPeriodKind } from '../../src/core/periods.js';
 
+/** The refresh interval when `refresh_interval` is not set. */
+export const JIRA_DEFAULT_INTERVAL = '15m';
+
 const BoardObject = z
   .strictObject({
     id: z.number().int().positive().optional(),
@@ -49,6 +52,10 @@ export const JiraConfig = z
       .default({})
       .meta({ description: 'Named JQL measures; {{period_start}} / {{period_end}} become the current period as "YYYY-MM-DD".' }),
     max_concurrency: z.number().int().min(1).max(16).default(4),
+    max_requests_per_hour: z.number().int().min(0).default(0).meta({
+      description:
+        'Most requests in any rolling hour, spread over the refreshes (0 = no budget: Jira Cloud API tokens have per-second burst limits, which the Retry-After and X-RateLimit-* headers enforce).',
+    }),
   })
   .superRefine((c, ctx) => {
     for (const [name, q] of Object.entries(c.queries)) {

@@ -9,8 +9,9 @@ import type { Calendar } from '../../src/core/periods.js';
 import { resolveSecret } from '../../src/core/secrets.js';
 import { SourceError, type CollectContext, type Collector, type Snapshot, type SourceDeps } from '../../src/core/source.js';
 import type { Clock } from '../../src/core/clock.js';
-import { HttpClient, type HttpAuth } from '../../src/core/http-client.js';
-import { jqlQuery, type JiraConfig, type JqlQuery } from './config.js';
+import { HeldBackError, HttpClient, requestBudget, type HttpAuth } from '../../src/core/http-client.js';
+import { durationSeconds } from '../../src/core/config-primitives.js';
+import { JIRA_DEFAULT_INTERVAL, jqlQuery, type JiraConfig, type JqlQuery } from './config.js';
 import type { JiraField, SearchIssue } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
@@ -79,6 +80,12 @@ export class JiraCollector implements Collector {
   /** What the last collect() skipped (read by the backfill, which must not skip silently). */
   private lastErrors: SourceError[] = [];
   private queryField: Promise<PointsField | undefined> | undefined;
+  /** Under a request budget boards and queries run one at a time, the longest not refreshed first. */
+  private readonly budgeted: boolean;
+  /** When (clock ms) each board or query (by its warning key) last succeeded. */
+  private readonly okAt = new Map<string, number>();
+  /** Whether the last refresh had boards or queries held back by the rate limit (logged once per streak). */
+  private heldBackStreak = false;
 
   private readonly teams: Teams;
   private readonly calendar: Calendar;
@@ -106,11 +113,15 @@ export class JiraCollector implements Collector {
       credentialSetting = s.personal_access_token_file ? 'sources.jira.personal_access_token_file' : 'sources.jira.personal_access_token';
       auth = { type: 'bearer', token: resolveSecret(s, 'personal_access_token', secretCtx)! };
     }
+    const budget = requestBudget(s.max_requests_per_hour, durationSeconds(s.refresh_interval ?? JIRA_DEFAULT_INTERVAL));
+    this.budgeted = budget !== undefined;
     const http = new HttpClient({
       source: 'jira',
       baseUrl: s.url,
       auth,
       credentialSetting,
+      budget,
+      budgetSetting: 'sources.jira.max_requests_per_hour',
       maxConcurrency: s.max_concurrency,
       maxRetries: opts.maxRetries,
       sleep: opts.sleep,
@@ -123,11 +134,14 @@ export class JiraCollector implements Collector {
 
   async collect(ctx: CollectContext): Promise<Snapshot> {
     const errors: SourceError[] = [];
+    const heldBack: HeldBackError[] = [];
     let successes = 0;
     const fail = (key: string, e: unknown): void => {
       const err = e instanceof SourceError ? e : new SourceError('error', `jira: ${String((e as Error)?.message ?? e)}`);
       errors.push(err);
-      this.warnOnce(ctx, key, err.message);
+      // Held back by the rate limit: said once for all of them, not once per board.
+      if (err instanceof HeldBackError) heldBack.push(err);
+      else this.warnOnce(ctx, key, err.message);
     };
     /**
      * One board or query: a success is remembered and clears its warning; a failure is logged
@@ -138,6 +152,7 @@ export class JiraCollector implements Collector {
         const result = await run();
         last.set(id, result);
         this.warned.delete(key);
+        this.okAt.set(key, this.clock.now());
         successes++;
         return result;
       } catch (e) {
@@ -181,37 +196,58 @@ export class JiraCollector implements Collector {
       toSync.push({ spec, board });
     }
 
-    const synced = await Promise.all(
-      toSync.map(({ spec, board }) => {
-        const key = `board ${specKey(spec)}`;
-        return attempt(
-          key,
-          this.lastBoards,
-          spec,
-          () =>
-            syncBoard(ctx, this.client, this.cache, board, {
-              now: this.clock.now(),
-              onFallback: (what, e) =>
-                this.warnOnce(ctx, `${key} ${what}`, `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
-              fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
-            }),
-          (e) => {
-            if (!(e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message))) return false;
-            // Kanban, or a team-managed board with sprints switched off: skip it for good.
-            this.resolved.set(spec, 'no-sprints');
-            this.warnOnce(ctx, key, `jira: board ${specKey(spec)} does not support sprints (kanban, or sprints switched off); skipped (remove it from sources.jira.boards)`);
-            return true;
-          },
-        );
-      }),
-    );
+    const syncJob = ({ spec, board }: { spec: BoardSpec; board: ResolvedBoard }) => {
+      const key = `board ${specKey(spec)}`;
+      return {
+        key,
+        run: () =>
+          attempt(
+            key,
+            this.lastBoards,
+            spec,
+            () =>
+              syncBoard(ctx, this.client, this.cache, board, {
+                now: this.clock.now(),
+                onFallback: (what, e) =>
+                  this.warnOnce(ctx, `${key} ${what}`, `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
+                fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
+              }),
+            (e) => {
+              if (!(e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message))) return false;
+              // Kanban, or a team-managed board with sprints switched off: skip it for good.
+              this.resolved.set(spec, 'no-sprints');
+              this.warnOnce(ctx, key, `jira: board ${specKey(spec)} does not support sprints (kanban, or sprints switched off); skipped (remove it from sources.jira.boards)`);
+              return true;
+            },
+          ),
+      };
+    };
+    const queryJob = ([name, q]: [string, JiraConfig['queries'][string]]) => {
+      const key = `query ${name}`;
+      return { key, run: () => attempt(key, this.lastQueries, name, () => this.runQuery(ctx, name, jqlQuery(q))) };
+    };
+    const boardJobs = toSync.map(syncJob);
+    const queryJobs = Object.entries(this.settings.queries).map(queryJob);
+    let synced: Array<BoardFigures | undefined>;
+    let queries: Array<QueryResult | undefined>;
+    if (this.budgeted) {
+      // One at a time, the longest not refreshed first: the budget then runs out between
+      // boards, and what it did not reach this time goes first next time.
+      const since = (j: { key: string }) => this.okAt.get(j.key) ?? Number.NEGATIVE_INFINITY;
+      const order = [...boardJobs.map((j, i) => ({ j, i, board: true })), ...queryJobs.map((j, i) => ({ j, i, board: false }))].sort((a, b) => since(a.j) - since(b.j));
+      synced = new Array<BoardFigures | undefined>(boardJobs.length);
+      queries = new Array<QueryResult | undefined>(queryJobs.length);
+      for (const { j, i, board } of order) {
+        const r = await j.run();
+        if (board) synced[i] = r as BoardFigures | undefined;
+        else queries[i] = r as QueryResult | undefined;
+      }
+    } else {
+      synced = await Promise.all(boardJobs.map((j) => j.run()));
+      queries = await Promise.all(queryJobs.map((j) => j.run()));
+    }
     const boards = [...synced, ...previous];
-
-    const queries = await Promise.all(
-      Object.entries(this.settings.queries).map(([name, q]) =>
-        attempt(`query ${name}`, this.lastQueries, name, () => this.runQuery(ctx, name, jqlQuery(q))),
-      ),
-    );
+    this.logHeldBack(ctx, heldBack);
 
     this.cache.save();
     this.lastErrors = errors;
@@ -243,6 +279,17 @@ export class JiraCollector implements Collector {
     const pointsField = await this.pointsFieldForQueries(ctx);
     const issues = await this.client.search(ctx, jql, pointsField ? [...fields, pointsField.id] : fields);
     return { issues, pointsField };
+  }
+
+  private logHeldBack(ctx: CollectContext, heldBack: HeldBackError[]): void {
+    const streak = heldBack.length > 0;
+    if (streak && !this.heldBackStreak)
+      ctx.logger.warn(
+        { held_back: heldBack.length, err: heldBack[0]!.message },
+        'jira: the rate limit held some boards or queries back; they keep their last figures and are read first next refresh',
+      );
+    else if (!streak && this.heldBackStreak) ctx.logger.info('jira: nothing is held back by the rate limit any more');
+    this.heldBackStreak = streak;
   }
 
   private warnOnce(ctx: CollectContext, key: string, message: string): void {

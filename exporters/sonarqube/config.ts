@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
+import { Duration, HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
+
+/** The refresh interval when `refresh_interval` is not set: analyses land a few times a day. */
+export const SONARQUBE_DEFAULT_INTERVAL = '30m';
 
 const Project = z.union([
   z.string().min(1),
@@ -27,6 +30,13 @@ export const SonarqubeConfig = z
       .default('all')
       .meta({ description: '"all" = every project the token may browse (on Cloud: in the organization), or a list of keys.' }),
     max_concurrency: z.number().int().min(1).max(16).default(4),
+    full_refresh: Duration.default('6h').meta({
+      description:
+        'Measures of a project without a new analysis are read again at least this often (issues resolved in the UI change them between analyses); each refresh re-reads a share, oldest first.',
+    }),
+    max_requests_per_hour: z.number().int().min(0).default(0).meta({
+      description: 'Most requests in any rolling hour, spread over the refreshes (0 = no budget: SonarQube Server publishes no limit).',
+    }),
   })
   .superRefine((c, ctx) => {
     if (!c.token && !c.token_file) ctx.addIssue({ code: 'custom', path: ['token'], message: 'SonarQube needs token or token_file' });

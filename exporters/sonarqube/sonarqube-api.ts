@@ -17,9 +17,28 @@ export const ComponentSearchSchema = z.object({
   components: z.array(z.object({ key: z.string(), name: z.string().optional() })),
 });
 
-/** GET api/project_branches/list. */
+/**
+ * GET api/components/search_projects (internal; the Projects page's search) with
+ * `f=analysisDate`: every project the token may browse, with its main branch's last analysis.
+ */
+export const SearchProjectsSchema = z.object({
+  paging: PagingSchema,
+  components: z.array(z.object({ key: z.string(), name: z.string().optional(), analysisDate: z.string().optional() })),
+});
+
+/**
+ * GET api/project_branches/list: each branch's last analysis and quality gate status (the gate
+ * is re-evaluated when issues change between analyses, so it is read here every refresh).
+ */
 export const BranchListSchema = z.object({
-  branches: z.array(z.object({ name: z.string(), isMain: z.boolean().optional(), analysisDate: z.string().optional() })),
+  branches: z.array(
+    z.object({
+      name: z.string(),
+      isMain: z.boolean().optional(),
+      analysisDate: z.string().optional(),
+      status: z.object({ qualityGateStatus: z.string().optional() }).optional(),
+    }),
+  ),
 });
 
 /**

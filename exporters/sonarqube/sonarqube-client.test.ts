@@ -203,11 +203,11 @@ describe('SonarqubeClient.measures', () => {
 });
 
 describe('SonarqubeClient.branches and qualityGate', () => {
-  it('reads the main branch and analysis times', async () => {
+  it('reads the main branch, analysis times and quality gates', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     expect(await client(fake.url).branches(testContext(), 'billing-api')).toEqual([
-      { name: 'main', isMain: true, analysisTime: Date.UTC(2026, 10, 20, 12, 5, 0) / 1000 },
-      { name: 'feature/x', isMain: false, analysisTime: Date.UTC(2026, 10, 21, 8, 0, 0) / 1000 },
+      { name: 'main', isMain: true, analysisTime: Date.UTC(2026, 10, 20, 12, 5, 0) / 1000, gate: 'OK' },
+      { name: 'feature/x', isMain: false, analysisTime: Date.UTC(2026, 10, 21, 8, 0, 0) / 1000, gate: 'ERROR' },
     ]);
   });
 

@@ -8,7 +8,7 @@
 import { Secret } from '../../src/core/secrets.js';
 import type { CollectContext } from '../../src/core/source.js';
 import { SourceError } from '../../src/core/source.js';
-import { HttpClient, type HttpAuth } from '../../src/core/http-client.js';
+import { HttpClient, type HttpAuth, type RequestBudget } from '../../src/core/http-client.js';
 import type { Clock } from '../../src/core/clock.js';
 import {
   BranchListSchema,
@@ -16,6 +16,7 @@ import {
   MeasuresComponentSchema,
   ProjectStatusSchema,
   SearchHistorySchema,
+  SearchProjectsSchema,
   type RawMeasure,
   type SearchHistoryResponse,
 } from './sonarqube-api.js';
@@ -35,6 +36,8 @@ export interface SonarqubeClientOptions {
   maxConcurrency?: number;
   /** Setting named in auth errors. */
   credentialSetting?: string;
+  /** Requests per rolling hour (sources.sonarqube.max_requests_per_hour); none by default. */
+  budget?: RequestBudget;
   clock: Clock;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -43,6 +46,8 @@ export interface SonarqubeClientOptions {
 export interface ProjectRef {
   key: string;
   name: string;
+  /** Unix seconds of the main branch's last analysis, when the listing says (search_projects). */
+  analysisTime?: number;
 }
 
 export interface BranchInfo {
@@ -50,6 +55,8 @@ export interface BranchInfo {
   isMain: boolean;
   /** Unix seconds of the branch's last analysis, when it has one. */
   analysisTime?: number;
+  /** Quality gate status as the branch list gives it; undefined when the server does not say. */
+  gate?: QualityGateStatus;
 }
 
 export type QualityGateStatus = 'OK' | 'WARN' | 'ERROR' | 'NONE';
@@ -104,6 +111,8 @@ export class SonarqubeClient {
       auth,
       maxConcurrency: opts.maxConcurrency,
       credentialSetting: opts.credentialSetting ?? 'sources.sonarqube.token',
+      budget: opts.budget,
+      budgetSetting: 'sources.sonarqube.max_requests_per_hour',
       sleep: opts.sleep,
       random: opts.random,
       clock: opts.clock,
@@ -138,10 +147,54 @@ export class SonarqubeClient {
     return out;
   }
 
-  /** Branches of a project (`/api/project_branches/list`): which one is main, when each was analysed. */
+  /**
+   * Every project the token may browse with its main branch's last analysis, 500 a request:
+   * `/api/components/search_projects?f=analysisDate`, the search behind SonarQube's Projects
+   * page. It is marked internal (it may change without notice): callers fall back to
+   * `listProjects` and a branch list per project when it fails.
+   */
+  async searchProjects(ctx: CollectContext): Promise<ProjectRef[]> {
+    const out: ProjectRef[] = [];
+    const seen = new Set<string>();
+    for (let p = 1; ; p++) {
+      if ((p - 1) * LIST_PAGE_SIZE >= SEARCH_RESULT_WINDOW) {
+        ctx.logger.warn({ listed: out.length }, `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`);
+        break;
+      }
+      const page = await this.http.getJson(ctx, 'api/components/search_projects', SearchProjectsSchema, {
+        // Applications (APP) are listed too on Developer Edition and above: projects only.
+        filter: 'qualifier = TRK',
+        f: 'analysisDate',
+        organization: this.opts.organization,
+        p,
+        ps: LIST_PAGE_SIZE,
+      });
+      for (const c of page.components) {
+        if (seen.has(c.key)) continue;
+        seen.add(c.key);
+        const analysisTime = parseSonarDate(c.analysisDate);
+        out.push({ key: c.key, name: c.name ?? c.key, ...(analysisTime !== undefined ? { analysisTime } : {}) });
+      }
+      if (page.components.length === 0 || p * LIST_PAGE_SIZE >= page.paging.total) break;
+    }
+    return out;
+  }
+
+  /**
+   * Branches of a project (`/api/project_branches/list`): which one is main, when each was
+   * analysed, and its quality gate status.
+   */
   async branches(ctx: CollectContext, project: string): Promise<BranchInfo[]> {
     const body = await this.http.getJson(ctx, 'api/project_branches/list', BranchListSchema, { project });
-    return body.branches.map((b) => ({ name: b.name, isMain: b.isMain === true, analysisTime: parseSonarDate(b.analysisDate) }));
+    return body.branches.map((b) => {
+      const gate = b.status?.qualityGateStatus;
+      return {
+        name: b.name,
+        isMain: b.isMain === true,
+        analysisTime: parseSonarDate(b.analysisDate),
+        ...(gate !== undefined ? { gate: gateStatus(gate) } : {}),
+      };
+    });
   }
 
   /**
@@ -184,8 +237,7 @@ export class SonarqubeClient {
       projectKey: project,
       branch,
     });
-    const s = body.projectStatus.status;
-    return s === 'OK' || s === 'WARN' || s === 'ERROR' ? s : 'NONE';
+    return gateStatus(body.projectStatus.status);
   }
 
   /** One page of `/api/measures/search_history` (paging counts analyses, not points). */
@@ -204,6 +256,11 @@ export class SonarqubeClient {
       ps: q.pageSize,
     });
   }
+}
+
+/** OK, WARN (before 7.6), ERROR; anything else (NONE, no analysis) is no gate. */
+function gateStatus(s: string): QualityGateStatus {
+  return s === 'OK' || s === 'WARN' || s === 'ERROR' ? s : 'NONE';
 }
 
 /** Metric keys named in SonarQube's 404 "The following metric keys are not found: a, b". */

@@ -48,6 +48,13 @@ function valueOf(snapshot: Snapshot, name: string, match: Record<string, string>
   return fam?.samples.find((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
+/** A new analysis of a project branch (default: the main one) with these measures changed. */
+function analyse(fake: FakeSonarqube, key: string, measures: Record<string, string>, branch?: string, date = '2026-11-25T11:00:00+0000'): void {
+  const b = fake.state.projects.find((p) => p.key === key)!.branches.find((x) => (branch ? x.name === branch : x.isMain))!;
+  b.analysisDate = date;
+  b.measures = { ...b.measures, ...measures };
+}
+
 function capturingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string; project?: string; err?: string }> } {
   const lines: Array<{ level: number; msg: string; project?: string; err?: string }> = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) }) as unknown as Logger;
@@ -99,8 +106,9 @@ describe('sonarqube collector', () => {
     expect(valueOf(snapshot, SONARQUBE_METRICS.coverage, { project: 'hr-secrets' })).toBeUndefined();
     expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(1);
 
-    // Three calls per project: branches, measures, gate; the forbidden one stops at the first (403).
-    expect(Object.fromEntries(ctx.counts)).toEqual({ '200': 9, '403': 1 });
+    // Two calls per project: branches (with the gate) and measures; the forbidden one stops at the first (403).
+    expect(Object.fromEntries(ctx.counts)).toEqual({ '200': 6, '403': 1 });
+    expect(fake.calls('/api/qualitygates/project_status')).toHaveLength(0);
     expect(fake.calls('/api/measures/component').find((r) => r.query.get('component') === 'web-app')!.query.get('branch')).toBe('develop');
     expect(fake.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
 
@@ -125,7 +133,24 @@ describe('sonarqube collector', () => {
       { labels: { project: 'web-app', branch: 'main', team: 'web' }, value: 0.9 },
     ]);
     expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(0);
-    expect(fake.calls('/api/components/search')).toHaveLength(1);
+    // Listed by the Projects page's search (500 a request, with each project's last analysis), projects only.
+    expect(fake.calls('/api/components/search_projects').map((r) => [r.query.get('filter'), r.query.get('f'), r.query.get('ps')])).toEqual([['qualifier = TRK', 'analysisDate', '500']]);
+    expect(fake.calls('/api/components/search')).toHaveLength(0);
+  });
+
+  it('with projects: all on a server without the project search, lists with components/search and says so once', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects(), withoutSearchProjects: true });
+    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: all\n`, TEAMS);
+    const { logger, lines } = capturingLogger();
+    const first = await collector.collect({ ...testContext(), logger });
+    await collector.collect({ ...testContext(), logger });
+    expect(valueOf(first, SONARQUBE_METRICS.coverage, { project: 'web-app' })).toBe(0.9);
+    // Asked once (404: the server has none), never again; the old listing both times.
+    expect(fake.calls('/api/components/search_projects')).toHaveLength(1);
+    expect(fake.calls('/api/components/search')).toHaveLength(2);
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'sonarqube: the project search (api/components/search_projects, internal) is not usable; listing with api/components/search and asking each project for its branches instead',
+    ]);
   });
 
   it('on Cloud, lists the organization\'s projects only, with a Bearer token', async () => {
@@ -134,7 +159,7 @@ describe('sonarqube collector', () => {
     const snapshot = await collector.collect(testContext());
     const projects = [...new Set(snapshot.flatMap((f) => f.samples.map((s) => s.labels.project)).filter(Boolean))].sort();
     expect(projects).toEqual(['billing-api', 'legacy-batch', 'web-app']);
-    expect(fake.calls('/api/components/search')[0]!.query.get('organization')).toBe('acme');
+    expect(fake.calls('/api/components/search_projects')[0]!.query.get('organization')).toBe('acme');
     expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
@@ -189,7 +214,7 @@ describe('sonarqube collector', () => {
     expect(valueOf(first, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);
 
     fake.state.failing = { 'web-app': 503 };
-    fake.state.projects.find((p) => p.key === 'billing-api')!.branches[0]!.measures!.coverage = '88.0';
+    analyse(fake, 'billing-api', { coverage: '88.0' });
     const ctx = { ...testContext(), logger };
     const second = await collector.collect(ctx);
     expect(valueOf(second, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.88);
@@ -302,7 +327,7 @@ describe('sonarqube collector under the runner', () => {
     const families = runner.healthFamilies();
     const requests = families.find((f) => f.name === 'okr_source_requests_total')!.samples;
     expect(requests).toEqual([
-      { labels: { source: 'sonarqube', status: '200' }, value: 6 },
+      { labels: { source: 'sonarqube', status: '200' }, value: 4 },
       { labels: { source: 'sonarqube', status: '401' }, value: 2 },
     ]);
     const errors = families.find((f) => f.name === 'okr_source_errors_total')!.samples;
@@ -337,7 +362,11 @@ describe('sonarqube answers of an unexpected shape', () => {
       'sonarqube: GET /api/components/search answered 200 with an unexpected body: paging: Invalid input: expected object, received undefined; components: Invalid input: expected array, received undefined',
     );
     expect(coverage()).toEqual(before);
-    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['source collection failed; serving last good values']);
+    // The project search answered first: of the wrong shape too, so the plain listing was tried.
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'sonarqube: the project search (api/components/search_projects, internal) is not usable this refresh; listing with api/components/search and asking each project for its branches instead',
+      'source collection failed; serving last good values',
+    ]);
     await runner.stop();
   });
 
@@ -352,7 +381,8 @@ describe('sonarqube answers of an unexpected shape', () => {
 
     // A measures answer without `component.measures` for web-app: not "no coverage", but unknown.
     proxy.hijack = (req) => (req.path === '/api/measures/component' && req.query.get('component') === 'web-app' ? { component: { key: 'web-app' } } : undefined);
-    fake.state.projects.find((p) => p.key === 'billing-api')!.branches[0]!.measures!.coverage = '88.0';
+    analyse(fake, 'billing-api', { coverage: '88.0' });
+    analyse(fake, 'web-app', {}, 'develop');
     const second = await collector.collect({ ...testContext(), logger });
     expect(valueOf(second, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.88);
     expect(valueOf(second, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);

@@ -1,6 +1,7 @@
 /**
  * The one HTTP client every SaaS collector uses (Node's fetch underneath): auth headers,
- * bounded concurrency, `429` + `Retry-After` and 5xx backoff, request counting for
+ * bounded concurrency, `429` + `Retry-After` and 5xx backoff, a request budget per hour and the
+ * APIs' own rate-limit headers (it pauses when they say little is left), request counting for
  * okr_source_requests_total, and errors that say what to fix without echoing secrets.
  * Every JSON body is checked against the caller's zod schema: a 200 whose body is not what
  * the collector reads (a proxy's page, another API version) fails with `invalid_output`
@@ -30,9 +31,22 @@ export interface HttpClientOptions {
   requestTimeoutMs?: number;
   /** Longest Retry-After honoured; longer waits fail the collection (default 120 s). */
   maxRetryAfterSeconds?: number;
+  /**
+   * A 429 without Retry-After is taken as this Retry-After. Undefined: retried with the usual
+   * short backoff. APIs with hourly limits (Bitbucket Cloud) set it: retrying within seconds
+   * only spends more of the hour, and every other request of the refresh would run into it too.
+   */
+  missingRetryAfterSeconds?: number;
   /** Setting to name when the credentials are refused, e.g. "sources.jira.api_token". */
   credentialSetting?: string;
-  /** Reads "now" for a Retry-After given as an HTTP date. */
+  /**
+   * Most requests sent in any rolling hour (retries included), spread over refreshes: see
+   * `requestBudget`. Undefined: no budget of our own (the API's headers are still honoured).
+   */
+  budget?: RequestBudget;
+  /** Setting to name when the budget holds requests back, e.g. "sources.bitbucket.max_requests_per_hour". */
+  budgetSetting?: string;
+  /** Reads "now" for Retry-After, rate-limit resets and the budget. */
   clock: Clock;
   /** Replaceable for tests. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -40,6 +54,100 @@ export interface HttpClientOptions {
 }
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * A request budget as a token bucket: `burst` requests at once, refilled at `refillPerHour`.
+ * Any window of an hour then holds at most burst + refillPerHour requests: `requestBudget`
+ * makes that sum the hourly figure, so a provider's rolling-hour limit is never passed, and the
+ * burst is one refresh's share, so the hour is spread over the refreshes instead of spent by the
+ * first of them.
+ */
+export interface RequestBudget {
+  perHour: number;
+  burst: number;
+  refillPerHour: number;
+}
+
+/**
+ * The budget for at most `perHour` requests in any rolling hour when a refresh runs every
+ * `intervalSeconds`: a refresh may spend what one interval earns (perHour · I / (3600 + I)), and
+ * the bucket refills the rest over the hour. Undefined for 0 (no budget).
+ */
+export function requestBudget(perHour: number, intervalSeconds: number): RequestBudget | undefined {
+  if (perHour <= 0) return undefined;
+  const burst = Math.max(1, Math.floor((perHour * intervalSeconds) / (3600 + intervalSeconds)));
+  return { perHour, burst, refillPerHour: Math.max(0, perHour - burst) };
+}
+
+/**
+ * A request the client did not send: the budget is spent, or the API said (429, or rate-limit
+ * headers showing little left) to wait longer than the client waits. Reason `rate_limited`;
+ * counted as okr_source_requests_total{status="rate_limited"}. Collectors keep the last values
+ * of what it stopped and try again next refresh.
+ */
+export class HeldBackError extends SourceError {
+  constructor(message: string) {
+    super('rate_limited', message);
+    this.name = 'HeldBackError';
+  }
+}
+
+/** Below this share of its limit left, an API's rate-limit headers make the client pause. */
+const LOW_SHARE = 0.1;
+/** How long to pause when the headers say little is left but not when it refills. */
+const DEFAULT_PAUSE_SECONDS = 60;
+/** Longest pause a reset header may ask for (a wrong clock must not stop a source for a day). */
+const MAX_PAUSE_SECONDS = 3600;
+
+/** One key=value parameter of a structured RateLimit header (`"default";r=17;t=2107`). */
+function structuredParam(value: string, key: string): number | undefined {
+  const m = new RegExp(`(?:^|;)\\s*${key}=(\\d+(?:\\.\\d+)?)`).exec(value);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Seconds from now to a reset header: delta seconds, epoch seconds, or an ISO/HTTP date. */
+function resetSeconds(v: string | null, now: number): number | undefined {
+  if (v === null || v.trim() === '') return undefined;
+  const t = v.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) {
+    const n = Number(t);
+    // Epoch seconds (Jira has been seen to send them) are far larger than any delta.
+    return n > 1e9 ? Math.max(0, n - now / 1000) : n;
+  }
+  const at = Date.parse(t);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
+
+/**
+ * What an answer's rate-limit headers say when little is left: how long to pause and why.
+ * Read: `X-RateLimit-NearLimit: true` (Jira Cloud and Bitbucket Cloud access tokens: under 20 %
+ * left), `X-RateLimit-Remaining` of `X-RateLimit-Limit` (Jira Cloud and Data Center),
+ * `RateLimit-Remaining`/`RateLimit-Limit`/`RateLimit-Reset` (IETF draft), the structured
+ * `RateLimit: "policy";r=..;t=..` with `RateLimit-Policy: ..;q=..` (and Atlassian's `Beta-`
+ * forms), and the reset in `Retry-After`, `X-RateLimit-Reset` or `RateLimit-Reset`.
+ * Undefined when there is plenty left (or no header).
+ */
+export function lowRateLimit(headers: Headers, now: number): { pauseSeconds: number; why: string } | undefined {
+  const num = (name: string) => {
+    const v = headers.get(name);
+    return v !== null && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : undefined;
+  };
+  let remaining = num('x-ratelimit-remaining') ?? num('ratelimit-remaining');
+  let limit = num('x-ratelimit-limit') ?? num('ratelimit-limit');
+  let reset = resetSeconds(headers.get('retry-after'), now) ?? resetSeconds(headers.get('x-ratelimit-reset'), now) ?? resetSeconds(headers.get('ratelimit-reset'), now);
+  for (const prefix of ['', 'beta-']) {
+    const structured = headers.get(`${prefix}ratelimit`);
+    if (structured === null || remaining !== undefined) continue;
+    remaining = structuredParam(structured, 'r');
+    reset ??= structuredParam(structured, 't');
+    limit ??= structuredParam(headers.get(`${prefix}ratelimit-policy`) ?? '', 'q');
+  }
+  const near = /^\s*true\s*$/i.test(headers.get('x-ratelimit-nearlimit') ?? '');
+  const low = remaining !== undefined && remaining <= Math.max(1, limit !== undefined ? Math.ceil(limit * LOW_SHARE) : 1);
+  if (!near && !low) return undefined;
+  const why = low ? `${remaining}${limit !== undefined ? ` of ${limit}` : ''} requests left` : 'the API says its rate limit is nearly used up (X-RateLimit-NearLimit)';
+  return { pauseSeconds: Math.min(MAX_PAUSE_SECONDS, reset ?? DEFAULT_PAUSE_SECONDS), why };
+}
 
 /** The reason an AbortSignal was aborted with, as an Error. */
 function abortReason(signal: AbortSignal): Error {
@@ -121,9 +229,17 @@ export function reasonFor(status: number): ErrorReason {
 export class HttpClient {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly authHeader: string | undefined;
+  /** Budget tokens left and when they were last refilled (clock ms). */
+  private tokens: number;
+  private refilledAt: number;
+  /** Until when (clock ms) the API asked us to pause, and why. */
+  private pausedUntil = 0;
+  private pauseWhy = '';
 
   constructor(private readonly opts: HttpClientOptions) {
     this.limit = pLimit(opts.maxConcurrency ?? 4);
+    this.tokens = opts.budget?.burst ?? Number.POSITIVE_INFINITY;
+    this.refilledAt = opts.clock.now();
     const a = opts.auth;
     if (a?.type === 'bearer') this.authHeader = `Bearer ${a.token.reveal()}`;
     else if (a?.type === 'basic') this.authHeader = `Basic ${Buffer.from(`${a.username}:${a.password.reveal()}`).toString('base64')}`;
@@ -161,6 +277,73 @@ export class HttpClient {
     return this.limit(() => this.fetchWithRetry(ctx, new URL(String(url)), init));
   }
 
+  /**
+   * Requests the budget allows right now (Infinity without a budget), so a collector can plan
+   * a refresh: start the work it can finish, leave the rest for the next one.
+   */
+  requestsAvailable(): number {
+    this.refill();
+    return Math.floor(this.tokens);
+  }
+
+  private refill(): void {
+    const b = this.opts.budget;
+    if (!b) return;
+    const now = this.opts.clock.now();
+    if (now > this.refilledAt) this.tokens = Math.min(b.burst, this.tokens + ((now - this.refilledAt) / 3_600_000) * b.refillPerHour);
+    this.refilledAt = Math.max(this.refilledAt, now);
+  }
+
+  /**
+   * Before an attempt: wait out a short pause the API asked for, then take a budget token.
+   * Throws HeldBackError (and counts the request as held back) when either says no.
+   */
+  private async admit(ctx: CollectContext, url: URL, method: string, progress: { retrying(error: string, detail?: string): void } | undefined): Promise<void> {
+    const sleep = this.opts.sleep ?? abortableSleep;
+    const where = `${this.opts.source}: ${method} ${url.pathname}`;
+    const waitMs = this.pausedUntil - this.opts.clock.now();
+    if (waitMs > 0) {
+      if (waitMs > (this.opts.maxRetryAfterSeconds ?? 120) * 1000) {
+        ctx.countRequest('rate_limited');
+        throw new HeldBackError(`${where} held back: ${this.pauseWhy}; pausing ${Math.ceil(waitMs / 1000)} s, what it did not read keeps its last values`);
+      }
+      progress?.retrying('rate limit', `${this.pauseWhy}, pausing ${Math.ceil(waitMs / 1000)} s`);
+      await sleep(waitMs + (this.opts.random ?? Math.random)() * 250, ctx.signal);
+    }
+    if (!this.opts.budget) return;
+    this.refill();
+    if (this.tokens < 1) {
+      ctx.countRequest('rate_limited');
+      const b = this.opts.budget;
+      throw new HeldBackError(
+        `${where} held back: the request budget of ${b.perHour} an hour (${this.opts.budgetSetting ?? 'max_requests_per_hour'}) is spent for now; what it did not read keeps its last values and is read in a later refresh`,
+      );
+    }
+    this.tokens -= 1;
+  }
+
+  /**
+   * Remember a pause the answer asks for (the longest one wins), so the other requests of the
+   * collection wait too instead of each running into the limit: a 429's Retry-After, or headers
+   * saying little is left.
+   */
+  private notePause(res: Response): void {
+    const now = this.opts.clock.now();
+    const after = res.status === 429 ? this.retryAfter(res, now) : undefined;
+    const low = after !== undefined ? { pauseSeconds: Math.min(MAX_PAUSE_SECONDS, after), why: `the API answered ${statusLine(429)}` } : lowRateLimit(res.headers, now);
+    if (!low) return;
+    const until = now + low.pauseSeconds * 1000;
+    if (until > this.pausedUntil) {
+      this.pausedUntil = until;
+      this.pauseWhy = low.why;
+    }
+  }
+
+  /** Seconds a retryable answer asks to wait: its Retry-After, or for a 429 without one, `missingRetryAfterSeconds`. */
+  private retryAfter(res: Response, now: number): number | undefined {
+    return retryAfterSeconds(res.headers, now) ?? (res.status === 429 ? this.opts.missingRetryAfterSeconds : undefined);
+  }
+
   /** A fetch function bound to a collection, for third-party clients (e.g. the `bitbucket` package). */
   fetchFor(ctx: CollectContext): typeof fetch {
     return ((input: string | URL | Request, init?: RequestInit) =>
@@ -184,9 +367,12 @@ export class HttpClient {
     const method = init.method ?? 'GET';
     const progress = ctx.activity?.begin(`${method} ${url.pathname}`);
     let outcome: string | undefined = 'aborted';
+    /** The pause this request's own 429 set: already said, so admit() does not say it again. */
+    let announced = -1;
     try {
       for (let attempt = 0; ; attempt++) {
         let res: Response;
+        await this.admit(ctx, url, method, announced === this.pausedUntil ? undefined : progress);
         progress?.waiting();
         try {
           const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]);
@@ -204,18 +390,25 @@ export class HttpClient {
           continue;
         }
         ctx.countRequest(res.status);
+        this.notePause(res);
         if (!RETRYABLE.has(res.status) || attempt >= maxRetries) {
           outcome = res.ok ? undefined : statusLine(res.status);
           return res;
         }
-        const after = retryAfterSeconds(res.headers, this.opts.clock.now());
+        const after = this.retryAfter(res, this.opts.clock.now());
         if (after !== undefined && after > (this.opts.maxRetryAfterSeconds ?? 120)) {
           outcome = statusLine(res.status);
           return res;
         }
         await res.body?.cancel();
-        const waitMs = after !== undefined ? after * 1000 + rnd() * 250 : backoffMs(attempt, rnd);
         progress?.retrying(statusLine(res.status), after !== undefined ? `Retry-After ${after}s` : undefined);
+        if (res.status === 429 && after !== undefined) {
+          // notePause() made it everyone's pause: admit() waits it out before the next attempt.
+          announced = this.pausedUntil;
+          ctx.logger.debug({ status: res.status, url: url.pathname, waitMs: after * 1000 }, 'retrying');
+          continue;
+        }
+        const waitMs = after !== undefined ? after * 1000 + rnd() * 250 : backoffMs(attempt, rnd);
         ctx.logger.debug({ status: res.status, url: url.pathname, waitMs }, 'retrying');
         await sleep(waitMs, ctx.signal);
       }

@@ -44,8 +44,12 @@ export interface CollectContext {
   /** Aborted when the collection exceeds its timeout or the process shuts down. */
   signal: AbortSignal;
   logger: Logger;
-  /** Count one HTTP request to the source (okr_source_requests_total{status}). */
-  countRequest(status: number | 'network_error'): void;
+  /**
+   * Count one HTTP request to the source (okr_source_requests_total{status}): its status,
+   * `network_error`, or `rate_limited` for one the client held back (budget spent, or the API
+   * asked to wait) and did not send.
+   */
+  countRequest(status: number | 'network_error' | 'rate_limited'): void;
   /** What is in flight, so a timeout can say what it interrupted (the runner provides it). */
   activity?: CollectActivityLog;
 }

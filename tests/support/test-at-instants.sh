@@ -3,13 +3,13 @@
 # bugs show: a month's first minutes, a quarter's and a year's last minutes, a leap day, and the
 # two DST changes of the year in a process running in that time zone. libfaketime moves the
 # clock of this process and every Node child it spawns; the clock then runs on from the instant.
-# Static Go binaries (promtool) keep the real clock: the promtool tests, which run on promtool's
-# own virtual clock, are left out (vitest.config.ts, when FAKETIME is set). Test files share
+# Static Go binaries (promtool) keep the real clock: the promtool rule tests, which run on
+# promtool's own virtual clock, are in the integration project (vitest.config.ts). Test files share
 # their workers' module cache here (--isolate=false): half the time of the isolated run. Usage: tests/support/test-at-instants.sh [vitest args...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1 || true)
+lib=$(find /usr/lib -path "*/faketime/libfaketime.so.1" 2>/dev/null | head -n 1 || true)
 if [ -z "$lib" ]; then
   echo "test-at-instants: libfaketime not found; install it: sudo apt-get install -y faketime" >&2
   exit 1

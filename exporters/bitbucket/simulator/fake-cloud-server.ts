@@ -3,7 +3,8 @@
  * depends on it (source-apis.md 3.x): absolute `next` URLs built from the request Host and
  * absent on the last page (and on every page of the pipelines list, as on the real API),
  * `pagelen` above 50 on pull requests → 400, default state OPEN,
- * BBQL `q` on updated_on/created_on/state, pipelines oldest-first unless sort=-created_on,
+ * BBQL `q` on updated_on/created_on/state, `sort` on repository and pull request lists,
+ * pipelines oldest-first unless sort=-created_on,
  * microsecond `+00:00` timestamps, the `{type:'error'}` envelope, 401 with WWW-Authenticate,
  * and Content-Type on every answer. The fixture is plain data the test may change between
  * refreshes; `intercept` injects 429s and other failures.
@@ -43,6 +44,11 @@ export interface FakeCloudRepo {
   branches: Record<string, string>;
   /** Commit hash → reports. */
   reports: Record<string, FakeCloudReport[]>;
+  /**
+   * The repository's `updated_on`. Left out, it is the latest pull request update or pipeline
+   * start (a guess at what moves it on the real API, which does not document it).
+   */
+  updatedMs?: number;
 }
 
 export interface FakeCloudFixture {
@@ -187,6 +193,13 @@ function pipelineJson(p: FakeCloudPipeline): Record<string, unknown> {
   };
 }
 
+/** `updated_on` of a repository: as set, else its latest activity (2026-01-01 when it has none). */
+export function repoUpdatedMs(r: FakeCloudRepo): number {
+  if (r.updatedMs !== undefined) return r.updatedMs;
+  const times = [...r.pullRequests.map((p) => p.updatedMs), ...r.pipelines.map((p) => p.createdMs)];
+  return times.length > 0 ? Math.max(...times) : Date.UTC(2026, 0, 1);
+}
+
 export async function startFakeCloud(fixture: FakeCloudFixture): Promise<FakeCloud> {
   const intercepts: Intercept[] = [];
   const server = await startFakeServer((req, res) => {
@@ -216,11 +229,16 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
       is_private: true,
       mainbranch: r.mainbranch ? { type: 'branch', name: r.mainbranch } : null,
       project: { type: 'project', key: r.project ?? 'PROJ' },
+      updated_on: cloudTime(repoUpdatedMs(r)),
     }));
+    if (Number(req.query.get('pagelen') ?? 10) > 100) return sendError(res, 400, 'Invalid pagelen');
     const q = req.query.get('q');
     const filter = q ? parseBbql(q) : undefined;
     if (typeof filter === 'string') return sendError(res, 400, filter);
-    return sendPage(req, res, filter ? items.filter(filter) : items, fx.nextDrops);
+    const listed = filter ? items.filter(filter) : items;
+    const bad = sortBy(listed, req.query.get('sort'));
+    if (bad) return sendError(res, 400, bad);
+    return sendPage(req, res, listed, fx.nextDrops);
   }
   const repo = fx.repos.find((r) => r.slug === parts[3]);
   if (!repo) return sendError(res, 404, 'Repository not found');

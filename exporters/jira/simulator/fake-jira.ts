@@ -94,6 +94,8 @@ export interface FakeJiraData {
   /** Velocity chart: how many of the most recent closed sprints it reports. */
   velocityWindow: number;
   failures: FakeFailure[];
+  /** Extra headers on an answer, e.g. Jira Cloud's X-RateLimit-* (undefined: none). */
+  responseHeaders?: (req: RecordedRequest) => Record<string, string> | undefined;
 }
 
 export interface FakeJira extends FakeServer {
@@ -106,7 +108,10 @@ const json = sendJson;
 const errorBody = (messages: string[], errors: Record<string, string> = {}) => ({ errorMessages: messages, errors });
 
 export async function startFakeJira(data: FakeJiraData): Promise<FakeJira> {
-  const server = await startFakeServer((req, res) => handle(data, req, res));
+  const server = await startFakeServer((req, res) => {
+    for (const [k, v] of Object.entries(data.responseHeaders?.(req) ?? {})) res.setHeader(k, v);
+    handle(data, req, res);
+  });
   return {
     ...server,
     data,

@@ -53,6 +53,10 @@ export interface FakeSonarState {
   revoked?: boolean;
   /** Project key → status (e.g. 503) answered to every request about that project, as a failing node or proxy would. */
   failing?: Record<string, number>;
+  /** Leave `status.qualityGateStatus` out of the branch list (a server that does not send it). */
+  branchListWithoutGate?: boolean;
+  /** Answer `api/components/search_projects` 404, as a server without that internal service would. */
+  withoutSearchProjects?: boolean;
 }
 
 export interface FakeSonarqube extends FakeServer {
@@ -121,6 +125,9 @@ function handle(state: FakeSonarState, req: RecordedRequest, res: ServerResponse
   switch (req.path) {
     case '/api/components/search':
       return componentsSearch(state, req, res);
+    case '/api/components/search_projects':
+      if (state.withoutSearchProjects) return errors(res, 404, `Unknown url : ${req.path}`);
+      return searchProjects(state, req, res);
     case '/api/project_branches/list':
       return branchesList(state, req, res);
     case '/api/measures/component':
@@ -170,6 +177,43 @@ function componentsSearch(state: FakeSonarState, req: RecordedRequest, res: Serv
   });
 }
 
+/**
+ * The Projects page's search (internal): projects sorted by name, each with its main branch's
+ * last analysis when asked `f=analysisDate`; `filter` may only be `qualifier = TRK` here.
+ */
+function searchProjects(state: FakeSonarState, req: RecordedRequest, res: ServerResponse): void {
+  const org = req.query.get('organization');
+  if (state.flavor === 'cloud' && !org) return errors(res, 400, "The 'organization' parameter is missing");
+  const filter = req.query.get('filter');
+  if (filter !== null && !/^\s*qualifier\s*=\s*TRK\s*$/.test(filter)) return errors(res, 400, `Unsupported filter in the fake: ${filter}`);
+  const pg = paging(req, res, 100, MAX_SEARCH_PAGE_SIZE, () => `Page size must not be greater than ${MAX_SEARCH_PAGE_SIZE}`);
+  if (!pg) return;
+  if (pg.p * pg.ps > SEARCH_RESULT_WINDOW)
+    return errors(res, 400, `Can return only the first ${SEARCH_RESULT_WINDOW} results. ${pg.p * pg.ps}th result asked.`);
+  const fields = (req.query.get('f') ?? '').split(',');
+  const withDate = fields.includes('analysisDate') || fields.includes('_all');
+  const visible = state.projects.filter((p) => !p.forbidden && (state.flavor === 'server' || p.organization === org));
+  visible.sort((a, b) => ((a.name ?? a.key) < (b.name ?? b.key) ? -1 : (a.name ?? a.key) > (b.name ?? b.key) ? 1 : 0));
+  const page = visible.slice((pg.p - 1) * pg.ps, pg.p * pg.ps);
+  sendJson(res, 200, {
+    paging: { pageIndex: pg.p, pageSize: pg.ps, total: visible.length },
+    components: page.map((p) => {
+      const date = p.branches.find((b) => b.isMain)?.analysisDate;
+      return {
+        key: p.key,
+        name: p.name ?? p.key,
+        qualifier: 'TRK',
+        isFavorite: false,
+        tags: [],
+        visibility: 'private',
+        isAiCodeAssured: false,
+        isAiCodeFixEnabled: false,
+        ...(withDate && date ? { analysisDate: date } : {}),
+      };
+    }),
+  });
+}
+
 /** The project a request names, or undefined after answering 400/404/403. */
 function projectFor(state: FakeSonarState, req: RecordedRequest, res: ServerResponse, param: string, notFound: (key: string) => string): FakeProject | undefined {
   const key = req.query.get(param);
@@ -195,7 +239,7 @@ function branchesList(state: FakeSonarState, req: RecordedRequest, res: ServerRe
       name: b.name,
       isMain: b.isMain === true,
       type: 'BRANCH',
-      status: { qualityGateStatus: b.gate ?? 'NONE' },
+      ...(state.branchListWithoutGate ? {} : { status: { qualityGateStatus: b.gate ?? 'NONE' } }),
       ...(b.analysisDate ? { analysisDate: b.analysisDate } : {}),
     })),
   });
