@@ -51,7 +51,7 @@ function violation(file, target) {
 const TESTS = ['**/*.test.ts', '**/testing/**', 'tests/**'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', '.okr-demo/**', '**/*.mjs', '**/*.js', 'bench/**/tsconfig.json'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', '.okr-demo/**', '**/*.mjs', '**/*.js', 'bench/**/tsconfig.json', 'bench/out/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: root } },

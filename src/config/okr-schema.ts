@@ -179,6 +179,10 @@ export function okrFileSchema<P extends readonly AnySourcePlugin[]>(plugins: P) 
       interval: Duration.default('5m').meta({ description: 'How often serve evaluates key results.' }),
       ledger: z.string().optional().meta({ description: 'SQLite ledger file; default <state_dir>/ledger.sqlite.' }),
       forecast_points: z.number().int().min(2).max(50).default(6),
+      scrape_interval: Duration.default('1m').meta({
+        description:
+          'How often Prometheus scrapes okr-metrics: a closed period is read once its end has been scraped (sprint figures also wait for the next Jira refresh), and frozen in the ledger only then.',
+      }),
       pace_alerts: z
         .strictObject({
           enabled: z.boolean().default(true),

@@ -11,7 +11,21 @@ import { sourceSettings, type OkrFile } from './okr-schema.js';
 import { SOURCES } from '../../exporters/index.js';
 import type { AnySourcePlugin } from '../core/source.js';
 import { knownNames, spellings } from './references.js';
-import { kindOf, kindSpec, refsOf } from '../engine/measure-kinds.js';
+import { kindOf, kindSpec, paramsOf, refsOf } from '../engine/measure-kinds.js';
+
+/** The branches each SonarQube project is measured on ('' = its main branch), from sources.sonarqube.projects. */
+function sonarBranches(cfg: OkrFile): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const projects = (sourceSettings(cfg, 'sonarqube') as { projects?: unknown } | undefined)?.projects;
+  if (!Array.isArray(projects)) return out;
+  for (const p of projects as Array<string | { key: string; branch?: string }>) {
+    const key = typeof p === 'string' ? p : p.key;
+    const set = out.get(key) ?? new Set<string>();
+    set.add(typeof p === 'string' ? '' : (p.branch ?? ''));
+    out.set(key, set);
+  }
+  return out;
+}
 
 export interface PathIssue {
   path: Array<string | number>;
@@ -133,6 +147,19 @@ export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] =
               warning: true,
               message: `${ref.kind} "${v}" is listed only under teams, not in the settings of ${k.sources.map((s) => `sources.${s}`).join(', ')}: this exporter does not collect it, so the key result has no data unless another okr-metrics exports it`,
             });
+        }
+      }
+      const coverage = paramsOf(m, 'coverage');
+      if (coverage && coverage.branch === undefined) {
+        // Coverage averages projects, one branch each: a project measured on several needs the KR to say which.
+        const branches = sonarBranches(cfg);
+        for (const project of typeof coverage.project === 'string' ? [coverage.project] : coverage.project) {
+          const b = branches.get(project);
+          if (b && b.size > 1)
+            add(
+              [...mp, 'coverage', 'project'],
+              `project "${project}" is measured on several branches (${[...b].map((x) => x || 'its main branch').join(', ')}); name the one this KR reads with measure.coverage.branch`,
+            );
         }
       }
       if (kr.period === 'sprint' && sourceSettings(cfg, 'jira') === undefined) add([...kp, 'period'], 'sprint periods come from Jira sprint dates, but sources.jira is not configured');

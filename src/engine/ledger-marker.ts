@@ -35,6 +35,16 @@ export function missingLedgerProblem(stateDir: string, ledger: Ledger): string |
   return `the KR ledger ${ledger.file} was missing and has been created empty, but ${join(stateDir, LEDGER_MARKER)} records ${m.closed_periods} closed periods (ledger ${m.ledger}${m.last_closed ? `, last closed ${m.last_closed}` : ''}): their frozen figures are lost. Stop, restore the ledger from a backup (okr-metrics ledger import <export>) or fix engine.ledger; until then closed periods are re-measured from Prometheus and reported as not frozen`;
 }
 
+/**
+ * The same error for `report`, which never creates the ledger: `file` is missing but the marker
+ * knows closed periods.
+ */
+export function absentLedgerProblem(stateDir: string, file: string): string | undefined {
+  const m = read(stateDir);
+  if (!m || m.closed_periods === 0) return undefined;
+  return `the KR ledger ${file} is missing, but ${join(stateDir, LEDGER_MARKER)} records ${m.closed_periods} closed periods (ledger ${m.ledger}${m.last_closed ? `, last closed ${m.last_closed}` : ''}): their frozen figures are lost. Restore the ledger from a backup (okr-metrics ledger import <export>) or fix engine.ledger; until then closed periods are re-measured from Prometheus and reported as not frozen`;
+}
+
 /** Record what the ledger holds now (only when it changed). */
 export function updateLedgerMarker(stateDir: string, ledger: Ledger): void {
   if (ledger.file === ':memory:') return;

@@ -108,26 +108,36 @@ export class Ledger {
   /** The file did not exist: this ledger starts empty (see `created`). */
   readonly created: boolean;
 
-  constructor(readonly file: string) {
-    this.created = file === ':memory:' || !existsSync(file);
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  /**
+   * `readonly`: an existing ledger opened for reading only (`report`), never created, migrated or
+   * changed (a missing file is an error: callers check first).
+   */
+  constructor(
+    readonly file: string,
+    opts: { readonly?: boolean } = {},
+  ) {
+    const readonly = opts.readonly === true;
+    this.created = !readonly && (file === ':memory:' || !existsSync(file));
+    if (!readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     try {
-      this.db = new Database(file);
+      this.db = readonly ? new Database(file, { readonly: true, fileMustExist: true }) : new Database(file);
     } catch (e) {
       throw new LedgerError(ledgerProblem(file, (e as Error).message));
     }
     try {
-      this.db.pragma('journal_mode = WAL');
+      if (!readonly) this.db.pragma('journal_mode = WAL');
       const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
       const appId = this.db.pragma('application_id', { simple: true }) as number;
       if (tables.length > 0 && !tables.includes('kr_periods') && appId !== APPLICATION_ID) {
         throw new Error(`a SQLite database of another application (tables: ${tables.slice(0, 5).join(', ')})`);
       }
-      this.db.exec(SCHEMA);
+      if (readonly && !tables.includes('kr_periods')) throw new Error('it has no kr_periods table');
+      if (!readonly) this.db.exec(SCHEMA);
       const columns = new Set((this.db.prepare('PRAGMA table_info(kr_periods)').all() as Array<{ name: string }>).map((c) => c.name));
-      if (!columns.has('opened_at')) this.db.exec('ALTER TABLE kr_periods ADD COLUMN opened_at INTEGER');
+      // Read-only, an old ledger keeps its shape: rows without opened_at read as null (the schema's default).
+      if (!readonly && !columns.has('opened_at')) this.db.exec('ALTER TABLE kr_periods ADD COLUMN opened_at INTEGER');
       for (const c of Object.keys(LedgerRowSchema.shape)) if (!columns.has(c) && c !== 'opened_at') throw new Error(`its kr_periods table has no column ${c}`);
-      if (appId !== APPLICATION_ID) this.db.pragma(`application_id = ${APPLICATION_ID}`);
+      if (!readonly && appId !== APPLICATION_ID) this.db.pragma(`application_id = ${APPLICATION_ID}`);
       const check = this.db.pragma('quick_check', { simple: true }) as string;
       if (check !== 'ok') throw new Error(`SQLite's integrity check failed: ${check}`);
     } catch (e) {

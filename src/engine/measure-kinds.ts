@@ -15,11 +15,14 @@ import { LABEL } from '../core/labels.js';
 import {
   availabilityPromql,
   coveragePromql,
+  downtimeObservedPromql,
   downtimePromql,
   jqlCountPromql,
   jqlPointsPromql,
   latencyQuantilePromql,
   oneOrMany,
+  requestsObservedPromql,
+  SLOT_SECONDS,
   storyPointsPerSprintPromql,
   storyPointsPromql,
 } from './measures.js';
@@ -44,6 +47,27 @@ export interface MeasureRef {
  */
 export type AlertStyle = 'availability' | 'latency' | 'threshold';
 
+/**
+ * When a closed period's figure is read (docs/okr-file.md "When each figure is read"):
+ * - `end`: at the period's end instant. Counters over the period (the window is the whole
+ *   period: the samples in (start, end]) and levels (the last sample at or before the end, which
+ *   is also the next period's starting level). Settled once Prometheus has scraped the end.
+ * - `last_refresh`: the exporter's figure for its current period (JQL counts), as of its last
+ *   refresh before the end: read 1 s before the end, since from its first refresh after the end
+ *   the exporter counts the next period.
+ * - `settled`: events that carry their own time (sprint completions), read after the end once
+ *   the source has refreshed and been scraped (refresh interval + timeout + scrape interval), with
+ *   the event time keeping the figure inside [start, end).
+ */
+export type Reading = 'end' | 'last_refresh' | 'settled';
+
+/** A query counting the observed steps of the period (its PERIOD_SLOTS), for the measure's coverage. */
+export interface Observed {
+  promql: string;
+  /** The step of the count, in seconds: observed share = count / steps of the period so far. */
+  stepSeconds: number;
+}
+
 export interface MeasureKindSpec<P> {
   /** Schema of the kind's parameters under `measure.<kind>`. */
   params: z.ZodType<P>;
@@ -57,6 +81,13 @@ export interface MeasureKindSpec<P> {
   promql?(p: P): string;
   /** A selector whose series exist whenever the measure has data. */
   presence?(p: P): string;
+  /** When a closed period is read; none for manual. */
+  reading: Reading;
+  /**
+   * For measures taken over the period's samples: how much of the period had samples (the
+   * measure's coverage, and whether a baseline was built from enough of its period).
+   */
+  observed?(p: P): Observed;
   /** Counts and sums grow through the period (pace); levels (availability, coverage) are held. */
   pace: boolean;
   /** A period average of requests: a clean rest of the period still lifts it (at_risk, not off_track). */
@@ -89,6 +120,8 @@ function latencyKind(quantile: number): MeasureKindSpec<LatencyParams> {
     unit: 'seconds',
     promql: (p) => latencyQuantilePromql(p.service, quantile, p.route),
     presence: (p) => `${APILOGS_METRICS.duration}_count{${LABEL.service}=${q(p.service)}}`,
+    reading: 'end',
+    observed: (p) => ({ promql: requestsObservedPromql(p.service), stepSeconds: 3600 }),
     pace: false,
     alert: 'latency',
     refs: (p) => [{ param: 'service', kind: 'service', values: [p.service] }],
@@ -107,6 +140,7 @@ export const MEASURE_KINDS = {
     description: 'PromQL; may use {{window}}, {{period_start}}, {{period_end}}.',
     unit: 'declared',
     promql: (p) => p,
+    reading: 'end',
     pace: false,
     alert: 'threshold',
     refs: () => [],
@@ -115,6 +149,7 @@ export const MEASURE_KINDS = {
     params: z.strictObject({ value: z.number(), as_of: z.string().optional(), note: z.string().optional() }),
     description: 'A value kept in this file, for what no source measures.',
     unit: 'declared',
+    reading: 'end',
     pace: false,
     alert: 'threshold',
     refs: () => [],
@@ -125,17 +160,26 @@ export const MEASURE_KINDS = {
     unit: 'ratio',
     promql: (p) => availabilityPromql(p.service, p.failure_codes),
     presence: (p) => `${APILOGS_METRICS.requests}{${LABEL.service}=${q(p.service)}}`,
+    reading: 'end',
+    observed: (p) => ({ promql: requestsObservedPromql(p.service), stepSeconds: 3600 }),
     pace: false,
     recoverable: true,
     alert: 'availability',
     refs: (p) => [{ param: 'service', kind: 'service', values: [p.service] }],
   }),
   downtime: kind({
-    params: z.strictObject({ service: ServiceRef, threshold: z.number().gt(0).lt(1).default(0.5), failure_codes: z.string().optional() }),
+    params: z.strictObject({
+      service: ServiceRef,
+      threshold: z.number().gt(0).lt(1).default(0.5),
+      failure_codes: z.string().optional(),
+      no_traffic: z.enum(['up', 'down']).default('up').meta({ description: 'A 5-minute slot with samples but no requests: up (default) or down.' }),
+    }),
     source: 'apilogs',
     unit: 'ratio',
-    promql: (p) => downtimePromql(p.service, p.threshold, p.failure_codes),
+    promql: (p) => downtimePromql(p.service, p.threshold, p.failure_codes, p.no_traffic),
     presence: (p) => `${APILOGS_METRICS.requests}{${LABEL.service}=${q(p.service)}}`,
+    reading: 'end',
+    observed: (p) => ({ promql: downtimeObservedPromql(p.service), stepSeconds: SLOT_SECONDS }),
     pace: false,
     alert: 'threshold',
     refs: (p) => [{ param: 'service', kind: 'service', values: [p.service] }],
@@ -149,6 +193,7 @@ export const MEASURE_KINDS = {
     unit: 'points',
     promql: (p) => storyPointsPerSprintPromql(p.board),
     presence: (p) => `${JIRA_METRICS.sprintPoints}{${LABEL.board}${matcher(p.board)}}`,
+    reading: 'settled',
     pace: false,
     alert: 'threshold',
     refs: (p) => [{ param: 'board', kind: 'board', values: list(p.board) }],
@@ -160,6 +205,7 @@ export const MEASURE_KINDS = {
     unit: 'points',
     promql: (p) => storyPointsPromql(p.boards),
     presence: (p) => `${JIRA_METRICS.sprintPoints}{${LABEL.board}${matcher(p.boards)}}`,
+    reading: 'settled',
     pace: true,
     alert: 'threshold',
     refs: (p) => [{ param: 'boards', kind: 'board', values: list(p.boards) }],
@@ -171,6 +217,7 @@ export const MEASURE_KINDS = {
     unit: 'ratio',
     promql: (p) => coveragePromql(p.project, p.branch),
     presence: (p) => `${SONARQUBE_METRICS.coverage}{${LABEL.project}${matcher(p.project)}}`,
+    reading: 'end',
     pace: false,
     alert: 'threshold',
     refs: (p) => [{ param: 'project', kind: 'project', values: list(p.project) }],
@@ -182,6 +229,7 @@ export const MEASURE_KINDS = {
     unit: 'count',
     promql: (p) => jqlCountPromql(p.query),
     presence: (p) => `${JIRA_METRICS.queryIssues}{${LABEL.query}=${q(p.query)}}`,
+    reading: 'last_refresh',
     pace: true,
     alert: 'threshold',
     refs: (p) => [{ param: 'query', kind: 'query', values: [p.query] }],
@@ -193,6 +241,7 @@ export const MEASURE_KINDS = {
     unit: 'points',
     promql: (p) => jqlPointsPromql(p.query),
     presence: (p) => `${JIRA_METRICS.queryPoints}{${LABEL.query}=${q(p.query)}}`,
+    reading: 'last_refresh',
     pace: true,
     alert: 'threshold',
     refs: (p) => [{ param: 'query', kind: 'query', values: [p.query] }],
@@ -265,6 +314,10 @@ export function refsOf(m: Measure): MeasureRef[] {
 export interface ExpandedMeasure {
   /** PromQL with placeholders, or undefined for manual measures. */
   promql?: string;
+  /** When a closed period is read. */
+  reading: Reading;
+  /** How much of the period had samples, for measures taken over them. */
+  observed?: Observed;
   unit: MeasureUnit;
   kind: MeasureKind;
   /** Value written in the file, for manual measures. */
@@ -276,8 +329,11 @@ export function expandMeasure(m: Measure): ExpandedMeasure {
   const kind = kindOf(m);
   const spec = kindSpec(kind);
   const promql = spec.promql?.(m[kind]);
+  const observed = spec.observed?.(m[kind]);
   return {
     ...(promql !== undefined ? { promql } : {}),
+    reading: spec.reading,
+    ...(observed !== undefined ? { observed } : {}),
     unit: spec.unit === 'declared' ? (m.unit ?? 'number') : spec.unit,
     kind,
     ...(m.manual ? { manualValue: m.manual.value } : {}),

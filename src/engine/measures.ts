@@ -62,25 +62,74 @@ export function latencyQuantilePromql(service: string, quantile: number, route?:
 }
 
 /**
- * Share of 5-minute slots in the window where availability fell below `threshold`
- * (the seed's "0% system downtime"): 0 means no slot was down.
- *
- * A slot's availability is a ratio of increase(), not of rate(): the same number in Prometheus
- * (both sides are extrapolated alike), but VictoriaMetrics before 1.85 widens rate() windows no
- * longer than the sample interval (its issue 3483), so on 5-minute backfilled history a slot
- * would average in the slot before it (docs/long-term-storage.md).
+ * Keeps only the points of a 5-minute (or hourly) subquery that close a slot of the period:
+ * instants in (period_start, period_end]. A slot's point is the instant it ends (its requests are
+ * the counter's increase up to it), so the period's own slots are exactly these, whatever the
+ * store's subquery range includes at its edges (Prometheus 2 includes the first instant,
+ * Prometheus 3 and VictoriaMetrics do not) and however late the query is evaluated.
  */
-export function downtimePromql(service: string, threshold: number, failureCodes = DEFAULT_FAILURE_CODES): string {
+export const PERIOD_SLOTS = 'and on () (vector(time()) > {{period_start}} <= {{period_end}})';
+
+/** Length of a downtime slot, in seconds. */
+export const SLOT_SECONDS = 300;
+
+/** Requests of a service in the 5 minutes up to a slot's end: non-failed, and all. */
+function slotRequests(service: string, failureCodes: string): { ok: string; all: string } {
   const ok = selector([
     ['service', '=', service],
     ['code', '!~', failureCodes],
   ]);
   const all = selector([['service', '=', service]]);
-  const avail5m = `(sum(increase(${APILOGS_METRICS.requests}${ok}[5m])) or vector(0)) / sum(increase(${APILOGS_METRICS.requests}${all}[5m]))`;
-  return `1 - avg_over_time(((${avail5m}) >= bool ${threshold})[{{window}}:5m])`;
+  return {
+    ok: `(sum(increase(${APILOGS_METRICS.requests}${ok}[5m])) or vector(0))`,
+    all: `sum(increase(${APILOGS_METRICS.requests}${all}[5m]))`,
+  };
 }
 
-/** Completed points of the sprints that closed inside the period (Jira's velocity-chart figures). */
+/**
+ * Share of the period's observed 5-minute slots whose availability was under `threshold` (the
+ * seed's "0% system downtime"): 0 means no slot was down.
+ *
+ * Slots end at multiples of 5 minutes (the subquery's own alignment, which is the period start
+ * in every time zone); only the period's own slots count (PERIOD_SLOTS). A slot is observed when
+ * the counter has two samples in it; a slot without samples is unknown and left out (the report
+ * shows the observed share, `downtimeObservedPromql`). A slot with samples but no requests is
+ * not down, unless `noTraffic` is `down`. The comparison is `ok < threshold × all`, never a
+ * division, so an empty slot is no NaN (which stores compare differently).
+ *
+ * A slot is a ratio of increase(), not of rate(): the same in Prometheus, but VictoriaMetrics
+ * before 1.85 widens rate() windows no longer than the sample interval (its issue 3483), so on
+ * 5-minute backfilled history a slot would average in the slot before it (docs/long-term-storage.md).
+ */
+export function downtimePromql(service: string, threshold: number, failureCodes = DEFAULT_FAILURE_CODES, noTraffic: 'up' | 'down' = 'up'): string {
+  const { ok, all } = slotRequests(service, failureCodes);
+  const down = noTraffic === 'down' ? `((${ok} < bool ${threshold} * ${all}) + (${all} == bool 0))` : `(${ok} < bool ${threshold} * ${all})`;
+  return `avg_over_time((${down} ${PERIOD_SLOTS})[{{window}}:5m])`;
+}
+
+/** How many of the period's 5-minute slots the downtime measure could judge (have samples). */
+export function downtimeObservedPromql(service: string): string {
+  const { all } = slotRequests(service, DEFAULT_FAILURE_CODES);
+  return `count_over_time(((${all} >= 0) ${PERIOD_SLOTS})[{{window}}:5m])`;
+}
+
+/**
+ * Hours of the period in which a service's request counter has two samples (availability,
+ * latency). Counted samples, not an increase(): VictoriaMetrics' increase() also answers for an
+ * hour holding a series' first sample alone, Prometheus' does not; both count the same samples.
+ */
+export function requestsObservedPromql(service: string): string {
+  return `count_over_time(((max(count_over_time(${APILOGS_METRICS.requests}${selector([['service', '=', service]])}[1h])) >= 2) ${PERIOD_SLOTS})[{{window}}:1h])`;
+}
+
+/**
+ * Completed points of the sprints that closed inside the period [start, end) (Jira's
+ * velocity-chart figures), by (board, sprint). Each sprint's last values over the window (period
+ * start → evaluation): a sprint the exporter has since dropped from its last closed sprints still
+ * counts, and one closed in the period's last minutes counts once the exporter shows it, which is
+ * after its next refresh and scrape, after the end: closed periods are read then (reading
+ * "settled" in measure-kinds.ts), and the completion time keeps the figure inside the period.
+ */
 function sprintsInPeriod(boards: string | string[]): string {
   const b = oneOrMany(boards);
   const points = selector([
@@ -88,7 +137,8 @@ function sprintsInPeriod(boards: string | string[]): string {
     ['state', '=', 'completed'],
   ]);
   const closed = selector([['board', b.op, b.value]]);
-  return `${JIRA_METRICS.sprintPoints}${points} and on (board, sprint) (${JIRA_METRICS.sprintCompleteTime}${closed} >= {{period_start}} < {{period_end}})`;
+  const last = (series: string) => `max by (board, sprint) (last_over_time(${series}[{{window}}]))`;
+  return `${last(`${JIRA_METRICS.sprintPoints}${points}`)} and on (board, sprint) (${last(`${JIRA_METRICS.sprintCompleteTime}${closed}`)} >= {{period_start}} < {{period_end}})`;
 }
 
 export function storyPointsPerSprintPromql(boards: string | string[]): string {
@@ -99,12 +149,17 @@ export function storyPointsPromql(boards: string | string[]): string {
   return `sum(${sprintsInPeriod(boards)})`;
 }
 
+/**
+ * Coverage averaged over the projects, each project once: its one measured branch (validation
+ * asks for `branch` when a project is measured on several), so a project whose series carry two
+ * `team` labels, or two branches named by the KR, does not weigh double.
+ */
 export function coveragePromql(projects: string | string[], branch?: string): string {
   const p = oneOrMany(projects);
-  return `avg(${SONARQUBE_METRICS.coverage}${selector([
+  return `avg(avg by (project) (${SONARQUBE_METRICS.coverage}${selector([
     ['project', p.op, p.value],
     ['branch', '=', branch],
-  ])})`;
+  ])}))`;
 }
 
 export function jqlCountPromql(query: string): string {

@@ -114,23 +114,26 @@ export function averageStillReachable(value: number, t: ResolvedTarget, elapsed:
 
 /**
  * Status of a key result. `no_data` (no series, or a stale source) is never shown as failing.
+ * A running KR is on track only when its forecast (when there is one) reaches the target: the
+ * status never contradicts the forecast printed beside it.
  * - Closed periods: done when met, else off_track.
- * - Zero tolerance ("== 0"): on_track while 0, off_track as soon as it is not.
- * - Met: done for pace-tracked KRs (a count that reached its target stays reached), on_track
- *   for level KRs (availability can still drop).
- * - Pace-tracked, not met: on_track when progress keeps up with the elapsed share of the
- *   period (5 points of slack) or the trend reaches the target; at_risk above 75% of the
- *   expected progress; else off_track.
- * - Level KRs, not met: at_risk when the trend reaches the target by the end, or (availability)
- *   a perfect rest of the period would still reach it; else off_track.
+ * - Zero tolerance ("== 0"): on_track while 0 (at_risk if the forecast is not), off_track as soon as it is not.
+ * - Met: done for pace-tracked KRs (a count that reached its target stays reached); for level
+ *   KRs (availability can still drop) on_track, or at_risk when the forecast misses.
+ * - Pace-tracked, not met: with a forecast that misses, at_risk above 75% of the expected
+ *   progress, else off_track; otherwise on_track when progress keeps up with the elapsed share
+ *   (5 points of slack) or the forecast reaches the target, at_risk above 75%, else off_track.
+ * - Level KRs, not met: at_risk when the forecast reaches the target by the end, or
+ *   (availability) a perfect rest of the period would still reach it; else off_track.
  */
 export function statusOf(s: StatusInput): KrStatus {
   if (s.value === undefined || s.target === undefined || s.stale) return 'no_data';
   const met = isMet(s.value, s.target);
   if (s.closed) return met ? 'done' : 'off_track';
-  if (s.target.op === '==') return met ? 'on_track' : 'off_track';
-  if (met) return s.pace ? 'done' : 'on_track';
+  if (s.target.op === '==') return met ? (s.forecastMet === false ? 'at_risk' : 'on_track') : 'off_track';
+  if (met) return s.pace ? 'done' : s.forecastMet === false ? 'at_risk' : 'on_track';
   if (s.pace) {
+    if (s.forecastMet === false) return s.progress >= 0.75 * s.expectedProgress ? 'at_risk' : 'off_track';
     if (s.progress >= s.expectedProgress - 0.05 || s.forecastMet) return 'on_track';
     if (s.progress >= 0.75 * s.expectedProgress) return 'at_risk';
     return 'off_track';

@@ -176,12 +176,14 @@ function keyResultGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefi
     const d = k.kr.measure.downtime;
     // A downtime measure over a whole period is a subquery of 5m rates (25,920 steps a quarter),
     // over Prometheus's sample limit; the recorded 5m availability gives the same slots cheaply.
-    const downtimeCheap = d && (d.failure_codes ?? DEFAULT_FAILURE_CODES) === failureCodesOf(model, d.service);
+    // A slot without requests (NaN availability) is up, as in the measure (NaN < x is false);
+    // with no_traffic: down the measure's own expression is recorded instead.
+    const downtimeCheap = d && d.no_traffic === 'up' && (d.failure_codes ?? DEFAULT_FAILURE_CODES) === failureCodesOf(model, d.service);
     // Evaluated every 5m (the group's interval): downtime measures use subqueries.
     rules.push({
       record: R.keyResultMeasure,
       expr: downtimeCheap
-        ? `1 - avg_over_time((${R.apiAvailability('5m')}{${LABEL.service}=${q(d.service)}} >= bool ${d.threshold})[${PERIOD_SECONDS[k.kr.period] / 86400}d:5m])`
+        ? `avg_over_time((${R.apiAvailability('5m')}{${LABEL.service}=${q(d.service)}} < bool ${d.threshold})[${PERIOD_SECONDS[k.kr.period] / 86400}d:5m])`
         : rollingMeasureExpr(k.measure.promql, k.kr.period),
       labels: { [LABEL.objective]: k.objective.id, [LABEL.keyResult]: k.kr.id, [LABEL.period]: k.kr.period },
     });

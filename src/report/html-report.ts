@@ -4,17 +4,21 @@
  * target line, and the PromQL behind each figure. Served by `serve` at /report.
  */
 import type { Evaluation, KrResult } from '../engine/engine.js';
-import { baselineText, figuresText, formatPercent, frozenNote, isoMinute, notesOf, periodDates, STATUS_TEXT, targetMeaning, trendWithForecast } from './format.js';
+import { baselineText, figuresText, formatPercent, formatValue, frozenNote, isoInstant, isoMinute, notesOf, periodDates, STATUS_TEXT, targetMeaning, trendWithForecast } from './format.js';
 import type { ReportContext } from './report-context.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** A 160×36 sparkline of the measured points with the target as a dashed line. */
+/**
+ * A 200×44 sparkline of the measured points over the period, with its range printed: the
+ * highest and lowest value it is drawn between (target included) at the left, and the target
+ * as a dashed line. Without the range a flat line and a collapse look alike.
+ */
 export function sparkline(k: KrResult): string {
   const pts = k.trend;
-  if (pts.length === 0) return '<svg class="spark" width="160" height="36" role="img" aria-label="no data"></svg>';
+  if (pts.length === 0) return '<svg class="spark" width="200" height="44" role="img" aria-label="no data"></svg>';
   const values = pts.map((p) => p.v);
   if (k.target) values.push(k.target.value);
   const lo = Math.min(...values);
@@ -22,12 +26,17 @@ export function sparkline(k: KrResult): string {
   const span = hi - lo || Math.abs(hi) || 1;
   const t0 = k.period.start;
   const t1 = k.period.end;
-  const x = (t: number) => (4 + ((t - t0) / (t1 - t0)) * 152).toFixed(1);
-  const y = (v: number) => (32 - ((v - lo) / span) * 28).toFixed(1);
+  const x0 = 52;
+  const x = (t: number) => (x0 + ((t - t0) / (t1 - t0)) * (196 - x0)).toFixed(1);
+  const y = (v: number) => (38 - ((v - lo) / span) * 32).toFixed(1);
   const line = pts.map((p) => `${x(p.t)},${y(p.v)}`).join(' ');
-  const target = k.target ? `<line x1="4" x2="156" y1="${y(k.target.value)}" y2="${y(k.target.value)}" class="target"/>` : '';
+  const target = k.target ? `<line x1="${x0}" x2="196" y1="${y(k.target.value)}" y2="${y(k.target.value)}" class="target"/>` : '';
   const dots = pts.length === 1 ? `<circle cx="${x(pts[0]!.t)}" cy="${y(pts[0]!.v)}" r="2.5"/>` : `<polyline points="${line}"/>`;
-  return `<svg class="spark" width="160" height="36" viewBox="0 0 160 36" role="img" aria-label="trend of ${esc(k.title)}">${target}${dots}</svg>`;
+  const top = formatValue(hi, k.unit);
+  const bottom = formatValue(lo, k.unit);
+  const range = `<text class="range max" x="0" y="10">${esc(top)}</text><text class="range min" x="0" y="42">${esc(bottom)}</text>`;
+  const label = `trend of ${k.title} from ${bottom} to ${top}`;
+  return `<svg class="spark" width="200" height="44" viewBox="0 0 200 44" role="img" aria-label="${esc(label)}">${range}${target}${dots}</svg>`;
 }
 
 const CSS = `
@@ -38,9 +47,9 @@ th,td{border:1px solid #d8dde3;padding:.45rem .6rem;text-align:left;vertical-ali
 th{background:#f3f5f7} tr.objective td{background:#eef2f7;font-weight:600}
 .status{white-space:nowrap} .status::before{content:"";display:inline-block;width:.7em;height:.7em;border-radius:50%;background:currentColor;margin-right:.4em;vertical-align:-.05em} .done,.on_track{color:#1a7f37} .at_risk{color:#b35900} .off_track{color:#c62828} .no_data{color:#6e7781}
 .bar{background:#e6e9ed;border-radius:3px;height:8px;width:90px;display:inline-block;vertical-align:middle;margin-right:.4rem;position:relative}
-.bar span{display:block;height:8px;border-radius:3px;background:#2f81f7}
+.bar span{display:block;height:8px;border-radius:3px;background:#6e7781} .bar.done span,.bar.on_track span{background:#1a7f37} .bar.at_risk span{background:#b35900} .bar.off_track span{background:#c62828}
 .bar i{position:absolute;top:-2px;width:2px;height:12px;background:#1d232b}
-.spark polyline{fill:none;stroke:#2f81f7;stroke-width:1.8} .spark circle{fill:#2f81f7} .spark .target{stroke:#c62828;stroke-dasharray:3 3;stroke-width:1}
+.spark polyline{fill:none;stroke:#2f81f7;stroke-width:1.8} .spark circle{fill:#2f81f7} .spark .target{stroke:#c62828;stroke-dasharray:3 3;stroke-width:1} .spark .range{font-size:9px;fill:#5b6573}
 details{margin:.3rem 0} pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
 `;
 
@@ -48,7 +57,7 @@ function progressBar(k: KrResult): string {
   if (k.status === 'no_data') return '—';
   const p = Math.round(k.progress * 100);
   const e = Math.round(k.expectedProgress * 100);
-  return `<span class="bar" title="expected by now: ${e}%"><span style="width:${p}%"></span><i style="left:${e}%"></i></span>${p}%`;
+  return `<span class="bar ${k.status}" title="expected by now: ${e}%"><span style="width:${p}%"></span><i style="left:${e}%"></i></span>${p}%`;
 }
 
 function krRow(k: KrResult, ctx: ReportContext): string {
@@ -58,8 +67,9 @@ function krRow(k: KrResult, ctx: ReportContext): string {
   const link = ctx.grafanaLink?.(k);
   const detail = [
     `<div>Target <code>${esc(k.targetText)}</code>${targetMeaning(k) ? ` (${esc(targetMeaning(k))})` : ''}; baseline ${esc(baselineText(k))}; period ${esc(k.period.name)} ${periodDates(k.period, ctx.timezone)}${frozenNote(k) ? `, ${esc(frozenNote(k))}` : ''}</div>`,
-    k.promql ? `<pre>${esc(k.promql)}</pre>` : k.kind === 'manual' ? '<div>Value entered in the OKR file.</div>' : '',
-    k.baselinePromql ? `<div>Baseline query:</div><pre>${esc(k.baselinePromql)}</pre>` : '',
+    k.promql ? `<div>Value query, at ${isoInstant(k.evaluatedAt)}:</div><pre>${esc(k.promql)}</pre>` : k.kind === 'manual' ? '<div>Value entered in the OKR file.</div>' : '',
+    k.baselinePromql ? `<div>Baseline query${k.baselineAt !== undefined ? `, at ${isoInstant(k.baselineAt)}` : ''}:</div><pre>${esc(k.baselinePromql)}</pre>` : '',
+    k.previous?.promql ? `<div>Previous period ${esc(k.previous.period)} (${esc(formatValue(k.previous.value, k.unit, k.target))}), at ${isoInstant(k.previous.at)}:</div><pre>${esc(k.previous.promql)}</pre>` : '',
     link ? `<div><a href="${esc(link)}">Open in Grafana</a></div>` : '',
   ].join('');
   return `<tr class="kr" data-kr="${esc(k.id)}" data-status="${k.status}">

@@ -1,7 +1,9 @@
 /**
  * `okr-metrics report`: evaluate every KR for a review period through Prometheus (closed
- * periods from the ledger when frozen) and render the review.
+ * periods from the ledger when frozen) and render the review. Read-only: it prints what the
+ * ledger holds and computes what it lacks without storing it; freezing is `serve`'s engine's job.
  */
+import { existsSync } from 'node:fs';
 import { UsageError } from '../config/config-error.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { KrEngine } from '../engine/engine.js';
@@ -11,7 +13,7 @@ import { PrometheusClient, UNREACHABLE, type PromQueryClient } from '../engine/p
 import { reportContext } from './report-context.js';
 import { renderReport, type ReportFormat } from './render-report.js';
 import { ledgerPath, stateDir } from '../config/state-paths.js';
-import { missingLedgerProblem } from '../engine/ledger-marker.js';
+import { absentLedgerProblem } from '../engine/ledger-marker.js';
 import type { Clock } from '../core/clock.js';
 
 export interface ReportOptions {
@@ -46,14 +48,17 @@ export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Prom
   const period = reviewPeriod(loaded, opts.period, now);
   if (period.start > now) throw new UsageError(`period ${period.name} has not started yet`);
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded, opts.prometheus);
-  const ledger = opts.ledger ?? new Ledger(ledgerPath(loaded));
-  const ledgerLost = missingLedgerProblem(stateDir(loaded), ledger);
+  // Read-only: a missing ledger is not created, an existing one is opened for reading.
+  const file = ledgerPath(loaded);
+  const present = opts.ledger !== undefined || existsSync(file);
+  const ledger = opts.ledger ?? (present ? new Ledger(file, { readonly: true }) : undefined);
+  const ledgerLost = present ? undefined : absentLedgerProblem(stateDir(loaded), file);
   try {
-    const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock });
+    const engine = new KrEngine({ loaded, prom, ledger, freeze: false, clock: opts.clock });
     const ev = await engine.evaluatePeriod(period);
     const prometheusDown = ev.objectives.flatMap((o) => o.keyResults).find((k) => k.problem?.includes(UNREACHABLE))?.problem;
     return { text: renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format), prometheusDown, ...(ledgerLost ? { ledgerLost } : {}) };
   } finally {
-    if (!opts.ledger) ledger.close();
+    if (!opts.ledger) ledger?.close();
   }
 }

@@ -74,6 +74,16 @@ describe('generate', () => {
     expect(apiWindows()).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d']);
   });
 
+  it('the rolling downtime series counts a slot without requests as up, as the measure does (no_traffic: down records the measure itself)', () => {
+    const rolling = (noTraffic: string) =>
+      generate(parseConfig(minimal('== 0').replace('measure: { availability: { service: svc } }', `measure: { downtime: { service: svc, no_traffic: ${noTraffic} } }`), 'okrs.yaml', { env: {} }))
+        .recording.groups.flatMap((gr) => gr.rules)
+        .find((r) => r.record === 'okr:key_result_measure:rolling_period')!.expr;
+    // NaN availability (no requests) < 0.5 is false: not down.
+    expect(rolling('up')).toBe('avg_over_time((okr:api_availability:ratio_rate5m{service="svc"} < bool 0.5)[90d:5m])');
+    expect(rolling('down')).toContain('== bool 0');
+  });
+
   it('takes the availability threshold from the KR target, not a constant', () => {
     const rules = (t: string) =>
       generate(parseConfig(minimal(t), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules).filter((r) => r.alert === ALERT_NAMES.availabilityBelowTarget);
@@ -224,6 +234,26 @@ describe('dashboards', () => {
       for (const kr of o.key_results)
         for (const metric of [KR_METRICS.value, KR_METRICS.target, KR_METRICS.progress, KR_METRICS.status])
           expect(exprs.some((e) => e.startsWith(`${metric}{objective="${o.id}",key_result="${kr.id}"}`)), `${kr.id} ${metric}`).toBe(true);
+  });
+
+  it('overview: the team table shows no Time column, and names its value "progress"', () => {
+    const panels = g.dashboards.find((d) => d.uid === DASHBOARD_UID.overview)!.json.panels as Json[];
+    const tablePanel = panels.find((p) => p.type === 'table')!;
+    const organize = (tablePanel.transformations as Json[]).find((t) => t.id === 'organize')!;
+    expect(((organize.options as Json).excludeByName as Json).Time).toBe(true);
+    expect(((organize.options as Json).renameByName as Json).Value).toBe('progress');
+  });
+
+  it('exporter health: a rate says it is per second, and Prometheus\' up reads down/up in red/green', () => {
+    const panels = g.dashboards.find((d) => d.uid === DASHBOARD_UID.health)!.json.panels as Json[];
+    const lines = panels.find((p) => String(p.title).startsWith('API log lines'))!;
+    expect(String((lines.targets as Json[])[0]!.expr)).toContain('rate(');
+    expect(((lines.fieldConfig as Json).defaults as Json).unit).toBe('suffix: lines/s');
+    for (const title of ['Exporter scraped', 'Source up']) {
+      const defaults = (panels.find((p) => p.title === title)!.fieldConfig as Json).defaults as Json;
+      expect((defaults.mappings as Json[])[0], title).toEqual({ type: 'value', options: { '0': { text: 'down', color: 'red', index: 0 }, '1': { text: 'up', color: 'green', index: 1 } } });
+      expect((defaults.thresholds as Json).steps, title).toEqual([{ value: null, color: 'red' }, { value: 1, color: 'green' }]);
+    }
   });
 
   it('colours values by thresholds taken from the target', () => {

@@ -5,7 +5,9 @@
  * engine test states them.
  *
  * API counters are sampled every 5 minutes (rate windows need it); gauges hourly, so the test
- * Prometheus runs with --query.lookback-delta=1h.
+ * Prometheus runs with --query.lookback-delta=1h. A counter sample at t closes the 5 minutes up to
+ * t: those requests belong to the quarter the 5 minutes lie in (the engine reads a period's
+ * samples in (start, end]), so the sample at 00:00 on 1 July still counts Q2's last 5 minutes.
  */
 import { OpenMetricsWriter, type Point } from '../../src/backfill/openmetrics-writer.js';
 
@@ -124,7 +126,7 @@ export async function writeHistory(file: string): Promise<{ samples: number }> {
   let sumTotal = 0;
   times.forEach((t, i) => {
     if (i > 0) {
-      const q = quarterKey(t);
+      const q = quarterKey(t - FIVE_MIN);
       const f = t > OUTAGE.from && t <= OUTAGE.to ? FAILURES_PER_STEP.outage : FAILURES_PER_STEP[q];
       failTotal += f;
       okTotal += 1000 - f;

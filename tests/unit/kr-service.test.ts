@@ -50,13 +50,18 @@ objectives:
   );
 }
 
+const Q3_START = Date.parse('2026-07-01T00:00:00Z');
+const Q3_END = Date.parse('2026-10-01T00:00:00Z');
+
 class ScriptedProm implements PromQueryClient {
   readonly baseUrl = 'http://prometheus.test';
   queries: string[] = [];
-  async query(expr: string): Promise<InstantSample[]> {
+  async query(expr: string, at: number): Promise<InstantSample[]> {
     this.queries.push(expr);
+    if (expr.startsWith('count_over_time')) return [];
     if (expr.includes('api_requests_total')) return [{ labels: {}, value: 0.995 }];
-    if (expr.includes('talks_total')) return [{ labels: {}, value: 3 }];
+    // Six talks by the end at a steady pace: 3 half-way.
+    if (expr.includes('talks_total')) return [{ labels: {}, value: (6 * (at - Q3_START)) / (Q3_END - Q3_START) }];
     return [];
   }
 }
@@ -183,7 +188,7 @@ objectives:
             { labels: { sprint: '41' }, value: s('2026-08-10T09:00:00Z') },
             { labels: { sprint: '42' }, value: s('2026-08-24T09:00:00Z') },
           ];
-        if (expr.startsWith('avg(jira_sprint_story_points')) return [{ labels: {}, value: 64 }];
+        if (expr.startsWith('avg(max by (board, sprint) (last_over_time(jira_sprint_story_points')) return [{ labels: {}, value: 64 }];
         return [];
       },
     };
@@ -198,7 +203,7 @@ objectives:
     // Sprints are read for the KR's board with the measure's own (escaped) matcher.
     expect(queries.some((q) => q.expr.includes('jira_sprint_start_timestamp_seconds{board="Platform"}[400d]'))).toBe(true);
     // The measure ran with the sprint's own bounds as placeholders.
-    const measure = queries.find((q) => q.expr.startsWith('avg(jira_sprint_story_points') && q.at === now)!;
+    const measure = queries.find((q) => q.expr.startsWith('avg(max by (board, sprint) (last_over_time(jira_sprint_story_points') && q.at === now)!;
     expect(measure.expr).toContain(`>= ${s('2026-08-10T09:00:00Z')} < ${s('2026-08-24T09:00:00Z')}`);
   });
 });

@@ -79,6 +79,18 @@ describe('ledger file checks', () => {
     old.exec(`CREATE TABLE kr_periods (key_result TEXT NOT NULL, period TEXT NOT NULL, objective TEXT NOT NULL, title TEXT NOT NULL, period_start INTEGER NOT NULL, period_end INTEGER NOT NULL, target_text TEXT NOT NULL, target_value REAL, unit TEXT NOT NULL, promql TEXT, baseline REAL, baseline_source TEXT NOT NULL, baseline_promql TEXT, baseline_frozen_at INTEGER, final_value REAL, final_progress REAL, final_status TEXT, closed_at INTEGER, PRIMARY KEY (key_result, period));
       INSERT INTO kr_periods VALUES ('runbooks', '2026-Q2', 'docs', 'Runbooks written', 1775001600000, 1782864000000, '>= 10', 10, 'number', NULL, NULL, 'none', NULL, NULL, 8, 0.8, 'off_track', 1782864000000);`);
     old.close();
+    // report opens it read-only: read alike, left as it was (no column added).
+    const readOnly = new Ledger(join(dir, 'old.sqlite'), { readonly: true });
+    expect(readOnly.get('runbooks', '2026-Q2')).toMatchObject({ final_value: 8, opened_at: null });
+    readOnly.close();
+    const columns = () => {
+      const db = new Database(join(dir, 'old.sqlite'), { readonly: true });
+      const n = db.prepare('PRAGMA table_info(kr_periods)').all().length;
+      db.close();
+      return n;
+    };
+    expect(columns()).toBe(18);
+    expect(() => new Ledger(join(dir, 'app.db'), { readonly: true })).toThrow(/a SQLite database of another application/);
     const upgraded = new Ledger(join(dir, 'old.sqlite'));
     expect(upgraded.rows()).toMatchObject([{ key_result: 'runbooks', period: '2026-Q2', final_value: 8, opened_at: null }]);
     upgraded.close();
@@ -124,7 +136,9 @@ describe('a lost ledger', () => {
     expect(lines.join('')).toContain('was missing and has been created empty');
     rmSync(ledgerFile, { force: true });
     const r = spawnSync(process.execPath, [cli, 'report', '-c', join(dir, 'okrs.yaml'), '--prometheus', 'http://127.0.0.1:9'], { encoding: 'utf8', timeout: 20_000 });
-    expect(r.stderr).toContain('was missing and has been created empty');
+    // report is read-only: it names the loss and creates nothing.
+    expect(r.stderr).toMatch(/the KR ledger .*ledger\.sqlite is missing, but .*ledger-marker\.json records 1 closed periods/);
+    expect(existsSync(ledgerFile)).toBe(false);
   });
 });
 

@@ -78,6 +78,17 @@ describe('progress', () => {
 });
 
 describe('forecast and status', () => {
+  it('is never on track beside a forecast that misses the target', () => {
+    const target = fc.constantFrom('>= 6', '> 99%', '< 0.3', '-10%', '+5 points', '== 0');
+    fc.assert(
+      fc.property(target, fc.double({ min: -10, max: 10, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean(), (text, value, progress, expectedProgress, pace) => {
+        const r = resolveTarget(t(text), 1, 'number')!;
+        const forecastMet = false;
+        expect(statusOf({ value, target: r, progress, expectedProgress, forecastMet, closed: false, pace, stale: false })).not.toBe('on_track');
+      }),
+    );
+  });
+
   it('extrapolates a straight line', () => {
     expect(linearForecast([{ t: 0, v: 1 }, { t: 1, v: 2 }, { t: 2, v: 3 }], 10)).toBeCloseTo(11, 12);
     expect(linearForecast([{ t: 5, v: 1 }], 10)).toBeUndefined();
@@ -96,14 +107,19 @@ describe('forecast and status', () => {
     const s = (value: number, progress: number, expectedProgress: number, forecastMet = false) =>
       statusOf({ value, target: shows, progress, expectedProgress, forecastMet, closed: false, pace: true, stale: false });
     expect(s(6, 1, 0.5)).toBe('done');
-    expect(s(3, 0.5, 0.5)).toBe('on_track');
+    expect(s(3, 0.5, 0.5, true)).toBe('on_track');
+    // Keeping pace, but its own forecast misses: at risk, never "on track" beside a missed forecast.
+    expect(s(3, 0.5, 0.5, false)).toBe('at_risk');
     expect(s(2, 1 / 3, 0.5)).toBe('off_track');
     expect(s(2.4, 0.4, 0.5)).toBe('at_risk');
     expect(s(2, 1 / 3, 0.5, true)).toBe('on_track');
+    const noForecast = statusOf({ value: 3, target: shows, progress: 0.5, expectedProgress: 0.5, forecastMet: undefined, closed: false, pace: true, stale: false });
+    expect(noForecast).toBe('on_track');
     const avail = resolveTarget(t('> 99%'), undefined, 'ratio')!;
     const a = (value: number, forecastMet: boolean, closed = false) =>
       statusOf({ value, target: avail, progress: progressOf(value, avail), expectedProgress: 0.5, forecastMet, closed, pace: false, stale: false });
     expect(a(0.995, true)).toBe('on_track');
+    expect(a(0.995, false)).toBe('at_risk'); // met now, forecast to miss
     expect(a(0.985, true)).toBe('at_risk');
     expect(a(0.985, false)).toBe('off_track');
     // Half the period at 98.5%: a perfect second half ends at 99.25%, so still reachable.

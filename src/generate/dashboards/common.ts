@@ -90,7 +90,7 @@ export function statPanel(title: string): stat.PanelBuilder {
 export function booleanStatPanel(title: string, target: prometheus.DataqueryBuilder, names: [zero: string, one: string]): stat.PanelBuilder {
   return statPanel(title)
     .withTarget(target)
-    .mappings([{ type: 'value' as never, options: { '0': { text: names[0], color: 'red' }, '1': { text: names[1], color: 'green' } } }])
+    .mappings([{ type: 'value' as never, options: { '0': { text: names[0], color: 'red', index: 0 }, '1': { text: names[1], color: 'green', index: 1 } } }])
     .thresholds(
       steps([
         [null, 'red'],

@@ -1,5 +1,4 @@
 /** Exporter health: per-source success, data age, collection time, errors and API requests. */
-import * as common from '@grafana/grafana-foundation-sdk/common';
 import { DASHBOARD_UID, EXPORTER_JOB, KR_METRICS } from '../../conventions.js';
 import { LABEL } from '../../core/labels.js';
 import { APILOGS_METRICS } from '../../../exporters/apilogs/metrics.js';
@@ -9,6 +8,8 @@ import { q } from '../recording-rules.js';
 import { baseDashboard, booleanStatPanel, finish, query, row, sourceVariable, statPanel, timeseriesPanel } from './common.js';
 
 const SRC = `${LABEL.source}=~"$source"`;
+/** Grafana's custom unit: the value followed by " lines/s". */
+export const LINES_PER_SECOND = 'suffix: lines/s';
 
 function upPanel() {
   return booleanStatPanel('Source up', query(`${M.up}{${SRC}}`, 'A', { instant: true, legend: `{{${LABEL.source}}}` }), ['down', 'up'])
@@ -16,11 +17,9 @@ function upPanel() {
     .height(5);
 }
 
+/** Prometheus' own `up` of the exporter's scrape: named down/up, red/green (never a bare 1/0). */
 function scrapePanel() {
-  return statPanel('Exporter scraped')
-    .withTarget(query(`up{job=${q(EXPORTER_JOB)}}`, 'A', { instant: true, legend: '{{instance}}' }))
-    .mappings([{ type: 'value' as never, options: { '0': { text: 'down', color: 'red' }, '1': { text: 'up', color: 'green' } } }])
-    .colorMode(common.BigValueColorMode.Background)
+  return booleanStatPanel('Exporter scraped', query(`up{job=${q(EXPORTER_JOB)}}`, 'A', { instant: true, legend: '{{instance}}' }), ['down', 'up'])
     .span(6)
     .height(5);
 }
@@ -62,8 +61,9 @@ function requestsPanel() {
     .height(8);
 }
 
+/** A rate: lines per second, said in the unit (a bare number reads as a count). */
 function logLinesPanel() {
-  return timeseriesPanel('API log lines read', 'none')
+  return timeseriesPanel('API log lines read per second', LINES_PER_SECOND)
     .withTarget(query(`sum by (${LABEL.service}) (rate(${APILOGS_METRICS.lines}[5m]))`, 'A', { legend: `{{${LABEL.service}}}` }))
     .span(12)
     .height(8);

@@ -95,10 +95,22 @@ function objectivesPanel() {
     .height(8);
 }
 
+/**
+ * One row per key result: objective, key result, period, team and progress. An instant table
+ * query also returns a Time column (the evaluation instant, the same on every row): dropped.
+ */
 function teamTablePanel() {
   return new table.PanelBuilder()
     .title('Key results of $team: progress')
     .datasource(DATASOURCE)
+    .withTransformation({
+      id: 'organize',
+      options: {
+        excludeByName: { Time: true, __name__: true },
+        indexByName: { [LABEL.objective]: 0, [LABEL.keyResult]: 1, [LABEL.period]: 2, [LABEL.team]: 3, Value: 4 },
+        renameByName: { Value: 'progress' },
+      },
+    })
     .withTarget(
       query(
         `${KR_METRICS.progress} * on (${LABEL.objective}, ${LABEL.keyResult}) group_left (${LABEL.team}) ${RECORDING_RULES.keyResultInfo}{${LABEL.team}=~"$team"}`,
