@@ -218,7 +218,9 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
         const both = await Promise.all([byLabels(prom!.url, names), byLabels(vm!.url, names)]);
         return [...both[0].keys()].sort().join() === [...both[1].keys()].sort().join() ? both : undefined;
       },
-      15_000,
+      // Rule groups in both evaluate on their own schedules; on two loaded cores (CI runs the
+      // unit suite beside this) a round can slip past 15 s.
+      45_000,
     );
     expect(p.size).toBeGreaterThan(40);
     for (const [name, value] of Object.entries(exact)) {
@@ -226,7 +228,7 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
       expect(pick(p), `${name} in Prometheus`).toEqual([expect.closeTo(value, 12)]);
       expect(pick(v), `${name} in VictoriaMetrics`).toEqual([expect.closeTo(value, 12)]);
     }
-  });
+  }, 90_000);
 
   it('has the same alerts pending and firing as Prometheus, and notifies Alertmanager', async () => {
     const alerts = async (url: string) =>
