@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * blocks on the real clock, so these cannot run under libfaketime), and the `promtool test rules`
  * tests (promtool runs on its own virtual clock, so faked instants prove nothing there, and
  * libfaketime does not reach static Go binaries).
- * Everything else is the unit suite, which `npm test` runs at six faked instants
+ * Everything else is the unit suite, which `npm test` runs at five faked instants
  * (tests/support/test-at-instants.sh).
  */
 const INTEGRATION = [

@@ -3,9 +3,9 @@
 #   1. type check and lint side by side (both single-threaded), then the build (the CLI the
 #      tests run);
 #   2. the integration suite (real Prometheus, Alertmanager, VictoriaMetrics, promtool, Chromium;
-#      it mostly waits on real time) beside the unit suite at six faked instants (CPU-bound;
+#      it mostly waits on real time) beside the unit suite at five faked instants (CPU-bound;
 #      tests/support/test-at-instants.sh). The unit suite is not run a seventh time on the real
-#      clock: today is just one more date, and the six instants are the ones where calendar bugs
+#      clock: today is just one more date, and the five instants are the ones where calendar bugs
 #      show.
 # Every step runs to its end; the exit code is non-zero when any failed.
 set -uo pipefail
@@ -29,5 +29,5 @@ instants=$!
 
 wait "$integration"; integration_rc=$?
 wait "$instants"; instants_rc=$?
-echo "integration suite: exit $integration_rc; unit suite at six instants: exit $instants_rc"
+echo "integration suite: exit $integration_rc; unit suite at five instants: exit $instants_rc"
 [ "$integration_rc" -eq 0 ] && [ "$instants_rc" -eq 0 ]
