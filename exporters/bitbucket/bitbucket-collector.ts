@@ -23,6 +23,8 @@ import {
   pullRequestQueryStart,
 } from './incremental-state.js';
 import { loadState, saveState, type BitbucketState } from './state-file.js';
+import { BitbucketDeploymentsApi } from './deployments-client.js';
+import { BitbucketDeploymentFeed } from './deployments-feed.js';
 
 export const CLOUD_API_URL = 'https://api.bitbucket.org/2.0';
 
@@ -55,6 +57,8 @@ export class BitbucketCollector implements Collector {
   private state: BitbucketState | undefined;
   /** Last error message per failing repository, so each failure is logged once. */
   private readonly failing = new Map<string, string>();
+  /** Production deployments for the delivery source (sources.bitbucket.deployments). */
+  private readonly deployments: { api: BitbucketDeploymentsApi; feed: BitbucketDeploymentFeed } | undefined;
 
   constructor(
     private readonly deps: SourceDeps<BitbucketConfig>,
@@ -96,6 +100,11 @@ export class BitbucketCollector implements Collector {
         credentialSetting,
       });
       this.scope = `cloud ${baseUrl} ${cfg.workspace}`;
+      if (cfg.deployments !== false) {
+        const api = new BitbucketDeploymentsApi(this.http, { baseUrl: baseUrl.replace(/\/+$/, ''), workspace: cfg.workspace!, credentialSetting });
+        const settings = cfg.deployments === true || !cfg.deployments.environments ? {} : { environments: cfg.deployments.environments };
+        this.deployments = { api, feed: new BitbucketDeploymentFeed(api, { stateDir: deps.stateDir, scope: this.scope, settings, backfillMs: durationSeconds(cfg.backfill) * 1000, logger: deps.logger }) };
+      }
     } else {
       this.api = new BitbucketDataCenterApi(this.http, cfg.project!);
       this.scope = `datacenter ${baseUrl} ${cfg.project}`;
@@ -115,9 +124,9 @@ export class BitbucketCollector implements Collector {
       for (const r of cfg.repositories) if (typeof r !== 'string' && r.team !== undefined) this.teamByRepo.set(r.slug, r.team);
   }
 
-  /** For the backfill: the flavour's API, the configured repositories and the team of each. */
-  historyAccess(): { api: BitbucketApi; repositories: (ctx: CollectContext) => Promise<RepoRef[]>; teamOf: (slug: string) => string } {
-    return { api: this.api, repositories: (ctx) => this.repositories(ctx), teamOf: (slug) => this.teamByRepo.get(slug) ?? '' };
+  /** For the backfill: the flavour's API, the configured repositories and the team of each (and the deployments API when on). */
+  historyAccess(): { api: BitbucketApi; repositories: (ctx: CollectContext) => Promise<RepoRef[]>; teamOf: (slug: string) => string; deployments?: BitbucketDeploymentsApi } {
+    return { api: this.api, repositories: (ctx) => this.repositories(ctx), teamOf: (slug) => this.teamByRepo.get(slug) ?? '', ...(this.deployments ? { deployments: this.deployments.api } : {}) };
   }
 
   private async repositories(ctx: CollectContext): Promise<RepoRef[]> {
@@ -144,6 +153,8 @@ export class BitbucketCollector implements Collector {
     if (refused) throw refused;
     if (repos.length > 0 && outcomes.every((o) => o.prsFailed)) throw outcomes[0]!.errors[0];
     this.logFailures(ctx, repos, outcomes);
+    // Published for the delivery source; a repository whose deployments fail only holds the join back.
+    await this.deployments?.feed.refresh(ctx, repos, this.deps.clock.now());
 
     // Persist before serving: the counters Prometheus sees never run ahead of the checkpoint,
     // so a restart can only repeat values already seen, never count a pull request twice.
