@@ -25,6 +25,8 @@ import { reportContext } from '../report/report-context.js';
 import { htmlReport } from '../report/html-report.js';
 import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
+import type { DeliveryConfig } from '../../exporters/delivery/config.js';
+import { mountDeploymentEvents } from './deployment-events-route.js';
 
 export interface ServiceOptions {
   host?: string;
@@ -89,17 +91,22 @@ function buildInfo(): MetricFamily {
 
 export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
   const info = buildInfo();
+  const auth = serverAuth(loaded);
+  const delivery = sourceSettings(loaded.config, 'delivery') as DeliveryConfig | undefined;
   const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger, opts.clock), opts.logger, opts.clock);
   const kr = engineLoop(loaded, opts);
   const server = await startServer({
     host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
     port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
     logger: opts.logger,
-    auth: serverAuth(loaded),
+    auth,
     snapshot: () => [info, ...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
     health: () => scheduler.health(),
     ready: () => scheduler.ready(),
     extraRoutes: (app) => {
+      // Deployment events from any CI, joined by the delivery source.
+      if (delivery && delivery.enabled !== false && delivery.deployments_from.includes('events'))
+        mountDeploymentEvents(app, { stateDir: stateDir(loaded), settings: delivery, auth, clock: opts.clock, logger: opts.logger.child({ component: 'deployment-events' }) });
       // The current quarter's review, from the engine's last evaluation.
       app.get('/report', (_req, res) => {
         const ev = kr?.loop.lastEvaluation();
