@@ -6,8 +6,8 @@
  * - its commit: the release's, else the target of the pipeline it ran in;
  * - what it brought: the commits between the release running in that environment and its own
  *   (`/commits?include=<new>&exclude=<running>`), grouped into changes: a merged pull request
- *   whose merge commit is among them (its first commit from the pull request's commits, its
- *   opening from the pull request), or a commit pushed without one;
+ *   whose merge commit is among them (its first commit among the commits it merged, its opening
+ *   from the pull request list, read once per refresh), or a commit pushed without one;
  * - a rollback when it deploys an earlier release (no commit between the running release and it,
  *   but not the same commit).
  * Deployments are read in completion order and each once; STOPPED ones are not deployments.
@@ -17,7 +17,7 @@ import type { FeedChange, FeedDeployment } from '../../src/core/delivery-feed.js
 import { writeDeliveryFeed } from '../../src/core/delivery-feed.js';
 import type { CollectContext } from '../../src/core/source.js';
 import type { RepoRef } from './bitbucket-api.js';
-import type { BitbucketDeploymentsApi, CloudCommit, CloudEnvironment } from './deployments-client.js';
+import type { BitbucketDeploymentsApi, CloudCommit, CloudEnvironment, CloudMergedPr } from './deployments-client.js';
 import { loadDeploymentsState, newRepoDeployments, saveDeploymentsState, type DeploymentsState, type RepoDeployments } from './deployments-state.js';
 
 /** Re-read this far behind the watermark (listings lag behind writes); also the margin on what is complete. */
@@ -37,19 +37,61 @@ export function isWanted(env: CloudEnvironment, s: DeploymentSettings): boolean 
   return env.type?.toLowerCase() === 'production';
 }
 
-/** The changes among `range` (a release's new commits): merged pull requests, then commits pushed without one. */
-export async function changesOf(ctx: CollectContext, api: BitbucketDeploymentsApi, slug: string, range: CloudCommit[]): Promise<FeedChange[]> {
+/** Merged pull requests by merge commit, listed once per refresh from the oldest commit asked about. */
+export class MergedPullRequests {
+  private since = Number.POSITIVE_INFINITY;
+  private byMerge = new Map<string, CloudMergedPr>();
+
+  constructor(
+    private readonly api: BitbucketDeploymentsApi,
+    private readonly slug: string,
+  ) {}
+
+  async byMergeCommit(ctx: CollectContext, sinceMs: number): Promise<Map<string, CloudMergedPr>> {
+    if (sinceMs < this.since) {
+      const prs = await this.api.mergedPullRequestsSince(ctx, this.slug, sinceMs - PR_LOOKBACK_MS);
+      this.byMerge = new Map(prs.filter((p) => p.mergeCommit !== undefined).map((p) => [p.mergeCommit!, p]));
+      this.since = sinceMs;
+    }
+    return this.byMerge;
+  }
+}
+
+/** Commits of `range` reachable from `from` (itself included) without leaving the range. */
+function reachable(byHash: Map<string, CloudCommit>, from: string): Set<string> {
+  const out = new Set<string>();
+  const todo = [from];
+  while (todo.length > 0) {
+    const h = todo.pop()!;
+    if (out.has(h) || !byHash.has(h)) continue;
+    out.add(h);
+    todo.push(...byHash.get(h)!.parents);
+  }
+  return out;
+}
+
+/**
+ * The changes among `range` (a release's new commits): merged pull requests, then commits pushed
+ * without one. A pull request merged with a merge commit brings the range's commits reachable
+ * from its second parent and not from its first (read from the range, no request); one merged
+ * otherwise (squash, fast-forward) has its commits listed.
+ */
+export async function changesOf(ctx: CollectContext, api: BitbucketDeploymentsApi, slug: string, range: CloudCommit[], merged: MergedPullRequests): Promise<FeedChange[]> {
   if (range.length === 0) return [];
-  const inRange = new Set(range.map((c) => c.hash));
-  const oldest = Math.min(...range.map((c) => c.dateMs));
-  const prs = (await api.mergedPullRequestsSince(ctx, slug, oldest - PR_LOOKBACK_MS)).filter((p) => p.mergeCommit !== undefined && inRange.has(p.mergeCommit));
+  const byHash = new Map(range.map((c) => [c.hash, c]));
+  const byMerge = await merged.byMergeCommit(ctx, Math.min(...range.map((c) => c.dateMs)));
   const covered = new Set<string>();
   const changes: FeedChange[] = [];
-  for (const pr of prs.sort((a, b) => a.id - b.id)) {
-    const commits = await api.pullRequestCommits(ctx, slug, pr.id);
-    for (const c of commits) covered.add(c.hash);
-    covered.add(pr.mergeCommit!);
-    const first = commits.length > 0 ? Math.min(...commits.map((c) => c.dateMs)) : pr.createdMs;
+  const prs = range.flatMap((c) => (byMerge.has(c.hash) ? [{ pr: byMerge.get(c.hash)!, merge: c }] : [])).sort((a, b) => a.pr.id - b.pr.id);
+  for (const { pr, merge } of prs) {
+    let own: CloudCommit[];
+    if (merge.parents.length >= 2) {
+      const main = reachable(byHash, merge.parents[0]!);
+      own = [...reachable(byHash, merge.parents[1]!)].filter((h) => !main.has(h)).map((h) => byHash.get(h)!);
+    } else own = await api.pullRequestCommits(ctx, slug, pr.id);
+    for (const c of own) covered.add(c.hash);
+    covered.add(merge.hash);
+    const first = own.length > 0 ? Math.min(...own.map((c) => c.dateMs)) : pr.createdMs;
     changes.push({ key: `pr:${pr.id}`, firstCommitMs: Math.min(first, pr.createdMs), pullRequestMs: pr.createdMs });
   }
   for (const c of [...range].sort((a, b) => a.dateMs - b.dateMs || (a.hash < b.hash ? -1 : 1))) {
@@ -63,6 +105,7 @@ export async function changesOf(ctx: CollectContext, api: BitbucketDeploymentsAp
 /** Read one repository's deployments completed at or after the watermark into `rs`; returns nothing, throws on failure (rs keeps what was folded). */
 export async function readRepoDeployments(ctx: CollectContext, api: BitbucketDeploymentsApi, slug: string, rs: RepoDeployments, s: DeploymentSettings, upToMs: number): Promise<void> {
   const envs = new Map((await api.environments(ctx, slug)).map((e) => [e.uuid, e]));
+  const merged = new MergedPullRequests(api, slug);
   const from = Math.max(rs.sinceMs, (rs.completeMs ?? rs.sinceMs) - DEPLOYMENTS_OVERLAP_MS);
   const listed = await api.deployments(ctx, slug, from);
   const due = listed
@@ -88,7 +131,7 @@ export async function readRepoDeployments(ctx: CollectContext, api: BitbucketDep
         else if (running) {
           const range = await api.commitsBetween(ctx, slug, commit, running.commit);
           if (range.length === 0) record.rollback = true;
-          else record.changes = await changesOf(ctx, api, slug, range);
+          else record.changes = await changesOf(ctx, api, slug, range, merged);
         }
         rs.running[d.environmentUuid] = { commit, finishedMs };
       }

@@ -35,6 +35,7 @@ function history(extra: RepoHistory['deployments'] = []): RepoHistory {
       { id: 1, commitsMs: [T0 + 1 * H, T0 + 2 * H], createdMs: T0 + 1.5 * H, mergedMs: T0 + 3 * H },
       { id: 2, commitsMs: [T0 + 4.2 * H], createdMs: T0 + 4.5 * H, mergedMs: T0 + 6 * H },
       { id: 3, commitsMs: [T0 + 6.5 * H], createdMs: T0 + 7 * H },
+      { id: 4, commitsMs: [T0 + 7.5 * H, T0 + 7.55 * H], createdMs: T0 + 7.6 * H, mergedMs: T0 + 7.8 * H, squash: true },
     ],
     directCommitsMs: [T0 + 4 * H],
     deployments: [
@@ -151,8 +152,13 @@ describe('Bitbucket Cloud deployments feed', () => {
     const d = byKey(second.deployments!.items);
     expect(second.deployments!.items).toHaveLength(8);
     expect(Object.keys(d)).toContain('{d7}');
-    // d7 ships main's head at its start: pull request 2's merge is already out (d6 runs d2's release), so it brings pull request 2 again; the delivery source counts it once.
-    expect(d['{d7}']!.changes).toEqual([{ key: 'pr:2', firstCommitMs: T0 + 4.2 * H, pullRequestMs: T0 + 4.5 * H }]);
+    // d7 ships main's head at its start: d6 runs d2's release, so it brings pull request 2 again (the delivery source counts it once) and
+    // pull request 4, squash-merged: its commits are off main, listed through the pull request.
+    expect(d['{d7}']!.changes).toEqual([
+      { key: 'pr:2', firstCommitMs: T0 + 4.2 * H, pullRequestMs: T0 + 4.5 * H },
+      { key: 'pr:4', firstCommitMs: T0 + 7.5 * H, pullRequestMs: T0 + 7.6 * H },
+    ]);
+    expect(server.requests.filter((r) => /\/pullrequests\/\d+\/commits$/.test(r.path)).map((r) => r.path)).toEqual(['/2.0/repositories/acme/api/pullrequests/4/commits']);
     expect(d['{d8}']).toMatchObject({ changes: [] });
     // The deployments listing stopped at the watermark instead of rereading everything: one page of 50.
     expect(server.requests.filter((r) => r.path === '/2.0/repositories/acme/api/deployments').length).toBe(2);

@@ -150,7 +150,7 @@ const byTime = (a: DeploymentRecord, b: DeploymentRecord) => a.finishedMs - b.fi
 
 /** Fold everything the feeds say happened at or before `asOf` into `state`. */
 export function foldDelivery(state: DeliveryState, feeds: readonly DeliveryFeed[], asOf: number, s: FoldSettings): FoldReport {
-  const report: FoldReport = { unmatched: {}, complete: {} };
+  const report: FoldReport = { unmatched: Object.fromEntries(s.origins.map((o) => [o, 0])), complete: {} };
   for (const st of streamsOf(s)) state.counters[streamKey(st.service, st.environment)] ??= emptyCounters();
   const byRepo = new Map(s.services.map((x) => [x.repository, x.name]));
   const byName = new Map(s.services.map((x) => [x.name, x.name]));

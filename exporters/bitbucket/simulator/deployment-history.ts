@@ -19,6 +19,8 @@ export interface HistoryPullRequest {
   /** Absent: still open (or declined, with `declinedMs`). */
   mergedMs?: number;
   declinedMs?: number;
+  /** Merged as one new commit on main (its own commits stay off main): the pull request's commits must be listed. */
+  squash?: boolean;
 }
 
 export interface HistoryDeployment {
@@ -124,7 +126,7 @@ export function buildRepoHistory(h: RepoHistory): BuiltHistory {
         atMs: merged,
         apply: () => {
           const hash = commitHash(h.slug, 'merge', pr.id);
-          commits.push({ hash, dateMs: merged, parents: [headAt(merged), own[own.length - 1] ?? headAt(merged)] });
+          commits.push({ hash, dateMs: merged, parents: pr.squash ? [headAt(merged)] : [headAt(merged), own[own.length - 1] ?? headAt(merged)] });
           main.push([merged, hash]);
           fake.mergeCommit = hash;
           mergeCommits.set(pr.id, hash);
