@@ -356,7 +356,10 @@ function lookupJql(data: FakeJiraData, res: ServerResponse, jql: string | null):
   const since = keys ? undefined : /^\((.+)\) AND created >= "(\d{4}-\d{2}-\d{2})"$/s.exec(jql);
   if (since && data.queries[since[1]!]) {
     const from = Date.parse(`${since[2]}T00:00:00Z`);
-    keys = data.queries[since[1]!]!.filter((k) => Date.parse(String(data.issues.find((i) => i.key === k)?.fields.created ?? '')) >= from);
+    keys = data.queries[since[1]!]!.filter((k) => {
+      const created = data.issues.find((i) => i.key === k)?.fields.created;
+      return typeof created === 'string' && Date.parse(created) >= from;
+    });
   }
   if (!keys) {
     json(res, 400, errorBody([], { jql: `Error in the JQL Query: the query ${JSON.stringify(jql)} is not known to the fake.` }));
