@@ -138,7 +138,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
 
   it('rebuilds the previous quarter with the real backfill and Prometheus loads it while running', async () => {
     const h = await demo!.history!;
-    expect(h.outcomes.map((o) => `${o.source} ${o.status}`).sort()).toEqual(['apilogs written', 'bitbucket written', 'jira written', 'sonarqube written']);
+    expect(h.outcomes.map((o) => `${o.source} ${o.status}`).sort()).toEqual(['apilogs written', 'bitbucket written', 'delivery written', 'jira written', 'sonarqube written']);
     expect(h.lines).toBeGreaterThan(100_000);
     // Blocks copied into the running Prometheus' data directory show up at its next block reload (each minute).
     const days = Math.ceil((systemClock.now() - h.fromMs) / 86_400_000);
@@ -156,15 +156,15 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
 
   it('every source reaches Prometheus through the real collectors', async () => {
     const up = await eventually(
-      'okr_source_up == 1 for all four sources in Prometheus',
+      'okr_source_up == 1 for all five sources in Prometheus',
       async () => {
         const r = await instantQuery(demo!.prometheusUrl, `${RUNNER_METRICS.up} == 1`);
         const sources = r.map((s) => s.metric.source).sort();
-        return sources.length === 4 ? sources : undefined;
+        return sources.length === 5 ? sources : undefined;
       },
       30_000,
     );
-    expect(up).toEqual(['apilogs', 'bitbucket', 'jira', 'sonarqube']);
+    expect(up).toEqual(['apilogs', 'bitbucket', 'delivery', 'jira', 'sonarqube']);
     // The fakes were really asked, with the credentials from the demo's secret files.
     expect(demo!.simulations.get('jira')!.server!.requests.some((r) => r.path === '/rest/agile/1.0/board')).toBe(true);
     expect(demo!.simulations.get('sonarqube')!.server!.requests.length).toBeGreaterThan(0);
@@ -181,7 +181,8 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
       async () => {
         const krs = demo!.service.engine!.lastEvaluation()?.objectives.flatMap((o) => o.keyResults) ?? [];
         const missing = krs.filter((k) => k.status === 'no_data').map((k) => `${k.id}: ${k.problem}`);
-        return krs.length === 13 && missing.length === 0 ? missing : undefined;
+        // The 13 example KRs and the 4 DORA KRs of okrs.dora.example.yaml.
+        return krs.length === 17 && missing.length === 0 ? missing : undefined;
       },
       // One evaluation over months of history takes seconds to tens of seconds on a busy machine.
       120_000,
@@ -194,7 +195,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     const dashDir = join(dir, 'generated', 'dashboards');
     const dashboards = readdirSync(dashDir).map((f) => ({ uid: f, json: JSON.parse(readFileSync(join(dashDir, f), 'utf8')) as Record<string, unknown> }));
     const queries = dashboardQueries(dashboards);
-    expect(dashboards).toHaveLength(6);
+    expect(dashboards).toHaveLength(7);
     expect(queries.length).toBeGreaterThan(40);
     expect(await waitForDashboardData(demo!.prometheusUrl, queries, 45_000, 2000)).toEqual([]);
   }, 60_000);
@@ -242,7 +243,7 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   it('okr-metrics report shows every example KR, the availability one at risk', async () => {
     const { stdout } = await run(process.execPath, [cli, 'report', '-c', demo!.configFile], { timeout: 30_000, env: { ...process.env, NO_PROXY: '127.0.0.1' } });
     const krs = demo!.loaded.config.objectives.flatMap((o) => o.key_results);
-    expect(krs).toHaveLength(13);
+    expect(krs).toHaveLength(17);
     const rows = stdout.split('\n').filter((l) => l.startsWith('| '));
     for (const kr of krs) {
       expect(rows.some((r) => r.startsWith(`| ${kr.title} |`)), kr.title).toBe(true);
