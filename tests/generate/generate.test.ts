@@ -148,7 +148,7 @@ objectives:
   it('an OKR file with no objectives still gets the exporter-health alerts and all dashboards', () => {
     const g = generate(parseConfig('version: okr/v1\n', 'okrs.yaml', { env: {} }));
     expect(g.alerts.groups.flatMap((x) => x.rules).map((r) => r.alert)).toContain(ALERT_NAMES.sourceDown);
-    expect(g.dashboards).toHaveLength(6);
+    expect(g.dashboards).toHaveLength(7);
   });
 });
 
@@ -213,6 +213,7 @@ describe('dashboards', () => {
     const vars = (uid: string) => (((g.dashboards.find((d) => d.uid === uid)!.json.templating as Json).list as Json[]) ?? []).map((v) => v.name);
     for (const uid of [DASHBOARD_UID.overview, DASHBOARD_UID.api, DASHBOARD_UID.delivery, DASHBOARD_UID.quality, DASHBOARD_UID.bitbucket]) expect(vars(uid)).toContain('team');
     expect(vars(DASHBOARD_UID.api)).toEqual(['team', 'service']);
+    expect(vars(DASHBOARD_UID.deliveryPerformance)).toEqual(['team', 'service']);
   });
 
   it('overview: one row per objective and value, target, progress and status per key result', () => {

@@ -6,7 +6,6 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as table from '@grafana/grafana-foundation-sdk/table';
-import * as text from '@grafana/grafana-foundation-sdk/text';
 import { DASHBOARD_UID, KR_METRICS, RECORDING_RULES as R } from '../../conventions.js';
 import { LABEL } from '../../core/labels.js';
 import { DELIVERY_METRICS as M } from '../../../exporters/delivery/metrics.js';
@@ -67,15 +66,6 @@ const KEYS: Key[] = [
 ];
 
 const title = (k: Key) => (k.perServiceP90 ? `${k.levels.title}, p50` : k.levels.title);
-
-function levelsPanel() {
-  return new text.PanelBuilder()
-    .title(`DORA performance levels (${DORA_REPORT.year})`)
-    .mode(text.TextMode.Markdown)
-    .content(doraLevelsMarkdown())
-    .span(24)
-    .height(8);
-}
 
 function statOf(k: Key) {
   const p = statPanel(`${title(k)} (30 days)`)
@@ -176,14 +166,13 @@ export function deliveryPerformanceDashboard(model: GenerateModel): Record<strin
   const d = baseDashboard(
     DASHBOARD_UID.deliveryPerformance,
     'Delivery performance',
-    `The four DORA keys per team and service against key result targets and the DORA ${DORA_REPORT.year} performance levels.`,
+    `The four DORA keys per team and service against key result targets and the DORA ${DORA_REPORT.year} performance levels.\n\n${doraLevelsMarkdown()}\n\n`,
     ['delivery', 'dora'],
   )
     .time({ from: 'now-90d', to: 'now' })
     .withVariable(teamVariable())
     .withVariable(ownedVariable('service', 'Service', M.deployments, LABEL.service))
-    .withRow(row('The four keys, last 30 days'))
-    .withPanel(levelsPanel());
+    .withRow(row('The four keys, last 30 days'));
   for (const k of KEYS) d.withPanel(statOf(k));
   d.withPanel(tablePanel()).withRow(row('Over time'));
   for (const k of KEYS) d.withPanel(trendPanel(k, model));
