@@ -67,6 +67,8 @@ export interface MeasureKindSpec<P> {
   /** A period average of requests: a clean rest of the period still lifts it (at_risk, not off_track). */
   recoverable?: boolean;
   alert: AlertStyle;
+  /** The window a threshold alert measures over when the KR's `alert.window` says nothing (default 1h). */
+  alertWindow?: string;
   /** Services, boards, queries, projects it names. */
   refs(p: P): MeasureRef[];
   /** What to say when the kind's source is not configured at all (and no team names its things). */
@@ -118,6 +120,8 @@ function deliveryPresence(p: DeliveryScope): string {
 }
 
 const NEEDS_DELIVERY = 'DORA measures come from the delivery source, but sources.delivery is not configured';
+/** DORA figures mean something over weeks, not over the last hour. */
+const DELIVERY_ALERT_WINDOW = '30d';
 
 /** Identity function that checks an entry against the spec while keeping its own parameter type. */
 function kind<P>(spec: MeasureKindSpec<P>): MeasureKindSpec<P> {
@@ -230,6 +234,7 @@ export const MEASURE_KINDS = {
     presence: (p) => deliveryPresence(p),
     pace: false,
     alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
     refs: (p) => deliveryRefs(p),
     needsSource: NEEDS_DELIVERY,
   }),
@@ -246,6 +251,7 @@ export const MEASURE_KINDS = {
     presence: (p) => deliveryPresence(p),
     pace: false,
     alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
     refs: (p) => deliveryRefs(p),
     needsSource: NEEDS_DELIVERY,
   }),
@@ -258,6 +264,7 @@ export const MEASURE_KINDS = {
     presence: (p) => deliveryPresence(p),
     pace: false,
     alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
     refs: (p) => deliveryRefs(p),
     needsSource: NEEDS_DELIVERY,
   }),
@@ -270,6 +277,7 @@ export const MEASURE_KINDS = {
     presence: (p) => deliveryPresence(p),
     pace: false,
     alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
     refs: (p) => deliveryRefs(p),
     needsSource: NEEDS_DELIVERY,
   }),

@@ -124,10 +124,10 @@ function deliverySelector(services: string | string[], environments: string | st
   return `{${parts.map(([k, op, v]) => `${k}${op}${labelValue(v)}`).join(',')}}`;
 }
 
-/** Successful production deployments per day: the period's count over its elapsed days (`time()` is the evaluation instant). */
+/** Successful production deployments per day over the window: its count over its length in days (rate() divides by the window). */
 export function deploymentFrequencyPromql(services: string | string[], environments?: string | string[]): string {
   const sel = deliverySelector(services, environments, [['status', '=', 'successful']]);
-  return `sum(increase(${DELIVERY_METRICS.deployments}${sel}[{{window}}])) / ((time() - {{period_start}}) / 86400)`;
+  return `sum(rate(${DELIVERY_METRICS.deployments}${sel}[{{window}}])) * 86400`;
 }
 
 /** A quantile of the lead time of the changes first deployed in the period. */

@@ -70,7 +70,9 @@ export const DEFAULT_AVAILABILITY_ALERT: KrAlert = { for: '10m', severity: 'tick
 export const DEFAULT_LATENCY_ALERT: KrAlert = { for: '30m', severity: 'ticket', window: '1h' };
 
 function defaultsFor(kr: KeyResult): KrAlert {
-  if (kindSpec(kindOf(kr.measure)).alert === 'availability') return DEFAULT_AVAILABILITY_ALERT;
+  const spec = kindSpec(kindOf(kr.measure));
+  if (spec.alert === 'availability') return DEFAULT_AVAILABILITY_ALERT;
+  if (spec.alertWindow) return { ...DEFAULT_ALERT, window: spec.alertWindow };
   // With an explicit mapping, latency KRs keep the historical page default (only severity differs).
   return DEFAULT_ALERT;
 }

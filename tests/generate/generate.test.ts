@@ -377,3 +377,31 @@ objectives:
     for (const r of rules) expect(r.annotations.runbook_url).toBe(`https://wiki.example.com/okr/runbooks#${r.alert.toLowerCase()}`);
   });
 });
+
+describe('the DORA measures', () => {
+  const g = generate(loadConfig(join(REPO_ROOT, 'okrs.dora.example.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } }));
+
+  it('get the delivery performance rules, and each KR its rolling measure', () => {
+    const groups = g.recording.groups;
+    expect(groups.find((x) => x.name === 'okr-delivery-performance')!.rules.map((r) => r.record)).toEqual([
+      'okr:delivery_deployments:per_day_30d',
+      'okr:delivery_lead_time_seconds:p50_30d',
+      'okr:delivery_lead_time_seconds:p90_30d',
+      'okr:delivery_change_failures:ratio_30d',
+      'okr:delivery_recovery_time_seconds:p50_30d',
+      'okr:delivery_recovery_time_seconds:p90_30d',
+    ]);
+    const rolling = groups.find((x) => x.name === 'okr-key-results')!.rules;
+    expect(rolling.find((r) => r.labels?.key_result === 'deploy-daily')!.expr).toBe('sum(rate(delivery_deployments_total{status="successful",service="topups-api"}[90d])) * 86400');
+  });
+
+  it('alert over 30 days unless the key result says otherwise', () => {
+    const file = readFileSync(join(REPO_ROOT, 'okrs.dora.example.yaml'), 'utf8').replace('target: "< 15%"', 'target: "< 15%"\n        alert: true');
+    const alerts = generate(parseConfig(file, join(REPO_ROOT, 'okrs.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } })).alerts.groups.flatMap((x) => x.rules);
+    const off = alerts.find((a) => a.alert === 'OkrKeyResultOffTarget' && a.labels.key_result === 'change-failure-rate')!;
+    expect(off.expr).toBe(
+      '(sum(increase(delivery_deployment_outcomes_total{outcome!="none",service=~"topups-api|admin-portal"}[30d])) / sum(increase(delivery_deployment_outcomes_total{service=~"topups-api|admin-portal"}[30d]))) >= 0.15',
+    );
+    expect(alerts.filter((a) => a.alert === 'OkrMeasureDataAbsent').map((a) => a.expr)).toContain('absent(delivery_deployments_total{service=~"topups-api|admin-portal"})');
+  });
+});
