@@ -48,7 +48,8 @@ export const DATASOURCE_UID = 'okr-prometheus';
 export const DEFAULTS = {
   configFile: 'okrs.yaml',
   port: 9797,
-  host: '0.0.0.0',
+  /** This machine only: reaching /metrics and /report from elsewhere is a choice (README "Threat model"). */
+  host: '127.0.0.1',
   prometheusUrl: 'http://127.0.0.1:9090',
 } as const;
 

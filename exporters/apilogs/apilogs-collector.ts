@@ -8,8 +8,10 @@ import { durationSeconds } from '../../src/core/config-primitives.js';
 import type { CollectContext, Collector, Snapshot, SourceDeps } from '../../src/core/source.js';
 import { SourceError } from '../../src/core/source.js';
 import { apilogsSnapshot } from './apilogs-snapshot.js';
+import { FormatDetector } from './format-detection.js';
 import type { ApilogsConfig } from './config.js';
 import { LogTailer } from './log-tailer.js';
+import { LIVE_ROUTE_CAP } from './route-table.js';
 import type { ServiceCounters } from './service-counters.js';
 import { createServiceCounters } from './service-setup.js';
 
@@ -24,11 +26,12 @@ export class ApilogsCollector implements Collector {
 
   constructor(opts: SourceDeps<ApilogsConfig>) {
     const s = opts.settings;
-    this.services = s.services.map((svc) => createServiceCounters(svc));
+    const cap = { ...LIVE_ROUTE_CAP, clock: opts.clock };
+    this.services = s.services.map((svc) => createServiceCounters(svc, cap));
     const stateFile = s.state_file ?? join(opts.stateDir, DEFAULT_STATE_FILE);
     this.stateFile = isAbsolute(stateFile) ? stateFile : resolve(opts.baseDir, stateFile);
     this.tailer = new LogTailer({
-      services: s.services.map((svc, i) => ({ name: svc.name, files: svc.files, startAt: svc.start_at, counters: this.services[i]! })),
+      services: s.services.map((svc, i) => ({ name: svc.name, files: svc.files, startAt: svc.start_at, counters: this.services[i]!, detector: new FormatDetector(svc) })),
       baseDir: opts.baseDir,
       stateFile: this.stateFile,
       pollIntervalMs: durationSeconds(s.poll_interval) * 1000,

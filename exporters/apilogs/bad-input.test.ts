@@ -65,7 +65,7 @@ describe('bad input', () => {
     writeFileSync(join(dir, 'one.txt'), `${good}\n`);
     const c = service();
     const r = countFiles([join(dir, 'empty.txt'), join(dir, 'missing.txt'), join(dir, 'one.txt')], c);
-    expect(r).toEqual({ files: 2, failed: [{ file: join(dir, 'missing.txt'), error: 'ENOENT' }] });
+    expect(r).toEqual({ files: 2, failed: [{ file: join(dir, 'missing.txt'), error: 'ENOENT' }], formatWarnings: [] });
     expect([c.parsed, c.malformed, c.bytesRead]).toEqual([1, 0, good.length + 1]);
   });
 });

@@ -4,13 +4,16 @@
  * and skipped up to its newline, however many reads that takes.
  */
 import { isUtf8 } from 'node:buffer';
-import type { ServiceCounters } from './service-counters.js';
-
 /** Lines longer than this (without the newline) are malformed: no access log line is 1 MiB. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
 /** Where lines go: a service's counters, or the backfill's dating sink in front of them. */
-export type LineSink = Pick<ServiceCounters, 'line' | 'malformedLine'>;
+export interface LineSink {
+  /** Count the line buf[start, end) (no newline, valid UTF-8, at most MAX_LINE_BYTES). */
+  line(buf: Buffer, start: number, end: number): void;
+  /** Count a line that is too long or not valid UTF-8. */
+  malformedLine(): void;
+}
 /** Bytes read from a file at a time. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 
@@ -26,8 +29,15 @@ export class LineSplitter {
   /** Inside an over-long line whose newline has not arrived yet. */
   private discarding = false;
 
+  /**
+   * Format detection watching the file's first lines: while set, lines go through it (it
+   * counts them into the sink too); dropped as soon as it has decided. A separate call site,
+   * so the one to the sink stays monomorphic on the hot path.
+   */
+  probe: (LineSink & { done: boolean }) | undefined;
+
   constructor(
-    private readonly counters: LineSink,
+    private readonly sink: LineSink,
     private readonly maxLine = MAX_LINE_BYTES,
   ) {}
 
@@ -41,7 +51,7 @@ export class LineSplitter {
     if (last >= 0) {
       // One native UTF-8 check per buffer; per-line checks only when it fails.
       const allValid = isUtf8(buf.subarray(0, last));
-      const c = this.counters;
+      const c = this.sink;
       const max = this.maxLine;
       while (pos <= last) {
         const nl = buf.indexOf(10, pos);
@@ -53,7 +63,8 @@ export class LineSplitter {
         let e = nl;
         if (e > pos && buf[e - 1] === 13) e--;
         if (e > pos) {
-          if (e - pos > max) c.malformedLine();
+          if (this.probe) this.toProbe(buf, pos, e, allValid);
+          else if (e - pos > max) c.malformedLine();
           else if (!allValid && !isUtf8(buf.subarray(pos, e))) c.malformedLine();
           else c.line(buf, pos, e);
         }
@@ -61,7 +72,7 @@ export class LineSplitter {
       }
     }
     if (len - pos > this.maxLine) {
-      if (!this.discarding) this.counters.malformedLine();
+      if (!this.discarding) (this.probe ?? this.sink).malformedLine();
       this.discarding = true;
       return len;
     }
@@ -77,7 +88,15 @@ export class LineSplitter {
     }
     if (end > start && buf[end - 1] === 13) end--;
     if (end <= start) return;
-    if (end - start > this.maxLine || !isUtf8(buf.subarray(start, end))) this.counters.malformedLine();
-    else this.counters.line(buf, start, end);
+    const to = this.probe ?? this.sink;
+    if (end - start > this.maxLine || !isUtf8(buf.subarray(start, end))) to.malformedLine();
+    else to.line(buf, start, end);
+  }
+
+  private toProbe(buf: Buffer, start: number, end: number, allValid: boolean): void {
+    const p = this.probe!;
+    if (end - start > this.maxLine || (!allValid && !isUtf8(buf.subarray(start, end)))) p.malformedLine();
+    else p.line(buf, start, end);
+    if (p.done) this.probe = undefined;
   }
 }

@@ -2,7 +2,7 @@
  * Following files: start position, partial lines, missing files, restarts with the
  * checkpoint, and rotation under a concurrent writer (no loss, no duplicates).
  */
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -195,16 +195,18 @@ describe('LogTailer restart with the checkpoint', () => {
     renameSync(file, `${file}.1`);
     writeFileSync(file, lines(131, 140));
 
+    // The counters continue from the checkpoint's: 120 restored, 20 read after the restart.
     const b = tailer(dir, ['access.log*'], { startAt: 'end' });
+    expect([b.c.parsed, durationSum(b.c)]).toEqual([120, sumTo(120)]);
     b.t.poll();
-    expect([b.c.parsed, b.c.malformed]).toEqual([20, 0]);
-    expect(durationSum(b.c)).toBe(sumTo(140) - sumTo(120));
+    expect([b.c.parsed, b.c.malformed]).toEqual([140, 0]);
+    expect(durationSum(b.c)).toBe(sumTo(140));
     b.t.stop();
 
-    // A third run with nothing new counts nothing.
+    // A third run with nothing new counts nothing more.
     const c = tailer(dir, ['access.log*']);
     c.t.poll();
-    expect(c.c.parsed).toBe(0);
+    expect(c.c.parsed).toBe(140);
     c.t.stop();
 
     // A file that left the globs while the exporter was down is dropped from the checkpoint.
@@ -227,7 +229,115 @@ describe('LogTailer restart with the checkpoint', () => {
     writeFileSync(file, lines(500, 502));
     const b = tailer(dir, ['access.log']);
     b.t.poll();
-    expect([b.c.parsed, durationSum(b.c)]).toEqual([3, 1503]);
+    expect([b.c.parsed, durationSum(b.c)]).toEqual([13, sumTo(10) + 1503]);
+  });
+
+  it('saves with each offset the counts it produced, and a killed run resumes from the last save', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 50));
+    const a = tailer(dir, ['access.log'], { startAt: 'beginning' });
+    a.t.poll();
+    a.t.saveCheckpoint();
+    appendFileSync(file, lines(51, 80));
+    a.t.poll();
+    expect(a.c.parsed).toBe(80);
+    // Killed here: no stop(), so lines 51-80 were counted in memory only.
+    const saved = JSON.parse(readFileSync(join(dir, 'state', 'checkpoint.json'), 'utf8'));
+    expect(saved.version).toBe(2);
+    expect(saved.files[0].offset).toBe(Buffer.byteLength(lines(1, 50)));
+    expect(saved.counters.topups.parsed).toBe(50);
+    expect(saved.counters.topups.requests).toEqual([['/v1/topups/:id', 'GET', 200, 50]]);
+    tailers.splice(tailers.indexOf(a.t), 1);
+
+    const b = tailer(dir, ['access.log']);
+    expect([b.c.parsed, durationSum(b.c)]).toEqual([50, sumTo(50)]);
+    b.t.poll();
+    expect([b.c.parsed, b.c.malformed, durationSum(b.c)]).toEqual([80, 0, sumTo(80)]);
+  });
+
+  it('resumes a file copied and truncated while it was down (copytruncate) from the copy, once', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 40));
+    const a = tailer(dir, ['access.log*'], { startAt: 'beginning' });
+    a.t.poll();
+    a.t.stop();
+    // While down: more lines, then logrotate's copytruncate, then new lines in the original.
+    appendFileSync(file, lines(41, 60));
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, lines(61, 65));
+    const b = tailer(dir, ['access.log*']);
+    b.t.poll();
+    expect([b.c.parsed, b.c.malformed, durationSum(b.c)]).toEqual([65, 0, sumTo(65)]);
+  });
+
+  it('resumes from a copy made while it was down even when the copy got the inode of a checkpointed file deleted meanwhile', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 40));
+    const a = tailer(dir, ['access.log*'], { startAt: 'beginning' });
+    a.t.poll();
+    a.t.stop();
+    appendFileSync(file, lines(41, 60));
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, lines(61, 65));
+    // logrotate deleted an old rotated file whose inode the copy then received: the checkpoint
+    // has an entry for the copy's inode, with other content.
+    const stateFile = join(dir, 'state', 'checkpoint.json');
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+    const copy = statSync(`${file}.1`);
+    saved.files.unshift({ service: 'topups', path: `${file}.2`, dev: copy.dev, ino: copy.ino, offset: 10, head_len: 10, head_sha1: 'f'.repeat(40) });
+    writeFileSync(stateFile, JSON.stringify(saved));
+    const b = tailer(dir, ['access.log*']);
+    b.t.poll();
+    expect([b.c.parsed, b.c.malformed, durationSum(b.c)]).toEqual([65, 0, sumTo(65)]);
+  });
+
+  it('restores the request and latency series with their labels, and starts the histogram afresh when the buckets changed', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, `${nginxLine('POST', '/v1/topups', 503, '0.2')}\n${nginxLine('FOO', '/x', 200, '3')}\n${lines(1, 2)}`);
+    const a = tailer(dir, ['access.log'], { startAt: 'beginning' });
+    a.t.poll();
+    a.t.stop();
+    const b = tailer(dir, ['access.log']);
+    expect(b.c.requestSamples()).toEqual(a.c.requestSamples());
+    expect(b.c.durationSamples()).toEqual(a.c.durationSamples());
+    expect([b.c.bytesRead, b.c.rotations]).toEqual([a.c.bytesRead, a.c.rotations]);
+    b.t.stop();
+    const c = tailer(dir, ['access.log'], { counters: service({ buckets: [1, 2] }) });
+    expect(c.c.requests).toBe(4);
+    expect(c.c.durationSamples().filter((x) => x.suffix === '_count').reduce((n, x) => n + x.value, 0)).toBe(0);
+  });
+
+  it('refuses a state file that is not a checkpoint, and leaves it untouched', () => {
+    const dir = tmp();
+    const stateFile = join(dir, 'state', 'checkpoint.json');
+    mkdirSync(join(dir, 'state'));
+    writeFileSync(stateFile, 'precious: data\n');
+    expect(() => tailer(dir, ['access.log'])).toThrow(/apilogs checkpoint .*checkpoint\.json cannot be used \(not JSON.*left untouched.*state_file/);
+    writeFileSync(stateFile, '{"version": 2, "files": []}');
+    expect(() => tailer(dir, ['access.log'])).toThrow(/unexpected content/);
+    expect(readFileSync(stateFile, 'utf8')).toBe('{"version": 2, "files": []}');
+  });
+
+  it('reads a version 1 checkpoint (offsets only): files resume, counters start from zero', () => {
+    const dir = tmp();
+    const file = join(dir, 'access.log');
+    writeFileSync(file, lines(1, 10));
+    const a = tailer(dir, ['access.log'], { startAt: 'beginning' });
+    a.t.poll();
+    a.t.stop();
+    const stateFile = join(dir, 'state', 'checkpoint.json');
+    const { counters: _dropped, ...v1 } = JSON.parse(readFileSync(stateFile, 'utf8'));
+    writeFileSync(stateFile, JSON.stringify({ ...v1, version: 1 }));
+    appendFileSync(file, lines(11, 12));
+    const b = tailer(dir, ['access.log']);
+    b.t.poll();
+    expect([b.c.parsed, durationSum(b.c)]).toEqual([2, 23]);
   });
 });
 

@@ -9,6 +9,11 @@
  * content we had been reading, so when such a copy appears it resumes at the offset we had
  * reached in the original: lines written just before the copy are counted once, never twice.
  *
+ * The checkpoint keeps, with each file's offset, the counters those offsets produced: a restart
+ * continues both, so Prometheus sees no reset and no line is lost or counted twice, whether the
+ * process stopped gracefully or was killed. A file copied and truncated while we were down is
+ * recognised by its first bytes, and resumes where its original was left.
+ *
  * All file system calls are synchronous within one poll: a poll is then atomic with respect
  * to the rest of the process (scrapes, checkpoints), and a per-poll read budget keeps one
  * huge backlog from blocking the event loop for long.
@@ -18,6 +23,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { type CheckpointFile, type FileCheckpoint, headHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type FormatDetector, type FormatProbe, type FormatWarning } from './format-detection.js';
 import { LineSplitter, MAX_LINE_BYTES, READ_CHUNK_BYTES, readBuffer } from './line-splitter.js';
 import type { ServiceCounters } from './service-counters.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -50,6 +56,8 @@ export interface TailedService {
   files: readonly string[];
   startAt: 'end' | 'beginning';
   counters: ServiceCounters;
+  /** Checks the first lines read from each file against the format (a warning when most do not fit). */
+  detector?: FormatDetector;
 }
 
 export interface TailerOptions {
@@ -79,6 +87,8 @@ interface FollowedFile {
   carry: Buffer | undefined;
   head: Buffer;
   splitter: LineSplitter;
+  /** Watching the first lines read from the file, until it has decided. */
+  probe: FormatProbe | undefined;
   /** Polls since the file stopped matching the service's globs (0 while it matches). */
   orphanPolls: number;
   /** When it stopped matching (ms since epoch). */
@@ -104,6 +114,8 @@ interface ServiceState {
   resume: Map<string, FileCheckpoint>;
   /** The previous run followed this service: files it did not know are new, read from 0. */
   knownBefore: boolean;
+  /** Checkpointed files found truncated at start-up: their copy, if one appears, resumes them. */
+  truncatedWhileDown: FileCheckpoint[];
 }
 
 export class LogTailer {
@@ -117,16 +129,22 @@ export class LogTailer {
   private readonly logged = new Set<string>();
 
   constructor(private readonly opts: TailerOptions) {
-    const { checkpoint, problem } = loadCheckpoint(opts.stateFile);
-    if (problem) opts.logger.warn({ state_file: opts.stateFile, problem }, 'ignoring unreadable apilogs checkpoint; files start as configured by start_at');
-    this.states = opts.services.map((svc) => ({
-      svc,
-      files: new Map(),
-      retired: [],
-      missing: new Set(),
-      resume: new Map((checkpoint?.files ?? []).filter((f) => f.service === svc.name).map((f) => [`${f.dev}:${f.ino}`, f])),
-      knownBefore: checkpoint?.services.includes(svc.name) ?? false,
-    }));
+    const checkpoint = loadCheckpoint(opts.stateFile);
+    this.states = opts.services.map((svc) => {
+      const saved = checkpoint?.counters[svc.name];
+      if (saved && !svc.counters.restoreCounts(saved)) {
+        opts.logger.warn({ service: svc.name, state_file: opts.stateFile }, 'apilogs buckets changed since the checkpoint; the latency histogram restarts from zero');
+      }
+      return {
+        svc,
+        files: new Map(),
+        retired: [],
+        missing: new Set(),
+        resume: new Map((checkpoint?.files ?? []).filter((f) => f.service === svc.name).map((f) => [`${f.dev}:${f.ino}`, f])),
+        knownBefore: checkpoint?.services.includes(svc.name) ?? false,
+        truncatedWhileDown: [],
+      };
+    });
   }
 
   /** First poll now (so the first snapshot reflects the files), then on the interval. */
@@ -166,6 +184,8 @@ export class LogTailer {
     const counters = st.svc.counters;
     const seen = new Map<string, { path: string; dev: number; ino: number; size: number }>();
     let missing = 0;
+    /** A file could not be looked at this poll (renamed or removed meanwhile): keep the checkpoint's entries. */
+    let skipped = false;
     for (const pattern of st.svc.files) {
       const paths = this.expand(pattern);
       let matched = 0;
@@ -178,6 +198,7 @@ export class LogTailer {
           if (!seen.has(key)) seen.set(key, { path, dev: s.dev, ino: s.ino, size: s.size });
         } catch {
           // Vanished between glob and stat (rotation in progress): next poll sees it.
+          skipped = true;
         }
       }
       if (matched === 0) {
@@ -212,10 +233,17 @@ export class LogTailer {
         this.finishFile(st, f);
       }
     }
-    // Then files seen for the first time.
-    for (const [key, s] of seen) {
-      if (st.files.has(key)) continue;
-      const f = this.openFile(st, key, s, first);
+    // Then files seen for the first time. After a restart, files that still hold what the
+    // checkpoint says come first: a copy made while we were down must find its original either
+    // followed (a copy in progress: wait for the truncation) or gone from the checkpoint's view.
+    let fresh = [...seen].filter(([key]) => !st.files.has(key));
+    if (st.resume.size > 0) {
+      const intact = new Set(fresh.filter(([key]) => st.resume.has(key) && this.stillHolds(seen, st.resume.get(key)!)).map(([key]) => key));
+      fresh = [...fresh.filter(([key]) => intact.has(key)), ...fresh.filter(([key]) => !intact.has(key))];
+    }
+    for (const [key, s] of fresh) {
+      const f = this.openFile(st, key, s, first, seen);
+      if (!f) skipped = true;
       if (!f) continue;
       st.files.set(key, f);
       budget -= this.readOrWarn(st, f, budget);
@@ -223,7 +251,10 @@ export class LogTailer {
     counters.filesWatched = st.files.size;
     // Once every pattern matches, checkpointed files not found are gone for good (rotated out
     // of the globs while we were down): forget them rather than carry them forever.
-    if (missing === 0 && st.resume.size > 0) st.resume.clear();
+    if (missing === 0 && !skipped) {
+      st.resume.clear();
+      st.truncatedWhileDown = [];
+    }
     return budget;
   }
 
@@ -237,7 +268,7 @@ export class LogTailer {
     }
   }
 
-  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean): FollowedFile | undefined {
+  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean, seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>): FollowedFile | undefined {
     let fd: number;
     try {
       fd = openSync(s.path, 'r');
@@ -245,6 +276,13 @@ export class LogTailer {
       this.warnOnce(`open:${s.path}:${(e as NodeJS.ErrnoException).code ?? ''}`, { service: st.svc.name, file: s.path, err: (e as Error).message }, 'cannot open access log; retrying every poll');
       return undefined;
     }
+    if (!this.isFile(fd, s)) {
+      // Renamed between our stat and our open (logrotate shifting .1 → .2 ...): the path now
+      // names another file. The next poll sees every file under its current name.
+      closeSync(fd);
+      return undefined;
+    }
+    const splitter = new LineSplitter(st.svc.counters);
     const f: FollowedFile = {
       key,
       path: s.path,
@@ -257,7 +295,8 @@ export class LogTailer {
       readPos: 0,
       carry: undefined,
       head: Buffer.alloc(0),
-      splitter: new LineSplitter(st.svc.counters),
+      splitter,
+      probe: st.svc.detector?.probe(st.svc.counters, s.path, (w) => this.formatWarning(st, w)).attach(splitter),
       orphanPolls: 0,
       orphanSince: 0,
       twinOf: undefined,
@@ -265,7 +304,7 @@ export class LogTailer {
       twinSince: 0,
     };
     try {
-      return this.positionNewFile(st, f, first);
+      return this.positionNewFile(st, f, first, seen);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -273,18 +312,28 @@ export class LogTailer {
   }
 
   /** Where a newly opened file starts: its checkpoint, start_at, a copy's original, or 0. */
-  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean): FollowedFile {
+  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean, seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>): FollowedFile {
     const { key, fd } = f;
     const size = fstatSync(fd).size;
     const resumed = st.resume.get(key);
     if (resumed) {
       st.resume.delete(key);
-      const head = this.readHead(fd, resumed.head_len);
-      if (resumed.offset <= size && head.length === resumed.head_len && headHash(head) === resumed.head_sha1) {
+      if (this.holds(fd, size, resumed)) {
         this.startAt(f, resumed.offset);
         return f;
       }
-      // Same inode, different file (recycled inode or truncated while we were down): from 0.
+      // Same inode, different content (truncated while we were down, or a recycled inode): a
+      // copy of the old content, if one shows up, resumes at the old offset. This file may
+      // itself be such a copy (logrotate's copy can get the inode of a file it deleted).
+      st.truncatedWhileDown.push(resumed);
+    }
+    // The continuation of a checkpointed file that is gone or no longer holds its content
+    // (copytruncate or copy and delete while we were down): it starts with that content.
+    const lost = [...st.truncatedWhileDown, ...[...st.resume.values()].filter((r) => !this.stillHolds(seen, r))].find((r) => r.head_len > 0 && this.holds(fd, size, r));
+    if (lost) {
+      st.truncatedWhileDown = st.truncatedWhileDown.filter((r) => r !== lost);
+      if (st.resume.get(`${lost.dev}:${lost.ino}`) === lost) st.resume.delete(`${lost.dev}:${lost.ino}`);
+      this.startAt(f, lost.offset);
       return f;
     }
     if (first && !st.knownBefore) {
@@ -309,6 +358,54 @@ export class LogTailer {
       }
     }
     return f;
+  }
+
+  /** Whether the open descriptor is the file `s` identifies (same device and inode). */
+  private isFile(fd: number, s: { dev: number; ino: number }): boolean {
+    const now = fstatSync(fd);
+    return now.dev === s.dev && now.ino === s.ino;
+  }
+
+  /** Whether checkpoint entry `r`'s file is among the files seen and still holds its content. */
+  private stillHolds(seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>, r: FileCheckpoint): boolean {
+    const s = seen.get(`${r.dev}:${r.ino}`);
+    if (!s) return false;
+    let fd: number | undefined;
+    try {
+      fd = openSync(s.path, 'r');
+      // Renamed away meanwhile: it still exists, so it is not lost; assume it holds.
+      if (!this.isFile(fd, s)) return true;
+      return this.holds(fd, fstatSync(fd).size, r);
+    } catch {
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /** Whether the open file (of `size` bytes) holds the content checkpoint entry `r` describes, up to its offset. */
+  private holds(fd: number, size: number, r: FileCheckpoint): boolean {
+    if (r.offset > size) return false;
+    const head = this.readHead(fd, r.head_len);
+    return head.length === r.head_len && headHash(head) === r.head_sha1;
+  }
+
+  /** Logged when it is found, once per file: the lines keep being counted (as malformed). */
+  private formatWarning(st: ServiceState, w: FormatWarning): void {
+    this.warnOnce(
+      `format:${st.svc.name}:${w.file}`,
+      {
+        service: st.svc.name,
+        file: w.file,
+        format: st.svc.detector?.configured,
+        lines: w.lines,
+        malformed: w.malformed,
+        problem: w.problem,
+        sample: w.sample,
+        ...(w.suggestion ? { suggestion: `format ${w.suggestion.format}${w.suggestion.hasDuration ? '' : ' (no duration: no latency)'} reads ${w.suggestion.parsed} of these lines` } : {}),
+      },
+      "most of the first lines of an access log do not fit the service's format",
+    );
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
@@ -386,6 +483,7 @@ export class LogTailer {
       f.carry = undefined;
       f.head = Buffer.alloc(0);
       f.splitter = new LineSplitter(counters);
+      f.probe = undefined;
     }
     let total = 0;
     const buf = this.buf;
@@ -406,6 +504,10 @@ export class LogTailer {
       f.carry = keep < len ? Buffer.from(buf.subarray(keep, len)) : undefined;
       f.offset = f.readPos - (len - keep);
     }
+    if (f.probe) {
+      f.probe.settle(false);
+      if (f.probe.done) f.probe = undefined;
+    }
     return total;
   }
 
@@ -419,6 +521,7 @@ export class LogTailer {
 
   private finishFile(st: ServiceState, f: FollowedFile): void {
     if (f.carry) f.splitter.finish(f.carry, 0, f.carry.length);
+    f.probe?.settle(true);
     try {
       closeSync(f.fd);
     } catch {
@@ -439,7 +542,13 @@ export class LogTailer {
       // Files of a previous run not seen yet this run keep their entries until they are.
       for (const r of st.resume.values()) files.push(r);
     }
-    return { version: 1, saved_at: this.opts.clock.now() / 1000, services: this.states.map((s) => s.svc.name), files };
+    return {
+      version: 2,
+      saved_at: this.opts.clock.now() / 1000,
+      services: this.states.map((s) => s.svc.name),
+      files,
+      counters: Object.fromEntries(this.states.map((s) => [s.svc.name, s.svc.counters.saveCounts()])),
+    };
   }
 
   saveCheckpoint(): void {

@@ -35,11 +35,17 @@ describe('value parsers', () => {
     expect(parseSeconds(b('-'), 0, 1)).toBeNaN();
     expect(parseSeconds(b('1e3'), 0, 3)).toBe(-1);
     expect(parseSeconds(b('.5'), 0, 2)).toBe(-1);
+    expect(parseSeconds(b('1.'), 0, 2)).toBe(-1);
+    expect(parseSeconds(b(''), 0, 0)).toBe(-1);
+    // Past 15 digits integer arithmetic would round differently from parseFloat.
+    for (const t of ['0.12345678901234567890', '12345678901234567', '1.0000000000000002220446'])
+      expect(parseSeconds(b(t), 0, t.length)).toBe(Number.parseFloat(t));
     expect(parseUpstreamSeconds(b('0.120, 0.003'), 0, 12)).toBeCloseTo(0.123, 12);
     expect(parseUpstreamSeconds(b('0.100 : 0.050'), 0, 13)).toBeCloseTo(0.15, 12);
     expect(parseUpstreamSeconds(b('-, 0.002'), 0, 8)).toBe(0.002);
     expect(parseUpstreamSeconds(b('-'), 0, 1)).toBeNaN();
     expect(parseUpstreamSeconds(b('abc'), 0, 3)).toBe(-1);
+    for (const t of ['0.1,0.2', '0.1 :0.2', '0.1, ', '', '0.1  0.2']) expect(parseUpstreamSeconds(b(t), 0, t.length), t).toBe(-1);
   });
 });
 
@@ -128,6 +134,44 @@ describe('nginx format', () => {
     expect(c.parsed).toBe(2);
     expect(requestTable(c)).toEqual({ 'other OTHER 400': 2 });
     expect(c.overflow).toBe(0);
+  });
+
+  it('reads escaped quotes in every quoted field: \\" (Apache, escape=json) and \\x22 (nginx default)', () => {
+    const head = '203.0.113.9 - - [01/Nov/2026:10:00:00 +0000]';
+    const lines = [
+      // A user agent with quotes, one of them followed by a space (the old parser ended the field there).
+      String.raw`${head} "GET /v1/topups/1 HTTP/1.1" 200 5 "-" "Mozilla/5.0 \"compatible\" bot" 0.010`,
+      String.raw`${head} "GET /v1/topups/2 HTTP/1.1" 200 5 "-" "Mozilla/5.0 \x22compatible\x22 bot" 0.020`,
+      // A referer ending in a quote and a backslash: \\ is an escaped backslash, the quote after it ends the field.
+      String.raw`${head} "GET /v1/topups/3 HTTP/1.1" 200 5 "https://x.example/?q=\" \"\\" "curl/8.5.0" 0.030`,
+      // A quote in the request target: the route keeps it.
+      String.raw`${head} "GET /v1/search/a\"b HTTP/1.1" 404 5 "-" "curl/8.5.0" 0.040`,
+      String.raw`${head} "GET /v1/search/a\x22b HTTP/1.1" 404 5 "-" "curl/8.5.0" 0.050`,
+      // An escaped quote before the method's end: method OTHER, the target still read.
+      String.raw`${head} "GE\"T /v1/topups/4 HTTP/1.1" 400 5 "-" "-" 0.060`,
+    ];
+    const c = countText(service(), lines.join('\n'));
+    expect([c.parsed, c.malformed]).toEqual([6, 0]);
+    expect(requestTable(c)).toEqual({
+      '/v1/topups/:id GET 200': 3,
+      '/v1/search/a\\"b GET 404': 1,
+      '/v1/search/a\\x22b GET 404': 1,
+      '/v1/topups/:id OTHER 400': 1,
+    });
+    // An unescaped quote followed by the terminator still ends the field: a \\ before it is an escaped backslash.
+    expect(countText(service(), String.raw`${head} "GET / HTTP/1.1" 200 5 "-" "a \\" b" 0.1`).malformed).toBe(1);
+  });
+
+  it('reads $upstream_* lists whose ", " and " : " separators contain the space that ends the field', () => {
+    const fmt = '$status $upstream_addr $upstream_response_time $body_bytes_sent "$request"';
+    const c = countText(
+      service({ log_format: fmt }),
+      ['502 10.0.0.1:80, 10.0.0.2:80 : unix:/run/app.sock 0.001, 0.002 : 0.003 0 "GET /a HTTP/1.1"', '200 10.0.0.1:80 - 17 "GET /a HTTP/2.0"', '200 10.0.0.1:80 0.1,0.2 17 "GET /a HTTP/1.1"'].join('\n'),
+    );
+    expect([c.parsed, c.malformed]).toEqual([2, 1]);
+    expect(requestTable(c)).toEqual({ '/a GET 200': 1, '/a GET 502': 1 });
+    const sum = c.durationSamples().find((s) => s.suffix === '_sum')!.value;
+    expect(sum).toBe(0.001 + 0.002 + 0.003);
   });
 
   it('counts lines that do not fit the format as malformed, one each', () => {

@@ -2,11 +2,15 @@
  * nginx `log_format` strings compiled into a byte-scanning parser.
  *
  * The format is a sequence of literals and `$variables`. A variable's value runs up to the
- * next literal (nginx escapes `"` inside values as `\x22`, so quoted fields cannot end
- * early); the last variable runs to the end of the line. Only the variables that feed the
- * metrics are decoded: `$request` or `$request_method` + `$request_uri`/`$uri`, `$status`,
- * `$request_time` or `$upstream_response_time`; all others (`$time_local`, `$msec`, `$host`,
- * `$body_bytes_sent`, ...) are only skipped over, which still checks the line's shape.
+ * next literal; the last variable runs to the end of the line. Inside a quoted field
+ * (`"$http_user_agent"`) a backslash escapes the byte after it: Apache and nginx's
+ * `escape=json` write a quote as `\"` and a backslash as `\\`, nginx's default escaping writes
+ * them as `\x22` and `\x5C`, so under either style an unescaped quote ends the field. Lists
+ * nginx writes for `$upstream_*` variables (`0.010, 0.020 : 0.005`) keep their separators.
+ * Only the variables that feed the metrics are decoded: `$request` or `$request_method` +
+ * `$request_uri`/`$uri`, `$status`, `$request_time` or `$upstream_response_time`; all others
+ * (`$time_local`, `$msec`, `$host`, `$body_bytes_sent`, ...) are only skipped over, which
+ * still checks the line's shape.
  */
 import { methodIdFromBytes, OTHER_METHOD_ID } from './http-method.js';
 import type { LineParser, ParsedRequest } from './parsed-request.js';
@@ -17,7 +21,7 @@ export const DEFAULT_NGINX_LOG_FORMAT =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
 
 /** Variables nginx always writes with the same width (until the year 2286 for $msec). */
-const FIXED_WIDTH: Record<string, number> = {
+export const FIXED_WIDTH: Readonly<Record<string, number>> = {
   time_local: '01/Nov/2026:10:00:00 +0000'.length,
   time_iso8601: '2026-11-01T10:00:00+00:00'.length,
   msec: '1764583200.123'.length,
@@ -42,6 +46,10 @@ interface Step {
   role: Role;
   /** The literal after this variable; empty when the variable ends the line. */
   terminator: Uint8Array;
+  /** Inside double quotes in the format (`"$request_method $request_uri"`): a backslash escapes the byte after it. */
+  quoted: boolean;
+  /** An `$upstream_*` list ended by a space: the spaces of its ", " and " : " separators do not end it. */
+  list: boolean;
 }
 
 export interface CompiledNginxFormat {
@@ -81,17 +89,53 @@ export function compileNginxFormat(format: string): CompiledNginxFormat {
   }
   // Prefer the most specific source of each value when a format logs several.
   const pathVar = has('request_uri') ? 'request_uri' : has('uri') ? 'uri' : has('document_uri') ? 'document_uri' : 'request';
-  const durationVar = has('request_time') ? 'request_time' : has('upstream_response_time') ? 'upstream_response_time' : undefined;
+  const durationVar = durationVariable(variables);
+  let quotes = 0;
   const steps: Step[] = variables.map((v, i) => {
     let role: Role = ROLE_OF[v] ?? 'skip';
     if ((role === 'request_uri' || role === 'uri') && v !== pathVar) role = 'skip';
     if ((role === 'request_time' || role === 'upstream_time') && v !== durationVar) role = 'skip';
-    return { variable: v, role, terminator: Buffer.from(literals[i + 1]!, 'utf8') };
+    quotes += literals[i]!.split('"').length - 1;
+    const terminator = literals[i + 1]!;
+    return {
+      variable: v,
+      role,
+      terminator: Buffer.from(terminator, 'utf8'),
+      quoted: quotes % 2 === 1,
+      list: v.startsWith('upstream_') && terminator.startsWith(' '),
+    };
   });
   return { prefix: Buffer.from(literals[0]!, 'utf8'), steps, variables };
 }
 
-type ParseFn = (buf: Buffer, start: number, end: number, out: ParsedRequest, routes: RouteTable, methodId: typeof methodIdFromBytes, status: typeof parseStatus, seconds: typeof parseSeconds, upstream: typeof parseUpstreamSeconds) => boolean;
+/** The variable a format's durations come from (`$request_time`, else the upstream time), if any. */
+export function durationVariable(variables: readonly string[]): string | undefined {
+  return variables.includes('request_time') ? 'request_time' : variables.includes('upstream_response_time') ? 'upstream_response_time' : undefined;
+}
+
+type ParseFn = (
+  buf: Buffer,
+  start: number,
+  end: number,
+  out: ParsedRequest,
+  routes: RouteTable,
+  methodId: typeof methodIdFromBytes,
+  status: typeof parseStatus,
+  seconds: typeof parseSeconds,
+  upstream: typeof parseUpstreamSeconds,
+  fields: Int32Array | undefined,
+) => boolean;
+
+export interface NginxParserOptions {
+  /** Seconds per unit of the logged times (1 for nginx; 1e-6 for Apache's %D). */
+  unitSeconds?: number;
+  /**
+   * Also record where each variable's value starts and ends (fields[2i], fields[2i+1]) in
+   * `recordedFields`: for tests comparing every field with a reference parser. Production
+   * parsers are generated without it.
+   */
+  recordFields?: boolean;
+}
 
 /**
  * The compiled parser: JavaScript source generated once per log_format, with every literal
@@ -101,95 +145,123 @@ type ParseFn = (buf: Buffer, start: number, end: number, out: ParsedRequest, rou
 export class NginxLineParser implements LineParser {
   private readonly fn: ParseFn;
   readonly source: string;
+  /** With `recordFields`: [start, end) of each variable's value in the last line parsed (up to where parsing stopped). */
+  readonly recordedFields: Int32Array | undefined;
 
-  /** `unitSeconds`: seconds per unit of the logged times (1 for nginx; 1e-6 for Apache's %D). */
   constructor(
     format: CompiledNginxFormat,
     private readonly routes: RouteTable,
-    unitSeconds = 1,
+    opts: NginxParserOptions = {},
   ) {
-    this.source = generateParserSource(format, unitSeconds);
+    this.recordedFields = opts.recordFields ? new Int32Array(2 * format.steps.length) : undefined;
+    this.source = generateParserSource(format, opts.unitSeconds ?? 1, opts.recordFields ?? false);
     // The parser is compiled from the log format once (a hand-unrolled scanner per format): the
     // source is built from our own templates, never from log content.
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    this.fn = new Function('buf', 'start', 'end', 'out', 'routes', 'methodIdFromBytes', 'parseStatus', 'parseSeconds', 'parseUpstreamSeconds', this.source) as ParseFn;
+    this.fn = new Function('buf', 'start', 'end', 'out', 'routes', 'methodIdFromBytes', 'parseStatus', 'parseSeconds', 'parseUpstreamSeconds', 'fields', this.source) as ParseFn;
   }
 
   parse(buf: Buffer, start: number, end: number, out: ParsedRequest): boolean {
-    return this.fn(buf, start, end, out, this.routes, methodIdFromBytes, parseStatus, parseSeconds, parseUpstreamSeconds);
+    return this.fn(buf, start, end, out, this.routes, methodIdFromBytes, parseStatus, parseSeconds, parseUpstreamSeconds, this.recordedFields);
   }
 }
 
-function generateParserSource(format: CompiledNginxFormat, unitSeconds: number): string {
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function generateParserSource(format: CompiledNginxFormat, unitSeconds: number, recordFields: boolean): string {
   const scale = unitSeconds === 1 ? '' : ` * ${unitSeconds}`;
   const roles = new Set(format.steps.map((s) => s.role));
   const requestGivesPath = !roles.has('request_uri') && !roles.has('uri');
   const requestGivesMethod = !roles.has('method');
   const L: string[] = [];
-  L.push('let pos = start, j = 0, status = -1, duration = NaN, methodId = ' + OTHER_METHOD_ID + ', pathStart = -1, pathEnd = -1, scanned = false;');
+  L.push('let pos = start, j = 0, stop = 0, status = -1, duration = NaN, methodId = ' + OTHER_METHOD_ID + ', pathStart = -1, pathEnd = -1, scanned = false;');
+  if (recordFields) L.push('fields.fill(-1);');
   const p = format.prefix;
   if (p.length > 0) {
     L.push(`if (end - pos < ${p.length}) return false;`);
     L.push(`if (${[...p].map((b, k) => `buf[pos + ${k}] !== ${b}`).join(' || ')}) return false;`);
     L.push(`pos += ${p.length};`);
   }
-  for (const step of format.steps) {
+  // "METHOD target PROTOCOL" in [pos, j): the method up to the first space, the target up to the next.
+  const splitRequest = () => {
+    L.push('{ let sp = pos; while (sp < j && buf[sp] !== 32) sp++;');
+    if (requestGivesMethod) L.push(`  methodId = ${OTHER_METHOD_ID};`);
+    if (requestGivesPath) L.push('  pathStart = -1; pathEnd = -1; scanned = false;');
+    L.push('  if (sp < j) {');
+    if (requestGivesMethod) L.push('    methodId = methodIdFromBytes(buf, pos, sp);');
+    if (requestGivesPath) L.push('    let pe = sp + 1; while (pe < j && buf[pe] !== 32) pe++; pathStart = sp + 1; pathEnd = pe;');
+    L.push('  } }');
+  };
+  for (const [index, step] of format.steps.entries()) {
     const t = step.terminator;
+    // The usual quoted "$request": method and target are read while the field's end is searched.
+    const fused = step.role === 'request' && step.quoted && t[0] === QUOTE && (requestGivesMethod || requestGivesPath);
     L.push(`// $${step.variable}`);
     if (t.length === 0) {
       L.push('j = end;');
     } else {
-      const rest = [...t].slice(1).map((b, k) => `buf[j + ${k + 1}] === ${b}`);
-      if (step.role === 'request') {
-        // One pass over "METHOD target PROTOCOL": method and target ends first (bounded by
-        // the terminator's first byte, which a request cannot contain), then the terminator.
-        L.push(`{ let sp = pos; while (sp < end && buf[sp] !== 32 && buf[sp] !== ${t[0]}) sp++;`);
-        L.push(`  j = sp; if (sp < end && buf[sp] === 32) {`);
+      if (fused) {
+        // A space or a quote stops each part; a quote before the field's end (escaped, or
+        // inside a garbage line) sends the field to splitRequest below, which reads it whole.
+        L.push(`{ let sp = pos; while (sp < end && buf[sp] !== ${SPACE} && buf[sp] !== ${QUOTE}) sp++;`);
+        L.push(`  j = sp; if (sp < end && buf[sp] === ${SPACE}) {`);
         if (requestGivesMethod) L.push('    methodId = methodIdFromBytes(buf, pos, sp);');
-        if (requestGivesPath && t[0] === 0x22) {
-          // The usual quoted "$request": the route table normalises the target while finding its end.
+        if (requestGivesPath) {
+          // The route table normalises the target while finding its end.
           L.push('    const pe = routes.scanTarget(buf, sp + 1, end);');
           L.push('    pathStart = sp + 1; pathEnd = pe; scanned = true; j = pe; } }');
         } else {
-          L.push(`    let pe = sp + 1; while (pe < end && buf[pe] !== 32 && buf[pe] !== ${t[0]}) pe++;`);
-          if (requestGivesPath) L.push('    pathStart = sp + 1; pathEnd = pe;');
+          L.push(`    let pe = sp + 1; while (pe < end && buf[pe] !== ${SPACE} && buf[pe] !== ${QUOTE}) pe++;`);
           L.push('    j = pe; } }');
         }
+        L.push('stop = j;');
       } else {
         L.push('j = pos;');
       }
+      const rest = [...t].slice(1).map((b, k) => `buf[j + ${k + 1}] === ${b}`);
       const width = FIXED_WIDTH[step.variable];
       const termAt = (at: string) => [...t].map((b, k) => `buf[${at} + ${k}] === ${b}`).join(' && ');
       // Fixed-width values (timestamps): try the terminator where it must be before scanning.
       if (width !== undefined) L.push(`if (pos + ${width + t.length} <= end && ${termAt(`pos + ${width}`)}) j = pos + ${width}; else`);
       // Scan for the terminator's first byte, then confirm the rest of it.
       L.push('for (;;) {');
-      if (step.role === 'skip' && t[0] === 0x22) {
+      if (step.role === 'skip' && t[0] === QUOTE) {
         // Quoted values may be long (user agents): after a short JS scan, native memchr.
-        L.push(`  const stop = j + 16 < end ? j + 16 : end; while (j < stop && buf[j] !== ${t[0]}) j++;`);
-        L.push(`  if (j === stop && stop < end) { j = buf.indexOf(${t[0]}, j); if (j < 0 || j > end) j = end; }`);
+        L.push(`  const limit = j + 16 < end ? j + 16 : end; while (j < limit && buf[j] !== ${t[0]}) j++;`);
+        L.push(`  if (j === limit && limit < end) { j = buf.indexOf(${t[0]}, j); if (j < 0 || j > end) j = end; }`);
       } else {
         L.push(`  while (j < end && buf[j] !== ${t[0]}) j++;`);
       }
       L.push(`  if (j + ${t.length} > end) return false;`);
-      L.push(rest.length > 0 ? `  if (${rest.join(' && ')}) break;` : '  break;');
+      L.push(`  if (${rest.length > 0 ? rest.join(' && ') : 'true'}) {`);
+      if (step.quoted) {
+        // An odd run of backslashes before the quote escapes it: still inside the value.
+        L.push(`    if (buf[j - 1] === ${BACKSLASH}) { let k = j - 2; while (k >= pos && buf[k] === ${BACKSLASH}) k--; if (((j - 1 - k) & 1) === 1) { j++; continue; } }`);
+      }
+      if (step.list) {
+        // The space of ", " or either space of " : " between list entries.
+        L.push(`    if ((j > pos && buf[j - 1] === 44) || (j + 2 < end && buf[j + 1] === 58 && buf[j + 2] === ${SPACE}) || (j - 2 >= pos && buf[j - 1] === 58 && buf[j - 2] === ${SPACE})) { j++; continue; }`);
+      }
+      L.push('    break;');
+      L.push('  }');
       L.push('  j++;');
       L.push('}');
     }
+    if (recordFields) L.push(`fields[${2 * index}] = pos; fields[${2 * index + 1}] = j;`);
     switch (step.role) {
       case 'status':
         L.push('status = parseStatus(buf, pos, j); if (status === -1) return false;');
         break;
       case 'request':
-        // Parsed while scanning (above). Garbage requests (TLS probes, "-") keep the line but
-        // land in the overflow route with method OTHER. A request that is the last variable
-        // of the format is read here, to the end of the line.
-        if (t.length === 0) {
-          L.push('{ let sp = pos; while (sp < j && buf[sp] !== 32) sp++;');
-          L.push('  if (sp < j) {');
-          if (requestGivesMethod) L.push('    methodId = methodIdFromBytes(buf, pos, sp);');
-          if (requestGivesPath) L.push('    let pe = sp + 1; while (pe < j && buf[pe] !== 32) pe++; pathStart = sp + 1; pathEnd = pe;');
-          L.push('  } }');
+        // Garbage requests (TLS probes, "-", "") keep the line but land in the overflow route
+        // with method OTHER.
+        if (fused) {
+          L.push(`if (stop !== j && buf[stop] !== ${SPACE})`);
+          splitRequest();
+        } else if (requestGivesMethod || requestGivesPath) {
+          splitRequest();
         }
         break;
       case 'method':
@@ -229,13 +301,15 @@ export function parseStatus(buf: Uint8Array, s: number, e: number): number {
   return a * 100 + b * 10 + c;
 }
 
+/** Digits up to which integer arithmetic gives exactly the double parseFloat returns (< 2^53). */
+const EXACT_DIGITS = 15;
+
 /**
- * A decimal number of seconds ("0.123", "12", "1.5e-3" is not produced by nginx and is
- * refused). NaN for "-" (no value logged), -1 when the text is not a number.
+ * A decimal number of seconds ("0.123", "12"; "1.5e-3", ".5" and "1." are not written by
+ * nginx and are refused). NaN for "-" (no value logged), -1 when the text is not a number.
  */
 export function parseSeconds(buf: Uint8Array, s: number, e: number): number {
   if (e - s === 1 && buf[s] === 0x2d) return Number.NaN;
-  if (e <= s) return -1;
   let int = 0;
   let i = s;
   for (; i < e; i++) {
@@ -244,9 +318,10 @@ export function parseSeconds(buf: Uint8Array, s: number, e: number): number {
     int = int * 10 + d;
   }
   if (i === s) return -1;
-  if (i === e) return int;
+  if (i === e) return i - s > EXACT_DIGITS ? decimalText(buf, s, e) : int;
   if (buf[i] !== 0x2e) return -1;
   i++;
+  const fracStart = i;
   let frac = 0;
   let scale = 1;
   for (; i < e; i++) {
@@ -255,30 +330,43 @@ export function parseSeconds(buf: Uint8Array, s: number, e: number): number {
     frac = frac * 10 + d;
     scale *= 10;
   }
+  if (i === fracStart) return -1;
+  if (e - s - 1 > EXACT_DIGITS) return decimalText(buf, s, e);
   // Exact integers divided once: the same double parseFloat would return.
   return (int * scale + frac) / scale;
 }
 
+/** More digits than doubles hold exactly: let the engine round the text (rare: nginx writes milliseconds). */
+function decimalText(buf: Uint8Array, s: number, e: number): number {
+  let text = '';
+  for (let i = s; i < e; i++) text += String.fromCharCode(buf[i]!);
+  const v = Number(text);
+  return Number.isFinite(v) ? v : -1;
+}
+
 /**
  * `$upstream_response_time`: one value per upstream tried, separated by ", " (retries) or
- * " : " (internal redirects); the request's upstream time is their sum. "-" entries count 0.
+ * " : " (internal redirects); the request's upstream time is their sum, added left to right.
+ * "-" entries count 0; all "-" is NaN (no observation). Anything else is -1.
  */
 export function parseUpstreamSeconds(buf: Uint8Array, s: number, e: number): number {
   let total = 0;
   let any = false;
   let i = s;
-  while (i < e) {
+  for (;;) {
     let j = i;
     while (j < e && buf[j] !== 0x2c && buf[j] !== 0x20 && buf[j] !== 0x3a) j++;
-    if (j > i) {
-      const v = parseSeconds(buf, i, j);
-      if (v === -1) return -1;
-      if (!Number.isNaN(v)) {
-        total += v;
-        any = true;
-      }
+    if (j === i) return -1;
+    const v = parseSeconds(buf, i, j);
+    if (v === -1) return -1;
+    if (v === v) {
+      total += v;
+      any = true;
     }
-    i = j + 1;
+    if (j === e) break;
+    if (buf[j] === 0x2c && j + 1 < e && buf[j + 1] === 0x20) i = j + 2;
+    else if (buf[j] === 0x20 && j + 2 < e && buf[j + 1] === 0x3a && buf[j + 2] === 0x20) i = j + 3;
+    else return -1;
   }
   return any ? total : Number.NaN;
 }

@@ -4,6 +4,7 @@
  * nothing else runs in the process meanwhile.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { FormatDetector, FormatWarning } from './format-detection.js';
 import { LineSplitter, MAX_LINE_BYTES, readBuffer } from './line-splitter.js';
 import type { ServiceCounters } from './service-counters.js';
 
@@ -11,6 +12,8 @@ export interface OneShotResult {
   files: number;
   /** Files that could not be opened, with the reason (the rest are still counted). */
   failed: Array<{ file: string; error: string }>;
+  /** Files whose first lines mostly do not fit the format (with a detector). */
+  formatWarnings: FormatWarning[];
 }
 
 /** A byte range of a file that starts at a line start and ends at a line start or the file's end. */
@@ -25,8 +28,9 @@ export interface FileRange {
 export const STDIN = '-';
 
 /** Count the lines of buf-sized reads of fd in [start, end) into `counters` (a pipe: start 0, end Infinity). */
-function countFd(fd: number, start: number, end: number, counters: ServiceCounters, buf: Buffer, positional = true): void {
+function countFd(fd: number, start: number, end: number, counters: ServiceCounters, buf: Buffer, positional: boolean, probe: Probe | undefined): void {
   const splitter = new LineSplitter(counters);
+  const p = probe?.detector.probe(counters, probe.file, probe.report).attach(splitter);
   let carry = 0;
   let pos = start;
   while (pos < end) {
@@ -51,6 +55,14 @@ function countFd(fd: number, start: number, end: number, counters: ServiceCounte
   }
   // A range ends at a line start, so only the file's last line can be unterminated.
   splitter.finish(buf, 0, carry);
+  p?.settle(true);
+}
+
+/** Format detection for a file's first lines: where its warning goes. */
+interface Probe {
+  detector: FormatDetector;
+  file: string;
+  report: (w: FormatWarning) => void;
 }
 
 /** Count every line of `file` into `counters`. Throws only on open/read errors. */
@@ -58,30 +70,41 @@ export function countFile(file: string, counters: ServiceCounters, buf = readBuf
   countFileRange({ file, start: 0, end: Infinity }, counters, buf);
 }
 
-export function countFileRange(range: FileRange, counters: ServiceCounters, buf = readBuffer()): void {
+/**
+ * Count a range of a file. With a detector, a range that starts the file has its first lines
+ * checked against the format; a warning goes to `report` as soon as it is found.
+ */
+export function countFileRange(range: FileRange, counters: ServiceCounters, buf = readBuffer(), detector?: FormatDetector, report?: (w: FormatWarning) => void): void {
+  const probe = detector && report && range.start === 0 ? { detector, file: range.file, report } : undefined;
   if (range.file === STDIN) {
-    countFd(0, 0, Infinity, counters, buf, false);
+    countFd(0, 0, Infinity, counters, buf, false, probe);
     return;
   }
   const fd = openSync(range.file, 'r');
   try {
-    countFd(fd, range.start, range.end, counters, buf);
+    countFd(fd, range.start, range.end, counters, buf, true, probe);
   } finally {
     closeSync(fd);
   }
 }
 
-export function countFiles(files: readonly string[], counters: ServiceCounters): OneShotResult {
+/** Count whole files; with a detector, format warnings are collected and also handed to `onWarning` at once. */
+export function countFiles(files: readonly string[], counters: ServiceCounters, detector?: FormatDetector, onWarning?: (w: FormatWarning) => void): OneShotResult {
   const buf = readBuffer();
   const failed: OneShotResult['failed'] = [];
+  const formatWarnings: FormatWarning[] = [];
+  const report = (w: FormatWarning) => {
+    formatWarnings.push(w);
+    onWarning?.(w);
+  };
   for (const f of files) {
     try {
-      countFile(f, counters, buf);
+      countFileRange({ file: f, start: 0, end: Infinity }, counters, buf, detector, report);
     } catch (e) {
       failed.push({ file: f, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
     }
   }
-  return { files: files.length - failed.length, failed };
+  return { files: files.length - failed.length, failed, formatWarnings };
 }
 
 /**

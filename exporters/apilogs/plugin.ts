@@ -4,6 +4,7 @@ import { ApilogsCollector } from './apilogs-collector.js';
 import { statSync } from 'node:fs';
 import { archivedFiles, backfillApilogs } from './backfill.js';
 import { ApilogsConfig } from './config.js';
+import { missingDurationReason } from './log-presets.js';
 import { APILOGS_METRICS } from './metrics.js';
 import { apilogsSimulator } from './simulator/apilogs-simulator.js';
 
@@ -33,6 +34,11 @@ export const apilogsPlugin = {
         known.length === 0
           ? `service "${name}" is unknown: configure sources.apilogs.services, or list it under a team's services if another host exports it`
           : `service "${name}" is unknown (known: ${known.join(', ')})`,
+      lacking: (s, name, trait) => {
+        const svc = s.services.find((x) => x.name === name);
+        const why = trait === 'duration' && svc ? missingDurationReason(svc) : undefined;
+        return why && `service "${name}" logs no request duration, so this latency key result would have no data: ${why}`;
+      },
     },
   },
 } satisfies SourcePlugin<ApilogsConfig>;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { OVERFLOW_ROUTE } from './metrics.js';
 import { isIdSegment, OVERFLOW_ROUTE_ID, RouteTable } from './route-table.js';
 import { countText, nginxLine, requestTable, service } from './testing/apilogs-fixtures.js';
+import { referenceRoute } from './testing/reference-line-parser.js';
 
 const route = (t: RouteTable, path: string) => t.names[t.lookupString(path)];
 
@@ -19,7 +20,23 @@ describe('route normalisation', () => {
       ['/v1/reports/ABCDEF0123456789', '/v1/reports/:id'],
       ['/v1/users/alice', '/v1/users/alice'],
       ['/v1/builds/deadbeefdeadbeef', '/v1/builds/deadbeefdeadbeef'], // hex-looking word without a digit
-      ['/v1/commits/a1b2c3d4', '/v1/commits/a1b2c3d4'], // short hex: not an id
+      ['/v1/commits/a1b2c3d4', '/v1/commits/:id'], // hex of 8 with a digit (a short git hash)
+      ['/v1/commits/a1b2c3d', '/v1/commits/a1b2c3d'], // 7: could be a word or code
+      ['/export/2017-06-29/summary', '/export/:id/summary'],
+      ['/export/20170629', '/export/:id'],
+      ['/export/2017-06', '/export/:id'],
+      ['/export/2017-06-29T10:00:00Z', '/export/:id'],
+      ['/export/2017-06-29.csv', '/export/2017-06-29.csv'], // a file name stays
+      ['/v1/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV', '/v1/orders/:id'], // ULID
+      ['/v1/keys/sk_live_4eC39HqLyjWDarjtT1zdp7dc', '/v1/keys/:id'], // long mixed token
+      ['/shop/iphone-15-pro-max', '/shop/:id'],
+      ['/shop/getting-started-guide', '/shop/getting-started-guide'], // a long slug without digits stays
+      ['/api/1/campaigns/77', '/api/1/campaigns/:id'], // a version right after api stays
+      ['/API/2/campaigns', '/API/2/campaigns'],
+      ['/api/2017/report', '/api/:id/report'], // four digits are not a version
+      ['/v1/api/12', '/v1/api/12'],
+      ['/x/api/v2/users/5', '/x/api/v2/users/:id'],
+      ['/v2.1/status', '/v2.1/status'],
       ['/v1/topups/', '/v1/topups/'],
       ['/a//b/1', '/a//b/:id'],
       ['http://api.example.com/v1/topups/9?x', '/v1/topups/:id'],
@@ -32,11 +49,17 @@ describe('route normalisation', () => {
     const seg = (s: string) => isIdSegment(Buffer.from(s), 0, s.length);
     expect(seg('0')).toBe(true);
     expect(seg('123e4567-e89b-12d3-a456-426614174000')).toBe(true);
-    expect(seg('123e4567-e89b-12d3-a456-42661417400g')).toBe(false);
-    expect(seg('123e4567e89b-12d3-a456-4266141740000')).toBe(false);
+    expect(seg('123e4567-e89b-12d3-a456-42661417400g')).toBe(true); // not a UUID, but a long mixed token
     expect(seg('0123456789abcdef')).toBe(true);
-    expect(seg('0123456789abcde')).toBe(false);
+    expect(seg('0123456789abcde')).toBe(true);
+    expect(seg('abcdef1')).toBe(false);
+    expect(seg('0ABCDEFGHJKMNPQRSTVWXYZABC')).toBe(true); // ULID with a single digit
+    expect(seg('0ABCDEFGHJKMNPQRSTVWXYZABU')).toBe(false); // U is not Crockford base32
+    expect(seg('00_0---___---0-_')).toBe(false); // no letter: not a token
+    expect(seg('1999-12-31')).toBe(true);
+    expect(seg('1999-1x-31')).toBe(false);
     expect(seg('v1')).toBe(false);
+    expect(seg('1.2.3')).toBe(false);
     expect(seg('')).toBe(false);
   });
 
@@ -90,6 +113,26 @@ describe('route normalisation', () => {
     const lines = Array.from({ length: 5000 }, (_, i) => nginxLine(i % 2 ? 'GET' : 'PATCH', `/v1/topups/${i * 7919}`, 200, '0.001'));
     const c = countText(service(), lines.join('\n'));
     expect(requestTable(c)).toEqual({ '/v1/topups/:id GET 200': 2500, '/v1/topups/:id PATCH 200': 2500 });
+  });
+
+  it('normalises like the reference rules (one regular expression per id shape), on random paths', () => {
+    const segment = fc.oneof(
+      fc.constantFrom('api', 'API', 'v1', 'v2.1', 'users', '', '2017-06-29', '01ARZ3NDEKTSV4RRFFQ69G5FAV', '0ABCDEFGHJKMNPQRSTVWXYZABU', 'iphone-15-pro-max'),
+      fc.nat({ max: 2000 }).map(String),
+      fc.stringMatching(/^[0-9a-fA-F_-]{1,40}$/),
+      fc.stringMatching(/^[0-9A-Za-z_-]{10,30}$/),
+      fc.stringMatching(/^[0-9]{4}-[0-9]{2}[0-9A-Z:._+-]{0,12}$/),
+      fc.stringMatching(/^[0-9a-zA-Z]{26}$/),
+      fc.uuid(),
+      fc.string({ maxLength: 6 }).map((x) => x.replace(/[/?#]/g, '')),
+    );
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 6 }), (segs) => {
+        const path = `/${segs.join('/')}`;
+        expect(route(new RouteTable([], 200), path), path).toBe(referenceRoute(Buffer.from(path, 'utf8').toString('latin1')));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('normalises the same way while scanning an nginx request line as from a path string', () => {

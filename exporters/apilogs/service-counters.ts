@@ -7,7 +7,7 @@ import { LABEL } from '../../src/core/labels.js';
 import type { Sample } from '../../src/core/source.js';
 import { histogramSamples } from '../../src/core/snapshot.js';
 import { IntSlotMap } from './int-slot-map.js';
-import { METHOD_NAMES } from './http-method.js';
+import { METHOD_NAMES, methodIdFromString } from './http-method.js';
 import { emptyParsedRequest, type LineParser } from './parsed-request.js';
 import { OVERFLOW_ROUTE_ID, type RouteTable } from './route-table.js';
 
@@ -24,7 +24,7 @@ function grow(a: Float64Array, need: number): Float64Array {
 export class ServiceCounters {
   parsed = 0;
   malformed = 0;
-  /** Requests whose new route was folded into the overflow route by the cap. */
+  /** Requests counted under the overflow route because of the cap (their route had no label). */
   overflow = 0;
   bytesRead = 0;
   rotations = 0;
@@ -32,10 +32,10 @@ export class ServiceCounters {
   filesMissing = 0;
 
   private readonly out = emptyParsedRequest();
-  private readonly requestSlot = new IntSlotMap(256);
+  private requestSlot = new IntSlotMap(256);
   private requestKeys: number[] = [];
   private requestCounts: Float64Array = new Float64Array(64);
-  private readonly seriesSlot = new IntSlotMap(64);
+  private seriesSlot = new IntSlotMap(64);
   private seriesKeys: number[] = [];
   private bucketCounts: Float64Array;
   private sums: Float64Array = new Float64Array(16);
@@ -49,14 +49,56 @@ export class ServiceCounters {
   ) {
     this.stride = buckets.length + 1;
     this.bucketCounts = new Float64Array(16 * this.stride);
+    routes.onDrop = (ids) => this.dropRoutes(ids);
   }
 
-  /** Count one line buf[start, end) (no newline). */
-  line(buf: Buffer, start: number, end: number): void {
+  /**
+   * The route cap took these routes' labels away for good: their rows go, or (one-shot) are
+   * added to the overflow route's, so the totals still add up. Rare (at an epoch's end), so
+   * the rows are simply rebuilt.
+   */
+  private dropRoutes(ids: readonly number[]): void {
+    const drop = new Set(ids);
+    const fold = this.routes.foldDropped;
+    const moved = (rm: number) => (drop.has(Math.floor(rm / METHOD_SLOTS)) ? (fold ? OVERFLOW_ROUTE_ID * METHOD_SLOTS + (rm % METHOD_SLOTS) : -1) : rm);
+
+    const keys = this.requestKeys;
+    const counts = this.requestCounts;
+    this.requestKeys = [];
+    this.requestSlot = new IntSlotMap(Math.max(256, keys.length));
+    this.requestCounts = new Float64Array(Math.max(64, keys.length));
+    keys.forEach((key, slot) => {
+      const status = key % STATUS_SLOTS;
+      const rm = (key - status) / STATUS_SLOTS;
+      const to = moved(rm);
+      if (to < 0) return;
+      if (to !== rm) this.overflow += counts[slot]!;
+      const s = this.requestSlotFor(to * STATUS_SLOTS + status);
+      this.requestCounts[s]! += counts[slot]!;
+    });
+
+    const series = this.seriesKeys;
+    const buckets = this.bucketCounts;
+    const sums = this.sums;
+    this.seriesKeys = [];
+    this.seriesSlot = new IntSlotMap(Math.max(64, series.length));
+    this.bucketCounts = new Float64Array(Math.max(16, series.length) * this.stride);
+    this.sums = new Float64Array(Math.max(16, series.length));
+    series.forEach((rm, old) => {
+      const to = moved(rm);
+      if (to < 0) return;
+      const n = this.seriesFor(to);
+      for (let i = 0; i < this.stride; i++) this.bucketCounts[n * this.stride + i]! += buckets[old * this.stride + i]!;
+      this.sums[n]! += sums[old]!;
+    });
+  }
+
+  /** Count one line buf[start, end) (no newline); false when it is malformed. */
+  line(buf: Buffer, start: number, end: number): boolean {
     const r = this.out;
     if (!this.parser.parse(buf, start, end, r)) {
       this.malformed++;
-      return;
+      return false;
     }
     this.parsed++;
     if (this.routes.overflowed) this.overflow++;
@@ -65,13 +107,14 @@ export class ServiceCounters {
     const slot = this.requestSlotFor(rm * STATUS_SLOTS + r.status);
     this.requestCounts[slot]!++;
     const d = r.duration;
-    if (d !== d) return; // NaN: the line logged no duration
+    if (d !== d) return true; // NaN: the line logged no duration
     const series = this.seriesFor(rm);
     const b = this.buckets;
     let i = 0;
     while (i < b.length && d > b[i]!) i++;
     this.bucketCounts[series * this.stride + i]!++;
     this.sums[series]! += d;
+    return true;
   }
 
   /** The counts in a plain, transferable form (labels by name), for merging across threads. */
@@ -130,6 +173,42 @@ export class ServiceCounters {
       for (let i = 0; i < this.stride; i++) this.bucketCounts[series * this.stride + i]! += buckets[i] ?? 0;
       this.sums[series]! += sum;
     }
+  }
+
+  /**
+   * The cumulative counts as the checkpoint keeps them (labels by name), so that a restarted
+   * exporter continues its counters where they were instead of resetting them.
+   */
+  saveCounts(): SavedCounts {
+    const x = this.exportCounts();
+    return {
+      parsed: x.parsed,
+      malformed: x.malformed,
+      overflow: x.overflow,
+      bytes_read: x.bytesRead,
+      rotations: this.rotations,
+      buckets: [...this.buckets],
+      requests: x.requests.map(([route, m, status, count]) => [route, METHOD_NAMES[m]!, status, count]),
+      durations: x.durations.map(([route, m, buckets, sum]) => [route, METHOD_NAMES[m]!, buckets, sum]),
+    };
+  }
+
+  /**
+   * Start from counts a previous run saved. Returns false when the latency histogram could not
+   * be restored (the buckets changed since): it starts from zero, a reset Prometheus handles.
+   */
+  restoreCounts(s: SavedCounts): boolean {
+    const sameBuckets = s.buckets.length === this.buckets.length && s.buckets.every((b, i) => b === this.buckets[i]);
+    this.mergeCounts({
+      parsed: s.parsed,
+      malformed: s.malformed,
+      overflow: s.overflow,
+      bytesRead: s.bytes_read,
+      requests: s.requests.map(([route, m, status, count]) => [route, methodIdFromString(m), status, count]),
+      durations: sameBuckets ? s.durations.map(([route, m, buckets, sum]) => [route, methodIdFromString(m), buckets, sum]) : [],
+    });
+    this.rotations += s.rotations;
+    return sameBuckets || s.durations.length === 0;
   }
 
   private requestSlotFor(key: number): number {
@@ -195,6 +274,19 @@ export interface ExportedCounts {
   bytesRead: number;
   requests: Array<[string, number, number, number]>;
   durations: Array<[string, number, number[], number]>;
+}
+
+/** A service's counters in the checkpoint: [route, method, status, count] and [route, method, per-bucket counts, sum]. */
+export interface SavedCounts {
+  parsed: number;
+  malformed: number;
+  overflow: number;
+  bytes_read: number;
+  rotations: number;
+  /** The upper bounds the duration rows were counted with. */
+  buckets: number[];
+  requests: Array<[string, string, number, number]>;
+  durations: Array<[string, string, number[], number]>;
 }
 
 function cmp(a: string, b: string): number {

@@ -4,17 +4,18 @@ import { DEFAULT_JSON_FIELDS, JsonLineParser } from './json-line-parser.js';
 import { compileNginxFormat, NginxLineParser } from './nginx-format.js';
 import { DURATION_UNIT_SECONDS, type LineParser } from './parsed-request.js';
 import { RegexLineParser } from './regex-line-parser.js';
-import { RouteTable } from './route-table.js';
+import { LIVE_ROUTE_CAP, type RouteCapPolicy, RouteTable } from './route-table.js';
 import { ServiceCounters } from './service-counters.js';
 
 export type ServiceSettings = Pick<ApiService, 'name' | 'format' | 'log_format' | 'regex' | 'duration_unit' | 'json_fields' | 'routes' | 'max_routes' | 'buckets'>;
 
-export function createServiceCounters(s: ServiceSettings): ServiceCounters {
-  const routes = new RouteTable(s.routes, s.max_routes);
+/** `cap`: how the route cap decides (default: as `serve` does, with decisions counted in lines only). */
+export function createServiceCounters(s: ServiceSettings, cap: RouteCapPolicy = LIVE_ROUTE_CAP): ServiceCounters {
+  const routes = new RouteTable(s.routes, s.max_routes, cap);
   let parser: LineParser;
   switch (s.format) {
     case 'nginx':
-      parser = new NginxLineParser(compileNginxFormat(s.log_format), routes, DURATION_UNIT_SECONDS[s.duration_unit]);
+      parser = new NginxLineParser(compileNginxFormat(s.log_format), routes, { unitSeconds: DURATION_UNIT_SECONDS[s.duration_unit] });
       break;
     case 'json':
       parser = new JsonLineParser({ ...DEFAULT_JSON_FIELDS, ...(s.json_fields ?? {}) }, routes);

@@ -61,24 +61,25 @@ export interface BitbucketApi {
 /** Bound on pages followed in one listing, so a misbehaving `next` can never loop forever. */
 export const MAX_PAGES = 1000;
 
-/** Epoch milliseconds of an ISO timestamp (Cloud sends microseconds and `+00:00`), or undefined. */
-export function parseTime(value: unknown): number | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 /** Reports per commit we export; Code Insights allows few, this only bounds label cardinality. */
 const MAX_REPORTS = 20;
+
+/** A Code Insights data item, as the schemas (cloud-api.ts, datacenter-api.ts) read it. */
+export interface ReportItem {
+  title?: string;
+  type: string;
+  /** A JSON number for PERCENTAGE and NUMBER; other types carry text, dates, links. */
+  value: unknown;
+}
 
 /** A Code Insights report as both flavours send it. */
 export interface RawReport {
   /** Cloud: external_id. Data Center: key. */
-  id?: unknown;
-  title?: unknown;
+  id?: string;
+  title?: string;
   /** Cloud: report_type. Data Center reports have no type. */
-  type?: unknown;
-  data?: unknown;
+  type?: string;
+  data?: ReportItem[];
 }
 
 /**
@@ -92,9 +93,9 @@ export function coverageReportsOf(
 ): CoverageReport[] {
   const out: CoverageReport[] = [];
   for (const r of reports) {
-    const id = typeof r.id === 'string' && r.id ? r.id : typeof r.title === 'string' ? r.title : undefined;
+    const id = r.id || r.title;
     if (!id) continue;
-    const wanted = opts.reports ? opts.reports.includes(id) || opts.reports.includes(String(r.title)) : isCoverage(r, id);
+    const wanted = opts.reports ? opts.reports.includes(id) || (r.title !== undefined && opts.reports.includes(r.title)) : isCoverage(r, id);
     if (!wanted) continue;
     const ratio = coverageRatio(r.data, opts.item);
     if (ratio !== undefined) out.push({ report: id, ratio });
@@ -103,13 +104,9 @@ export function coverageReportsOf(
 }
 
 /** The coverage value of a report's data items: the chosen PERCENTAGE item, as a 0..1 ratio. */
-function coverageRatio(
-  data: unknown,
-  item: string | undefined,
-): number | undefined {
-  if (!Array.isArray(data)) return undefined;
-  for (const d of data as Array<{ title?: unknown; type?: unknown; value?: unknown }>) {
-    if (d?.type !== 'PERCENTAGE' || typeof d.value !== 'number' || !Number.isFinite(d.value)) continue;
+function coverageRatio(data: ReportItem[] | undefined, item: string | undefined): number | undefined {
+  for (const d of data ?? []) {
+    if (d.type !== 'PERCENTAGE' || typeof d.value !== 'number' || !Number.isFinite(d.value)) continue;
     if (item !== undefined && d.title !== item) continue;
     // Rounded to 8 decimals so 83.4 % reads 0.834, not 0.8340000000000001.
     return Math.min(1, Math.max(0, Math.round(d.value * 1e6) / 1e8));

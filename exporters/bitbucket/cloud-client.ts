@@ -1,17 +1,20 @@
 /**
  * Bitbucket Cloud 2.0 through the `bitbucket` npm client. Every request still goes through
  * HttpClient (auth header, concurrency limit, 429/5xx retries, okr_source_requests_total):
- * the client gets `request.fetch = httpClient.fetchFor(ctx)`. Paging follows the absolute
- * `next` URLs with `getNextPage`, as Bitbucket asks clients to do.
+ * the client gets `request.fetch = httpClient.fetchFor(ctx)`, and every body it parses is read
+ * through its schema (cloud-api.ts). Paging follows the absolute `next` URLs with
+ * `getNextPage`, as Bitbucket asks clients to do, except on the pipelines list, which never
+ * carries `next` (BCLOUD-13806) and is paged by `page` until `size` is reached.
  */
 import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { redact } from '../../src/core/secrets.js';
 import { SourceError, type CollectContext } from '../../src/core/source.js';
-import { errorBodyMessage, reasonFor, type HttpClient } from '../../src/core/http-client.js';
+import { errorBodyMessage, parseBody, reasonFor, type HttpClient } from '../../src/core/http-client.js';
+import { BranchSchema, PipelineListSchema, PullRequestListSchema, ReportListSchema, RepositoryListSchema, RepositorySchema } from './cloud-api.js';
 import {
   coverageReportsOf,
   MAX_PAGES,
-  parseTime,
   type BitbucketApi,
   type CoverageOptions,
   type CoverageReport,
@@ -38,26 +41,29 @@ function loadCloudClientClass(): CloudClientClass {
 /** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
 const PAGELEN = 50;
 
-interface Page {
-  values?: unknown[];
-  next?: string;
-  size?: number;
-}
-interface ClientResponse<T> {
-  data: T;
+/** What the client resolves with; `data` is the parsed JSON, read through a schema before use. */
+interface ClientResponse {
+  data: unknown;
   status: number;
+  url?: string;
 }
-type Call<T = Page> = (params: Record<string, unknown>) => Promise<ClientResponse<T>>;
+type Call = (params: Record<string, unknown>) => Promise<ClientResponse>;
 
-/** The slice of the generated client we call (paging params such as q, sort and pagelen are passed through as query parameters). */
+/** The slice of the generated client we call (paging params such as q, sort, page and pagelen are passed through as query parameters). */
 interface CloudClient {
-  repositories: { list: Call; get: Call<{ mainbranch?: { name?: string } }> };
-  refs: { getBranch: Call<{ target?: { hash?: string } }> };
+  repositories: { list: Call; get: Call };
+  refs: { getBranch: Call };
   pullrequests: { list: Call };
   pipelines: { list: Call };
   reports: { getReportsForCommit: Call };
-  hasNextPage(data: Page): boolean;
-  getNextPage(data: Page): Promise<ClientResponse<Page>>;
+  getNextPage(data: { next?: string | null }): Promise<ClientResponse>;
+}
+
+/** A page of any listing, once read through its schema. */
+interface Page<T> {
+  values: T[];
+  next?: string | null;
+  size?: number;
 }
 
 interface LibraryHttpError {
@@ -73,7 +79,7 @@ function isLibraryHttpError(e: unknown): e is LibraryHttpError {
 }
 
 /** `page` with its `next` link carrying every `sticky` query parameter. */
-function withSticky(page: Page, sticky: Record<string, string>): Page {
+function withSticky<P extends { next?: string | null }>(page: P, sticky: Record<string, string>): P {
   if (!page.next || Object.keys(sticky).length === 0) return page;
   const next = new URL(page.next);
   let changed = false;
@@ -166,47 +172,55 @@ export class BitbucketCloudApi implements BitbucketApi {
     return new SourceError(reasonFor(e.status), redact(msg), e.status);
   }
 
+  /** `res.data` read through `schema`; `invalid_output` naming the path otherwise. */
+  private read<S extends z.ZodType>(schema: S, res: ClientResponse): z.output<S> {
+    let where = 'request';
+    try {
+      if (res.url) where = new URL(res.url).pathname;
+    } catch {
+      // keep the generic wording
+    }
+    return parseBody(schema, res.data, `bitbucket: GET ${where}`, res.status);
+  }
+
   /**
    * Every value of a listing, following absolute `next` links; stops early when `stop` says so.
    * `sticky` query parameters are put back into a `next` link that dropped them: some
    * endpoints have been seen to lose `sort`, and an early stop relies on the order.
    */
-  private async collectPages<T>(
+  private async collectPages<T, R>(
     bb: CloudClient,
-    first: Promise<ClientResponse<Page>>,
-    take: (value: unknown) => { keep?: T; stop?: boolean },
+    schema: z.ZodType<Page<T>>,
+    first: Promise<ClientResponse>,
+    take: (value: T) => { keep?: R; stop?: boolean },
     sticky: Record<string, string> = {},
-  ): Promise<T[]> {
-    const out: T[] = [];
-    let page = (await first).data;
+  ): Promise<R[]> {
+    const out: R[] = [];
+    let page = this.read(schema, await first);
     for (let n = 0; n < MAX_PAGES; n++) {
       let stop = false;
-      for (const v of page.values ?? []) {
+      for (const v of page.values) {
         const r = take(v);
         if (r.keep !== undefined) out.push(r.keep);
         if (r.stop) stop = true;
       }
-      if (stop || !bb.hasNextPage(page)) return out;
-      page = (await bb.getNextPage(withSticky(page, sticky))).data;
+      if (stop || !page.next) return out;
+      page = this.read(schema, await bb.getNextPage(withSticky(page, sticky)));
     }
     return out;
   }
 
   listRepositories(ctx: CollectContext): Promise<RepoRef[]> {
     return this.call(ctx, (bb) =>
-      this.collectPages<RepoRef>(
+      this.collectPages(
         bb,
+        RepositoryListSchema,
         bb.repositories.list({
           workspace: this.opts.workspace,
           pagelen: PAGELEN,
           ...(this.opts.project ? { q: `project.key = "${this.opts.project}"` } : {}),
         }),
-        (v) => {
-          const r = v as { slug?: unknown; mainbranch?: { name?: unknown } | null };
-          if (typeof r.slug !== 'string') return {};
-          const main = r.mainbranch?.name;
-          return { keep: typeof main === 'string' ? { slug: r.slug, mainBranch: main } : { slug: r.slug } };
-        },
+        (r): { keep: RepoRef } => ({ keep: r.mainbranch ? { slug: r.slug, mainBranch: r.mainbranch.name } : { slug: r.slug } }),
       ),
     );
   }
@@ -214,8 +228,9 @@ export class BitbucketCloudApi implements BitbucketApi {
   mergedPullRequestsSince(ctx: CollectContext, slug: string, sinceMs: number): Promise<MergedPullRequest[]> {
     const q = `updated_on >= ${bbqlTime(sinceMs)}`;
     return this.call(ctx, (bb) =>
-      this.collectPages<MergedPullRequest>(
+      this.collectPages(
         bb,
+        PullRequestListSchema,
         bb.pullrequests.list({
           workspace: this.opts.workspace,
           repo_slug: slug,
@@ -224,13 +239,12 @@ export class BitbucketCloudApi implements BitbucketApi {
           sort: '-updated_on',
           pagelen: PAGELEN,
         }),
-        (v) => {
-          const pr = v as { id?: unknown; state?: unknown; created_on?: unknown; updated_on?: unknown };
-          const opened = parseTime(pr.created_on);
-          const merged = parseTime(pr.updated_on);
+        (pr): { keep?: MergedPullRequest } => {
+          const opened = Date.parse(pr.created_on);
+          const merged = Date.parse(pr.updated_on);
           // `q` already filters on the server; a pull request outside the window is skipped
           // rather than ending the listing, so correctness never rests on the sort order.
-          if (typeof pr.id !== 'number' || opened === undefined || merged === undefined || pr.state !== 'MERGED' || merged < sinceMs) return {};
+          if (pr.state !== 'MERGED' || merged < sinceMs) return {};
           return { keep: { id: pr.id, openedMs: opened, mergedMs: merged } };
         },
         { state: 'MERGED', q, sort: '-updated_on' },
@@ -241,41 +255,49 @@ export class BitbucketCloudApi implements BitbucketApi {
   openPullRequestCount(ctx: CollectContext, slug: string): Promise<number> {
     return this.call(ctx, async (bb) => {
       const first = await bb.pullrequests.list({ workspace: this.opts.workspace, repo_slug: slug, state: 'OPEN', pagelen: PAGELEN });
+      const page = this.read(PullRequestListSchema, first);
       // `size` is optional in Bitbucket's paging ("can be expensive"): count the pages without it.
-      if (typeof first.data.size === 'number') return first.data.size;
-      const ids = await this.collectPages<number>(bb, Promise.resolve(first), () => ({ keep: 1 }));
+      if (typeof page.size === 'number') return page.size;
+      const ids = await this.collectPages(bb, PullRequestListSchema, Promise.resolve(first), () => ({ keep: 1 }));
       return ids.length;
     });
   }
 
+  /**
+   * The pipelines list carries no `next` link even when more pages exist (BCLOUD-13806;
+   * atlassian-python-api and go-bitbucket page it by number for the same reason), so it is read
+   * page by page until `page * pagelen` reaches `size`, or a page comes back empty. Newest
+   * first: a pipeline created while paging pushes the others down a page, so one may be read
+   * twice (kept once), never skipped.
+   */
   pipelinesAfter(ctx: CollectContext, slug: string, afterBuild: number, sinceMs: number): Promise<PipelineRun[]> {
-    return this.call(ctx, (bb) =>
-      this.collectPages<PipelineRun>(
-        bb,
-        bb.pipelines.list({ workspace: this.opts.workspace, repo_slug: slug, sort: '-created_on', pagelen: PAGELEN }),
-        (v) => {
-          const p = v as {
-            build_number?: unknown;
-            created_on?: unknown;
-            completed_on?: unknown;
-            state?: { name?: unknown; result?: { name?: unknown } };
-          };
-          const created = parseTime(p.created_on);
-          if (typeof p.build_number !== 'number' || created === undefined) return {};
+    return this.call(ctx, async (bb) => {
+      const runs = new Map<number, PipelineRun>();
+      for (let page = 1; page <= MAX_PAGES; page++) {
+        const res = await bb.pipelines.list({ workspace: this.opts.workspace, repo_slug: slug, sort: '-created_on', pagelen: PAGELEN, page });
+        const body = this.read(PipelineListSchema, res);
+        let stop = false;
+        for (const p of body.values) {
+          const created = Date.parse(p.created_on);
           // Newest first: once at the watermark or before the tracking start, the rest is older.
-          if (p.build_number <= afterBuild || created < sinceMs) return { stop: true };
-          const run: PipelineRun = { buildNumber: p.build_number, createdMs: created };
-          const resultName = p.state?.result?.name;
-          if (p.state?.name === 'COMPLETED' && typeof resultName === 'string') {
-            run.result = resultName.toLowerCase();
-            const completed = parseTime(p.completed_on);
-            if (completed !== undefined) run.completedMs = completed;
+          if (p.build_number <= afterBuild || created < sinceMs) {
+            stop = true;
+            break;
           }
-          return { keep: run };
-        },
-        { sort: '-created_on' },
-      ),
-    );
+          if (runs.has(p.build_number)) continue;
+          const run: PipelineRun = { buildNumber: p.build_number, createdMs: created };
+          if (p.state.name === 'COMPLETED' && p.state.result) {
+            run.result = p.state.result.name.toLowerCase();
+            if (p.completed_on !== undefined) run.completedMs = Date.parse(p.completed_on);
+          }
+          runs.set(p.build_number, run);
+        }
+        const pagelen = body.pagelen ?? PAGELEN;
+        const read = (body.page ?? page) * pagelen;
+        if (stop || body.values.length === 0 || (body.size !== undefined && read >= body.size)) break;
+      }
+      return [...runs.values()];
+    });
   }
 
   coverageReports(ctx: CollectContext, repo: RepoRef, opts: CoverageOptions): Promise<CoverageReport[]> {
@@ -283,21 +305,18 @@ export class BitbucketCloudApi implements BitbucketApi {
       const ws = this.opts.workspace;
       let branch = repo.mainBranch ?? this.mainBranches.get(repo.slug);
       if (!branch) {
-        const r = await bb.repositories.get({ workspace: ws, repo_slug: repo.slug });
-        branch = r.data.mainbranch?.name;
+        const r = this.read(RepositorySchema, await bb.repositories.get({ workspace: ws, repo_slug: repo.slug }));
+        branch = r.mainbranch?.name;
         if (branch) this.mainBranches.set(repo.slug, branch);
       }
       if (!branch) return []; // an empty repository has no main branch yet
-      const head = await bb.refs.getBranch({ workspace: ws, repo_slug: repo.slug, name: branch });
-      const commit = head.data.target?.hash;
-      if (!commit) return [];
-      const reports = await this.collectPages<RawReport>(
+      const head = this.read(BranchSchema, await bb.refs.getBranch({ workspace: ws, repo_slug: repo.slug, name: branch }));
+      const commit = head.target.hash;
+      const reports = await this.collectPages(
         bb,
+        ReportListSchema,
         bb.reports.getReportsForCommit({ workspace: ws, repo_slug: repo.slug, commit, pagelen: PAGELEN }),
-        (v) => {
-          const r = v as { external_id?: unknown; title?: unknown; report_type?: unknown; data?: unknown };
-          return { keep: { id: r.external_id, title: r.title, data: r.data, type: r.report_type } };
-        },
+        (r): { keep: RawReport } => ({ keep: { id: r.external_id, title: r.title, data: r.data, type: r.report_type } }),
       );
       return coverageReportsOf(reports, opts, (r) => r.type === 'COVERAGE');
     });

@@ -9,6 +9,7 @@ import { SourceError } from '../../src/core/source.js';
 import { SOURCES } from '../index.js';
 import { bitbucketPlugin } from './plugin.js';
 import { testContext } from '../testing/collect-context.js';
+import { startAnswerProxy } from '../testing/answer-proxy.js';
 import { sendJson } from '../../src/core/simulated-http.js';
 import { createBitbucketCollector } from './bitbucket-collector.js';
 import { buckets, capturingLogger, depsFor, expectGolden, reposIn, sampleValue, tempStateDir } from './testing/bitbucket-test-kit.js';
@@ -170,6 +171,44 @@ describe('Bitbucket Cloud collector', () => {
     expect(await promtoolCheckMetrics(text)).toBe('');
   });
 
+  it('pages the pipelines list by page/pagelen/size (it has no next link): more than 50 new pipelines are all counted, none skipped later', async () => {
+    // 120 pipelines in the last week, then 75 more: each refresh has more than one page (50) to read.
+    const results = ['SUCCESSFUL', 'FAILED', 'ERROR', 'STOPPED', 'SUCCESSFUL', 'EXPIRED', 'SUCCESSFUL'];
+    const repo = fake.fixture.repos.find((r) => r.slug === 'web')!;
+    const add = (from: number, n: number, at: number) => {
+      for (let b = from; b < from + n; b++) {
+        const createdMs = at + (b - from) * 60_000;
+        repo.pipelines.push({ buildNumber: b, createdMs, completedMs: createdMs + (b % 7) * 30_000, result: results[b % results.length]! });
+      }
+    };
+    add(1, 120, NOW - 7 * 24 * H);
+    /** Expected counts by result, straight from the fixture: every completed pipeline once. */
+    const expected = () => {
+      const out: Record<string, number> = { successful: 0, failed: 0, error: 0, stopped: 0, expired: 0 };
+      for (const p of repo.pipelines) out[p.result!.toLowerCase()]! += 1;
+      return out;
+    };
+    const web = { repo: 'web', team: 'web-team' };
+    const counted = (snap: Awaited<ReturnType<typeof collector.collect>>) =>
+      Object.fromEntries(['successful', 'failed', 'error', 'stopped', 'expired'].map((r) => [r, sampleValue(snap, M.pipelines, { ...web, result: r })]));
+
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
+    let snap = await collector.collect(testContext());
+    expect(counted(snap)).toEqual(expected());
+    expect(sampleValue(snap, M.pipelineDuration, web, '_count')).toBe(120);
+    // Like the real API, no page carried a `next` link: the client asked for pages 1, 2 and 3 itself.
+    const pages = () => fake.requests.filter((r) => r.path === '/2.0/repositories/acme/web/pipelines').map((r) => r.query.get('page'));
+    expect(pages()).toEqual(['1', '2', '3']);
+
+    add(121, 75, NOW - 2 * H);
+    now = NOW + H;
+    snap = await collector.collect(testContext());
+    expect(counted(snap)).toEqual(expected());
+    expect(sampleValue(snap, M.pipelineDuration, web, '_count')).toBe(195);
+    // The second refresh stops at the watermark: the 75 new ones fill pages 1 and 2, page 2 reaches build 120.
+    expect(pages()).toEqual(['1', '2', '3', '1', '2']);
+  });
+
   it('counts each pull request and pipeline once across refreshes and a restart', async () => {
     const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock);
     const first = createBitbucketCollector(deps, hooks());
@@ -310,6 +349,40 @@ describe('Bitbucket Cloud collector', () => {
     const requests = runner.healthFamilies().find((f) => f.name === 'okr_source_requests_total')!;
     expect(requests.samples).toEqual([{ labels: { source: 'bitbucket', status: '200' }, value: fake.requests.length }]);
     await runner.stop();
+  });
+
+  it('behind a proxy answering 200 {"hello":"world"}: down with invalid_output, counters kept; one repository of the wrong shape is skipped alone', async () => {
+    const proxy = await startAnswerProxy(fake.url);
+    try {
+      const log = capturingLogger();
+      const collector = createBitbucketCollector(depsFor(yaml(proxy.url), { BB_TOKEN: TOKEN }, state.dir, clock), hooks());
+      const runner = new SourceRunner(collector, { intervalSeconds: 600, timeoutSeconds: 30, logger: log.logger, clock });
+      await runner.runOnce();
+      expect(runner.getHealth().up).toBe(true);
+      const api = { repo: 'api', team: 'platform' };
+      expect(sampleValue(runner.lastGood(), M.prsMerged, api)).toBe(56);
+
+      proxy.hijack = () => ({ hello: 'world' });
+      await runner.runOnce();
+      expect(runner.getHealth()).toMatchObject({ up: false, lastError: { reason: 'invalid_output' } });
+      expect(runner.getHealth().lastError!.message).toBe('bitbucket: GET /2.0/repositories/acme answered 200 with an unexpected body: values: Invalid input: expected array, received undefined');
+      expect(sampleValue(runner.lastGood(), M.prsMerged, api)).toBe(56);
+      expect(sampleValue(runner.lastGood(), M.pipelines, { ...api, result: 'successful' })).toBe(2);
+
+      // Only web's merged pull requests answer a page without values: web is skipped and logged, api is fresh.
+      proxy.hijack = (req) => (req.path === '/2.0/repositories/acme/web/pullrequests' ? { pagelen: 50, page: 1 } : undefined);
+      now = NOW + H;
+      await runner.runOnce();
+      expect(runner.getHealth().up).toBe(true);
+      expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'web', team: 'web-team' })).toBe(1);
+      expect(sampleValue(runner.lastGood(), M.reposSkipped, {})).toBe(1);
+      const warning = log.lines().find((l) => l.repo === 'web');
+      expect(warning).toMatchObject({ msg: 'bitbucket: skipping part of a repository this refresh' });
+      expect(String(warning!.err)).toContain('bitbucket: GET /2.0/repositories/acme/web/pullrequests answered 200 with an unexpected body: values: Invalid input: expected array, received undefined');
+      await runner.stop();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('reports a network failure after its retries as an http error', async () => {

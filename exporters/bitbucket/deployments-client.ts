@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { errorBodyMessage, reasonFor, type HttpClient } from '../../src/core/http-client.js';
 import { redact } from '../../src/core/secrets.js';
 import { SourceError, type CollectContext } from '../../src/core/source.js';
-import { MAX_PAGES, parseTime } from './bitbucket-api.js';
+import { MAX_PAGES } from './bitbucket-api.js';
 
 /** Bitbucket's default page size is 10; these lists take up to 100 (pull requests: 50). */
 const PAGELEN = 100;
@@ -64,6 +64,13 @@ const Page = z.looseObject({
   size: z.number().optional(),
 });
 type Page = z.infer<typeof Page>;
+
+/** Epoch milliseconds of an ISO-8601 date-time, or undefined when there is none or it does not parse. */
+function parseTime(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
 
 const Time = z.string().refine((s) => parseTime(s) !== undefined, 'not a date-time');
 const CommitRef = z.looseObject({ hash: z.string().min(1) });

@@ -8,20 +8,11 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { schemaProblem } from '../../src/core/schema-problem.js';
 import { writeJsonFileAtomic } from '../../src/core/state-file.js';
-import type { RepoState } from './incremental-state.js';
 
 export const STATE_FILE_NAME = 'bitbucket-state.json';
 const VERSION = 1;
-
-export interface BitbucketState {
-  version: typeof VERSION;
-  /** Which Bitbucket this counts (flavour, url, workspace/project): a different one starts over. */
-  scope: string;
-  cycleBounds: number[];
-  durationBounds: number[];
-  repos: Record<string, RepoState>;
-}
 
 const Histogram = z.object({ buckets: z.array(z.number().nonnegative()), sum: z.number(), count: z.number().nonnegative() });
 const RepoStateSchema = z.object({
@@ -49,11 +40,13 @@ const RepoStateSchema = z.object({
 });
 const StateSchema = z.object({
   version: z.literal(VERSION),
+  /** Which Bitbucket this counts (flavour, url, workspace/project): a different one starts over. */
   scope: z.string(),
   cycleBounds: z.array(z.number()),
   durationBounds: z.array(z.number()),
   repos: z.record(z.string(), RepoStateSchema),
 });
+export type BitbucketState = z.infer<typeof StateSchema>;
 
 export function emptyState(scope: string, cycleBounds: readonly number[], durationBounds: readonly number[]): BitbucketState {
   return { version: VERSION, scope, cycleBounds: [...cycleBounds], durationBounds: [...durationBounds], repos: {} };
@@ -78,14 +71,20 @@ export async function loadState(
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the state file; starting fresh');
     return emptyState(scope, cycleBounds, durationBounds);
   }
-  let parsed: BitbucketState;
+  let json: unknown;
+  let problem: string | undefined;
   try {
-    parsed = StateSchema.parse(JSON.parse(text));
-  } catch {
-    logger.warn({ file }, 'bitbucket: the state file is not valid; counting starts fresh (the counters reset)');
+    json = JSON.parse(text);
+  } catch (e) {
+    problem = `not JSON: ${(e as Error).message}`;
+  }
+  const result = problem === undefined ? StateSchema.safeParse(json) : undefined;
+  if (!result?.success) {
+    logger.warn({ file, err: problem ?? schemaProblem(result!.error) }, 'bitbucket: the state file is not valid; counting starts fresh (the counters reset)');
     await rename(file, `${file}.invalid`).catch(() => undefined);
     return emptyState(scope, cycleBounds, durationBounds);
   }
+  const parsed = result.data;
   if (parsed.scope !== scope || !sameBounds(parsed.cycleBounds, cycleBounds) || !sameBounds(parsed.durationBounds, durationBounds)) {
     logger.warn({ file }, 'bitbucket: the state file belongs to another Bitbucket or other buckets; counting starts fresh');
     return emptyState(scope, cycleBounds, durationBounds);

@@ -4,6 +4,7 @@ import { SourceError } from '../../src/core/source.js';
 import { HttpClient } from '../../src/core/http-client.js';
 import { testContext } from '../testing/collect-context.js';
 import { JiraClient } from './jira-client.js';
+import { OffsetIssuePageSchema } from './jira-api.js';
 import { fakeJiraData, startFakeJira, type FakeJira, type FakeJiraData, type FakeSprint } from './simulator/fake-jira.js';
 import { CLOUD_EMAIL, CLOUD_NOW, CLOUD_TOKEN, cloudDataset, DC_PAT, datacenterDataset } from './testing/jira-dataset.js';
 import { fixedClock } from '../../src/core/clock.js';
@@ -70,7 +71,7 @@ describe('Jira client paging against the fake', () => {
   it('Cloud: the old search endpoint answers 410 with the migration message', async () => {
     const data = cloudDataset();
     const client = await clientFor(data);
-    const err = await client.http.getJson(testContext(), '/rest/api/2/search', { jql: 'project = X' }).catch((e: unknown) => e);
+    const err = await client.http.getJson(testContext(), '/rest/api/2/search', OffsetIssuePageSchema, { jql: 'project = X' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceError);
     expect((err as SourceError).status).toBe(410);
     expect((err as SourceError).message).toContain('/rest/api/3/search/jql');

@@ -1,23 +1,34 @@
 /**
  * Thin typed access to the Jira endpoints okr-metrics needs, for Cloud and Data Center.
- * Every call goes through the shared HttpClient (auth, retries, 429/Retry-After, counting).
+ * Every call goes through the shared HttpClient (auth, retries, 429/Retry-After, counting)
+ * and reads its body through the endpoint's schema in jira-api.ts.
  * Paging lives here so the figures logic above it sees plain arrays.
  */
+import type { z } from 'zod';
 import { SourceError, type CollectContext } from '../../src/core/source.js';
 import type { HttpClient } from '../../src/core/http-client.js';
-import type {
-  AgilePage,
-  BoardConfiguration,
-  ChangelogHistory,
-  JiraBoard,
-  JiraField,
-  JiraFlavor,
-  JiraIssue,
-  JiraSprint,
-  OffsetIssuePage,
-  SprintReport,
-  TokenIssuePage,
-  VelocityChart,
+import {
+  BoardConfigurationSchema,
+  BoardListSchema,
+  ChangelogPageSchema,
+  FieldListSchema,
+  JiraIssueSchema,
+  OffsetIssuePageSchema,
+  OffsetSearchPageSchema,
+  SprintListSchema,
+  SprintReportSchema,
+  TokenIssuePageSchema,
+  VelocityChartSchema,
+  type BoardConfiguration,
+  type ChangelogHistory,
+  type JiraBoard,
+  type JiraField,
+  type JiraFlavor,
+  type JiraIssue,
+  type JiraSprint,
+  type SearchIssue,
+  type SprintReport,
+  type VelocityChart,
 } from './jira-api.js';
 
 /** Page size asked for; servers may cap it lower and the loops read the real size back. */
@@ -37,15 +48,15 @@ export class JiraClient {
 
   /** Boards whose name contains `name` (Jira's filter is a substring match). */
   boardsNamed(ctx: CollectContext, name: string): Promise<JiraBoard[]> {
-    return this.agilePages<JiraBoard>(ctx, '/rest/agile/1.0/board', { name });
+    return this.agilePages<JiraBoard>(ctx, '/rest/agile/1.0/board', BoardListSchema, { name });
   }
 
   boardConfiguration(ctx: CollectContext, boardId: number): Promise<BoardConfiguration> {
-    return this.http.getJson<BoardConfiguration>(ctx, `/rest/agile/1.0/board/${boardId}/configuration`);
+    return this.http.getJson(ctx, `/rest/agile/1.0/board/${boardId}/configuration`, BoardConfigurationSchema);
   }
 
   fields(ctx: CollectContext): Promise<JiraField[]> {
-    return this.http.getJson<JiraField[]>(ctx, `${this.platform}/field`);
+    return this.http.getJson(ctx, `${this.platform}/field`, FieldListSchema);
   }
 
   /**
@@ -53,17 +64,30 @@ export class JiraClient {
    * order, then active ones), every page until the last.
    */
   sprints(ctx: CollectContext, boardId: number, startAt = 0): Promise<JiraSprint[]> {
-    return this.agilePages<JiraSprint>(ctx, `/rest/agile/1.0/board/${boardId}/sprint`, { state: 'closed,active' }, startAt);
+    return this.agilePages<JiraSprint>(ctx, `/rest/agile/1.0/board/${boardId}/sprint`, SprintListSchema, { state: 'closed,active' }, startAt);
   }
 
   /** Jira's own velocity-chart data (undocumented greenhopper API; Cloud and DC). */
   velocity(ctx: CollectContext, boardId: number): Promise<VelocityChart> {
-    return this.http.getJson<VelocityChart>(ctx, '/rest/greenhopper/1.0/rapid/charts/velocity', { rapidViewId: boardId });
+    return this.http.getJson(ctx, '/rest/greenhopper/1.0/rapid/charts/velocity', VelocityChartSchema, { rapidViewId: boardId });
   }
 
-  /** Jira's Sprint Report data for one sprint (undocumented greenhopper API; Cloud and DC). */
-  sprintReport(ctx: CollectContext, boardId: number, sprintId: number): Promise<SprintReport> {
-    return this.http.getJson<SprintReport>(ctx, '/rest/greenhopper/1.0/rapid/charts/sprintreport', { rapidViewId: boardId, sprintId });
+  /**
+   * Jira's Sprint Report data for one sprint (undocumented greenhopper API; Cloud and DC). A
+   * report without the issue lists the commitment is summed from fails that sprint by name.
+   */
+  async sprintReport(ctx: CollectContext, boardId: number, sprintId: number): Promise<SprintReport> {
+    try {
+      return await this.http.getJson(ctx, '/rest/greenhopper/1.0/rapid/charts/sprintreport', SprintReportSchema, { rapidViewId: boardId, sprintId });
+    } catch (e) {
+      if (!(e instanceof SourceError) || e.reason !== 'invalid_output') throw e;
+      const detail = e.message.replace(/^.*? with an unexpected body: /, '');
+      throw new SourceError(
+        'invalid_output',
+        `jira: the Sprint Report of sprint ${sprintId} (board ${boardId}) lacks what its figures are computed from (${detail}); the sprint is not counted until Jira answers with it`,
+        e.status,
+      );
+    }
   }
 
   /** Every issue of a sprint with the given fields, optionally with changelogs. */
@@ -71,13 +95,13 @@ export class JiraClient {
     const out: JiraIssue[] = [];
     let startAt = 0;
     for (let n = 0; n < MAX_PAGES; n++) {
-      const page = await this.http.getJson<OffsetIssuePage>(ctx, `/rest/agile/1.0/sprint/${sprintId}/issue`, {
+      const page = await this.http.getJson(ctx, `/rest/agile/1.0/sprint/${sprintId}/issue`, OffsetIssuePageSchema, {
         startAt,
         maxResults: PAGE_SIZE,
         fields: fields.join(','),
         expand: withChangelog ? 'changelog' : undefined,
       });
-      const issues = page?.issues ?? [];
+      const issues = page.issues;
       out.push(...issues);
       startAt += issues.length;
       if (issues.length === 0 || page.isLast === true || (page.total !== undefined && startAt >= page.total)) return out;
@@ -94,11 +118,11 @@ export class JiraClient {
     await Promise.all(
       cut.map(async (issue) => {
         if (this.flavor === 'datacenter') {
-          const full = await this.http.getJson<JiraIssue>(ctx, `/rest/api/2/issue/${encodeURIComponent(issue.key)}`, { fields: 'status', expand: 'changelog' });
+          const full = await this.http.getJson(ctx, `/rest/api/2/issue/${encodeURIComponent(issue.key)}`, JiraIssueSchema, { fields: 'status', expand: 'changelog' });
           issue.changelog = full.changelog ?? issue.changelog;
           return;
         }
-        const histories = await this.agilePages<ChangelogHistory>(ctx, `/rest/api/3/issue/${encodeURIComponent(issue.key)}/changelog`, {});
+        const histories = await this.agilePages<ChangelogHistory>(ctx, `/rest/api/3/issue/${encodeURIComponent(issue.key)}/changelog`, ChangelogPageSchema, {});
         issue.changelog = { startAt: 0, maxResults: histories.length, total: histories.length, histories };
       }),
     );
@@ -108,30 +132,30 @@ export class JiraClient {
    * Every issue matching `jql`. Cloud: enhanced search with nextPageToken (the old /search
    * answers 410 there); Data Center: /rest/api/2/search with startAt.
    */
-  async search(ctx: CollectContext, jql: string, fields: string[]): Promise<JiraIssue[]> {
-    const out: JiraIssue[] = [];
+  async search(ctx: CollectContext, jql: string, fields: string[]): Promise<SearchIssue[]> {
+    const out: SearchIssue[] = [];
     // Cloud returns only `id` unless fields are named.
     const fieldList = fields.length > 0 ? fields.join(',') : 'id';
     if (this.flavor === 'cloud') {
       let token: string | undefined;
       for (let n = 0; n < MAX_PAGES; n++) {
-        const page = await this.http.getJson<TokenIssuePage>(ctx, '/rest/api/3/search/jql', {
+        const page = await this.http.getJson(ctx, '/rest/api/3/search/jql', TokenIssuePageSchema, {
           jql,
           fields: fieldList,
           maxResults: PAGE_SIZE,
           nextPageToken: token,
         });
-        out.push(...(page?.issues ?? []));
+        out.push(...page.issues);
         // The last page may carry isLast: true, or simply no token (JRACLOUD-92184).
-        token = page?.nextPageToken ?? undefined;
-        if (page?.isLast === true || !token) return out;
+        token = page.nextPageToken ?? undefined;
+        if (page.isLast === true || !token) return out;
       }
       throw runaway('/rest/api/3/search/jql');
     }
     let startAt = 0;
     for (let n = 0; n < MAX_PAGES; n++) {
-      const page = await this.http.getJson<OffsetIssuePage>(ctx, '/rest/api/2/search', { jql, fields: fieldList, startAt, maxResults: PAGE_SIZE });
-      const issues = page?.issues ?? [];
+      const page = await this.http.getJson(ctx, '/rest/api/2/search', OffsetSearchPageSchema, { jql, fields: fieldList, startAt, maxResults: PAGE_SIZE });
+      const issues = page.issues;
       out.push(...issues);
       startAt += issues.length;
       if (issues.length === 0 || page.total === undefined || startAt >= page.total) return out;
@@ -140,15 +164,21 @@ export class JiraClient {
   }
 
   /** Every value of an Agile-style list from `startAt` on: loop on `isLast`, tolerate a missing `total` and empty pages. */
-  private async agilePages<T>(ctx: CollectContext, path: string, query: Record<string, string | number>, startAt = 0): Promise<T[]> {
+  private async agilePages<T>(
+    ctx: CollectContext,
+    path: string,
+    schema: z.ZodType<{ values: T[]; isLast?: boolean; total?: number }>,
+    query: Record<string, string | number>,
+    startAt = 0,
+  ): Promise<T[]> {
     const out: T[] = [];
     let at = startAt;
     for (let n = 0; n < MAX_PAGES; n++) {
-      const page = await this.http.getJson<AgilePage<T>>(ctx, path, { ...query, startAt: at, maxResults: PAGE_SIZE });
-      const values = page?.values ?? [];
+      const page = await this.http.getJson(ctx, path, schema, { ...query, startAt: at, maxResults: PAGE_SIZE });
+      const values = page.values;
       out.push(...values);
       at += values.length;
-      const last = page?.isLast ?? (page?.total !== undefined ? at >= page.total : values.length === 0);
+      const last = page.isLast ?? (page.total !== undefined ? at >= page.total : values.length === 0);
       if (last || values.length === 0) return out;
     }
     throw runaway(path);

@@ -10,6 +10,7 @@ import { promtoolCheckMetrics } from '../../tests/support/binaries.js';
 import { SourceError, type Snapshot } from '../../src/core/source.js';
 import { snapshotProblem } from '../../src/core/snapshot.js';
 import { testContext } from '../testing/collect-context.js';
+import { startAnswerProxy } from '../testing/answer-proxy.js';
 import { SOURCES } from '../index.js';
 import { jiraPlugin } from './plugin.js';
 import { sourceDeps } from '../../src/config/source-deps.js';
@@ -408,6 +409,62 @@ describe('Jira collector housekeeping', () => {
     expect(logged.some((m) => m.includes('another site'))).toBe(true);
   });
 
+  it('a Sprint Report without its issue lists fails that sprint with a clear error, never 0 committed points', async () => {
+    // Jira answers 200 with the sums but none of the issue lists the commitment is summed from.
+    const hollow = (sprintId: number, state: string) => ({
+      path: /\/sprintreport$/,
+      query: { sprintId: String(sprintId) },
+      status: 200,
+      body: { contents: { completedIssuesEstimateSum: { value: 7, text: '7.0' } }, sprint: { id: sprintId, state } },
+      times: 1000,
+    });
+    const P = { board: 'Platform', team: 'platform' };
+    const w = warningsContext();
+    const collector = s.collector();
+
+    // A closed sprint (100, older than the velocity chart): the board keeps no figures rather than wrong ones.
+    s.fake.data.failures.push(hollow(100, 'CLOSED'));
+    let snap = await collector.collect(w.ctx());
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, P)).toBeUndefined();
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'committed' })).toBeUndefined();
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Mobile', team: 'mobile' })).toBe(3); // the other board is unaffected
+    expect(w.warnings).toContainEqual(expect.stringMatching(/^jira: the Sprint Report of sprint 100 \(board 1\) lacks what its figures are computed from \(contents\.completedIssues: .*expected array/));
+    // Not cached: the sprint is asked for again, and counted once Jira answers with the lists.
+    s.fake.data.failures.length = 0;
+    snap = await collector.collect(w.ctx());
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, P)).toBe(201);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'committed' })).toBe(20);
+
+    // The active sprint (105): its last good figures stay, logged once.
+    s.fake.data.failures.push(hollow(105, 'ACTIVE'));
+    s.clock.now += 60_000;
+    snap = await collector.collect(w.ctx());
+    s.clock.now += 60_000;
+    snap = await collector.collect(w.ctx());
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'committed' })).toBe(20);
+    expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'completed' })).toBe(7);
+    expect(w.warnings.filter((m) => m.startsWith('jira: the Sprint Report of sprint 105 (board 1)'))).toHaveLength(1);
+  });
+
+  it('a cache file of the wrong shape is reported with the file and the field, and rebuilt, never trusted', async () => {
+    // Valid JSON for this site, but figures that are not numbers: read by cast, they would be summed as strings.
+    const url = s.fake.url;
+    const bad = { version: 1, url, boards: { '1': { closedListed: 6, anchorId: 104, closed: { '100': { id: 100, name: 'PLAT Sprint 0', state: 'closed', committed: '999', completed: 7, source: 'velocity' } } } } };
+    writeFileSync(join(s.stateDir, CACHE_FILE), JSON.stringify(bad));
+    const loaded = parseConfig(cloudConfigYaml(url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
+    const logged: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+    const logger = { ...silentLogger(), warn: (o: Record<string, unknown>, m: string) => void logged.push({ fields: o, msg: m }), info: () => undefined } as never;
+    const snap = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(testContext());
+    expect(logged).toEqual([
+      {
+        msg: 'jira sprint cache is not valid; starting afresh (closed sprints will be fetched again)',
+        fields: { file: join(s.stateDir, CACHE_FILE), err: 'boards.1.closed.100.committed: Invalid input: expected number, received string' },
+      },
+    ]);
+    expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
+    expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
+  });
+
   it('completes changelogs that issue lists cut short before replaying them', async () => {
     s.fake.data.changelogCap = 1;
     const snap = await s.collector().collect(testContext());
@@ -513,6 +570,65 @@ describe('Jira collector under the source runner', () => {
       expect(text).toContain('okr_source_requests_total{source="jira",status="404"} 3');
       expect(text).toContain('okr_source_requests_total{source="jira",status="429"} 1');
       expect(text).toContain('jira_sprints_closed_total{board="Platform",team="platform"} 5');
+      await runner.stop();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('behind a proxy answering 200 {"hello":"world"}: down with invalid_output, the last values kept, the missing field logged', async () => {
+    const { SourceRunner } = await import('../../src/serve/source-runner.js');
+    const s = await setup();
+    const proxy = await startAnswerProxy(s.fake.url);
+    try {
+      const loaded = parseConfig(cloudConfigYaml(proxy.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
+      const clock = fixedClock(CLOUD_NOW.getTime());
+      const logged: Array<Record<string, unknown>> = [];
+      const logger = { ...silentLogger(), warn: (o: Record<string, unknown>, m?: string) => void logged.push(typeof o === 'string' ? { msg: o } : { ...o, msg: m }) } as never;
+      const collector = jiraPlugin.create(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock }));
+      const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 60, logger, clock });
+      await runner.runOnce();
+      expect(runner.getHealth().up).toBe(true);
+      const incidents = () => value(runner.lastGood(), JIRA_METRICS.queryIssues, { query: 'security_incidents' });
+      expect(incidents()).toBe(3);
+
+      proxy.hijack = () => ({ hello: 'world' });
+      await runner.runOnce();
+      const text = await renderSnapshot([...runner.healthFamilies(), ...runner.lastGood()]);
+      expect(text).toContain('okr_source_up{source="jira"} 0');
+      expect(text).toContain('okr_source_errors_total{source="jira",reason="invalid_output"} 1');
+      // A "zero security incidents" key result must not turn green because a proxy answered.
+      expect(incidents()).toBe(3);
+      expect(value(runner.lastGood(), JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
+      // Each failing item is logged once with the field that was missing; the body itself never is.
+      const queryWarning = logged.find((l) => String(l.msg).includes('/rest/api/3/search/jql'));
+      expect(queryWarning?.msg).toBe('jira: GET /rest/api/3/search/jql answered 200 with an unexpected body: issues: Invalid input: expected array, received undefined');
+      expect(logged.at(-1)).toMatchObject({ reason: 'invalid_output', msg: 'source collection failed; serving last good values' });
+      expect(JSON.stringify(logged)).not.toContain('world');
+      await runner.stop();
+    } finally {
+      await proxy.close();
+      await s.close();
+    }
+  });
+
+  it('a timeout names the search that was retrying and why, with reason timeout', async () => {
+    const { SourceRunner } = await import('../../src/serve/source-runner.js');
+    const s = await setup();
+    try {
+      s.fake.data.failures.push({ path: /\/search\/jql$/, status: 503, times: 1000 });
+      const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
+      const clock = fixedClock(CLOUD_NOW.getTime());
+      // Each retry wait lasts until the collection is aborted: the timeout lands in one.
+      const waitForever = (_ms: number, signal: AbortSignal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+      const collector = new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir: s.stateDir, clock }), { sleep: waitForever });
+      const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 3, logger: silentLogger(), clock });
+      await runner.runOnce();
+      expect(runner.getHealth().lastError).toEqual({
+        reason: 'timeout',
+        // Both queries were retrying when the time ran out; the boards had been read.
+        message: 'timed out after 3s while GET /rest/api/3/search/jql was retrying after 503 Service Unavailable (1 other request in flight)',
+      });
       await runner.stop();
     } finally {
       await s.close();

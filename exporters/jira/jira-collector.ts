@@ -11,7 +11,7 @@ import { SourceError, type CollectContext, type Collector, type Snapshot, type S
 import type { Clock } from '../../src/core/clock.js';
 import { HttpClient, type HttpAuth } from '../../src/core/http-client.js';
 import { jqlQuery, type JiraConfig, type JqlQuery } from './config.js';
-import type { JiraField, JiraIssue } from './jira-api.js';
+import type { JiraField, SearchIssue } from './jira-api.js';
 import { JiraClient } from './jira-client.js';
 import { renderJiraSnapshot, type QueryResult } from './jira-metrics.js';
 import { currentPeriodDates, fillJqlPlaceholders } from './jql-period.js';
@@ -258,7 +258,7 @@ export class JiraCollector implements Collector {
   }
 
   /** For the backfill: issues matching `jql` with `fields` plus the query points field, if any. */
-  async searchWithPoints(ctx: CollectContext, jql: string, fields: string[]): Promise<{ issues: JiraIssue[]; pointsField?: PointsField }> {
+  async searchWithPoints(ctx: CollectContext, jql: string, fields: string[]): Promise<{ issues: SearchIssue[]; pointsField?: PointsField }> {
     const pointsField = await this.pointsFieldForQueries(ctx);
     const issues = await this.client.search(ctx, jql, pointsField ? [...fields, pointsField.id] : fields);
     return { issues, pointsField };

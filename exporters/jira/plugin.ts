@@ -21,6 +21,8 @@ export const jiraPlugin = {
         typeof b === 'number' ? { name: String(b) } : { name: b.name ?? String(b.id), ...(b.team ? { team: b.team } : {}), ...(b.name !== undefined && b.id !== undefined ? { aliases: [String(b.id)] } : {}) },
       ),
       unknown: (name) => `board "${name}" is not in sources.jira.boards`,
+      // Boards named only under teams.<team>.jira_boards are collected too.
+      teamsCollected: true,
     },
     query: { names: (s) => Object.keys(s.queries).map((name) => ({ name })), unknown: (name) => `query "${name}" is not defined in sources.jira.queries` },
   },

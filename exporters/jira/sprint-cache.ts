@@ -6,32 +6,53 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { schemaProblem } from '../../src/core/schema-problem.js';
 import { writeJsonFileAtomic } from '../../src/core/state-file.js';
 import type { SprintDates, SprintFigures } from './sprint-figures.js';
 
 export const CACHE_FILE = 'jira-sprints.json';
 const VERSION = 1;
 
-export interface CachedBoard {
+const seconds = z.number().optional();
+const SprintFiguresSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  state: z.string(),
+  startTime: seconds,
+  endTime: seconds,
+  completeTime: seconds,
+  committed: z.number(),
+  completed: z.number(),
+  source: z.enum(['velocity', 'sprint_report', 'issues']),
+});
+
+const CachedBoardSchema = z.object({
   /**
    * How many closed sprints the board's sprint list held (including other boards' sprints it
    * shows), and the id of the last one: the next refresh asks only for the list's tail.
    */
-  closedListed: number;
-  anchorId?: number;
+  closedListed: z.number().int().nonnegative(),
+  anchorId: z.number().int().optional(),
   /** Figures of the board's own closed sprints, by sprint id. */
-  closed: Record<string, SprintFigures>;
+  closed: z.record(z.string(), SprintFiguresSchema),
   /** The board's active sprints at the last read of its sprint list, and when that was (Unix ms). */
-  active?: SprintDates[];
-  listedAt?: number;
-}
+  active: z.array(SprintFiguresSchema.omit({ committed: true, completed: true, source: true })).optional(),
+  listedAt: z.number().optional(),
+});
+export type CachedBoard = z.infer<typeof CachedBoardSchema>;
 
-interface CacheFile {
-  version: number;
+/** The file is a cache, but the counters are sums over it: it is read through a schema, never trusted by cast. */
+const CacheFileSchema = z.object({
+  version: z.literal(VERSION),
   /** Sprint ids are per site: a cache made for another Jira is ignored. */
-  url: string;
-  boards: Record<string, CachedBoard>;
-}
+  url: z.string(),
+  boards: z.record(z.string(), CachedBoardSchema),
+});
+type CacheFile = z.infer<typeof CacheFileSchema>;
+
+/** Just enough to tell a cache of another site or version from a damaged one. */
+const CacheHeaderSchema = z.looseObject({ version: z.unknown(), url: z.unknown() });
 
 export class SprintCache {
   private dirty = false;
@@ -50,17 +71,24 @@ export class SprintCache {
     } catch {
       return new SprintCache(file, empty);
     }
+    let json: unknown;
     try {
-      const parsed = JSON.parse(text) as CacheFile;
-      if (parsed.version !== VERSION || parsed.url !== url || typeof parsed.boards !== 'object') {
-        logger.info({ file }, 'jira sprint cache is for another site or version; starting afresh');
-        return new SprintCache(file, empty);
-      }
-      return new SprintCache(file, parsed);
+      json = JSON.parse(text);
     } catch {
       logger.warn({ file }, 'jira sprint cache is unreadable; starting afresh (closed sprints will be fetched again)');
       return new SprintCache(file, empty);
     }
+    const header = CacheHeaderSchema.safeParse(json);
+    if (header.success && (header.data.version !== VERSION || header.data.url !== url)) {
+      logger.info({ file }, 'jira sprint cache is for another site or version; starting afresh');
+      return new SprintCache(file, empty);
+    }
+    const parsed = CacheFileSchema.safeParse(json);
+    if (!parsed.success) {
+      logger.warn({ file, err: schemaProblem(parsed.error) }, 'jira sprint cache is not valid; starting afresh (closed sprints will be fetched again)');
+      return new SprintCache(file, empty);
+    }
+    return new SprintCache(file, parsed.data);
   }
 
   board(boardId: number): CachedBoard {

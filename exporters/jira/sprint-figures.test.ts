@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JiraField, JiraIssue } from './jira-api.js';
+import { SprintReportSchema, type JiraField, type JiraIssue } from './jira-api.js';
 import { figuresFromIssues, inSprintAt, pointsAt, sprintDates, sprintReportFigures, velocityFigures } from './sprint-figures.js';
 import { boardEstimationField, discoverPointsField } from './story-points-field.js';
 
@@ -105,6 +105,8 @@ describe('Sprint Report figures', () => {
       },
     };
     expect(sprintReportFigures(report)).toEqual({ committed: 12.5, completed: 7 });
-    expect(sprintReportFigures({ ...report, contents: { completedIssuesEstimateSum: { text: 'null' } } })).toEqual({ committed: 0, completed: 0 });
+    // A report without its issue lists is not a sprint of 0 points: the schema refuses it before any figure is computed.
+    expect(SprintReportSchema.safeParse(report).success).toBe(true);
+    expect(SprintReportSchema.safeParse({ ...report, contents: { completedIssuesEstimateSum: { text: 'null' } } }).success).toBe(false);
   });
 });

@@ -49,7 +49,7 @@ export function velocityFigures(chart: VelocityChart, sprintId: number): { commi
   const entry = chart.velocityStatEntries?.[String(sprintId)];
   if (!entry) return undefined;
   // An empty sum comes as {"text":"null"} with no value: no estimated work, i.e. 0.
-  const num = (v: { value?: number } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
+  const num = (v: { value?: number | null } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
   return { committed: num(entry.estimated), completed: num(entry.completed) };
 }
 
@@ -59,12 +59,14 @@ export function velocityFigures(chart: VelocityChart, sprintId: number): { commi
  * completed = current estimate total of the completed issues (so far, while the sprint runs).
  */
 export function sprintReportFigures(report: SprintReport): { committed: number; completed: number } {
-  const c = report.contents ?? {};
-  const added = new Set(Object.entries(c.issueKeysAddedDuringSprint ?? {}).filter(([, v]) => v).map(([k]) => k));
-  const atStart = [...(c.completedIssues ?? []), ...(c.issuesNotCompletedInCurrentSprint ?? []), ...(c.puntedIssues ?? []), ...(c.issuesCompletedInAnotherSprint ?? [])];
-  const num = (v: { value?: number } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
+  // The schema (jira-api.ts) guarantees the four lists: a report without them never gets here.
+  const c = report.contents;
+  const added = new Set(Object.entries(c.issueKeysAddedDuringSprint).filter(([, v]) => v).map(([k]) => k));
+  const atStart = [...c.completedIssues, ...c.issuesNotCompletedInCurrentSprint, ...c.puntedIssues, ...c.issuesCompletedInAnotherSprint];
+  // An unestimated issue's value is absent (`{}`): it commits 0 points.
+  const num = (v: { value?: number | null } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
   let committed = 0;
-  for (const i of atStart) if (!added.has(i.key)) committed += num(i.estimateStatistic?.statFieldValue);
+  for (const i of atStart) if (!added.has(i.key)) committed += num(i.estimateStatistic.statFieldValue);
   return { committed: roundPoints(committed), completed: roundPoints(num(c.completedIssuesEstimateSum)) };
 }
 

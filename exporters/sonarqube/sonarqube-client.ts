@@ -1,14 +1,26 @@
 /**
  * The SonarQube Web API (v1) as okr-metrics needs it, for Server 10.x / 2025.x and Cloud.
- * Every call goes through the shared HttpClient (auth, retries, 429, request counting).
- * Responses are read defensively: values are strings, shapes differ across versions, and
- * anything missing is `undefined`, never 0.
+ * Every call goes through the shared HttpClient (auth, retries, 429, request counting) and
+ * reads its body through the endpoint's schema (sonarqube-api.ts): values are strings, shapes
+ * differ across versions, a metric without data is `undefined` (never 0), and a body without
+ * the envelope fails with `invalid_output`.
  */
 import { Secret } from '../../src/core/secrets.js';
 import type { CollectContext } from '../../src/core/source.js';
 import { SourceError } from '../../src/core/source.js';
 import { HttpClient, type HttpAuth } from '../../src/core/http-client.js';
 import type { Clock } from '../../src/core/clock.js';
+import {
+  BranchListSchema,
+  ComponentSearchSchema,
+  MeasuresComponentSchema,
+  ProjectStatusSchema,
+  SearchHistorySchema,
+  type RawMeasure,
+  type SearchHistoryResponse,
+} from './sonarqube-api.js';
+
+export type { RawMeasure, SearchHistoryResponse };
 
 export type SonarFlavor = 'server' | 'cloud';
 
@@ -41,26 +53,6 @@ export interface BranchInfo {
 }
 
 export type QualityGateStatus = 'OK' | 'WARN' | 'ERROR' | 'NONE';
-
-/** One history entry as the API sends it: `value` is absent when the analysis lacks the metric. */
-export interface SearchHistoryResponse {
-  paging: Paging;
-  measures: Array<{ metric: string; history?: Array<{ date: string; value?: string }> }>;
-}
-
-interface Paging {
-  pageIndex: number;
-  pageSize: number;
-  total: number;
-}
-
-/** A measure as `/api/measures/component` returns it, across versions (≤8.0 `periods`, 8.1+ `period`). */
-export interface RawMeasure {
-  metric: string;
-  value?: string;
-  period?: { index?: number; value?: string };
-  periods?: Array<{ index?: number; value?: string }>;
-}
 
 /** Elasticsearch-backed searches refuse results past the first 10,000. */
 const SEARCH_RESULT_WINDOW = 10_000;
@@ -130,34 +122,26 @@ export class SonarqubeClient {
         ctx.logger.warn({ listed: out.length }, `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`);
         break;
       }
-      const page = await this.http.getJson<{ paging?: Paging; components?: Array<{ key?: string; name?: string }> }>(ctx, 'api/components/search', {
+      const page = await this.http.getJson(ctx, 'api/components/search', ComponentSearchSchema, {
         qualifiers: 'TRK',
         organization: this.opts.organization,
         p,
         ps: LIST_PAGE_SIZE,
       });
-      const components = page?.components ?? [];
-      for (const c of components) {
-        if (typeof c.key !== 'string' || seen.has(c.key)) continue;
+      for (const c of page.components) {
+        if (seen.has(c.key)) continue;
         seen.add(c.key);
         out.push({ key: c.key, name: c.name ?? c.key });
       }
-      const total = page?.paging?.total;
-      if (components.length === 0 || total === undefined || p * LIST_PAGE_SIZE >= total) break;
+      if (page.components.length === 0 || p * LIST_PAGE_SIZE >= page.paging.total) break;
     }
     return out;
   }
 
   /** Branches of a project (`/api/project_branches/list`): which one is main, when each was analysed. */
   async branches(ctx: CollectContext, project: string): Promise<BranchInfo[]> {
-    const body = await this.http.getJson<{ branches?: Array<{ name?: string; isMain?: boolean; analysisDate?: string }> }>(
-      ctx,
-      'api/project_branches/list',
-      { project },
-    );
-    return (body?.branches ?? [])
-      .filter((b): b is { name: string; isMain?: boolean; analysisDate?: string } => typeof b.name === 'string')
-      .map((b) => ({ name: b.name, isMain: b.isMain === true, analysisTime: parseSonarDate(b.analysisDate) }));
+    const body = await this.http.getJson(ctx, 'api/project_branches/list', BranchListSchema, { project });
+    return body.branches.map((b) => ({ name: b.name, isMain: b.isMain === true, analysisTime: parseSonarDate(b.analysisDate) }));
   }
 
   /**
@@ -171,15 +155,15 @@ export class SonarqubeClient {
     if (keys.length === 0) return new Map();
     for (let attempt = 0; ; attempt++) {
       try {
-        const body = await this.http.getJson<{ component?: { measures?: RawMeasure[] } }>(ctx, 'api/measures/component', {
+        const body = await this.http.getJson(ctx, 'api/measures/component', MeasuresComponentSchema, {
           component: project,
           branch,
           metricKeys: keys.join(','),
         });
         const out = new Map<string, number>();
-        for (const m of body?.component?.measures ?? []) {
+        for (const m of body.component.measures) {
           const v = measureValue(m);
-          if (typeof m.metric === 'string' && v !== undefined) out.set(m.metric, v);
+          if (v !== undefined) out.set(m.metric, v);
         }
         return out;
       } catch (e) {
@@ -196,11 +180,11 @@ export class SonarqubeClient {
 
   /** Quality gate status of a project (or branch). `NONE`: no gate or no analysis yet. */
   async qualityGate(ctx: CollectContext, project: string, branch?: string): Promise<QualityGateStatus> {
-    const body = await this.http.getJson<{ projectStatus?: { status?: string } }>(ctx, 'api/qualitygates/project_status', {
+    const body = await this.http.getJson(ctx, 'api/qualitygates/project_status', ProjectStatusSchema, {
       projectKey: project,
       branch,
     });
-    const s = body?.projectStatus?.status;
+    const s = body.projectStatus.status;
     return s === 'OK' || s === 'WARN' || s === 'ERROR' ? s : 'NONE';
   }
 
@@ -210,7 +194,7 @@ export class SonarqubeClient {
     q: { project: string; metrics: readonly string[]; from?: Date; to?: Date; branch?: string; page: number; pageSize: number },
   ): Promise<SearchHistoryResponse> {
     if (q.pageSize < 1 || q.pageSize > MAX_HISTORY_PAGE_SIZE) throw new RangeError(`search_history page size must be 1..${MAX_HISTORY_PAGE_SIZE}`);
-    const body = await this.http.getJson<Partial<SearchHistoryResponse> | null>(ctx, 'api/measures/search_history', {
+    return this.http.getJson(ctx, 'api/measures/search_history', SearchHistorySchema, {
       component: q.project,
       metrics: q.metrics.join(','),
       branch: q.branch,
@@ -219,10 +203,6 @@ export class SonarqubeClient {
       p: q.page,
       ps: q.pageSize,
     });
-    return {
-      paging: body?.paging ?? { pageIndex: q.page, pageSize: q.pageSize, total: 0 },
-      measures: Array.isArray(body?.measures) ? body.measures : [],
-    };
   }
 }
 

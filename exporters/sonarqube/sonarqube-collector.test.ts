@@ -18,6 +18,7 @@ import { sonarqubePlugin } from './plugin.js';
 import { sourceDeps } from '../../src/config/source-deps.js';
 import { snapshotProblem } from '../../src/core/snapshot.js';
 import { testContext } from '../testing/collect-context.js';
+import { startAnswerProxy, type AnswerProxy } from '../testing/answer-proxy.js';
 import { startFakeSonarqube, type FakeSonarqube } from './simulator/fake-sonarqube.js';
 import { SonarqubeCollector } from './sonarqube-collector.js';
 import { SonarqubeClient } from './sonarqube-client.js';
@@ -47,8 +48,8 @@ function valueOf(snapshot: Snapshot, name: string, match: Record<string, string>
   return fam?.samples.find((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-function capturingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string; project?: string }> } {
-  const lines: Array<{ level: number; msg: string; project?: string }> = [];
+function capturingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string; project?: string; err?: string }> } {
+  const lines: Array<{ level: number; msg: string; project?: string; err?: string }> = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) }) as unknown as Logger;
   return { logger, lines };
 }
@@ -307,6 +308,63 @@ describe('sonarqube collector under the runner', () => {
     const errors = families.find((f) => f.name === 'okr_source_errors_total')!.samples;
     expect(errors.find((e) => e.labels.reason === 'auth')!.value).toBe(1);
     await runner.stop();
+  });
+});
+
+describe('sonarqube answers of an unexpected shape', () => {
+  let proxy: AnswerProxy | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  it('behind a proxy answering 200 {"hello":"world"}: down with invalid_output, every coverage series stays', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    proxy = await startAnswerProxy(fake.url);
+    const { logger, lines } = capturingLogger();
+    const collector = collectorFor(`    url: ${proxy.url}\n    token: \${SONAR_TOKEN}\n    projects: all\n`, TEAMS);
+    const runner = new SourceRunner(collector, { intervalSeconds: 1800, timeoutSeconds: 60, logger, clock });
+    await runner.runOnce();
+    expect(runner.getHealth().up).toBe(true);
+    const coverage = () => (runner.lastGood().find((f) => f.name === SONARQUBE_METRICS.coverage)?.samples ?? []).map((x) => [x.labels.project, x.value]);
+    const before = coverage();
+    expect(before.length).toBeGreaterThanOrEqual(2);
+
+    proxy.hijack = () => ({ hello: 'world' });
+    await runner.runOnce();
+    expect(runner.getHealth()).toMatchObject({ up: false, lastError: { reason: 'invalid_output' } });
+    expect(runner.getHealth().lastError!.message).toBe(
+      'sonarqube: GET /api/components/search answered 200 with an unexpected body: paging: Invalid input: expected object, received undefined; components: Invalid input: expected array, received undefined',
+    );
+    expect(coverage()).toEqual(before);
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['source collection failed; serving last good values']);
+    await runner.stop();
+  });
+
+  it('one project answering an unexpected shape keeps its last values; the others are fresh and the source stays up', async () => {
+    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
+    proxy = await startAnswerProxy(fake.url);
+    const collector = collectorFor(`    url: ${proxy.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, { key: web-app, branch: develop }]\n`, TEAMS);
+    const { logger, lines } = capturingLogger();
+    const first = await collector.collect({ ...testContext(), logger });
+    const web = { project: 'web-app', branch: 'develop' };
+    expect(valueOf(first, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);
+
+    // A measures answer without `component.measures` for web-app: not "no coverage", but unknown.
+    proxy.hijack = (req) => (req.path === '/api/measures/component' && req.query.get('component') === 'web-app' ? { component: { key: 'web-app' } } : undefined);
+    fake.state.projects.find((p) => p.key === 'billing-api')!.branches[0]!.measures!.coverage = '88.0';
+    const second = await collector.collect({ ...testContext(), logger });
+    expect(valueOf(second, SONARQUBE_METRICS.coverage, { project: 'billing-api' })).toBe(0.88);
+    expect(valueOf(second, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);
+    expect(valueOf(second, SONARQUBE_METRICS.projectsSkipped, {})).toBe(0);
+    const warnings = lines.filter((l) => l.level === 40) as Array<{ msg: string; project?: string; err?: string }>;
+    expect(warnings.map((w) => [w.msg, w.project, w.err])).toEqual([
+      [
+        'sonarqube: project failed; keeping its last values',
+        'web-app',
+        'sonarqube: GET /api/measures/component answered 200 with an unexpected body: component.measures: Invalid input: expected array, received undefined',
+      ],
+    ]);
   });
 });
 

@@ -2,9 +2,9 @@
  * SonarQube collector: for each project (listed, or all the token may browse), the current
  * measures and quality gate of one branch (default: the main branch), as ratios and counts.
  * A project whose requests fail is logged when its failure first appears and the rest are
- * still returned: after a passing failure (429, 5xx, network) it keeps its last values, after
- * a lasting one (403, 404) it is left out. Only refused credentials or a total failure fail
- * the collection.
+ * still returned: after a passing failure (429, 5xx, network, an answer of an unexpected
+ * shape) it keeps its last values, after a lasting one (403, 404) it is left out. Only refused
+ * credentials or a total failure fail the collection.
  */
 import type { Teams } from '../../src/core/teams.js';
 import { resolveSecret } from '../../src/core/secrets.js';
@@ -149,10 +149,14 @@ export function buildSnapshot(results: readonly ProjectResult[], skipped: number
   return out;
 }
 
-/** Failures worth waiting out (rate limits, server errors, network), as opposed to 403/404. */
+/**
+ * Failures worth waiting out (rate limits, server errors, network, an answer of the wrong
+ * shape), as opposed to 403/404. An unexpected body says nothing about the project's figures:
+ * dropping its series would read as "no coverage", so its last values stay.
+ */
 function isPassing(e: unknown): boolean {
   if (!(e instanceof SourceError)) return false;
-  return e.reason === 'rate_limited' || (e.reason === 'http' && (e.status === undefined || e.status >= 500));
+  return e.reason === 'rate_limited' || e.reason === 'invalid_output' || (e.reason === 'http' && (e.status === undefined || e.status >= 500));
 }
 
 function cmp(a: string, b: string): number {

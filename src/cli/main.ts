@@ -4,10 +4,12 @@
  * function; errors end here, with a path-like message and a meaningful exit code.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError, UsageError } from '../config/config-error.js';
 import { DURATION_RE } from '../core/duration.js';
+import { urlHasCredentials } from '../core/config-primitives.js';
 import { DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
+import type { FormatName } from '../../exporters/apilogs/log-presets.js';
 import { EXIT } from './exit-codes.js';
 import { SOURCES } from '../../exporters/index.js';
 import { VERSION } from '../version.js';
@@ -20,6 +22,12 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
   return n;
+}
+
+/** A URL argument: credentials in it would show in logs and reports (the file's auth settings carry them). */
+function urlArg(value: string): string {
+  if (urlHasCredentials(value)) throw new InvalidArgumentError('must not carry credentials (user:password@); set prometheus.basic_auth or bearer_token in the OKR file');
+  return value;
 }
 
 function duration(value: string): string {
@@ -43,6 +51,7 @@ program
   .action(async (opts: { config: string }) => {
     const { runCheck } = await import('../config/check-command.js');
     const r = runCheck(opts.config);
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(`${opts.config}: ok (${r.objectives} objectives, ${r.keyResults} key results; sources: ${r.sources.join(', ') || 'none'})\n`);
   });
 
@@ -82,8 +91,8 @@ program
   .command('logs')
   .description('one-shot: read access logs to the end and print the apilogs metrics (Prometheus text) on stdout')
   .argument('<file...>', 'access log files (- for standard input)')
-  .option('--format <format>', 'nginx, json or regex', 'nginx')
-  .option('--log-format <string>', 'nginx log_format (default: combined plus $request_time)')
+  .option('--format <format>', 'combined_rt (default: combined plus $request_time), combined, apache_common, apache_combined, json, nginx (with --log-format) or regex')
+  .option('--log-format <string>', 'nginx log_format (implies --format nginx)')
   .option('--regex <regex>', 'regular expression with named groups status, path, method, duration (--format regex)')
   .option('--duration-unit <unit>', 'unit of logged durations: s, ms, us or ns (us for Apache %D)')
   .option('--service <name>', 'service label', 'api')
@@ -91,12 +100,13 @@ program
   .option('--max-routes <n>', 'distinct routes kept before folding into route="other"', (v: string) => Number(v))
   .option('--threads <n>', 'counting threads (default 1; more help on large inputs when cores are idle)', (v: string) => Number(v))
   .option('--stats', 'print lines, bytes and lines/s of the counting itself on stderr')
-  .action(async (files: string[], opts: { format: 'nginx' | 'json' | 'regex'; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; threads?: number; stats?: boolean }) => {
+  .action(async (files: string[], opts: { format?: FormatName; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; threads?: number; stats?: boolean }) => {
     // Loaded on demand: the one-shot path needs none of the service's modules.
     const { runLogs, LogsUsageError } = await import('../logs/logs-command.js');
     let r;
     try {
-      r = await runLogs(files, { ...opts, routes: opts.route });
+      // Format warnings at once: on a large file the counting goes on for a while.
+      r = await runLogs(files, { ...opts, routes: opts.route, onFormatWarning: (w) => process.stderr.write(`okr-metrics logs: ${w}\n`) });
     } catch (e) {
       if (!(e instanceof LogsUsageError)) throw e;
       process.stderr.write(`okr-metrics logs: ${e.message}\n`);
@@ -118,22 +128,27 @@ program
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
   .option('--host <host>', `listen address (default: server.host or ${DEFAULTS.host})`)
   .option('-p, --port <port>', `listen port (default: server.port or ${DEFAULTS.port})`, port)
-  .action(async (opts: { config: string; host?: string; port?: number }) => {
+  .option('--web.config.file <file>', 'TLS and basic auth, in the Prometheus exporter-toolkit web config format (default: server.web_config_file)')
+  .action(async (opts: { config: string; host?: string; port?: number; 'web.config.file'?: string }) => {
     const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../serve/service.js')]);
     const loaded = loadConfig(opts.config);
     const logger = createLogger();
-    const service = await startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock });
+    // Signals are handled from the start: a stop during start-up waits for it, then stops
+    // cleanly (checkpoints saved, the state directory's lock released).
+    const starting = startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock, webConfigFile: opts['web.config.file'] });
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      await service.stop();
+      const service = await starting.catch(() => undefined);
+      await service?.stop();
       logger.flush?.();
       process.exit(EXIT.ok);
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
+    await starting;
   });
 
 program
@@ -143,7 +158,7 @@ program
   .option('--host <host>', 'exporter listen address (0.0.0.0 to reach it from other machines or containers)', '127.0.0.1')
   .option('-p, --port <port>', 'exporter port (taken: any free port)', port, DEFAULTS.port)
   .option('--no-prometheus', 'do not start Prometheus and Alertmanager even when installed')
-  .option('--prometheus-url <url>', 'use this Prometheus (e.g. the docker compose one) instead of starting one')
+  .option('--prometheus-url <url>', 'use this Prometheus (e.g. the docker compose one) instead of starting one', urlArg)
   .option('--prometheus-data-dir <dir>', "with --prometheus-url: that Prometheus' --storage.tsdb.path, to load the history into")
   .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
   .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', duration, '30m')
@@ -174,12 +189,13 @@ program
     if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${REPORT_FORMATS.join(', ')}`);
     return v;
   }, 'md')
-  .option('--prometheus <url>', 'Prometheus base URL (default: prometheus.url of the file)')
+  .option('--prometheus <url>', 'Prometheus base URL (default: prometheus.url of the file)', urlArg)
   .action(async (opts: { config: string; period?: string; format: ReportFormat; prometheus?: string }) => {
     const [{ loadConfig }, { runReport }] = await Promise.all([import('../config/load-config.js'), import('../report/report-command.js')]);
     const loaded = loadConfig(opts.config);
     const r = await runReport(loaded, { period: opts.period, format: opts.format, prometheus: opts.prometheus, clock: systemClock });
     process.stdout.write(r.text);
+    if (r.ledgerLost) process.stderr.write(`okr-metrics report: ${r.ledgerLost}\n`);
     if (r.prometheusDown) {
       // The review still lists every KR (manual ones with values); the measured ones could not be.
       process.stderr.write(`okr-metrics report: ${r.prometheusDown}; measured key results show no data\n`);
@@ -198,7 +214,7 @@ program
   .option('--step <duration>', 'sample interval', '5m')
   .option('--log-files <service=glob>', 'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)', collectRepeated)
   .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
-  .option('--prometheus <url>', 'Prometheus to check that the live exporter has no samples in the range (default: prometheus.url of the file)')
+  .option('--prometheus <url>', 'Prometheus to check that the live exporter has no samples in the range (default: prometheus.url of the file)', urlArg)
   .option('--no-live-check', 'do not ask Prometheus where the live samples start')
   .option('--force', 'rebuild sources an earlier run finished (months whose file comes out the same keep their blocks)')
   .option('--load-into <dir>', "copy the blocks into this Prometheus data directory (--storage.tsdb.path); blocks already there are kept")
@@ -214,6 +230,89 @@ program
     if (r.failed) process.exitCode = EXIT.failure;
   });
 
+const ledgerCommand = program.command('ledger').description('the KR ledger (frozen baselines and final figures): export it to a file for git or a backup, import it back');
+
+ledgerCommand
+  .command('export')
+  .description('write every ledger row as JSON (default) or CSV, on stdout or to --out')
+  .option('-c, --config <file>', 'OKR file (its engine.ledger / server.state_dir locate the ledger)', DEFAULTS.configFile)
+  .option('--format <format>', 'json or csv (default: from --out, else json)')
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action(async (opts: { config: string; format?: string; out?: string }) => {
+    const [{ loadConfig }, { Ledger }, io, { ledgerPath }, { writeFileSync }] = await Promise.all([
+      import('../config/load-config.js'),
+      import('../engine/ledger.js'),
+      import('../engine/ledger-io.js'),
+      import('../config/state-paths.js'),
+      import('node:fs'),
+    ]);
+    const format = ledgerFormat(opts.format ?? (opts.out ? io.formatOf(opts.out) : undefined) ?? 'json', io.LEDGER_FORMATS);
+    const loaded = loadConfig(opts.config);
+    const file = ledgerPath(loaded);
+    const { existsSync } = await import('node:fs');
+    // Exporting must not create an empty ledger where none is.
+    if (!existsSync(file)) throw new Error(`no ledger at ${file} (engine.ledger, default <state_dir>/ledger.sqlite)`);
+    const ledger = new Ledger(file);
+    try {
+      const text = io.exportLedger(ledger, format);
+      if (opts.out) writeFileSync(opts.out, text);
+      else process.stdout.write(text);
+      if (opts.out) process.stderr.write(`${ledger.rows().length} rows written to ${opts.out}\n`);
+    } finally {
+      ledger.close();
+    }
+  });
+
+ledgerCommand
+  .command('import')
+  .description('load an export into the ledger: new rows are added, open ones updated; a closed (frozen) row with other figures is refused unless --overwrite')
+  .argument('<file>', 'a file written by ledger export (JSON or CSV)')
+  .option('-c, --config <file>', 'OKR file (its engine.ledger / server.state_dir locate the ledger)', DEFAULTS.configFile)
+  .option('--format <format>', 'json or csv (default: from the file name, else json)')
+  .option('--overwrite', 'replace closed rows whose figures differ (each is listed)')
+  .option('--dry-run', 'validate and say what would change; write nothing')
+  .action(async (file: string, opts: { config: string; format?: string; overwrite?: boolean; dryRun?: boolean }) => {
+    const [{ loadConfig }, { Ledger }, io, { ledgerPath, stateDir }, { readFileSync }, { updateLedgerMarker }] = await Promise.all([
+      import('../config/load-config.js'),
+      import('../engine/ledger.js'),
+      import('../engine/ledger-io.js'),
+      import('../config/state-paths.js'),
+      import('node:fs'),
+      import('../engine/ledger-marker.js'),
+    ]);
+    const format = ledgerFormat(opts.format ?? io.formatOf(file) ?? 'json', io.LEDGER_FORMATS);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+    }
+    const rows = io.parseLedgerExport(text, format, file);
+    const loaded = loadConfig(opts.config);
+    const ledger = new Ledger(ledgerPath(loaded));
+    try {
+      const dry = opts.dryRun === true;
+      const r = io.importLedger(ledger, rows, opts.overwrite === true, dry);
+      for (const c of r.conflicts) {
+        const diff = c.fields.map((f) => `${f.field} ${JSON.stringify(f.ledger)} -> ${JSON.stringify(f.file)}`).join(', ');
+        process.stderr.write(`${r.written ? 'overwrote' : dry && opts.overwrite ? 'would overwrite' : 'refused'} frozen row ${c.keyResult} ${c.period}: ${diff}\n`);
+      }
+      const would = r.written ? '' : 'would have ';
+      process.stdout.write(
+        `${r.written ? 'imported' : dry ? 'dry run, nothing written' : 'nothing written'}: ${would}added ${r.added}, ${would}updated ${r.updated} open rows, ${r.unchanged} unchanged, ${r.conflicts.length} frozen rows with other figures${r.conflicts.length > 0 && !r.written && !opts.overwrite ? ' (refused; --overwrite replaces them)' : ''}\n`,
+      );
+      if (r.written) updateLedgerMarker(stateDir(loaded), ledger);
+      if (r.conflicts.length > 0 && !r.written && !opts.overwrite) process.exitCode = EXIT.failure;
+    } finally {
+      ledger.close();
+    }
+  });
+
+function ledgerFormat(value: string, formats: readonly string[]): 'json' | 'csv' {
+  if (!formats.includes(value)) throw new UsageError(`--format must be one of ${formats.join(', ')}`);
+  return value as 'json' | 'csv';
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
@@ -223,7 +322,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EXIT.usage;
       return;
     }
-    const { UsageError } = await import('../config/config-error.js');
     if (e instanceof UsageError) {
       process.stderr.write(`okr-metrics: ${e.message}\n`);
       process.exitCode = EXIT.usage;

@@ -3,9 +3,8 @@
  * whole-file checks. Every problem is collected and thrown at once as a ConfigError whose
  * lines read `file:line:col: path: message`; nothing is started on a bad file.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { OkrFile, okrFileSchema } from './okr-schema.js';
@@ -15,6 +14,8 @@ import { ENV_INTERPOLATION_RE, ENV_REF_RE, SECRET_KEYS, isSecretSetting } from '
 import type { Env } from '../core/secrets.js';
 import { rawChecks, validateOkrs } from './validate-okrs.js';
 import { positionOf } from './yaml-positions.js';
+import { parseYamlFile, readConfigText } from './yaml-file.js';
+import { loadWebConfig } from './web-config.js';
 
 export interface LoadedConfig {
   /** The validated file; secret fields still hold their ${VAR} references or *_file paths. */
@@ -28,6 +29,8 @@ export interface LoadedConfig {
   text: string;
   /** The sources the file was read against (exporters/index.ts unless a test adds its own). */
   sources: readonly AnySourcePlugin[];
+  /** Problems that leave the file valid, as `file:line:col: path: message` issues. */
+  warnings: ConfigIssue[];
 }
 
 export interface LoadOptions {
@@ -37,36 +40,23 @@ export interface LoadOptions {
 }
 
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found (use -c/--config to choose another file)' : (e as Error).message;
-    throw new ConfigError([{ file, line: 1, col: 1, path: [], message: why }]);
-  }
+  const text = readConfigText(file, 'file not found (use -c/--config to choose another file)');
   return parseConfig(text, file, opts);
 }
 
 export function parseConfig(text: string, file: string, opts: LoadOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
   const baseDir = dirname(resolve(file));
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: true });
+  const { doc, lc, data } = parseYamlFile(text, file);
 
   const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
   const at = (path: Array<string | number>, message: string, atKey = false) => {
     const { line, col } = positionOf(doc, lc, path, atKey);
     issues.push({ file, line, col, path, message });
   };
 
-  for (const err of doc.errors) {
-    const { line, col } = lc.linePos(err.pos[0]);
-    issues.push({ file, line, col, path: [], message: `YAML: ${err.message.split('\n')[0]}` });
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-
-  const raw = interpolate(doc.toJS({ maxAliasCount: 1000 }) ?? {}, [], env, baseDir, at);
+  const raw = interpolate(data ?? {}, [], env, baseDir, at);
 
   for (const i of rawChecks(raw)) at(i.path, i.message, i.atKey);
   const sources = opts.sources ?? SOURCES;
@@ -76,13 +66,27 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   if (!parsed.success) {
     for (const issue of parsed.error.issues) addZodIssue(issue, at);
   } else if (issues.length === 0) {
-    for (const i of validateOkrs(parsed.data, sources)) at(i.path, i.message, i.atKey);
+    for (const i of validateOkrs(parsed.data, sources)) {
+      if (!i.warning) at(i.path, i.message, i.atKey);
+      else warnings.push({ file, ...positionOf(doc, lc, i.path, i.atKey ?? false), path: i.path, message: i.message });
+    }
+    const web = parsed.data.server.web_config_file;
+    if (web !== undefined) {
+      // The web config file is checked with the OKR file: `check` catches a bad certificate path.
+      try {
+        const wc = loadWebConfig(web, baseDir);
+        if (wc.basicAuthUsers && parsed.data.server.auth) at(['server', 'auth'], `give either server.auth or basic_auth_users in ${web}, not both`);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        issues.push(...e.issues);
+      }
+    }
   }
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(issues);
   }
-  return { config: parsed.data!, file, baseDir, env, text, sources };
+  return { config: parsed.data!, file, baseDir, env, text, sources, warnings };
 }
 
 type At = (path: Array<string | number>, message: string, atKey?: boolean) => void;

@@ -134,10 +134,15 @@ export function okrFileSchema<P extends readonly AnySourcePlugin[]>(plugins: P) 
     .prefault({}),
   server: z
     .strictObject({
-      host: z.string().optional(),
+      host: z.string().optional().meta({ description: 'Listen address; default 127.0.0.1 (this machine only). 0.0.0.0 to be scraped from elsewhere: then protect it (web_config_file or auth).' }),
       port: z.number().int().min(0).max(65535).optional(),
       state_dir: z.string().default('.okr-metrics').meta({ description: 'Checkpoints, caches and the KR ledger.' }),
       auth: z.strictObject(ClientAuth).optional().meta({ description: 'Protect every endpoint with a bearer token or basic auth.' }),
+      web_config_file: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({ description: 'Web configuration file in the Prometheus exporter-toolkit format: TLS (tls_server_config) and basic_auth_users with bcrypt hashes. Relative to this file; --web.config.file wins.' }),
     })
     .prefault({}),
   prometheus: z

@@ -12,9 +12,11 @@ export const TEAM_LIST: Readonly<Record<string, OwnedKind>> = { service: 'servic
 
 export interface KnownNames {
   /** Names from sources' settings (with the team a setting gives), then from teams. */
-  names: Named[];
+  names: Array<Named & { fromSource?: boolean; lacking?: (trait: string) => string | undefined }>;
   /** Some configured source discovers them at run time: any name may exist. */
   any: boolean;
+  /** A configured source also collects the names teams list (Jira reads boards named only under teams). */
+  teamsCollected: boolean;
   /** The sources whose settings name this kind (configured, whether enabled or not). */
   sources: string[];
   fallback?: (name: string, known: readonly string[]) => string;
@@ -26,7 +28,7 @@ export function knownNames(cfg: OkrFile, plugins: readonly AnySourcePlugin[], te
   const out = new Map<string, KnownNames>();
   const entry = (kind: string) => {
     let e = out.get(kind);
-    if (!e) out.set(kind, (e = { names: [], any: false, sources: [] }));
+    if (!e) out.set(kind, (e = { names: [], any: false, teamsCollected: false, sources: [] }));
     return e;
   };
   for (const p of plugins) {
@@ -39,9 +41,10 @@ export function knownNames(cfg: OkrFile, plugins: readonly AnySourcePlugin[], te
       }
       e.sources.push(p.name);
       e.unknown ??= (name, known) => ref.unknown(name, known);
+      if (ref.teamsCollected) e.teamsCollected = true;
       const names = ref.names(settings);
       if (names === 'any') e.any = true;
-      else e.names.push(...names);
+      else e.names.push(...names.map((n) => ({ ...n, fromSource: true, lacking: (trait: string) => ref.lacking?.(settings, n.name, trait) })));
     }
   }
   for (const e of out.values()) {

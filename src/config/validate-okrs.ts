@@ -17,6 +17,8 @@ export interface PathIssue {
   path: Array<string | number>;
   message: string;
   atKey?: boolean;
+  /** Reported, but the file is still valid (check exits 0, serve starts). */
+  warning?: boolean;
 }
 
 /** Sample values used only to syntax-check templates. */
@@ -151,7 +153,18 @@ export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] =
           continue;
         }
         if (k?.any) continue;
-        for (const v of ref.values) if (!names.has(v)) add(path, (k?.unknown ?? unknownName(ref.kind))(v, [...names]));
+        for (const v of ref.values) {
+          const lack = spec.needs?.map((t) => k?.names.find((n) => n.name === v && n.fromSource)?.lacking?.(t)).find((why) => why !== undefined);
+          if (lack) add(path, lack);
+          if (!names.has(v)) add(path, (k?.unknown ?? unknownName(ref.kind))(v, [...names]));
+          else if (k && k.sources.length > 0 && !k.teamsCollected && !k.names.some((n) => n.fromSource && (n.name === v || n.aliases?.includes(v))))
+            // Known only from a team's list: this exporter's sources do not collect it.
+            issues.push({
+              path,
+              warning: true,
+              message: `${ref.kind} "${v}" is listed only under teams, not in the settings of ${k.sources.map((s) => `sources.${s}`).join(', ')}: this exporter does not collect it, so the key result has no data unless another okr-metrics exports it`,
+            });
+        }
       }
       if (kr.period === 'sprint' && sourceSettings(cfg, 'jira') === undefined) add([...kp, 'period'], 'sprint periods come from Jira sprint dates, but sources.jira is not configured');
 

@@ -67,7 +67,22 @@ export const Id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "-" or "_" (at most 63 characters)');
 
-export const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/** Whether `url` carries credentials (`user:password@host`). */
+export function urlHasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
+export const URL_CREDENTIALS_MESSAGE =
+  'a URL must not carry credentials ("user:password@"): they would be printed in logs, errors and reports. Remove them and use the credential settings of the section (prometheus: basic_auth or bearer_token with ${ENV_VAR}; a source: its token settings)';
+
+export const HttpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((u) => !urlHasCredentials(u), URL_CREDENTIALS_MESSAGE);
 
 /** Settings every source shares: on/off, how often to refresh, how long one refresh may take. */
 export const sourceCommon = {

@@ -2,8 +2,14 @@
  * The one HTTP client every SaaS collector uses (Node's fetch underneath): auth headers,
  * bounded concurrency, `429` + `Retry-After` and 5xx backoff, request counting for
  * okr_source_requests_total, and errors that say what to fix without echoing secrets.
+ * Every JSON body is checked against the caller's zod schema: a 200 whose body is not what
+ * the collector reads (a proxy's page, another API version) fails with `invalid_output`
+ * instead of being read as "nothing", which would turn into zeros downstream.
  */
+import { STATUS_CODES } from 'node:http';
 import pLimit from 'p-limit';
+import type { z } from 'zod';
+import { schemaProblem } from './schema-problem.js';
 import { redact, registerSecretValue, type Secret } from './secrets.js';
 import type { ErrorReason } from './runner-metrics.js';
 import { SourceError, type CollectContext } from './source.js';
@@ -87,6 +93,23 @@ export function errorBodyMessage(body: unknown): string | undefined {
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
+/** `503 Service Unavailable`: the status with its standard reason phrase (HTTP/2 answers carry none). */
+export function statusLine(status: number): string {
+  const text = STATUS_CODES[status];
+  return text ? `${status} ${text}` : String(status);
+}
+
+/**
+ * `body` read through `schema`, or a SourceError `invalid_output` naming where it departs
+ * (`where` is e.g. `jira: GET /rest/api/3/search/jql`). For clients that parse bodies
+ * themselves (the `bitbucket` package); getJson uses it too.
+ */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, where: string, status = 200): z.output<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  throw new SourceError('invalid_output', redact(`${where} answered ${status} with an unexpected body: ${schemaProblem(result.error)}`), status);
+}
+
 /** The okr_source_errors_total reason of an HTTP error status (also for clients that bypass getJson). */
 export function reasonFor(status: number): ErrorReason {
   if (status === 401 || status === 403) return 'auth';
@@ -107,17 +130,27 @@ export class HttpClient {
     if (this.authHeader) registerSecretValue(this.authHeader.split(' ')[1]!);
   }
 
-  /** GET a JSON document; throws SourceError on failure after retries. */
-  async getJson<T>(ctx: CollectContext, path: string, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
+  /**
+   * GET a JSON document and read it through `schema` (the fields the caller uses). Throws a
+   * SourceError on failure after retries, and `invalid_output` when the body does not match.
+   */
+  async getJson<S extends z.ZodType>(
+    ctx: CollectContext,
+    path: string,
+    schema: S,
+    query?: Record<string, string | number | boolean | undefined>,
+  ): Promise<z.output<S>> {
     const url = this.url(path, query);
     const res = await this.fetch(ctx, url);
     const text = await res.text();
     if (!res.ok) throw this.errorFor(url, res.status, text);
+    let body: unknown;
     try {
-      return (text === '' ? null : JSON.parse(text)) as T;
+      body = text === '' ? null : JSON.parse(text);
     } catch {
       throw new SourceError('http', `${this.opts.source}: GET ${url.pathname} answered ${res.status} with a body that is not JSON`, res.status);
     }
+    return parseBody(schema, body, `${this.opts.source}: GET ${url.pathname}`, res.status);
   }
 
   /**
@@ -148,27 +181,46 @@ export class HttpClient {
     const headers = new Headers(init.headers);
     headers.set('accept', 'application/json');
     if (this.authHeader && !headers.has('authorization')) headers.set('authorization', this.authHeader);
-    for (let attempt = 0; ; attempt++) {
-      let res: Response;
-      try {
-        const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]);
-        res = await fetch(url, { ...init, headers, signal });
-      } catch (e) {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        ctx.countRequest('network_error');
-        if (attempt >= maxRetries)
-          throw new SourceError('http', `${this.opts.source}: ${init.method ?? 'GET'} ${url.origin}${url.pathname} failed: ${redact(causeOf(e))}`);
-        await sleep(backoffMs(attempt, rnd), ctx.signal);
-        continue;
+    const method = init.method ?? 'GET';
+    const progress = ctx.activity?.begin(`${method} ${url.pathname}`);
+    let outcome: string | undefined = 'aborted';
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let res: Response;
+        progress?.waiting();
+        try {
+          const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]);
+          res = await fetch(url, { ...init, headers, signal });
+        } catch (e) {
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+          ctx.countRequest('network_error');
+          const cause = redact(causeOf(e));
+          if (attempt >= maxRetries) {
+            outcome = cause;
+            throw new SourceError('http', `${this.opts.source}: ${method} ${url.origin}${url.pathname} failed: ${cause}`);
+          }
+          progress?.retrying(cause);
+          await sleep(backoffMs(attempt, rnd), ctx.signal);
+          continue;
+        }
+        ctx.countRequest(res.status);
+        if (!RETRYABLE.has(res.status) || attempt >= maxRetries) {
+          outcome = res.ok ? undefined : statusLine(res.status);
+          return res;
+        }
+        const after = retryAfterSeconds(res.headers, this.opts.clock.now());
+        if (after !== undefined && after > (this.opts.maxRetryAfterSeconds ?? 120)) {
+          outcome = statusLine(res.status);
+          return res;
+        }
+        await res.body?.cancel();
+        const waitMs = after !== undefined ? after * 1000 + rnd() * 250 : backoffMs(attempt, rnd);
+        progress?.retrying(statusLine(res.status), after !== undefined ? `Retry-After ${after}s` : undefined);
+        ctx.logger.debug({ status: res.status, url: url.pathname, waitMs }, 'retrying');
+        await sleep(waitMs, ctx.signal);
       }
-      ctx.countRequest(res.status);
-      if (!RETRYABLE.has(res.status) || attempt >= maxRetries) return res;
-      const after = retryAfterSeconds(res.headers, this.opts.clock.now());
-      if (after !== undefined && after > (this.opts.maxRetryAfterSeconds ?? 120)) return res;
-      await res.body?.cancel();
-      const waitMs = after !== undefined ? after * 1000 + rnd() * 250 : backoffMs(attempt, rnd);
-      ctx.logger.debug({ status: res.status, url: url.pathname, waitMs }, 'retrying');
-      await sleep(waitMs, ctx.signal);
+    } finally {
+      progress?.end(outcome);
     }
   }
 

@@ -31,9 +31,17 @@ export class Secret {
   }
 }
 
-/** Replace every known secret (and its base64 Basic-auth forms) in `text`. */
+/** `scheme://user:password@` in any URL: credentials however they got there. */
+const URL_USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
+
+/** `text` with the credentials of every URL in it replaced. */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(URL_USERINFO_RE, `$1${REDACTED}@`);
+}
+
+/** Replace every known secret (and its base64 Basic-auth forms), and URL credentials, in `text`. */
 export function redact(text: string): string {
-  let out = text;
+  let out = redactUrlCredentials(text);
   for (const s of known) {
     if (out.includes(s)) out = out.split(s).join(REDACTED);
   }

@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from './clock.js';
+import type { CollectActivityLog } from './collect-activity.js';
 import type { Calendar } from './periods.js';
 import type { ErrorReason } from './runner-metrics.js';
 import type { SeriesTimeline } from './series-timeline.js';
@@ -45,6 +46,8 @@ export interface CollectContext {
   logger: Logger;
   /** Count one HTTP request to the source (okr_source_requests_total{status}). */
   countRequest(status: number | 'network_error'): void;
+  /** What is in flight, so a timeout can say what it interrupted (the runner provides it). */
+  activity?: CollectActivityLog;
 }
 
 export interface Collector {
@@ -189,6 +192,13 @@ export interface SourceReference<S> {
   names(settings: S): readonly Named[] | 'any';
   /** The message for a key result naming something the file does not (`known`: every known name). */
   unknown(name: string, known: readonly string[]): string;
+  /** The collector also collects the names `teams` list for this kind (Jira's boards). */
+  teamsCollected?: boolean;
+  /**
+   * Why the named thing lacks a trait a measure kind needs (a `duration` for latency), as the
+   * whole message, or undefined when it has it.
+   */
+  lacking?(settings: S, name: string, trait: string): string | undefined;
 }
 
 /** A plugin list with its settings types erased: what the application iterates over. */

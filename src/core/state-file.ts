@@ -19,4 +19,16 @@ export function writeJsonFileAtomic(file: string, data: unknown, indent?: number
     closeSync(fd);
   }
   renameSync(tmp, file);
+  // The rename itself reaches the disk only with its directory: without this, a power cut
+  // could bring back the previous file after a newer one was already acted upon.
+  try {
+    const dirFd = openSync(dirname(file), 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  } catch {
+    // Some file systems refuse to fsync a directory; the rename is still atomic.
+  }
 }

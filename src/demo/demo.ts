@@ -6,7 +6,9 @@
  * rules and Alertmanager routing run too, and alerts arrive at a receiver that prints them.
  * Everything listens on 127.0.0.1 unless told otherwise, and `stop()` ends all of it.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lockStateDir } from '../core/state-lock.js';
+import { UsageError } from '../config/config-error.js';
 import { join, resolve } from 'node:path';
 import type { Document } from 'yaml';
 import { SOURCES } from '../../exporters/index.js';
@@ -98,12 +100,37 @@ export interface RunningDemo {
 
 /** Subfolders the demo owns inside its directory (removed at each start). */
 const OWNED = ['logs', 'state', 'prometheus', 'alertmanager', 'generated', 'secrets', 'history'];
+/** Written into every directory the demo makes: only such a directory (or an empty one) is reused. */
+export const DEMO_MARKER = '.okr-metrics-demo';
+
+/**
+ * The demo recreates its subfolders at each start: it deletes `logs/`, `state/`, `secrets/`...
+ * Only in a directory it made itself (the marker) or an empty one, never in someone's project.
+ */
+export function claimDemoDir(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') entries = [];
+    else throw e;
+  }
+  if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+    throw new UsageError(
+      `--dir ${dir} is not empty and was not made by okr-metrics demo (no ${DEMO_MARKER} in it); the demo deletes and recreates ${OWNED.join(', ')} there. Give a new or empty directory (a directory made by an older demo: delete it first)`,
+    );
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, DEMO_MARKER), 'made by okr-metrics demo: its subfolders are deleted and recreated at each start\n');
+}
 
 export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const say = opts.say ?? (() => undefined);
   const dir = resolve(opts.dir);
+  claimDemoDir(dir);
+  // A demo already running here holds state/'s lock: refuse before deleting its files.
+  if (existsSync(join(dir, 'state'))) lockStateDir(join(dir, 'state'), 'okr-metrics demo', new Date(opts.clock.now()).toISOString()).release();
   for (const sub of OWNED) rmSync(join(dir, sub), { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   const cleanups: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const c of cleanups.splice(0).reverse()) await c();

@@ -8,7 +8,7 @@ import type { KeyResult, Objective } from '../config/okr-schema.js';
 import type { KrStatus } from '../conventions.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
-import type { BaselineSource, Ledger, LedgerRow } from './ledger.js';
+import { remeasured, type BaselineSource, type Ledger, type LedgerRow } from './ledger.js';
 export type { BaselineSource } from './ledger.js';
 import { fillPlaceholders, oneOrMany } from './measures.js';
 import { expandMeasure, kindSpec, refsOf, type ExpandedMeasure } from './measure-kinds.js';
@@ -54,6 +54,12 @@ export interface KrResult {
   problem?: string;
   /** Figures come from the ledger (frozen), not from Prometheus. */
   fromLedger: boolean;
+  /**
+   * A closed period whose figures were not frozen while it ran (no ledger record from during the
+   * period: a first start, or a lost ledger): re-measured from Prometheus afterwards, with today's
+   * file (targets, baselines) rather than the period's.
+   */
+  notFrozen?: boolean;
   /** The previous period's final value, when the ledger has it: the quarter-over-quarter trend. */
   previous?: { period: string; value: number };
 }
@@ -246,6 +252,8 @@ export class KrEngine {
       ...assessed,
       trend,
       fromLedger: false,
+      // Measured after the period ended, not frozen while it ran (a lost or new ledger).
+      ...(closed ? { notFrozen: !(row && row.opened_at !== null && row.opened_at < period.end) } : {}),
     };
     if (ledger) this.record(ledger, result, row, now);
     return result;
@@ -329,7 +337,7 @@ export class KrEngine {
         baseline_promql: r.baselinePromql ?? null,
         baseline_frozen_at: r.baseline !== undefined ? now : null,
         ...fields,
-      });
+      }, now);
     } else {
       ledger.updateOpenTarget(r.id, r.period.name, fields);
       if (row.baseline === null && r.baseline !== undefined) ledger.fillMissingBaseline(r.id, r.period.name, r.baseline, r.baselinePromql ?? null, now);
@@ -408,6 +416,7 @@ function fromLedgerRow(base: Omit<KrResult, 'value' | 'baseline' | 'baselineSour
     status: row.final_status ?? 'no_data',
     trend: row.final_value !== null ? [{ t: row.period_end - 1000, v: row.final_value }] : [],
     fromLedger: true,
+    notFrozen: remeasured(row),
   };
 }
 

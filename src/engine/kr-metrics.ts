@@ -57,6 +57,8 @@ export function evaluationFamilies(ev: Evaluation): MetricFamily[] {
 /** Runs the engine on an interval inside `serve`; never two evaluations at once. */
 export class EngineLoop {
   private families: MetricFamily[] = [];
+  /** Bumped whenever snapshot() changes: /metrics re-renders only then. */
+  generation = 0;
   private last: Evaluation | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -67,6 +69,8 @@ export class EngineLoop {
     private readonly engine: KrEngine,
     private readonly intervalSeconds: number,
     private readonly logger: Logger,
+    /** After each evaluation (the ledger marker is kept up to date from here). */
+    private readonly onEvaluated?: () => void,
   ) {}
 
   start(): void {
@@ -91,6 +95,8 @@ export class EngineLoop {
     try {
       this.last = await this.engine.evaluateCurrent();
       this.families = evaluationFamilies(this.last);
+      this.generation++;
+      this.onEvaluated?.();
       // One line when Prometheus itself fails every measured KR (not per KR, not per run).
       const measured = this.last.objectives.flatMap((o) => o.keyResults).filter((k) => k.kind !== 'manual');
       const problem = measured.length > 0 && measured.every((k) => k.problem?.includes('Prometheus')) ? measured[0]!.problem : undefined;

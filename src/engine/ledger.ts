@@ -3,8 +3,12 @@
  * period starts and its final value when the period closes, together with the target as it
  * was. Reports of past periods read it, so they survive Prometheus retention and later edits
  * of the OKR file. Closed rows are never updated.
+ *
+ * The file is checked when it is opened (a SQLite database, ours, with our table), and every row
+ * read goes through a zod schema: a damaged or foreign file stops the command with its name and
+ * what to do, instead of "file is not a database" from deep inside the engine.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
@@ -14,31 +18,48 @@ import { MEASURE_UNITS } from './measure-kinds.js';
 export const BASELINE_SOURCES = ['previous_period', 'period_start', 'fixed', 'none'] as const;
 export type BaselineSource = (typeof BASELINE_SOURCES)[number];
 
-/** A row of kr_periods: read through this schema, so a damaged or foreign database fails loudly, naming the row. */
-export const LedgerRow = z.object({
-  key_result: z.string(),
-  period: z.string(),
+/** PRAGMA application_id of an okr-metrics ledger ("OKRM"). */
+const APPLICATION_ID = 0x4f4b524d;
+
+/** The ledger file cannot be used; the message names it and says what to do. */
+export class LedgerError extends Error {}
+
+const Num = z.number().nullable();
+export const LedgerRowSchema = z.object({
+  key_result: z.string().min(1),
+  period: z.string().min(1),
   objective: z.string(),
   title: z.string(),
-  period_start: z.number(),
-  period_end: z.number(),
+  period_start: z.number().int(),
+  period_end: z.number().int(),
   target_text: z.string(),
   /** Absolute target, when it could be resolved. */
-  target_value: z.number().nullable(),
+  target_value: Num,
   unit: z.enum(MEASURE_UNITS),
   promql: z.string().nullable(),
-  baseline: z.number().nullable(),
+  baseline: Num,
   baseline_source: z.enum(BASELINE_SOURCES),
   baseline_promql: z.string().nullable(),
-  baseline_frozen_at: z.number().nullable(),
-  final_value: z.number().nullable(),
-  final_progress: z.number().nullable(),
+  baseline_frozen_at: z.number().int().nullable(),
+  final_value: Num,
+  final_progress: Num,
   final_status: z.enum(KR_STATUSES).nullable(),
-  closed_at: z.number().nullable(),
+  closed_at: z.number().int().nullable(),
+  /**
+   * When the row was first written (Unix ms); null for rows from before this column existed. At
+   * or after period_end: the period was measured after the fact, nothing was frozen during it.
+   */
+  opened_at: z.number().int().nullable().default(null),
 });
-export type LedgerRow = z.infer<typeof LedgerRow>;
 
-export const BackfillRow = z.object({
+export type LedgerRow = z.output<typeof LedgerRowSchema>;
+
+/** A closed period whose figures were taken after it ended (no record of it while it ran): not frozen in time. */
+export function remeasured(row: Pick<LedgerRow, 'opened_at' | 'period_end'>): boolean {
+  return row.opened_at !== null && row.opened_at >= row.period_end;
+}
+
+export const BackfillRowSchema = z.object({
   source: z.string(),
   from_ms: z.number(),
   to_ms: z.number(),
@@ -46,8 +67,7 @@ export const BackfillRow = z.object({
   output: z.string(),
   created_at: z.number(),
 });
-export type BackfillRow = z.infer<typeof BackfillRow>;
-
+export type BackfillRow = z.output<typeof BackfillRowSchema>;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kr_periods (
@@ -69,6 +89,7 @@ CREATE TABLE IF NOT EXISTS kr_periods (
   final_progress REAL,
   final_status TEXT,
   closed_at INTEGER,
+  opened_at INTEGER,
   PRIMARY KEY (key_result, period)
 );
 CREATE TABLE IF NOT EXISTS backfills (
@@ -84,28 +105,101 @@ CREATE TABLE IF NOT EXISTS backfills (
 
 export class Ledger {
   private readonly db: Database.Database;
+  /** The file did not exist: this ledger starts empty (see `created`). */
+  readonly created: boolean;
 
   constructor(readonly file: string) {
+    this.created = file === ':memory:' || !existsSync(file);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(SCHEMA);
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      throw new LedgerError(ledgerProblem(file, (e as Error).message));
+    }
+    try {
+      this.db.pragma('journal_mode = WAL');
+      const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+      const appId = this.db.pragma('application_id', { simple: true }) as number;
+      if (tables.length > 0 && !tables.includes('kr_periods') && appId !== APPLICATION_ID) {
+        throw new Error(`a SQLite database of another application (tables: ${tables.slice(0, 5).join(', ')})`);
+      }
+      this.db.exec(SCHEMA);
+      const columns = new Set((this.db.prepare('PRAGMA table_info(kr_periods)').all() as Array<{ name: string }>).map((c) => c.name));
+      if (!columns.has('opened_at')) this.db.exec('ALTER TABLE kr_periods ADD COLUMN opened_at INTEGER');
+      for (const c of Object.keys(LedgerRowSchema.shape)) if (!columns.has(c) && c !== 'opened_at') throw new Error(`its kr_periods table has no column ${c}`);
+      if (appId !== APPLICATION_ID) this.db.pragma(`application_id = ${APPLICATION_ID}`);
+      const check = this.db.pragma('quick_check', { simple: true }) as string;
+      if (check !== 'ok') throw new Error(`SQLite's integrity check failed: ${check}`);
+    } catch (e) {
+      this.db.close();
+      throw new LedgerError(ledgerProblem(file, (e as Error).message));
+    }
   }
 
   get(keyResult: string, period: string): LedgerRow | undefined {
-    const row: unknown = this.db.prepare('SELECT * FROM kr_periods WHERE key_result = ? AND period = ?').get(keyResult, period);
-    return row === undefined ? undefined : this.parse(LedgerRow, row);
+    const row = this.db.prepare('SELECT * FROM kr_periods WHERE key_result = ? AND period = ?').get(keyResult, period);
+    return row === undefined ? undefined : this.parseRow(row);
+  }
+
+  private parseRow(row: unknown): LedgerRow {
+    const r = LedgerRowSchema.safeParse(row);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      throw new LedgerError(ledgerProblem(this.file, `a row of kr_periods is not valid (${i?.path.join('.')}: ${i?.message})`));
+    }
+    return r.data;
   }
 
   /** Record the start of a period with its frozen baseline; a second call changes nothing. */
-  open(row: Omit<LedgerRow, 'final_value' | 'final_progress' | 'final_status' | 'closed_at'>): LedgerRow {
+  open(row: Omit<LedgerRow, 'final_value' | 'final_progress' | 'final_status' | 'closed_at' | 'opened_at'>, openedAt: number): LedgerRow {
     this.db
       .prepare(
-        `INSERT OR IGNORE INTO kr_periods (key_result, period, objective, title, period_start, period_end, target_text, target_value, unit, promql, baseline, baseline_source, baseline_promql, baseline_frozen_at)
-         VALUES (@key_result, @period, @objective, @title, @period_start, @period_end, @target_text, @target_value, @unit, @promql, @baseline, @baseline_source, @baseline_promql, @baseline_frozen_at)`,
+        `INSERT OR IGNORE INTO kr_periods (key_result, period, objective, title, period_start, period_end, target_text, target_value, unit, promql, baseline, baseline_source, baseline_promql, baseline_frozen_at, opened_at)
+         VALUES (@key_result, @period, @objective, @title, @period_start, @period_end, @target_text, @target_value, @unit, @promql, @baseline, @baseline_source, @baseline_promql, @baseline_frozen_at, @opened_at)`,
       )
-      .run(row);
+      .run({ ...row, opened_at: openedAt });
     return this.get(row.key_result, row.period)!;
+  }
+
+  /** Closed periods recorded (what a lost ledger would lose). */
+  closedCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM kr_periods WHERE closed_at IS NOT NULL').get() as { n: number }).n;
+  }
+
+  /**
+   * Write imported rows in one transaction: rows not in the ledger are added, open rows and
+   * identical rows are replaced, and a closed row with other figures only with `overwrite`.
+   * Returns what was (or, without `overwrite` and with conflicts, would have been) done; with
+   * conflicts and no `overwrite`, nothing is written.
+   */
+  importRows(rows: LedgerRow[], overwrite: boolean, dryRun = false): { added: number; updated: number; unchanged: number; conflicts: Array<{ row: LedgerRow; existing: LedgerRow; fields: string[] }> } {
+    const out = { added: 0, updated: 0, unchanged: 0, conflicts: [] as Array<{ row: LedgerRow; existing: LedgerRow; fields: string[] }> };
+    const plan: LedgerRow[] = [];
+    for (const row of rows) {
+      const existing = this.get(row.key_result, row.period);
+      if (!existing) {
+        out.added++;
+        plan.push(row);
+        continue;
+      }
+      const fields = (Object.keys(LedgerRowSchema.shape) as Array<keyof LedgerRow>).filter((k) => k !== 'opened_at' && existing[k] !== row[k]);
+      if (fields.length === 0) {
+        out.unchanged++;
+        continue;
+      }
+      if (existing.closed_at !== null) out.conflicts.push({ row, existing, fields });
+      else out.updated++;
+      plan.push(row);
+    }
+    if ((out.conflicts.length > 0 && !overwrite) || dryRun) return out;
+    const upsert = this.db.prepare(
+      `INSERT OR REPLACE INTO kr_periods (key_result, period, objective, title, period_start, period_end, target_text, target_value, unit, promql, baseline, baseline_source, baseline_promql, baseline_frozen_at, final_value, final_progress, final_status, closed_at, opened_at)
+       VALUES (@key_result, @period, @objective, @title, @period_start, @period_end, @target_text, @target_value, @unit, @promql, @baseline, @baseline_source, @baseline_promql, @baseline_frozen_at, @final_value, @final_progress, @final_status, @closed_at, @opened_at)`,
+    );
+    this.db.transaction((xs: LedgerRow[]) => {
+      for (const r of xs) upsert.run(r);
+    })(plan);
+    return out;
   }
 
   /** While a period is open, the target follows the file (edits mid-period apply); a closed row is left alone. */
@@ -139,7 +233,7 @@ export class Ledger {
     return this.db
       .prepare('SELECT * FROM kr_periods ORDER BY period_start, key_result')
       .all()
-      .map((r) => this.parse(LedgerRow, r));
+      .map((r) => this.parseRow(r));
   }
 
   recordBackfill(row: BackfillRow): void {
@@ -155,17 +249,18 @@ export class Ledger {
     return this.db
       .prepare('SELECT * FROM backfills ORDER BY source, from_ms')
       .all()
-      .map((r) => this.parse(BackfillRow, r));
+      .map((row) => {
+        const r = BackfillRowSchema.safeParse(row);
+        if (r.success) return r.data;
+        throw new LedgerError(ledgerProblem(this.file, `a row of backfills is not valid (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`));
+      });
   }
 
   close(): void {
     this.db.close();
   }
+}
 
-  private parse<T>(schema: z.ZodType<T>, row: unknown): T {
-    const r = schema.safeParse(row);
-    if (r.success) return r.data;
-    const what = row && typeof row === 'object' && 'key_result' in row ? ` (${String(row.key_result)} ${String((row as { period?: unknown }).period)})` : '';
-    throw new Error(`ledger ${this.file}: a row${what} is not what okr-metrics writes: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
-  }
+function ledgerProblem(file: string, why: string): string {
+  return `the KR ledger ${file} cannot be used: ${why}. It was left untouched. Restore it from a backup (okr-metrics ledger import <export>), or move it away to start a new one (closed periods are then re-measured from Prometheus and reported as not frozen), or point engine.ledger at the right file`;
 }

@@ -71,6 +71,8 @@ export interface MeasureKindSpec<P> {
   alertWindow?: string;
   /** Services, boards, queries, projects it names. */
   refs(p: P): MeasureRef[];
+  /** What the things it names must have, as their source says (`duration`: the log records request durations). */
+  needs?: readonly string[];
   /** What to say when the kind's source is not configured at all (and no team names its things). */
   needsSource?: string;
 }
@@ -97,6 +99,7 @@ function latencyKind(quantile: number): MeasureKindSpec<LatencyParams> {
     pace: false,
     alert: 'latency',
     refs: (p) => [{ param: 'service', kind: 'service', values: [p.service] }],
+    needs: ['duration'],
   };
 }
 

@@ -108,7 +108,7 @@ export class PrometheusClient implements PromQueryClient {
     }
     const parsed = QueryResponse.safeParse(json);
     if (parsed.success && parsed.data.status === 'success' && res.ok && parsed.data.data) {
-      if (parsed.data.isPartial === true) throw new Error(`Prometheus at ${this.baseUrl} answered from part of its data (isPartial); query: ${expr}`);
+      if (parsed.data.isPartial === true) throw new Error(redact(`Prometheus at ${this.baseUrl} answered from part of its data (isPartial); query: ${expr}`));
       const data = parsed.data.data;
       if (data.resultType === 'scalar') return [{ labels: {}, value: Number(data.result[1]) }];
       if (data.resultType === 'vector') return data.result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));

@@ -120,3 +120,9 @@ export function targetMeaning(k: KrResult): string {
   if (t.unit === 'percent') return `${dir} by ${size}% of the baseline (relative)`;
   return `${dir} by ${size} ${k.unit === 'ratio' ? 'percentage points' : 'points'} (absolute)`;
 }
+
+/** How a period's figures stand: frozen in the ledger, or re-measured after the period ended (empty for open periods). */
+export function frozenNote(k: Pick<KrResult, 'closed' | 'fromLedger' | 'notFrozen'>): string {
+  if (k.notFrozen) return 'not frozen: re-measured from Prometheus after the period ended (the ledger has no record from during the period)';
+  return k.fromLedger ? 'frozen in the ledger' : '';
+}

@@ -4,7 +4,7 @@
  * target line, and the PromQL behind each figure. Served by `serve` at /report.
  */
 import type { Evaluation, KrResult } from '../engine/engine.js';
-import { baselineText, figuresText, formatPercent, isoMinute, notesOf, periodDates, STATUS_TEXT, targetMeaning, trendWithForecast } from './format.js';
+import { baselineText, figuresText, formatPercent, frozenNote, isoMinute, notesOf, periodDates, STATUS_TEXT, targetMeaning, trendWithForecast } from './format.js';
 import type { ReportContext } from './report-context.js';
 
 function esc(s: string): string {
@@ -57,7 +57,7 @@ function krRow(k: KrResult, ctx: ReportContext): string {
   const notes = notesOf(k).map(esc).join('<br>');
   const link = ctx.grafanaLink?.(k);
   const detail = [
-    `<div>Target <code>${esc(k.targetText)}</code>${targetMeaning(k) ? ` (${esc(targetMeaning(k))})` : ''}; baseline ${esc(baselineText(k))}; period ${esc(k.period.name)} ${periodDates(k.period, ctx.timezone)}${k.fromLedger ? ', frozen in the ledger' : ''}</div>`,
+    `<div>Target <code>${esc(k.targetText)}</code>${targetMeaning(k) ? ` (${esc(targetMeaning(k))})` : ''}; baseline ${esc(baselineText(k))}; period ${esc(k.period.name)} ${periodDates(k.period, ctx.timezone)}${frozenNote(k) ? `, ${esc(frozenNote(k))}` : ''}</div>`,
     k.promql ? `<pre>${esc(k.promql)}</pre>` : k.kind === 'manual' ? '<div>Value entered in the OKR file.</div>' : '',
     k.baselinePromql ? `<div>Baseline query:</div><pre>${esc(k.baselinePromql)}</pre>` : '',
     link ? `<div><a href="${esc(link)}">Open in Grafana</a></div>` : '',

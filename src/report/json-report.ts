@@ -34,6 +34,7 @@ export function jsonReport(ev: Evaluation, ctx: ReportContext): string {
         baseline_promql: k.baselinePromql ?? null,
         problem: k.problem ?? null,
         from_ledger: k.fromLedger,
+        not_frozen: k.notFrozen ?? false,
         owner: k.owner ?? null,
         team: k.team ?? null,
         weight: k.weight,

@@ -4,7 +4,7 @@
  * the exact PromQL behind every figure. Pastes cleanly into Confluence.
  */
 import type { Evaluation } from '../engine/engine.js';
-import { baselineText, figuresText, formatPercent, formatTarget, formatValue, isoMinute, notesOf, periodDates, STATUS_LABEL, targetMeaning, trendWithForecast } from './format.js';
+import { baselineText, figuresText, formatPercent, frozenNote, formatTarget, formatValue, isoMinute, notesOf, periodDates, STATUS_LABEL, targetMeaning, trendWithForecast } from './format.js';
 import type { ReportContext } from './report-context.js';
 
 function cell(s: string): string {
@@ -33,7 +33,7 @@ export function markdownReport(ev: Evaluation, ctx: ReportContext): string {
     for (const k of o.keyResults) {
       out.push(`### ${k.id}: ${k.title}`, '');
       const when = k.closed ? `closed, figures as of ${isoMinute(k.evaluatedAt)}` : `current, as of ${isoMinute(k.evaluatedAt)}`;
-      out.push(`- Period: ${k.period.name} (${periodDates(k.period, ctx.timezone)}), ${when}${k.fromLedger ? '; frozen in the ledger' : ''}`);
+      out.push(`- Period: ${k.period.name} (${periodDates(k.period, ctx.timezone)}), ${when}${frozenNote(k) ? `; ${frozenNote(k)}` : ''}`);
       out.push(`- Target: \`${k.targetText}\` → ${formatTarget(k)}${targetMeaning(k) ? ` (${targetMeaning(k)})` : ''}`);
       out.push(`- Baseline: ${baselineText(k)}`);
       out.push(`- Value: ${formatValue(k.value, k.unit)}; progress ${formatPercent(k.progress)} (expected by now ${formatPercent(k.expectedProgress)}); status ${STATUS_LABEL[k.status]}`);

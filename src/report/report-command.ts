@@ -10,7 +10,8 @@ import { calendarOf, parsePeriodName, periodContaining, periodNameExample, type 
 import { PrometheusClient, UNREACHABLE, type PromQueryClient } from '../engine/prometheus-client.js';
 import { reportContext } from './report-context.js';
 import { renderReport, type ReportFormat } from './render-report.js';
-import { ledgerPath } from '../config/state-paths.js';
+import { ledgerPath, stateDir } from '../config/state-paths.js';
+import { missingLedgerProblem } from '../engine/ledger-marker.js';
 import type { Clock } from '../core/clock.js';
 
 export interface ReportOptions {
@@ -36,6 +37,8 @@ export interface ReportOutput {
   text: string;
   /** Prometheus could not be asked: measured KRs show no data (the CLI exits 1). */
   prometheusDown?: string;
+  /** The ledger was missing although closed periods were recorded (ledger-marker.json). */
+  ledgerLost?: string;
 }
 
 export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Promise<ReportOutput> {
@@ -44,11 +47,12 @@ export async function runReport(loaded: LoadedConfig, opts: ReportOptions): Prom
   if (period.start > now) throw new UsageError(`period ${period.name} has not started yet`);
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded, opts.prometheus);
   const ledger = opts.ledger ?? new Ledger(ledgerPath(loaded));
+  const ledgerLost = missingLedgerProblem(stateDir(loaded), ledger);
   try {
     const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock });
     const ev = await engine.evaluatePeriod(period);
     const prometheusDown = ev.objectives.flatMap((o) => o.keyResults).find((k) => k.problem?.includes(UNREACHABLE))?.problem;
-    return { text: renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format), prometheusDown };
+    return { text: renderReport(ev, reportContext(loaded, period, prom.baseUrl), opts.format), prometheusDown, ...(ledgerLost ? { ledgerLost } : {}) };
   } finally {
     if (!opts.ledger) ledger.close();
   }

@@ -1,4 +1,5 @@
 /** What every report renderer needs besides the evaluation itself. */
+import { redactUrlCredentials } from '../core/secrets.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { DASHBOARD_UID } from '../conventions.js';
 import type { KrResult } from '../engine/engine.js';
@@ -26,7 +27,8 @@ export function reportContext(loaded: LoadedConfig, period: Period, prometheusUr
     period,
     timezone: loaded.config.calendar.timezone,
     organization: loaded.config.organization,
-    prometheusUrl,
+    // Credentials never reach a report, however the URL was given.
+    prometheusUrl: redactUrlCredentials(prometheusUrl),
     grafanaLink: grafanaLinker(loaded.config.grafana?.url),
   };
 }

@@ -4,6 +4,8 @@
  * object whose `get()` reads the values prepared for the current scrape, and families that
  * disappear are unregistered. `get()` never throws: one throwing metric fails the whole scrape.
  */
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { Registry, type Metric } from 'prom-client';
 import type { MetricFamily, Snapshot } from '../core/source.js';
 import { mergeSnapshots } from '../core/snapshot.js';
@@ -11,6 +13,7 @@ import type { Logger } from '../core/logger.js';
 import { redact } from '../core/secrets.js';
 
 type Provider = () => Snapshot;
+const gzipAsync = promisify(gzip);
 
 interface PromValue {
   value: number;
@@ -50,15 +53,21 @@ export class ExpositionRegistry {
   readonly registry: Registry;
   private readonly providers: Provider[] = [];
   private readonly families = new Map<string, FamilyMetric>();
+  /** The last rendering (and its gzip, made when first asked for) and the data version it was made from. */
+  private cached: { version: string; body: Promise<Buffer>; gzip?: Promise<Buffer> } | undefined;
+  /** Names another registry serves beside this one (process metrics): never rendered twice. */
+  private readonly reserved: ReadonlySet<string>;
 
   /** Problems already logged: each is logged once when it starts, not on every scrape. */
   private readonly logged = new Set<string>();
 
   constructor(
     registry = new Registry(),
+    reserved: ReadonlySet<string> = new Set(),
     private readonly logger?: Logger,
   ) {
     this.registry = registry;
+    this.reserved = reserved;
   }
 
   private warnOnce(message: string, cause: unknown): void {
@@ -86,6 +95,7 @@ export class ExpositionRegistry {
     const merged = mergeSnapshots(...parts);
     const present = new Set<string>();
     for (const fam of merged) {
+      if (this.reserved.has(fam.name)) continue;
       present.add(fam.name);
       const existing = this.families.get(fam.name);
       if (existing) existing.current = fam;
@@ -111,6 +121,30 @@ export class ExpositionRegistry {
   async metrics(): Promise<string> {
     this.sync();
     return this.registry.metrics();
+  }
+
+  /**
+   * The rendering as bytes, made again only when `version` changed since the last one: a scrape
+   * of unchanged data (the usual case: sources refresh every 15 s to 30 min) costs a buffer
+   * write, and concurrent scrapes share one rendering.
+   */
+  rendered(version: string): Promise<Buffer> {
+    if (this.cached?.version === version) return this.cached.body;
+    const body = this.metrics().then((text) => Buffer.from(text, 'utf8'));
+    const entry: { version: string; body: Promise<Buffer>; gzip?: Promise<Buffer> } = { version, body };
+    this.cached = entry;
+    body.catch(() => {
+      if (this.cached === entry) this.cached = undefined;
+    });
+    return body;
+  }
+
+  /** The same rendering gzipped (what Prometheus asks for), compressed once per version, off the event loop. */
+  renderedGzip(version: string): Promise<Buffer> {
+    const body = this.rendered(version);
+    const entry = this.cached!;
+    entry.gzip ??= body.then((b) => gzipAsync(b));
+    return entry.gzip;
   }
 
   get contentType(): string {

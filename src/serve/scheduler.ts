@@ -13,10 +13,16 @@ export interface ScheduledCollector {
 
 export class Scheduler {
   readonly runners: SourceRunner[];
+  /** Bumped whenever snapshot() may have changed: /metrics re-renders only then. */
+  generation = 0;
 
   constructor(entries: ScheduledCollector[], logger: Logger, clock: Clock) {
+    const onChange = () => {
+      this.generation++;
+    };
     this.runners = entries.map(
-      (e) => new SourceRunner(e.collector, { intervalSeconds: e.intervalSeconds, timeoutSeconds: e.timeoutSeconds, logger: logger.child({ source: e.collector.source }), clock }),
+      (e) =>
+        new SourceRunner(e.collector, { intervalSeconds: e.intervalSeconds, timeoutSeconds: e.timeoutSeconds, logger: logger.child({ source: e.collector.source }), clock, onChange }),
     );
   }
 

@@ -27,6 +27,10 @@ import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
 import type { DeliveryConfig } from '../../exporters/delivery/config.js';
 import { mountDeploymentEvents } from './deployment-events-route.js';
+import { lockStateDir, type StateLock } from '../core/state-lock.js';
+import { loadWebConfig } from '../config/web-config.js';
+import { ledgerLostPerPrometheus, missingLedgerProblem, updateLedgerMarker } from '../engine/ledger-marker.js';
+import { ConfigError, formatIssue } from '../config/config-error.js';
 
 export interface ServiceOptions {
   host?: string;
@@ -36,6 +40,8 @@ export interface ServiceOptions {
   prom?: PromQueryClient;
   /** The process' clock (systemClock from the CLI; tests inject theirs). */
   clock: Clock;
+  /** --web.config.file: wins over server.web_config_file (relative to the working directory). */
+  webConfigFile?: string;
 }
 
 export interface RunningService extends RunningServer {
@@ -74,9 +80,29 @@ function engineLoop(loaded: LoadedConfig, opts: ServiceOptions): { loop: EngineL
   const cfg = loaded.config.engine;
   if (!cfg.enabled || loaded.config.objectives.length === 0) return undefined;
   const ledger = new Ledger(ledgerPath(loaded));
+  const lost = missingLedgerProblem(stateDir(loaded), ledger);
+  if (lost) opts.logger.error({ ledger: ledger.file }, lost);
   const prom = opts.prom ?? PrometheusClient.fromConfig(loaded);
-  const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock, logger: opts.logger.child({ component: 'engine' }) });
-  return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), opts.logger.child({ component: 'engine' })), ledger, prom };
+  if (!lost && ledger.created) {
+    // No marker (the state directory may have gone with the ledger): ask Prometheus' history.
+    const now = opts.clock.now();
+    ledgerLostPerPrometheus(ledger, prom, now, periodContaining('quarter', now, calendarOf(loaded.config.calendar)).start).then(
+      (problem) => {
+        if (problem) opts.logger.error({ ledger: ledger.file }, problem);
+      },
+      () => undefined,
+    );
+  }
+  const logger = opts.logger.child({ component: 'engine' });
+  const engine = new KrEngine({ loaded, prom, ledger, clock: opts.clock, logger });
+  const onEvaluated = () => {
+    try {
+      updateLedgerMarker(stateDir(loaded), ledger);
+    } catch (e) {
+      logger.warn({ err: (e as Error).message }, 'cannot update the ledger marker');
+    }
+  };
+  return { loop: new EngineLoop(engine, durationSeconds(cfg.interval), logger, onEvaluated), ledger, prom };
 }
 
 /** `okr_metrics_build_info`: which build is running, as Prometheus exporters do. */
@@ -90,17 +116,40 @@ function buildInfo(): MetricFamily {
 }
 
 export async function startService(loaded: LoadedConfig, opts: ServiceOptions): Promise<RunningService> {
+  for (const w of loaded.warnings) opts.logger.warn(formatIssue(w));
+  // First of all: a second process on the same state directory must not touch its files.
+  const lock = lockStateDir(stateDir(loaded), `okr-metrics serve -c ${loaded.file}`, new Date(opts.clock.now()).toISOString(), (reason, holder) =>
+    opts.logger.warn({ state_dir: stateDir(loaded), holder }, `took over a stale lock of the state directory (${reason})`),
+  );
+  try {
+    return await startLocked(loaded, opts, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock): Promise<RunningService> {
   const info = buildInfo();
-  const auth = serverAuth(loaded);
   const delivery = sourceSettings(loaded.config, 'delivery') as DeliveryConfig | undefined;
-  const scheduler = new Scheduler(enabledCollectors(loaded, opts.logger, opts.clock), opts.logger, opts.clock);
-  const kr = engineLoop(loaded, opts);
-  const server = await startServer({
+  const collectors = enabledCollectors(loaded, opts.logger, opts.clock);
+  const scheduler = new Scheduler(collectors, opts.logger, opts.clock);
+  let kr: ReturnType<typeof engineLoop> | undefined;
+  let server: RunningServer;
+  try {
+    kr = engineLoop(loaded, opts);
+    const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile, process.cwd()) : loaded.config.server.web_config_file !== undefined ? loadWebConfig(loaded.config.server.web_config_file, loaded.baseDir) : undefined;
+    if (web?.basicAuthUsers && loaded.config.server.auth) throw new ConfigError([{ file: web.file, line: 1, col: 1, path: ['basic_auth_users'], message: `give either basic_auth_users here or server.auth in ${loaded.file}, not both` }]);
+    const auth: ServerAuth = web?.basicAuthUsers ? { basicUsers: web.basicAuthUsers } : serverAuth(loaded);
+    server = await startServer({
     host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
     port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
     logger: opts.logger,
     auth,
+    tls: web?.tls,
+    headers: web?.headers,
     snapshot: () => [info, ...scheduler.snapshot(), ...(kr?.loop.snapshot() ?? [])],
+    version: () => `${scheduler.generation}/${kr?.loop.generation ?? 0}`,
     health: () => scheduler.health(),
     ready: () => scheduler.ready(),
     extraRoutes: (app) => {
@@ -119,6 +168,12 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
       });
     },
   });
+  } catch (e) {
+    // Files the collectors and the engine opened are released before the lock is.
+    await Promise.allSettled(collectors.map(async (c) => c.collector.close?.()));
+    kr?.ledger.close();
+    throw e;
+  }
   scheduler.start();
   kr?.loop.start();
   opts.logger.info({ sources: scheduler.runners.map((r) => r.source) }, 'collecting');
@@ -131,6 +186,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
       await scheduler.stop();
       await server.stop();
       kr?.ledger.close();
+      lock.release();
     },
   };
 }

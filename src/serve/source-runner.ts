@@ -10,6 +10,7 @@ import { snapshotProblem } from '../core/snapshot.js';
 import { ERROR_REASONS, type ErrorReason, RUNNER_METRICS } from '../core/runner-metrics.js';
 import { redact } from '../core/secrets.js';
 import type { Clock } from '../core/clock.js';
+import { CollectActivity } from '../core/collect-activity.js';
 
 export interface RunnerOptions {
   intervalSeconds: number;
@@ -19,6 +20,8 @@ export interface RunnerOptions {
   clock: Clock;
   /** For tests: replaces Math.random in jitter. */
   random?: () => number;
+  /** Called whenever the snapshot or the health families may have changed (the exposition's cache). */
+  onChange?: () => void;
 }
 
 export interface SourceHealth {
@@ -89,15 +92,18 @@ export class SourceRunner {
     if (this.inFlight) {
       // The previous run outlived its timeout and has not returned: do not pile up another.
       this.fail('timeout', 'previous collection is still running (it ignored its timeout)');
+      this.opts.onChange?.();
       return;
     }
     const ac = new AbortController();
     const onShutdown = () => ac.abort(this.shutdown.signal.reason);
     this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    const activity = new CollectActivity();
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new TimeoutError(`collection did not finish within ${this.opts.timeoutSeconds}s`);
+        // Said before aborting: the abort ends the requests this message is about.
+        const err = new TimeoutError(`timed out after ${this.opts.timeoutSeconds}s${activity.describe()}`);
         ac.abort(err);
         reject(err);
       }, this.opts.timeoutSeconds * 1000);
@@ -108,7 +114,9 @@ export class SourceRunner {
       countRequest: (status) => {
         const key = String(status);
         this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+        this.opts.onChange?.();
       },
+      activity,
     };
     const started = performance.now();
     const work = Promise.resolve().then(() => this.collector.collect(ctx));
@@ -140,6 +148,7 @@ export class SourceRunner {
     } finally {
       clearTimeout(timer);
       this.shutdown.signal.removeEventListener('abort', onShutdown);
+      this.opts.onChange?.();
     }
   }
 

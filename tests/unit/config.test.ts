@@ -197,3 +197,41 @@ describe('okr-metrics schema', () => {
     expect(schema.required).toEqual(['version']);
   });
 });
+
+describe('references a team names but no local source collects', () => {
+  const file = (service: string) => `version: okr/v1
+teams:
+  platform: { services: [topups-api, ${service}], jira_boards: [Web] }
+sources:
+  apilogs:
+    services:
+      - { name: topups-api, files: [access.log] }
+  jira: { url: https://x.atlassian.net, email: bot@x.com, api_token: "\${JIRA_API_TOKEN}", boards: [Platform] }
+objectives:
+  - id: o
+    title: O
+    key_results:
+      - { id: a, title: A, measure: { availability: { service: ${service} } }, target: "> 99%" }
+      - { id: b, title: B, measure: { story_points: { boards: Web } }, target: ">= 10" }
+`;
+
+  it('warns with file:line:col when a KR names a service only a team lists, and the file stays valid', () => {
+    const loaded = parseConfig(file('apii'), 'okrs.yaml', { env: { JIRA_API_TOKEN: 'x' } });
+    expect(loaded.warnings.map((w) => `${w.line}:${w.col} ${w.message}`)).toEqual([
+      '13:64 service "apii" is listed only under teams, not in the settings of sources.apilogs: this exporter does not collect it, so the key result has no data unless another okr-metrics exports it',
+    ]);
+  });
+
+  it('does not warn for boards a team names: the Jira collector reads them too', () => {
+    const loaded = parseConfig(file('topups-api'), 'okrs.yaml', { env: { JIRA_API_TOKEN: 'x' } });
+    expect(loaded.warnings).toEqual([]);
+  });
+
+  it('prints the warning from check on stderr and exits 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okr-warn-'));
+    writeFileSync(join(dir, 'okrs.yaml'), file('apii'));
+    const r = spawnSync(process.execPath, [cli, 'check', '-c', join(dir, 'okrs.yaml')], { encoding: 'utf8', env: { ...process.env, JIRA_API_TOKEN: 'x' } });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^warning: .*okrs\.yaml:13:64: objectives\[0\]\.key_results\[0\]\.measure\.availability\.service: service "apii" is listed only under teams/m);
+  });
+});

@@ -2,6 +2,7 @@
  * A token given through ${VAR} must never appear in log output, /metrics or an error
  * message — even when a hostile server echoes it back in its error body.
  */
+import { z } from 'zod';
 import { PassThrough } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,7 +61,7 @@ sources:
     expect(inspect(token)).toBe('[REDACTED]');
 
     const client = new HttpClient({ source: 'jira', baseUrl: jira.url, auth: { type: 'basic', username: jira.email!, password: token }, credentialSetting: 'sources.jira.api_token', maxRetries: 0, clock });
-    const collector: Collector = { source: 'jira', collect: async (ctx) => (await client.getJson(ctx, '/rest/api/3/myself'), []) };
+    const collector: Collector = { source: 'jira', collect: async (ctx) => (await client.getJson(ctx, '/rest/api/3/myself', z.unknown()), []) };
 
     const logs = new PassThrough();
     let logText = '';

@@ -1,7 +1,8 @@
 /**
  * A fake Bitbucket Cloud 2.0 API for tests, behaving like the real one where our client
  * depends on it (source-apis.md 3.x): absolute `next` URLs built from the request Host and
- * absent on the last page, `pagelen` above 50 on pull requests → 400, default state OPEN,
+ * absent on the last page (and on every page of the pipelines list, as on the real API),
+ * `pagelen` above 50 on pull requests → 400, default state OPEN,
  * BBQL `q` on updated_on/created_on/state, pipelines oldest-first unless sort=-created_on,
  * microsecond `+00:00` timestamps, the `{type:'error'}` envelope, 401 with WWW-Authenticate,
  * and Content-Type on every answer. The fixture is plain data the test may change between
@@ -78,13 +79,18 @@ function sendError(res: ServerResponse, status: number, message: string, headers
   sendJson(res, status, { type: 'error', error: { message } }, headers);
 }
 
-/** One page of `items` with Bitbucket's paging envelope; `next` is absolute, from the Host. */
-function sendPage(req: RecordedRequest, res: ServerResponse, items: unknown[], drops: string[] = [], defaultLen = 10): void {
-  const pagelen = Number(req.query.get('pagelen') ?? defaultLen);
+/**
+ * One page of `items` with Bitbucket's paging envelope; `next` is absolute, from the Host.
+ * `withNext: false` is the pipelines list: `page`, `pagelen` and `size` but never a `next`
+ * link, even when more pages exist (BCLOUD-13806; recorded in atlassian-python-api's
+ * tests/responses, see testdata/atlassian-python-api/SOURCES.md).
+ */
+function sendPage(req: RecordedRequest, res: ServerResponse, items: unknown[], drops: string[] = [], withNext = true): void {
+  const pagelen = Number(req.query.get('pagelen') ?? 10);
   const page = Number(req.query.get('page') ?? 1);
   const start = (page - 1) * pagelen;
-  const body: Record<string, unknown> = { pagelen, page, size: items.length, values: items.slice(start, start + pagelen) };
-  if (start + pagelen < items.length) {
+  const body: Record<string, unknown> = { page, pagelen, size: items.length, values: items.slice(start, start + pagelen) };
+  if (withNext && start + pagelen < items.length) {
     const q = new URLSearchParams(req.query);
     q.set('page', String(page + 1));
     for (const d of drops) q.delete(d);
@@ -255,7 +261,7 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
     const sort = req.query.get('sort');
     if (sort === '-created_on') items.reverse();
     else if (sort && sort !== 'created_on') return sendError(res, 400, `Invalid sort field: ${sort}`);
-    return sendPage(req, res, items, fx.nextDrops);
+    return sendPage(req, res, items, fx.nextDrops, false);
   }
   if (rest[0] === 'refs' && rest[1] === 'branches' && rest.length === 3) {
     const hash = repo.branches[rest[2]!];

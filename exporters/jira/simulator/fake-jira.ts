@@ -62,6 +62,8 @@ export interface FakeIssue {
 export interface FakeFailure {
   /** e.g. /\/sprint$/ against the request path. */
   path: RegExp;
+  /** Query parameters the request must also carry, e.g. `{ sprintId: '105' }`. */
+  query?: Record<string, string>;
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -169,7 +171,9 @@ function handle(data: FakeJiraData, req: RecordedRequest, res: ServerResponse): 
     });
     return;
   }
-  const failure = data.failures.find((f) => f.path.test(req.path) && (f.times ?? 1) > 0);
+  const failure = data.failures.find(
+    (f) => f.path.test(req.path) && Object.entries(f.query ?? {}).every(([k, v]) => req.query.get(k) === v) && (f.times ?? 1) > 0,
+  );
   if (failure) {
     failure.times = (failure.times ?? 1) - 1;
     json(res, failure.status, failure.body ?? errorBody([`injected ${failure.status}`]), failure.headers);

@@ -197,7 +197,6 @@ function branchesList(state: FakeSonarState, req: RecordedRequest, res: ServerRe
       type: 'BRANCH',
       status: { qualityGateStatus: b.gate ?? 'NONE' },
       ...(b.analysisDate ? { analysisDate: b.analysisDate } : {}),
-      excludedFromPurge: b.isMain === true,
     })),
   });
 }
@@ -216,7 +215,8 @@ function measuresComponent(state: FakeSonarState, req: RecordedRequest, res: Ser
     const v = branch.measures?.[k];
     if (v === undefined) return [];
     if (!k.startsWith('new_')) return [{ metric: k, value: v, ...(k in BEST_VALUES ? { bestValue: v === BEST_VALUES[k] } : {}) }];
-    const period = { index: 1, value: v, bestValue: false };
+    // As SonarQube's own example (testdata/sonarqube-examples/measures-component.json): no `index` in `period`.
+    const period = { value: v, bestValue: false };
     if (state.periodShape === 'period') return [{ metric: k, period }];
     if (state.periodShape === 'periods') return [{ metric: k, periods: [{ index: 1, value: v }] }];
     return [{ metric: k, periods: [{ index: 1, value: v }], period }];
