@@ -91,13 +91,17 @@ function unknownName(kind: string): (name: string, known: readonly string[]) => 
  * The delivery source joins what others publish: the ones it reads from must publish it, and
  * posted deployment events are only taken with authentication.
  */
+export const EVENTS_NEED_AUTH =
+  'deployment events are only taken with authentication: set server.auth (a bearer token or basic auth), or basic_auth_users in server.web_config_file, for POST /api/v1/deployments';
+
 function deliveryChecks(cfg: OkrFile): PathIssue[] {
   const out: PathIssue[] = [];
   const d = cfg.sources.delivery;
   if (!d || d.enabled === false) return out;
   const at = (...path: Array<string | number>) => ['sources', 'delivery', ...path];
-  if (d.deployments_from.includes('events') && !cfg.server.auth)
-    out.push({ path: at('deployments_from'), message: 'deployment events are only taken with authentication: set server.auth (a bearer token or basic auth) for POST /api/v1/deployments' });
+  // With a web config file, load-config checks that it has basic_auth_users.
+  if (d.deployments_from.includes('events') && !cfg.server.auth && cfg.server.web_config_file === undefined)
+    out.push({ path: at('deployments_from'), message: EVENTS_NEED_AUTH });
   if (d.deployments_from.includes('bitbucket')) {
     const bb = cfg.sources.bitbucket;
     if (!bb) out.push({ path: at('deployments_from'), message: 'deployments from bitbucket need sources.bitbucket (Cloud) with deployments: true' });

@@ -1,7 +1,8 @@
 /**
  * `POST /api/v1/deployments`: deployment events from any CI (Bitbucket Data Center has no
  * deployments API; Jenkins, Bamboo or GitHub Actions post one event per production deployment).
- * Authenticated with server.auth, always: without it the endpoint refuses every event. The body
+ * Authenticated like every endpoint (server.auth or the web config file's users), always: without
+ * authentication the endpoint refuses every event. The body
  * is validated, stored atomically under server.state_dir before the answer (posted-events.ts), and
  * joined by the delivery source at its next refresh. Answers are JSON: 201 recorded, 200
  * duplicate (a retry, counted once) or ignored (not a production environment), 400 with the
@@ -32,7 +33,7 @@ export function mountDeploymentEvents(app: Express, o: DeploymentEventsOptions):
   const refuseWithoutAuth: express.RequestHandler = (_req, res, next) => {
     if (o.auth) return next();
     res.set('WWW-Authenticate', 'Bearer realm="okr-metrics"');
-    res.status(401).json({ error: 'deployment events need authentication, and server.auth is not set: configure a bearer token or basic auth' });
+    res.status(401).json({ error: 'deployment events need authentication, and none is configured: set server.auth (a bearer token or basic auth) or basic_auth_users in the web config file' });
   };
   app.post(
     DEPLOYMENT_EVENTS_PATH,

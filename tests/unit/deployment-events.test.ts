@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, loadConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/config/config-error.js';
@@ -154,6 +155,21 @@ describe('POST /api/v1/deployments', () => {
     expect((await post(EVENT)).status).toBe(200);
     await collectDelivery();
     expect(await metric('delivery_deployments_total', 'service="topups-api",environment="production",team="platform",status="successful"')).toBe(2);
+  });
+
+  it('takes the users of the web config file, and is refused by a web config file without users', async () => {
+    const withWeb = (web: string) => {
+      writeFileSync(join(dir, 'web.yml'), web);
+      const file = join(dir, 'okrs.yaml');
+      writeFileSync(file, yaml(dir, false).replace('server:\n', 'server:\n  web_config_file: web.yml\n'));
+      return file;
+    };
+    expect(() => loadConfig(withWeb('http_server_config:\n  headers:\n    X-Frame-Options: deny\n'), { env: {} })).toThrow(/deployment events are only taken with authentication/);
+    const file = withWeb(`basic_auth_users:\n  jenkins: ${bcrypt.hashSync('ci-pass', 4)}\n`);
+    service = await startService(loadConfig(file, { env: {} }), { host: '127.0.0.1', port: 0, logger: silentLogger(), clock });
+    expect((await post(EVENT, {})).status).toBe(401);
+    expect((await post(EVENT, { authorization: `Basic ${Buffer.from('jenkins:wrong').toString('base64')}` })).status).toBe(401);
+    expect((await post(EVENT, { authorization: `Basic ${Buffer.from('jenkins:ci-pass').toString('base64')}` })).status).toBe(201);
   });
 
   it('is refused by the configuration without server.auth', () => {
