@@ -404,4 +404,29 @@ describe('the DORA measures', () => {
     );
     expect(alerts.filter((a) => a.alert === 'OkrMeasureDataAbsent').map((a) => a.expr)).toContain('absent(delivery_deployments_total{service=~"topups-api|admin-portal"})');
   });
+
+  it('colour the Delivery performance dashboard by the DORA levels of the 2024 report, and say so', () => {
+    const dash = g.dashboards.find((d) => d.uid === DASHBOARD_UID.deliveryPerformance)!.json;
+    // The 2024 Accelerate State of DevOps report (dora.dev/research/2024/dora-report/): elite deploys on demand, high daily to weekly,
+    // medium weekly to monthly; lead time under a day, a week, a month; change failure 5%, 20% (high), 10% (medium), 40%; recovery
+    // under an hour (elite), under a day (high and medium).
+    expect(dash.description).toContain('DORA 2024 performance levels');
+    expect(dash.description).toContain('https://dora.dev/research/2024/dora-report/');
+    const panels = (dash.panels as Json[]).filter((p) => p.type === 'stat' || p.type === 'timeseries');
+    const steps = (title: string) =>
+      panels.filter((p) => (p.title as string).startsWith(title)).map((p) => (((p.fieldConfig as Json).defaults as Json).thresholds as Json).steps as Json[]);
+    const day = 86_400;
+    const expected: Record<string, Array<[number | null, string]>> = {
+      'Deployment frequency': [[null, 'red'], [1 / 30, 'orange'], [1 / 7, 'yellow'], [1, 'green']],
+      'Lead time for changes': [[null, 'green'], [day, 'yellow'], [7 * day, 'orange'], [30 * day, 'red']],
+      'Change failure rate': [[null, 'green'], [0.05, 'yellow'], [0.1, 'orange'], [0.2, 'red']],
+      'Failed deployment recovery time': [[null, 'green'], [3600, 'yellow'], [day, 'red']],
+    };
+    for (const [title, want] of Object.entries(expected)) {
+      const found = steps(title);
+      expect(found, title).toHaveLength(2); // the stat and the rolling time series
+      for (const f of found) expect(f.map((x) => [x.value, x.color])).toEqual(want);
+    }
+    for (const p of panels.filter((x) => Object.keys(expected).some((t) => (x.title as string).startsWith(t)))) expect(p.description, p.title as string).toContain('DORA 2024 levels');
+  });
 });
