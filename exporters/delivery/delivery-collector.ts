@@ -41,13 +41,16 @@ export class DeliveryCollector implements Collector {
   private state: DeliveryState | undefined;
   private readonly settings: FoldSettings;
   private warned = '';
+  /** Without a state file, counting starts when serve starts (what came before is the backfill's). */
+  private readonly startMs: number;
 
   constructor(private readonly deps: SourceDeps<DeliveryConfig>) {
     this.settings = foldSettings(deps.settings, deps.teams);
+    this.startMs = deps.clock.now();
   }
 
   async collect(ctx: CollectContext): Promise<Snapshot> {
-    this.state ??= loadDeliveryState(this.deps.stateDir, ctx.logger);
+    this.state ??= loadDeliveryState(this.deps.stateDir, ctx.logger, this.startMs);
     const { feeds, problems } = readDeliveryFeeds([this.deps.stateDir]);
     if (problems.length > 0)
       throw new SourceError('invalid_output', `delivery: cannot read ${problems.map((p) => `${p.file} (${p.message})`).join('; ')}; the last good figures are kept`);

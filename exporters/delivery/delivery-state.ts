@@ -47,14 +47,21 @@ const StateSchema = z.object({
   ),
 }) satisfies z.ZodType<DeliveryState>;
 
-export function loadDeliveryState(dir: string, logger: Logger): DeliveryState {
+/**
+ * The state under `dir`, or a fresh one counting from `startMs`: what finished before is context
+ * (the release a rollback undoes, the deployment an incident follows), never counted. A fresh
+ * start counting the feeds' whole lookback (90 days of Bitbucket deployments) would show those
+ * deployments to Prometheus as happening at the first scrape, or on top of a backfill that
+ * already counted them.
+ */
+export function loadDeliveryState(dir: string, logger: Logger, startMs: number): DeliveryState {
   const file = join(dir, STATE_FILE_NAME);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (e as Error).message }, 'delivery: cannot read the state file; starting fresh');
-    return emptyDeliveryState();
+    return emptyDeliveryState(startMs);
   }
   try {
     return StateSchema.parse(JSON.parse(text));
@@ -65,7 +72,7 @@ export function loadDeliveryState(dir: string, logger: Logger): DeliveryState {
     } catch {
       // keep going: the next save replaces it
     }
-    return emptyDeliveryState();
+    return emptyDeliveryState(startMs);
   }
 }
 

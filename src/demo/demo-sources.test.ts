@@ -4,7 +4,7 @@
  * there with the example's labels and plausible figures, tick() moves it, and the backfill can
  * rebuild the previous quarter from it.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -295,7 +295,22 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
     expect(feed.deployments!.items.every((d) => d.environment === 'Production')).toBe(true);
     expect(feed.deployments!.items.filter((d) => (d.changes ?? []).length > 0).length).toBeGreaterThan(50);
     expect(readDeliveryFeed(w.dir, 'jira')!.incidents!.production_incidents!.items.length).toBeGreaterThan(5);
-    const delivery = deliveryPlugin.create(sourceDeps(w.loaded, deliveryPlugin, { logger: silentLogger(), stateDir: w.dir, clock: { now: () => w.clock.now } }));
+    const deps = (at: () => number, stateDir: string) => sourceDeps(w.loaded, deliveryPlugin, { logger: silentLogger(), stateDir, clock: { now: at } });
+    // Each collector below gets its own state directory with a copy of the feeds.
+    const feedsIn = (name: string) => {
+      const d = join(w.dir, name);
+      mkdirSync(d, { recursive: true });
+      for (const f of readdirSync(w.dir).filter((n) => n.startsWith('delivery-feed.'))) copyFileSync(join(w.dir, f), join(d, f));
+      return d;
+    };
+    // A delivery source started now counts what happens from now on: the feeds' past is context, never counted again.
+    const fresh = await deliveryPlugin.create(deps(() => w.clock.now, feedsIn('delivery-now'))).collect(testContext());
+    expect(sum(samples(fresh, DELIVERY_METRICS.deployments).map((x) => x.value))).toBe(0);
+    expect(sum(samples(fresh, DELIVERY_METRICS.outcomes).map((x) => x.value))).toBe(0);
+    // One started when the previous quarter began (as a backfill from there counts) sees the demo's past in all four keys.
+    let at = PREVIOUS.start;
+    const delivery = deliveryPlugin.create(deps(() => at, feedsIn('delivery-since-previous-quarter')));
+    at = w.clock.now;
     const snap = await delivery.collect(testContext());
     const total = (name: string, match: Labels) => sum(samples(snap, name).filter((x) => Object.entries(match).every(([k, v]) => x.labels[k] === v)).map((x) => x.value));
     for (const service of ['topups-api', 'admin-portal']) expect(total(DELIVERY_METRICS.deployments, { service, status: 'successful' })).toBeGreaterThan(20);

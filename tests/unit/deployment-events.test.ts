@@ -17,6 +17,7 @@ import { startService, type RunningService } from '../../src/serve/service.js';
 import { DEPLOYMENT_EVENTS_PATH } from '../../src/serve/deployment-events-route.js';
 
 const NOW = Date.parse('2026-10-01T12:00:00Z');
+const STARTED = Date.parse('2026-10-01T11:00:00Z');
 const TOKEN = 'ci-token-5b1e';
 
 const yaml = (dir: string, auth = true) => `version: okr/v1
@@ -55,7 +56,10 @@ const clock = new ManualClock(NOW);
 async function start(): Promise<RunningService> {
   const file = join(dir, 'okrs.yaml');
   writeFileSync(file, yaml(dir));
+  // serve started an hour ago: the delivery source counts the deployments that finished since.
+  clock.set(STARTED);
   service = await startService(loadConfig(file, { env: { OKR_TOKEN: TOKEN } }), { host: '127.0.0.1', port: 0, logger: silentLogger(), clock });
+  clock.set(NOW);
   return service;
 }
 
@@ -143,6 +147,9 @@ describe('POST /api/v1/deployments', () => {
     expect(staging.status).toBe(200);
     expect(((await staging.json()) as { status: string }).status).toBe('ignored');
 
+    // Finished before serve started: kept as context (a later rollback to it), not counted (a backfill counts it).
+    expect((await post({ ...EVENT, id: 'before-start', finished_at: '2026-10-01T10:30:00Z', changes: [] })).status).toBe(201);
+
     await collectDelivery();
     expect(await metric('delivery_deployments_total', 'service="topups-api",environment="production",team="platform",status="successful"')).toBe(2);
     expect(await metric('delivery_lead_time_seconds_count', 'service="topups-api",environment="production",team="platform",from="first_commit"')).toBe(2);
@@ -150,7 +157,7 @@ describe('POST /api/v1/deployments', () => {
     // A restart: the events were on disk before they were acknowledged.
     await service!.stop();
     service = undefined;
-    expect(JSON.parse(readFileSync(join(dir, 'state', 'delivery-feed.events.json'), 'utf8')).deployments.items).toHaveLength(2);
+    expect(JSON.parse(readFileSync(join(dir, 'state', 'delivery-feed.events.json'), 'utf8')).deployments.items).toHaveLength(3);
     await start();
     expect((await post(EVENT)).status).toBe(200);
     await collectDelivery();
