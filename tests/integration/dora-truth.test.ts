@@ -170,7 +170,7 @@ describe('the four DORA keys on a history with known answers', () => {
         // 2026-06-30 (28); Q3 has 26, one of them failed and not retried (25). admin-portal: one a Wednesday, 13 in Q2, 14 in Q3.
         expect(topups.deployments).toBe(q === Q2 ? 28 : 25);
         expect(admin.deployments).toBe(q === Q2 ? 13 : 14);
-        // increase() extrapolates the last hour of the closed quarter (hourly samples here): within 0.05% of the count.
+        // rate() extrapolates the last hour of the closed quarter (hourly samples here): within 0.05% of the count.
         expect(value(q.name, 'df') / topups.perDay).toBeCloseTo(1, 3);
         expect(value(q.name, 'df-admin') / admin.perDay).toBeCloseTo(1, 3);
       });
