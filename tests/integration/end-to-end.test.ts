@@ -23,7 +23,7 @@ import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { RUNNER_METRICS } from '../../src/core/runner-metrics.js';
 import { startDemo, type RunningDemo } from '../../src/demo/demo.js';
 import type { LoadedConfig } from '../../src/config/load-config.js';
-import { calendarOf, periodContaining } from '../../src/core/periods.js';
+import { calendarOf, periodContaining, previousPeriod } from '../../src/core/periods.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/clock.js';
 import { requireBinary } from '../support/binaries.js';
@@ -190,6 +190,24 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     );
     expect(noData).toEqual([]);
   }, 130_000);
+
+  it('the DORA counters join the history without counting it twice', async () => {
+    // Counting starts with serve: the live counters begin at 0, the feeds' 90 days before being the history's (which ends 3 h ago).
+    const firstLive = await instantQuery(demo!.prometheusUrl, `min_over_time(delivery_deployments_total{service="topups-api",status="successful"}[1h])`);
+    expect(firstLive).toHaveLength(1);
+    expect(Number(firstLive[0]!.value[1])).toBeLessThanOrEqual(1);
+    // Over the previous quarter and this one so far (history to this quarter's first hour, then a few live minutes): the demo
+    // deploys topups-api in two windows a weekday, each taken with chance 0.95, about 1.36 a day (10/7 × 0.95) over the previous
+    // quarter. Counted a second time, the feeds' 90 days would nearly double it.
+    const calendar = calendarOf(demo!.loaded.config.calendar);
+    const quarter = periodContaining('quarter', systemClock.now(), calendar);
+    const previous = previousPeriod(quarter, calendar);
+    const window = Math.floor((systemClock.now() - previous.start) / 1000);
+    const total = await instantQuery(demo!.prometheusUrl, `sum(increase(delivery_deployments_total{service="topups-api",status="successful"}[${window}s]))`);
+    const perDay = Number(total[0]!.value[1]) / ((quarter.start - previous.start) / DAY);
+    expect(perDay).toBeGreaterThan(1.0);
+    expect(perDay).toBeLessThan(1.8);
+  });
 
   it('every panel and variable query of every generated dashboard returns data', async () => {
     const dashDir = join(dir, 'generated', 'dashboards');

@@ -6,7 +6,7 @@
  * before. About 5% of production deployments fail (retried within the hour), 3% are rolled
  * back within two hours (the earlier release redeployed), the rest succeed. While the demo runs,
  * each repository deploys its main branch to production every few minutes of wall time, with
- * the same chances.
+ * the same chances, after a first deployment that fails and its retry.
  */
 import { Random } from '../../../src/core/random.js';
 import type { FakeCloudCommit, FakeCloudDeployment, FakeCloudDeploymentData, FakeCloudEnvironment } from './fake-cloud-deployments.js';
@@ -129,17 +129,17 @@ export function demoDeployments(slug: string, seed: number, prs: FakeCloudPr[], 
     byHash.set(c.hash, c);
   };
   const rnd = Random.keyed(seed, 'deploy-tick', slug, nowMs);
-  let nextMs = nowMs + rnd.between(0.2, 1) * LIVE_GAP_MS[0];
+  let nextMs = nowMs + rnd.between(5, 15) * 1000;
   let live = 0;
   const running: Array<{ d: FakeCloudDeployment; completedMs: number; status: 'SUCCESSFUL' | 'FAILED' }> = [];
   const lastRelease = () => {
     const done = data.deployments.filter((d) => d.environmentUuid === env.Production && d.state === 'COMPLETED' && d.status === 'SUCCESSFUL').sort((a, b) => (a.completedMs ?? 0) - (b.completedMs ?? 0));
     return done.slice(-2).map((d) => d.commit);
   };
-  const deploy = (atMs: number, commit: string, status: 'SUCCESSFUL' | 'FAILED') => {
+  const deploy = (atMs: number, commit: string, status: 'SUCCESSFUL' | 'FAILED', seconds: [number, number] = [40, 100]) => {
     const d: FakeCloudDeployment = { uuid: `{${commitHash(slug, 'live', live++).slice(0, 8)}-0000-4000-a000-${String(live).padStart(12, '0')}}`, environmentUuid: env.Production, state: 'IN_PROGRESS', startedMs: atMs, commit };
     data.deployments.push(d);
-    running.push({ d, completedMs: atMs + Math.round(rnd.between(40, 100) * 1000), status });
+    running.push({ d, completedMs: atMs + Math.round(rnd.between(...seconds) * 1000), status });
   };
   return {
     data,
@@ -168,11 +168,19 @@ export function demoDeployments(slug: string, seed: number, prs: FakeCloudPr[], 
         running.splice(running.indexOf(r), 1);
       }
       let at = Math.max(nextMs, tickMs - MAX_CATCH_UP_MS);
-      for (; at <= tickMs; at += rnd.between(...LIVE_GAP_MS)) {
+      while (at <= tickMs) {
+        // Counting starts when serve starts: the first live deployment fails within seconds and is
+        // retried at once, so all four keys have a figure of the running demo within two minutes.
+        if (live < 2) {
+          deploy(at, head, live === 0 ? 'FAILED' : 'SUCCESSFUL', [20, 40]);
+          at += rnd.between(40, 60) * 1000;
+          continue;
+        }
         const outcome = rnd.weighted(OUTCOMES);
         const [previous] = lastRelease();
         if (outcome === 'rolled_back' && previous !== undefined) deploy(at, previous, 'SUCCESSFUL');
         else deploy(at, head, outcome === 'failed' ? 'FAILED' : 'SUCCESSFUL');
+        at += rnd.between(...LIVE_GAP_MS);
       }
       nextMs = at;
     },
