@@ -170,7 +170,8 @@ export function demoDeployments(slug: string, seed: number, prs: FakeCloudPr[], 
       let at = Math.max(nextMs, tickMs - MAX_CATCH_UP_MS);
       while (at <= tickMs) {
         // Counting starts when serve starts: the first live deployment fails within seconds and is
-        // retried at once, so all four keys have a figure of the running demo within two minutes.
+        // retried at once, so the running demo has a change failure at once (and its recovery once
+        // the list is complete past the retry, ten minutes later).
         if (live < 2) {
           deploy(at, head, live === 0 ? 'FAILED' : 'SUCCESSFUL', [20, 40]);
           at += rnd.between(40, 60) * 1000;
