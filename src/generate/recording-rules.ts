@@ -20,6 +20,9 @@ function kindSpecSource(kind: MeasureKind): string | undefined {
 }
 import type { RecordingRule, RuleFile, RuleGroup } from './rule-types.js';
 
+/** The recording rules of the Delivery performance dashboard (the four DORA keys over 30 days). */
+export const DELIVERY_PERFORMANCE_GROUP = 'okr-delivery-performance';
+
 /** Every window the API rules precompute: the SLI windows plus the burn-rate windows, shortest first. */
 export function apiWindows(): string[] {
   const all = new Set<string>([...SLI_WINDOWS, ...SLO_BURN_RATE_WINDOWS.flatMap((w) => [w.long, w.short])]);
@@ -154,7 +157,7 @@ export function deliveryPerformanceGroup(model: GenerateModel): RuleGroup<Record
     })),
   ];
   // Thirty-day windows move slowly: every 5 minutes is plenty.
-  return { name: 'okr-delivery-performance', interval: '5m', rules };
+  return { name: DELIVERY_PERFORMANCE_GROUP, interval: '5m', rules };
 }
 
 function qualityGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
