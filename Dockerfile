@@ -16,7 +16,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json okrs.example.yaml okr-schema.json ./
+COPY package.json okrs.example.yaml okrs.dora.example.yaml okr-schema.json ./
 COPY dashboards ./dashboards
 COPY provisioning ./provisioning
 COPY docker/start.sh /usr/local/bin/okr-metrics-start

@@ -5,9 +5,10 @@
  */
 import { apilogsPlugin } from './apilogs/plugin.js';
 import { bitbucketPlugin } from './bitbucket/plugin.js';
+import { deliveryPlugin } from './delivery/plugin.js';
 import { jiraPlugin } from './jira/plugin.js';
 import { sonarqubePlugin } from './sonarqube/plugin.js';
 
-export const SOURCES = [jiraPlugin, sonarqubePlugin, bitbucketPlugin, apilogsPlugin] as const;
+export const SOURCES = [jiraPlugin, sonarqubePlugin, bitbucketPlugin, apilogsPlugin, deliveryPlugin] as const;
 
 export type SourceName = (typeof SOURCES)[number]['name'];

@@ -37,6 +37,7 @@ export const DASHBOARD_UID = {
   delivery: 'okr-delivery',
   quality: 'okr-code-quality',
   bitbucket: 'okr-bitbucket',
+  deliveryPerformance: 'okr-delivery-performance',
   health: 'okr-exporter-health',
 } as const;
 
@@ -119,6 +120,13 @@ export const LATENCY_QUANTILES = [
 ] as const;
 export type LatencyQuantileName = (typeof LATENCY_QUANTILES)[number]['name'];
 
+/** Quantiles of the DORA lead and recovery times the generated rules and the Delivery performance dashboard show. */
+export const DELIVERY_QUANTILES = [
+  { name: 'p50', q: 0.5 },
+  { name: 'p90', q: 0.9 },
+] as const;
+export type DeliveryQuantileName = (typeof DELIVERY_QUANTILES)[number]['name'];
+
 /** Recording rule names (`level:metric:operations`); generators, dashboards and tests import them. */
 export const RECORDING_RULES = {
   apiRequestsRate: (w: string) => `${RULE_PREFIX}:api_requests:rate${w}`,
@@ -137,6 +145,11 @@ export const RECORDING_RULES = {
   sprintCompletedPoints: `${RULE_PREFIX}:jira_sprint_completed_story_points:sum`,
   boardCompletedPointsQuarter: `${RULE_PREFIX}:jira_completed_story_points:increase90d`,
   coverage: `${RULE_PREFIX}:sonarqube_coverage:ratio`,
+  /** The four DORA keys per production stream (service, environment, team) over the last 30 days. */
+  deliveryDeploymentsPerDay: `${RULE_PREFIX}:delivery_deployments:per_day_30d`,
+  deliveryLeadTime: (q: DeliveryQuantileName) => `${RULE_PREFIX}:delivery_lead_time_seconds:${q}_30d`,
+  deliveryChangeFailureRatio: `${RULE_PREFIX}:delivery_change_failures:ratio_30d`,
+  deliveryRecoveryTime: (q: DeliveryQuantileName) => `${RULE_PREFIX}:delivery_recovery_time_seconds:${q}_30d`,
   keyResultMeasure: `${RULE_PREFIX}:key_result_measure:rolling_period`,
   /** Info series (value 1) recorded from the OKR file: which team owns what; dashboards' variables and joins use them. */
   teamInfo: `${RULE_PREFIX}:team:info`,

@@ -6,6 +6,10 @@
  *
  * Not backfilled: open pull requests and Code Insights coverage (Bitbucket keeps no history of
  * either).
+ *
+ * With deployments on, the production deployments of the range (and of the month before it, the
+ * releases they follow) are published as the `bitbucket` delivery feed for the delivery source's
+ * backfill, exactly as the live collector reads them (deployments-feed.ts).
  */
 import { SourceError } from '../../src/core/source.js';
 import type { MergedPullRequest, PipelineRun } from './bitbucket-api.js';
@@ -16,6 +20,10 @@ import type { BitbucketState } from './state-file.js';
 import { BITBUCKET_CYCLE_TIME_BUCKETS, BITBUCKET_PIPELINE_DURATION_BUCKETS, BITBUCKET_PIPELINE_RESULTS, type BitbucketPipelineResult } from './metrics.js';
 import type { BitbucketConfig } from './config.js';
 import type { BackfillContext } from '../../src/core/source.js';
+import { writeDeliveryFeed } from '../../src/core/delivery-feed.js';
+import type { BitbucketDeploymentsApi } from './deployments-client.js';
+import { deploymentFeed, readRepoDeployments } from './deployments-feed.js';
+import { emptyDeploymentsState, newRepoDeployments } from './deployments-state.js';
 
 interface RepoHistory {
   slug: string;
@@ -27,7 +35,7 @@ interface RepoHistory {
 export async function backfillBitbucket(b: BackfillContext<BitbucketConfig>): Promise<void> {
   const { timeline: tl, collect: ctx, progress, range } = b;
   const collector = createBitbucketCollector(b);
-  const { api, repositories, teamOf } = collector.historyAccess();
+  const { api, repositories, teamOf, deployments } = collector.historyAccess();
   const repos = await repositories(ctx);
   progress.setTotal(repos.length);
   const { lastMs } = tl.grid;
@@ -78,4 +86,27 @@ export async function backfillBitbucket(b: BackfillContext<BitbucketConfig>): Pr
     });
     return buildSnapshot(state, live, 0);
   });
+
+  if (deployments && b.feedDirs?.[0] !== undefined) await publishDeploymentHistory(b, deployments, repos);
+}
+
+/** Releases deployed this long before the range are read too: a deployment's changes are counted from the release before it. */
+const DEPLOYMENT_CONTEXT_MS = 30 * 86_400_000;
+
+async function publishDeploymentHistory(b: BackfillContext<BitbucketConfig>, api: BitbucketDeploymentsApi, repos: Array<{ slug: string }>): Promise<void> {
+  const cfg = b.settings.deployments;
+  const settings = cfg === true || cfg === false || !cfg.environments ? {} : { environments: cfg.environments };
+  const state = emptyDeploymentsState('backfill');
+  const upTo = b.range.toMs;
+  for (const repo of repos) {
+    const rs = (state.repos[repo.slug] = newRepoDeployments(b.range.fromMs - DEPLOYMENT_CONTEXT_MS));
+    try {
+      await readRepoDeployments(b.collect, api, repo.slug, rs, settings, upTo);
+    } catch (e) {
+      if (e instanceof SourceError) throw new SourceError(e.reason, `bitbucket: deployments of ${repo.slug}: ${e.message}`, e.status);
+      throw e;
+    }
+    rs.completeMs = upTo;
+  }
+  writeDeliveryFeed(b.feedDirs![0]!, { version: 1, origin: 'bitbucket', deployments: deploymentFeed(state, repos.map((r) => r.slug)) });
 }

@@ -29,6 +29,8 @@ import {
 } from './incremental-state.js';
 import { planRefresh, SETTLE_MS, type PlannedRead } from './refresh-plan.js';
 import { loadState, saveState, type BitbucketState } from './state-file.js';
+import { BitbucketDeploymentsApi } from './deployments-client.js';
+import { BitbucketDeploymentFeed } from './deployments-feed.js';
 
 export const CLOUD_API_URL = 'https://api.bitbucket.org/2.0';
 
@@ -91,6 +93,8 @@ export class BitbucketCollector implements Collector {
   private heldBackStreak = false;
   /** Cloud: the workspace's repositories as last listed, when the full listing ran, the newest `updated_on` seen. */
   private listing: { repos: Map<string, RepoRef>; fullAt: number; newestMs: number } | undefined;
+  /** Production deployments for the delivery source (sources.bitbucket.deployments). */
+  private readonly deployments: { api: BitbucketDeploymentsApi; feed: BitbucketDeploymentFeed } | undefined;
 
   constructor(
     private readonly deps: SourceDeps<BitbucketConfig>,
@@ -139,6 +143,11 @@ export class BitbucketCollector implements Collector {
         credentialSetting,
       });
       this.scope = `cloud ${baseUrl} ${cfg.workspace}`;
+      if (cfg.deployments !== false) {
+        const api = new BitbucketDeploymentsApi(this.http, { baseUrl: baseUrl.replace(/\/+$/, ''), workspace: cfg.workspace!, credentialSetting });
+        const settings = cfg.deployments === true || !cfg.deployments.environments ? {} : { environments: cfg.deployments.environments };
+        this.deployments = { api, feed: new BitbucketDeploymentFeed(api, { stateDir: deps.stateDir, scope: this.scope, settings, backfillMs: durationSeconds(cfg.backfill) * 1000, logger: deps.logger }) };
+      }
     } else {
       this.api = new BitbucketDataCenterApi(this.http, cfg.project!);
       this.scope = `datacenter ${baseUrl} ${cfg.project}`;
@@ -158,9 +167,9 @@ export class BitbucketCollector implements Collector {
       for (const r of cfg.repositories) if (typeof r !== 'string' && r.team !== undefined) this.teamByRepo.set(r.slug, r.team);
   }
 
-  /** For the backfill: the flavour's API, the configured repositories and the team of each. */
-  historyAccess(): { api: BitbucketApi; repositories: (ctx: CollectContext) => Promise<RepoRef[]>; teamOf: (slug: string) => string } {
-    return { api: this.api, repositories: (ctx) => this.repositories(ctx), teamOf: (slug) => this.teamByRepo.get(slug) ?? '' };
+  /** For the backfill: the flavour's API, the configured repositories and the team of each (and the deployments API when on). */
+  historyAccess(): { api: BitbucketApi; repositories: (ctx: CollectContext) => Promise<RepoRef[]>; teamOf: (slug: string) => string; deployments?: BitbucketDeploymentsApi } {
+    return { api: this.api, repositories: (ctx) => this.repositories(ctx), teamOf: (slug) => this.teamByRepo.get(slug) ?? '', ...(this.deployments ? { deployments: this.deployments.api } : {}) };
   }
 
   /**
@@ -236,6 +245,9 @@ export class BitbucketCollector implements Collector {
       failed.map((r) => r.outcome),
     );
     this.logHeldBack(ctx, read.flatMap((r) => (r.outcome.heldBack ? [r.outcome.heldBack] : [])), plan.reads.length);
+    // Published for the delivery source; a repository whose deployments fail only holds the join back.
+    // Deployments are read for every repository at each refresh (not yet planned by the budget).
+    await this.deployments?.feed.refresh(ctx, repos, this.deps.clock.now());
 
     // Persist before serving: the counters Prometheus sees never run ahead of the checkpoint,
     // so a restart can only repeat values already seen, never count a pull request twice.

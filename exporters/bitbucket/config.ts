@@ -57,6 +57,19 @@ export const BitbucketConfig = z
     repositories: z.union([z.literal('all'), z.array(Repository)]).default('all'),
     pipelines: z.boolean().default(true).meta({ description: 'Cloud only: count pipelines by result and duration.' }),
     code_insights: CodeInsights.default(true),
+    deployments: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          environments: z
+            .array(z.string().min(1))
+            .min(1)
+            .optional()
+            .meta({ description: 'Environment names to read (case-insensitive); default the environments of type Production.' }),
+        }),
+      ])
+      .default(false)
+      .meta({ description: 'Cloud only: publish production deployments (with their pipelines, commits and pull requests) for sources.delivery.' }),
     backfill: Duration.default('90d').meta({
       description: 'On the first refresh of a repository, count merged pull requests and pipelines this far back.',
     }),
@@ -72,6 +85,12 @@ export const BitbucketConfig = z
   .superRefine((c, ctx) => {
     if (c.flavor === 'cloud' && !c.workspace)
       ctx.addIssue({ code: 'custom', path: ['workspace'], message: 'Bitbucket Cloud needs the workspace' });
+    if (c.flavor === 'datacenter' && c.deployments !== false)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deployments'],
+        message: 'Bitbucket Data Center has no deployments API: have the CI post deployment events to serve instead (sources.delivery.deployments_from: [events])',
+      });
     if (c.flavor === 'datacenter') {
       if (!c.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'Bitbucket Data Center needs its base url' });
       if (!c.project) ctx.addIssue({ code: 'custom', path: ['project'], message: 'Bitbucket Data Center needs the project key' });

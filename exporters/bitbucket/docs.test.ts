@@ -10,7 +10,7 @@ const env = { BITBUCKET_API_TOKEN: 'a', BITBUCKET_ACCESS_TOKEN: 'b', BITBUCKET_D
 describe('docs/bitbucket.md', () => {
   it('has configuration examples that load', () => {
     const sources = blocks.filter((b) => b.startsWith('sources:'));
-    expect(sources).toHaveLength(3);
+    expect(sources).toHaveLength(4);
     for (const b of sources) expect(() => parseConfig(`version: okr/v1\n${b}`, 'docs.yaml', { env })).not.toThrow();
   });
 

@@ -5,6 +5,10 @@
  * at or before each instant. The series are rendered by the live collector's own
  * renderJiraSnapshot, so names and labels are the live ones.
  *
+ * Incident queries (sources.jira.incidents) are published as the `jira` delivery feed for the
+ * delivery source's backfill: the incidents created since a window before the range, complete up
+ * to its end.
+ *
  * Not backfilled: the running figures of sprints that were active at an instant (Jira keeps no
  * history of "completed so far"); the KR measures read closed sprints only.
  */
@@ -18,6 +22,7 @@ import type { BoardFigures } from './sprint-history.js';
 import { pointsOf } from './story-points-field.js';
 import { localDate, nextPeriod, periodContaining } from '../../src/core/periods.js';
 import type { BackfillContext } from '../../src/core/source.js';
+import { writeDeliveryFeed, type FeedIncident } from '../../src/core/delivery-feed.js';
 
 /** JQL date fields → the issue field holding them (JQL aliases included). */
 const JQL_DATE_FIELDS: Record<string, string> = {
@@ -111,7 +116,26 @@ export async function backfillJira(b: BackfillContext<JiraConfig>): Promise<void
       for (const i of p.issues) changes.push(i.atMs);
     }
   tl.holdFromChanges(changes, (t) => jiraSnapshotAt(t, boards, histories, settings.closed_sprints));
+
+  if (Object.keys(settings.incidents).length > 0 && b.feedDirs?.[0] !== undefined) {
+    let incidents: Record<string, FeedIncident[]>;
+    try {
+      incidents = await collector.incidentHistory(ctx, b.range.fromMs - INCIDENT_CONTEXT_MS);
+    } catch (e) {
+      if (e instanceof SourceError) throw new SourceError(e.reason, `jira: incidents: ${e.message}`, e.status);
+      throw e;
+    }
+    const completeMs = b.range.toMs;
+    writeDeliveryFeed(b.feedDirs[0], {
+      version: 1,
+      origin: 'jira',
+      incidents: Object.fromEntries(Object.entries(incidents).map(([name, items]) => [name, { completeMs, items: items.filter((i) => i.createdMs < completeMs) }])),
+    });
+  }
 }
+
+/** Incidents opened this long before the range are read too: a deployment's window may span its start. */
+const INCIDENT_CONTEXT_MS = 30 * 86_400_000;
 
 /** What the live collector would have served at `t`: sprints closed by then, query counts of t's period. */
 function jiraSnapshotAt(t: number, boards: BoardFigures[], histories: QueryHistory[], closedSprints: number): Snapshot {

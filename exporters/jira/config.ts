@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
+import { Duration, HttpUrl, SecretFile, SecretRef, sourceCommon } from '../../src/core/config-primitives.js';
 import type { CalendarPeriodKind } from '../../src/core/periods.js';
 
 /** The refresh interval when `refresh_interval` is not set. */
@@ -51,6 +51,16 @@ export const JiraConfig = z
       .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'query names are snake_case'), Query)
       .default({})
       .meta({ description: 'Named JQL measures; {{period_start}} / {{period_end}} become the current period as "YYYY-MM-DD".' }),
+    incidents: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_]*$/, 'incident query names are snake_case'),
+        z.union([z.string().min(1), z.strictObject({ jql: z.string().min(1), lookback: Duration.default('90d') })]),
+      )
+      .default({})
+      .meta({
+        description:
+          'Named JQL of incidents, read with their created and resolved times for the delivery source (change failures, recovery). A string, or { jql, lookback } (default 90d: incidents created since).',
+      }),
     max_concurrency: z.number().int().min(1).max(16).default(4),
     max_requests_per_hour: z.number().int().min(0).default(0).meta({
       description:
@@ -58,6 +68,12 @@ export const JiraConfig = z
     }),
   })
   .superRefine((c, ctx) => {
+    for (const [name, q] of Object.entries(c.incidents)) {
+      const jql = typeof q === 'string' ? q : q.jql;
+      const path = ['incidents', name, ...(typeof q === 'string' ? [] : ['jql'])];
+      if (/\{\{/.test(jql)) ctx.addIssue({ code: 'custom', path, message: 'incident queries take no placeholders: incidents are read since their lookback' });
+      if (/\border\s+by\b/i.test(jql)) ctx.addIssue({ code: 'custom', path, message: 'incident queries take no ORDER BY: okr-metrics adds a created >= condition to them' });
+    }
     for (const [name, q] of Object.entries(c.queries)) {
       const jql = typeof q === 'string' ? q : q.jql;
       for (const m of jql.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {

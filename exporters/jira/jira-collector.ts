@@ -20,6 +20,8 @@ import { roundPoints } from './sprint-figures.js';
 import { SprintCache } from './sprint-cache.js';
 import { syncBoard, type BoardFigures, type ResolvedBoard } from './sprint-history.js';
 import { boardEstimationField, configuredField, discoverPointsField, pointsOf, type PointsField } from './story-points-field.js';
+import { fetchIncidents, incidentQueries, publishIncidents } from './incidents.js';
+import type { FeedIncident } from '../../src/core/delivery-feed.js';
 
 /** A board as configured: by id, by name, or both; merged from sources.jira.boards and teams. */
 export interface BoardSpec {
@@ -89,6 +91,8 @@ export class JiraCollector implements Collector {
 
   private readonly teams: Teams;
   private readonly calendar: Calendar;
+  /** Where the incidents feed is published (server.state_dir). */
+  private readonly stateDir: string;
   /** Decides the current period of the JQL queries and which sprints count as closed. */
   private readonly clock: Clock;
 
@@ -99,6 +103,7 @@ export class JiraCollector implements Collector {
     const { logger, stateDir } = deps;
     this.teams = deps.teams;
     this.calendar = deps.calendar;
+    this.stateDir = stateDir;
     this.clock = deps.clock;
     const s = deps.settings;
     this.settings = s;
@@ -249,6 +254,13 @@ export class JiraCollector implements Collector {
     const boards = [...synced, ...previous];
     this.logHeldBack(ctx, heldBack);
 
+    if (Object.keys(this.settings.incidents).length > 0) {
+      const incidentErrors = await publishIncidents(ctx, this.client, this.settings, this.stateDir, this.clock.now());
+      for (const { query, error } of incidentErrors) fail(`incidents ${query}`, error);
+      for (const name of Object.keys(this.settings.incidents)) if (!incidentErrors.some((e) => e.query === name)) this.warned.delete(`incidents ${name}`);
+      if (incidentErrors.length < Object.keys(this.settings.incidents).length) successes++;
+    }
+
     this.cache.save();
     this.lastErrors = errors;
     // Refused credentials fail everything alike: say so once, as the source's error.
@@ -272,6 +284,13 @@ export class JiraCollector implements Collector {
    */
   history(): { boards: BoardFigures[]; errors: SourceError[] } {
     return { boards: [...this.lastBoards.values()], errors: [...this.lastErrors] };
+  }
+
+  /** For the backfill: every incident of each incident query created at or after `sinceMs`. */
+  async incidentHistory(ctx: CollectContext, sinceMs: number): Promise<Record<string, FeedIncident[]>> {
+    const out: Record<string, FeedIncident[]> = {};
+    for (const q of incidentQueries(this.settings)) out[q.name] = await fetchIncidents(ctx, this.client, q, sinceMs);
+    return out;
   }
 
   /** For the backfill: issues matching `jql` with `fields` plus the query points field, if any. */

@@ -1,7 +1,8 @@
 /**
  * `okr-metrics backfill`: each requested source rebuilds its history into a SeriesTimeline,
  * written as one OpenMetrics file per month, `<out>/<source>/YYYY-MM.om`, and, with promtool,
- * turned into TSDB blocks under `<out>/blocks/<source>/`. Sources run side by side; one failing source does not stop the
+ * turned into TSDB blocks under `<out>/blocks/<source>/`. Sources run side by side (those that join delivery
+ * feeds after the others, whose feeds they read); one failing source does not stop the
  * others, and a rerun redoes only what is not finished (backfill-manifest.json). Every finished
  * source is recorded in the KR ledger.
  */
@@ -23,6 +24,8 @@ import type { Clock } from '../core/clock.js';
 import type { AnySourcePlugin } from '../core/source.js';
 import { sourceSettings } from '../config/okr-schema.js';
 import { sourceDeps } from '../config/source-deps.js';
+import { stateDir as liveStateDir } from '../config/state-paths.js';
+import { feedsDigest } from '../core/delivery-feed.js';
 
 /** A source name whose plugin has a backfill. */
 export type BackfillSource = string;
@@ -87,8 +90,11 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   mkdirSync(o.outDir, { recursive: true });
   const grid = stepGrid(o.fromMs, o.toMs, o.stepMs);
   const manifest = loadManifest(o.outDir);
-  const outcomes = await Promise.all(
-    o.sources.map(async (source): Promise<SourceOutcome> => {
+  // Sources that join delivery feeds read what the others publish in this run: they go second.
+  const joins = (s: BackfillSource) => o.loaded.sources.find((p) => p.name === s)?.joinsFeeds === true;
+  const run = (sources: readonly BackfillSource[]) =>
+    Promise.all(
+    sources.map(async (source): Promise<SourceOutcome> => {
       const progress = o.progress.source(source);
       try {
         const out = await runSource(o, source, grid, manifest, progress);
@@ -100,7 +106,10 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
         return { source, status: 'failed', samples: 0, files: [], message };
       }
     }),
-  );
+    );
+  const first = await run(o.sources.filter((s) => !joins(s)));
+  const second = await run(o.sources.filter(joins));
+  const outcomes = o.sources.map((s) => [...first, ...second].find((x) => x.source === s)!);
   o.progress.close();
   for (const out of outcomes) {
     if ((out.status === 'written' || out.status === 'unchanged') && o.ledger) {
@@ -128,7 +137,17 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
   const settings = sourceSettings(o.loaded.config, source);
   if (!plugin?.backfill || !settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, files: [], message: `sources.${source} is not configured or not enabled` };
   const deps = sourceDeps(o.loaded, plugin, { stateDir: join(o.outDir, 'state', source), clock: o.clock, logger: o.logger });
-  const fp = fingerprint({ source, settings, teams: o.loaded.config.teams, calendar: o.loaded.config.calendar, grid, target: o.targetLabels ?? {}, inputs: plugin.backfillInputs?.(deps, o.logFiles) ?? null });
+  const feedDirs = [join(o.outDir, 'state', 'feeds'), liveStateDir(o.loaded)];
+  const fp = fingerprint({
+    source,
+    settings,
+    teams: o.loaded.config.teams,
+    calendar: o.loaded.config.calendar,
+    grid,
+    target: o.targetLabels ?? {},
+    inputs: plugin.backfillInputs?.(deps, o.logFiles) ?? null,
+    ...(plugin.joinsFeeds ? { feeds: feedsDigest(feedDirs) } : {}),
+  });
   let entry = manifest.sources[source];
   let status: SourceOutcome['status'] = 'unchanged';
   const finished = (e: ManifestEntry) => e.chunks.every((c) => existsSync(join(o.outDir, c.file)) && statSync(join(o.outDir, c.file)).size === c.bytes);
@@ -136,7 +155,7 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
     status = 'written';
     const tl = new SeriesTimeline(grid);
     const ctx: CollectContext = { signal: o.signal ?? new AbortController().signal, logger: o.logger, countRequest: () => progress.request() };
-    await plugin.backfill({ ...deps, timeline: tl, range: { fromMs: o.fromMs, toMs: o.toMs }, collect: ctx, progress, files: o.logFiles });
+    await plugin.backfill({ ...deps, timeline: tl, range: { fromMs: o.fromMs, toMs: o.toMs }, collect: ctx, progress, files: o.logFiles, feedDirs });
     const previous = new Map((entry?.chunks ?? []).map((c) => [c.name, c]));
     const chunks: ChunkEntry[] = [];
     mkdirSync(join(o.outDir, source), { recursive: true });

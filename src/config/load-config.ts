@@ -12,7 +12,7 @@ import { SOURCES } from '../../exporters/index.js';
 import type { AnySourcePlugin } from '../core/source.js';
 import { ENV_INTERPOLATION_RE, ENV_REF_RE, SECRET_KEYS, isSecretSetting } from '../core/config-primitives.js';
 import type { Env } from '../core/secrets.js';
-import { rawChecks, validateOkrs } from './validate-okrs.js';
+import { EVENTS_NEED_AUTH, rawChecks, validateOkrs } from './validate-okrs.js';
 import { positionOf } from './yaml-positions.js';
 import { parseYamlFile, readConfigText } from './yaml-file.js';
 import { loadWebConfig } from './web-config.js';
@@ -76,6 +76,9 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
       try {
         const wc = loadWebConfig(web, baseDir);
         if (wc.basicAuthUsers && parsed.data.server.auth) at(['server', 'auth'], `give either server.auth or basic_auth_users in ${web}, not both`);
+        const delivery = parsed.data.sources.delivery;
+        if (!wc.basicAuthUsers && !parsed.data.server.auth && delivery && delivery.enabled !== false && delivery.deployments_from.includes('events'))
+          at(['sources', 'delivery', 'deployments_from'], EVENTS_NEED_AUTH);
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         issues.push(...e.issues);

@@ -101,6 +101,39 @@ function unknownName(kind: string): (name: string, known: readonly string[]) => 
   return (name, known) => `${kind} "${name}" is unknown${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`;
 }
 
+/**
+ * The delivery source joins what others publish: the ones it reads from must publish it, and
+ * posted deployment events are only taken with authentication.
+ */
+export const EVENTS_NEED_AUTH =
+  'deployment events are only taken with authentication: set server.auth (a bearer token or basic auth), or basic_auth_users in server.web_config_file, for POST /api/v1/deployments';
+
+function deliveryChecks(cfg: OkrFile): PathIssue[] {
+  const out: PathIssue[] = [];
+  const d = cfg.sources.delivery;
+  if (!d || d.enabled === false) return out;
+  const at = (...path: Array<string | number>) => ['sources', 'delivery', ...path];
+  // With a web config file, load-config checks that it has basic_auth_users.
+  if (d.deployments_from.includes('events') && !cfg.server.auth && cfg.server.web_config_file === undefined)
+    out.push({ path: at('deployments_from'), message: EVENTS_NEED_AUTH });
+  if (d.deployments_from.includes('bitbucket')) {
+    const bb = cfg.sources.bitbucket;
+    if (!bb) out.push({ path: at('deployments_from'), message: 'deployments from bitbucket need sources.bitbucket (Cloud) with deployments: true' });
+    else if (bb.deployments === false) out.push({ path: ['sources', 'bitbucket'], message: 'sources.delivery reads deployments from bitbucket: set deployments: true here' });
+  }
+  const incidents = new Set(Object.keys(cfg.sources.jira?.incidents ?? {}));
+  d.services.forEach((svc, i) =>
+    svc.incidents.forEach((q, j) => {
+      if (!incidents.has(q))
+        out.push({
+          path: at('services', i, 'incidents', j),
+          message: cfg.sources.jira ? `incident query "${q}" is not defined in sources.jira.incidents${incidents.size > 0 ? ` (known: ${[...incidents].join(', ')})` : ''}` : `incident query "${q}" needs sources.jira with incidents.${q}`,
+        });
+    }),
+  );
+  return out;
+}
+
 /** Cross-reference checks on a file whose shape is valid. */
 export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] = SOURCES): PathIssue[] {
   const issues: PathIssue[] = [];
@@ -111,6 +144,8 @@ export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] =
   } catch {
     add(['calendar', 'timezone'], `unknown time zone "${cfg.calendar.timezone}" (use an IANA name such as UTC or Europe/Berlin)`);
   }
+
+  issues.push(...deliveryChecks(cfg));
 
   const known = knownNames(cfg, plugins);
   const teamNames = new Set(Object.keys(cfg.teams));

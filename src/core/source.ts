@@ -110,6 +110,13 @@ export interface BackfillContext<S> extends SourceDeps<S> {
   progress: SourceProgress;
   /** Files to read instead of the configured ones (apilogs: service → archived files). */
   files?: Record<string, string[]>;
+  /**
+   * Delivery feeds (delivery-feed.ts): a source that publishes one writes its history to the
+   * first directory; a source that joins feeds reads them all (the first holding an origin wins,
+   * so the live state directory after this run's own supplies the events posted to `serve`).
+   * Absent: the run publishes and joins none.
+   */
+  feedDirs?: readonly string[];
 }
 
 /** What a simulator gets: the simulated organisation, a working directory, the clock, traffic knobs. */
@@ -162,6 +169,8 @@ export interface SourcePlugin<S extends SourceSettings = SourceSettings> {
   create(deps: SourceDeps<S>): Collector;
   /** Rebuild the series the live collector exports from the source's own history. */
   backfill?(ctx: BackfillContext<S>): Promise<void>;
+  /** It joins the delivery feeds other sources publish: its backfill runs after theirs. */
+  readonly joinsFeeds?: boolean;
   /**
    * Inputs beyond the settings that decide a backfill's output (the archived files a log source
    * reads, by size and time): a rerun with the same fingerprint is skipped.

@@ -1,6 +1,7 @@
 /**
- * The demo's OKR file: the example OKRs (okrs.example.yaml) unchanged, with every source
- * switched on and pointed at the simulated servers, short refresh intervals so a demo moves
+ * The demo's OKR file: the example OKRs (okrs.example.yaml) unchanged, plus the delivery
+ * performance (DORA) objective of okrs.dora.example.yaml, with every source switched on and
+ * pointed at the simulated servers, short refresh intervals so a demo moves
  * within minutes, the access log the demo writes, and the tokens in files next to it. It is
  * written out (`<dir>/okrs.demo.yaml`) so a newcomer can read it and run
  * `okr-metrics serve -c` on it, and loaded through the normal validation path.
@@ -15,6 +16,8 @@ import { calendarOf, type Calendar } from '../core/periods.js';
 import { packageRoot } from '../package-root.js';
 
 const DEMO_CONFIG_FILE = 'okrs.demo.yaml';
+/** The delivery performance example, whose objectives the demo adds. */
+export const DORA_EXAMPLE_FILE = 'okrs.dora.example.yaml';
 
 export interface DemoTiming {
   /** Refresh interval of the sources behind an API: Jira, SonarQube, Bitbucket (default 20s). */
@@ -35,6 +38,11 @@ export function demoConfigDocument(timing: DemoTiming = {}, edit?: (doc: Documen
   const doc = parseDocument(readFileSync(join(packageRoot(), 'okrs.example.yaml'), 'utf8'));
   doc.commentBefore = ` Written by \`okr-metrics demo\`: okrs.example.yaml with every source pointed at the\n demo's simulated servers on 127.0.0.1. Rewritten at every start; edit the example instead.\n${doc.commentBefore ?? ''}`;
   doc.setIn(['server'], doc.createNode({ state_dir: 'state' }));
+  // The DORA key results, measured from the simulated Bitbucket deployments and Jira incidents.
+  const dora = parseDocument(readFileSync(join(packageRoot(), DORA_EXAMPLE_FILE), 'utf8'));
+  const seq = doc.get('objectives');
+  const extra = dora.get('objectives');
+  if (isSeq(seq) && isSeq(extra)) for (const o of extra.items) seq.items.push(doc.createNode((o as { toJSON(): unknown }).toJSON()));
   doc.setIn(['engine'], doc.createNode({ interval: timing.engine ?? '30s' }));
 
   // Shorter alert delays: a demo incident should page within minutes.

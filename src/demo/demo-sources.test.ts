@@ -4,7 +4,7 @@
  * there with the example's labels and plausible figures, tick() moves it, and the backfill can
  * rebuild the previous quarter from it.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -33,6 +33,10 @@ import { silentLogger } from '../core/logger.js';
 import { elapsedFraction, periodContaining, previousPeriod, UTC_CALENDAR } from '../core/periods.js';
 import { DEMO_BITBUCKET_TOKEN, demoBitbucket, type DemoBitbucket } from '../../exporters/bitbucket/simulator/demo-data.js';
 import { DEMO_JIRA, DEMO_JQL_QUERIES, demoJira, type DemoJira } from '../../exporters/jira/simulator/demo-data.js';
+import { DEMO_INCIDENT_QUERIES } from '../../exporters/jira/simulator/demo-incidents.js';
+import { deliveryPlugin } from '../../exporters/delivery/plugin.js';
+import { DELIVERY_METRICS } from '../../exporters/delivery/metrics.js';
+import { readDeliveryFeed } from '../core/delivery-feed.js';
 import { DEMO_SONAR_TOKEN, demoSonarqube, type DemoSonarqube } from '../../exporters/sonarqube/simulator/demo-data.js';
 import { fixedClock } from '../core/clock.js';
 import { demoWorld } from './demo-world.js';
@@ -57,6 +61,8 @@ function exampleConfig(urls: { jira: string; sonarqube: string; bitbucket: strin
     doc.setIn(['sources', source, 'enabled'], true);
     doc.setIn(['sources', source, 'url'], source === 'bitbucket' ? `${url}/2.0` : url);
   }
+  // As the demo sets it (bitbucket-simulator.ts): the simulated API has no hourly limit.
+  doc.setIn(['sources', 'bitbucket', 'max_requests_per_hour'], 0);
   return parseConfig(doc.toString(), join(dir, 'okrs.yaml'), { env: ENV });
 }
 
@@ -280,6 +286,40 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
       expect(Math.abs(cov - sonar)).toBeLessThan(0.03);
     }
     expect(value(snap, BITBUCKET_METRICS.reposSkipped, {})).toBe(0);
+  });
+
+  it('Delivery: Bitbucket deployments and Jira incidents the delivery source joins into all four keys', async () => {
+    const incidents = parseDocument(EXAMPLE).getIn(['sources', 'jira', 'incidents']) as { toJSON(): unknown };
+    expect(incidents.toJSON()).toEqual(DEMO_INCIDENT_QUERIES);
+    const feed = readDeliveryFeed(w.dir, 'bitbucket')!;
+    // The production deployments since the previous quarter began, both repositories, changes known after the first.
+    expect(new Set(feed.deployments!.items.map((d) => d.repo))).toEqual(new Set(['topups-api', 'admin-portal']));
+    expect(feed.deployments!.items.every((d) => d.environment === 'Production')).toBe(true);
+    expect(feed.deployments!.items.filter((d) => (d.changes ?? []).length > 0).length).toBeGreaterThan(50);
+    expect(readDeliveryFeed(w.dir, 'jira')!.incidents!.production_incidents!.items.length).toBeGreaterThan(5);
+    const deps = (at: () => number, stateDir: string) => sourceDeps(w.loaded, deliveryPlugin, { logger: silentLogger(), stateDir, clock: { now: at } });
+    // Each collector below gets its own state directory with a copy of the feeds.
+    const feedsIn = (name: string) => {
+      const d = join(w.dir, name);
+      mkdirSync(d, { recursive: true });
+      for (const f of readdirSync(w.dir).filter((n) => n.startsWith('delivery-feed.'))) copyFileSync(join(w.dir, f), join(d, f));
+      return d;
+    };
+    // A delivery source started now counts what happens from now on: the feeds' past is context, never counted again.
+    const fresh = await deliveryPlugin.create(deps(() => w.clock.now, feedsIn('delivery-now'))).collect(testContext());
+    expect(sum(samples(fresh, DELIVERY_METRICS.deployments).map((x) => x.value))).toBe(0);
+    expect(sum(samples(fresh, DELIVERY_METRICS.outcomes).map((x) => x.value))).toBe(0);
+    // One started when the previous quarter began (as a backfill from there counts) sees the demo's past in all four keys.
+    let at = PREVIOUS.start;
+    const delivery = deliveryPlugin.create(deps(() => at, feedsIn('delivery-since-previous-quarter')));
+    at = w.clock.now;
+    const snap = await delivery.collect(testContext());
+    const total = (name: string, match: Labels) => sum(samples(snap, name).filter((x) => Object.entries(match).every(([k, v]) => x.labels[k] === v)).map((x) => x.value));
+    for (const service of ['topups-api', 'admin-portal']) expect(total(DELIVERY_METRICS.deployments, { service, status: 'successful' })).toBeGreaterThan(20);
+    for (const status of ['failed', 'rollback']) expect(total(DELIVERY_METRICS.deployments, { status })).toBeGreaterThan(0);
+    for (const outcome of ['failed', 'rolled_back', 'incident', 'none']) expect(total(DELIVERY_METRICS.outcomes, { outcome }), outcome).toBeGreaterThan(0);
+    expect(sum(samples(snap, DELIVERY_METRICS.leadTime, '_count').map((x) => x.value))).toBeGreaterThan(100);
+    for (const cause of ['failed', 'rolled_back', 'incident']) expect(sum(samples(snap, DELIVERY_METRICS.recoveryTime, '_count').filter((x) => x.labels.cause === cause).map((x) => x.value)), cause).toBeGreaterThan(0);
   });
 
   it('tick() moves counters and gauges: ten minutes later the collectors see new work', async () => {

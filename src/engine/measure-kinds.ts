@@ -9,18 +9,23 @@
  */
 import { z } from 'zod';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { DELIVERY_METRICS, LEAD_TIME_FROM } from '../../exporters/delivery/metrics.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { LABEL } from '../core/labels.js';
 import {
   availabilityPromql,
+  changeFailureRatePromql,
   coveragePromql,
+  deploymentFrequencyPromql,
   downtimeObservedPromql,
   downtimePromql,
   jqlCountPromql,
   jqlPointsPromql,
   latencyQuantilePromql,
+  leadTimePromql,
   oneOrMany,
+  recoveryTimePromql,
   requestsObservedPromql,
   SLOT_SECONDS,
   storyPointsPerSprintPromql,
@@ -32,7 +37,7 @@ export const MEASURE_UNITS = ['ratio', 'seconds', 'points', 'count', 'number'] a
 export type MeasureUnit = (typeof MEASURE_UNITS)[number];
 
 /** Things a measure names that the OKR file configures under a source (or a team). */
-export type RefKind = 'service' | 'board' | 'query' | 'project';
+export type RefKind = 'service' | 'board' | 'query' | 'project' | 'delivery_service' | 'delivery_environment';
 
 export interface MeasureRef {
   /** The parameter that names them, e.g. `service` or `boards`. */
@@ -93,6 +98,8 @@ export interface MeasureKindSpec<P> {
   /** A period average of requests: a clean rest of the period still lifts it (at_risk, not off_track). */
   recoverable?: boolean;
   alert: AlertStyle;
+  /** The window a threshold alert measures over when the KR's `alert.window` says nothing (default 1h). */
+  alertWindow?: string;
   /** Services, boards, queries, projects it names. */
   refs(p: P): MeasureRef[];
   /** What the things it names must have, as their source says (`duration`: the log records request durations). */
@@ -128,6 +135,29 @@ function latencyKind(quantile: number): MeasureKindSpec<LatencyParams> {
     needs: ['duration'],
   };
 }
+
+/** The production streams a delivery (DORA) measure covers. */
+const deliveryScope = {
+  service: OneOrMany.meta({ description: 'Service(s) of sources.delivery.services.' }),
+  environment: OneOrMany.optional().meta({ description: 'Production environment(s) of sources.delivery.environments; default all.' }),
+};
+const Quantile = z.number().gt(0).lt(1);
+type DeliveryScope = { service: string | string[]; environment?: string | string[] };
+
+function deliveryRefs(p: DeliveryScope): MeasureRef[] {
+  return [
+    { param: 'service', kind: 'delivery_service', values: list(p.service) },
+    ...(p.environment !== undefined ? [{ param: 'environment', kind: 'delivery_environment' as const, values: list(p.environment) }] : []),
+  ];
+}
+
+function deliveryPresence(p: DeliveryScope): string {
+  return `${DELIVERY_METRICS.deployments}{${LABEL.service}${matcher(p.service)}}`;
+}
+
+const NEEDS_DELIVERY = 'DORA measures come from the delivery source, but sources.delivery is not configured';
+/** DORA figures mean something over weeks, not over the last hour. */
+const DELIVERY_ALERT_WINDOW = '30d';
 
 /** Identity function that checks an entry against the spec while keeping its own parameter type. */
 function kind<P>(spec: MeasureKindSpec<P>): MeasureKindSpec<P> {
@@ -246,6 +276,66 @@ export const MEASURE_KINDS = {
     alert: 'threshold',
     refs: (p) => [{ param: 'query', kind: 'query', values: [p.query] }],
     needsSource: 'JQL measures come from Jira, but sources.jira is not configured',
+  }),
+  deployment_frequency: kind({
+    params: z.strictObject(deliveryScope),
+    description: 'Successful production deployments per day over the period (DORA deployment frequency).',
+    source: 'delivery',
+    unit: 'number',
+    promql: (p) => deploymentFrequencyPromql(p.service, p.environment),
+    presence: (p) => deliveryPresence(p),
+    reading: 'end',
+    pace: false,
+    alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
+    refs: (p) => deliveryRefs(p),
+    needsSource: NEEDS_DELIVERY,
+  }),
+  lead_time: kind({
+    params: z.strictObject({
+      ...deliveryScope,
+      quantile: Quantile.default(0.5).meta({ description: 'e.g. 0.5 (median, the default) or 0.9.' }),
+      from: z.enum(LEAD_TIME_FROM).default('first_commit').meta({ description: "Where a change's lead time starts: its first commit (default) or its pull request's opening." }),
+    }),
+    description: 'A quantile of the lead time for changes, first commit (or pull request) to successful production deployment, seconds (DORA).',
+    source: 'delivery',
+    unit: 'seconds',
+    promql: (p) => leadTimePromql(p.service, p.quantile, p.from, p.environment),
+    presence: (p) => deliveryPresence(p),
+    reading: 'end',
+    pace: false,
+    alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
+    refs: (p) => deliveryRefs(p),
+    needsSource: NEEDS_DELIVERY,
+  }),
+  change_failure_rate: kind({
+    params: z.strictObject(deliveryScope),
+    description: 'Share of production deployments that failed, were rolled back or were followed by an incident (DORA change failure rate).',
+    source: 'delivery',
+    unit: 'ratio',
+    promql: (p) => changeFailureRatePromql(p.service, p.environment),
+    presence: (p) => deliveryPresence(p),
+    reading: 'end',
+    pace: false,
+    alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
+    refs: (p) => deliveryRefs(p),
+    needsSource: NEEDS_DELIVERY,
+  }),
+  recovery_time: kind({
+    params: z.strictObject({ ...deliveryScope, quantile: Quantile.default(0.5).meta({ description: 'e.g. 0.5 (median, the default) or 0.9.' }) }),
+    description: 'A quantile of the failed deployment recovery time, failure to the next successful deployment or the incident’s resolution, seconds (DORA).',
+    source: 'delivery',
+    unit: 'seconds',
+    promql: (p) => recoveryTimePromql(p.service, p.quantile, p.environment),
+    presence: (p) => deliveryPresence(p),
+    reading: 'end',
+    pace: false,
+    alert: 'threshold',
+    alertWindow: DELIVERY_ALERT_WINDOW,
+    refs: (p) => deliveryRefs(p),
+    needsSource: NEEDS_DELIVERY,
   }),
 } as const;
 

@@ -11,6 +11,7 @@
 import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { DELIVERY_METRICS } from '../../exporters/delivery/metrics.js';
 
 export const PLACEHOLDERS = ['window', 'period_start', 'period_end'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
@@ -168,6 +169,39 @@ export function jqlCountPromql(query: string): string {
 
 export function jqlPointsPromql(query: string): string {
   return `sum(${JIRA_METRICS.queryPoints}${selector([['query', '=', query]])})`;
+}
+
+/** The production streams a delivery measure covers: its services, in its environments (default all). */
+function deliverySelector(services: string | string[], environments: string | string[] | undefined, extra: Array<[string, '=' | '=~' | '!~' | '!=', string]> = []): string {
+  const s = oneOrMany(services);
+  const e = environments === undefined ? undefined : oneOrMany(environments);
+  const parts = [...extra, ['service', s.op, s.value] as const, ...(e ? [['environment', e.op, e.value] as const] : [])];
+  return `{${parts.map(([k, op, v]) => `${k}${op}${labelValue(v)}`).join(',')}}`;
+}
+
+/** Successful production deployments per day over the window: its count over its length in days (rate() divides by the window). */
+export function deploymentFrequencyPromql(services: string | string[], environments?: string | string[]): string {
+  const sel = deliverySelector(services, environments, [['status', '=', 'successful']]);
+  return `sum(rate(${DELIVERY_METRICS.deployments}${sel}[{{window}}])) * 86400`;
+}
+
+/** A quantile of the lead time of the changes first deployed in the period. */
+export function leadTimePromql(services: string | string[], quantile: number, from: string, environments?: string | string[]): string {
+  const sel = deliverySelector(services, environments, [['from', '=', from]]);
+  return `histogram_quantile(${quantile}, sum by (le) (increase(${DELIVERY_METRICS.leadTime}_bucket${sel}[{{window}}])))`;
+}
+
+/** Share of the production deployments settled in the period that led to a failure. */
+export function changeFailureRatePromql(services: string | string[], environments?: string | string[]): string {
+  const failed = deliverySelector(services, environments, [['outcome', '!=', 'none']]);
+  const all = deliverySelector(services, environments);
+  return `sum(increase(${DELIVERY_METRICS.outcomes}${failed}[{{window}}])) / sum(increase(${DELIVERY_METRICS.outcomes}${all}[{{window}}]))`;
+}
+
+/** A quantile of the recovery time of the change failures recovered in the period. */
+export function recoveryTimePromql(services: string | string[], quantile: number, environments?: string | string[]): string {
+  const sel = deliverySelector(services, environments);
+  return `histogram_quantile(${quantile}, sum by (le) (increase(${DELIVERY_METRICS.recoveryTime}_bucket${sel}[{{window}}])))`;
 }
 
 /** Placeholder names used in a PromQL template. */

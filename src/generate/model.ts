@@ -3,7 +3,7 @@
  * (sloth's "validated domain model"). Everything here is sorted, so the generated files do
  * not change when the OKR file is merely reordered where order carries no meaning.
  */
-import { enabledSources, type KeyResult, type Objective, type OkrFile } from '../config/okr-schema.js';
+import { enabledSources, sourceSettings, type KeyResult, type Objective, type OkrFile } from '../config/okr-schema.js';
 import { LATENCY_QUANTILES, type LatencyQuantileName } from '../conventions.js';
 import { expandMeasure, kindOf, kindSpec, paramsOf, refsOf, type ExpandedMeasure } from '../engine/measure-kinds.js';
 import { SOURCES } from '../../exporters/index.js';
@@ -41,6 +41,8 @@ export interface GenerateModel {
   projects: Owned[];
   repos: Owned[];
   enabledSources: string[];
+  /** Sources with a section in the file, switched on or not (their rules are generated either way). */
+  configuredSources: string[];
   /** The KR engine runs (`engine.enabled`): the availability KR alert reads its period-to-date figures. */
   engine: boolean;
   /** Pace alerts on the KR engine's forecast; undefined when switched off or the file has no KRs. */
@@ -68,7 +70,9 @@ export const DEFAULT_AVAILABILITY_ALERT: KrAlert = { for: '10m', severity: 'tick
 export const DEFAULT_LATENCY_ALERT: KrAlert = { for: '30m', severity: 'ticket', window: '1h' };
 
 function defaultsFor(kr: KeyResult): KrAlert {
-  if (kindSpec(kindOf(kr.measure)).alert === 'availability') return DEFAULT_AVAILABILITY_ALERT;
+  const spec = kindSpec(kindOf(kr.measure));
+  if (spec.alert === 'availability') return DEFAULT_AVAILABILITY_ALERT;
+  if (spec.alertWindow) return { ...DEFAULT_ALERT, window: spec.alertWindow };
   // With an explicit mapping, latency KRs keep the historical page default (only severity differs).
   return DEFAULT_ALERT;
 }
@@ -132,6 +136,7 @@ export function buildModel(config: OkrFile, plugins: readonly AnySourcePlugin[] 
     projects: projects.sorted(),
     repos: repos.sorted(),
     enabledSources: enabled,
+    configuredSources: plugins.filter((p) => sourceSettings(config, p.name) !== undefined).map((p) => p.name).sort(),
     engine: config.engine.enabled,
     ...(config.engine.enabled && config.engine.pace_alerts.enabled && krs.length > 0
       ? { pace: { warningAt: config.engine.pace_alerts.warning_at, criticalAt: config.engine.pace_alerts.critical_at, for: config.engine.pace_alerts.for } }

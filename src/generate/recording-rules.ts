@@ -5,14 +5,23 @@
  * the KR engine read cheap precomputed series.
  */
 import { durationSeconds } from '../core/config-primitives.js';
-import { DERIVED_WINDOW_MIN, LATENCY_QUANTILES, RECORDING_RULES as R, SLI_WINDOWS, SLO_BURN_RATE_WINDOWS } from '../conventions.js';
+import { DELIVERY_QUANTILES, DERIVED_WINDOW_MIN, LATENCY_QUANTILES, RECORDING_RULES as R, SLI_WINDOWS, SLO_BURN_RATE_WINDOWS } from '../conventions.js';
 import { LABEL } from '../core/labels.js';
 import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { DELIVERY_METRICS } from '../../exporters/delivery/metrics.js';
 import { DEFAULT_FAILURE_CODES, fillPlaceholders } from '../engine/measures.js';
 import { availabilityKrs, PERIOD_SECONDS, type GenerateModel, type Owned } from './model.js';
+import { kindSpec, type MeasureKind } from '../engine/measure-kinds.js';
+
+function kindSpecSource(kind: MeasureKind): string | undefined {
+  return kindSpec(kind).source;
+}
 import type { RecordingRule, RuleFile, RuleGroup } from './rule-types.js';
+
+/** The recording rules of the Delivery performance dashboard (the four DORA keys over 30 days). */
+export const DELIVERY_PERFORMANCE_GROUP = 'okr-delivery-performance';
 
 /** Every window the API rules precompute: the SLI windows plus the burn-rate windows, shortest first. */
 export function apiWindows(): string[] {
@@ -127,6 +136,30 @@ function deliveryGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefin
   };
 }
 
+/** The four DORA keys per production stream over 30 days, for the Delivery performance dashboard (KRs read the raw series over their period). */
+export function deliveryPerformanceGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
+  if (!model.configuredSources.includes('delivery') && !model.krs.some((k) => kindSpecSource(k.measure.kind) === 'delivery')) return undefined;
+  const by = `${LABEL.service}, environment, ${LABEL.team}`;
+  const w = '30d';
+  const rules: RecordingRule[] = [
+    { record: R.deliveryDeploymentsPerDay, expr: `sum by (${by}) (increase(${DELIVERY_METRICS.deployments}{${LABEL.status}="successful"}[${w}])) / 30` },
+    ...DELIVERY_QUANTILES.map(({ name, q: quantile }) => ({
+      record: R.deliveryLeadTime(name),
+      expr: `histogram_quantile(${quantile}, sum by (${by}, from, le) (increase(${DELIVERY_METRICS.leadTime}_bucket[${w}])))`,
+    })),
+    {
+      record: R.deliveryChangeFailureRatio,
+      expr: `sum by (${by}) (increase(${DELIVERY_METRICS.outcomes}{outcome!="none"}[${w}])) / sum by (${by}) (increase(${DELIVERY_METRICS.outcomes}[${w}]))`,
+    },
+    ...DELIVERY_QUANTILES.map(({ name, q: quantile }) => ({
+      record: R.deliveryRecoveryTime(name),
+      expr: `histogram_quantile(${quantile}, sum by (${by}, le) (increase(${DELIVERY_METRICS.recoveryTime}_bucket[${w}])))`,
+    })),
+  ];
+  // Thirty-day windows move slowly: every 5 minutes is plenty.
+  return { name: DELIVERY_PERFORMANCE_GROUP, interval: '5m', rules };
+}
+
 function qualityGroup(model: GenerateModel): RuleGroup<RecordingRule> | undefined {
   if (model.projects.length === 0 && !model.enabledSources.includes('sonarqube')) return undefined;
   return { name: 'okr-code-quality', rules: [{ record: R.coverage, expr: `avg by (${LABEL.project}) (${SONARQUBE_METRICS.coverage})` }] };
@@ -197,6 +230,7 @@ export function recordingRules(model: GenerateModel, opts: RecordingOptions = {}
     ...model.services.map((s) => apiServiceGroup(model, s.name, opts)),
     sloGroup(model),
     deliveryGroup(model),
+    deliveryPerformanceGroup(model),
     qualityGroup(model),
     keyResultGroup(model),
   ];

@@ -26,6 +26,9 @@ import { htmlReport } from '../report/html-report.js';
 import { ledgerPath, stateDir } from '../config/state-paths.js';
 import type { Clock } from '../core/clock.js';
 import { StateDirLocker, StateLockError, type StateLock } from '../core/state-lock.js';
+import type { DeliveryConfig } from '../../exporters/delivery/config.js';
+import { DEPLOYMENT_EVENTS_PATH, mountDeploymentEvents } from './deployment-events-route.js';
+import express from 'express';
 import { loadWebConfig } from '../config/web-config.js';
 import { ledgerLostPerPrometheus, missingLedgerProblem, updateLedgerMarker } from '../engine/ledger-marker.js';
 import { ConfigError, formatIssue } from '../config/config-error.js';
@@ -141,14 +144,31 @@ interface ActiveParts {
   lock: StateLock;
   scheduler: Scheduler;
   kr: ReturnType<typeof engineLoop>;
+  /** `POST /api/v1/deployments`, when the delivery source takes events. */
+  events?: express.Router;
   heartbeat?: NodeJS.Timeout;
 }
 
-/** Collectors and the engine read their checkpoints and the ledger only once the lock is ours. */
-function buildActive(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock): ActiveParts {
+/** The delivery source's settings when it takes deployment events from CIs. */
+function eventsOn(loaded: LoadedConfig): DeliveryConfig | undefined {
+  const delivery = sourceSettings(loaded.config, 'delivery') as DeliveryConfig | undefined;
+  return delivery && delivery.enabled !== false && delivery.deployments_from.includes('events') ? delivery : undefined;
+}
+
+/**
+ * Collectors, the engine and the deployment-event store read their checkpoints, the ledger and
+ * the stored events only once the lock is ours.
+ */
+function buildActive(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock, auth: ServerAuth): ActiveParts {
   const collectors = enabledCollectors(loaded, opts.logger, opts.clock);
   try {
-    return { lock, scheduler: new Scheduler(collectors, opts.logger, opts.clock), kr: engineLoop(loaded, opts) };
+    const delivery = eventsOn(loaded);
+    let events: express.Router | undefined;
+    if (delivery) {
+      events = express.Router();
+      mountDeploymentEvents(events, { stateDir: stateDir(loaded), settings: delivery, auth, clock: opts.clock, logger: opts.logger.child({ component: 'deployment-events' }) });
+    }
+    return { lock, scheduler: new Scheduler(collectors, opts.logger, opts.clock), kr: engineLoop(loaded, opts), ...(events ? { events } : {}) };
   } catch (e) {
     void Promise.allSettled(collectors.map(async (c) => c.collector.close?.()));
     throw e;
@@ -173,11 +193,16 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
   /** Bumped when this process becomes active or stops being so: /metrics re-renders. */
   let roleChanges = 0;
 
+  // The web config is only read: a mistake in it stops the start before anything is locked.
+  const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile, process.cwd()) : loaded.config.server.web_config_file !== undefined ? loadWebConfig(loaded.config.server.web_config_file, loaded.baseDir) : undefined;
+  if (web?.basicAuthUsers && loaded.config.server.auth) throw new ConfigError([{ file: web.file, line: 1, col: 1, path: ['basic_auth_users'], message: `give either basic_auth_users here or server.auth in ${loaded.file}, not both` }]);
+  const auth: ServerAuth = web?.basicAuthUsers ? { basicUsers: web.basicAuthUsers } : serverAuth(loaded);
+
   // First of all: a second process on the same state directory must not touch its files.
   if (!standby) {
     const lock = await acquireOrRefuse(locker, opts.logger, dir);
     try {
-      parts = buildActive(loaded, opts, lock);
+      parts = buildActive(loaded, opts, lock, auth);
     } catch (e) {
       lock.release();
       throw e;
@@ -186,13 +211,11 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
 
   let server: RunningServer;
   try {
-    const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile, process.cwd()) : loaded.config.server.web_config_file !== undefined ? loadWebConfig(loaded.config.server.web_config_file, loaded.baseDir) : undefined;
-    if (web?.basicAuthUsers && loaded.config.server.auth) throw new ConfigError([{ file: web.file, line: 1, col: 1, path: ['basic_auth_users'], message: `give either basic_auth_users here or server.auth in ${loaded.file}, not both` }]);
     server = await startServer({
       host: opts.host ?? loaded.config.server.host ?? DEFAULTS.host,
       port: opts.port ?? loaded.config.server.port ?? DEFAULTS.port,
       logger: opts.logger,
-      auth: web?.basicAuthUsers ? { basicUsers: web.basicAuthUsers } : serverAuth(loaded),
+      auth,
       tls: web?.tls,
       headers: web?.headers,
       // A standby exports no source or KR series: Prometheus scrapes both replicas, and only
@@ -205,6 +228,13 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
       ready: () => parts?.scheduler.ready() ?? true,
       role: () => (parts ? 'active' : 'standby'),
       extraRoutes: (app) => {
+        // Deployment events from any CI, joined by the delivery source; only the active replica
+        // stores them (the events file is under the state directory it holds).
+        if (eventsOn(loaded))
+          app.all(DEPLOYMENT_EVENTS_PATH, (req, res, next) => {
+            if (parts?.events) return void parts.events(req, res, next);
+            res.status(503).json({ error: 'this replica is a standby: post deployment events to the active one' });
+          });
         // The current quarter's review, from the engine's last evaluation.
         app.get('/report', (_req, res) => {
           const kr = parts?.kr;
@@ -264,7 +294,7 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
           break;
         }
         try {
-          activate(buildActive(loaded, opts, lock));
+          activate(buildActive(loaded, opts, lock, auth));
         } catch (e) {
           lock.release();
           throw e;

@@ -53,7 +53,7 @@ describe('okr-metrics backfill (CLI)', () => {
   it('exits 2 on bad arguments', () => {
     const r = cli('--from', '2026-08-20', '--sources', 'gitlab');
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('okr-metrics: --sources gitlab: expected some of jira, sonarqube, bitbucket, apilogs\n');
+    expect(r.stderr).toBe('okr-metrics: --sources gitlab: expected some of jira, sonarqube, bitbucket, apilogs, delivery\n');
     expect(cli().status).not.toBe(0); // --from is required
   });
 });

@@ -158,7 +158,7 @@ objectives:
   it('an OKR file with no objectives still gets the exporter-health alerts and all dashboards', () => {
     const g = generate(parseConfig('version: okr/v1\n', 'okrs.yaml', { env: {} }));
     expect(g.alerts.groups.flatMap((x) => x.rules).map((r) => r.alert)).toContain(ALERT_NAMES.sourceDown);
-    expect(g.dashboards).toHaveLength(6);
+    expect(g.dashboards).toHaveLength(7);
   });
 });
 
@@ -223,6 +223,7 @@ describe('dashboards', () => {
     const vars = (uid: string) => (((g.dashboards.find((d) => d.uid === uid)!.json.templating as Json).list as Json[]) ?? []).map((v) => v.name);
     for (const uid of [DASHBOARD_UID.overview, DASHBOARD_UID.api, DASHBOARD_UID.delivery, DASHBOARD_UID.quality, DASHBOARD_UID.bitbucket]) expect(vars(uid)).toContain('team');
     expect(vars(DASHBOARD_UID.api)).toEqual(['team', 'service']);
+    expect(vars(DASHBOARD_UID.deliveryPerformance)).toEqual(['team', 'service']);
   });
 
   it('overview: one row per objective and value, target, progress and status per key result', () => {
@@ -404,5 +405,58 @@ objectives:
     const rules = (parse(file.content) as RuleFile<AlertingRule>).groups.flatMap((x) => x.rules);
     expect(rules.length).toBeGreaterThan(5);
     for (const r of rules) expect(r.annotations.runbook_url).toBe(`https://wiki.example.com/okr/runbooks#${r.alert.toLowerCase()}`);
+  });
+});
+
+describe('the DORA measures', () => {
+  const g = generate(loadConfig(join(REPO_ROOT, 'okrs.dora.example.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } }));
+
+  it('get the delivery performance rules, and each KR its rolling measure', () => {
+    const groups = g.recording.groups;
+    expect(groups.find((x) => x.name === 'okr-delivery-performance')!.rules.map((r) => r.record)).toEqual([
+      'okr:delivery_deployments:per_day_30d',
+      'okr:delivery_lead_time_seconds:p50_30d',
+      'okr:delivery_lead_time_seconds:p90_30d',
+      'okr:delivery_change_failures:ratio_30d',
+      'okr:delivery_recovery_time_seconds:p50_30d',
+      'okr:delivery_recovery_time_seconds:p90_30d',
+    ]);
+    const rolling = groups.find((x) => x.name === 'okr-key-results')!.rules;
+    expect(rolling.find((r) => r.labels?.key_result === 'deploy-daily')!.expr).toBe('sum(rate(delivery_deployments_total{status="successful",service="topups-api"}[90d])) * 86400');
+  });
+
+  it('alert over 30 days unless the key result says otherwise', () => {
+    const file = readFileSync(join(REPO_ROOT, 'okrs.dora.example.yaml'), 'utf8').replace('target: "< 15%"', 'target: "< 15%"\n        alert: true');
+    const alerts = generate(parseConfig(file, join(REPO_ROOT, 'okrs.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } })).alerts.groups.flatMap((x) => x.rules);
+    const off = alerts.find((a) => a.alert === 'OkrKeyResultOffTarget' && a.labels.key_result === 'change-failure-rate')!;
+    expect(off.expr).toBe(
+      '(sum(increase(delivery_deployment_outcomes_total{outcome!="none",service=~"topups-api|admin-portal"}[30d])) / sum(increase(delivery_deployment_outcomes_total{service=~"topups-api|admin-portal"}[30d]))) >= 0.15',
+    );
+    expect(alerts.filter((a) => a.alert === 'OkrMeasureDataAbsent').map((a) => a.expr)).toContain('absent(delivery_deployments_total{service=~"topups-api|admin-portal"})');
+  });
+
+  it('colour the Delivery performance dashboard by the DORA levels of the 2024 report, and say so', () => {
+    const dash = g.dashboards.find((d) => d.uid === DASHBOARD_UID.deliveryPerformance)!.json;
+    // The 2024 Accelerate State of DevOps report (dora.dev/research/2024/dora-report/): elite deploys on demand, high daily to weekly,
+    // medium weekly to monthly; lead time under a day, a week, a month; change failure 5%, 20% (high), 10% (medium), 40%; recovery
+    // under an hour (elite), under a day (high and medium).
+    expect(dash.description).toContain('DORA 2024 performance levels');
+    expect(dash.description).toContain('https://dora.dev/research/2024/dora-report/');
+    const panels = (dash.panels as Json[]).filter((p) => p.type === 'stat' || p.type === 'timeseries');
+    const steps = (title: string) =>
+      panels.filter((p) => (p.title as string).startsWith(title)).map((p) => (((p.fieldConfig as Json).defaults as Json).thresholds as Json).steps as Json[]);
+    const day = 86_400;
+    const expected: Record<string, Array<[number | null, string]>> = {
+      'Deployment frequency': [[null, 'red'], [1 / 30, 'orange'], [1 / 7, 'yellow'], [1, 'green']],
+      'Lead time for changes': [[null, 'green'], [day, 'yellow'], [7 * day, 'orange'], [30 * day, 'red']],
+      'Change failure rate': [[null, 'green'], [0.05, 'yellow'], [0.1, 'orange'], [0.2, 'red']],
+      'Failed deployment recovery time': [[null, 'green'], [3600, 'yellow'], [day, 'red']],
+    };
+    for (const [title, want] of Object.entries(expected)) {
+      const found = steps(title);
+      expect(found, title).toHaveLength(2); // the stat and the rolling time series
+      for (const f of found) expect(f.map((x) => [x.value, x.color])).toEqual(want);
+    }
+    for (const p of panels.filter((x) => Object.keys(expected).some((t) => (x.title as string).startsWith(t)))) expect(p.description, p.title as string).toContain('DORA 2024 levels');
   });
 });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadConfig, parseConfig } from '../../src/config/load-config.js';
+import { demoConfigDocument } from '../../src/demo/demo-config.js';
 import { expandMeasure } from '../../src/engine/measure-kinds.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -32,6 +33,24 @@ describe('okrs.example.yaml', () => {
     const coverage = config.objectives.flatMap((o) => o.key_results).find((k) => k.id === 'code-coverage')!;
     expect(coverage.target).toBe('+5 points');
     expect(expandMeasure(coverage.measure).unit).toBe('ratio');
+  });
+});
+
+describe('okrs.dora.example.yaml', () => {
+  it('is valid: the four DORA keys as key results, from Bitbucket deployments, CI events and Jira incidents', () => {
+    const { config } = loadConfig(join(root, 'okrs.dora.example.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } });
+    const krs = config.objectives.flatMap((o) => o.key_results);
+    expect(krs.map((k) => expandMeasure(k.measure).kind)).toEqual(['deployment_frequency', 'lead_time', 'change_failure_rate', 'recovery_time']);
+    expect(krs.map((k) => expandMeasure(k.measure).unit)).toEqual(['number', 'seconds', 'ratio', 'seconds']);
+    expect(config.sources.delivery!.deployments_from).toEqual(['bitbucket', 'events']);
+    expect(Object.keys(config.sources.jira!.incidents)).toEqual(['production_incidents']);
+  });
+
+  it('is what the demo adds to the example OKRs', () => {
+    const doc = demoConfigDocument();
+    const ids = (doc.toJS() as { objectives: Array<{ id: string; key_results: unknown[] }> }).objectives;
+    expect(ids.map((o) => o.id)).toContain('delivery-performance');
+    expect(ids.flatMap((o) => o.key_results)).toHaveLength(17);
   });
 });
 

@@ -12,6 +12,7 @@ import { BITBUCKET_METRICS } from '../../exporters/bitbucket/metrics.js';
 import { SONARQUBE_METRICS } from '../../exporters/sonarqube/metrics.js';
 import { JIRA_METRICS } from '../../exporters/jira/metrics.js';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
+import { DELIVERY_METRICS } from '../../exporters/delivery/metrics.js';
 import { RUNNER_METRICS } from '../../src/core/runner-metrics.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -91,12 +92,14 @@ describe('docs/metrics.md', () => {
     ...Object.values(JIRA_METRICS),
     ...Object.values(SONARQUBE_METRICS),
     ...Object.values(BITBUCKET_METRICS),
+    ...Object.values(DELIVERY_METRICS),
     ...Object.values(KR_METRICS),
     // Recording rules with their variable parts written as <w> (window) and <q> (quantile).
     ...Object.entries(rule).map(([key, r]) => {
       if (typeof r === 'string') return r;
       if (key === 'apiLatency') return rule.apiLatency('<q>' as 'p50', '<w>');
       if (key === 'apiRouteLatency') return rule.apiRouteLatency('<q>' as 'p50');
+      if (key === 'deliveryLeadTime' || key === 'deliveryRecoveryTime') return rule[key]('<q>' as 'p50');
       return (r as (w: string) => string)('<w>');
     }),
   ];
@@ -108,7 +111,7 @@ describe('docs/metrics.md', () => {
   });
 
   it('lists no metric that src/conventions.ts does not name', () => {
-    const unknown = documented.filter((d) => /^(okr|api|jira|sonarqube|bitbucket)[_:]/.test(d) && !names.includes(d));
+    const unknown = documented.filter((d) => /^(okr|api|jira|sonarqube|bitbucket|delivery)[_:]/.test(d) && !names.includes(d));
     expect(unknown).toEqual([]);
   });
 });

@@ -50,7 +50,7 @@ function okrFile(pingSection: string): string {
 describe('a source plugin from a folder of its own', () => {
   it('appears in the JSON Schema with its settings', () => {
     const schema = okrJsonSchema(sources) as { properties: { sources: { properties: Record<string, { properties?: Record<string, unknown> }> } } };
-    expect(Object.keys(schema.properties.sources.properties)).toEqual(['jira', 'sonarqube', 'bitbucket', 'apilogs', 'ping']);
+    expect(Object.keys(schema.properties.sources.properties)).toEqual(['jira', 'sonarqube', 'bitbucket', 'apilogs', 'delivery', 'ping']);
     expect(Object.keys(schema.properties.sources.properties.ping!.properties!)).toEqual(['enabled', 'refresh_interval', 'timeout', 'targets']);
     // The built-in list does not know it.
     expect(Object.keys((okrJsonSchema() as typeof schema).properties.sources.properties)).not.toContain('ping');

@@ -9,10 +9,13 @@
  * after `now` are the open ones. While the demo runs, tick() plays one event per repository
  * every 20–40 s of wall time: open, merge (new head commit, its pipeline and coverage report),
  * decline, or a re-run pipeline; running pipelines complete when their time comes.
+ *
+ * Deployments, environments and the commit graph behind the pull requests: demo-deployments.ts.
  */
 import type { FakeCloudFixture, FakeCloudPipeline, FakeCloudPr, FakeCloudRepo, FakeCloudReport } from './fake-cloud-server.js';
 import type { SimulationWorld } from '../../../src/core/simulation.js';
-import { hashSeed, Random } from '../../../src/core/random.js';
+import { Random } from '../../../src/core/random.js';
+import { demoDeployments, type DemoDeployments } from './demo-deployments.js';
 
 export const DEMO_BITBUCKET_TOKEN = 'demo-bitbucket-token';
 const DEMO_BITBUCKET_WORKSPACE = 'reloadly';
@@ -95,13 +98,6 @@ function planDay(p: RepoProfile, seed: number, day: number): Planned {
   return out;
 }
 
-/** A commit hash (40 hex digits) that depends only on what it is given. */
-function commitHash(...parts: Array<string | number>): string {
-  let out = '';
-  for (let i = 0; out.length < 40; i++) out += hashSeed(...parts, i).toString(16).padStart(8, '0');
-  return out.slice(0, 40);
-}
-
 function coverageReport(slug: string, world: SimulationWorld, atMs: number, rnd: Random): FakeCloudReport {
   // The CI's line coverage runs a little above SonarQube's line-and-condition figure.
   const line = Math.min(99, world.coverage(slug, atMs) + 1.5 + rnd.between(-0.4, 0.4));
@@ -132,6 +128,7 @@ interface RepoRun {
   running: Map<FakeCloudPipeline, { completedMs: number; result: string }>;
   /** Trimming scans every list: once every TRIM_EVERY_MS of demo time is enough. */
   trimmedMs: number;
+  deploys: DemoDeployments;
 }
 
 export function demoBitbucket(nowMs: number, world: SimulationWorld, seed = 1): DemoBitbucket {
@@ -169,25 +166,28 @@ export function demoBitbucket(nowMs: number, world: SimulationWorld, seed = 1): 
         return pipeline;
       });
     const merges = pullRequests.filter((x) => x.state === 'MERGED').length;
-    const head = commitHash(seed, p.slug, 'merge', merges);
+    const deploys = demoDeployments(p.slug, seed, pullRequests, from, nowMs);
+    const head = deploys.head;
     const lastMerge = pullRequests.findLast((x) => x.state === 'MERGED')?.updatedMs ?? nowMs;
     const repo: FakeCloudRepo = {
       slug: p.slug,
       project: p.project,
       mainbranch: 'main',
-      pullRequests,
+      pullRequests: deploys.pullRequests,
       pipelines,
       branches: { main: head },
       reports: { [head]: [coverageReport(p.slug, world, lastMerge, Random.keyed(seed, 'report', p.slug, merges))] },
+      deploy: deploys.data,
     };
     return {
+      deploys,
       profile: p,
       repo,
       nextPr: p.prBase + pullRequests.length,
       nextBuild: p.buildBase + pipelines.length,
       nextEventMs: nowMs + rnd.between(0.2, 1) * EVENT_GAP_MS[0],
       merges,
-      open: pullRequests.filter((x) => x.state === 'OPEN'),
+      open: deploys.pullRequests.filter((x) => x.state === 'OPEN'),
       running,
       trimmedMs: nowMs,
     };
@@ -216,6 +216,7 @@ export function demoBitbucket(nowMs: number, world: SimulationWorld, seed = 1): 
             ] as const);
     if (kind === 'open' || open.length === 0) {
       const pr: FakeCloudPr = { id: r.nextPr++, state: 'OPEN', createdMs: atMs, updatedMs: atMs };
+      r.deploys.opened(pr, atMs);
       r.repo.pullRequests.push(pr);
       open.push(pr);
       return;
@@ -227,7 +228,7 @@ export function demoBitbucket(nowMs: number, world: SimulationWorld, seed = 1): 
     pr.updatedMs = atMs;
     if (kind !== 'merge') return;
     r.merges++;
-    const head = commitHash(seed, r.profile.slug, 'merge', r.merges);
+    const head = r.deploys.merged(pr, atMs);
     r.repo.branches.main = head;
     // Only the head commit's reports are ever read.
     r.repo.reports = { [head]: [coverageReport(r.profile.slug, world, atMs, rnd)] };
@@ -241,6 +242,7 @@ export function demoBitbucket(nowMs: number, world: SimulationWorld, seed = 1): 
         let at = Math.max(r.nextEventMs, tickMs - MAX_CATCH_UP_MS);
         for (; at <= tickMs; at += rnd.between(...EVENT_GAP_MS)) event(r, Math.round(at));
         r.nextEventMs = at;
+        r.deploys.tick(tickMs);
         for (const [p, done] of r.running) {
           if (done.completedMs > tickMs) continue;
           p.completedMs = done.completedMs;
@@ -271,4 +273,5 @@ function trim(r: RepoRun, nowMs: number, world: SimulationWorld): void {
   let pipes = r.repo.pipelines.filter((x) => x.completedMs === undefined || x.createdMs >= from);
   if (pipes.length > MAX_PIPELINES) pipes = pipes.filter((x, i) => x.completedMs === undefined || i >= pipes.length - Math.floor(MAX_PIPELINES * 0.9));
   if (pipes.length !== r.repo.pipelines.length) r.repo.pipelines = pipes;
+  r.deploys.trim(from);
 }

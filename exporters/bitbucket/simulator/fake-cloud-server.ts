@@ -11,12 +11,16 @@
  */
 import type { ServerResponse } from 'node:http';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from '../../../src/core/simulated-http.js';
+import { routeDeployments, type FakeCloudDeploymentData } from './fake-cloud-deployments.js';
 
 export interface FakeCloudPr {
   id: number;
   state: 'OPEN' | 'MERGED' | 'DECLINED' | 'SUPERSEDED';
   createdMs: number;
   updatedMs: number;
+  /** The merge commit once merged (default m<id>def), and the pull request's own commits (fake-cloud-deployments.ts). */
+  mergeCommit?: string;
+  commits?: string[];
 }
 
 export interface FakeCloudPipeline {
@@ -25,6 +29,8 @@ export interface FakeCloudPipeline {
   completedMs?: number;
   /** Upper-case result name once completed, e.g. SUCCESSFUL. */
   result?: string;
+  /** The commit it ran on (default abc1234). */
+  commit?: string;
 }
 
 export interface FakeCloudReport {
@@ -49,6 +55,8 @@ export interface FakeCloudRepo {
    * start (a guess at what moves it on the real API, which does not document it).
    */
   updatedMs?: number;
+  /** Deployments, environments and the commit graph (fake-cloud-deployments.ts). */
+  deploy?: FakeCloudDeploymentData;
 }
 
 export interface FakeCloudFixture {
@@ -163,7 +171,7 @@ function prJson(ws: string, slug: string, pr: FakeCloudPr): Record<string, unkno
     author: { type: 'user', display_name: 'Example User', uuid: '{1b2c3d4e-0000-4000-8000-000000000001}' },
     source: { branch: { name: `feature/${pr.id}` }, commit: { hash: `s${pr.id}abc` }, repository: { full_name: `${ws}/${slug}` } },
     destination: { branch: { name: 'main' }, commit: { hash: '0f1e2d3c4b5a' } },
-    merge_commit: pr.state === 'MERGED' ? { hash: `m${pr.id}def` } : null,
+    merge_commit: pr.state === 'MERGED' ? { hash: pr.mergeCommit ?? `m${pr.id}def` } : null,
     close_source_branch: true,
     comment_count: 0,
     task_count: 0,
@@ -188,7 +196,7 @@ function pipelineJson(p: FakeCloudPipeline): Record<string, unknown> {
     ...(p.completedMs !== undefined ? { completed_on: cloudTime(p.completedMs) } : {}),
     build_seconds_used: p.completedMs !== undefined ? Math.round((p.completedMs - p.createdMs) / 1000) : 0,
     state,
-    target: { type: 'pipeline_ref_target', ref_type: 'branch', ref_name: 'main', commit: { type: 'commit', hash: 'abc1234' } },
+    target: { type: 'pipeline_ref_target', ref_type: 'branch', ref_name: 'main', commit: { type: 'commit', hash: p.commit ?? 'abc1234' } },
     trigger: { type: 'pipeline_trigger_push' },
   };
 }
@@ -260,6 +268,11 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
     const bad = sortBy(items, req.query.get('sort'));
     if (bad) return sendError(res, 400, bad);
     return sendPage(req, res, items, fx.nextDrops);
+  }
+  if (routeDeployments(repo, rest, req, res)) return;
+  if (rest[0] === 'pipelines' && rest.length === 2) {
+    const p = repo.pipelines.find((x) => pipelineJson(x).uuid === rest[1]);
+    return p ? sendJson(res, 200, pipelineJson(p)) : sendError(res, 404, 'Pipeline not found');
   }
   if (rest[0] === 'pipelines' && rest.length === 1) {
     const items = [...repo.pipelines].sort((a, b) => a.createdMs - b.createdMs).map(pipelineJson);

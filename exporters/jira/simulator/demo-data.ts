@@ -17,6 +17,8 @@
  * through the quarter, the ones dated after `now` still to come. tick() lets them arrive when
  * their date passes and, so that a demo shows the counts move, pulls one forward every 8–12
  * minutes of wall time until the quarter's plan is used up.
+ *
+ * Production incidents (the example's incident query): demo-incidents.ts.
  */
 import type { JiraField } from '../jira-api.js';
 import { fakeJiraData, type FakeBoard, type FakeIssue, type FakeJiraData, type FakeReportIssue, type FakeSprint, type FakeSprintReport } from './fake-jira.js';
@@ -24,6 +26,7 @@ import { fillJqlPlaceholders, periodJqlDates } from '../jql-period.js';
 import type { Period } from '../../../src/core/periods.js';
 import type { SimulationWorld } from '../../../src/core/simulation.js';
 import { Random } from '../../../src/core/random.js';
+import { demoIncidents } from './demo-incidents.js';
 
 export const DEMO_JIRA = { email: 'okr-bot@example.com', token: 'demo-jira-token' } as const;
 
@@ -303,6 +306,8 @@ export function demoJira(nowMs: number, world: SimulationWorld, seed = 1): DemoJ
   addQuarter(previous, 'previous');
   addQuarter(current, 'current');
   arriveDue(nowMs);
+  // Production incidents for the delivery source, since a month before the previous quarter.
+  const incidents = demoIncidents(data, previous.start - 30 * DAY_MS, nowMs, seed);
   let nextTrickle = nowMs + rnd.between(...QUERY_TRICKLE_GAP_MS);
   let trickleTurn = 0;
 
@@ -381,6 +386,7 @@ export function demoJira(nowMs: number, world: SimulationWorld, seed = 1): DemoJ
         quarters = quarters.filter((q) => q.period.start >= keep);
       }
       arriveDue(tickMs);
+      incidents.tick(tickMs);
       if (tickMs >= nextTrickle) {
         const open = quarters.filter((q) => q.period.start === now.start && q.planned.length > 0);
         if (open.length > 0) {

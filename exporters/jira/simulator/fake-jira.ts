@@ -360,7 +360,16 @@ function lookupJql(data: FakeJiraData, res: ServerResponse, jql: string | null):
     json(res, 400, errorBody([], { jql: 'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.' }));
     return undefined;
   }
-  const keys = data.queries[jql];
+  let keys = data.queries[jql];
+  // An incident query narrowed to the recently created (incidents.ts): `(<known query>) AND created >= "YYYY-MM-DD"`.
+  const since = keys ? undefined : /^\((.+)\) AND created >= "(\d{4}-\d{2}-\d{2})"$/s.exec(jql);
+  if (since && data.queries[since[1]!]) {
+    const from = Date.parse(`${since[2]}T00:00:00Z`);
+    keys = data.queries[since[1]!]!.filter((k) => {
+      const created = data.issues.find((i) => i.key === k)?.fields.created;
+      return typeof created === 'string' && Date.parse(created) >= from;
+    });
+  }
   if (!keys) {
     json(res, 400, errorBody([], { jql: `Error in the JQL Query: the query ${JSON.stringify(jql)} is not known to the fake.` }));
     return undefined;
