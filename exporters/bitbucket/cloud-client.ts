@@ -6,11 +6,10 @@
  * `getNextPage`, as Bitbucket asks clients to do, except on the pipelines list, which never
  * carries `next` (BCLOUD-13806) and is paged by `page` until `size` is reached.
  */
-import { createRequire } from 'node:module';
 import type { z } from 'zod';
-import { redact } from '../../src/core/secrets.js';
-import { SourceError, type CollectContext } from '../../src/core/source.js';
-import { errorBodyMessage, parseBody, reasonFor, type HttpClient } from '../../src/core/http-client.js';
+import type { CollectContext } from '../../src/core/source.js';
+import { parseBody, type HttpClient } from '../../src/core/http-client.js';
+import { CloudLibrary } from './cloud-library.js';
 import { BranchSchema, PipelineListSchema, PullRequestListSchema, ReportListSchema, RepositoryListSchema, RepositorySchema } from './cloud-api.js';
 import {
   coverageReportsOf,
@@ -23,20 +22,6 @@ import {
   type RawReport,
   type RepoRef,
 } from './bitbucket-api.js';
-
-type CloudClientClass = new (options: { baseUrl: string; notice: boolean; request: { fetch: typeof fetch } }) => CloudClient;
-let cloudClientClass: CloudClientClass | undefined;
-
-// The package is a UMD/CJS bundle without an `exports` map (the named ESM import is
-// undefined), and its typings pull in raw .ts sources that fail this project's strict
-// `verbatimModuleSyntax` check even with skipLibCheck. So it is loaded through require and
-// typed by the small CloudClient interface below, which is all we call. It is loaded on first
-// use, not at import: requiring it takes ~0.1 s, which every `serve` would otherwise pay at
-// start-up (the registry imports this module) even without a Bitbucket Cloud source.
-function loadCloudClientClass(): CloudClientClass {
-  cloudClientClass ??= (createRequire(import.meta.url)('bitbucket') as { Bitbucket: CloudClientClass }).Bitbucket;
-  return cloudClientClass;
-}
 
 /** Pull request lists answer 400 above 50 per page; the other lists accept it too. */
 const PAGELEN = 50;
@@ -68,18 +53,6 @@ interface Page<T> {
   size?: number;
 }
 
-interface LibraryHttpError {
-  name: 'HTTPError';
-  status: number;
-  message: string;
-  error?: unknown;
-  request?: { method?: string; url?: string };
-}
-
-function isLibraryHttpError(e: unknown): e is LibraryHttpError {
-  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'HTTPError' && typeof (e as { status?: unknown }).status === 'number';
-}
-
 /** `page` with its `next` link carrying every `sticky` query parameter. */
 function withSticky<P extends { next?: string | null }>(page: P, sticky: Record<string, string>): P {
   if (!page.next || Object.keys(sticky).length === 0) return page;
@@ -108,70 +81,27 @@ export interface CloudClientOptions {
 }
 
 export class BitbucketCloudApi implements BitbucketApi {
+  private readonly lib: CloudLibrary<CloudClient>;
+
   constructor(
-    private readonly http: HttpClient,
+    http: HttpClient,
     private readonly opts: CloudClientOptions,
-  ) {}
+  ) {
+    const cred = opts.credentialSetting;
+    this.lib = new CloudLibrary(http, opts.baseUrl, {
+      401: `the credentials were refused; check ${cred} (app passwords no longer work: use an API token with the account e-mail, or an access token)`,
+      403: `the credentials lack permission; give ${cred} read access to repositories, pull requests and pipelines`,
+      404: 'not found; check sources.bitbucket.workspace and the repository slug',
+      429: 'rate limited, still after retries',
+    });
+  }
 
   /** Main branches looked up for listed repositories: they rarely change, requests are rationed. */
   private readonly mainBranches = new Map<string, string>();
 
-  /** One client per collection (building one costs ~70 ms: it registers every endpoint). */
-  private readonly clients = new WeakMap<CollectContext, { bb: CloudClient; thrown: Map<string, unknown> }>();
-
-  private clientFor(ctx: CollectContext): { bb: CloudClient; thrown: Map<string, unknown> } {
-    const existing = this.clients.get(ctx);
-    if (existing) return existing;
-    // What fetch threw (network failure after retries, abort), by URL: the library re-wraps
-    // it as a bare HTTPError 500, and the original says more.
-    const thrown = new Map<string, unknown>();
-    const viaHttpClient = this.http.fetchFor(ctx);
-    const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-      try {
-        return await viaHttpClient(input, init);
-      } catch (e) {
-        thrown.set(input instanceof Request ? input.url : String(input), e);
-        throw e;
-      }
-    }) as typeof fetch;
-    const Bitbucket = loadCloudClientClass();
-    const bb = new Bitbucket({ baseUrl: this.opts.baseUrl, notice: false, request: { fetch: fetchFn } });
-    const entry = { bb, thrown };
-    this.clients.set(ctx, entry);
-    return entry;
-  }
-
   /** Run `fn` with this collection's client; the library's HTTPError becomes a SourceError that says what to fix. */
-  private async call<T>(ctx: CollectContext, fn: (bb: CloudClient) => Promise<T>): Promise<T> {
-    const { bb, thrown } = this.clientFor(ctx);
-    try {
-      return await fn(bb);
-    } catch (e) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (isLibraryHttpError(e)) {
-        const original = e.request?.url !== undefined ? thrown.get(e.request.url) : undefined;
-        if (original instanceof Error) throw original;
-        throw this.translate(e);
-      }
-      throw e;
-    }
-  }
-
-  private translate(e: LibraryHttpError): SourceError {
-    let where = 'request';
-    try {
-      if (e.request?.url) where = `${e.request.method ?? 'GET'} ${new URL(e.request.url).pathname}`;
-    } catch {
-      // keep the generic wording
-    }
-    const detail = errorBodyMessage(e.error);
-    let hint = '';
-    if (e.status === 401) hint = `: the credentials were refused; check ${this.opts.credentialSetting} (app passwords no longer work: use an API token with the account e-mail, or an access token)`;
-    else if (e.status === 403) hint = `: the credentials lack permission; give ${this.opts.credentialSetting} read access to repositories, pull requests and pipelines`;
-    else if (e.status === 429) hint = ': rate limited, still after retries';
-    else if (e.status === 404) hint = `: not found; check sources.bitbucket.workspace and the repository slug`;
-    const msg = `bitbucket: ${where} answered ${e.status}${hint}${detail ? ` (${detail})` : ''}`;
-    return new SourceError(reasonFor(e.status), redact(msg), e.status);
+  private call<T>(ctx: CollectContext, fn: (bb: CloudClient) => Promise<T>): Promise<T> {
+    return this.lib.call(ctx, fn);
   }
 
   /** `res.data` read through `schema`; `invalid_output` naming the path otherwise. */

@@ -12,10 +12,9 @@
  * start_date, completion_date; deployment_environment_type) and recorded answers (commits:
  * atlassian-python-api tests/responses/bitbucket/cloud/.../pullrequests/1/commits/GET).
  */
-import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { errorBodyMessage, reasonFor, type HttpClient } from '../../src/core/http-client.js';
-import { redact } from '../../src/core/secrets.js';
+import { type HttpClient } from '../../src/core/http-client.js';
+import { CloudLibrary } from './cloud-library.js';
 import { SourceError, type CollectContext } from '../../src/core/source.js';
 import { MAX_PAGES } from './bitbucket-api.js';
 
@@ -107,26 +106,6 @@ interface CloudClient {
   hasNextPage(data: unknown): boolean;
   getNextPage(data: unknown): Promise<{ data: unknown }>;
 }
-type CloudClientClass = new (options: { baseUrl: string; notice: boolean; request: { fetch: typeof fetch } }) => CloudClient;
-let clientClass: CloudClientClass | undefined;
-
-// A UMD/CJS bundle without an exports map: loaded through require, on first use (see cloud-client.ts).
-function loadClientClass(): CloudClientClass {
-  clientClass ??= (createRequire(import.meta.url)('bitbucket') as { Bitbucket: CloudClientClass }).Bitbucket;
-  return clientClass;
-}
-
-interface LibraryHttpError {
-  name: 'HTTPError';
-  status: number;
-  error?: unknown;
-  request?: { method?: string; url?: string };
-}
-
-function isLibraryHttpError(e: unknown): e is LibraryHttpError {
-  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'HTTPError' && typeof (e as { status?: unknown }).status === 'number';
-}
-
 export interface DeploymentsClientOptions {
   baseUrl: string;
   workspace: string;
@@ -135,59 +114,23 @@ export interface DeploymentsClientOptions {
 }
 
 export class BitbucketDeploymentsApi {
-  private readonly clients = new WeakMap<CollectContext, { bb: CloudClient; thrown: Map<string, unknown> }>();
+  private readonly lib: CloudLibrary<CloudClient>;
 
   constructor(
-    private readonly http: HttpClient,
+    http: HttpClient,
     private readonly opts: DeploymentsClientOptions,
-  ) {}
-
-  private clientFor(ctx: CollectContext): { bb: CloudClient; thrown: Map<string, unknown> } {
-    const existing = this.clients.get(ctx);
-    if (existing) return existing;
-    const thrown = new Map<string, unknown>();
-    const viaHttpClient = this.http.fetchFor(ctx);
-    const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-      try {
-        return await viaHttpClient(input, init);
-      } catch (e) {
-        thrown.set(input instanceof Request ? input.url : String(input), e);
-        throw e;
-      }
-    }) as typeof fetch;
-    const Client = loadClientClass();
-    const entry = { bb: new Client({ baseUrl: this.opts.baseUrl, notice: false, request: { fetch: fetchFn } }), thrown };
-    this.clients.set(ctx, entry);
-    return entry;
+  ) {
+    const cred = opts.credentialSetting;
+    this.lib = new CloudLibrary(http, opts.baseUrl, {
+      401: `the credentials were refused; check ${cred}`,
+      403: `the credentials lack permission; give ${cred} read access to pipelines and deployments`,
+      404: 'not found; check sources.bitbucket.workspace, the repository slug, and that Pipelines is enabled',
+    });
   }
 
   /** Run `fn` with this collection's client; the library's HTTPError becomes a SourceError saying what to fix. */
-  private async call<T>(ctx: CollectContext, fn: (bb: CloudClient) => Promise<T>): Promise<T> {
-    const { bb, thrown } = this.clientFor(ctx);
-    try {
-      return await fn(bb);
-    } catch (e) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (!isLibraryHttpError(e)) throw e;
-      const original = e.request?.url !== undefined ? thrown.get(e.request.url) : undefined;
-      if (original instanceof Error) throw original;
-      let where = 'request';
-      try {
-        if (e.request?.url) where = `${e.request.method ?? 'GET'} ${new URL(e.request.url).pathname}`;
-      } catch {
-        // keep the generic wording
-      }
-      const detail = errorBodyMessage(e.error);
-      const hint =
-        e.status === 401
-          ? `: the credentials were refused; check ${this.opts.credentialSetting}`
-          : e.status === 403
-            ? `: the credentials lack permission; give ${this.opts.credentialSetting} read access to pipelines and deployments`
-            : e.status === 404
-              ? ': not found; check sources.bitbucket.workspace, the repository slug, and that Pipelines is enabled'
-              : '';
-      throw new SourceError(reasonFor(e.status), redact(`bitbucket: ${where} answered ${e.status}${hint}${detail ? ` (${detail})` : ''}`), e.status);
-    }
+  private call<T>(ctx: CollectContext, fn: (bb: CloudClient) => Promise<T>): Promise<T> {
+    return this.lib.call(ctx, fn);
   }
 
   /**
