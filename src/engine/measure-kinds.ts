@@ -155,9 +155,24 @@ function deliveryPresence(p: DeliveryScope): string {
   return `${DELIVERY_METRICS.deployments}{${LABEL.service}${matcher(p.service)}}`;
 }
 
-const NEEDS_DELIVERY = 'DORA measures come from the delivery source, but sources.delivery is not configured';
-/** DORA figures mean something over weeks, not over the last hour. */
-const DELIVERY_ALERT_WINDOW = '30d';
+/**
+ * A delivery (DORA) kind: read from the delivery source's counters over the period, at its end;
+ * held, not paced; a threshold alert over 30 days (DORA figures mean something over weeks, not
+ * over the last hour).
+ */
+function deliveryKind<P extends DeliveryScope>(spec: Pick<MeasureKindSpec<P>, 'params' | 'description' | 'unit' | 'promql'>): MeasureKindSpec<P> {
+  return {
+    ...spec,
+    source: 'delivery',
+    presence: (p) => deliveryPresence(p),
+    reading: 'end',
+    pace: false,
+    alert: 'threshold',
+    alertWindow: '30d',
+    refs: (p) => deliveryRefs(p),
+    needsSource: 'DORA measures come from the delivery source, but sources.delivery is not configured',
+  };
+}
 
 /** Identity function that checks an entry against the spec while keeping its own parameter type. */
 function kind<P>(spec: MeasureKindSpec<P>): MeasureKindSpec<P> {
@@ -277,65 +292,33 @@ export const MEASURE_KINDS = {
     refs: (p) => [{ param: 'query', kind: 'query', values: [p.query] }],
     needsSource: 'JQL measures come from Jira, but sources.jira is not configured',
   }),
-  deployment_frequency: kind({
+  deployment_frequency: deliveryKind({
     params: z.strictObject(deliveryScope),
     description: 'Successful production deployments per day over the period (DORA deployment frequency).',
-    source: 'delivery',
     unit: 'number',
     promql: (p) => deploymentFrequencyPromql(p.service, p.environment),
-    presence: (p) => deliveryPresence(p),
-    reading: 'end',
-    pace: false,
-    alert: 'threshold',
-    alertWindow: DELIVERY_ALERT_WINDOW,
-    refs: (p) => deliveryRefs(p),
-    needsSource: NEEDS_DELIVERY,
   }),
-  lead_time: kind({
+  lead_time: deliveryKind({
     params: z.strictObject({
       ...deliveryScope,
       quantile: Quantile.default(0.5).meta({ description: 'e.g. 0.5 (median, the default) or 0.9.' }),
       from: z.enum(LEAD_TIME_FROM).default('first_commit').meta({ description: "Where a change's lead time starts: its first commit (default) or its pull request's opening." }),
     }),
     description: 'A quantile of the lead time for changes, first commit (or pull request) to successful production deployment, seconds (DORA).',
-    source: 'delivery',
     unit: 'seconds',
     promql: (p) => leadTimePromql(p.service, p.quantile, p.from, p.environment),
-    presence: (p) => deliveryPresence(p),
-    reading: 'end',
-    pace: false,
-    alert: 'threshold',
-    alertWindow: DELIVERY_ALERT_WINDOW,
-    refs: (p) => deliveryRefs(p),
-    needsSource: NEEDS_DELIVERY,
   }),
-  change_failure_rate: kind({
+  change_failure_rate: deliveryKind({
     params: z.strictObject(deliveryScope),
     description: 'Share of production deployments that failed, were rolled back or were followed by an incident (DORA change failure rate).',
-    source: 'delivery',
     unit: 'ratio',
     promql: (p) => changeFailureRatePromql(p.service, p.environment),
-    presence: (p) => deliveryPresence(p),
-    reading: 'end',
-    pace: false,
-    alert: 'threshold',
-    alertWindow: DELIVERY_ALERT_WINDOW,
-    refs: (p) => deliveryRefs(p),
-    needsSource: NEEDS_DELIVERY,
   }),
-  recovery_time: kind({
+  recovery_time: deliveryKind({
     params: z.strictObject({ ...deliveryScope, quantile: Quantile.default(0.5).meta({ description: 'e.g. 0.5 (median, the default) or 0.9.' }) }),
     description: 'A quantile of the failed deployment recovery time, failure to the next successful deployment or the incident’s resolution, seconds (DORA).',
-    source: 'delivery',
     unit: 'seconds',
     promql: (p) => recoveryTimePromql(p.service, p.quantile, p.environment),
-    presence: (p) => deliveryPresence(p),
-    reading: 'end',
-    pace: false,
-    alert: 'threshold',
-    alertWindow: DELIVERY_ALERT_WINDOW,
-    refs: (p) => deliveryRefs(p),
-    needsSource: NEEDS_DELIVERY,
   }),
 } as const;
 
