@@ -6,8 +6,14 @@ const root = import.meta.dirname;
 
 /** Time is a parameter: production code reads the system clock only in src/core/clock.ts. */
 const SYSTEM_CLOCK = [
-  { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'Read the time from the Clock handed down (src/core/clock.ts), not Date.now().' },
-  { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Read the time from the Clock handed down (src/core/clock.ts), not new Date().' },
+  {
+    selector: "MemberExpression[object.name='Date'][property.name='now']",
+    message: 'Read the time from the Clock handed down (src/core/clock.ts), not Date.now().',
+  },
+  {
+    selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+    message: 'Read the time from the Clock handed down (src/core/clock.ts), not new Date().',
+  },
 ];
 
 /**
@@ -44,7 +50,8 @@ function violation(file, target) {
     const other = /^exporters\/([^/]+)\//.exec(target)?.[1];
     if (target.startsWith('exporters/') && other !== source) return 'a source does not import another source or the list of sources';
   }
-  if (file === 'exporters/index.ts' && target.startsWith('src/') && !target.startsWith('src/core/')) return 'the list of sources imports only plugins and src/core';
+  if (file === 'exporters/index.ts' && target.startsWith('src/') && !target.startsWith('src/core/'))
+    return 'the list of sources imports only plugins and src/core';
   return undefined;
 }
 
@@ -59,7 +66,10 @@ export default tseslint.config(
     rules: {
       // Interface methods are async whether or not one implementation awaits.
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -4,8 +4,6 @@
  * repeating strings, so a rename is one edit and a typo is a compile error.
  */
 
-
-
 /** Key-result evaluation results, exported by `serve` for the current period. */
 export const KR_METRICS = {
   value: 'okr_key_result_value',

@@ -49,7 +49,12 @@ const ROUTES = [
   ['POST', '/oauth/token', 2],
 ];
 const TOTAL_WEIGHT = ROUTES.reduce((n, r) => n + r[2], 0);
-const AGENTS = ['okhttp/4.12.0', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'python-requests/2.31.0', 'Go-http-client/1.1'];
+const AGENTS = [
+  'okhttp/4.12.0',
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+  'python-requests/2.31.0',
+  'Go-http-client/1.1',
+];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 function timeLocal(ms) {
@@ -78,10 +83,14 @@ export function* logLines(count, seed = 42) {
         break;
       }
     }
-    const path = r[1].replace('{n}', () => num(rnd)).replace('{u}', () => uuid(rnd)).replace('{h}', () => hex(rnd, 24));
+    const path = r[1]
+      .replace('{n}', () => num(rnd))
+      .replace('{u}', () => uuid(rnd))
+      .replace('{h}', () => hex(rnd, 24));
     const q = rnd() < 0.1 ? `?page=${Math.floor(rnd() * 10)}` : '';
     const x = rnd();
-    const status = x < 0.007 ? [500, 502, 503, 504][Math.floor(rnd() * 4)] : x < 0.037 ? [400, 401, 404, 409, 422, 429][Math.floor(rnd() * 6)] : r[0] === 'POST' ? 201 : 200;
+    const status =
+      x < 0.007 ? [500, 502, 503, 504][Math.floor(rnd() * 4)] : x < 0.037 ? [400, 401, 404, 409, 422, 429][Math.floor(rnd() * 6)] : r[0] === 'POST' ? 201 : 200;
     t += Math.floor(rnd() * 20);
     const ip = `10.${Math.floor(rnd() * 4)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}`;
     const ua = AGENTS[Math.floor(rnd() * AGENTS.length)];

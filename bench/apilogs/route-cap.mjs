@@ -49,7 +49,10 @@ function routeOf(r) {
     case 1:
       return { label: `/${w}/item${r}/:id`, path: () => `/${w}/item${r}/${1 + Math.floor(rnd() * 1e6)}` };
     case 2:
-      return { label: `/${w}/export${r}/:id/summary`, path: () => `/${w}/export${r}/20${pad(10 + Math.floor(rnd() * 15))}-${pad(1 + Math.floor(rnd() * 12))}-${pad(1 + Math.floor(rnd() * 28))}/summary` };
+      return {
+        label: `/${w}/export${r}/:id/summary`,
+        path: () => `/${w}/export${r}/20${pad(10 + Math.floor(rnd() * 15))}-${pad(1 + Math.floor(rnd() * 12))}-${pad(1 + Math.floor(rnd() * 28))}/summary`,
+      };
     case 3:
       return { label: `/${w}/u${r}/:id/profile`, path: () => `/${w}/u${r}/${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}/profile` };
     default:
@@ -96,7 +99,10 @@ writeFileSync(file, `${lines.join('\n')}\n`);
 // Ground truth from the generator, independent of okr-metrics.
 const counts = new Map();
 for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-const busiest = [...counts.values()].sort((a, b) => b - a).slice(0, CAP).reduce((a, b) => a + b, 0);
+const busiest = [...counts.values()]
+  .sort((a, b) => b - a)
+  .slice(0, CAP)
+  .reduce((a, b) => a + b, 0);
 const firstSeen = new Set();
 for (const l of labels) if (firstSeen.size < CAP) firstSeen.add(l);
 const firstSeenCovered = labels.filter((l) => firstSeen.has(l)).length;
@@ -129,22 +135,39 @@ const { createServiceCounters } = await import(pathToFileURL(join(root, 'dist/ex
 const { LIVE_ROUTE_CAP } = await import(pathToFileURL(join(root, 'dist/exporters/apilogs/route-table.js')).href);
 const { LineSplitter } = await import(pathToFileURL(join(root, 'dist/exporters/apilogs/line-splitter.js')).href);
 const { DEFAULT_NGINX_LOG_FORMAT } = await import(pathToFileURL(join(root, 'dist/exporters/apilogs/nginx-format.js')).href);
-const live = createServiceCounters({ name: 'bench', format: 'nginx', log_format: DEFAULT_NGINX_LOG_FORMAT, duration_unit: 's', routes: [], max_routes: CAP, buckets: [0.1, 1] }, { ...LIVE_ROUTE_CAP, epochMs: 0 });
+const live = createServiceCounters(
+  { name: 'bench', format: 'nginx', log_format: DEFAULT_NGINX_LOG_FORMAT, duration_unit: 's', routes: [], max_routes: CAP, buckets: [0.1, 1] },
+  { ...LIVE_ROUTE_CAP, epochMs: 0 },
+);
 const buf = Buffer.from(`${lines.join('\n')}\n`);
 new LineSplitter(live).process(buf, buf.length);
 
 const pct = (n, of = LINES) => `${((100 * n) / of).toFixed(1)} %`;
 const fmt = (n) => n.toLocaleString('en-US');
-console.log(`long-tail log: ${fmt(LINES)} lines, ${fmt(counts.size)} distinct routes seen of ${fmt(ROUTES)} (Zipf s=${ZIPF}), first ${pct(CRAWL * LINES)} from a crawler over ranks > ${tailFrom}; cap ${CAP}; seed ${SEED}`);
+console.log(
+  `long-tail log: ${fmt(LINES)} lines, ${fmt(counts.size)} distinct routes seen of ${fmt(ROUTES)} (Zipf s=${ZIPF}), first ${pct(CRAWL * LINES)} from a crawler over ranks > ${tailFrom}; cap ${CAP}; seed ${SEED}`,
+);
 console.log(`file: ${file}`);
 const rows = [
   { cap: `the ${CAP} busiest (ideal, knowing the whole file)`, 'requests outside other': fmt(busiest), share: pct(busiest) },
-  { cap: `the ${CAP} first seen (before issue 15), from the generator's labels`, 'requests outside other': fmt(firstSeenCovered), share: pct(firstSeenCovered) },
+  {
+    cap: `the ${CAP} first seen (before issue 15), from the generator's labels`,
+    'requests outside other': fmt(firstSeenCovered),
+    share: pct(firstSeenCovered),
+  },
 ];
 if (base) rows.push({ cap: `okr-metrics logs at ${BASELINE} (first seen)`, 'requests outside other': fmt(base.covered), share: pct(base.covered, base.all) });
 rows.push({ cap: 'okr-metrics logs now (one-shot cap)', 'requests outside other': fmt(now.covered), share: pct(now.covered, now.all) });
-rows.push({ cap: 'serve now (live cap, simulated)', 'requests outside other': fmt(live.parsed - live.overflow), share: pct(live.parsed - live.overflow, live.parsed) });
+rows.push({
+  cap: 'serve now (live cap, simulated)',
+  'requests outside other': fmt(live.parsed - live.overflow),
+  share: pct(live.parsed - live.overflow, live.parsed),
+});
 console.table(rows);
-console.log(`okr-metrics logs now: ${now.labels} route labels, ${now.all === LINES ? 'all lines counted' : `COUNTED ${now.all} of ${LINES}`}, ${now.wrong.length === 0 ? 'every label is a true route' : `labels that are not routes: ${now.wrong.slice(0, 5).join(', ')}`}; ${now.seconds.toFixed(2)} s`);
-console.log(`serve (simulated): ${live.routes.discoveredRoutes} labels now, ${live.routes.promotions - Math.min(CAP, live.routes.promotions)} promotions after the first ${CAP} and ${live.routes.demotions} demotions over the file`);
+console.log(
+  `okr-metrics logs now: ${now.labels} route labels, ${now.all === LINES ? 'all lines counted' : `COUNTED ${now.all} of ${LINES}`}, ${now.wrong.length === 0 ? 'every label is a true route' : `labels that are not routes: ${now.wrong.slice(0, 5).join(', ')}`}; ${now.seconds.toFixed(2)} s`,
+);
+console.log(
+  `serve (simulated): ${live.routes.discoveredRoutes} labels now, ${live.routes.promotions - Math.min(CAP, live.routes.promotions)} promotions after the first ${CAP} and ${live.routes.demotions} demotions over the file`,
+);
 if (now.all !== LINES || now.wrong.length > 0) process.exitCode = 1;

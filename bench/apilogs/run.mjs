@@ -109,7 +109,23 @@ async function oneShot(file, bytes) {
   for (let i = 0; i < RUNS; i++) {
     const port = await freePort();
     log(`run ${i + 1}/${RUNS}: mtail ...`);
-    runs.mtail.push(timed('/usr/bin/mtail', ['--logtostderr', '--one_shot', '--one_shot_format', 'prometheus', '--emit_prog_label=false', '--address', '127.0.0.1', '--port', String(port), '--progs', progs, '--logs', file]));
+    runs.mtail.push(
+      timed('/usr/bin/mtail', [
+        '--logtostderr',
+        '--one_shot',
+        '--one_shot_format',
+        'prometheus',
+        '--emit_prog_label=false',
+        '--address',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--progs',
+        progs,
+        '--logs',
+        file,
+      ]),
+    );
     log(`run ${i + 1}/${RUNS}: okr-metrics logs ...`);
     runs.okr.push(timed(process.execPath, [main, 'logs', '--stats', '--service', 'api', file]));
     log(`run ${i + 1}/${RUNS}: okr-metrics logs --threads 2 ...`);
@@ -124,7 +140,13 @@ async function oneShot(file, bytes) {
   const problems = sameCounts(oCounts, mCounts);
   for (const r of [o, o2]) for (const d of duplicateSeries(r.stdout).slice(0, 5)) problems.push(`duplicate series in okr-metrics output: ${d}`);
   const total = [...oCounts.values()].reduce((a, b) => a + b, 0);
-  const stats = Object.fromEntries(o.stderr.split('\n').find((l) => l.startsWith('lines='))?.split(' ').map((kv) => kv.split('=')) ?? []);
+  const stats = Object.fromEntries(
+    o.stderr
+      .split('\n')
+      .find((l) => l.startsWith('lines='))
+      ?.split(' ')
+      .map((kv) => kv.split('=')) ?? [],
+  );
   const row = (name, r, all) => ({
     tool: name,
     'best wall s': r.seconds.toFixed(2),
@@ -137,9 +159,15 @@ async function oneShot(file, bytes) {
   });
   console.log(`\none-shot, ${fmt(LINES)} lines, ${fmt(bytes / 1e6, 1)} MB, best of ${RUNS} runs each (end to end, process start to exit)`);
   console.table([row('mtail 3.0.0~rc50', m, runs.mtail), row('okr-metrics logs', o, runs.okr), row('okr-metrics logs --threads 2', o2, runs.okr2)]);
-  console.log(`ratio (lines/s, okr-metrics / mtail): best ${(m.seconds / o.seconds).toFixed(1)}x, median ${(median(runs.mtail.map((x) => x.seconds)) / median(runs.okr.map((x) => x.seconds))).toFixed(1)}x; --threads 2: best ${(m.seconds / o2.seconds).toFixed(1)}x; per CPU second: ${(m.cpu / o.cpu).toFixed(1)}x`);
-  console.log(`okr-metrics counting only (no start-up, no rendering): ${fmt(Number(stats.lines_per_second))} lines/s, ${fmt(bytes / 1e6 / Number(stats.count_seconds), 1)} MB/s`);
-  console.log(`request counts: okr-metrics ${fmt(total)}, mtail ${fmt([...mCounts.values()].reduce((a, b) => a + b, 0))}, ${oCounts.size} series; histogram counts ${fmt(histogramCount(o.stdout))} / ${fmt(histogramCount(m.stdout))}: ${problems.length === 0 ? 'identical' : `DIFFERENT\n  ${problems.slice(0, 10).join('\n  ')}`}`);
+  console.log(
+    `ratio (lines/s, okr-metrics / mtail): best ${(m.seconds / o.seconds).toFixed(1)}x, median ${(median(runs.mtail.map((x) => x.seconds)) / median(runs.okr.map((x) => x.seconds))).toFixed(1)}x; --threads 2: best ${(m.seconds / o2.seconds).toFixed(1)}x; per CPU second: ${(m.cpu / o.cpu).toFixed(1)}x`,
+  );
+  console.log(
+    `okr-metrics counting only (no start-up, no rendering): ${fmt(Number(stats.lines_per_second))} lines/s, ${fmt(bytes / 1e6 / Number(stats.count_seconds), 1)} MB/s`,
+  );
+  console.log(
+    `request counts: okr-metrics ${fmt(total)}, mtail ${fmt([...mCounts.values()].reduce((a, b) => a + b, 0))}, ${oCounts.size} series; histogram counts ${fmt(histogramCount(o.stdout))} / ${fmt(histogramCount(m.stdout))}: ${problems.length === 0 ? 'identical' : `DIFFERENT\n  ${problems.slice(0, 10).join('\n  ')}`}`,
+  );
   if (problems2.length > 0) console.log(`--threads 2 request counts DIFFER from mtail: ${problems2.slice(0, 5).join('; ')}`);
   return { ok: problems.length === 0 && problems2.length === 0 && total === LINES, ratio: m.seconds / o.seconds, rssMiB: Math.max(o.rssKiB, o2.rssKiB) / 1024 };
 }
@@ -156,7 +184,10 @@ async function tailMode(file) {
     join(dir, 'okrs.yaml'),
     `version: okr/v1\norganization: bench\nserver: { host: 127.0.0.1, port: ${port}, state_dir: state }\nsources:\n  apilogs:\n    refresh_interval: 1s\n    poll_interval: 100ms\n    services:\n      - name: api\n        files: [access.log]\n`,
   );
-  const child = spawn(process.execPath, [main, 'serve', '-c', join(dir, 'okrs.yaml')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [main, 'serve', '-c', join(dir, 'okrs.yaml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'warn' },
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}/metrics`;
@@ -245,14 +276,21 @@ async function run() {
     bytes = await writeLog(file, LINES, SEED);
     writeFileSync(meta, JSON.stringify({ lines: LINES, seed: SEED, bytes }));
   }
-  console.log(`machine: ${(await import('node:os')).cpus()[0].model}, ${(await import('node:os')).cpus().length} cpus, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}`);
+  console.log(
+    `machine: ${(await import('node:os')).cpus()[0].model}, ${(await import('node:os')).cpus().length} cpus, load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; node ${process.version}`,
+  );
   const shot = ONLY_TAIL ? { ok: true, ratio: Number.NaN, rssMiB: 0 } : await oneShot(file, bytes);
   const tail = SKIP_TAIL ? { ok: true } : await tailMode(file);
   const verdict = [];
   if (!shot.ok) verdict.push('request counts differ');
   if (shot.rssMiB > 100) verdict.push(`peak RSS ${shot.rssMiB.toFixed(1)} MiB > 100 MiB`);
   if (!tail.ok) verdict.push('tail mode incomplete');
-  console.log(`\n${verdict.length === 0 ? 'OK' : `PROBLEMS: ${verdict.join('; ')}`} (goal: >= 20x mtail lines/s, floor 10x; measured ${shot.ratio.toFixed(1)}x)`);
+  console.log(
+    `\n${verdict.length === 0 ? 'OK' : `PROBLEMS: ${verdict.join('; ')}`} (goal: >= 20x mtail lines/s, floor 10x; measured ${shot.ratio.toFixed(1)}x)`,
+  );
   if (verdict.length > 0) process.exitCode = 1;
 }
 

@@ -18,7 +18,15 @@ export function yearOfJira({ fakeJiraData }, { boards = 10, from, to }) {
       id++;
       const complete = start + 14 * 86400_000 - 3600_000;
       const closed = complete < to;
-      sprints.push({ id, name: `B${b} Sprint ${id}`, state: closed ? 'closed' : 'active', startDate: new Date(start).toISOString(), endDate: new Date(start + 14 * 86400_000).toISOString(), ...(closed ? { completeDate: new Date(complete).toISOString() } : {}), originBoardId: b });
+      sprints.push({
+        id,
+        name: `B${b} Sprint ${id}`,
+        state: closed ? 'closed' : 'active',
+        startDate: new Date(start).toISOString(),
+        endDate: new Date(start + 14 * 86400_000).toISOString(),
+        ...(closed ? { completeDate: new Date(complete).toISOString() } : {}),
+        originBoardId: b,
+      });
       ids.push(id);
       if (closed) velocity[id] = { estimated: 30 + ((id * 7) % 20), completed: 25 + ((id * 11) % 20) };
     }
@@ -42,12 +50,22 @@ export function yearOfJira({ fakeJiraData }, { boards = 10, from, to }) {
   for (let y = new Date(from).getUTCFullYear(); y <= new Date(to).getUTCFullYear(); y++)
     for (let q = 0; q < 12; q += 3) {
       const endD = new Date(Date.UTC(y, q + 3, 1));
-      const jql = JQL.replace('{{period_start}}', `${y}-${String(q + 1).padStart(2, '0')}-01`).replace('{{period_end}}', `${endD.getUTCFullYear()}-${String(endD.getUTCMonth() + 1).padStart(2, '0')}-01`);
+      const jql = JQL.replace('{{period_start}}', `${y}-${String(q + 1).padStart(2, '0')}-01`).replace(
+        '{{period_end}}',
+        `${endD.getUTCFullYear()}-${String(endD.getUTCMonth() + 1).padStart(2, '0')}-01`,
+      );
       queries[jql] ??= [];
     }
   return fakeJiraData({
     credentials: { email: 'bench@example.com', token: 'bench-token' },
-    fields: [{ id: SP, name: 'Story point estimate', custom: true, schema: { type: 'number', custom: 'com.pyxis.greenhopper.jira:jsw-story-points', customId: 10016 } }],
+    fields: [
+      {
+        id: SP,
+        name: 'Story point estimate',
+        custom: true,
+        schema: { type: 'number', custom: 'com.pyxis.greenhopper.jira:jsw-story-points', customId: 10016 },
+      },
+    ],
     boards: boardList,
     sprints,
     issues,

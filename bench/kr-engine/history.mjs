@@ -72,7 +72,8 @@ export async function writeYear(dist, file, { from, to, scrapeMs = MIN, gaugeMs 
   const sprintSeries = { points: [], start: [], complete: [] };
   for (const [b, [team, base]] of Object.entries(boards)) {
     const sprints = [];
-    for (let s = from + 9 * 3600_000, n = 0; s < to; s += 14 * DAY, n++) sprints.push({ id: String(n + 1 + sprints.length * 0), start: s, complete: s + 14 * DAY - 9 * 3600_000 + 12 * 3600_000, points: base + (n % 5) });
+    for (let s = from + 9 * 3600_000, n = 0; s < to; s += 14 * DAY, n++)
+      sprints.push({ id: String(n + 1 + sprints.length * 0), start: s, complete: s + 14 * DAY - 9 * 3600_000 + 12 * 3600_000, points: base + (n % 5) });
     sprints.forEach((s, i) => {
       s.id = `${b[0]}${i + 1}`;
       // Alive from its start until the 12th sprint after it closes.

@@ -55,7 +55,12 @@ function buildBaseline(rev) {
   if (archive.status !== 0) throw new Error(archive.stderr);
   writeFileSync(
     join(dir, 'tsconfig.bench.json'),
-    JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: false, declaration: false, sourceMap: false, rootDir: '.', outDir: 'dist', noUnusedLocals: false, noUnusedParameters: false }, include: ['src', 'exporters'], exclude: ['**/*.test.ts', '**/testing/**', '**/simulator/**', 'src/demo/**'] }),
+    JSON.stringify({
+      extends: './tsconfig.json',
+      compilerOptions: { noEmit: false, declaration: false, sourceMap: false, rootDir: '.', outDir: 'dist', noUnusedLocals: false, noUnusedParameters: false },
+      include: ['src', 'exporters'],
+      exclude: ['**/*.test.ts', '**/testing/**', '**/simulator/**', 'src/demo/**'],
+    }),
   );
   const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(dir, 'tsconfig.bench.json')], { encoding: 'utf8' });
   if (!existsSync(join(dir, 'dist/src/engine/engine.js'))) throw new Error(`baseline ${rev} did not compile: ${tsc.stdout}${tsc.stderr}`);
@@ -125,7 +130,10 @@ async function measure(d) {
   }
   const report = async (period) => {
     const runs = [];
-    for (let i = 0; i < ROUNDS; i++) runs.push(await timed(() => runReport(loaded, { period, format: 'json', prom: client, ledger: new Ledger(':memory:'), clock: fixedClock(NOW + 3600_000) })));
+    for (let i = 0; i < ROUNDS; i++)
+      runs.push(
+        await timed(() => runReport(loaded, { period, format: 'json', prom: client, ledger: new Ledger(':memory:'), clock: fixedClock(NOW + 3600_000) })),
+      );
     return runs;
   };
   const rows = { first: firsts, steady, 'report 2026-Q3': await report('2026-Q3'), 'report 2026-Q2': await report('2026-Q2') };
@@ -143,7 +151,10 @@ try {
     log(`measuring ${name}...`);
     results.push([name, await measure(d)]);
   }
-  const lines = [`KR engine, example OKRs (13 KRs), ${DAYS} days of history (API counters every ${SCRAPE_S} s), evaluated at ${new Date(NOW).toISOString()}, median of ${ROUNDS}`, ''];
+  const lines = [
+    `KR engine, example OKRs (13 KRs), ${DAYS} days of history (API counters every ${SCRAPE_S} s), evaluated at ${new Date(NOW).toISOString()}, median of ${ROUNDS}`,
+    '',
+  ];
   const cases = Object.keys(results[0][1]);
   lines.push(`| case | ${results.map(([n]) => `${n}: ms | queries`).join(' | ')} |${results.length > 1 ? ' ratio |' : ''}`);
   lines.push(`|---|${results.map(() => '---:|---:').join('|')}|${results.length > 1 ? '---:|' : ''}`);

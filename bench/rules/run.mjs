@@ -78,7 +78,12 @@ const okr = [
   '  - id: reliability',
   '    title: Reliability',
   '    key_results:',
-  ...names.flatMap((n) => [`      - id: ${n}-availability`, `        title: ${n} above 99.5%`, `        measure: { availability: { service: ${n} } }`, '        target: "> 99.5%"']),
+  ...names.flatMap((n) => [
+    `      - id: ${n}-availability`,
+    `        title: ${n} above 99.5%`,
+    `        measure: { availability: { service: ${n} } }`,
+    '        target: "> 99.5%"',
+  ]),
   '',
 ].join('\n');
 const model = buildModel(parseConfig(okr, join(out, 'okrs.yaml'), { env: {} }).config);
@@ -116,7 +121,7 @@ async function writeHistory(file, services, from, to) {
     const base = 100 + ((si * 37) % 900); // requests a minute
     const rows = [];
     for (let i = 0; i <= steps; i++) {
-      const load = base * STEP_MIN * (0.6 + 0.4 * Math.sin((i * stepMs) / 86_400_000 * 2 * Math.PI) ** 2) * (0.9 + 0.2 * rnd());
+      const load = base * STEP_MIN * (0.6 + 0.4 * Math.sin(((i * stepMs) / 86_400_000) * 2 * Math.PI) ** 2) * (0.9 + 0.2 * rnd());
       const perRoute = ROUTES.map((_, r) => {
         const n = Math.round(load * (r === 0 ? 0.7 : 0.3));
         const e500 = Math.round(n * 0.004 * (rnd() < 0.01 ? 20 : 1) * rnd() * 2);
@@ -148,12 +153,18 @@ async function writeHistory(file, services, from, to) {
   services.forEach((svc, si) => {
     const rows = sim[si];
     ROUTES.forEach((route, r) => {
-      CODES.forEach((code, c) => reqSeries.push({ labels: `service="${svc}",route="${route}",code="${code}"`, values: cumulative(rows.map((row) => row[r].codes[c])) }));
-      LE.forEach((le, b) => bucketSeries.push({ labels: `service="${svc}",route="${route}",le="${le}"`, values: cumulative(rows.map((row) => row[r].buckets[b])) }));
+      CODES.forEach((code, c) =>
+        reqSeries.push({ labels: `service="${svc}",route="${route}",code="${code}"`, values: cumulative(rows.map((row) => row[r].codes[c])) }),
+      );
+      LE.forEach((le, b) =>
+        bucketSeries.push({ labels: `service="${svc}",route="${route}",le="${le}"`, values: cumulative(rows.map((row) => row[r].buckets[b])) }),
+      );
     });
     recReq.push({ labels: `service="${svc}"`, values: rate(rows.map((row) => row.reduce((n, x) => n + x.codes[0] + x.codes[1] + x.codes[2], 0))) });
     recErr.push({ labels: `service="${svc}"`, values: rate(rows.map((row) => row.reduce((n, x) => n + x.codes[2], 0))) });
-    LE.forEach((le, b) => recBuckets.push({ labels: `service="${svc}",le="${le}"`, values: rate(rows.map((row) => row.reduce((n, x) => n + x.buckets[b], 0))) }));
+    LE.forEach((le, b) =>
+      recBuckets.push({ labels: `service="${svc}",le="${le}"`, values: rate(rows.map((row) => row.reduce((n, x) => n + x.buckets[b], 0))) }),
+    );
   });
   await family('api_requests_total', reqSeries);
   await family('api_request_duration_seconds_bucket', bucketSeries);
@@ -188,7 +199,9 @@ if (!existsSync(join(dataDir, 'ready'))) {
 async function metrics(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const groups = {};
-  for (const m of text.matchAll(/^prometheus_rule_group_(last_duration_seconds|last_evaluation_timestamp_seconds|iterations_missed_total)\{rule_group="[^"]*;([^"]+)"\} (\S+)$/gm))
+  for (const m of text.matchAll(
+    /^prometheus_rule_group_(last_duration_seconds|last_evaluation_timestamp_seconds|iterations_missed_total)\{rule_group="[^"]*;([^"]+)"\} (\S+)$/gm,
+  ))
     (groups[m[2]] ??= {})[m[1]] = Number(m[3]);
   return groups;
 }
@@ -240,7 +253,9 @@ async function run(name) {
     const missed = Object.values(await metrics(prom.url)).reduce((n, v) => n + (v.iterations_missed_total ?? 0), 0);
     // The first evaluation warms caches: medians over the later ones.
     // The KR group (rolling-quarter measures, every 5m, alike in both runs) may or may not have run yet: left out.
-    const per = [...rounds.entries()].filter(([group]) => group !== 'okr-key-results').map(([group, m]) => ({ group, d: median([...m.values()].slice(1).length ? [...m.values()].slice(1) : [...m.values()]) }));
+    const per = [...rounds.entries()]
+      .filter(([group]) => group !== 'okr-key-results')
+      .map(([group, m]) => ({ group, d: median([...m.values()].slice(1).length ? [...m.values()].slice(1) : [...m.values()]) }));
     const api = per.filter((p) => p.group.startsWith('okr-api-'));
     const later = times.slice(Math.floor(times.length / 3));
     return {

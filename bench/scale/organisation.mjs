@@ -77,7 +77,14 @@ export function jiraOrganisation(fakeJiraData, { boards = 100, nowMs }) {
       const start = activeStart - n * 14 * DAY;
       const id = ++sprintId;
       const closed = n > 0;
-      const s = { id, name: `B${b} Sprint ${27 - n}`, state: closed ? 'closed' : 'active', startDate: iso(start), endDate: iso(start + 14 * DAY), originBoardId: b };
+      const s = {
+        id,
+        name: `B${b} Sprint ${27 - n}`,
+        state: closed ? 'closed' : 'active',
+        startDate: iso(start),
+        endDate: iso(start + 14 * DAY),
+        originBoardId: b,
+      };
       if (closed) s.completeDate = iso(start + 14 * DAY - HOUR);
       sprints.push(s);
       ids.push(id);
@@ -87,7 +94,15 @@ export function jiraOrganisation(fakeJiraData, { boards = 100, nowMs }) {
       const sum = (list, i) => list.reduce((a, x) => a + (x[i] ?? 0), 0);
       if (closed) velocity[id] = { estimated: sum([...report.completed, ...report.notCompleted, ...report.punted], 1), completed: sum(report.completed, 2) };
     }
-    boardList.push({ id: b, name: `Team ${String(b).padStart(3, '0')} board`, type: 'scrum', estimationField: SP, sprintIds: ids, velocity, sprintReports: reports });
+    boardList.push({
+      id: b,
+      name: `Team ${String(b).padStart(3, '0')} board`,
+      type: 'scrum',
+      estimationField: SP,
+      sprintIds: ids,
+      velocity,
+      sprintReports: reports,
+    });
   }
   // The JQL queries: this quarter's issues of the whole organisation (about 2,000, 300 and 4).
   const queries = {};
@@ -97,7 +112,12 @@ export function jiraOrganisation(fakeJiraData, { boards = 100, nowMs }) {
     const keys = [];
     for (let i = 0; i < sizes[name]; i++) {
       const key = `${name.toUpperCase()}-${i + 1}`;
-      issues.push({ id: String(issueId++), key, fields: { [SP]: rng('q', name, i).pick([1, 2, 3, 5, 8, null]), created: iso(nowMs - rng('qc', name, i).int(1, 60) * DAY) }, sprints: [] });
+      issues.push({
+        id: String(issueId++),
+        key,
+        fields: { [SP]: rng('q', name, i).pick([1, 2, 3, 5, 8, null]), created: iso(nowMs - rng('qc', name, i).int(1, 60) * DAY) },
+        sprints: [],
+      });
       keys.push(key);
     }
     queries[quarterJql(jql, nowMs)] = keys;
@@ -106,7 +126,12 @@ export function jiraOrganisation(fakeJiraData, { boards = 100, nowMs }) {
     credentials: { email: 'bench@example.com', token: 'bench-token' },
     fields: [
       { id: 'summary', name: 'Summary', custom: false, schema: { type: 'string' } },
-      { id: SP, name: 'Story point estimate', custom: true, schema: { type: 'number', custom: 'com.pyxis.greenhopper.jira:jsw-story-points', customId: 10016 } },
+      {
+        id: SP,
+        name: 'Story point estimate',
+        custom: true,
+        schema: { type: 'number', custom: 'com.pyxis.greenhopper.jira:jsw-story-points', customId: 10016 },
+      },
       { id: 'customfield_10020', name: 'Sprint', custom: true, schema: { type: 'array', custom: 'com.pyxis.greenhopper.jira:gh-sprint', customId: 10020 } },
     ],
     boards: boardList,
@@ -156,17 +181,34 @@ export function bitbucketOrganisation({ repos = 500, nowMs, authorization }) {
       const mergedAt = nowMs - r.int(1, 90 * 24) * HOUR;
       pullRequests.push({ id: ++id, state: 'MERGED', createdMs: mergedAt - r.int(1, 96) * HOUR, updatedMs: mergedAt });
     }
-    for (let k = 0; k < (quiet ? 0 : r.int(0, busy ? 12 : 4)); k++) pullRequests.push({ id: ++id, state: 'OPEN', createdMs: nowMs - r.int(1, 300) * HOUR, updatedMs: nowMs - r.int(1, 48) * HOUR });
-    for (let k = 0; k < r.int(0, 3); k++) pullRequests.push({ id: ++id, state: 'DECLINED', createdMs: nowMs - r.int(100, 900) * HOUR, updatedMs: nowMs - r.int(50, 99) * HOUR });
+    for (let k = 0; k < (quiet ? 0 : r.int(0, busy ? 12 : 4)); k++)
+      pullRequests.push({ id: ++id, state: 'OPEN', createdMs: nowMs - r.int(1, 300) * HOUR, updatedMs: nowMs - r.int(1, 48) * HOUR });
+    for (let k = 0; k < r.int(0, 3); k++)
+      pullRequests.push({ id: ++id, state: 'DECLINED', createdMs: nowMs - r.int(100, 900) * HOUR, updatedMs: nowMs - r.int(50, 99) * HOUR });
     const pipelines = [];
     if (r.next() < 0.7) {
       const n = busy ? r.int(150, 250) : quiet ? r.int(0, 5) : r.int(20, 60);
       const times = Array.from({ length: n }, () => nowMs - r.int(2, 90 * 24 * 60) * 60_000).sort((a, b) => a - b);
-      times.forEach((t, k) => pipelines.push({ buildNumber: k + 1, createdMs: t, completedMs: t + r.int(60, 1800) * 1000, result: r.next() < 0.85 ? 'SUCCESSFUL' : r.pick(['FAILED', 'ERROR', 'STOPPED']) }));
+      times.forEach((t, k) =>
+        pipelines.push({
+          buildNumber: k + 1,
+          createdMs: t,
+          completedMs: t + r.int(60, 1800) * 1000,
+          result: r.next() < 0.85 ? 'SUCCESSFUL' : r.pick(['FAILED', 'ERROR', 'STOPPED']),
+        }),
+      );
     }
     const head = `h${i}c1`;
     const reports = {};
-    if (r.next() < 0.6) reports[head] = [{ external_id: 'coverage', title: 'Coverage', report_type: 'COVERAGE', data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: r.int(300, 950) / 10 }] }];
+    if (r.next() < 0.6)
+      reports[head] = [
+        {
+          external_id: 'coverage',
+          title: 'Coverage',
+          report_type: 'COVERAGE',
+          data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: r.int(300, 950) / 10 }],
+        },
+      ];
     const last = Math.max(0, ...pullRequests.map((p) => p.updatedMs), ...pipelines.map((p) => p.createdMs));
     list.push({ slug, project: 'ORG', mainbranch: 'main', pullRequests, pipelines, branches: { main: head }, reports, updatedMs: last || nowMs - 200 * DAY });
   }
@@ -185,7 +227,9 @@ export function bitbucketOrganisation({ repos = 500, nowMs, authorization }) {
       repo.pipelines.push({ buildNumber: bn, createdMs: atMs - 10 * 60_000, completedMs: atMs - 2 * 60_000, result: 'SUCCESSFUL' });
       const head = `h${i}c${round + 1}`;
       repo.branches.main = head;
-      repo.reports[head] = [{ external_id: 'coverage', title: 'Coverage', report_type: 'COVERAGE', data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: 80 + round }] }];
+      repo.reports[head] = [
+        { external_id: 'coverage', title: 'Coverage', report_type: 'COVERAGE', data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: 80 + round }] },
+      ];
       repo.updatedMs = atMs - 60_000;
     }
   };
@@ -210,9 +254,13 @@ export function sonarOrganisation({ projects = 2000, nowMs, token }) {
   const list = [];
   for (let i = 1; i <= projects; i++) {
     const r = rng('sonar', i);
-    const branches = [{ name: 'main', isMain: true, analysisDate: sonarDate(nowMs - r.int(1, 30 * 24) * HOUR), measures: measuresOf(r), gate: r.next() < 0.8 ? 'OK' : 'ERROR' }];
+    const branches = [
+      { name: 'main', isMain: true, analysisDate: sonarDate(nowMs - r.int(1, 30 * 24) * HOUR), measures: measuresOf(r), gate: r.next() < 0.8 ? 'OK' : 'ERROR' },
+    ];
     // A tenth of the projects also analyse a couple of feature branches (listed, not measured).
-    if (i % 10 === 0) for (let k = 1; k <= 2; k++) branches.push({ name: `feature/f${k}`, isMain: false, analysisDate: sonarDate(nowMs - r.int(1, 48) * HOUR), measures: measuresOf(r), gate: 'OK' });
+    if (i % 10 === 0)
+      for (let k = 1; k <= 2; k++)
+        branches.push({ name: `feature/f${k}`, isMain: false, analysisDate: sonarDate(nowMs - r.int(1, 48) * HOUR), measures: measuresOf(r), gate: 'OK' });
     list.push({ key: `org:svc-${String(i).padStart(4, '0')}`, name: `Service ${String(i).padStart(4, '0')}`, branches });
   }
   /** A little: 20 projects are analysed again (new date, new measures, one gate flips). */

@@ -49,7 +49,12 @@ process.on('message', async (msg) => {
   const after = requestsSoFar();
   const h = runner.getHealth();
   const text = await exposition.metrics();
-  const byStatus = Object.fromEntries(runner.healthFamilies().find((f) => f.name === 'okr_source_requests_total').samples.map((s) => [s.labels.status, s.value]));
+  const byStatus = Object.fromEntries(
+    runner
+      .healthFamilies()
+      .find((f) => f.name === 'okr_source_requests_total')
+      .samples.map((s) => [s.labels.status, s.value]),
+  );
   process.send({
     durationS: h.lastDurationSeconds,
     requests: after.sent - before.sent,

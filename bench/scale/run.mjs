@@ -95,7 +95,9 @@ async function phases(source, dir, yaml, fake, change, intervalMs) {
       ...(r.error ? { error: r.error.slice(0, 160) } : {}),
       ...(r.hours !== undefined ? { hours: r.hours } : {}),
     });
-    log(`  ${source} ${phase}: ${r.requests} requests${r.heldBack ? ` (${r.heldBack} held back)` : ''}, ${r.durationS.toFixed(2)} s, ${r.series} series${r.error ? ` (${r.error.slice(0, 120)})` : ''}`);
+    log(
+      `  ${source} ${phase}: ${r.requests} requests${r.heldBack ? ` (${r.heldBack} held back)` : ''}, ${r.durationS.toFixed(2)} s, ${r.series} series${r.error ? ` (${r.error.slice(0, 120)})` : ''}`,
+    );
   };
   const first = await refresh(0);
   row('first', first);
@@ -113,7 +115,14 @@ async function phases(source, dir, yaml, fake, change, intervalMs) {
       seconds += last.durationS;
       n++;
     }
-    row(`first read complete (${n} refreshes)`, { ...last, requests, served, durationS: seconds, heldBack: 0, hours: Number(((n - 1) * intervalMs / 3_600_000).toFixed(1)) });
+    row(`first read complete (${n} refreshes)`, {
+      ...last,
+      requests,
+      served,
+      durationS: seconds,
+      heldBack: 0,
+      hours: Number((((n - 1) * intervalMs) / 3_600_000).toFixed(1)),
+    });
   }
   row('unchanged', await refresh(intervalMs));
   change(now + intervalMs);
@@ -138,8 +147,18 @@ async function phases(source, dir, yaml, fake, change, intervalMs) {
     }
     const total = sent.reduce((a, b) => a + b, 0);
     let busiest = 0;
-    for (let i = 0; i + perHourRefreshes <= sent.length; i++) busiest = Math.max(busiest, sent.slice(i, i + perHourRefreshes).reduce((a, b) => a + b, 0));
-    row(`day (${n} refreshes), per hour`, { ...last, requests: Math.round(total / 24), served: Math.round(served / 24), durationS: seconds / n, heldBack: Math.round(heldBack / 24) });
+    for (let i = 0; i + perHourRefreshes <= sent.length; i++)
+      busiest = Math.max(
+        busiest,
+        sent.slice(i, i + perHourRefreshes).reduce((a, b) => a + b, 0),
+      );
+    row(`day (${n} refreshes), per hour`, {
+      ...last,
+      requests: Math.round(total / 24),
+      served: Math.round(served / 24),
+      durationS: seconds / n,
+      heldBack: Math.round(heldBack / 24),
+    });
     row('day, busiest hour', { ...last, requests: busiest, served: busiest, durationS: seconds / n, heldBack: 0 });
   }
   child.send({ cmd: 'stop' });
@@ -157,7 +176,9 @@ if (ONLY.includes('jira')) {
   try {
     log(`jira: ${BOARDS} boards ...`);
     const boards = org.configBoards.map((id) => `      - { id: ${id}, team: team${id % 20} }`).join('\n');
-    const queries = Object.entries(org.queries).map(([k, v]) => `      ${k}: '${v}'`).join('\n');
+    const queries = Object.entries(org.queries)
+      .map(([k, v]) => `      ${k}: '${v}'`)
+      .join('\n');
     const yaml = (state) =>
       `version: okr/v1\ncalendar:\n  timezone: UTC\nserver:\n  state_dir: ${state}\nsources:\n  jira:\n    flavor: cloud\n    url: ${fake.url}\n    email: bench@example.com\n    api_token: \${BENCH_TOKEN}\n${budget}    boards:\n${boards}\n    queries:\n${queries}\nobjectives: []\n`;
     results.push(...(await phases('jira', join(out, 'jira'), yaml, fake, org.change, 15 * 60_000)));
@@ -212,7 +233,22 @@ const saveAs = opt('save-baseline');
 if (saveAs) {
   mkdirSync(join(here, 'baselines'), { recursive: true });
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
-  writeFileSync(join(here, 'baselines', `${saveAs}.json`), `${JSON.stringify({ name: saveAs, commit, sizes: { boards: BOARDS, repos: REPOS, projects: PROJECTS }, results }, null, 2)}\n`);
+  writeFileSync(
+    join(here, 'baselines', `${saveAs}.json`),
+    `${JSON.stringify({ name: saveAs, commit, sizes: { boards: BOARDS, repos: REPOS, projects: PROJECTS }, results }, null, 2)}\n`,
+  );
 }
-console.table(results.map(({ source, phase, requests, held_back, seconds, peak_rss_mb, metrics_kb, series, up }) => ({ source, phase, requests, held_back, seconds, peak_rss_mb, metrics_kb, series, up })));
+console.table(
+  results.map(({ source, phase, requests, held_back, seconds, peak_rss_mb, metrics_kb, series, up }) => ({
+    source,
+    phase,
+    requests,
+    held_back,
+    seconds,
+    peak_rss_mb,
+    metrics_kb,
+    series,
+    up,
+  })),
+);
 console.log(JSON.stringify(results, null, 2));

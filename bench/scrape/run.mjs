@@ -84,7 +84,11 @@ function workload() {
   mkdirSync(join(dir, 'logs'));
   const lines = [];
   for (let r = 0; r < ROUTES; r++) {
-    for (const [code, d] of [[200, '0.004'], [200, '0.08'], [503, '1.2']]) {
+    for (const [code, d] of [
+      [200, '0.004'],
+      [200, '0.08'],
+      [503, '1.2'],
+    ]) {
       lines.push(`10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET /v1/resource-${r}/items HTTP/1.1" ${code} 512 "-" "bench" ${d}`);
     }
   }
@@ -99,7 +103,10 @@ function workload() {
 async function measure(name, cli) {
   const dir = workload();
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'serve', '-c', join(dir, 'okrs.yaml'), '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'error' } });
+  const child = spawn(process.execPath, [cli, 'serve', '-c', join(dir, 'okrs.yaml'), '--host', '127.0.0.1', '--port', String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'error' },
+  });
   const url = `http://127.0.0.1:${port}/metrics`;
   try {
     let bytes = 0;
@@ -148,10 +155,14 @@ for (const r of results) {
   log(`${r.name}: /metrics ${(r.bytes / 1024).toFixed(0)} KiB on the wire (${GZIP ? 'Accept-Encoding: gzip, as Prometheus' : 'uncompressed'})`);
   log(`  1 scraper:   p50 ${fmt(r.single_p50_ms)} ms, p99 ${fmt(r.single_p99_ms)} ms (${SCRAPES} scrapes)`);
   log(`  ${CONCURRENCY} scrapers: p50 ${fmt(r.concurrent_p50_ms)} ms, p99 ${fmt(r.concurrent_p99_ms)} ms (${CONCURRENCY} × ${Math.ceil(SCRAPES / 4)} scrapes)`);
-  log(`  p99 with ${CONCURRENCY} scrapers / p50 of one: ${fmt(r.ratio_p99_concurrent_over_single_p50)}×, / p99 of one: ${fmt(r.ratio_p99_concurrent_over_single_p99)}× (goal: at most 5×)`);
+  log(
+    `  p99 with ${CONCURRENCY} scrapers / p50 of one: ${fmt(r.ratio_p99_concurrent_over_single_p50)}×, / p99 of one: ${fmt(r.ratio_p99_concurrent_over_single_p99)}× (goal: at most 5×)`,
+  );
 }
 if (results.length === 2) {
   const [a, b] = results;
-  log(`vs baseline: p99 with ${CONCURRENCY} scrapers ${fmt(b.concurrent_p99_ms / a.concurrent_p99_ms)}× faster, single p50 ${fmt(b.single_p50_ms / a.single_p50_ms)}× faster; our p99 with ${CONCURRENCY} scrapers is ${fmt(a.concurrent_p99_ms / b.single_p50_ms)}× the baseline's single scrape (p50)`);
+  log(
+    `vs baseline: p99 with ${CONCURRENCY} scrapers ${fmt(b.concurrent_p99_ms / a.concurrent_p99_ms)}× faster, single p50 ${fmt(b.single_p50_ms / a.single_p50_ms)}× faster; our p99 with ${CONCURRENCY} scrapers is ${fmt(a.concurrent_p99_ms / b.single_p50_ms)}× the baseline's single scrape (p50)`,
+  );
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

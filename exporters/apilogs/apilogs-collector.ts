@@ -31,7 +31,13 @@ export class ApilogsCollector implements Collector {
     const stateFile = s.state_file ?? join(opts.stateDir, DEFAULT_STATE_FILE);
     this.stateFile = isAbsolute(stateFile) ? stateFile : resolve(opts.baseDir, stateFile);
     this.tailer = new LogTailer({
-      services: s.services.map((svc, i) => ({ name: svc.name, files: svc.files, startAt: svc.start_at, counters: this.services[i]!, detector: new FormatDetector(svc) })),
+      services: s.services.map((svc, i) => ({
+        name: svc.name,
+        files: svc.files,
+        startAt: svc.start_at,
+        counters: this.services[i]!,
+        detector: new FormatDetector(svc),
+      })),
       baseDir: opts.baseDir,
       stateFile: this.stateFile,
       pollIntervalMs: durationSeconds(s.poll_interval) * 1000,

@@ -58,7 +58,12 @@ async function scrapeUntil(url: string, pred: (body: string) => boolean): Promis
   return body;
 }
 
-const value = (body: string, series: string) => body.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ').pop();
+const value = (body: string, series: string) =>
+  body
+    .split('\n')
+    .find((l) => l.startsWith(`${series} `))
+    ?.split(' ')
+    .pop();
 
 describe('serve with only the apilogs source', () => {
   it('is registered, follows the configured files and exposes the counters', async () => {
@@ -69,7 +74,12 @@ describe('serve with only the apilogs source', () => {
     writeFileSync(join(logs, 'topups.access.log'), `${nginxLine('GET', '/v1/topups/5', 200, '0.020')}\n`);
     writeFileSync(join(logs, 'admin.jsonl'), '{"status":500,"method":"GET","path":"/reports/2026","ms":1500}\n');
 
-    service = await startService(hostConfig(dir), { host: '127.0.0.1', port: 0, logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')) });
+    service = await startService(hostConfig(dir), {
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')),
+    });
     const topups = 'api_requests_total{service="topups-api",route="/v1/topups/:id",method="GET",code="200"}';
     let body = await scrapeUntil(service.url, (b) => value(b, topups) === '1');
     expect(value(body, topups)).toBe('1');
@@ -79,7 +89,10 @@ describe('serve with only the apilogs source', () => {
     expect(value(body, 'api_log_files_watched{service="topups-api"}')).toBe('1');
     expect(value(body, 'api_log_files_missing{service="admin"}')).toBe('0');
 
-    appendFileSync(join(logs, 'topups.access.log'), `${nginxLine('GET', '/v1/topups/6', 200, '0.020')}\n${nginxLine('GET', '/v1/topups/7', 503, '1.000')}\nnot a log line\n`);
+    appendFileSync(
+      join(logs, 'topups.access.log'),
+      `${nginxLine('GET', '/v1/topups/6', 200, '0.020')}\n${nginxLine('GET', '/v1/topups/7', 503, '1.000')}\nnot a log line\n`,
+    );
     body = await scrapeUntil(service.url, (b) => value(b, topups) === '2' && value(b, 'api_log_lines_total{service="topups-api",result="malformed"}') === '1');
     expect(value(body, topups)).toBe('2');
     expect(value(body, 'api_requests_total{service="topups-api",route="/v1/topups/:id",method="GET",code="503"}')).toBe('1');

@@ -13,8 +13,18 @@ export interface SnapshotOptions {
 export function apilogsSnapshot(services: readonly ServiceCounters[], opts: SnapshotOptions): Snapshot {
   const per = (f: (s: ServiceCounters) => number): Sample[] => services.map((s) => ({ labels: { [LABEL.service]: s.service }, value: f(s) }));
   const out: MetricFamily[] = [
-    family(APILOGS_METRICS.requests, HELP.requests, 'counter', services.flatMap((s) => s.requestSamples())),
-    family(APILOGS_METRICS.duration, HELP.duration, 'histogram', services.flatMap((s) => s.durationSamples())),
+    family(
+      APILOGS_METRICS.requests,
+      HELP.requests,
+      'counter',
+      services.flatMap((s) => s.requestSamples()),
+    ),
+    family(
+      APILOGS_METRICS.duration,
+      HELP.duration,
+      'histogram',
+      services.flatMap((s) => s.durationSamples()),
+    ),
     family(
       APILOGS_METRICS.lines,
       HELP.lines,
@@ -24,14 +34,39 @@ export function apilogsSnapshot(services: readonly ServiceCounters[], opts: Snap
         { labels: { [LABEL.service]: s.service, [LABEL.result]: 'malformed' }, value: s.malformed },
       ]),
     ),
-    family(APILOGS_METRICS.routesOverflow, HELP.overflow, 'counter', per((s) => s.overflow)),
-    family(APILOGS_METRICS.bytesRead, HELP.bytes, 'counter', per((s) => s.bytesRead)),
+    family(
+      APILOGS_METRICS.routesOverflow,
+      HELP.overflow,
+      'counter',
+      per((s) => s.overflow),
+    ),
+    family(
+      APILOGS_METRICS.bytesRead,
+      HELP.bytes,
+      'counter',
+      per((s) => s.bytesRead),
+    ),
   ];
   if (opts.files) {
     out.push(
-      family(APILOGS_METRICS.rotations, HELP.rotations, 'counter', per((s) => s.rotations)),
-      family(APILOGS_METRICS.files, HELP.files, 'gauge', per((s) => s.filesWatched)),
-      family(APILOGS_METRICS.filesMissing, HELP.missing, 'gauge', per((s) => s.filesMissing)),
+      family(
+        APILOGS_METRICS.rotations,
+        HELP.rotations,
+        'counter',
+        per((s) => s.rotations),
+      ),
+      family(
+        APILOGS_METRICS.files,
+        HELP.files,
+        'gauge',
+        per((s) => s.filesWatched),
+      ),
+      family(
+        APILOGS_METRICS.filesMissing,
+        HELP.missing,
+        'gauge',
+        per((s) => s.filesMissing),
+      ),
     );
   }
   return out;

@@ -151,7 +151,10 @@ export async function backfillApilogs(b: BackfillContext<ApilogsConfig>): Promis
     settings.services.map(async (svc) => {
       const readTime = timestampReader(svc);
       const files = archivedFiles(svc, b.baseDir, opts.files?.[svc.name]);
-      if (files.length === 0) throw new Error(`apilogs service ${svc.name}: no log file matches ${(opts.files?.[svc.name] ?? svc.files).join(', ')} (give archived logs with --log-files ${svc.name}=<glob>)`);
+      if (files.length === 0)
+        throw new Error(
+          `apilogs service ${svc.name}: no log file matches ${(opts.files?.[svc.name] ?? svc.files).join(', ')} (give archived logs with --log-files ${svc.name}=<glob>)`,
+        );
       const dated = await Promise.all(files.map(async (f) => ({ file: f, first: await firstDate(f, readTime), size: statSync(f).size })));
       dated.sort((a, b) => a.first - b.first || (a.file < b.file ? -1 : 1));
       return { svc, readTime, files: dated };

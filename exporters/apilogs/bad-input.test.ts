@@ -48,7 +48,12 @@ describe('bad input', () => {
   });
 
   it('invalid UTF-8: the line is malformed, its neighbours are not', () => {
-    const bytes = Buffer.concat([Buffer.from(`${good}\n`), Buffer.from(nginxLine('GET', '/caf', 200, '0.001').replace('/caf', '/caf\u00ff')), Buffer.from('\n'), Buffer.from(`${good}\n`)]);
+    const bytes = Buffer.concat([
+      Buffer.from(`${good}\n`),
+      Buffer.from(nginxLine('GET', '/caf', 200, '0.001').replace('/caf', '/caf\u00ff')),
+      Buffer.from('\n'),
+      Buffer.from(`${good}\n`),
+    ]);
     // Replace the UTF-8 encoding of U+00FF (c3 bf) with a lone 0xff byte.
     const i = bytes.indexOf(Buffer.from([0xc3, 0xbf]));
     const broken = Buffer.concat([bytes.subarray(0, i), Buffer.from([0xff]), bytes.subarray(i + 2)]);

@@ -25,7 +25,17 @@ describe('apilogs settings', () => {
       enabled: true,
       poll_interval: '250ms',
       services: [
-        { name: 'topups-api', files: ['a.log'], format: 'nginx', log_format: DEFAULT_NGINX_LOG_FORMAT, duration_unit: 's', routes: [], max_routes: 200, buckets: DEFAULT_LATENCY_BUCKETS, start_at: 'end' },
+        {
+          name: 'topups-api',
+          files: ['a.log'],
+          format: 'nginx',
+          log_format: DEFAULT_NGINX_LOG_FORMAT,
+          duration_unit: 's',
+          routes: [],
+          max_routes: 200,
+          buckets: DEFAULT_LATENCY_BUCKETS,
+          start_at: 'end',
+        },
       ],
     });
   });
@@ -38,19 +48,27 @@ describe('apilogs settings', () => {
     };
     expect(pick('{ name: a, files: [a.log], format: combined }')).toEqual(['nginx', LOG_PRESETS.combined.logFormat]);
     expect(pick('{ name: a, files: [a.log], format: combined_rt }')).toEqual(['nginx', DEFAULT_NGINX_LOG_FORMAT]);
-    expect(pick('{ name: a, files: [a.log], format: apache_common }')).toEqual(['nginx', '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent']);
-    expect(pick('{ name: a, files: [a.log], format: apache_combined }')).toEqual(['nginx', '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"']);
+    expect(pick('{ name: a, files: [a.log], format: apache_common }')).toEqual([
+      'nginx',
+      '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent',
+    ]);
+    expect(pick('{ name: a, files: [a.log], format: apache_combined }')).toEqual([
+      'nginx',
+      '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
+    ]);
     expect(svc('{ name: a, files: [a.log], format: json }').format).toBe('json');
     // Before presets: format nginx (the default) with or without a log_format.
     expect(pick('{ name: a, files: [a.log] }')).toEqual(['nginx', DEFAULT_NGINX_LOG_FORMAT]);
     expect(pick('{ name: a, files: [a.log], format: nginx }')).toEqual(['nginx', DEFAULT_NGINX_LOG_FORMAT]);
-    expect(pick("{ name: a, files: [a.log], log_format: '$status \"$request\"' }")).toEqual(['nginx', '$status "$request"']);
-    expect(pick("{ name: a, files: [a.log], format: nginx, log_format: '$status \"$request\"' }")).toEqual(['nginx', '$status "$request"']);
+    expect(pick('{ name: a, files: [a.log], log_format: \'$status "$request"\' }')).toEqual(['nginx', '$status "$request"']);
+    expect(pick('{ name: a, files: [a.log], format: nginx, log_format: \'$status "$request"\' }')).toEqual(['nginx', '$status "$request"']);
     expect(pick("{ name: a, files: [a.log], format: json, log_format: '$status' }")[0]).toBe('json');
-    expect(problems("    services:\n      - { name: a, files: [a.log], format: combined, log_format: '$status \"$request\"' }\n")).toEqual([
+    expect(problems('    services:\n      - { name: a, files: [a.log], format: combined, log_format: \'$status "$request"\' }\n')).toEqual([
       'okrs.yaml:6:66: sources.apilogs.services[0].log_format: log_format goes with format nginx; format combined is a preset with its own (drop one of them)',
     ]);
-    expect(problems('    services:\n      - { name: a, files: [a.log], format: nginx_combined }\n')[0]).toBe('okrs.yaml:6:44: sources.apilogs.services[0].format: Invalid option: expected one of "combined_rt"|"combined"|"apache_common"|"apache_combined"|"json"|"nginx"|"regex"');
+    expect(problems('    services:\n      - { name: a, files: [a.log], format: nginx_combined }\n')[0]).toBe(
+      'okrs.yaml:6:44: sources.apilogs.services[0].format: Invalid option: expected one of "combined_rt"|"combined"|"apache_common"|"apache_combined"|"json"|"nginx"|"regex"',
+    );
   });
 
   it('reports each problem with its line and column', () => {
@@ -107,13 +125,15 @@ describe('apilogs settings', () => {
     expect(issues('      - { name: web, files: [a.log], format: combined }')).toEqual([
       'okrs.yaml:11:72: objectives[0].key_results[0].measure.latency_p95.service: service "web" logs no request duration, so this latency key result would have no data: format combined has neither $request_time nor $upstream_response_time (use format combined_rt, or add $request_time to log_format)',
     ]);
-    expect(issues("      - { name: web, files: [a.log], log_format: '$remote_addr \"$request\" $status' }")).toHaveLength(1);
-    expect(issues("      - { name: web, files: [a.log], format: regex, regex: '(?<status>\\d+) (?<path>\\S+)' }")[0]).toContain('its regex has no (?<duration>...) group');
+    expect(issues('      - { name: web, files: [a.log], log_format: \'$remote_addr "$request" $status\' }')).toHaveLength(1);
+    expect(issues("      - { name: web, files: [a.log], format: regex, regex: '(?<status>\\d+) (?<path>\\S+)' }")[0]).toContain(
+      'its regex has no (?<duration>...) group',
+    );
     // With a duration, or JSON (only known when read): fine.
     for (const ok of [
       '      - { name: web, files: [a.log] }',
       '      - { name: web, files: [a.log], format: combined_rt }',
-      "      - { name: web, files: [a.log], log_format: '\"$request\" $status $upstream_response_time' }",
+      '      - { name: web, files: [a.log], log_format: \'"$request" $status $upstream_response_time\' }',
       '      - { name: web, files: [a.log], format: json }',
     ])
       expect(issues(ok), ok).toEqual([]);

@@ -29,9 +29,18 @@ const ApiServiceFields = z.strictObject({
     }),
   log_format: z.string().optional().meta({ description: 'nginx log_format string (format: nginx, the default when this is given).' }),
   regex: z.string().optional().meta({ description: 'Regular expression with named groups status, method, path, duration (format: regex).' }),
-  duration_unit: z.enum(DURATION_UNITS).default('s').meta({ description: 'Unit of the logged durations: $request_time/$upstream_response_time (format: nginx; s, or us for Apache %D) or the duration group (format: regex).' }),
+  duration_unit: z
+    .enum(DURATION_UNITS)
+    .default('s')
+    .meta({
+      description:
+        'Unit of the logged durations: $request_time/$upstream_response_time (format: nginx; s, or us for Apache %D) or the duration group (format: regex).',
+    }),
   json_fields: JsonFields.optional(),
-  routes: z.array(z.string().startsWith('/')).default([]).meta({ description: 'Route templates such as /v1/topups/:id or /static/*; they win over the id heuristics, first match wins.' }),
+  routes: z
+    .array(z.string().startsWith('/'))
+    .default([])
+    .meta({ description: 'Route templates such as /v1/topups/:id or /static/*; they win over the id heuristics, first match wins.' }),
   max_routes: z.number().int().min(1).max(10_000).default(200),
   buckets: z.array(z.number().positive()).min(1).default(DEFAULT_LATENCY_BUCKETS),
   start_at: z.enum(['end', 'beginning']).default('end').meta({ description: 'Where to start in a file seen for the first time.' }),

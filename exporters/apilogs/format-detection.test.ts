@@ -23,7 +23,8 @@ import { DEFAULT_LATENCY_BUCKETS } from './metrics.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'apilogs-detect-'));
 /** nginx's built-in `combined`: what a stock nginx writes (no $request_time). */
-const combined = (i: number) => `198.51.100.${i % 250} - - [01/Nov/2026:10:00:${String(i % 60).padStart(2, '0')} +0000] "GET /v1/topups/${i} HTTP/1.1" 200 ${i} "-" "curl/8.5.0"`;
+const combined = (i: number) =>
+  `198.51.100.${i % 250} - - [01/Nov/2026:10:00:${String(i % 60).padStart(2, '0')} +0000] "GET /v1/topups/${i} HTTP/1.1" 200 ${i} "-" "curl/8.5.0"`;
 const combinedRt = (i: number) => `${combined(i)} 0.0${i % 10}1`;
 const file = (lines: string[]) => {
   const f = join(tmp(), 'access.log');
@@ -69,12 +70,16 @@ describe('okr-metrics logs: format detection', () => {
     const main = join(import.meta.dirname, '../../dist/src/cli/main.js');
     expect(existsSync(join(import.meta.dirname, '../../dist/exporters/apilogs/format-detection.js')), 'dist/ is missing or stale: npm run build').toBe(true);
     const badStatus = file(Array.from({ length: 20 }, (_, i) => combinedRt(i).replace(' 200 ', ' OK ')));
-    const apache = file(Array.from({ length: 3000 }, (_, i) => `192.0.2.${i % 200} - frank [10/Oct/2026:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326`));
+    const apache = file(
+      Array.from({ length: 3000 }, (_, i) => `192.0.2.${i % 200} - frank [10/Oct/2026:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326`),
+    );
     // The second file's beginning is in the second thread's share.
     const r = spawnSync(process.execPath, [main, 'logs', '--format', 'json', '--threads', '2', apache, badStatus], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^okr-metrics logs: .*: 100 of the first 100 lines do not fit format json: it is not JSON; first one: 192\.0\.2\.0 - frank .*; format apache_common reads 100 of them \(it logs no duration: no latency\)$/),
+      expect.stringMatching(
+        /^okr-metrics logs: .*: 100 of the first 100 lines do not fit format json: it is not JSON; first one: 192\.0\.2\.0 - frank .*; format apache_common reads 100 of them \(it logs no duration: no latency\)$/,
+      ),
       expect.stringMatching(/^okr-metrics logs: .*: 20 of the first 20 lines do not fit format json: it is not JSON; first one: .*; no preset reads them$/),
     ]);
     expect(r.stdout).toContain('api_log_lines_total{service="api",result="malformed"} 3020');
@@ -103,7 +108,9 @@ describe('okr-metrics logs: format detection', () => {
     const keep = splitter.process(bytes, bytes.length);
     splitter.finish(bytes, keep, bytes.length);
     probe.settle(true);
-    expect(warnings).toEqual([{ file: 'x.log', lines: 3, malformed: 2, sample: '', problem: 'lines longer than 1 MiB or not valid UTF-8', suggestion: undefined }]);
+    expect(warnings).toEqual([
+      { file: 'x.log', lines: 3, malformed: 2, sample: '', problem: 'lines longer than 1 MiB or not valid UTF-8', suggestion: undefined },
+    ]);
     expect(probe.done).toBe(true);
     // Once decided, the probe steps aside at the next line.
     const more = Buffer.from(`${combinedRt(2)}\n${combinedRt(3)}\n`);
@@ -127,7 +134,14 @@ describe('serve (tailer): format detection', () => {
     const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _e, done) => (out.push(String(chunk)), done()) }) });
     const s = settings();
     const counters = createServiceCounters(s);
-    const t = new LogTailer({ services: [{ name: 'web', files: ['access.log'], startAt: 'end', counters, detector: new FormatDetector(s) }], baseDir: dir, stateFile: join(dir, 'cp.json'), pollIntervalMs: 3_600_000, logger, clock: new ManualClock(Date.parse('2026-11-25T12:00:00Z')) });
+    const t = new LogTailer({
+      services: [{ name: 'web', files: ['access.log'], startAt: 'end', counters, detector: new FormatDetector(s) }],
+      baseDir: dir,
+      stateFile: join(dir, 'cp.json'),
+      pollIntervalMs: 3_600_000,
+      logger,
+      clock: new ManualClock(Date.parse('2026-11-25T12:00:00Z')),
+    });
     try {
       t.poll();
       // Fewer lines than PROBE_LINES while following: ten are enough to decide.

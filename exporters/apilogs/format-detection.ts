@@ -68,7 +68,10 @@ export class FormatDetector {
     const own = settings.format === 'nginx' ? presetOf(settings.log_format) : settings.format;
     this.candidates = PRESET_NAMES.filter((n) => n !== own).map((name) => {
       const p = LOG_PRESETS[name];
-      return { name, parser: p.logFormat === undefined ? new JsonLineParser(DEFAULT_JSON_FIELDS, routes) : new NginxLineParser(compileNginxFormat(p.logFormat), routes) };
+      return {
+        name,
+        parser: p.logFormat === undefined ? new JsonLineParser(DEFAULT_JSON_FIELDS, routes) : new NginxLineParser(compileNginxFormat(p.logFormat), routes),
+      };
     });
     this.diagnose =
       settings.format === 'nginx'
@@ -195,14 +198,22 @@ function nginxProblem(format: CompiledNginxFormat, line: Buffer): string {
     const [s, e] = [f[2 * k - 2]!, f[2 * k - 1]!];
     const text = line.toString('utf8', s, e);
     const bad =
-      step.role === 'status' ? parseStatus(line, s, e) === -1 && 'a three-digit status code' : step.role === 'request_time' ? parseSeconds(line, s, e) === -1 && 'a duration in seconds ("0.123" or "-")' : step.role === 'upstream_time' ? parseUpstreamSeconds(line, s, e) === -1 && 'a list of durations ("0.010, 0.020 : 0.005")' : false;
+      step.role === 'status'
+        ? parseStatus(line, s, e) === -1 && 'a three-digit status code'
+        : step.role === 'request_time'
+          ? parseSeconds(line, s, e) === -1 && 'a duration in seconds ("0.123" or "-")'
+          : step.role === 'upstream_time'
+            ? parseUpstreamSeconds(line, s, e) === -1 && 'a list of durations ("0.010, 0.020 : 0.005")'
+            : false;
     if (bad) return `$${step.variable} is ${quote(text)}, not ${bad}`;
     if (k === steps.length) return `text after $${step.variable} where the line should end: ${quote(line.toString('utf8', e + step.terminator.length))}`;
   }
   const step = steps[k]!;
   const literal = Buffer.from(step.terminator).toString();
   const next = steps[k + 1];
-  return next ? `after $${step.variable} the format expects ${quote(literal)} and $${next.variable}, and the line has no such text` : `$${step.variable} is not followed by ${quote(literal)} at the end of the line`;
+  return next
+    ? `after $${step.variable} the format expects ${quote(literal)} and $${next.variable}, and the line has no such text`
+    : `$${step.variable} is not followed by ${quote(literal)} at the end of the line`;
 }
 
 function jsonProblem(fields: typeof DEFAULT_JSON_FIELDS, line: Buffer): string {
@@ -213,7 +224,8 @@ function jsonProblem(fields: typeof DEFAULT_JSON_FIELDS, line: Buffer): string {
     return 'it is not JSON';
   }
   if (o === null || typeof o !== 'object' || Array.isArray(o)) return 'it is not a JSON object';
-  const get = (path: string) => path.split('.').reduce<unknown>((v, p) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined), o);
+  const get = (path: string) =>
+    path.split('.').reduce<unknown>((v, p) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined), o);
   if (statusOf(get(fields.status)) < 0) return `field ${fields.status} is ${JSON.stringify(get(fields.status)) ?? 'missing'}, not a status code`;
   const path = get(fields.path);
   if (typeof path !== 'string' || path === '') return `field ${fields.path} is ${JSON.stringify(path) ?? 'missing'}, not a request path`;

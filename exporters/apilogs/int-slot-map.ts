@@ -19,7 +19,7 @@ export class IntSlotMap {
   /** The slot of `key` (0 <= key < 2^31 - 1), or -1. */
   get(key: number): number {
     const stored = key + 1;
-    let i = Math.imul(key, 0x9e3779b1) >>> 20 & this.mask;
+    let i = (Math.imul(key, 0x9e3779b1) >>> 20) & this.mask;
     for (;;) {
       const k = this.keys[i]!;
       if (k === stored) return this.slots[i]!;
@@ -31,7 +31,7 @@ export class IntSlotMap {
   set(key: number, slot: number): void {
     if ((this.size + 1) * 2 > this.keys.length) this.rehash();
     const stored = key + 1;
-    let i = Math.imul(key, 0x9e3779b1) >>> 20 & this.mask;
+    let i = (Math.imul(key, 0x9e3779b1) >>> 20) & this.mask;
     for (;;) {
       const k = this.keys[i]!;
       if (k === 0) {

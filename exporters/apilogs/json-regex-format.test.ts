@@ -14,10 +14,20 @@ describe('json format', () => {
     );
     expect(c.malformed).toBe(0);
     expect(requestTable(c)).toEqual({ '/v1/topups POST 503': 1, '/v1/topups/:id GET 200': 2 });
-    const sums = Object.fromEntries(c.durationSamples().filter((s) => s.suffix === '_sum').map((s) => [s.labels.route, s.value]));
+    const sums = Object.fromEntries(
+      c
+        .durationSamples()
+        .filter((s) => s.suffix === '_sum')
+        .map((s) => [s.labels.route, s.value]),
+    );
     expect(sums['/v1/topups/:id']).toBeCloseTo(0.012, 12);
     expect(sums['/v1/topups']).toBeCloseTo(0.2505, 12);
-    const counts = Object.fromEntries(c.durationSamples().filter((s) => s.suffix === '_count').map((s) => [s.labels.route, s.value]));
+    const counts = Object.fromEntries(
+      c
+        .durationSamples()
+        .filter((s) => s.suffix === '_count')
+        .map((s) => [s.labels.route, s.value]),
+    );
     expect(counts).toEqual({ '/v1/topups': 1, '/v1/topups/:id': 1 });
   });
 
@@ -45,7 +55,10 @@ describe('regex format', () => {
   const regex = String.raw`^(?<method>[A-Z]+) (?<path>\S+) -> (?<status>\d{3}) in (?<duration>[\d.]+)ms$`;
 
   it('reads named groups', () => {
-    const c = countText(service({ format: 'regex', regex, duration_unit: 'ms' }), ['GET /v1/operators/12 -> 200 in 35ms', 'GET /v1/operators -> 404 in 2.5ms', 'this line does not match', 'GET /x -> 2000 in 1ms'].join('\n'));
+    const c = countText(
+      service({ format: 'regex', regex, duration_unit: 'ms' }),
+      ['GET /v1/operators/12 -> 200 in 35ms', 'GET /v1/operators -> 404 in 2.5ms', 'this line does not match', 'GET /x -> 2000 in 1ms'].join('\n'),
+    );
     expect(c.parsed).toBe(2);
     expect(c.malformed).toBe(2);
     expect(requestTable(c)).toEqual({ '/v1/operators GET 404': 1, '/v1/operators/:id GET 200': 1 });
@@ -63,6 +76,8 @@ describe('regex format', () => {
     expect(problems({ regex: '(?<status>\\d+)' })).toEqual(['regex needs a named group (?<path>...)']);
     expect(problems({ regex: '(' })[0]).toMatch(/^invalid regular expression/);
     expect(problems({})).toEqual(['format regex needs a regex with named groups']);
-    expect(ApiService.safeParse({ name: 'x', files: ['a.log'], log_format: '$request $bytes_sent' }).error?.issues[0]?.message).toBe('log_format needs $status');
+    expect(ApiService.safeParse({ name: 'x', files: ['a.log'], log_format: '$request $bytes_sent' }).error?.issues[0]?.message).toBe(
+      'log_format needs $status',
+    );
   });
 });

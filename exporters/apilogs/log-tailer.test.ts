@@ -2,7 +2,19 @@
  * Following files: start position, partial lines, missing files, restarts with the
  * checkpoint, and rotation under a concurrent writer (no loss, no duplicates).
  */
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -91,7 +103,14 @@ describe('LogTailer basics', () => {
     const dir = tmp();
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }) });
-    const t = new LogTailer({ services: [{ name: 'topups', files: ['gone.log'], startAt: 'end', counters: service() }], baseDir: dir, stateFile: join(dir, 'cp.json'), pollIntervalMs: 3_600_000, logger, clock: new ManualClock(0) });
+    const t = new LogTailer({
+      services: [{ name: 'topups', files: ['gone.log'], startAt: 'end', counters: service() }],
+      baseDir: dir,
+      stateFile: join(dir, 'cp.json'),
+      pollIntervalMs: 3_600_000,
+      logger,
+      clock: new ManualClock(0),
+    });
     tailers.push(t);
     for (let i = 0; i < 5; i++) t.poll();
     writeFileSync(join(dir, 'gone.log'), '');
@@ -310,7 +329,12 @@ describe('LogTailer restart with the checkpoint', () => {
     b.t.stop();
     const c = tailer(dir, ['access.log'], { counters: service({ buckets: [1, 2] }) });
     expect(c.c.requests).toBe(4);
-    expect(c.c.durationSamples().filter((x) => x.suffix === '_count').reduce((n, x) => n + x.value, 0)).toBe(0);
+    expect(
+      c.c
+        .durationSamples()
+        .filter((x) => x.suffix === '_count')
+        .reduce((n, x) => n + x.value, 0),
+    ).toBe(0);
   });
 
   it('refuses a state file that is not a checkpoint, and leaves it untouched', () => {

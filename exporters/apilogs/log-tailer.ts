@@ -133,7 +133,10 @@ export class LogTailer {
     this.states = opts.services.map((svc) => {
       const saved = checkpoint?.counters[svc.name];
       if (saved && !svc.counters.restoreCounts(saved)) {
-        opts.logger.warn({ service: svc.name, state_file: opts.stateFile }, 'apilogs buckets changed since the checkpoint; the latency histogram restarts from zero');
+        opts.logger.warn(
+          { service: svc.name, state_file: opts.stateFile },
+          'apilogs buckets changed since the checkpoint; the latency histogram restarts from zero',
+        );
       }
       return {
         svc,
@@ -268,12 +271,22 @@ export class LogTailer {
     }
   }
 
-  private openFile(st: ServiceState, key: string, s: { path: string; dev: number; ino: number; size: number }, first: boolean, seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>): FollowedFile | undefined {
+  private openFile(
+    st: ServiceState,
+    key: string,
+    s: { path: string; dev: number; ino: number; size: number },
+    first: boolean,
+    seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>,
+  ): FollowedFile | undefined {
     let fd: number;
     try {
       fd = openSync(s.path, 'r');
     } catch (e) {
-      this.warnOnce(`open:${s.path}:${(e as NodeJS.ErrnoException).code ?? ''}`, { service: st.svc.name, file: s.path, err: (e as Error).message }, 'cannot open access log; retrying every poll');
+      this.warnOnce(
+        `open:${s.path}:${(e as NodeJS.ErrnoException).code ?? ''}`,
+        { service: st.svc.name, file: s.path, err: (e as Error).message },
+        'cannot open access log; retrying every poll',
+      );
       return undefined;
     }
     if (!this.isFile(fd, s)) {
@@ -312,7 +325,12 @@ export class LogTailer {
   }
 
   /** Where a newly opened file starts: its checkpoint, start_at, a copy's original, or 0. */
-  private positionNewFile(st: ServiceState, f: FollowedFile, first: boolean, seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>): FollowedFile {
+  private positionNewFile(
+    st: ServiceState,
+    f: FollowedFile,
+    first: boolean,
+    seen: ReadonlyMap<string, { path: string; dev: number; ino: number }>,
+  ): FollowedFile {
     const { key, fd } = f;
     const size = fstatSync(fd).size;
     const resumed = st.resume.get(key);
@@ -329,7 +347,9 @@ export class LogTailer {
     }
     // The continuation of a checkpointed file that is gone or no longer holds its content
     // (copytruncate or copy and delete while we were down): it starts with that content.
-    const lost = [...st.truncatedWhileDown, ...[...st.resume.values()].filter((r) => !this.stillHolds(seen, r))].find((r) => r.head_len > 0 && this.holds(fd, size, r));
+    const lost = [...st.truncatedWhileDown, ...[...st.resume.values()].filter((r) => !this.stillHolds(seen, r))].find(
+      (r) => r.head_len > 0 && this.holds(fd, size, r),
+    );
     if (lost) {
       st.truncatedWhileDown = st.truncatedWhileDown.filter((r) => r !== lost);
       if (st.resume.get(`${lost.dev}:${lost.ino}`) === lost) st.resume.delete(`${lost.dev}:${lost.ino}`);
@@ -402,7 +422,11 @@ export class LogTailer {
         malformed: w.malformed,
         problem: w.problem,
         sample: w.sample,
-        ...(w.suggestion ? { suggestion: `format ${w.suggestion.format}${w.suggestion.hasDuration ? '' : ' (no duration: no latency)'} reads ${w.suggestion.parsed} of these lines` } : {}),
+        ...(w.suggestion
+          ? {
+              suggestion: `format ${w.suggestion.format}${w.suggestion.hasDuration ? '' : ' (no duration: no latency)'} reads ${w.suggestion.parsed} of these lines`,
+            }
+          : {}),
       },
       "most of the first lines of an access log do not fit the service's format",
     );
@@ -443,7 +467,11 @@ export class LogTailer {
     try {
       return this.readFile(st, f, budget);
     } catch (e) {
-      this.warnOnce(`read:${f.path}:${(e as Error).message}`, { service: st.svc.name, file: f.path, err: (e as Error).message }, 'cannot read access log; retrying every poll');
+      this.warnOnce(
+        `read:${f.path}:${(e as Error).message}`,
+        { service: st.svc.name, file: f.path, err: (e as Error).message },
+        'cannot read access log; retrying every poll',
+      );
       return 0;
     }
   }

@@ -80,7 +80,10 @@ export function timestampReader(svc: Pick<ApiService, 'name' | 'format' | 'log_f
         }
         re += '[^]*?';
       }
-      if (!found) throw new Error(`apilogs service ${svc.name}: log_format has no $time_local, $time_iso8601 or $msec, so archived lines cannot be dated for the backfill`);
+      if (!found)
+        throw new Error(
+          `apilogs service ${svc.name}: log_format has no $time_local, $time_iso8601 or $msec, so archived lines cannot be dated for the backfill`,
+        );
       const rx = new RegExp(re);
       const parse = memo(parseTimeText);
       return (buf, start, end) => {
@@ -99,7 +102,8 @@ export function timestampReader(svc: Pick<ApiService, 'name' | 'format' | 'log_f
     }
     case 'regex': {
       const source = svc.regex ?? '';
-      if (!source.includes('(?<time>')) throw new Error(`apilogs service ${svc.name}: the regex needs a named group (?<time>...) to date archived lines for the backfill`);
+      if (!source.includes('(?<time>'))
+        throw new Error(`apilogs service ${svc.name}: the regex needs a named group (?<time>...) to date archived lines for the backfill`);
       const rx = new RegExp(source);
       const parse = memo(parseTimeText);
       return (buf, start, end) => {

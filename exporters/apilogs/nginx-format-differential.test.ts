@@ -24,16 +24,29 @@ interface FormatCase {
 }
 
 const FORMATS: FormatCase[] = [
-  { name: 'combined + $request_time', format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time', unit: 's' },
-  { name: 'combined', format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"', unit: 's' },
-  { name: 'Apache common', format: '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent', unit: 's' },
-  { name: 'Apache combined + %D', format: '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time', unit: 'us' },
   {
-    name: 'upstream timings in quotes',
-    format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for" rt=$request_time uct="$upstream_connect_time" urt="$upstream_response_time"',
+    name: 'combined + $request_time',
+    format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time',
     unit: 's',
   },
-  { name: 'upstream list mid-line', format: '$msec $host [$time_iso8601] "$request_method $request_uri" $status $upstream_addr $upstream_response_time "$http_user_agent"', unit: 's' },
+  { name: 'combined', format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"', unit: 's' },
+  { name: 'Apache common', format: '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent', unit: 's' },
+  {
+    name: 'Apache combined + %D',
+    format: '$remote_addr $remote_logname $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time',
+    unit: 'us',
+  },
+  {
+    name: 'upstream timings in quotes',
+    format:
+      '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for" rt=$request_time uct="$upstream_connect_time" urt="$upstream_response_time"',
+    unit: 's',
+  },
+  {
+    name: 'upstream list mid-line',
+    format: '$msec $host [$time_iso8601] "$request_method $request_uri" $status $upstream_addr $upstream_response_time "$http_user_agent"',
+    unit: 's',
+  },
   { name: 'unquoted request', format: '$remote_addr|$status|$request|${request_time}s', unit: 's' },
   { name: 'line starts with a quote', format: '"$request" $status $upstream_response_time "$http_user_agent"', unit: 's' },
   { name: '$uri wins over $request', format: '"$request" $uri $status $upstream_response_time $request_time', unit: 's' },
@@ -80,16 +93,43 @@ const seconds = fc.oneof(
   // More digits than a double holds: rounding must equal parseFloat's.
   { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 99 }), fc.stringMatching(/^[0-9]{14,24}$/)).map(([i, f]) => `${i}.${f}`) },
 );
-const upstreamList = fc.array(seconds, { minLength: 1, maxLength: 4 }).chain((vs) => fc.array(fc.constantFrom(', ', ' : '), { minLength: vs.length - 1, maxLength: vs.length - 1 }).map((seps) => vs.map((v, i) => (i === 0 ? v : `${seps[i - 1]}${v}`)).join('')));
+const upstreamList = fc
+  .array(seconds, { minLength: 1, maxLength: 4 })
+  .chain((vs) =>
+    fc
+      .array(fc.constantFrom(', ', ' : '), { minLength: vs.length - 1, maxLength: vs.length - 1 })
+      .map((seps) => vs.map((v, i) => (i === 0 ? v : `${seps[i - 1]}${v}`)).join('')),
+  );
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'));
 const address = fc.oneof(ipv4, fc.ipV6(), fc.constant('unix:'));
-const upstreamAddrs = fc.array(fc.oneof(ipv4.map((a) => `${a}:8080`), fc.constant('unix:/run/app.sock')), { minLength: 1, maxLength: 3 }).chain((as) => fc.constantFrom(', ', ' : ').map((sep) => as.join(sep)));
+const upstreamAddrs = fc
+  .array(
+    fc.oneof(
+      ipv4.map((a) => `${a}:8080`),
+      fc.constant('unix:/run/app.sock'),
+    ),
+    { minLength: 1, maxLength: 3 },
+  )
+  .chain((as) => fc.constantFrom(', ', ' : ').map((sep) => as.join(sep)));
 
 /** Raw bytes of free text: unicode, quotes, backslashes, spaces, escapes-looking text, invalid UTF-8. */
 const freeText = fc.oneof(
-  { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '"', '\\', '/', '-', '(', ';', '\\x22', '" "', '\\"', 'é', '\t'), maxLength: 30 }).map(utf8Bytes) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .string({ unit: fc.constantFrom('a', 'Z', ' ', '"', '\\', '/', '-', '(', ';', '\\x22', '" "', '\\"', 'é', '\t'), maxLength: 30 })
+      .map(utf8Bytes),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }).map(utf8Bytes) },
-  { weight: 1, arbitrary: fc.constantFrom('-', '', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'ends with a backslash\\') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '-',
+      '',
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+      'ends with a backslash\\',
+    ),
+  },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b).toString('latin1')) },
   { weight: 1, arbitrary: fc.nat({ max: 40_000 }).map((n) => `long ${'x'.repeat(n)} "quoted" \\`) },
 );
@@ -97,7 +137,23 @@ const freeText = fc.oneof(
 const segment = fc.oneof(
   fc.constantFrom('v1', 'v2.1', 'api', 'API', 'topups', 'accounts', 'users', 'static', 'café', 'x"y', 'back\\slash', '%22', ''),
   // Id shapes and near misses.
-  fc.constantFrom('2017-06-29', '2017-06', '2017-06-29T10:00:00Z', '20170629', '1.2.3', 'a1b2c3d4', 'a1b2c3d', 'deadbeefdeadbeef', '01ARZ3NDEKTSV4RRFFQ69G5FAV', '0ABCDEFGHJKMNPQRSTVWXYZABC', '0ABCDEFGHJKMNPQRSTVWXYZABU', 'iphone-15-pro-max', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc', '12345678-1234-1234-12341-23456789012', '1234567a-1234-1234-12341-23456789012'),
+  fc.constantFrom(
+    '2017-06-29',
+    '2017-06',
+    '2017-06-29T10:00:00Z',
+    '20170629',
+    '1.2.3',
+    'a1b2c3d4',
+    'a1b2c3d',
+    'deadbeefdeadbeef',
+    '01ARZ3NDEKTSV4RRFFQ69G5FAV',
+    '0ABCDEFGHJKMNPQRSTVWXYZABC',
+    '0ABCDEFGHJKMNPQRSTVWXYZABU',
+    'iphone-15-pro-max',
+    'sk_live_4eC39HqLyjWDarjtT1zdp7dc',
+    '12345678-1234-1234-12341-23456789012',
+    '1234567a-1234-1234-12341-23456789012',
+  ),
   fc.nat().map(String),
   fc.nat({ max: 1200 }).map(String),
   fc.uuid(),
@@ -111,20 +167,30 @@ const segment = fc.oneof(
 const path = fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`);
 const target = fc.oneof(
   { weight: 8, arbitrary: fc.tuple(path, fc.option(fc.stringMatching(/^[?#][a-z=&0-9"\\]{0,10}$/), { nil: '' })).map(([p, q]) => p + q) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('http://api.example.com', 'https://h:8443', 'HTTP://x'), fc.option(path, { nil: '' })).map(([a, p]) => a + p) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom('http://api.example.com', 'https://h:8443', 'HTTP://x'), fc.option(path, { nil: '' })).map(([a, p]) => a + p),
+  },
   { weight: 1, arbitrary: fc.constantFrom('*', '-', 'example.com:443', '-x', '/a/../b', `/${'z'.repeat(8200)}`) },
 );
 const method = fc.constantFrom('GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'BREW', 'get');
 const request = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(method, target, fc.constantFrom(' HTTP/1.0', ' HTTP/1.1', ' HTTP/2.0', '')).map(([m, t, proto]) => `${m} ${utf8Bytes(t)}${proto}`) },
+  {
+    weight: 8,
+    arbitrary: fc.tuple(method, target, fc.constantFrom(' HTTP/1.0', ' HTTP/1.1', ' HTTP/2.0', '')).map(([m, t, proto]) => `${m} ${utf8Bytes(t)}${proto}`),
+  },
   // What nginx writes for 400 and 408 (no request line read), Apache's "-", TLS sent to an HTTP port.
   { weight: 1, arbitrary: fc.constantFrom('', '-', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', 'GET', 'GET  /double-space HTTP/1.1') },
 );
-const timeLocal = fc.tuple(fc.integer({ min: 1, max: 28 }), fc.nat(11), fc.integer({ min: 1990, max: 2100 }), fc.nat(23), fc.nat(59), fc.nat(59), fc.boolean()).map(
-  ([d, m, y, h, mi, s, odd]) => `${odd ? d : p2(d)}/${MONTHS[m]}/${y}:${p2(h)}:${p2(mi)}:${p2(s)} +0000`,
-);
-const timeIso = fc.tuple(fc.integer({ min: 1990, max: 2100 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }), fc.nat(23), fc.boolean()).map(([y, m, d, h, z]) => `${y}-${p2(m)}-${p2(d)}T${p2(h)}:00:00${z ? 'Z' : '+00:00'}`);
-const msec = fc.tuple(fc.integer({ min: 1_000_000_000, max: 9_999_999_999 }), fc.nat(999), fc.boolean()).map(([s, ms, short]) => (short ? `${s}.${ms}` : `${s}.${String(ms).padStart(3, '0')}`));
+const timeLocal = fc
+  .tuple(fc.integer({ min: 1, max: 28 }), fc.nat(11), fc.integer({ min: 1990, max: 2100 }), fc.nat(23), fc.nat(59), fc.nat(59), fc.boolean())
+  .map(([d, m, y, h, mi, s, odd]) => `${odd ? d : p2(d)}/${MONTHS[m]}/${y}:${p2(h)}:${p2(mi)}:${p2(s)} +0000`);
+const timeIso = fc
+  .tuple(fc.integer({ min: 1990, max: 2100 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }), fc.nat(23), fc.boolean())
+  .map(([y, m, d, h, z]) => `${y}-${p2(m)}-${p2(d)}T${p2(h)}:00:00${z ? 'Z' : '+00:00'}`);
+const msec = fc
+  .tuple(fc.integer({ min: 1_000_000_000, max: 9_999_999_999 }), fc.nat(999), fc.boolean())
+  .map(([s, ms, short]) => (short ? `${s}.${ms}` : `${s}.${String(ms).padStart(3, '0')}`));
 const statusCode = fc.constantFrom('200', '201', '204', '301', '304', '400', '404', '408', '429', '499', '500', '502', '503', '504');
 
 /** Near misses: values a parser must refuse, not read leniently. */
@@ -203,7 +269,11 @@ function lineArbitrary(fmt: FormatCase): fc.Arbitrary<BuiltLine> {
 
 /** Damage: bytes cut, inserted or replaced (never a newline), or the line cut short. */
 const damage = fc.array(
-  fc.tuple(fc.constantFrom('cut', 'insert', 'replace', 'truncate'), fc.double({ min: 0, max: 1, noNaN: true }), fc.string({ unit: fc.constantFrom('"', '\\', ' ', ',', ':', '[', ']', '-', '0', '5', '.', 'x', '\xff', '\xc3', '\r'), minLength: 1, maxLength: 4 })),
+  fc.tuple(
+    fc.constantFrom('cut', 'insert', 'replace', 'truncate'),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+    fc.string({ unit: fc.constantFrom('"', '\\', ' ', ',', ':', '[', ']', '-', '0', '5', '.', 'x', '\xff', '\xc3', '\r'), minLength: 1, maxLength: 4 }),
+  ),
   { maxLength: 3 },
 );
 
@@ -257,11 +327,20 @@ describe('compiled parser vs reference parser', () => {
             if (!want) continue;
             const fields: Array<[number, number]> = want.fields.map((_, i) => [recorder.recordedFields![2 * i]!, recorder.recordedFields![2 * i + 1]!]);
             expect(fields, text).toEqual(want.fields);
-            const got: ReferenceResult = { fields, status: out.status, method: METHOD_NAMES[out.methodId]!, duration: out.duration, route: routes.names[out.routeId]! };
+            const got: ReferenceResult = {
+              fields,
+              status: out.status,
+              method: METHOD_NAMES[out.methodId]!,
+              duration: out.duration,
+              route: routes.names[out.routeId]!,
+            };
             expect(got, text).toEqual(want);
           }
           // The same lines as one file: equal counts, malformed lines included.
-          const c = countText(service({ log_format: fmt.format, duration_unit: fmt.unit, routes: templates, max_routes: 10_000 }), Buffer.from(texts.join('\n'), 'latin1'));
+          const c = countText(
+            service({ log_format: fmt.format, duration_unit: fmt.unit, routes: templates, max_routes: 10_000 }),
+            Buffer.from(texts.join('\n'), 'latin1'),
+          );
           const expected = referenceCounts(texts, (b) => referenceParse(ref, b, opts));
           expect([c.parsed, c.malformed]).toEqual([expected.parsed, expected.malformed]);
           expect(requestTable(c)).toEqual(expected.requests);
@@ -337,7 +416,9 @@ function histograms(c: ReturnType<typeof service>): Counts['histograms'] {
 
 describe('reference parser', () => {
   it('reads what the rules say (checked by hand, so the differential test compares with something true)', () => {
-    const ref = referenceFormat('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time');
+    const ref = referenceFormat(
+      '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time',
+    );
     const r = referenceParse(ref, Buffer.from('::1 - - [01/Nov/2026:10:00:00 +0000] "GET /v1/topups/12?x=\\"1 HTTP/1.1" 503 0 "-" "a \\" \\"b\\\\" 0.250'));
     expect(r).toMatchObject({ status: 503, method: 'GET', duration: 0.25, route: '/v1/topups/:id' });
     expect(referenceParse(ref, Buffer.from('::1 - - [01/Nov/2026:10:00:00 +0000] "-" 400 0 "-" "-" 0.000'))?.route).toBe(OVERFLOW_ROUTE);

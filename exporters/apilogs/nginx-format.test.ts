@@ -79,7 +79,10 @@ describe('nginx format', () => {
 
   it('puts an observation equal to a bucket bound in that bucket (le is inclusive)', () => {
     const c = countText(service({ buckets: [0.1, 1] }), nginxLine('GET', '/a', 200, '0.100'));
-    const buckets = c.durationSamples().filter((s) => s.suffix === '_bucket').map((s) => [s.labels.le, s.value]);
+    const buckets = c
+      .durationSamples()
+      .filter((s) => s.suffix === '_bucket')
+      .map((s) => [s.labels.le, s.value]);
     expect(buckets).toEqual([
       ['0.1', 1],
       ['1', 1],
@@ -99,7 +102,10 @@ describe('nginx format', () => {
     );
     expect(c.malformed).toBe(0);
     expect(requestTable(c)).toEqual({ '/v1/operators/:id/fx-rate GET 200': 1, '/v1/operators/:id/fx-rate GET 502': 1, '/v1/webhooks/:id DELETE 204': 1 });
-    const counts = c.durationSamples().filter((s) => s.suffix === '_count').map((s) => [s.labels.route, s.labels.method, s.value]);
+    const counts = c
+      .durationSamples()
+      .filter((s) => s.suffix === '_count')
+      .map((s) => [s.labels.route, s.labels.method, s.value]);
     // The DELETE logged no upstream time ("-"): counted as a request, not observed.
     expect(counts).toEqual([['/v1/operators/:id/fx-rate', 'GET', 2]]);
     const sum = c.durationSamples().find((s) => s.suffix === '_sum')!.value;
@@ -110,7 +116,12 @@ describe('nginx format', () => {
     const fmt = '$msec [$time_local] "$request" $status';
     const c = countText(
       service({ log_format: fmt }),
-      ['1764583200.123 [01/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200', '1764583200.1 [1/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 201', '17645832001234 [01/Nov/2026:10:00:00 +00000] "GET /a HTTP/1.1" 202', '1764583200.123 [01/Nov/2026:10:00:00 +0000]"GET /a HTTP/1.1" 203'].join('\n'),
+      [
+        '1764583200.123 [01/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200',
+        '1764583200.1 [1/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 201',
+        '17645832001234 [01/Nov/2026:10:00:00 +00000] "GET /a HTTP/1.1" 202',
+        '1764583200.123 [01/Nov/2026:10:00:00 +0000]"GET /a HTTP/1.1" 203',
+      ].join('\n'),
     );
     expect(requestTable(c)).toEqual({ '/a GET 200': 1, '/a GET 201': 1, '/a GET 202': 1 });
     expect(c.malformed).toBe(1);
@@ -118,19 +129,31 @@ describe('nginx format', () => {
 
   it('reads Apache combined logs with %D (microseconds) through duration_unit', () => {
     // LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\" %D"
-    const c = countText(service({ duration_unit: 'us' }), '192.0.2.7 - frank [10/Oct/2026:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08" 250000');
+    const c = countText(
+      service({ duration_unit: 'us' }),
+      '192.0.2.7 - frank [10/Oct/2026:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08" 250000',
+    );
     expect(requestTable(c)).toEqual({ '/apache_pb.gif GET 200': 1 });
     expect(c.durationSamples().find((s) => s.suffix === '_sum')!.value).toBe(0.25);
   });
 
   it('prefers $request_time over $upstream_response_time and $uri over $request', () => {
-    const c = countText(service({ log_format: '"$request" $uri $status $upstream_response_time $request_time' }), '"GET /x/1?q HTTP/1.1" /internal/9 200 0.500 0.700\n');
+    const c = countText(
+      service({ log_format: '"$request" $uri $status $upstream_response_time $request_time' }),
+      '"GET /x/1?q HTTP/1.1" /internal/9 200 0.500 0.700\n',
+    );
     expect(requestTable(c)).toEqual({ '/internal/:id GET 200': 1 });
     expect(c.durationSamples().find((s) => s.suffix === '_sum')!.value).toBe(0.7);
   });
 
   it('keeps lines whose request is not a request ("-", TLS probes) under route "other" with method OTHER', () => {
-    const c = countText(service(), ['10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "-" 400 0 "-" "-" 0.000', '10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "\\x16\\x03\\x01" 400 157 "-" "-" 0.001'].join('\n'));
+    const c = countText(
+      service(),
+      [
+        '10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "-" 400 0 "-" "-" 0.000',
+        '10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "\\x16\\x03\\x01" 400 157 "-" "-" 0.001',
+      ].join('\n'),
+    );
     expect(c.parsed).toBe(2);
     expect(requestTable(c)).toEqual({ 'other OTHER 400': 2 });
     expect(c.overflow).toBe(0);
@@ -166,7 +189,11 @@ describe('nginx format', () => {
     const fmt = '$status $upstream_addr $upstream_response_time $body_bytes_sent "$request"';
     const c = countText(
       service({ log_format: fmt }),
-      ['502 10.0.0.1:80, 10.0.0.2:80 : unix:/run/app.sock 0.001, 0.002 : 0.003 0 "GET /a HTTP/1.1"', '200 10.0.0.1:80 - 17 "GET /a HTTP/2.0"', '200 10.0.0.1:80 0.1,0.2 17 "GET /a HTTP/1.1"'].join('\n'),
+      [
+        '502 10.0.0.1:80, 10.0.0.2:80 : unix:/run/app.sock 0.001, 0.002 : 0.003 0 "GET /a HTTP/1.1"',
+        '200 10.0.0.1:80 - 17 "GET /a HTTP/2.0"',
+        '200 10.0.0.1:80 0.1,0.2 17 "GET /a HTTP/1.1"',
+      ].join('\n'),
     );
     expect([c.parsed, c.malformed]).toEqual([2, 1]);
     expect(requestTable(c)).toEqual({ '/a GET 200': 1, '/a GET 502': 1 });

@@ -76,11 +76,13 @@ export function compileNginxFormat(format: string): CompiledNginxFormat {
   if (variables.length === 0) throw new LogFormatError('log_format has no $variables');
   if (literals.some((l) => l.includes('\n'))) throw new LogFormatError('log_format cannot contain a line break: one request is one line');
   for (let i = 1; i < variables.length; i++) {
-    if (literals[i] === '') throw new LogFormatError(`log_format: $${variables[i - 1]} and $${variables[i]} have nothing between them, so their values cannot be told apart`);
+    if (literals[i] === '')
+      throw new LogFormatError(`log_format: $${variables[i - 1]} and $${variables[i]} have nothing between them, so their values cannot be told apart`);
   }
   const has = (v: string) => variables.includes(v);
   if (!has('status')) throw new LogFormatError('log_format needs $status');
-  if (!has('request') && !has('request_uri') && !has('uri') && !has('document_uri')) throw new LogFormatError('log_format needs $request, $request_uri or $uri for the route');
+  if (!has('request') && !has('request_uri') && !has('uri') && !has('document_uri'))
+    throw new LogFormatError('log_format needs $request, $request_uri or $uri for the route');
   for (let i = 0; i < variables.length; i++) {
     // "GET /x HTTP/1.1" has spaces: unquoted, its end cannot be found (nginx's own formats quote it).
     if (variables[i] === 'request' && literals[i + 1] !== '' && literals[i + 1]!.startsWith(' ')) {
@@ -158,7 +160,19 @@ export class NginxLineParser implements LineParser {
     // The parser is compiled from the log format once (a hand-unrolled scanner per format): the
     // source is built from our own templates, never from log content.
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    this.fn = new Function('buf', 'start', 'end', 'out', 'routes', 'methodIdFromBytes', 'parseStatus', 'parseSeconds', 'parseUpstreamSeconds', 'fields', this.source) as ParseFn;
+    this.fn = new Function(
+      'buf',
+      'start',
+      'end',
+      'out',
+      'routes',
+      'methodIdFromBytes',
+      'parseStatus',
+      'parseSeconds',
+      'parseUpstreamSeconds',
+      'fields',
+      this.source,
+    ) as ParseFn;
   }
 
   parse(buf: Buffer, start: number, end: number, out: ParsedRequest): boolean {
@@ -238,11 +252,15 @@ function generateParserSource(format: CompiledNginxFormat, unitSeconds: number, 
       L.push(`  if (${rest.length > 0 ? rest.join(' && ') : 'true'}) {`);
       if (step.quoted) {
         // An odd run of backslashes before the quote escapes it: still inside the value.
-        L.push(`    if (buf[j - 1] === ${BACKSLASH}) { let k = j - 2; while (k >= pos && buf[k] === ${BACKSLASH}) k--; if (((j - 1 - k) & 1) === 1) { j++; continue; } }`);
+        L.push(
+          `    if (buf[j - 1] === ${BACKSLASH}) { let k = j - 2; while (k >= pos && buf[k] === ${BACKSLASH}) k--; if (((j - 1 - k) & 1) === 1) { j++; continue; } }`,
+        );
       }
       if (step.list) {
         // The space of ", " or either space of " : " between list entries.
-        L.push(`    if ((j > pos && buf[j - 1] === 44) || (j + 2 < end && buf[j + 1] === 58 && buf[j + 2] === ${SPACE}) || (j - 2 >= pos && buf[j - 1] === 58 && buf[j - 2] === ${SPACE})) { j++; continue; }`);
+        L.push(
+          `    if ((j > pos && buf[j - 1] === 44) || (j + 2 < end && buf[j + 1] === 58 && buf[j + 2] === ${SPACE}) || (j - 2 >= pos && buf[j - 1] === 58 && buf[j - 2] === ${SPACE})) { j++; continue; }`,
+        );
       }
       L.push('    break;');
       L.push('  }');

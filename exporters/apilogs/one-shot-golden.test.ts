@@ -32,7 +32,11 @@ describe('okr-metrics logs (one-shot)', () => {
     await expect(runLogs([fixture], { logFormat: '$request $bytes_sent' })).rejects.toThrow('--log-format: log_format needs $status');
     await expect(runLogs([fixture], { format: 'regex' })).rejects.toThrow('--regex: format regex needs a regex with named groups');
     await expect(runLogs([fixture], { format: 'regex', regex: '(?<status>\\d+)' })).rejects.toThrow('--regex: regex needs a named group (?<path>...)');
-    await expect(runLogs([fixture], { format: 'combined', logFormat: '$status "$request"' })).rejects.toThrow('--log-format: log_format goes with format nginx; format combined is a preset with its own (drop one of them)');
-    await expect(runLogs([fixture], { format: 'nginx_combined' as 'nginx' })).rejects.toThrow('--format: must be one of combined_rt, combined, apache_common, apache_combined, json, nginx, regex');
+    await expect(runLogs([fixture], { format: 'combined', logFormat: '$status "$request"' })).rejects.toThrow(
+      '--log-format: log_format goes with format nginx; format combined is a preset with its own (drop one of them)',
+    );
+    await expect(runLogs([fixture], { format: 'nginx_combined' as 'nginx' })).rejects.toThrow(
+      '--format: must be one of combined_rt, combined, apache_common, apache_combined, json, nginx, regex',
+    );
   });
 });

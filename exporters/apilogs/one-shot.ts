@@ -74,7 +74,13 @@ export function countFile(file: string, counters: ServiceCounters, buf = readBuf
  * Count a range of a file. With a detector, a range that starts the file has its first lines
  * checked against the format; a warning goes to `report` as soon as it is found.
  */
-export function countFileRange(range: FileRange, counters: ServiceCounters, buf = readBuffer(), detector?: FormatDetector, report?: (w: FormatWarning) => void): void {
+export function countFileRange(
+  range: FileRange,
+  counters: ServiceCounters,
+  buf = readBuffer(),
+  detector?: FormatDetector,
+  report?: (w: FormatWarning) => void,
+): void {
   const probe = detector && report && range.start === 0 ? { detector, file: range.file, report } : undefined;
   if (range.file === STDIN) {
     countFd(0, 0, Infinity, counters, buf, false, probe);
@@ -89,7 +95,12 @@ export function countFileRange(range: FileRange, counters: ServiceCounters, buf 
 }
 
 /** Count whole files; with a detector, format warnings are collected and also handed to `onWarning` at once. */
-export function countFiles(files: readonly string[], counters: ServiceCounters, detector?: FormatDetector, onWarning?: (w: FormatWarning) => void): OneShotResult {
+export function countFiles(
+  files: readonly string[],
+  counters: ServiceCounters,
+  detector?: FormatDetector,
+  onWarning?: (w: FormatWarning) => void,
+): OneShotResult {
   const buf = readBuffer();
   const failed: OneShotResult['failed'] = [];
   const formatWarnings: FormatWarning[] = [];

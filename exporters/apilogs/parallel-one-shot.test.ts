@@ -14,7 +14,14 @@ import { countText, nginxLine, requestTable, service } from './testing/apilogs-f
 
 function writeLogs(dir: string): string[] {
   const lines = (n: number, offset: number) =>
-    Array.from({ length: n }, (_, i) => nginxLine(['GET', 'POST', 'PUT'][(i + offset) % 3]!, `/r${(i + offset) % 7}/${i}`, [200, 201, 404, 503][(i * 7 + offset) % 4]!, `0.${String((i * 37) % 1000).padStart(3, '0')}`)).join('\n');
+    Array.from({ length: n }, (_, i) =>
+      nginxLine(
+        ['GET', 'POST', 'PUT'][(i + offset) % 3]!,
+        `/r${(i + offset) % 7}/${i}`,
+        [200, 201, 404, 503][(i * 7 + offset) % 4]!,
+        `0.${String((i * 37) % 1000).padStart(3, '0')}`,
+      ),
+    ).join('\n');
   const files = [join(dir, 'a.txt'), join(dir, 'empty.txt'), join(dir, 'b.txt'), join(dir, 'c.txt')];
   writeFileSync(files[0]!, `${lines(3000, 0)}\nnot a log line\n`);
   writeFileSync(files[1]!, '');
@@ -77,17 +84,21 @@ describe('splitting files into ranges', () => {
 describe('IntSlotMap', () => {
   it('behaves like a Map of non-negative integers', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 ** 31 - 2 }), fc.nat()), { maxLength: 2000 }), fc.array(fc.integer({ min: 0, max: 2 ** 31 - 2 })), (pairs, probes) => {
-        const m = new IntSlotMap(4);
-        const ref = new Map<number, number>();
-        for (const [k, v] of pairs) {
-          m.set(k, v);
-          ref.set(k, v);
-        }
-        expect(m.size).toBe(ref.size);
-        for (const [k] of pairs) expect(m.get(k)).toBe(ref.get(k));
-        for (const k of probes) expect(m.get(k)).toBe(ref.get(k) ?? -1);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 ** 31 - 2 }), fc.nat()), { maxLength: 2000 }),
+        fc.array(fc.integer({ min: 0, max: 2 ** 31 - 2 })),
+        (pairs, probes) => {
+          const m = new IntSlotMap(4);
+          const ref = new Map<number, number>();
+          for (const [k, v] of pairs) {
+            m.set(k, v);
+            ref.set(k, v);
+          }
+          expect(m.size).toBe(ref.size);
+          for (const [k] of pairs) expect(m.get(k)).toBe(ref.get(k));
+          for (const k of probes) expect(m.get(k)).toBe(ref.get(k) ?? -1);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -102,9 +113,12 @@ describe('okr-metrics logs --threads 2 (the built CLI, real worker threads)', ()
     const one = run('1');
     const two = run('2');
     expect([one.status, two.status, two.stderr]).toEqual([0, 0, '']);
-    const counts = (out: string) => out.split('\n').filter((l) => /^(api_requests_total|api_log_lines_total|api_request_duration_seconds_(bucket|count))\{/.test(l));
+    const counts = (out: string) =>
+      out.split('\n').filter((l) => /^(api_requests_total|api_log_lines_total|api_request_duration_seconds_(bucket|count))\{/.test(l));
     expect(counts(two.stdout)).toEqual(counts(one.stdout));
-    expect(counts(one.stdout).find((l) => l.startsWith('api_log_lines_total{service="api",result="parsed"}'))).toBe('api_log_lines_total{service="api",result="parsed"} 5011');
+    expect(counts(one.stdout).find((l) => l.startsWith('api_log_lines_total{service="api",result="parsed"}'))).toBe(
+      'api_log_lines_total{service="api",result="parsed"} 5011',
+    );
   });
 
   it('reads standard input for "-" (e.g. zcat access.log.2.gz | okr-metrics logs -)', () => {

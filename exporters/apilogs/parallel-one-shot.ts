@@ -34,7 +34,12 @@ export interface WorkerInput {
 /** A worker posts each format warning when found, then its counts. */
 export type WorkerMessage = { warning: FormatWarning } | { counts: ExportedCounts };
 
-export async function countFilesParallel(files: readonly string[], settings: ServiceSettings, counters: ServiceCounters, opts: ParallelOptions): Promise<OneShotResult> {
+export async function countFilesParallel(
+  files: readonly string[],
+  settings: ServiceSettings,
+  counters: ServiceCounters,
+  opts: ParallelOptions,
+): Promise<OneShotResult> {
   const detector = opts.detect ? new FormatDetector(settings) : undefined;
   // Standard input cannot be cut into ranges.
   if (opts.threads <= 1 || files.includes(STDIN)) return countFiles(files, counters, detector, opts.onWarning);
@@ -44,7 +49,10 @@ export async function countFilesParallel(files: readonly string[], settings: Ser
     formatWarnings.push(w);
     opts.onWarning?.(w);
   };
-  const workers = ranges.slice(1).filter((r) => r.length > 0).map((r) => runWorker({ settings, ranges: r, detect: opts.detect ?? false, cap: opts.cap }, report));
+  const workers = ranges
+    .slice(1)
+    .filter((r) => r.length > 0)
+    .map((r) => runWorker({ settings, ranges: r, detect: opts.detect ?? false, cap: opts.cap }, report));
   const buf = readBuffer();
   for (const range of ranges[0] ?? []) countFileRange(range, counters, buf, detector, report);
   for (const counts of await Promise.all(workers)) counters.mergeCounts(counts);

@@ -92,7 +92,10 @@ function snapshot(c: ServiceCounters): Map<string, number> {
   const x = c.exportCounts();
   for (const [route, method, code, value] of x.requests) m.set(`${route} ${method} ${code}`, value);
   for (const [route, method, buckets] of x.durations) {
-    m.set(`_count ${route} ${method}`, buckets.reduce((a, b) => a + b, 0));
+    m.set(
+      `_count ${route} ${method}`,
+      buckets.reduce((a, b) => a + b, 0),
+    );
     buckets.forEach((b, i) => m.set(`_bucket ${route} ${method} ${i}`, b));
   }
   return m;
@@ -105,9 +108,18 @@ const count = (c: ServiceCounters, lines: string[]) => {
 
 /** Route popularity that shifts: each phase draws from a different skewed mix. */
 const traffic = fc.array(
-  fc.tuple(fc.array(fc.nat(40), { minLength: 1, maxLength: 6 }), fc.integer({ min: 5, max: 120 })).chain(([hot, n]) =>
-    fc.array(fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...hot) }, { weight: 1, arbitrary: fc.nat(40) }), fc.constantFrom(200, 404, 503), fc.boolean()), { minLength: n, maxLength: n }),
-  ),
+  fc
+    .tuple(fc.array(fc.nat(40), { minLength: 1, maxLength: 6 }), fc.integer({ min: 5, max: 120 }))
+    .chain(([hot, n]) =>
+      fc.array(
+        fc.tuple(
+          fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...hot) }, { weight: 1, arbitrary: fc.nat(40) }),
+          fc.constantFrom(200, 404, 503),
+          fc.boolean(),
+        ),
+        { minLength: n, maxLength: n },
+      ),
+    ),
   { minLength: 1, maxLength: 8 },
 );
 
@@ -116,7 +128,18 @@ describe('route cap: counters', () => {
     fc.assert(
       fc.property(traffic, fc.integer({ min: 1, max: 6 }), (phases, cap) => {
         const policy: RouteCapPolicy = { epochLines: E, graceEpochs: 2, foldDropped: false };
-        const c = createServiceCounters({ name: 'svc', format: 'nginx', log_format: '"$request" $status $request_time', duration_unit: 's', routes: [], max_routes: cap, buckets: DEFAULT_LATENCY_BUCKETS }, policy);
+        const c = createServiceCounters(
+          {
+            name: 'svc',
+            format: 'nginx',
+            log_format: '"$request" $status $request_time',
+            duration_unit: 's',
+            routes: [],
+            max_routes: cap,
+            buckets: DEFAULT_LATENCY_BUCKETS,
+          },
+          policy,
+        );
         const lines = phases.flat().map(([r, code, timed]) => `"${r % 3 ? 'GET' : 'POST'} /r${r}/${r * 7} HTTP/1.1" ${code} ${timed ? `0.${r}` : '-'}`);
         let prev = new Map<string, number>();
         // What a scraper that scrapes after every few lines (more often than epochs end) adds up.
@@ -147,9 +170,23 @@ describe('route cap: counters', () => {
   it('one-shot: the counts of a dropped route go to route "other", so the totals add up', () => {
     fc.assert(
       fc.property(traffic, fc.integer({ min: 1, max: 6 }), (phases, cap) => {
-        const c = createServiceCounters({ name: 'svc', format: 'nginx', log_format: '"$request" $status $request_time', duration_unit: 's', routes: [], max_routes: cap, buckets: DEFAULT_LATENCY_BUCKETS }, { ...ONE_SHOT_ROUTE_CAP, epochLines: E });
+        const c = createServiceCounters(
+          {
+            name: 'svc',
+            format: 'nginx',
+            log_format: '"$request" $status $request_time',
+            duration_unit: 's',
+            routes: [],
+            max_routes: cap,
+            buckets: DEFAULT_LATENCY_BUCKETS,
+          },
+          { ...ONE_SHOT_ROUTE_CAP, epochLines: E },
+        );
         const flat = phases.flat();
-        count(c, flat.map(([r, code, timed]) => `"${r % 3 ? 'GET' : 'POST'} /r${r}/${r * 7} HTTP/1.1" ${code} ${timed ? `0.${r}` : '-'}`));
+        count(
+          c,
+          flat.map(([r, code, timed]) => `"${r % 3 ? 'GET' : 'POST'} /r${r}/${r * 7} HTTP/1.1" ${code} ${timed ? `0.${r}` : '-'}`),
+        );
         const table = requestTable(c);
         expect(Object.values(table).reduce((a, b) => a + b, 0)).toBe(flat.length);
         const routes = new Set(Object.keys(table).map((k) => k.split(' ')[0]));
@@ -164,7 +201,10 @@ describe('route cap: counters', () => {
           else expect(v, k).toBeLessThanOrEqual(truth[k]!);
         }
         expect(c.overflow).toBe(inOther);
-        const timed = c.durationSamples().filter((s) => s.suffix === '_count').reduce((a, s) => a + s.value, 0);
+        const timed = c
+          .durationSamples()
+          .filter((s) => s.suffix === '_count')
+          .reduce((a, s) => a + s.value, 0);
         expect(timed).toBe(flat.filter(([, , t]) => t).length);
       }),
       { numRuns: 150 },
@@ -172,7 +212,10 @@ describe('route cap: counters', () => {
   });
 
   it('live, by example: the series of a demoted route stays frozen while its requests go to "other", then disappears', () => {
-    const c = createServiceCounters({ name: 'svc', format: 'nginx', log_format: '"$request" $status', duration_unit: 's', routes: [], max_routes: 1, buckets: [1] }, { epochLines: E, graceEpochs: 2 });
+    const c = createServiceCounters(
+      { name: 'svc', format: 'nginx', log_format: '"$request" $status', duration_unit: 's', routes: [], max_routes: 1, buckets: [1] },
+      { epochLines: E, graceEpochs: 2 },
+    );
     const req = (p: string) => `"GET ${p} HTTP/1.1" 200`;
     const rows = () => requestTable(c);
     count(c, Array(E).fill(req('/old')));
@@ -193,8 +236,14 @@ describe('route cap: counters', () => {
   });
 
   it('keeps the counts of a whole file when threads merge (one-shot, fold)', () => {
-    const c = createServiceCounters({ name: 'svc', format: 'nginx', log_format: '"$request" $status', duration_unit: 's', routes: [], max_routes: 2, buckets: [1] }, ONE_SHOT_ROUTE_CAP);
-    const other = createServiceCounters({ name: 'svc', format: 'nginx', log_format: '"$request" $status', duration_unit: 's', routes: [], max_routes: 2, buckets: [1] }, ONE_SHOT_ROUTE_CAP);
+    const c = createServiceCounters(
+      { name: 'svc', format: 'nginx', log_format: '"$request" $status', duration_unit: 's', routes: [], max_routes: 2, buckets: [1] },
+      ONE_SHOT_ROUTE_CAP,
+    );
+    const other = createServiceCounters(
+      { name: 'svc', format: 'nginx', log_format: '"$request" $status', duration_unit: 's', routes: [], max_routes: 2, buckets: [1] },
+      ONE_SHOT_ROUTE_CAP,
+    );
     count(c, ['"GET /a HTTP/1.1" 200', '"GET /b HTTP/1.1" 200']);
     count(other, ['"GET /c HTTP/1.1" 200', '"GET /a HTTP/1.1" 200']);
     c.mergeCounts(other.exportCounts());

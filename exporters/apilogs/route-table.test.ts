@@ -78,7 +78,15 @@ describe('route normalisation', () => {
 
   it('caps distinct routes per service and folds the rest into "other", counting them', () => {
     const t = new RouteTable(['/v1/topups/:id'], 3);
-    expect(['/a', '/b', '/c', '/a', '/d', '/e', '/v1/topups/1'].map((p) => route(t, p))).toEqual(['/a', '/b', '/c', '/a', OVERFLOW_ROUTE, OVERFLOW_ROUTE, '/v1/topups/:id']);
+    expect(['/a', '/b', '/c', '/a', '/d', '/e', '/v1/topups/1'].map((p) => route(t, p))).toEqual([
+      '/a',
+      '/b',
+      '/c',
+      '/a',
+      OVERFLOW_ROUTE,
+      OVERFLOW_ROUTE,
+      '/v1/topups/:id',
+    ]);
     expect(t.lookupString('/zzz')).toBe(OVERFLOW_ROUTE_ID);
     expect(t.overflowed).toBe(true);
     expect(t.lookupString('/b')).not.toBe(OVERFLOW_ROUTE_ID);
@@ -91,7 +99,20 @@ describe('route normalisation', () => {
 
   it('finds a route again whatever the scratch space held before (no duplicate series)', () => {
     // Paths of every length modulo 4, each after longer ones that leave bytes behind.
-    const paths = ['/healthz', '/v1/topups/77/status', '/abc', '/v1/operators/1/fx-rate?x=1', '/abcd', '/abcde', '/v1', '/healthz', '/abc', '/abcd', '/abcde', '/v1'];
+    const paths = [
+      '/healthz',
+      '/v1/topups/77/status',
+      '/abc',
+      '/v1/operators/1/fx-rate?x=1',
+      '/abcd',
+      '/abcde',
+      '/v1',
+      '/healthz',
+      '/abc',
+      '/abcd',
+      '/abcde',
+      '/v1',
+    ];
     const c = countText(service(), paths.map((p) => nginxLine('GET', p, 200, '0.001')).join('\n'));
     const labels = c.requestSamples().map((s) => s.labels.route);
     expect(labels).toEqual([...new Set(labels)]);

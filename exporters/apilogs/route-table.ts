@@ -263,7 +263,9 @@ export class RouteTable {
       if (v < 0) {
         const segLen = len - segOut;
         if (segLen > 0) {
-          if (segLen < 256 ? isId(segLen, acc & 0xff, (acc >>> 8) & 0xff, (acc >>> 16) & 0xff, acc >>> 24, out, segOut, afterApi) : isIdSegment(out, segOut, len)) {
+          if (
+            segLen < 256 ? isId(segLen, acc & 0xff, (acc >>> 8) & 0xff, (acc >>> 16) & 0xff, acc >>> 24, out, segOut, afterApi) : isIdSegment(out, segOut, len)
+          ) {
             len = segOut;
             out[len++] = 0x3a; // ':'
             out[len++] = 0x69; // 'i'
@@ -703,7 +705,8 @@ function matchTemplate(t: Template, buf: Uint8Array, ss: Int32Array, se: Int32Ar
  */
 function isId(len: number, digits: number, hex: number, dashes: number, others: number, out: Uint8Array, at: number, afterApi: boolean): boolean {
   if (digits === len) return !(afterApi && len <= 3);
-  if (len === 36 && dashes === 4 && digits + hex === 32 && out[at + 8] === 0x2d && out[at + 13] === 0x2d && out[at + 18] === 0x2d && out[at + 23] === 0x2d) return true;
+  if (len === 36 && dashes === 4 && digits + hex === 32 && out[at + 8] === 0x2d && out[at + 13] === 0x2d && out[at + 18] === 0x2d && out[at + 23] === 0x2d)
+    return true;
   if (digits === 0) return false;
   if (len >= 8 && digits + hex === len) return true;
   if (len === 26 && digits + hex + others === len && isCrockford(out, at, len)) return true;

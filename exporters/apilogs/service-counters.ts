@@ -125,7 +125,12 @@ export class ServiceCounters {
       overflow: this.overflow,
       bytesRead: this.bytesRead,
       requests: this.requestRows(),
-      durations: this.seriesKeys.map((rm, series) => [this.routeName(rm), rm % METHOD_SLOTS, Array.from(this.bucketCounts.subarray(series * this.stride, (series + 1) * this.stride)), this.sums[series]!]),
+      durations: this.seriesKeys.map((rm, series) => [
+        this.routeName(rm),
+        rm % METHOD_SLOTS,
+        Array.from(this.bucketCounts.subarray(series * this.stride, (series + 1) * this.stride)),
+        this.sums[series]!,
+      ]),
     };
   }
 
@@ -249,7 +254,10 @@ export class ServiceCounters {
   requestSamples(): Sample[] {
     const rows = this.requestRows().map(([route, methodId, status, value]) => ({ route, method: METHOD_NAMES[methodId]!, code: String(status), value }));
     rows.sort((a, b) => cmp(a.route, b.route) || cmp(a.method, b.method) || cmp(a.code, b.code));
-    return rows.map((r) => ({ labels: { [LABEL.service]: this.service, [LABEL.route]: r.route, [LABEL.method]: r.method, [LABEL.code]: r.code }, value: r.value }));
+    return rows.map((r) => ({
+      labels: { [LABEL.service]: this.service, [LABEL.route]: r.route, [LABEL.method]: r.method, [LABEL.code]: r.code },
+      value: r.value,
+    }));
   }
 
   durationSamples(): Sample[] {
@@ -303,4 +311,3 @@ export const HELP = {
   files: 'Access log files currently followed.',
   missing: 'Configured log paths or globs that currently match no file; they are retried every poll.',
 } as const;
-

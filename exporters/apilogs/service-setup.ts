@@ -7,7 +7,10 @@ import { RegexLineParser } from './regex-line-parser.js';
 import { LIVE_ROUTE_CAP, type RouteCapPolicy, RouteTable } from './route-table.js';
 import { ServiceCounters } from './service-counters.js';
 
-export type ServiceSettings = Pick<ApiService, 'name' | 'format' | 'log_format' | 'regex' | 'duration_unit' | 'json_fields' | 'routes' | 'max_routes' | 'buckets'>;
+export type ServiceSettings = Pick<
+  ApiService,
+  'name' | 'format' | 'log_format' | 'regex' | 'duration_unit' | 'json_fields' | 'routes' | 'max_routes' | 'buckets'
+>;
 
 /** `cap`: how the route cap decides (default: as `serve` does, with decisions counted in lines only). */
 export function createServiceCounters(s: ServiceSettings, cap: RouteCapPolicy = LIVE_ROUTE_CAP): ServiceCounters {

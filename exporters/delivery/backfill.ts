@@ -24,7 +24,10 @@ export async function backfillDelivery(b: BackfillContext<DeliveryConfig>): Prom
   const { lastMs } = b.timeline.grid;
   const missing = missingFeeds(foldDelivery(emptyDeliveryState(b.range.fromMs), feeds, lastMs, settings));
   if (missing.length > 0)
-    throw new SourceError('not_found', `delivery: no ${missing.join(', ')} to join; backfill those sources in the same run (they are by default), or let serve publish them first`);
+    throw new SourceError(
+      'not_found',
+      `delivery: no ${missing.join(', ')} to join; backfill those sources in the same run (they are by default), or let serve publish them first`,
+    );
   b.timeline.holdFromChanges(changeInstants(feeds, settings), (t) =>
     renderDeliverySnapshot(state, settings, foldDelivery(state, feeds, t, settings)).filter((f) => f.name !== DELIVERY_METRICS.feedComplete),
   );

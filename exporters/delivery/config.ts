@@ -4,11 +4,7 @@ import { Duration, sourceCommon } from '../../src/core/config-primitives.js';
 const Service = z.strictObject({
   name: z.string().min(1).meta({ description: 'The `service` label, and what key results and posted deployment events name.' }),
   team: z.string().optional().meta({ description: 'Team label; default the team whose repos list the repository, or whose services list the name.' }),
-  repository: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: 'Bitbucket repository slug whose deployments are this service’s (default: the name).' }),
+  repository: z.string().min(1).optional().meta({ description: 'Bitbucket repository slug whose deployments are this service’s (default: the name).' }),
   incidents: z
     .array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'incident query names are snake_case'))
     .default([])
@@ -28,14 +24,10 @@ export const DeliveryConfig = z
       .min(1)
       .default(['production'])
       .meta({ description: 'Production environments, by name (case-insensitive): only deployments to these count. The `environment` label.' }),
-    deployments_from: z
-      .array(z.enum(DELIVERY_ORIGINS))
-      .min(1)
-      .default(['bitbucket'])
-      .meta({
-        description:
-          'bitbucket: Bitbucket Cloud deployments (sources.bitbucket.deployments); events: deployment events any CI posts to serve (POST /api/v1/deployments, needs server.auth).',
-      }),
+    deployments_from: z.array(z.enum(DELIVERY_ORIGINS)).min(1).default(['bitbucket']).meta({
+      description:
+        'bitbucket: Bitbucket Cloud deployments (sources.bitbucket.deployments); events: deployment events any CI posts to serve (POST /api/v1/deployments, needs server.auth).',
+    }),
     change_failure_window: Duration.default('1d').meta({
       description: 'A deployment rolled back, or followed by an incident, within this time after it finished led to a failure.',
     }),
@@ -56,7 +48,8 @@ export const DeliveryConfig = z
     });
     const envs = new Set<string>();
     c.environments.forEach((e, i) => {
-      if (envs.has(e.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['environments', i], message: `environment "${e}" is listed twice (names ignore case)` });
+      if (envs.has(e.toLowerCase()))
+        ctx.addIssue({ code: 'custom', path: ['environments', i], message: `environment "${e}" is listed twice (names ignore case)` });
       envs.add(e.toLowerCase());
     });
   });

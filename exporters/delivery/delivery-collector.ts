@@ -18,7 +18,12 @@ export function foldSettings(cfg: DeliveryConfig, teams: Teams): FoldSettings {
   return {
     services: cfg.services.map((s) => {
       const repository = s.repository ?? s.name;
-      return { name: s.name, repository, incidents: [...s.incidents], team: s.team ?? (ownerOf(teams, 'repos', repository) || ownerOf(teams, 'services', s.name)) };
+      return {
+        name: s.name,
+        repository,
+        incidents: [...s.incidents],
+        team: s.team ?? (ownerOf(teams, 'repos', repository) || ownerOf(teams, 'services', s.name)),
+      };
     }),
     environments: [...cfg.environments],
     origins: [...cfg.deployments_from],
@@ -53,7 +58,10 @@ export class DeliveryCollector implements Collector {
     this.state ??= loadDeliveryState(this.deps.stateDir, ctx.logger, this.startMs);
     const { feeds, problems } = readDeliveryFeeds([this.deps.stateDir]);
     if (problems.length > 0)
-      throw new SourceError('invalid_output', `delivery: cannot read ${problems.map((p) => `${p.file} (${p.message})`).join('; ')}; the last good figures are kept`);
+      throw new SourceError(
+        'invalid_output',
+        `delivery: cannot read ${problems.map((p) => `${p.file} (${p.message})`).join('; ')}; the last good figures are kept`,
+      );
     const report = foldDelivery(this.state, feeds, this.deps.clock.now(), this.settings);
     const waiting = missingFeeds(report);
     const note = waiting.length > 0 ? `delivery: change failures are not settled until these feeds arrive: ${waiting.join('; ')}` : '';
@@ -66,7 +74,10 @@ export class DeliveryCollector implements Collector {
     try {
       saveDeliveryState(this.deps.stateDir, this.state);
     } catch (e) {
-      throw new SourceError('error', `delivery: cannot write the state file in ${this.deps.stateDir} (check server.state_dir is writable): ${(e as Error).message}`);
+      throw new SourceError(
+        'error',
+        `delivery: cannot write the state file in ${this.deps.stateDir} (check server.state_dir is writable): ${(e as Error).message}`,
+      );
     }
     return renderDeliverySnapshot(this.state, this.settings, report);
   }

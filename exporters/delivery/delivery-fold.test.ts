@@ -27,7 +27,15 @@ const SETTINGS: FoldSettings = {
   windowMs: D,
 };
 
-const dep = (key: string, finishedMs: number, o: Partial<FeedDeployment> = {}): FeedDeployment => ({ key, service: 'api', environment: 'production', status: 'successful', rollback: false, finishedMs, ...o });
+const dep = (key: string, finishedMs: number, o: Partial<FeedDeployment> = {}): FeedDeployment => ({
+  key,
+  service: 'api',
+  environment: 'production',
+  status: 'successful',
+  rollback: false,
+  finishedMs,
+  ...o,
+});
 
 const t1 = B - 10 * D;
 const t2 = B - 5 * D;
@@ -38,7 +46,12 @@ const DEPLOYMENTS: FeedDeployment[] = [
   dep('e3', t2 + 30 * M, { changes: [{ key: 'c2', firstCommitMs: t2 - 2 * H }] }), // the retry
   dep('e4', t4, { changes: [{ key: 'c3', firstCommitMs: t4 - 20 * H, pullRequestMs: t4 - 19 * H }] }),
   dep('r1', t4 + 2 * H, { rollback: true }),
-  dep('e5', B, { changes: [{ key: 'c4', firstCommitMs: B - D, pullRequestMs: B - 12 * H }, { key: 'c2', firstCommitMs: t2 - 2 * H }] }),
+  dep('e5', B, {
+    changes: [
+      { key: 'c4', firstCommitMs: B - D, pullRequestMs: B - 12 * H },
+      { key: 'c2', firstCommitMs: t2 - 2 * H },
+    ],
+  }),
   dep('w1', B - 3 * D, { service: 'web', changes: [{ key: 'c1', firstCommitMs: B - 4 * D }] }),
   dep('s1', B - 3 * D, { environment: 'staging' }),
 ];
@@ -67,7 +80,10 @@ function bucketsOf(bounds: readonly number[], seconds: number[]): number[] {
 function expectHistogram(h: HistogramState, bounds: readonly number[], seconds: number[]): void {
   expect(h.buckets).toEqual(bucketsOf(bounds, seconds));
   expect(h.count).toBe(seconds.length);
-  expect(h.sum).toBeCloseTo(seconds.reduce((a, b) => a + b, 0), 6);
+  expect(h.sum).toBeCloseTo(
+    seconds.reduce((a, b) => a + b, 0),
+    6,
+  );
 }
 
 const api = streamKey('api', 'production');
@@ -87,8 +103,16 @@ describe('delivery fold', () => {
     // e1 and e3 closed their day without a failure; e2 failed; r1 undid e4 within the day; OPS-2 followed e5.
     expect(c.outcomes).toEqual({ none: 2, failed: 1, rolled_back: 1, incident: 1 });
     // c1 at e1 (5 h / 3 h), c2 at its first successful deployment e3 (2.5 h; no pull request: both the same), c3 at e4, c4 at e5; c2 again at e5 is not counted.
-    expectHistogram(c.leadTime.first_commit, LEAD_TIME_BUCKETS, [5, 2.5, 20, 24].map((h) => h * 3600));
-    expectHistogram(c.leadTime.pull_request, LEAD_TIME_BUCKETS, [3, 2.5, 19, 12].map((h) => h * 3600));
+    expectHistogram(
+      c.leadTime.first_commit,
+      LEAD_TIME_BUCKETS,
+      [5, 2.5, 20, 24].map((h) => h * 3600),
+    );
+    expectHistogram(
+      c.leadTime.pull_request,
+      LEAD_TIME_BUCKETS,
+      [3, 2.5, 19, 12].map((h) => h * 3600),
+    );
     // e2 → e3: 30 min; e4 → r1: 2 h; OPS-2 opened → resolved: 24 h.
     expectHistogram(c.recoveryTime.failed, RECOVERY_TIME_BUCKETS, [30 * 60]);
     expectHistogram(c.recoveryTime.rolled_back, RECOVERY_TIME_BUCKETS, [2 * 3600]);
@@ -134,7 +158,11 @@ describe('delivery fold', () => {
   });
 
   it('attributes incidents only once the deployments before them are all known', () => {
-    const bitbucket: FoldSettings = { ...SETTINGS, services: [{ name: 'api', team: 'platform', repository: 'api', incidents: ['prod'] }], origins: ['bitbucket'] };
+    const bitbucket: FoldSettings = {
+      ...SETTINGS,
+      services: [{ name: 'api', team: 'platform', repository: 'api', incidents: ['prod'] }],
+      origins: ['bitbucket'],
+    };
     const bb = (completeMs: number): DeliveryFeed => ({
       version: 1,
       origin: 'bitbucket',
@@ -154,7 +182,12 @@ describe('delivery fold', () => {
     let state = emptyDeliveryState();
     let previous = JSON.stringify(state.counters);
     const totals = (s: DeliveryState) =>
-      Object.values(s.counters).flatMap((c) => [...Object.values(c.deployments), ...Object.values(c.outcomes), ...Object.values(c.leadTime).map((h) => h.count), ...Object.values(c.recoveryTime).map((h) => h.count)]);
+      Object.values(s.counters).flatMap((c) => [
+        ...Object.values(c.deployments),
+        ...Object.values(c.outcomes),
+        ...Object.values(c.leadTime).map((h) => h.count),
+        ...Object.values(c.recoveryTime).map((h) => h.count),
+      ]);
     let last = totals(state);
     for (let t = B - 12 * D; t <= B + 3 * D; t += 3 * H) {
       foldAt(state, t);

@@ -179,7 +179,8 @@ export function foldDelivery(state: DeliveryState, feeds: readonly DeliveryFeed[
   for (const origin of s.origins) {
     const feed = feeds.find((f) => f.origin === origin);
     for (const d of feed?.deployments?.items ?? []) {
-      const service = origin === 'bitbucket' ? (d.repo !== undefined ? byRepo.get(d.repo) : undefined) : d.service !== undefined ? byName.get(d.service) : undefined;
+      const service =
+        origin === 'bitbucket' ? (d.repo !== undefined ? byRepo.get(d.repo) : undefined) : d.service !== undefined ? byName.get(d.service) : undefined;
       const env = envOf.get(d.environment.toLowerCase());
       if (service === undefined || env === undefined) {
         report.unmatched[origin] = (report.unmatched[origin] ?? 0) + 1;

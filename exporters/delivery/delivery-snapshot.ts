@@ -46,7 +46,12 @@ export function renderDeliverySnapshot(state: DeliveryState, settings: FoldSetti
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([origin, n]) => ({ labels: { [DELIVERY_LABEL.origin]: origin }, value: n }));
   return [
-    family(M.deployments, `Production deployments by status (successful; failed; rollback: a successful deployment of an earlier release), counted when they finish. ${CACHED}`, 'counter', deployments),
+    family(
+      M.deployments,
+      `Production deployments by status (successful; failed; rollback: a successful deployment of an earlier release), counted when they finish. ${CACHED}`,
+      'counter',
+      deployments,
+    ),
     family(
       M.leadTime,
       `Lead time of each change (a pull request, or a commit pushed without one) to its first successful production deployment, from its first commit (from="first_commit") or its pull request's opening (from="pull_request"). ${CACHED}`,
@@ -65,7 +70,17 @@ export function renderDeliverySnapshot(state: DeliveryState, settings: FoldSetti
       'histogram',
       recovery,
     ),
-    family(M.feedComplete, 'Up to when each delivery feed the join needs holds every record (Unix seconds); deployments are settled only behind the oldest.', 'gauge', complete),
-    family(M.unmatched, 'Deployments in a feed that match no configured service and production environment (sources.delivery.services, environments): not counted.', 'gauge', unmatched),
+    family(
+      M.feedComplete,
+      'Up to when each delivery feed the join needs holds every record (Unix seconds); deployments are settled only behind the oldest.',
+      'gauge',
+      complete,
+    ),
+    family(
+      M.unmatched,
+      'Deployments in a feed that match no configured service and production environment (sources.delivery.services, environments): not counted.',
+      'gauge',
+      unmatched,
+    ),
   ];
 }

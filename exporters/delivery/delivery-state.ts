@@ -15,7 +15,8 @@ export const STATE_FILE_NAME = 'delivery-state.json';
 
 const Count = z.number().nonnegative();
 const Histogram = z.object({ buckets: z.array(Count), sum: z.number(), count: Count });
-const record = <K extends string, V extends z.ZodType>(keys: readonly K[], value: V) => z.object(Object.fromEntries(keys.map((k) => [k, value])) as Record<K, V>);
+const record = <K extends string, V extends z.ZodType>(keys: readonly K[], value: V) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, value])) as Record<K, V>);
 
 const StateSchema = z.object({
   version: z.literal(1),
@@ -60,7 +61,8 @@ export function loadDeliveryState(dir: string, logger: Logger, startMs: number):
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (e as Error).message }, 'delivery: cannot read the state file; starting fresh');
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      logger.warn({ file, err: (e as Error).message }, 'delivery: cannot read the state file; starting fresh');
     return emptyDeliveryState(startMs);
   }
   try {

@@ -36,6 +36,22 @@ const DAY = 86400;
  * Lead time buckets, seconds: 10m … 180d. 1 day, 1 week, 30 days and 180 days are edges, the
  * bounds of the DORA performance levels (2024), so a level read from the buckets is exact.
  */
-export const LEAD_TIME_BUCKETS = [10 * MIN, 30 * MIN, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR, DAY, 2 * DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY, 180 * DAY] as const;
+export const LEAD_TIME_BUCKETS = [
+  10 * MIN,
+  30 * MIN,
+  HOUR,
+  2 * HOUR,
+  4 * HOUR,
+  8 * HOUR,
+  12 * HOUR,
+  DAY,
+  2 * DAY,
+  3 * DAY,
+  7 * DAY,
+  14 * DAY,
+  30 * DAY,
+  90 * DAY,
+  180 * DAY,
+] as const;
 /** Recovery time buckets, seconds: 5m … 30d, with the DORA level bounds 1 hour, 1 day, 1 week and 30 days as edges. */
 export const RECOVERY_TIME_BUCKETS = [5 * MIN, 15 * MIN, 30 * MIN, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, DAY, 2 * DAY, 7 * DAY, 30 * DAY] as const;

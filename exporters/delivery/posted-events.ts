@@ -96,18 +96,33 @@ export class PostedEvents {
     const parsed = DeploymentEvent.safeParse(json);
     if (!parsed.success) return bad('invalid deployment event', issuesOf(parsed.error));
     const ev = parsed.data;
-    if (ev.id !== undefined && headerKey !== undefined && ev.id !== headerKey) return bad(`the Idempotency-Key header (${headerKey}) and the event's id (${ev.id}) differ`);
+    if (ev.id !== undefined && headerKey !== undefined && ev.id !== headerKey)
+      return bad(`the Idempotency-Key header (${headerKey}) and the event's id (${ev.id}) differ`);
     const key = ev.id ?? headerKey;
-    if (key === undefined) return bad('a deployment event needs an id (or an Idempotency-Key header), so that a retry counts once', [{ path: 'id', message: 'missing' }]);
+    if (key === undefined)
+      return bad('a deployment event needs an id (or an Idempotency-Key header), so that a retry counts once', [{ path: 'id', message: 'missing' }]);
     if (!this.services.has(ev.service))
       return bad(`service "${ev.service}" is not in sources.delivery.services`, [{ path: 'service', message: `known: ${[...this.services].join(', ')}` }]);
     const finishedMs = Date.parse(ev.finished_at);
-    if (finishedMs > this.clock.now() + FUTURE_TOLERANCE_MS) return bad('finished_at is in the future', [{ path: 'finished_at', message: `${ev.finished_at} is after now` }]);
-    const late = ev.changes.findIndex((c) => Date.parse(c.first_commit_at) > finishedMs || (c.pull_request_created_at !== undefined && Date.parse(c.pull_request_created_at) > finishedMs));
-    if (late !== -1) return bad('a change starts after the deployment finished', [{ path: `changes.${late}`, message: 'first_commit_at and pull_request_created_at must be at or before finished_at' }]);
+    if (finishedMs > this.clock.now() + FUTURE_TOLERANCE_MS)
+      return bad('finished_at is in the future', [{ path: 'finished_at', message: `${ev.finished_at} is after now` }]);
+    const late = ev.changes.findIndex(
+      (c) => Date.parse(c.first_commit_at) > finishedMs || (c.pull_request_created_at !== undefined && Date.parse(c.pull_request_created_at) > finishedMs),
+    );
+    if (late !== -1)
+      return bad('a change starts after the deployment finished', [
+        { path: `changes.${late}`, message: 'first_commit_at and pull_request_created_at must be at or before finished_at' },
+      ]);
     const environment = this.environments.get(ev.environment.toLowerCase());
     if (environment === undefined)
-      return { status: 200, body: { status: 'ignored', id: key, reason: `environment "${ev.environment}" is not a production environment (sources.delivery.environments: ${[...this.environments.values()].join(', ')})` } };
+      return {
+        status: 200,
+        body: {
+          status: 'ignored',
+          id: key,
+          reason: `environment "${ev.environment}" is not a production environment (sources.delivery.environments: ${[...this.environments.values()].join(', ')})`,
+        },
+      };
 
     const deployment: FeedDeployment = {
       key,

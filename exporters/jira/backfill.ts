@@ -75,7 +75,12 @@ export async function backfillJira(b: BackfillContext<JiraConfig>): Promise<void
   }
   const { boards, errors } = collector.history();
   const boardErrors = errors.filter((e) => !/ query /.test(` ${e.message}`));
-  if (boardErrors.length > 0) throw new SourceError(boardErrors[0]!.reason, `jira: ${boardErrors.length} board(s) could not be read: ${boardErrors.map((e) => e.message.replace(/^jira: /, '')).join('; ')}`, boardErrors[0]!.status);
+  if (boardErrors.length > 0)
+    throw new SourceError(
+      boardErrors[0]!.reason,
+      `jira: ${boardErrors.length} board(s) could not be read: ${boardErrors.map((e) => e.message.replace(/^jira: /, '')).join('; ')}`,
+      boardErrors[0]!.status,
+    );
   progress.advance(1);
 
   const histories: QueryHistory[] = [];
@@ -89,14 +94,15 @@ export async function backfillJira(b: BackfillContext<JiraConfig>): Promise<void
       try {
         got = await collector.searchWithPoints(ctx, jql, [dateField]);
       } catch (e) {
-        if (e instanceof SourceError) throw new SourceError(e.reason, `jira: query ${name} (sources.jira.queries.${name}) for ${localDate(p.start, cal.timezone)}: ${e.message}`, e.status);
+        if (e instanceof SourceError)
+          throw new SourceError(e.reason, `jira: query ${name} (sources.jira.queries.${name}) for ${localDate(p.start, cal.timezone)}: ${e.message}`, e.status);
         throw e;
       }
       h.hasPoints = got.pointsField !== undefined;
       const issues = got.issues
         .map((i) => {
           const raw = i.fields[dateField];
-      const d = typeof raw === 'string' ? Date.parse(raw) : NaN;
+          const d = typeof raw === 'string' ? Date.parse(raw) : NaN;
           // An issue without the date still matched the query: count it from the period start.
           return { atMs: Number.isNaN(d) ? p.start : d, points: got.pointsField ? pointsOf(i.fields, got.pointsField.id) : 0 };
         })
@@ -129,7 +135,9 @@ export async function backfillJira(b: BackfillContext<JiraConfig>): Promise<void
     writeDeliveryFeed(b.feedDirs[0], {
       version: 1,
       origin: 'jira',
-      incidents: Object.fromEntries(Object.entries(incidents).map(([name, items]) => [name, { completeMs, items: items.filter((i) => i.createdMs < completeMs) }])),
+      incidents: Object.fromEntries(
+        Object.entries(incidents).map(([name, items]) => [name, { completeMs, items: items.filter((i) => i.createdMs < completeMs) }]),
+      ),
     });
   }
 }

@@ -63,14 +63,18 @@ describe('sources.jira settings', () => {
   it('Cloud needs the e-mail and a token; Data Center needs a personal access token', () => {
     expect(problems(base('    url: https://x.atlassian.net\n'))).toMatch(/email.*Jira Cloud needs the account e-mail[\s\S]*api_token or api_token_file/);
     expect(problems(base('    flavor: datacenter\n    url: https://jira.example.com\n'))).toContain('personal_access_token or personal_access_token_file');
-    expect(problems(base('    flavor: datacenter\n    url: https://jira.example.com\n    personal_access_token: literal-secret\n'))).toContain('${ENV_VAR} reference');
+    expect(problems(base('    flavor: datacenter\n    url: https://jira.example.com\n    personal_access_token: literal-secret\n'))).toContain(
+      '${ENV_VAR} reference',
+    );
     expect(problems(base('    flavor: datacenter\n    url: https://acme.atlassian.net\n    personal_access_token: ${T}\n'))).toMatch(
       /okrs\.yaml:4:\d+: sources\.jira\.flavor: this URL is Jira Cloud/,
     );
   });
 
   it('publishes as JSON Schema (okr-metrics schema) with both query forms', () => {
-    const schema = z.toJSONSchema(JiraConfig, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, { additionalProperties?: { anyOf?: unknown[] } }> };
+    const schema = z.toJSONSchema(JiraConfig, { io: 'input', unrepresentable: 'any' }) as {
+      properties: Record<string, { additionalProperties?: { anyOf?: unknown[] } }>;
+    };
     expect(schema.properties.queries!.additionalProperties!.anyOf).toHaveLength(2);
   });
 });

@@ -16,7 +16,14 @@ const BoardObject = z
 type BoardObject = z.infer<typeof BoardObject>;
 
 /** A board id (`84`), a board name (`Platform`), or an object with either and its settings. */
-const Board = z.union([z.number().int().positive(), z.string().min(1).transform((name): BoardObject => ({ name })), BoardObject]);
+const Board = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .min(1)
+    .transform((name): BoardObject => ({ name })),
+  BoardObject,
+]);
 
 /** The KR engine's calendar periods, so a JQL measure and its KR agree on the period. */
 const JQL_PERIODS = ['quarter', 'month', 'year'] as const satisfies readonly CalendarPeriodKind[];
@@ -72,7 +79,8 @@ export const JiraConfig = z
       const jql = typeof q === 'string' ? q : q.jql;
       const path = ['incidents', name, ...(typeof q === 'string' ? [] : ['jql'])];
       if (/\{\{/.test(jql)) ctx.addIssue({ code: 'custom', path, message: 'incident queries take no placeholders: incidents are read since their lookback' });
-      if (/\border\s+by\b/i.test(jql)) ctx.addIssue({ code: 'custom', path, message: 'incident queries take no ORDER BY: okr-metrics adds a created >= condition to them' });
+      if (/\border\s+by\b/i.test(jql))
+        ctx.addIssue({ code: 'custom', path, message: 'incident queries take no ORDER BY: okr-metrics adds a created >= condition to them' });
     }
     for (const [name, q] of Object.entries(c.queries)) {
       const jql = typeof q === 'string' ? q : q.jql;
@@ -87,8 +95,7 @@ export const JiraConfig = z
     }
     if (c.flavor === 'cloud') {
       if (!c.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'Jira Cloud needs the account e-mail used with the API token' });
-      if (!c.api_token && !c.api_token_file)
-        ctx.addIssue({ code: 'custom', path: ['api_token'], message: 'Jira Cloud needs api_token or api_token_file' });
+      if (!c.api_token && !c.api_token_file) ctx.addIssue({ code: 'custom', path: ['api_token'], message: 'Jira Cloud needs api_token or api_token_file' });
     } else if (/\.atlassian\.net$/i.test(new URL(c.url).hostname)) {
       ctx.addIssue({
         code: 'custom',

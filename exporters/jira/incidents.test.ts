@@ -25,7 +25,12 @@ const JQL = 'project = OPS AND issuetype = Incident';
 const jiraTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
 
 function incident(key: string, createdMs: number, resolvedMs?: number): FakeIssue {
-  return { id: key.replace(/\D/g, ''), key, fields: { summary: key, created: jiraTime(createdMs), resolutiondate: resolvedMs === undefined ? null : jiraTime(resolvedMs) }, sprints: [] };
+  return {
+    id: key.replace(/\D/g, ''),
+    key,
+    fields: { summary: key, created: jiraTime(createdMs), resolutiondate: resolvedMs === undefined ? null : jiraTime(resolvedMs) },
+    sprints: [],
+  };
 }
 
 const ISSUES = [
@@ -107,13 +112,19 @@ describe('Jira incidents feed', () => {
     await c.collect(testContext());
     // One of the two queries failed (which one depends on request order): it kept NOW, the other moved on.
     const feed = readDeliveryFeed(stateDir, 'jira')!;
-    const completes = Object.values(feed.incidents!).map((s) => s.completeMs).sort();
+    const completes = Object.values(feed.incidents!)
+      .map((s) => s.completeMs)
+      .sort();
     expect(completes).toEqual([NOW, NOW + 2 * 3_600_000]);
     clock.set(NOW + 3 * 3_600_000);
     await c.collect(testContext());
     const after = readDeliveryFeed(stateDir, 'jira')!;
     expect(after.incidents!.production!.completeMs).toBe(NOW + 3 * 3_600_000);
-    expect(after.incidents!.production!.items.find((i) => i.key === 'OPS-5')).toEqual({ key: 'OPS-5', createdMs: NOW - 0.5 * DAY, resolvedMs: NOW + 3_600_000 });
+    expect(after.incidents!.production!.items.find((i) => i.key === 'OPS-5')).toEqual({
+      key: 'OPS-5',
+      createdMs: NOW - 0.5 * DAY,
+      resolvedMs: NOW + 3_600_000,
+    });
   });
 
   it('refuses placeholders and ORDER BY in incident queries', () => {

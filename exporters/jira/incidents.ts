@@ -53,7 +53,11 @@ export async function fetchIncidents(ctx: CollectContext, client: JiraClient, q:
   const out: FeedIncident[] = [];
   for (const raw of issues) {
     const r = IncidentIssue.safeParse(raw);
-    if (!r.success) throw new SourceError('invalid_output', `jira: incident query ${q.name}: an issue has an unexpected shape (${z.prettifyError(r.error).replace(/\n/g, '; ')})`);
+    if (!r.success)
+      throw new SourceError(
+        'invalid_output',
+        `jira: incident query ${q.name}: an issue has an unexpected shape (${z.prettifyError(r.error).replace(/\n/g, '; ')})`,
+      );
     const createdMs = Date.parse(r.data.fields.created);
     if (createdMs < sinceMs) continue;
     const resolved = r.data.fields.resolutiondate;
@@ -66,7 +70,13 @@ export async function fetchIncidents(ctx: CollectContext, client: JiraClient, q:
  * Run every incident query and publish the `jira` feed in `dir`: a query read now is complete up
  * to `nowMs`, one that failed keeps what the feed had. Returns the failures by query name.
  */
-export async function publishIncidents(ctx: CollectContext, client: JiraClient, cfg: JiraConfig, dir: string, nowMs: number): Promise<Array<{ query: string; error: SourceError }>> {
+export async function publishIncidents(
+  ctx: CollectContext,
+  client: JiraClient,
+  cfg: JiraConfig,
+  dir: string,
+  nowMs: number,
+): Promise<Array<{ query: string; error: SourceError }>> {
   const previous: DeliveryFeed | undefined = readDeliveryFeed(dir, 'jira');
   const sections: NonNullable<DeliveryFeed['incidents']> = {};
   const errors: Array<{ query: string; error: SourceError }> = [];
@@ -77,7 +87,14 @@ export async function publishIncidents(ctx: CollectContext, client: JiraClient, 
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         const err = e instanceof SourceError ? e : new SourceError('error', String((e as Error)?.message ?? e));
-        errors.push({ query: q.name, error: new SourceError(err.reason, `jira: incident query ${q.name} (sources.jira.incidents.${q.name}): ${err.message.replace(/^jira: /, '')}`, err.status) });
+        errors.push({
+          query: q.name,
+          error: new SourceError(
+            err.reason,
+            `jira: incident query ${q.name} (sources.jira.incidents.${q.name}): ${err.message.replace(/^jira: /, '')}`,
+            err.status,
+          ),
+        });
         const kept = previous?.incidents?.[q.name];
         if (kept) sections[q.name] = kept;
       }

@@ -21,7 +21,15 @@ async function clientFor(data: FakeJiraData): Promise<JiraClient> {
     data.flavor === 'cloud'
       ? ({ type: 'basic', username: CLOUD_EMAIL, password: new Secret(CLOUD_TOKEN) } as const)
       : ({ type: 'bearer', token: new Secret(DC_PAT) } as const);
-  const http = new HttpClient({ source: 'jira', baseUrl: fake.url, auth, maxRetries: 1, sleep: async () => {}, credentialSetting: 'sources.jira.api_token', clock: fixedClock(CLOUD_NOW.getTime()) });
+  const http = new HttpClient({
+    source: 'jira',
+    baseUrl: fake.url,
+    auth,
+    maxRetries: 1,
+    sleep: async () => {},
+    credentialSetting: 'sources.jira.api_token',
+    clock: fixedClock(CLOUD_NOW.getTime()),
+  });
   return new JiraClient(http, data.flavor);
 }
 

@@ -118,7 +118,10 @@ export class JiraClient {
     await Promise.all(
       cut.map(async (issue) => {
         if (this.flavor === 'datacenter') {
-          const full = await this.http.getJson(ctx, `/rest/api/2/issue/${encodeURIComponent(issue.key)}`, JiraIssueSchema, { fields: 'status', expand: 'changelog' });
+          const full = await this.http.getJson(ctx, `/rest/api/2/issue/${encodeURIComponent(issue.key)}`, JiraIssueSchema, {
+            fields: 'status',
+            expand: 'changelog',
+          });
           issue.changelog = full.changelog ?? issue.changelog;
           return;
         }

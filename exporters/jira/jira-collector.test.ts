@@ -169,8 +169,14 @@ describe('Jira Cloud collector on the known-answer data set', () => {
     const collector = s.collector();
     await collector.collect(testContext());
     const d = s.fake.data;
-    Object.assign(d.sprints.find((x) => x.id === 105)!, { state: 'closed', completeDate: '2026-11-30T07:00:00.000Z' });
-    Object.assign(d.sprints.find((x) => x.id === 106)!, { state: 'active' });
+    Object.assign(
+      d.sprints.find((x) => x.id === 105)!,
+      { state: 'closed', completeDate: '2026-11-30T07:00:00.000Z' },
+    );
+    Object.assign(
+      d.sprints.find((x) => x.id === 106)!,
+      { state: 'active' },
+    );
     (d.boards[0]!.velocity as Record<number, { estimated: number; completed: number }>)[105] = { estimated: 20, completed: 11 };
     const before = s.fake.requests.length;
     const snap = await collector.collect(testContext());
@@ -246,8 +252,8 @@ describe('Jira collector errors', () => {
     expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
   });
 
-  it('a rejected query reports Jira\'s error body and the setting; the rest still export', async () => {
-    const yaml = cloudConfigYaml(s.fake.url).replace("    queries:\n", "    queries:\n      broken: 'project = NOPE AND'\n");
+  it("a rejected query reports Jira's error body and the setting; the rest still export", async () => {
+    const yaml = cloudConfigYaml(s.fake.url).replace('    queries:\n', "    queries:\n      broken: 'project = NOPE AND'\n");
     const warnings: string[] = [];
     const ctx = { ...testContext(), logger: { ...silentLogger(), warn: (m: string) => void warnings.push(m) } as never };
     const snap = await s.collector(yaml).collect(ctx);
@@ -338,9 +344,15 @@ describe('Jira collector housekeeping', () => {
     const collector = s.collector();
     await collector.collect(testContext());
     const d = s.fake.data;
-    d.sprints.splice(d.sprints.findIndex((x) => x.id === 105), 1);
+    d.sprints.splice(
+      d.sprints.findIndex((x) => x.id === 105),
+      1,
+    );
     d.boards[0]!.sprintIds = d.boards[0]!.sprintIds.filter((id) => id !== 105);
-    Object.assign(d.sprints.find((x) => x.id === 106)!, { state: 'active' });
+    Object.assign(
+      d.sprints.find((x) => x.id === 106)!,
+      { state: 'active' },
+    );
     const before = s.fake.requests.length;
     const snap = await collector.collect(testContext());
     const platform = s.fake.requests.slice(before).filter((r) => r.path.includes('/board/1/') || r.query.get('rapidViewId') === '1');
@@ -385,10 +397,17 @@ describe('Jira collector housekeeping', () => {
   });
 
   it('a 403 on one board names the credential setting; the other boards still export', async () => {
-    s.fake.data.failures.push({ path: /^\/rest\/agile\/1\.0\/board\/2\//, status: 403, times: 100, body: { errorMessages: ['You do not have permission to view this board.'], errors: {} } });
+    s.fake.data.failures.push({
+      path: /^\/rest\/agile\/1\.0\/board\/2\//,
+      status: 403,
+      times: 100,
+      body: { errorMessages: ['You do not have permission to view this board.'], errors: {} },
+    });
     const w = warningsContext();
     const snap = await s.collector().collect(w.ctx());
-    expect(w.warnings.find((m) => m.includes('answered 403'))).toMatch(/check what sources\.jira\.api_token .*may access.*You do not have permission to view this board/);
+    expect(w.warnings.find((m) => m.includes('answered 403'))).toMatch(
+      /check what sources\.jira\.api_token .*may access.*You do not have permission to view this board/,
+    );
     expect(value(snap, JIRA_METRICS.closedSprintsTotal, { board: 'Platform', team: 'platform' })).toBe(5);
     expect(series(snap, JIRA_METRICS.closedSprintsTotal).some((l) => l.includes('Mobile'))).toBe(false);
   });
@@ -399,7 +418,9 @@ describe('Jira collector housekeeping', () => {
     const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
     const logged: string[] = [];
     const logger = { ...silentLogger(), warn: (_o: unknown, m: string) => void logged.push(m), info: (_o: unknown, m: string) => void logged.push(m) } as never;
-    const snap = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(w.ctx());
+    const snap = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(
+      w.ctx(),
+    );
     expect(logged.some((m) => m.includes('unreadable'))).toBe(true);
     expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
     expect(JSON.parse(readFileSync(join(s.stateDir, CACHE_FILE), 'utf8')).boards['1'].closedListed).toBe(6);
@@ -428,7 +449,11 @@ describe('Jira collector housekeeping', () => {
     expect(value(snap, JIRA_METRICS.committedPointsTotal, P)).toBeUndefined();
     expect(value(snap, JIRA_METRICS.sprintPoints, { ...P, sprint: '105', state: 'committed' })).toBeUndefined();
     expect(value(snap, JIRA_METRICS.committedPointsTotal, { board: 'Mobile', team: 'mobile' })).toBe(3); // the other board is unaffected
-    expect(w.warnings).toContainEqual(expect.stringMatching(/^jira: the Sprint Report of sprint 100 \(board 1\) lacks what its figures are computed from \(contents\.completedIssues: .*expected array/));
+    expect(w.warnings).toContainEqual(
+      expect.stringMatching(
+        /^jira: the Sprint Report of sprint 100 \(board 1\) lacks what its figures are computed from \(contents\.completedIssues: .*expected array/,
+      ),
+    );
     // Not cached: the sprint is asked for again, and counted once Jira answers with the lists.
     s.fake.data.failures.length = 0;
     snap = await collector.collect(w.ctx());
@@ -449,12 +474,28 @@ describe('Jira collector housekeeping', () => {
   it('a cache file of the wrong shape is reported with the file and the field, and rebuilt, never trusted', async () => {
     // Valid JSON for this site, but figures that are not numbers: read by cast, they would be summed as strings.
     const url = s.fake.url;
-    const bad = { version: 1, url, boards: { '1': { closedListed: 6, anchorId: 104, closed: { '100': { id: 100, name: 'PLAT Sprint 0', state: 'closed', committed: '999', completed: 7, source: 'velocity' } } } } };
+    const bad = {
+      version: 1,
+      url,
+      boards: {
+        '1': {
+          closedListed: 6,
+          anchorId: 104,
+          closed: { '100': { id: 100, name: 'PLAT Sprint 0', state: 'closed', committed: '999', completed: 7, source: 'velocity' } },
+        },
+      },
+    };
     writeFileSync(join(s.stateDir, CACHE_FILE), JSON.stringify(bad));
     const loaded = parseConfig(cloudConfigYaml(url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
     const logged: Array<{ fields: Record<string, unknown>; msg: string }> = [];
-    const logger = { ...silentLogger(), warn: (o: Record<string, unknown>, m: string) => void logged.push({ fields: o, msg: m }), info: () => undefined } as never;
-    const snap = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(testContext());
+    const logger = {
+      ...silentLogger(),
+      warn: (o: Record<string, unknown>, m: string) => void logged.push({ fields: o, msg: m }),
+      info: () => undefined,
+    } as never;
+    const snap = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(
+      testContext(),
+    );
     expect(logged).toEqual([
       {
         msg: 'jira sprint cache is not valid; starting afresh (closed sprints will be fetched again)',
@@ -584,7 +625,10 @@ describe('Jira collector under the source runner', () => {
       const loaded = parseConfig(cloudConfigYaml(proxy.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
       const clock = fixedClock(CLOUD_NOW.getTime());
       const logged: Array<Record<string, unknown>> = [];
-      const logger = { ...silentLogger(), warn: (o: Record<string, unknown>, m?: string) => void logged.push(typeof o === 'string' ? { msg: o } : { ...o, msg: m }) } as never;
+      const logger = {
+        ...silentLogger(),
+        warn: (o: Record<string, unknown>, m?: string) => void logged.push(typeof o === 'string' ? { msg: o } : { ...o, msg: m }),
+      } as never;
       const collector = jiraPlugin.create(sourceDeps(loaded, jiraPlugin, { logger, stateDir: s.stateDir, clock }));
       const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 60, logger, clock });
       await runner.runOnce();
@@ -602,7 +646,9 @@ describe('Jira collector under the source runner', () => {
       expect(value(runner.lastGood(), JIRA_METRICS.committedPointsTotal, { board: 'Platform', team: 'platform' })).toBe(201);
       // Each failing item is logged once with the field that was missing; the body itself never is.
       const queryWarning = logged.find((l) => String(l.msg).includes('/rest/api/3/search/jql'));
-      expect(queryWarning?.msg).toBe('jira: GET /rest/api/3/search/jql answered 200 with an unexpected body: issues: Invalid input: expected array, received undefined');
+      expect(queryWarning?.msg).toBe(
+        'jira: GET /rest/api/3/search/jql answered 200 with an unexpected body: issues: Invalid input: expected array, received undefined',
+      );
       expect(logged.at(-1)).toMatchObject({ reason: 'invalid_output', msg: 'source collection failed; serving last good values' });
       expect(JSON.stringify(logged)).not.toContain('world');
       await runner.stop();
@@ -620,7 +666,8 @@ describe('Jira collector under the source runner', () => {
       const loaded = parseConfig(cloudConfigYaml(s.fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
       const clock = fixedClock(CLOUD_NOW.getTime());
       // Each retry wait lasts until the collection is aborted: the timeout lands in one.
-      const waitForever = (_ms: number, signal: AbortSignal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+      const waitForever = (_ms: number, signal: AbortSignal) =>
+        new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
       const collector = new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir: s.stateDir, clock }), { sleep: waitForever });
       const runner = new SourceRunner(collector, { intervalSeconds: 900, timeoutSeconds: 3, logger: silentLogger(), clock });
       await runner.runOnce();

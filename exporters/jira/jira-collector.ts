@@ -41,8 +41,7 @@ export interface JiraCollectorOptions {
 /** The team whose teams.<team>.jira_boards names the board by id or by name; '' if none. */
 function teamOf(teams: Teams, ref: { id?: number; name?: string }): string {
   for (const [team, t] of Object.entries(teams)) {
-    if (t.jira_boards.some((b) => (ref.name !== undefined && String(b) === ref.name) || (ref.id !== undefined && String(b) === String(ref.id))))
-      return team;
+    if (t.jira_boards.some((b) => (ref.name !== undefined && String(b) === ref.name) || (ref.id !== undefined && String(b) === String(ref.id)))) return team;
   }
   return '';
 }
@@ -96,10 +95,7 @@ export class JiraCollector implements Collector {
   /** Decides the current period of the JQL queries and which sprints count as closed. */
   private readonly clock: Clock;
 
-  constructor(
-    deps: SourceDeps<JiraConfig>,
-    opts: JiraCollectorOptions = {},
-  ) {
+  constructor(deps: SourceDeps<JiraConfig>, opts: JiraCollectorOptions = {}) {
     const { logger, stateDir } = deps;
     this.teams = deps.teams;
     this.calendar = deps.calendar;
@@ -194,7 +190,11 @@ export class JiraCollector implements Collector {
       if (board === 'no-sprints' || toSync.some((b) => b.board.id === board.id)) continue;
       const clash = byName.get(board.name);
       if (clash !== undefined) {
-        this.warnOnce(ctx, `board ${specKey(spec)}`, `jira: boards ${clash} and ${board.id} are both labelled "${board.name}"; only ${clash} is exported (give the other a distinct name in sources.jira.boards)`);
+        this.warnOnce(
+          ctx,
+          `board ${specKey(spec)}`,
+          `jira: boards ${clash} and ${board.id} are both labelled "${board.name}"; only ${clash} is exported (give the other a distinct name in sources.jira.boards)`,
+        );
         continue;
       }
       byName.set(board.name, board.id);
@@ -214,14 +214,22 @@ export class JiraCollector implements Collector {
               syncBoard(ctx, this.client, this.cache, board, {
                 now: this.clock.now(),
                 onFallback: (what, e) =>
-                  this.warnOnce(ctx, `${key} ${what}`, `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`),
+                  this.warnOnce(
+                    ctx,
+                    `${key} ${what}`,
+                    `jira: ${what} data unavailable for board "${board.name}" (${e.message}); computing figures from sprint issues`,
+                  ),
                 fieldName: async (c, id) => (await this.fields(c)).find((f) => f.id === id)?.name,
               }),
             (e) => {
               if (!(e instanceof SourceError && e.status === 400 && /does not support sprints/i.test(e.message))) return false;
               // Kanban, or a team-managed board with sprints switched off: skip it for good.
               this.resolved.set(spec, 'no-sprints');
-              this.warnOnce(ctx, key, `jira: board ${specKey(spec)} does not support sprints (kanban, or sprints switched off); skipped (remove it from sources.jira.boards)`);
+              this.warnOnce(
+                ctx,
+                key,
+                `jira: board ${specKey(spec)} does not support sprints (kanban, or sprints switched off); skipped (remove it from sources.jira.boards)`,
+              );
               return true;
             },
           ),
@@ -239,7 +247,9 @@ export class JiraCollector implements Collector {
       // One at a time, the longest not refreshed first: the budget then runs out between
       // boards, and what it did not reach this time goes first next time.
       const since = (j: { key: string }) => this.okAt.get(j.key) ?? Number.NEGATIVE_INFINITY;
-      const order = [...boardJobs.map((j, i) => ({ j, i, board: true })), ...queryJobs.map((j, i) => ({ j, i, board: false }))].sort((a, b) => since(a.j) - since(b.j));
+      const order = [...boardJobs.map((j, i) => ({ j, i, board: true })), ...queryJobs.map((j, i) => ({ j, i, board: false }))].sort(
+        (a, b) => since(a.j) - since(b.j),
+      );
       synced = new Array<BoardFigures | undefined>(boardJobs.length);
       queries = new Array<QueryResult | undefined>(queryJobs.length);
       for (const { j, i, board } of order) {
@@ -354,7 +364,11 @@ export class JiraCollector implements Collector {
     const name = spec.name ?? conf.name;
     // Team-managed boards ("simple") may or may not have sprints: the sprint list tells.
     if (conf.type === 'kanban') {
-      this.warnOnce(ctx, `board ${specKey(spec)}`, `jira: board "${name}" (id ${id}) is a kanban board and does not support sprints; skipped (remove it from sources.jira.boards)`);
+      this.warnOnce(
+        ctx,
+        `board ${specKey(spec)}`,
+        `jira: board "${name}" (id ${id}) is a kanban board and does not support sprints; skipped (remove it from sources.jira.boards)`,
+      );
       this.resolved.set(spec, 'no-sprints');
       return 'no-sprints';
     }
@@ -397,7 +411,12 @@ export class JiraCollector implements Collector {
     this.queryField ??= this.fields(ctx)
       .then((fields) => {
         const f = discoverPointsField(fields);
-        if (!f) this.warnOnce(ctx, 'query field', 'jira: no story-points field found in /field; jira_query_story_points is not exported (set sources.jira.story_points_field)');
+        if (!f)
+          this.warnOnce(
+            ctx,
+            'query field',
+            'jira: no story-points field found in /field; jira_query_story_points is not exported (set sources.jira.story_points_field)',
+          );
         return f;
       })
       .catch((e: unknown) => {

@@ -64,7 +64,7 @@ describe('Jira answers recorded by go-jira', () => {
     expect(BoardConfigurationSchema.parse(recorded('board-configuration.json')).estimation).toBeUndefined();
   });
 
-  it('the fake answers the same endpoints in the recordings\' shape', async () => {
+  it("the fake answers the same endpoints in the recordings' shape", async () => {
     fake = await startFakeJira(cloudDataset());
     const auth = `Basic ${Buffer.from(`${CLOUD_EMAIL}:${CLOUD_TOKEN}`).toString('base64')}`;
     const get = async (path: string) => {

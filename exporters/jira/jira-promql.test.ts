@@ -35,7 +35,9 @@ beforeAll(async () => {
   fake = await startFakeJira(cloudDataset());
   dir = mkdtempSync(join(tmpdir(), 'okr-jira-promql-'));
   const loaded = parseConfig(cloudConfigYaml(fake.url), 'okrs.yaml', { env: { JIRA_API_TOKEN: CLOUD_TOKEN } });
-  snapshot = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir: dir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(testContext());
+  snapshot = await new JiraCollector(sourceDeps(loaded, jiraPlugin, { logger: silentLogger(), stateDir: dir, clock: fixedClock(CLOUD_NOW.getTime()) })).collect(
+    testContext(),
+  );
 });
 afterAll(async () => {
   await fake.close();
@@ -46,7 +48,9 @@ function inputSeries(names: string[]): string {
   const lines: string[] = [];
   for (const fam of snapshot.filter((f) => names.includes(f.name)))
     for (const s of fam.samples) {
-      const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',');
+      const labels = Object.entries(s.labels)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(',');
       lines.push(`      - series: '${fam.name}{${labels}}'\n        values: '${s.value}x10'`);
     }
   return lines.join('\n');

@@ -57,7 +57,8 @@ function runner(c: JiraCollector, logger: Logger = silentLogger()): SourceRunner
   return new SourceRunner(c, { intervalSeconds: 900, timeoutSeconds: 60, logger, clock });
 }
 
-const completed = (snap: Snapshot, board: string) => snap.find((f) => f.name === JIRA_METRICS.completedPointsTotal)?.samples.find((s) => s.labels.board === board)?.value;
+const completed = (snap: Snapshot, board: string) =>
+  snap.find((f) => f.name === JIRA_METRICS.completedPointsTotal)?.samples.find((s) => s.labels.board === board)?.value;
 
 function capturing(): { logger: Logger; lines: Array<{ level: number; msg: string; held_back?: number }> } {
   const lines: Array<{ level: number; msg: string; held_back?: number }> = [];
@@ -102,10 +103,18 @@ describe('Jira Cloud rate limits', () => {
     expect(fake.requests).toHaveLength(1);
     expect(r.getHealth()).toMatchObject({ up: false, lastError: { reason: 'rate_limited' } });
     expect(r.lastGood()).toEqual(good);
-    const byStatus = Object.fromEntries(r.healthFamilies().find((f) => f.name === 'okr_source_requests_total')!.samples.map((s) => [s.labels.status, s.value]));
+    const byStatus = Object.fromEntries(
+      r
+        .healthFamilies()
+        .find((f) => f.name === 'okr_source_requests_total')!
+        .samples.map((s) => [s.labels.status, s.value]),
+    );
     expect(byStatus['429']).toBe(1);
     expect(byStatus.rate_limited).toBeGreaterThan(0);
-    const errors = r.healthFamilies().find((f) => f.name === 'okr_source_errors_total')!.samples.find((s) => s.labels.reason === 'rate_limited')!;
+    const errors = r
+      .healthFamilies()
+      .find((f) => f.name === 'okr_source_errors_total')!
+      .samples.find((s) => s.labels.reason === 'rate_limited')!;
     expect(errors.value).toBe(1);
 
     clock.advance(10 * MIN);

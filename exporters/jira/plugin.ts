@@ -17,9 +17,16 @@ export const jiraPlugin = {
   simulator: jiraSimulator,
   references: {
     board: {
-      names: (s) => s.boards.map((b) =>
-        typeof b === 'number' ? { name: String(b) } : { name: b.name ?? String(b.id), ...(b.team ? { team: b.team } : {}), ...(b.name !== undefined && b.id !== undefined ? { aliases: [String(b.id)] } : {}) },
-      ),
+      names: (s) =>
+        s.boards.map((b) =>
+          typeof b === 'number'
+            ? { name: String(b) }
+            : {
+                name: b.name ?? String(b.id),
+                ...(b.team ? { team: b.team } : {}),
+                ...(b.name !== undefined && b.id !== undefined ? { aliases: [String(b.id)] } : {}),
+              },
+        ),
       unknown: (name) => `board "${name}" is not in sources.jira.boards`,
       // Boards named only under teams.<team>.jira_boards are collected too.
       teamsCollected: true,

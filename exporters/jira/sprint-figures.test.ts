@@ -54,7 +54,9 @@ describe('sprint figures', () => {
   });
 
   it('parses sprint dates in Z and local-offset forms; completeTime only when closed', () => {
-    expect(sprintDates({ id: 1, name: 'a', state: 'closed', startDate: '2026-10-05T09:00:00.000+0100', completeDate: '2026-10-19T10:00:00.000+10:00' })).toEqual({
+    expect(
+      sprintDates({ id: 1, name: 'a', state: 'closed', startDate: '2026-10-05T09:00:00.000+0100', completeDate: '2026-10-19T10:00:00.000+10:00' }),
+    ).toEqual({
       id: 1,
       name: 'a',
       state: 'closed',
@@ -62,7 +64,9 @@ describe('sprint figures', () => {
       endTime: undefined,
       completeTime: t('2026-10-19T00:00:00Z'),
     });
-    expect(sprintDates({ id: 2, name: 'b', state: 'active', startDate: '2026-10-05T09:00:00.000Z', completeDate: '2026-10-06T09:00:00.000Z' }).completeTime).toBeUndefined();
+    expect(
+      sprintDates({ id: 2, name: 'b', state: 'active', startDate: '2026-10-05T09:00:00.000Z', completeDate: '2026-10-06T09:00:00.000Z' }).completeTime,
+    ).toBeUndefined();
   });
 });
 

@@ -61,7 +61,11 @@ export function velocityFigures(chart: VelocityChart, sprintId: number): { commi
 export function sprintReportFigures(report: SprintReport): { committed: number; completed: number } {
   // The schema (jira-api.ts) guarantees the four lists: a report without them never gets here.
   const c = report.contents;
-  const added = new Set(Object.entries(c.issueKeysAddedDuringSprint).filter(([, v]) => v).map(([k]) => k));
+  const added = new Set(
+    Object.entries(c.issueKeysAddedDuringSprint)
+      .filter(([, v]) => v)
+      .map(([k]) => k),
+  );
   const atStart = [...c.completedIssues, ...c.issuesNotCompletedInCurrentSprint, ...c.puntedIssues, ...c.issuesCompletedInAnotherSprint];
   // An unestimated issue's value is absent (`{}`): it commits 0 points.
   const num = (v: { value?: number | null } | undefined) => (typeof v?.value === 'number' && Number.isFinite(v.value) ? v.value : 0);
@@ -145,9 +149,7 @@ function isDone(issue: JiraIssue): boolean {
 function carriedOver(issue: JiraIssue, sprint: SprintDates): boolean {
   const current = issue.fields.sprint;
   if (current && current.id !== sprint.id) return true;
-  const closedAfter = (issue.fields.closedSprints ?? []).some(
-    (s) => s.id !== sprint.id && (seconds(s.completeDate) ?? 0) > (sprint.completeTime ?? Infinity),
-  );
+  const closedAfter = (issue.fields.closedSprints ?? []).some((s) => s.id !== sprint.id && (seconds(s.completeDate) ?? 0) > (sprint.completeTime ?? Infinity));
   return closedAfter;
 }
 

@@ -8,15 +8,7 @@ import { SourceError, type CollectContext } from '../../src/core/source.js';
 import type { JiraIssue, JiraSprint, SprintReport, VelocityChart } from './jira-api.js';
 import type { JiraClient } from './jira-client.js';
 import type { CachedBoard, SprintCache } from './sprint-cache.js';
-import {
-  byCompletion,
-  figuresFromIssues,
-  sprintDates,
-  sprintReportFigures,
-  velocityFigures,
-  type SprintDates,
-  type SprintFigures,
-} from './sprint-figures.js';
+import { byCompletion, figuresFromIssues, sprintDates, sprintReportFigures, velocityFigures, type SprintDates, type SprintFigures } from './sprint-figures.js';
 import type { PointsField } from './story-points-field.js';
 
 export interface ResolvedBoard {
@@ -60,13 +52,7 @@ export interface SyncOptions {
 const UNAVAILABLE = new Set([400, 403, 404, 410]);
 const isUnavailable = (e: unknown): e is SourceError => e instanceof SourceError && e.status !== undefined && UNAVAILABLE.has(e.status);
 
-export async function syncBoard(
-  ctx: CollectContext,
-  client: JiraClient,
-  cache: SprintCache,
-  board: ResolvedBoard,
-  opts: SyncOptions,
-): Promise<BoardFigures> {
+export async function syncBoard(ctx: CollectContext, client: JiraClient, cache: SprintCache, board: ResolvedBoard, opts: SyncOptions): Promise<BoardFigures> {
   const cached = cache.board(board.id);
   const reports = new Map<number, SprintReport>();
 

@@ -35,7 +35,8 @@ export async function backfillSonarqube(b: BackfillContext<SonarqubeConfig>, cli
     try {
       const branches = await client.branches(ctx, target.key);
       const measured = target.branch !== undefined ? branches.find((b) => b.name === target.branch) : branches.find((b) => b.isMain);
-      if (target.branch !== undefined && !measured) throw new SourceError('not_found', `has no branch "${target.branch}" (check sources.sonarqube.projects)`, 404);
+      if (target.branch !== undefined && !measured)
+        throw new SourceError('not_found', `has no branch "${target.branch}" (check sources.sonarqube.projects)`, 404);
       // No lower bound: the value at the backfill's start is the last analysis before it.
       const points = await measureHistory(client, ctx, { project: target.key, metrics: SONAR_METRIC_KEYS, to, branch: target.branch });
       const gates = await gateHistory(client, ctx, target, to);
@@ -50,7 +51,11 @@ export async function backfillSonarqube(b: BackfillContext<SonarqubeConfig>, cli
 
   tl.holdFromChanges(
     histories.flatMap((h) => h.analyses.map((a) => a * 1000)),
-    (t) => buildSnapshot(histories.flatMap((h) => resultAt(h, t / 1000) ?? []), 0),
+    (t) =>
+      buildSnapshot(
+        histories.flatMap((h) => resultAt(h, t / 1000) ?? []),
+        0,
+      ),
   );
 }
 
@@ -67,7 +72,12 @@ function resultAt(h: ProjectHistory, time: number): ProjectResult | undefined {
 }
 
 /** The quality gate at each analysis: `alert_status` history (level values OK/WARN/ERROR, which measureHistory skips as non-numeric). */
-async function gateHistory(client: SonarqubeClient, ctx: CollectContext, target: ProjectTarget, to: Date): Promise<Array<{ time: number; gate: QualityGateStatus }>> {
+async function gateHistory(
+  client: SonarqubeClient,
+  ctx: CollectContext,
+  target: ProjectTarget,
+  to: Date,
+): Promise<Array<{ time: number; gate: QualityGateStatus }>> {
   const entries = await historyEntries(client, ctx, { project: target.key, metrics: ['alert_status'], to, branch: target.branch });
   const out: Array<{ time: number; gate: QualityGateStatus }> = [];
   for (const e of entries) if (e.value === 'OK' || e.value === 'WARN' || e.value === 'ERROR') out.push({ time: e.time, gate: e.value });

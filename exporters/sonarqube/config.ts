@@ -8,7 +8,7 @@ const Project = z.union([
   z.string().min(1),
   z.strictObject({
     key: z.string().min(1),
-    branch: z.string().min(1).optional().meta({ description: 'Branch to measure; default: the project\'s main branch.' }),
+    branch: z.string().min(1).optional().meta({ description: "Branch to measure; default: the project's main branch." }),
     team: z.string().optional().meta({ description: 'Team label; overrides teams.<team>.sonar_projects.' }),
   }),
 ]);

@@ -82,7 +82,7 @@ describe('measureHistory', () => {
     expect(ctx.counts.get('200')).toBe(3);
   });
 
-  it('gives the coverage at a quarter\'s start (the last analysis with a value before it)', async () => {
+  it("gives the coverage at a quarter's start (the last analysis with a value before it)", async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: [historyProject()] });
     const points = await measureHistory(client(fake.url), testContext(), { project: 'billing-api', metrics: ['coverage'] });
     expect(points).toHaveLength(5);
@@ -113,7 +113,7 @@ describe('measureHistory', () => {
     expect(fake.calls('/api/measures/search_history')).toHaveLength(1);
   });
 
-  it('fails with the server\'s message on an unknown metric (400)', async () => {
+  it("fails with the server's message on an unknown metric (400)", async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: [historyProject()] });
     const err = (await measureHistory(client(fake.url), testContext(), { project: 'billing-api', metrics: ['coverage', 'no_such_metric'] }).catch(
       (e: unknown) => e,
@@ -125,16 +125,23 @@ describe('measureHistory', () => {
 
   it('refuses page sizes above 1000 before sending anything', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: [historyProject()] });
-    await expect(measureHistory(client(fake.url), testContext(), { project: 'billing-api', metrics: ['coverage'], pageSize: 1001 })).rejects.toThrow(RangeError);
+    await expect(measureHistory(client(fake.url), testContext(), { project: 'billing-api', metrics: ['coverage'], pageSize: 1001 })).rejects.toThrow(
+      RangeError,
+    );
     expect(fake.requests).toHaveLength(0);
   });
 });
 
 describe('exportedPoint', () => {
-  it('converts to the exported metric\'s base units', () => {
+  it("converts to the exported metric's base units", () => {
     expect(exportedPoint({ metric: 'coverage', time: 100, value: 80.5 })).toEqual({ name: 'sonarqube_coverage_ratio', labels: {}, time: 100, value: 0.805 });
     expect(exportedPoint({ metric: 'bugs', time: 100, value: 4 })).toEqual({ name: 'sonarqube_issues', labels: { type: 'bug' }, time: 100, value: 4 });
-    expect(exportedPoint({ metric: 'sqale_index', time: 100, value: 1380 })).toEqual({ name: 'sonarqube_technical_debt_seconds', labels: {}, time: 100, value: 82800 });
+    expect(exportedPoint({ metric: 'sqale_index', time: 100, value: 1380 })).toEqual({
+      name: 'sonarqube_technical_debt_seconds',
+      labels: {},
+      time: 100,
+      value: 82800,
+    });
     expect(exportedPoint({ metric: 'line_coverage', time: 100, value: 50 })).toBeUndefined();
   });
 });

@@ -35,7 +35,11 @@ const MAX_PAGES = 10_000;
  * Every dated history entry of `metrics` across all pages, its value as text (level metrics
  * such as `alert_status` are OK/WARN/ERROR), in the server's order.
  */
-export async function historyEntries(client: SonarqubeClient, ctx: CollectContext, q: HistoryQuery): Promise<Array<{ metric: string; time: number; value?: string }>> {
+export async function historyEntries(
+  client: SonarqubeClient,
+  ctx: CollectContext,
+  q: HistoryQuery,
+): Promise<Array<{ metric: string; time: number; value?: string }>> {
   const pageSize = q.pageSize ?? MAX_HISTORY_PAGE_SIZE;
   const out: Array<{ metric: string; time: number; value?: string }> = [];
   for (let page = 1; page <= MAX_PAGES; page++) {

@@ -20,7 +20,7 @@ const same = (v: number) => v;
 
 const HELP = {
   coverage: 'Overall test coverage (line and condition) of the project branch, 0..1. Refreshed on a schedule.',
-  newCoverage: 'Test coverage of new code (the branch\'s new-code period), 0..1. Refreshed on a schedule.',
+  newCoverage: "Test coverage of new code (the branch's new-code period), 0..1. Refreshed on a schedule.",
   duplicated: 'Share of duplicated lines, 0..1. Refreshed on a schedule.',
   issues: 'Open issues by type (bug, vulnerability, code_smell, security_hotspot). Refreshed on a schedule.',
   ncloc: 'Lines of code (ncloc: non-comment, non-blank). Refreshed on a schedule.',

@@ -13,13 +13,15 @@ export const sonarqubePlugin = {
   // Analyses land a few times a day; measures change only then.
   defaults: { interval: SONARQUBE_DEFAULT_INTERVAL, timeout: '5m' },
   metrics: SONARQUBE_METRICS,
-  create: (deps) => new SonarqubeCollector({ client: createSonarqubeClient(deps), ...projectsFromConfig(deps.settings, deps.teams), ...refreshPlan(deps.settings) }),
+  create: (deps) =>
+    new SonarqubeCollector({ client: createSonarqubeClient(deps), ...projectsFromConfig(deps.settings, deps.teams), ...refreshPlan(deps.settings) }),
   backfill: (ctx) => backfillSonarqube(ctx),
   simulator: sonarqubeSimulator,
   references: {
     project: {
       // `all`: discovered at run time; teams.<team>.sonar_projects still name some.
-      names: (s) => s.projects === 'all' ? 'any' : s.projects.map((p) => (typeof p === 'string' ? { name: p } : { name: p.key, ...(p.team ? { team: p.team } : {}) })),
+      names: (s) =>
+        s.projects === 'all' ? 'any' : s.projects.map((p) => (typeof p === 'string' ? { name: p } : { name: p.key, ...(p.team ? { team: p.team } : {}) })),
       unknown: (name) => `SonarQube project "${name}" is not in sources.sonarqube.projects`,
     },
   },

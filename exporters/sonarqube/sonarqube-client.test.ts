@@ -31,7 +31,15 @@ describe('measureValue', () => {
   it('reads value, then period.value, then periods[index 1].value', () => {
     expect(measureValue({ metric: 'coverage', value: '87.5' })).toBe(87.5);
     expect(measureValue({ metric: 'new_coverage', period: { index: 1, value: '72.3' } })).toBe(72.3);
-    expect(measureValue({ metric: 'new_coverage', periods: [{ index: 2, value: '1.0' }, { index: 1, value: '64.0' }] })).toBe(64);
+    expect(
+      measureValue({
+        metric: 'new_coverage',
+        periods: [
+          { index: 2, value: '1.0' },
+          { index: 1, value: '64.0' },
+        ],
+      }),
+    ).toBe(64);
     expect(measureValue({ metric: 'new_coverage', periods: [{ index: 1, value: '64.0' }], period: { index: 1, value: '64.0' } })).toBe(64);
     expect(measureValue({ metric: 'ncloc', value: '0' })).toBe(0);
   });
@@ -77,7 +85,7 @@ describe('SonarqubeClient.listProjects', () => {
     expect(ctx.counts.get('200')).toBe(3);
   });
 
-  it('stops at the search\'s 10,000-result window with a warning instead of failing', async () => {
+  it("stops at the search's 10,000-result window with a warning instead of failing", async () => {
     const projects: FakeProject[] = Array.from({ length: 10_001 }, (_, i) => ({ key: `p${String(i).padStart(5, '0')}`, branches: [] }));
     fake = await startFakeSonarqube({ token: TOKEN, projects });
     const warns: unknown[] = [];
@@ -134,7 +142,11 @@ describe('SonarqubeClient auth and errors', () => {
   });
 
   it('waits out a 429 with Retry-After, then succeeds; both requests are counted', async () => {
-    fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects(), rateLimit: { path: '/api/qualitygates/project_status', times: 1, retryAfter: '3' } });
+    fake = await startFakeSonarqube({
+      token: TOKEN,
+      projects: fixtureProjects(),
+      rateLimit: { path: '/api/qualitygates/project_status', times: 1, retryAfter: '3' },
+    });
     const ctx = testContext();
     expect(await client(fake.url).qualityGate(ctx, 'web-app', 'develop')).toBe('ERROR');
     expect(sleeps).toEqual([3000]);

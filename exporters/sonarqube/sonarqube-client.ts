@@ -128,7 +128,10 @@ export class SonarqubeClient {
     const seen = new Set<string>();
     for (let p = 1; ; p++) {
       if ((p - 1) * LIST_PAGE_SIZE >= SEARCH_RESULT_WINDOW) {
-        ctx.logger.warn({ listed: out.length }, `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`);
+        ctx.logger.warn(
+          { listed: out.length },
+          `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`,
+        );
         break;
       }
       const page = await this.http.getJson(ctx, 'api/components/search', ComponentSearchSchema, {
@@ -158,7 +161,10 @@ export class SonarqubeClient {
     const seen = new Set<string>();
     for (let p = 1; ; p++) {
       if ((p - 1) * LIST_PAGE_SIZE >= SEARCH_RESULT_WINDOW) {
-        ctx.logger.warn({ listed: out.length }, `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`);
+        ctx.logger.warn(
+          { listed: out.length },
+          `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`,
+        );
         break;
       }
       const page = await this.http.getJson(ctx, 'api/components/search_projects', SearchProjectsSchema, {
@@ -267,5 +273,10 @@ function gateStatus(s: string): QualityGateStatus {
 function unknownMetricKeys(e: unknown): string[] {
   if (!(e instanceof SourceError) || e.status !== 404) return [];
   const m = /metric keys are not found: ([^);]+)/.exec(e.message);
-  return m ? m[1]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  return m
+    ? m[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }

@@ -109,7 +109,12 @@ describe('sonarqube collector', () => {
     // Two calls per project: branches (with the gate) and measures; the forbidden one stops at the first (403).
     expect(Object.fromEntries(ctx.counts)).toEqual({ '200': 6, '403': 1 });
     expect(fake.calls('/api/qualitygates/project_status')).toHaveLength(0);
-    expect(fake.calls('/api/measures/component').find((r) => r.query.get('component') === 'web-app')!.query.get('branch')).toBe('develop');
+    expect(
+      fake
+        .calls('/api/measures/component')
+        .find((r) => r.query.get('component') === 'web-app')!
+        .query.get('branch'),
+    ).toBe('develop');
     expect(fake.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
 
     const text = await renderSnapshot(snapshot);
@@ -134,7 +139,9 @@ describe('sonarqube collector', () => {
     ]);
     expect(valueOf(snapshot, SONARQUBE_METRICS.projectsSkipped, {})).toBe(0);
     // Listed by the Projects page's search (500 a request, with each project's last analysis), projects only.
-    expect(fake.calls('/api/components/search_projects').map((r) => [r.query.get('filter'), r.query.get('f'), r.query.get('ps')])).toEqual([['qualifier = TRK', 'analysisDate', '500']]);
+    expect(fake.calls('/api/components/search_projects').map((r) => [r.query.get('filter'), r.query.get('f'), r.query.get('ps')])).toEqual([
+      ['qualifier = TRK', 'analysisDate', '500'],
+    ]);
     expect(fake.calls('/api/components/search')).toHaveLength(0);
   });
 
@@ -153,7 +160,7 @@ describe('sonarqube collector', () => {
     ]);
   });
 
-  it('on Cloud, lists the organization\'s projects only, with a Bearer token', async () => {
+  it("on Cloud, lists the organization's projects only, with a Bearer token", async () => {
     fake = await startFakeSonarqube({ flavor: 'cloud', token: TOKEN, projects: fixtureProjects() });
     const collector = collectorFor(`    flavor: cloud\n    url: ${fake.url}\n    organization: acme\n    token: \${SONAR_TOKEN}\n`);
     const snapshot = await collector.collect(testContext());
@@ -190,7 +197,7 @@ describe('sonarqube collector', () => {
     expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(['sonarqube: project collected again']);
   });
 
-  it('keeps a project\'s last values through a passing failure (5xx), drops them after a lasting one (403)', async () => {
+  it("keeps a project's last values through a passing failure (5xx), drops them after a lasting one (403)", async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     const sleeps: number[] = [];
     const client = new SonarqubeClient({
@@ -253,7 +260,9 @@ describe('sonarqube collector', () => {
 
   it('exports a main branch listed both implicitly and by name once', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
-    const collector = collectorFor(`    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [web-app, { key: web-app, branch: main }, { key: web-app, branch: develop }]\n`);
+    const collector = collectorFor(
+      `    url: ${fake.url}\n    token: \${SONAR_TOKEN}\n    projects: [web-app, { key: web-app, branch: main }, { key: web-app, branch: develop }]\n`,
+    );
     const snapshot = await collector.collect(testContext());
     expect(snapshotProblem(snapshot)).toBeUndefined();
     expect(snapshot.find((f) => f.name === SONARQUBE_METRICS.coverage)!.samples).toEqual([
@@ -373,14 +382,18 @@ describe('sonarqube answers of an unexpected shape', () => {
   it('one project answering an unexpected shape keeps its last values; the others are fresh and the source stays up', async () => {
     fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     proxy = await startAnswerProxy(fake.url);
-    const collector = collectorFor(`    url: ${proxy.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, { key: web-app, branch: develop }]\n`, TEAMS);
+    const collector = collectorFor(
+      `    url: ${proxy.url}\n    token: \${SONAR_TOKEN}\n    projects: [billing-api, { key: web-app, branch: develop }]\n`,
+      TEAMS,
+    );
     const { logger, lines } = capturingLogger();
     const first = await collector.collect({ ...testContext(), logger });
     const web = { project: 'web-app', branch: 'develop' };
     expect(valueOf(first, SONARQUBE_METRICS.coverage, web)).toBe(0.6425);
 
     // A measures answer without `component.measures` for web-app: not "no coverage", but unknown.
-    proxy.hijack = (req) => (req.path === '/api/measures/component' && req.query.get('component') === 'web-app' ? { component: { key: 'web-app' } } : undefined);
+    proxy.hijack = (req) =>
+      req.path === '/api/measures/component' && req.query.get('component') === 'web-app' ? { component: { key: 'web-app' } } : undefined;
     analyse(fake, 'billing-api', { coverage: '88.0' });
     analyse(fake, 'web-app', {}, 'develop');
     const second = await collector.collect({ ...testContext(), logger });
@@ -402,7 +415,9 @@ describe('sonarqube settings', () => {
   const base = (extra: string) => `version: okr/v1\nsources:\n  sonarqube:\n    url: https://sonarcloud.io\n${extra}`;
 
   it('requires the organization on Cloud and a token', () => {
-    expect(() => parseConfig(base('    flavor: cloud\n    token: ${T}\n'), 'okrs.yaml', { env: { T: 'x' } })).toThrow('SonarQube Cloud needs the organization key');
+    expect(() => parseConfig(base('    flavor: cloud\n    token: ${T}\n'), 'okrs.yaml', { env: { T: 'x' } })).toThrow(
+      'SonarQube Cloud needs the organization key',
+    );
     expect(() => parseConfig(base('    organization: acme\n'), 'okrs.yaml', { env: {} })).toThrow('SonarQube needs token or token_file');
   });
 

@@ -66,7 +66,10 @@ export interface SonarqubeCollectorOptions {
 
 /** `full_refresh` and the interval from the settings, for the collector. */
 export function refreshPlan(settings: SonarqubeConfig): Pick<SonarqubeCollectorOptions, 'fullRefreshMs' | 'intervalMs'> {
-  return { fullRefreshMs: durationSeconds(settings.full_refresh) * 1000, intervalMs: durationSeconds(settings.refresh_interval ?? SONARQUBE_DEFAULT_INTERVAL) * 1000 };
+  return {
+    fullRefreshMs: durationSeconds(settings.full_refresh) * 1000,
+    intervalMs: durationSeconds(settings.refresh_interval ?? SONARQUBE_DEFAULT_INTERVAL) * 1000,
+  };
 }
 
 const HOUR_MS = 3_600_000;
@@ -145,7 +148,8 @@ export class SonarqubeCollector implements Collector {
     if (refused) throw refused;
     if (fresh === 0 && errors.length > 0) {
       const first = errors[0];
-      if (first instanceof SourceError) throw new SourceError(first.reason, `all ${errors.length} SonarQube projects failed; first: ${first.message}`, first.status);
+      if (first instanceof SourceError)
+        throw new SourceError(first.reason, `all ${errors.length} SonarQube projects failed; first: ${first.message}`, first.status);
       throw first;
     }
     return buildSnapshot(results, targets.length - results.length);

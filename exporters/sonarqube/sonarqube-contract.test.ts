@@ -14,7 +14,14 @@ import { testContext } from '../testing/collect-context.js';
 import { shapeExtras } from '../testing/json-shape.js';
 import { measureHistory } from './measure-history.js';
 import { startFakeSonarqube } from './simulator/fake-sonarqube.js';
-import { BranchListSchema, ComponentSearchSchema, MeasuresComponentSchema, ProjectStatusSchema, SearchHistorySchema, SearchProjectsSchema } from './sonarqube-api.js';
+import {
+  BranchListSchema,
+  ComponentSearchSchema,
+  MeasuresComponentSchema,
+  ProjectStatusSchema,
+  SearchHistorySchema,
+  SearchProjectsSchema,
+} from './sonarqube-api.js';
 import { SonarqubeClient } from './sonarqube-client.js';
 import { fixtureProjects, TOKEN } from './testing/sonarqube-fixtures.js';
 
@@ -77,7 +84,7 @@ describe('SonarQube web-service examples', () => {
     expect(history.at(-1)).toEqual({ metric: 'new_violations', time: Date.parse('2017-01-25T16:00:53Z') / 1000, value: 46 });
   });
 
-  it('the fake answers every endpoint in the examples\' shape', async () => {
+  it("the fake answers every endpoint in the examples' shape", async () => {
     const fake = await startFakeSonarqube({ token: TOKEN, projects: fixtureProjects() });
     servers.push(fake);
     const get = async (path: string, query: Record<string, string>) => {

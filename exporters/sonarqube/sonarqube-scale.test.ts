@@ -30,7 +30,9 @@ afterEach(async () => {
 function projects(n: number): FakeProject[] {
   return Array.from({ length: n }, (_, k) => ({
     key: `p${k + 1}`,
-    branches: [{ name: 'main', isMain: true, analysisDate: '2026-11-30T12:00:00+0000', gate: 'OK' as const, measures: { coverage: String(50 + k + 1), ncloc: '1000' } }],
+    branches: [
+      { name: 'main', isMain: true, analysisDate: '2026-11-30T12:00:00+0000', gate: 'OK' as const, measures: { coverage: String(50 + k + 1), ncloc: '1000' } },
+    ],
   }));
 }
 
@@ -40,8 +42,10 @@ function collector(url: string, clock: ManualClock, extra = '', logger: Logger =
   return sonarqubePlugin.create(sourceDeps(loaded, sonarqubePlugin, { logger, stateDir: '/tmp/unused', clock }));
 }
 
-const coverage = (s: Snapshot, project: string) => s.find((f) => f.name === SONARQUBE_METRICS.coverage)?.samples.find((x) => x.labels.project === project)?.value;
-const gatePassed = (s: Snapshot, project: string) => s.find((f) => f.name === SONARQUBE_METRICS.qualityGatePassed)?.samples.find((x) => x.labels.project === project)?.value;
+const coverage = (s: Snapshot, project: string) =>
+  s.find((f) => f.name === SONARQUBE_METRICS.coverage)?.samples.find((x) => x.labels.project === project)?.value;
+const gatePassed = (s: Snapshot, project: string) =>
+  s.find((f) => f.name === SONARQUBE_METRICS.qualityGatePassed)?.samples.find((x) => x.labels.project === project)?.value;
 
 /** The fake's requests by path since the last call. */
 function requestsSince(f: FakeSonarqube): Record<string, number> {
@@ -80,7 +84,12 @@ describe('sonarqube: reading only what changed', () => {
     const clock = new ManualClock(T0);
     const c = collector(fake.url, clock, '    projects: all\n');
     const first = await c.collect(testContext());
-    expect(requestsSince(fake)).toEqual({ '/api/components/search_projects': 1, '/api/components/search': 1, '/api/project_branches/list': 12, '/api/measures/component': 12 });
+    expect(requestsSince(fake)).toEqual({
+      '/api/components/search_projects': 1,
+      '/api/components/search': 1,
+      '/api/project_branches/list': 12,
+      '/api/measures/component': 12,
+    });
     clock.advance(30 * MIN);
     const unchanged = await c.collect(testContext());
     expect(requestsSince(fake)).toEqual({ '/api/components/search': 1, '/api/project_branches/list': 12 });
@@ -169,7 +178,9 @@ describe('sonarqube: reading only what changed', () => {
     expect(sent.slice(0, 4).sort()).toEqual(['component p5', 'component p6', 'list p5', 'list p6']);
     expect(sent).toHaveLength(8);
     const warns = lines.filter((l) => l.level === 40);
-    expect(warns.map((w) => [w.msg, w.projects])).toEqual([['sonarqube: the rate limit held some projects back; they keep their last values and are read first next refresh', 2]]);
+    expect(warns.map((w) => [w.msg, w.projects])).toEqual([
+      ['sonarqube: the rate limit held some projects back; they keep their last values and are read first next refresh', 2],
+    ]);
     expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(['sonarqube: no project is held back by the rate limit any more']);
   });
 });

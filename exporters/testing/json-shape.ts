@@ -26,8 +26,7 @@ export function jsonShape(value: unknown, key: (k: string, path: string) => stri
     types.add(typeOf(v));
     out.set(path, types);
     if (Array.isArray(v)) for (const item of v) walk(item, `${path}[]`);
-    else if (v !== null && typeof v === 'object')
-      for (const [k, child] of Object.entries(v)) walk(child, path ? `${path}.${key(k, path)}` : key(k, path));
+    else if (v !== null && typeof v === 'object') for (const [k, child] of Object.entries(v)) walk(child, path ? `${path}.${key(k, path)}` : key(k, path));
   };
   walk(value, '');
   return out;

@@ -63,7 +63,10 @@ export function parseSources(text: string | undefined, loaded: LoadedConfig): Ba
   const known = backfillSources(loaded).map((p) => p.name);
   if (text === undefined) return known.filter((s) => enabledSources(loaded.config, loaded.sources).includes(s));
   const out: BackfillSource[] = [];
-  for (const s of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const s of text
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     if (!known.includes(s)) throw new UsageError(`--sources ${s}: expected some of ${known.join(', ')}`);
     if (!out.includes(s)) out.push(s);
   }
@@ -87,13 +90,22 @@ function parseLogFiles(values: string[] | undefined): Record<string, string[]> |
  * backfilled ones). An unreachable Prometheus only warns: a first backfill often runs before
  * Prometheus exists.
  */
-async function checkLiveBoundary(loaded: LoadedConfig, url: string | undefined, sources: readonly string[], fromMs: number, toMs: number, logger: Logger): Promise<void> {
+async function checkLiveBoundary(
+  loaded: LoadedConfig,
+  url: string | undefined,
+  sources: readonly string[],
+  fromMs: number,
+  toMs: number,
+  logger: Logger,
+): Promise<void> {
   const prom = PrometheusClient.fromConfig(loaded, url);
   let first: Map<string, number>;
   try {
     first = await firstLiveSamples(prom, sources, fromMs, toMs);
   } catch (e) {
-    logger.warn(`backfill: could not ask Prometheus at ${prom.baseUrl} where the live exporter's samples start (${(e as Error).message}); make sure --to is before its first scrape`);
+    logger.warn(
+      `backfill: could not ask Prometheus at ${prom.baseUrl} where the live exporter's samples start (${(e as Error).message}); make sure --to is before its first scrape`,
+    );
     return;
   }
   const clash = [...first].sort((a, b) => a[1] - b[1])[0];
@@ -151,7 +163,13 @@ export async function runBackfillCommand(
       clock: deps.clock,
     });
     const loadedInto = opts.loadInto && promtool ? resolve(opts.loadInto) : undefined;
-    return { ...result, outDir, instructions: loadingInstructions(outDir, result.outcomes), loadedInto, failed: result.outcomes.some((o) => o.status === 'failed') };
+    return {
+      ...result,
+      outDir,
+      instructions: loadingInstructions(outDir, result.outcomes),
+      loadedInto,
+      failed: result.outcomes.some((o) => o.status === 'failed'),
+    };
   } finally {
     ledger.close();
   }
@@ -159,7 +177,9 @@ export async function runBackfillCommand(
 
 /** The summary printed on stdout. */
 export function summary(r: BackfillCommandResult): string {
-  const lines = [`backfill ${new Date(r.grid.firstMs).toISOString()} .. ${new Date(r.grid.lastMs).toISOString()} every ${r.grid.stepMs / 1000}s into ${r.outDir}`];
+  const lines = [
+    `backfill ${new Date(r.grid.firstMs).toISOString()} .. ${new Date(r.grid.lastMs).toISOString()} every ${r.grid.stepMs / 1000}s into ${r.outDir}`,
+  ];
   for (const o of r.outcomes) {
     if (o.status === 'failed') lines.push(`  ${o.source}: FAILED: ${o.message}`);
     else if (o.status === 'skipped') lines.push(`  ${o.source}: skipped (${o.message})`);
@@ -167,6 +187,11 @@ export function summary(r: BackfillCommandResult): string {
   }
   if (r.loadedInto) lines.push('', `Blocks copied into ${r.loadedInto}: restart Prometheus (or wait for its next block reload).`, '');
   else if (r.instructions) lines.push('', r.instructions);
-  else if (r.outcomes.some((o) => o.files.length > 0)) lines.push('', 'No blocks (promtool is not on the PATH, or --no-blocks): turn each .om file into blocks with `promtool tsdb create-blocks-from openmetrics --max-block-duration=744h <file> <dir>`.', '');
+  else if (r.outcomes.some((o) => o.files.length > 0))
+    lines.push(
+      '',
+      'No blocks (promtool is not on the PATH, or --no-blocks): turn each .om file into blocks with `promtool tsdb create-blocks-from openmetrics --max-block-duration=744h <file> <dir>`.',
+      '',
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -67,5 +67,7 @@ function redact(v: unknown): unknown {
 }
 
 export function fingerprint(parts: Record<string, unknown>): string {
-  return createHash('sha256').update(JSON.stringify(redact({ manifest: VERSION, ...parts }))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(redact({ manifest: VERSION, ...parts })))
+    .digest('hex');
 }

@@ -94,18 +94,24 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   const joins = (s: BackfillSource) => o.loaded.sources.find((p) => p.name === s)?.joinsFeeds === true;
   const run = (sources: readonly BackfillSource[]) =>
     Promise.all(
-    sources.map(async (source): Promise<SourceOutcome> => {
-      const progress = o.progress.source(source);
-      try {
-        const out = await runSource(o, source, grid, manifest, progress);
-        progress.finish(out.status === 'unchanged' ? 'unchanged (finished by an earlier run)' : out.status === 'skipped' ? `skipped: ${out.message}` : `done, ${out.samples.toLocaleString('en-US')} samples`);
-        return out;
-      } catch (e) {
-        const message = failureMessage(source, e, o.outDir);
-        progress.finish('FAILED');
-        return { source, status: 'failed', samples: 0, files: [], message };
-      }
-    }),
+      sources.map(async (source): Promise<SourceOutcome> => {
+        const progress = o.progress.source(source);
+        try {
+          const out = await runSource(o, source, grid, manifest, progress);
+          progress.finish(
+            out.status === 'unchanged'
+              ? 'unchanged (finished by an earlier run)'
+              : out.status === 'skipped'
+                ? `skipped: ${out.message}`
+                : `done, ${out.samples.toLocaleString('en-US')} samples`,
+          );
+          return out;
+        } catch (e) {
+          const message = failureMessage(source, e, o.outDir);
+          progress.finish('FAILED');
+          return { source, status: 'failed', samples: 0, files: [], message };
+        }
+      }),
     );
   const first = await run(o.sources.filter((s) => !joins(s)));
   const second = await run(o.sources.filter(joins));
@@ -114,7 +120,14 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   for (const out of outcomes) {
     if ((out.status === 'written' || out.status === 'unchanged') && o.ledger) {
       const entry = manifest.sources[out.source]!;
-      o.ledger.recordBackfill({ source: out.source, from_ms: grid.firstMs, to_ms: grid.lastMs, samples: entry.samples, output: out.blocksDir ?? join(o.outDir, out.source), created_at: o.clock.now() });
+      o.ledger.recordBackfill({
+        source: out.source,
+        from_ms: grid.firstMs,
+        to_ms: grid.lastMs,
+        samples: entry.samples,
+        output: out.blocksDir ?? join(o.outDir, out.source),
+        created_at: o.clock.now(),
+      });
     }
   }
   return { grid, outcomes };
@@ -135,7 +148,8 @@ function failureMessage(source: string, e: unknown, outDir: string): string {
 async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepGrid, manifest: Manifest, progress: SourceProgress): Promise<SourceOutcome> {
   const plugin = o.loaded.sources.find((p) => p.name === source);
   const settings = sourceSettings(o.loaded.config, source);
-  if (!plugin?.backfill || !settings || settings.enabled === false) return { source, status: 'skipped', samples: 0, files: [], message: `sources.${source} is not configured or not enabled` };
+  if (!plugin?.backfill || !settings || settings.enabled === false)
+    return { source, status: 'skipped', samples: 0, files: [], message: `sources.${source} is not configured or not enabled` };
   const deps = sourceDeps(o.loaded, plugin, { stateDir: join(o.outDir, 'state', source), clock: o.clock, logger: o.logger });
   const feedDirs = [join(o.outDir, 'state', 'feeds'), liveStateDir(o.loaded)];
   const fp = fingerprint({
@@ -193,7 +207,9 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
       mkdirSync(tmp, { recursive: true });
       await createBlocks(o.promtool, join(o.outDir, c.file), tmp, o.signal);
       for (const u of c.blocks?.ulids ?? []) rmSync(join(dir, u), { recursive: true, force: true });
-      const ulids = readdirSync(tmp).filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort();
+      const ulids = readdirSync(tmp)
+        .filter((d) => /^[0-9A-Z]{26}$/.test(d))
+        .sort();
       for (const u of ulids) renameSync(join(tmp, u), join(dir, u));
       rmSync(tmp, { recursive: true, force: true });
       c.blocks = { sha256: c.sha256, ulids };
@@ -223,12 +239,17 @@ async function runSource(o: BackfillOptions, source: BackfillSource, grid: StepG
 /** promtool's block step; an aborted `signal` kills promtool. */
 export function createBlocks(promtool: string, file: string, dir: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', `--max-block-duration=${MAX_BLOCK_DURATION}`, file, dir], { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const child = spawn(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', `--max-block-duration=${MAX_BLOCK_DURATION}`, file, dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal,
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
     child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`promtool tsdb create-blocks-from openmetrics ${file} failed (exit ${code}): ${output.trim()}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`promtool tsdb create-blocks-from openmetrics ${file} failed (exit ${code}): ${output.trim()}`)),
+    );
   });
 }
 

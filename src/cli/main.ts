@@ -26,7 +26,8 @@ function port(value: string): number {
 
 /** A URL argument: credentials in it would show in logs and reports (the file's auth settings carry them). */
 function urlArg(value: string): string {
-  if (urlHasCredentials(value)) throw new InvalidArgumentError('must not carry credentials (user:password@); set prometheus.basic_auth or bearer_token in the OKR file');
+  if (urlHasCredentials(value))
+    throw new InvalidArgumentError('must not carry credentials (user:password@); set prometheus.basic_auth or bearer_token in the OKR file');
   return value;
 }
 
@@ -91,7 +92,10 @@ program
   .command('logs')
   .description('one-shot: read access logs to the end and print the apilogs metrics (Prometheus text) on stdout')
   .argument('<file...>', 'access log files (- for standard input)')
-  .option('--format <format>', 'combined_rt (default: combined plus $request_time), combined, apache_common, apache_combined, json, nginx (with --log-format) or regex')
+  .option(
+    '--format <format>',
+    'combined_rt (default: combined plus $request_time), combined, apache_common, apache_combined, json, nginx (with --log-format) or regex',
+  )
   .option('--log-format <string>', 'nginx log_format (implies --format nginx)')
   .option('--regex <regex>', 'regular expression with named groups status, path, method, duration (--format regex)')
   .option('--duration-unit <unit>', 'unit of logged durations: s, ms, us or ns (us for Apache %D)')
@@ -100,27 +104,42 @@ program
   .option('--max-routes <n>', 'distinct routes kept before folding into route="other"', (v: string) => Number(v))
   .option('--threads <n>', 'counting threads (default 1; more help on large inputs when cores are idle)', (v: string) => Number(v))
   .option('--stats', 'print lines, bytes and lines/s of the counting itself on stderr')
-  .action(async (files: string[], opts: { format?: FormatName; logFormat?: string; regex?: string; durationUnit?: 's' | 'ms' | 'us' | 'ns'; service: string; route?: string[]; maxRoutes?: number; threads?: number; stats?: boolean }) => {
-    // Loaded on demand: the one-shot path needs none of the service's modules.
-    const { runLogs, LogsUsageError } = await import('../logs/logs-command.js');
-    let r;
-    try {
-      // Format warnings at once: on a large file the counting goes on for a while.
-      r = await runLogs(files, { ...opts, routes: opts.route, onFormatWarning: (w) => process.stderr.write(`okr-metrics logs: ${w}\n`) });
-    } catch (e) {
-      if (!(e instanceof LogsUsageError)) throw e;
-      process.stderr.write(`okr-metrics logs: ${e.message}\n`);
-      process.exitCode = EXIT.usage;
-      return;
-    }
-    process.stdout.write(r.exposition);
-    for (const f of r.failed) process.stderr.write(`okr-metrics logs: ${f.file}: ${f.error} (skipped)\n`);
-    if (opts.stats) {
-      const rate = r.countSeconds > 0 ? Math.round(r.lines / r.countSeconds) : 0;
-      process.stderr.write(`lines=${r.lines} requests=${r.requests} bytes=${r.bytes} count_seconds=${r.countSeconds.toFixed(3)} lines_per_second=${rate}\n`);
-    }
-    if (r.failed.length > 0) process.exitCode = EXIT.failure;
-  });
+  .action(
+    async (
+      files: string[],
+      opts: {
+        format?: FormatName;
+        logFormat?: string;
+        regex?: string;
+        durationUnit?: 's' | 'ms' | 'us' | 'ns';
+        service: string;
+        route?: string[];
+        maxRoutes?: number;
+        threads?: number;
+        stats?: boolean;
+      },
+    ) => {
+      // Loaded on demand: the one-shot path needs none of the service's modules.
+      const { runLogs, LogsUsageError } = await import('../logs/logs-command.js');
+      let r;
+      try {
+        // Format warnings at once: on a large file the counting goes on for a while.
+        r = await runLogs(files, { ...opts, routes: opts.route, onFormatWarning: (w) => process.stderr.write(`okr-metrics logs: ${w}\n`) });
+      } catch (e) {
+        if (!(e instanceof LogsUsageError)) throw e;
+        process.stderr.write(`okr-metrics logs: ${e.message}\n`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      process.stdout.write(r.exposition);
+      for (const f of r.failed) process.stderr.write(`okr-metrics logs: ${f.file}: ${f.error} (skipped)\n`);
+      if (opts.stats) {
+        const rate = r.countSeconds > 0 ? Math.round(r.lines / r.countSeconds) : 0;
+        process.stderr.write(`lines=${r.lines} requests=${r.requests} bytes=${r.bytes} count_seconds=${r.countSeconds.toFixed(3)} lines_per_second=${rate}\n`);
+      }
+      if (r.failed.length > 0) process.exitCode = EXIT.failure;
+    },
+  );
 
 program
   .command('serve')
@@ -131,7 +150,11 @@ program
   .option('--web.config.file <file>', 'TLS and basic auth, in the Prometheus exporter-toolkit web config format (default: server.web_config_file)')
   .option('--standby', 'when another process holds the state directory, wait and take over when it stops or dies (default: server.standby)')
   .action(async (opts: { config: string; host?: string; port?: number; 'web.config.file'?: string; standby?: boolean }) => {
-    const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../serve/service.js')]);
+    const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([
+      import('../config/load-config.js'),
+      import('../core/logger.js'),
+      import('../serve/service.js'),
+    ]);
     const loaded = loadConfig(opts.config);
     const logger = createLogger();
     // Signals are handled from the start: a stop during start-up waits for it, then stops
@@ -142,7 +165,15 @@ program
       logger.flush?.();
       process.exit(EXIT.failure);
     };
-    const starting = startService(loaded, { host: opts.host, port: opts.port, logger, clock: systemClock, webConfigFile: opts['web.config.file'], standby: opts.standby, onLockLost: lockLost });
+    const starting = startService(loaded, {
+      host: opts.host,
+      port: opts.port,
+      logger,
+      clock: systemClock,
+      webConfigFile: opts['web.config.file'],
+      standby: opts.standby,
+      onLockLost: lockLost,
+    });
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) return;
@@ -171,33 +202,49 @@ program
   .option('--prometheus-data-dir <dir>', "with --prometheus-url: that Prometheus' --storage.tsdb.path, to load the history into")
   .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
   .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', duration, '30m')
-  .action(async (opts: { dir: string; host: string; port: number; prometheus: boolean; prometheusUrl?: string; prometheusDataDir?: string; history: boolean; incidentEvery: string }) => {
-    const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../core/logger.js'), import('../demo/demo-command.js')]);
-    // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
-    const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });
-    const say = (line: string) => process.stdout.write(`${line}\n`);
-    const demo = await runDemoCommand(opts, logger, say, systemClock);
-    let stopping = false;
-    const shutdown = async () => {
-      if (stopping) return;
-      stopping = true;
-      say('stopping the demo...');
-      await demo.stop();
-      process.exit(EXIT.ok);
-    };
-    process.on('SIGTERM', () => void shutdown());
-    process.on('SIGINT', () => void shutdown());
-  });
+  .action(
+    async (opts: {
+      dir: string;
+      host: string;
+      port: number;
+      prometheus: boolean;
+      prometheusUrl?: string;
+      prometheusDataDir?: string;
+      history: boolean;
+      incidentEvery: string;
+    }) => {
+      const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../core/logger.js'), import('../demo/demo-command.js')]);
+      // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
+      const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      const demo = await runDemoCommand(opts, logger, say, systemClock);
+      let stopping = false;
+      const shutdown = async () => {
+        if (stopping) return;
+        stopping = true;
+        say('stopping the demo...');
+        await demo.stop();
+        process.exit(EXIT.ok);
+      };
+      process.on('SIGTERM', () => void shutdown());
+      process.on('SIGINT', () => void shutdown());
+    },
+  );
 
 program
   .command('report')
   .description('write the review of a period (default: the current quarter): status, progress, baseline -> value -> target, PromQL')
   .option('-c, --config <file>', 'OKR file', DEFAULTS.configFile)
   .option('--period <name>', 'period to review, e.g. 2026-Q3, 2026-07, 2026 (FY2026-Q1 with a fiscal calendar)')
-  .option('--format <format>', `output format: ${REPORT_FORMATS.join(', ')}`, (v: string) => {
-    if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${REPORT_FORMATS.join(', ')}`);
-    return v;
-  }, 'md')
+  .option(
+    '--format <format>',
+    `output format: ${REPORT_FORMATS.join(', ')}`,
+    (v: string) => {
+      if (!(REPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${REPORT_FORMATS.join(', ')}`);
+      return v;
+    },
+    'md',
+  )
   .option('--prometheus <url>', 'Prometheus base URL (default: prometheus.url of the file)', urlArg)
   .action(async (opts: { config: string; period?: string; format: ReportFormat; prometheus?: string }) => {
     const [{ loadConfig }, { runReport }] = await Promise.all([import('../config/load-config.js'), import('../report/report-command.js')]);
@@ -219,27 +266,63 @@ program
   .requiredOption('--from <date>', 'first day, YYYY-MM-DD (calendar time zone) or an ISO date-time')
   .option('--to <date>', 'end (exclusive): YYYY-MM-DD, ISO date-time, or now (= 3 hours ago); default: the last midnight at least 3 hours ago')
   .option('--out <dir>', 'output directory (default: <state_dir>/backfill)')
-  .option('--sources <list>', `comma-separated: ${SOURCES.filter((p) => p.backfill).map((p) => p.name).join(', ')} (default: every configured, enabled one)`)
+  .option(
+    '--sources <list>',
+    `comma-separated: ${SOURCES.filter((p) => p.backfill)
+      .map((p) => p.name)
+      .join(', ')} (default: every configured, enabled one)`,
+  )
   .option('--step <duration>', 'sample interval', '5m')
-  .option('--log-files <service=glob>', 'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)', collectRepeated)
+  .option(
+    '--log-files <service=glob>',
+    'archived logs of an apilogs service (repeatable; default: its configured paths and their rotated siblings)',
+    collectRepeated,
+  )
   .option('--no-blocks', 'write OpenMetrics only, even when promtool is on the PATH')
   .option('--prometheus <url>', 'Prometheus to check that the live exporter has no samples in the range (default: prometheus.url of the file)', urlArg)
   .option('--no-live-check', 'do not ask Prometheus where the live samples start')
   .option('--force', 'rebuild sources an earlier run finished (months whose file comes out the same keep their blocks)')
-  .option('--load-into <dir>', "copy the blocks into this Prometheus data directory (--storage.tsdb.path); blocks already there are kept")
+  .option('--load-into <dir>', 'copy the blocks into this Prometheus data directory (--storage.tsdb.path); blocks already there are kept')
   .option('--job <name>', `job label of the exporter's scrape, put on every series (default ${EXPORTER_JOB})`)
   .option('--instance <host:port>', `instance label of the exporter's scrape (default okr-metrics:${DEFAULTS.port}, the generated scrape config's target)`)
-  .action(async (opts: { config: string; from: string; to?: string; out?: string; sources?: string; step?: string; logFiles?: string[]; blocks?: boolean; job?: string; instance?: string; loadInto?: string; prometheus?: string; liveCheck?: boolean; force?: boolean }) => {
-    const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([import('../config/load-config.js'), import('../core/logger.js'), import('../backfill/backfill-command.js')]);
-    const loaded = loadConfig(opts.config);
-    const r = await runBackfillCommand(loaded, { ...opts, prometheus: opts.liveCheck === false ? false : opts.prometheus }, { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }), clock: systemClock });
-    const { redact } = await import('../core/secrets.js');
-    // Source errors quote URLs and server messages: scrubbed like every log line.
-    process.stdout.write(redact(summary(r)));
-    if (r.failed) process.exitCode = EXIT.failure;
-  });
+  .action(
+    async (opts: {
+      config: string;
+      from: string;
+      to?: string;
+      out?: string;
+      sources?: string;
+      step?: string;
+      logFiles?: string[];
+      blocks?: boolean;
+      job?: string;
+      instance?: string;
+      loadInto?: string;
+      prometheus?: string;
+      liveCheck?: boolean;
+      force?: boolean;
+    }) => {
+      const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([
+        import('../config/load-config.js'),
+        import('../core/logger.js'),
+        import('../backfill/backfill-command.js'),
+      ]);
+      const loaded = loadConfig(opts.config);
+      const r = await runBackfillCommand(
+        loaded,
+        { ...opts, prometheus: opts.liveCheck === false ? false : opts.prometheus },
+        { logger: createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' }), clock: systemClock },
+      );
+      const { redact } = await import('../core/secrets.js');
+      // Source errors quote URLs and server messages: scrubbed like every log line.
+      process.stdout.write(redact(summary(r)));
+      if (r.failed) process.exitCode = EXIT.failure;
+    },
+  );
 
-const ledgerCommand = program.command('ledger').description('the KR ledger (frozen baselines and final figures): export it to a file for git or a backup, import it back');
+const ledgerCommand = program
+  .command('ledger')
+  .description('the KR ledger (frozen baselines and final figures): export it to a file for git or a backup, import it back');
 
 ledgerCommand
   .command('export')
@@ -304,7 +387,9 @@ ledgerCommand
       const r = io.importLedger(ledger, rows, opts.overwrite === true, dry);
       for (const c of r.conflicts) {
         const diff = c.fields.map((f) => `${f.field} ${JSON.stringify(f.ledger)} -> ${JSON.stringify(f.file)}`).join(', ');
-        process.stderr.write(`${r.written ? 'overwrote' : dry && opts.overwrite ? 'would overwrite' : 'refused'} frozen row ${c.keyResult} ${c.period}: ${diff}\n`);
+        process.stderr.write(
+          `${r.written ? 'overwrote' : dry && opts.overwrite ? 'would overwrite' : 'refused'} frozen row ${c.keyResult} ${c.period}: ${diff}\n`,
+        );
       }
       const would = r.written ? '' : 'would have ';
       process.stdout.write(

@@ -183,4 +183,3 @@ function interpolate(value: unknown, path: Array<string | number>, env: Env, bas
   }
   return value;
 }
-

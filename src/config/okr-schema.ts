@@ -47,7 +47,8 @@ export const KeyResult = z.strictObject({
           .optional()
           .meta({ description: 'Default: ticket for availability and latency key results, page for the others.' }),
         window: Duration.optional().meta({
-          description: 'Availability: the recent window whose availability the forecast carries to the period end (default 1d). Others: the window the measure is taken over (default 1h).',
+          description:
+            'Availability: the recent window whose availability the forecast carries to the period end (default 1d). Others: the window the measure is taken over (default 1h).',
         }),
       }),
     ])
@@ -124,79 +125,97 @@ function sourcesSchema<P extends readonly AnySourcePlugin[]>(plugins: P) {
 /** The OKR file's schema for a list of sources (exporters/index.ts; tests add their own plugins). */
 export function okrFileSchema<P extends readonly AnySourcePlugin[]>(plugins: P) {
   return z.strictObject({
-  version: z.literal('okr/v1', { error: 'must be okr/v1' }),
-  organization: z.string().optional(),
-  calendar: z
-    .strictObject({
-      timezone: z.string().default('UTC'),
-      fiscal_year_start_month: z.number().int().min(1).max(12).default(1),
-    })
-    .prefault({}),
-  server: z
-    .strictObject({
-      host: z.string().optional().meta({ description: 'Listen address; default 127.0.0.1 (this machine only). 0.0.0.0 to be scraped from elsewhere: then protect it (web_config_file or auth).' }),
-      port: z.number().int().min(0).max(65535).optional(),
-      state_dir: z.string().default('.okr-metrics').meta({ description: 'Checkpoints, caches and the KR ledger.' }),
-      standby: z
-        .boolean()
-        .default(false)
-        .meta({ description: 'Wait for the state directory instead of refusing to start when another process holds it, and take over when that one stops or dies (serve --standby). See docs/high-availability.md.' }),
-      lock_lease: Duration.default('15s').meta({
-        description: "The state directory lock's lease: renewed every third of it; a standby on another host takes the lock over once it has seen no heartbeat for this long.",
-      }),
-      auth: z.strictObject(ClientAuth).optional().meta({ description: 'Protect every endpoint with a bearer token or basic auth.' }),
-      web_config_file: z
-        .string()
-        .min(1)
-        .optional()
-        .meta({ description: 'Web configuration file in the Prometheus exporter-toolkit format: TLS (tls_server_config) and basic_auth_users with bcrypt hashes. Relative to this file; --web.config.file wins.' }),
-    })
-    .prefault({}),
-  prometheus: z
-    .strictObject({
-      url: HttpUrl.default('http://127.0.0.1:9090'),
-      ...ClientAuth,
-      headers: RequestHeaders.optional(),
-    })
-    .superRefine((p, ctx) => {
-      const auth = Object.keys(p.headers ?? {}).find((h) => h.toLowerCase() === 'authorization');
-      if (auth && (p.bearer_token ?? p.bearer_token_file ?? p.basic_auth) !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['headers', auth], message: 'give either bearer_token / basic_auth or an Authorization header, not both' });
-      }
-    })
-    .prefault({}),
-  grafana: z.strictObject({ url: HttpUrl }).optional().meta({ description: 'Grafana base URL, for links in reports.' }),
-  alerts: z
-    .strictObject({
-      runbook_base_url: HttpUrl.optional().meta({
-        description: 'Where runbook_url annotations point (<base>#<alert name in lower case>); default: docs/runbooks.md of the okr-metrics repository.',
-      }),
-    })
-    .prefault({}),
-  engine: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      interval: Duration.default('5m').meta({ description: 'How often serve evaluates key results.' }),
-      ledger: z.string().optional().meta({ description: 'SQLite ledger file; default <state_dir>/ledger.sqlite.' }),
-      forecast_points: z.number().int().min(2).max(50).default(6),
-      scrape_interval: Duration.default('1m').meta({
-        description:
-          'How often Prometheus scrapes okr-metrics: a closed period is read once its end has been scraped (sprint figures also wait for the next Jira refresh), and frozen in the ledger only then.',
-      }),
-      pace_alerts: z
-        .strictObject({
-          enabled: z.boolean().default(true),
-          warning_at: z.number().gt(0).lt(1).default(0.5).meta({ description: 'Share of the period after which a missed forecast warns (severity ticket).' }),
-          critical_at: z.number().gt(0).lt(1).default(0.8).meta({ description: 'Share of the period after which a missed forecast is critical (severity page).' }),
-          for: DurationOrZero.default('1h'),
-        })
-        .refine((p) => p.warning_at < p.critical_at, { message: 'warning_at must be earlier than critical_at', path: ['critical_at'] })
-        .prefault({}),
-    })
-    .prefault({}),
-  teams: z.record(Id, Team).default({}),
-  sources: sourcesSchema(plugins),
-  objectives: z.array(Objective).default([]),
+    version: z.literal('okr/v1', { error: 'must be okr/v1' }),
+    organization: z.string().optional(),
+    calendar: z
+      .strictObject({
+        timezone: z.string().default('UTC'),
+        fiscal_year_start_month: z.number().int().min(1).max(12).default(1),
+      })
+      .prefault({}),
+    server: z
+      .strictObject({
+        host: z
+          .string()
+          .optional()
+          .meta({
+            description:
+              'Listen address; default 127.0.0.1 (this machine only). 0.0.0.0 to be scraped from elsewhere: then protect it (web_config_file or auth).',
+          }),
+        port: z.number().int().min(0).max(65535).optional(),
+        state_dir: z.string().default('.okr-metrics').meta({ description: 'Checkpoints, caches and the KR ledger.' }),
+        standby: z
+          .boolean()
+          .default(false)
+          .meta({
+            description:
+              'Wait for the state directory instead of refusing to start when another process holds it, and take over when that one stops or dies (serve --standby). See docs/high-availability.md.',
+          }),
+        lock_lease: Duration.default('15s').meta({
+          description:
+            "The state directory lock's lease: renewed every third of it; a standby on another host takes the lock over once it has seen no heartbeat for this long.",
+        }),
+        auth: z.strictObject(ClientAuth).optional().meta({ description: 'Protect every endpoint with a bearer token or basic auth.' }),
+        web_config_file: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({
+            description:
+              'Web configuration file in the Prometheus exporter-toolkit format: TLS (tls_server_config) and basic_auth_users with bcrypt hashes. Relative to this file; --web.config.file wins.',
+          }),
+      })
+      .prefault({}),
+    prometheus: z
+      .strictObject({
+        url: HttpUrl.default('http://127.0.0.1:9090'),
+        ...ClientAuth,
+        headers: RequestHeaders.optional(),
+      })
+      .superRefine((p, ctx) => {
+        const auth = Object.keys(p.headers ?? {}).find((h) => h.toLowerCase() === 'authorization');
+        if (auth && (p.bearer_token ?? p.bearer_token_file ?? p.basic_auth) !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['headers', auth], message: 'give either bearer_token / basic_auth or an Authorization header, not both' });
+        }
+      })
+      .prefault({}),
+    grafana: z.strictObject({ url: HttpUrl }).optional().meta({ description: 'Grafana base URL, for links in reports.' }),
+    alerts: z
+      .strictObject({
+        runbook_base_url: HttpUrl.optional().meta({
+          description: 'Where runbook_url annotations point (<base>#<alert name in lower case>); default: docs/runbooks.md of the okr-metrics repository.',
+        }),
+      })
+      .prefault({}),
+    engine: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        interval: Duration.default('5m').meta({ description: 'How often serve evaluates key results.' }),
+        ledger: z.string().optional().meta({ description: 'SQLite ledger file; default <state_dir>/ledger.sqlite.' }),
+        forecast_points: z.number().int().min(2).max(50).default(6),
+        scrape_interval: Duration.default('1m').meta({
+          description:
+            'How often Prometheus scrapes okr-metrics: a closed period is read once its end has been scraped (sprint figures also wait for the next Jira refresh), and frozen in the ledger only then.',
+        }),
+        pace_alerts: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            warning_at: z.number().gt(0).lt(1).default(0.5).meta({ description: 'Share of the period after which a missed forecast warns (severity ticket).' }),
+            critical_at: z
+              .number()
+              .gt(0)
+              .lt(1)
+              .default(0.8)
+              .meta({ description: 'Share of the period after which a missed forecast is critical (severity page).' }),
+            for: DurationOrZero.default('1h'),
+          })
+          .refine((p) => p.warning_at < p.critical_at, { message: 'warning_at must be earlier than critical_at', path: ['critical_at'] })
+          .prefault({}),
+      })
+      .prefault({}),
+    teams: z.record(Id, Team).default({}),
+    sources: sourcesSchema(plugins),
+    objectives: z.array(Objective).default([]),
   });
 }
 

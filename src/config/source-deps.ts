@@ -6,7 +6,11 @@ import type { SourceDeps, SourcePlugin, SourceSettings } from '../core/source.js
 import type { LoadedConfig } from './load-config.js';
 import { sourceSettings } from './okr-schema.js';
 
-export function sourceDeps<S extends SourceSettings>(loaded: LoadedConfig, plugin: SourcePlugin<S>, o: { stateDir: string; clock: Clock; logger: Logger }): SourceDeps<S> {
+export function sourceDeps<S extends SourceSettings>(
+  loaded: LoadedConfig,
+  plugin: SourcePlugin<S>,
+  o: { stateDir: string; clock: Clock; logger: Logger },
+): SourceDeps<S> {
   const settings = sourceSettings(loaded.config, plugin.name);
   if (!settings) throw new Error(`sources.${plugin.name} is not configured`);
   // Parsed by this plugin's own schema when the file was loaded (okrFileSchema).

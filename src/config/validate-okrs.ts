@@ -119,7 +119,8 @@ function deliveryChecks(cfg: OkrFile): PathIssue[] {
   if (d.deployments_from.includes('bitbucket')) {
     const bb = cfg.sources.bitbucket;
     if (!bb) out.push({ path: at('deployments_from'), message: 'deployments from bitbucket need sources.bitbucket (Cloud) with deployments: true' });
-    else if (bb.deployments === false) out.push({ path: ['sources', 'bitbucket'], message: 'sources.delivery reads deployments from bitbucket: set deployments: true here' });
+    else if (bb.deployments === false)
+      out.push({ path: ['sources', 'bitbucket'], message: 'sources.delivery reads deployments from bitbucket: set deployments: true here' });
   }
   const incidents = new Set(Object.keys(cfg.sources.jira?.incidents ?? {}));
   d.services.forEach((svc, i) =>
@@ -127,7 +128,9 @@ function deliveryChecks(cfg: OkrFile): PathIssue[] {
       if (!incidents.has(q))
         out.push({
           path: at('services', i, 'incidents', j),
-          message: cfg.sources.jira ? `incident query "${q}" is not defined in sources.jira.incidents${incidents.size > 0 ? ` (known: ${[...incidents].join(', ')})` : ''}` : `incident query "${q}" needs sources.jira with incidents.${q}`,
+          message: cfg.sources.jira
+            ? `incident query "${q}" is not defined in sources.jira.incidents${incidents.size > 0 ? ` (known: ${[...incidents].join(', ')})` : ''}`
+            : `incident query "${q}" needs sources.jira with incidents.${q}`,
         });
     }),
   );
@@ -155,7 +158,10 @@ export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] =
       const kp = [...op, 'key_results', ki];
 
       if (kr.team !== undefined && !teamNames.has(kr.team))
-        add([...kp, 'team'], teamNames.size === 0 ? `team "${kr.team}" is not defined under teams` : `team "${kr.team}" is not defined (known: ${[...teamNames].join(', ')})`);
+        add(
+          [...kp, 'team'],
+          teamNames.size === 0 ? `team "${kr.team}" is not defined under teams` : `team "${kr.team}" is not defined (known: ${[...teamNames].join(', ')})`,
+        );
 
       const m = kr.measure;
       const mp = [...kp, 'measure'];
@@ -197,7 +203,8 @@ export function validateOkrs(cfg: OkrFile, plugins: readonly AnySourcePlugin[] =
             );
         }
       }
-      if (kr.period === 'sprint' && sourceSettings(cfg, 'jira') === undefined) add([...kp, 'period'], 'sprint periods come from Jira sprint dates, but sources.jira is not configured');
+      if (kr.period === 'sprint' && sourceSettings(cfg, 'jira') === undefined)
+        add([...kp, 'period'], 'sprint periods come from Jira sprint dates, but sources.jira is not configured');
 
       const target = parseTarget(kr.target);
       if ('error' in target) return; // reported by the schema

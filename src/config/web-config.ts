@@ -40,7 +40,15 @@ const Tls = z.strictObject({
 const WebConfigSchema = z.strictObject({
   tls_server_config: Tls.optional(),
   http_server_config: z.strictObject({ headers: z.partialRecord(z.enum(HEADERS), z.string()).optional() }).optional(),
-  basic_auth_users: z.record(z.string().min(1).regex(/^[^:]+$/, 'user names cannot contain ":"'), z.string().regex(BCRYPT_RE, 'must be a bcrypt hash ($2y$10$...); make one with htpasswd -nBC 10 "" | tr -d \':\\n\'')).optional(),
+  basic_auth_users: z
+    .record(
+      z
+        .string()
+        .min(1)
+        .regex(/^[^:]+$/, 'user names cannot contain ":"'),
+      z.string().regex(BCRYPT_RE, 'must be a bcrypt hash ($2y$10$...); make one with htpasswd -nBC 10 "" | tr -d \':\\n\''),
+    )
+    .optional(),
 });
 
 /** What the HTTP server needs from a web config file. */
@@ -70,7 +78,8 @@ export function loadWebConfig(path: string, baseDir: string): WebConfig {
   const raw = (data ?? {}) as Record<string, unknown>;
   // Unsupported settings first, with a message better than "unknown key".
   const stripped = { ...raw };
-  for (const key of Object.keys(raw)) if (UNSUPPORTED.has(key)) at([key], `${key} is not supported by okr-metrics; remove it (or put a reverse proxy in front)`, true);
+  for (const key of Object.keys(raw))
+    if (UNSUPPORTED.has(key)) at([key], `${key} is not supported by okr-metrics; remove it (or put a reverse proxy in front)`, true);
   for (const section of ['tls_server_config', 'http_server_config']) {
     const v = raw[section];
     if (v && typeof v === 'object') {
@@ -125,10 +134,12 @@ export function loadWebConfig(path: string, baseDir: string): WebConfig {
     const cert = pem(tls.cert, 'cert_file', 'cert');
     const key = pem(tls.key, 'key_file', 'key');
     const ca = pem(tls.client_ca, 'client_ca_file', 'client_ca');
-    if (cert === undefined && tls.cert === undefined && tls.cert_file === undefined) at(['tls_server_config'], 'a certificate is required: cert_file (or cert)');
+    if (cert === undefined && tls.cert === undefined && tls.cert_file === undefined)
+      at(['tls_server_config'], 'a certificate is required: cert_file (or cert)');
     if (key === undefined && tls.key === undefined && tls.key_file === undefined) at(['tls_server_config'], 'a private key is required: key_file (or key)');
     const verifies = tls.client_auth_type === 'RequireAndVerifyClientCert' || tls.client_auth_type === 'VerifyClientCertIfGiven';
-    if (verifies && ca === undefined && tls.client_ca === undefined && tls.client_ca_file === undefined) at(['tls_server_config', 'client_auth_type'], `${tls.client_auth_type} needs client_ca_file (or client_ca) to verify client certificates against`);
+    if (verifies && ca === undefined && tls.client_ca === undefined && tls.client_ca_file === undefined)
+      at(['tls_server_config', 'client_auth_type'], `${tls.client_auth_type} needs client_ca_file (or client_ca) to verify client certificates against`);
     if (TLS_ORDER.indexOf(tls.min_version) > TLS_ORDER.indexOf(tls.max_version)) at(['tls_server_config', 'min_version'], 'min_version is above max_version');
     if (issues.length > 0) throw new ConfigError(issues);
     const options: TlsOptions = {
@@ -144,7 +155,9 @@ export function loadWebConfig(path: string, baseDir: string): WebConfig {
       // A key that does not match the certificate, or a PEM that is not one, fails here, not at the first scrape.
       createSecureContext(options);
     } catch (e) {
-      throw new ConfigError([{ file, ...positionOf(doc, lc, ['tls_server_config'], false), path: ['tls_server_config'], message: `TLS: ${(e as Error).message}` }]);
+      throw new ConfigError([
+        { file, ...positionOf(doc, lc, ['tls_server_config'], false), path: ['tls_server_config'], message: `TLS: ${(e as Error).message}` },
+      ]);
     }
     out.tls = { options, clientAuth: tls.client_auth_type, files, sources };
   }

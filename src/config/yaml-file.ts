@@ -23,7 +23,13 @@ export interface YamlFile {
 
 function tooLarge(file: string, bytes: number): ConfigError {
   return new ConfigError([
-    { file, line: 1, col: 1, path: [], message: `the file is ${(bytes / 1024 / 1024).toFixed(1)} MiB; configuration files are limited to ${MAX_CONFIG_BYTES / 1024 / 1024} MiB (is this the right file?)` },
+    {
+      file,
+      line: 1,
+      col: 1,
+      path: [],
+      message: `the file is ${(bytes / 1024 / 1024).toFixed(1)} MiB; configuration files are limited to ${MAX_CONFIG_BYTES / 1024 / 1024} MiB (is this the right file?)`,
+    },
   ]);
 }
 
@@ -79,7 +85,9 @@ export function parseYamlFile(text: string, file: string): YamlFile {
       },
     });
     const { line, col } = lc.linePos(at);
-    throw new ConfigError([{ file, line, col, path: [], message: `YAML: aliases expand to more than ${MAX_ALIAS_EXPANSIONS} nodes (an alias bomb?); write the values out instead` }]);
+    throw new ConfigError([
+      { file, line, col, path: [], message: `YAML: aliases expand to more than ${MAX_ALIAS_EXPANSIONS} nodes (an alias bomb?); write the values out instead` },
+    ]);
   }
   return { doc, lc, data };
 }

@@ -27,14 +27,7 @@ export const ENV_INTERPOLATION_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\
  * Keys whose values are credentials. Each may be given as `${ENV_VAR}` or through a
  * sibling `<key>_file` path; a literal value is rejected so secrets never live in git.
  */
-export const SECRET_KEYS = [
-  'api_token',
-  'token',
-  'password',
-  'bearer_token',
-  'access_token',
-  'personal_access_token',
-] as const;
+export const SECRET_KEYS = ['api_token', 'token', 'password', 'bearer_token', 'access_token', 'personal_access_token'] as const;
 
 /**
  * HTTP header names whose values are credentials (`prometheus.headers`): Authorization, Cookie
@@ -57,15 +50,10 @@ export const SecretRef = z
   .regex(ENV_REF_RE, 'secrets must be an ${ENV_VAR} reference (or use the matching *_file setting), never a literal value')
   .meta({ description: 'An ${ENV_VAR} reference; the value is read from the environment at start-up.' });
 
-export const SecretFile = z
-  .string()
-  .min(1)
-  .meta({ description: 'Path of a file holding the secret (relative to the config file); trailing newline ignored.' });
+export const SecretFile = z.string().min(1).meta({ description: 'Path of a file holding the secret (relative to the config file); trailing newline ignored.' });
 
 /** `id` fields: stable, label- and uid-safe. */
-export const Id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "-" or "_" (at most 63 characters)');
+export const Id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "-" or "_" (at most 63 characters)');
 
 /** Whether `url` carries credentials (`user:password@host`). */
 export function urlHasCredentials(url: string): boolean {
@@ -80,9 +68,7 @@ export function urlHasCredentials(url: string): boolean {
 export const URL_CREDENTIALS_MESSAGE =
   'a URL must not carry credentials ("user:password@"): they would be printed in logs, errors and reports. Remove them and use the credential settings of the section (prometheus: basic_auth or bearer_token with ${ENV_VAR}; a source: its token settings)';
 
-export const HttpUrl = z
-  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-  .refine((u) => !urlHasCredentials(u), URL_CREDENTIALS_MESSAGE);
+export const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((u) => !urlHasCredentials(u), URL_CREDENTIALS_MESSAGE);
 
 /** Settings every source shares: on/off, how often to refresh, how long one refresh may take. */
 export const sourceCommon = {

@@ -134,7 +134,8 @@ export function lowRateLimit(headers: Headers, now: number): { pauseSeconds: num
   };
   let remaining = num('x-ratelimit-remaining') ?? num('ratelimit-remaining');
   let limit = num('x-ratelimit-limit') ?? num('ratelimit-limit');
-  let reset = resetSeconds(headers.get('retry-after'), now) ?? resetSeconds(headers.get('x-ratelimit-reset'), now) ?? resetSeconds(headers.get('ratelimit-reset'), now);
+  let reset =
+    resetSeconds(headers.get('retry-after'), now) ?? resetSeconds(headers.get('x-ratelimit-reset'), now) ?? resetSeconds(headers.get('ratelimit-reset'), now);
   for (const prefix of ['', 'beta-']) {
     const structured = headers.get(`${prefix}ratelimit`);
     if (structured === null || remaining !== undefined) continue;
@@ -145,7 +146,9 @@ export function lowRateLimit(headers: Headers, now: number): { pauseSeconds: num
   const near = /^\s*true\s*$/i.test(headers.get('x-ratelimit-nearlimit') ?? '');
   const low = remaining !== undefined && remaining <= Math.max(1, limit !== undefined ? Math.ceil(limit * LOW_SHARE) : 1);
   if (!near && !low) return undefined;
-  const why = low ? `${remaining}${limit !== undefined ? ` of ${limit}` : ''} requests left` : 'the API says its rate limit is nearly used up (X-RateLimit-NearLimit)';
+  const why = low
+    ? `${remaining}${limit !== undefined ? ` of ${limit}` : ''} requests left`
+    : 'the API says its rate limit is nearly used up (X-RateLimit-NearLimit)';
   return { pauseSeconds: Math.min(MAX_PAUSE_SECONDS, reset ?? DEFAULT_PAUSE_SECONDS), why };
 }
 
@@ -330,7 +333,8 @@ export class HttpClient {
   private notePause(res: Response): void {
     const now = this.opts.clock.now();
     const after = res.status === 429 ? this.retryAfter(res, now) : undefined;
-    const low = after !== undefined ? { pauseSeconds: Math.min(MAX_PAUSE_SECONDS, after), why: `the API answered ${statusLine(429)}` } : lowRateLimit(res.headers, now);
+    const low =
+      after !== undefined ? { pauseSeconds: Math.min(MAX_PAUSE_SECONDS, after), why: `the API answered ${statusLine(429)}` } : lowRateLimit(res.headers, now);
     if (!low) return;
     const until = now + low.pauseSeconds * 1000;
     if (until > this.pausedUntil) {
@@ -346,8 +350,7 @@ export class HttpClient {
 
   /** A fetch function bound to a collection, for third-party clients (e.g. the `bitbucket` package). */
   fetchFor(ctx: CollectContext): typeof fetch {
-    return ((input: string | URL | Request, init?: RequestInit) =>
-      this.fetch(ctx, input instanceof Request ? input.url : input, init));
+    return (input: string | URL | Request, init?: RequestInit) => this.fetch(ctx, input instanceof Request ? input.url : input, init);
   }
 
   private url(path: string, query?: Record<string, string | number | boolean | undefined>): URL {

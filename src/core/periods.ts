@@ -110,7 +110,12 @@ function yearPeriod(fy: number, cal: Calendar): Period {
 }
 
 function monthPeriod(year: number, month: number, cal: Calendar): Period {
-  return { kind: 'month', name: `${year}-${pad2(month)}`, start: localMidnight(year, month, 1, cal.timezone), end: localMidnight(year, month + 1, 1, cal.timezone) };
+  return {
+    kind: 'month',
+    name: `${year}-${pad2(month)}`,
+    start: localMidnight(year, month, 1, cal.timezone),
+    end: localMidnight(year, month + 1, 1, cal.timezone),
+  };
 }
 
 /** The calendar period of `kind` that contains the instant `ms`. */

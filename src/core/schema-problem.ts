@@ -16,4 +16,3 @@ export function schemaProblem(error: z.ZodError, max = 3): string {
   const more = error.issues.length - shown.length;
   return `${shown.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`;
 }
-

@@ -60,11 +60,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
  * read relative to `baseDir`. Validation has already checked the variable is set and the
  * file readable; a failure here (changed since) names the setting, never the value.
  */
-export function resolveSecret(
-  settings: Record<string, unknown>,
-  key: string,
-  ctx: { env: Env; baseDir: string },
-): Secret | undefined {
+export function resolveSecret(settings: Record<string, unknown>, key: string, ctx: { env: Env; baseDir: string }): Secret | undefined {
   const ref = settings[key];
   if (typeof ref === 'string') {
     const m = ENV_REF_RE.exec(ref);

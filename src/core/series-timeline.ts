@@ -91,7 +91,8 @@ function append(r: SeriesRuns, from: number, to: number, value: number, stepMs: 
   const n = r.count;
   if (n > 0) {
     const lastTo = r.runs[(n - 1) * 3 + 1]!;
-    if (from <= lastTo) throw new Error(`backfill: ${r.name}{${r.labels}} recorded out of time order (${new Date(from).toISOString()} after ${new Date(lastTo).toISOString()})`);
+    if (from <= lastTo)
+      throw new Error(`backfill: ${r.name}{${r.labels}} recorded out of time order (${new Date(from).toISOString()} after ${new Date(lastTo).toISOString()})`);
     if (from === lastTo + stepMs && Object.is(r.runs[(n - 1) * 3 + 2], value)) {
       r.runs[(n - 1) * 3 + 1] = to;
       return;

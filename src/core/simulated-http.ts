@@ -34,7 +34,13 @@ export async function startFakeServer(handler: Handler, opts: { maxRequests?: nu
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const rec: RecordedRequest = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      const rec: RecordedRequest = {
+        method: req.method ?? 'GET',
+        path: u.pathname,
+        query: u.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
       requests.push(rec);
       if (requests.length > max) requests.splice(0, requests.length - max);
       Promise.resolve(handler(rec, res)).catch((e: unknown) => {

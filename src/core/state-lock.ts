@@ -177,10 +177,16 @@ export class StateDirLocker {
           // link() fails if the lock exists: taking it is atomic, and it is never half-written.
           linkSync(tmp, file);
           this.seen = undefined;
-          return this.holding(token, leaseMs, content, () => renewedAt, (v) => {
-            heartbeat++;
-            renewedAt = v;
-          });
+          return this.holding(
+            token,
+            leaseMs,
+            content,
+            () => renewedAt,
+            (v) => {
+              heartbeat++;
+              renewedAt = v;
+            },
+          );
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         }
@@ -231,7 +237,9 @@ export class StateDirLocker {
     const { file, opts } = this;
     let lost: string | undefined;
     const expired = (now: number) =>
-      leaseMs > 0 && now - renewedAt() >= leaseMs ? `the lock was not renewed for ${seconds(now - renewedAt())}, longer than its lease: another process may have taken it over` : undefined;
+      leaseMs > 0 && now - renewedAt() >= leaseMs
+        ? `the lock was not renewed for ${seconds(now - renewedAt())}, longer than its lease: another process may have taken it over`
+        : undefined;
     const problem = () => lost ?? expired(opts.clock.now());
     held.add(file);
     const unguard = guardStateWrites(resolve(this.dir), problem);
@@ -245,7 +253,12 @@ export class StateDirLocker {
         // Late (a suspended laptop, a paused VM) but nobody took over meanwhile: still ours. A
         // standby takes over only after seeing the same heartbeat for a lease, and our rewrite
         // changes it.
-        lost = current === undefined ? `the lock file ${file} was removed` : current.info?.token !== token ? `the lock was taken over by ${holderOf(current.info)}` : undefined;
+        lost =
+          current === undefined
+            ? `the lock file ${file} was removed`
+            : current.info?.token !== token
+              ? `the lock was taken over by ${holderOf(current.info)}`
+              : undefined;
         if (lost) return lost;
         renewed(now);
         // Replaced whole (rename): a waiting process never reads half a heartbeat.

@@ -50,7 +50,9 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
     (h) => {
       const failed = h.outcomes.filter((o) => o.status === 'failed');
       const samples = h.outcomes.reduce((n, o) => n + o.samples, 0);
-      say(`history: ${new Date(h.fromMs).toISOString().slice(0, 10)} .. ${new Date(h.toMs).toISOString().slice(0, 16)}Z loaded (${samples.toLocaleString('en-US')} samples, ${h.lines.toLocaleString('en-US')} archived log lines, ${h.seconds.toFixed(0)} s); Prometheus shows it within a minute`);
+      say(
+        `history: ${new Date(h.fromMs).toISOString().slice(0, 10)} .. ${new Date(h.toMs).toISOString().slice(0, 16)}Z loaded (${samples.toLocaleString('en-US')} samples, ${h.lines.toLocaleString('en-US')} archived log lines, ${h.seconds.toFixed(0)} s); Prometheus shows it within a minute`,
+      );
       for (const f of failed) say(`history: ${f.source} failed: ${f.message}`);
     },
     (e: unknown) => {
@@ -64,7 +66,9 @@ export async function runDemoCommand(opts: DemoCliOptions, logger: Logger, say: 
       const key = line.trim().toLowerCase();
       if (key === 'i') {
         demo.incident(INCIDENT.durationMs, INCIDENT.errorShare);
-        say(`incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for ${INCIDENT.durationMs / 60_000} minutes; the fast burn-rate page follows in about 9`);
+        say(
+          `incident started: ${INCIDENT.errorShare * 100}% of topups-api requests fail for ${INCIDENT.durationMs / 60_000} minutes; the fast burn-rate page follows in about 9`,
+        );
       } else if (key === 'r') {
         runReport(demo.loaded, { format: 'md', clock }).then(
           (r) => process.stdout.write(`${r.text}\n`),

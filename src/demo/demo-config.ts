@@ -70,7 +70,13 @@ export function demoCalendarOf(doc: Document): Calendar {
  * Point every simulated source's settings at its simulation (switched on, with the demo's
  * refresh interval), write the file and the token files under `dir`; returns the file's path.
  */
-export function writeDemoConfig(dir: string, doc: Document, simulations: Map<string, RunningSimulation>, prometheusUrl: string, timing: DemoTiming = {}): string {
+export function writeDemoConfig(
+  dir: string,
+  doc: Document,
+  simulations: Map<string, RunningSimulation>,
+  prometheusUrl: string,
+  timing: DemoTiming = {},
+): string {
   doc.setIn(['prometheus', 'url'], prometheusUrl);
   mkdirSync(join(dir, 'secrets'), { recursive: true });
   const secret = (name: string, value: string) => {
@@ -80,11 +86,16 @@ export function writeDemoConfig(dir: string, doc: Document, simulations: Map<str
   for (const [name, sim] of simulations) {
     const node = doc.getIn(['sources', name]);
     const current = (isMap(node) ? node.toJSON() : {}) as Record<string, unknown>;
-    const next = { ...sim.settings(current, secret), enabled: true, refresh_interval: sim.server ? (timing.saasRefresh ?? '20s') : (timing.logRefresh ?? '5s') };
+    const next = {
+      ...sim.settings(current, secret),
+      enabled: true,
+      refresh_interval: sim.server ? (timing.saasRefresh ?? '20s') : (timing.logRefresh ?? '5s'),
+    };
     // Key by key, so the example's other settings keep their place and comments.
     for (const key of Object.keys(current)) if (!(key in next)) doc.deleteIn(['sources', name, key]);
     for (const [key, value] of Object.entries(next))
-      if (JSON.stringify(current[key]) !== JSON.stringify(value)) doc.setIn(['sources', name, key], doc.createNode(value, { flow: Array.isArray(value) && value.every((v) => typeof v !== 'object') }));
+      if (JSON.stringify(current[key]) !== JSON.stringify(value))
+        doc.setIn(['sources', name, key], doc.createNode(value, { flow: Array.isArray(value) && value.every((v) => typeof v !== 'object') }));
   }
 
   const file = join(dir, DEMO_CONFIG_FILE);

@@ -188,7 +188,8 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
     const example = parseDocument(EXAMPLE).getIn(['sources', 'jira', 'queries']) as { toJSON(): unknown };
     expect(example.toJSON()).toEqual(DEMO_JQL_QUERIES);
     for (const period of [PREVIOUS, QUARTER])
-      for (const jql of Object.values(DEMO_JQL_QUERIES)) expect(w.jira.data.queries).toHaveProperty([fillJqlPlaceholders(jql, periodJqlDates(period, UTC_CALENDAR))]);
+      for (const jql of Object.values(DEMO_JQL_QUERIES))
+        expect(w.jira.data.queries).toHaveProperty([fillJqlPlaceholders(jql, periodJqlDates(period, UTC_CALENDAR))]);
     expect(w.collectors.jira.history().errors).toEqual([]);
   });
 
@@ -208,7 +209,8 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
       expect(value(snap, JIRA_METRICS.closedSprintsTotal, b)).toBeGreaterThanOrEqual(13);
       expect(value(snap, JIRA_METRICS.completedPointsTotal, b)).toBeGreaterThan(0);
       expect(value(snap, JIRA_METRICS.committedPointsTotal, b)).toBeGreaterThan(value(snap, JIRA_METRICS.completedPointsTotal, b)!);
-      for (const name of [JIRA_METRICS.sprintStart, JIRA_METRICS.sprintEnd]) expect(samples(snap, name).filter((s) => s.labels.board === b.board && s.labels.team === b.team)).toHaveLength(13);
+      for (const name of [JIRA_METRICS.sprintStart, JIRA_METRICS.sprintEnd])
+        expect(samples(snap, name).filter((s) => s.labels.board === b.board && s.labels.team === b.team)).toHaveLength(13);
     }
     // Platform's sprint is in its third day; Admin's and Metabase's started this morning.
     expect(activeSprint(snap, 'Platform').completed).toBeGreaterThan(0);
@@ -244,14 +246,25 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
 
   it('SonarQube: both projects on main with every measure the KRs and dashboards read', () => {
     const snap = first.sonarqube;
-    const coverage = (project: string) => value(snap, SONARQUBE_METRICS.coverage, PROJECTS.find((p) => p.project === project)!)!;
+    const coverage = (project: string) =>
+      value(
+        snap,
+        SONARQUBE_METRICS.coverage,
+        PROJECTS.find((p) => p.project === project)!,
+      )!;
     // 62 % at the quarter start, about 4–5 points two thirds in; admin-portal 50 %, slower.
     expect(coverage('topups-api')).toBeGreaterThan(0.64);
     expect(coverage('topups-api')).toBeLessThan(0.675);
     expect(coverage('admin-portal')).toBeGreaterThan(0.5);
     expect(coverage('admin-portal')).toBeLessThan(0.53);
     for (const p of PROJECTS) {
-      for (const name of [SONARQUBE_METRICS.newCodeCoverage, SONARQUBE_METRICS.duplicatedLines, SONARQUBE_METRICS.linesOfCode, SONARQUBE_METRICS.technicalDebt, SONARQUBE_METRICS.qualityGatePassed])
+      for (const name of [
+        SONARQUBE_METRICS.newCodeCoverage,
+        SONARQUBE_METRICS.duplicatedLines,
+        SONARQUBE_METRICS.linesOfCode,
+        SONARQUBE_METRICS.technicalDebt,
+        SONARQUBE_METRICS.qualityGatePassed,
+      ])
         expect(value(snap, name, p), name).toBeDefined();
       for (const type of SONARQUBE_ISSUE_TYPES) expect(value(snap, SONARQUBE_METRICS.issues, { ...p, type })).toBeGreaterThanOrEqual(0);
       // Daily analyses (today's may still be to come).
@@ -282,7 +295,11 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
       expect(mean).toBeGreaterThan(120);
       expect(mean).toBeLessThan(900);
       const cov = value(snap, BITBUCKET_METRICS.insightsCoverage, { ...r, report: `${r.repo}-coverage` })!;
-      const sonar = value(first.sonarqube, SONARQUBE_METRICS.coverage, PROJECTS.find((p) => p.project === r.repo)!)!;
+      const sonar = value(
+        first.sonarqube,
+        SONARQUBE_METRICS.coverage,
+        PROJECTS.find((p) => p.project === r.repo)!,
+      )!;
       expect(Math.abs(cov - sonar)).toBeLessThan(0.03);
     }
     expect(value(snap, BITBUCKET_METRICS.reposSkipped, {})).toBe(0);
@@ -314,12 +331,25 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
     const delivery = deliveryPlugin.create(deps(() => at, feedsIn('delivery-since-previous-quarter')));
     at = w.clock.now;
     const snap = await delivery.collect(testContext());
-    const total = (name: string, match: Labels) => sum(samples(snap, name).filter((x) => Object.entries(match).every(([k, v]) => x.labels[k] === v)).map((x) => x.value));
+    const total = (name: string, match: Labels) =>
+      sum(
+        samples(snap, name)
+          .filter((x) => Object.entries(match).every(([k, v]) => x.labels[k] === v))
+          .map((x) => x.value),
+      );
     for (const service of ['topups-api', 'admin-portal']) expect(total(DELIVERY_METRICS.deployments, { service, status: 'successful' })).toBeGreaterThan(20);
     for (const status of ['failed', 'rollback']) expect(total(DELIVERY_METRICS.deployments, { status })).toBeGreaterThan(0);
     for (const outcome of ['failed', 'rolled_back', 'incident', 'none']) expect(total(DELIVERY_METRICS.outcomes, { outcome }), outcome).toBeGreaterThan(0);
     expect(sum(samples(snap, DELIVERY_METRICS.leadTime, '_count').map((x) => x.value))).toBeGreaterThan(100);
-    for (const cause of ['failed', 'rolled_back', 'incident']) expect(sum(samples(snap, DELIVERY_METRICS.recoveryTime, '_count').filter((x) => x.labels.cause === cause).map((x) => x.value)), cause).toBeGreaterThan(0);
+    for (const cause of ['failed', 'rolled_back', 'incident'])
+      expect(
+        sum(
+          samples(snap, DELIVERY_METRICS.recoveryTime, '_count')
+            .filter((x) => x.labels.cause === cause)
+            .map((x) => x.value),
+        ),
+        cause,
+      ).toBeGreaterThan(0);
   });
 
   it('tick() moves counters and gauges: ten minutes later the collectors see new work', async () => {
@@ -331,7 +361,8 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
     const queries = (snap: Snapshot) => sum(samples(snap, JIRA_METRICS.queryIssues).map((s) => s.value));
     expect(activeDone(after.jira) !== activeDone(before.jira) || queries(after.jira) !== queries(before.jira)).toBe(true);
     expect(value(after.jira, JIRA_METRICS.queryIssues, { query: 'security_incidents' })).toBe(0);
-    for (const p of PROJECTS) expect(value(after.sonarqube, SONARQUBE_METRICS.lastAnalysis, p)).toBeGreaterThan(value(before.sonarqube, SONARQUBE_METRICS.lastAnalysis, p)!);
+    for (const p of PROJECTS)
+      expect(value(after.sonarqube, SONARQUBE_METRICS.lastAnalysis, p)).toBeGreaterThan(value(before.sonarqube, SONARQUBE_METRICS.lastAnalysis, p)!);
     for (const r of REPOS) {
       expect(value(after.bitbucket, BITBUCKET_METRICS.prsMerged, r)).toBeGreaterThan(value(before.bitbucket, BITBUCKET_METRICS.prsMerged, r)!);
       const cov = (snap: Snapshot) => value(snap, BITBUCKET_METRICS.insightsCoverage, { ...r, report: `${r.repo}-coverage` });
@@ -351,7 +382,9 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
       expect(value(after, JIRA_METRICS.closedSprintsTotal, b)).toBe(value(before, JIRA_METRICS.closedSprintsTotal, b)! + 1);
       expect(value(after, JIRA_METRICS.completedPointsTotal, b)).toBeGreaterThan(value(before, JIRA_METRICS.completedPointsTotal, b)!);
       // The sprint that was active is the latest closed one, with its figures at the close.
-      const closedNow = closedSprints(after, b.board).sort((x, y) => x.completeTime - y.completeTime).at(-1)!;
+      const closedNow = closedSprints(after, b.board)
+        .sort((x, y) => x.completeTime - y.completeTime)
+        .at(-1)!;
       expect(closedNow.sprint).toBe(activeSprint(before, b.board).sprint);
       expect(closedNow.completeTime * 1000).toBeLessThanOrEqual(t);
       expect(activeSprint(after, b.board).sprint).not.toBe(closedNow.sprint);
@@ -361,7 +394,7 @@ describe('the demo sources, read by the real collectors from okrs.example.yaml',
 });
 
 describe('the demo sources as `okr-metrics demo` runs them', () => {
-  it('serve today\'s data to the registry\'s collectors on the real clock', async () => {
+  it("serve today's data to the registry's collectors on the real clock", async () => {
     const now = Date.now();
     const jira = await startFakeJira(demoJira(now, worldAt(now)).data);
     const sonarqube = await startFakeSonarqube(demoSonarqube(now, worldAt(now)).state);
@@ -381,7 +414,11 @@ describe('the demo sources as `okr-metrics demo` runs them', () => {
         }
       };
       const [j, s, b] = [await snap('jira'), await snap('sonarqube'), await snap('bitbucket')];
-      expect(samples(j, JIRA_METRICS.queryIssues).map((x) => x.labels.query).sort()).toEqual(Object.keys(DEMO_JQL_QUERIES).sort());
+      expect(
+        samples(j, JIRA_METRICS.queryIssues)
+          .map((x) => x.labels.query)
+          .sort(),
+      ).toEqual(Object.keys(DEMO_JQL_QUERIES).sort());
       expect(value(j, JIRA_METRICS.queryIssues, { query: 'security_incidents' })).toBe(0);
       for (const x of BOARDS) expect(value(j, JIRA_METRICS.closedSprintsTotal, x)).toBeGreaterThanOrEqual(13);
       for (const p of PROJECTS) expect(value(s, SONARQUBE_METRICS.coverage, p)).toBeGreaterThan(0.4);
@@ -402,7 +439,9 @@ describe('the demo sources over time', () => {
     const later = demoJira(NOW + 3 * DAY, worldAt(NOW + 3 * DAY)).data.boards[0]!.velocity as Record<number, unknown>;
     for (const [id, v] of Object.entries(demoJira(NOW, worldAt(NOW)).data.boards[0]!.velocity)) expect(later[Number(id)]).toEqual(v);
     const early = demoBitbucket(NOW, worldAt(NOW)).fixture.repos[0]!.pullRequests.filter((p) => p.state !== 'OPEN' && p.updatedMs < NOW - 20 * DAY);
-    expect(demoBitbucket(NOW + DAY, worldAt(NOW + DAY)).fixture.repos[0]!.pullRequests.filter((p) => p.state !== 'OPEN' && p.updatedMs < NOW - 20 * DAY)).toEqual(early);
+    expect(
+      demoBitbucket(NOW + DAY, worldAt(NOW + DAY)).fixture.repos[0]!.pullRequests.filter((p) => p.state !== 'OPEN' && p.updatedMs < NOW - 20 * DAY),
+    ).toEqual(early);
   });
 
   it('stay bounded through a long demo and follow it into the next quarter', () => {

@@ -186,7 +186,9 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       });
       cleanups.push(() => stack!.stop());
     } else if (mode === 'start') {
-      const missing = Object.entries(binaries ?? {}).filter(([, p]) => p === undefined).map(([name]) => (name === 'alertmanager' ? 'prometheus-alertmanager' : name));
+      const missing = Object.entries(binaries ?? {})
+        .filter(([, p]) => p === undefined)
+        .map(([name]) => (name === 'alertmanager' ? 'prometheus-alertmanager' : name));
       say(`${missing.join(' and ')} not found: the exporter runs alone, and the KR engine has no Prometheus to ask; ${PROMETHEUS_INSTALL_HINT}`);
     }
 
@@ -200,7 +202,8 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
         ? { dataDir: external.dataDir, instance: external.instance ?? `okr-metrics:${DEFAULTS.port}` }
         : undefined;
     if (historyTarget && opts.history !== false && !promtool) say(`promtool not found: no history; ${PROMETHEUS_INSTALL_HINT}`);
-    if (external && !external.dataDir && opts.history !== false) say(`no history: pass --prometheus-data-dir (the --storage.tsdb.path of ${external.url}) to load the previous quarter into it`);
+    if (external && !external.dataDir && opts.history !== false)
+      say(`no history: pass --prometheus-data-dir (the --storage.tsdb.path of ${external.url}) to load the previous quarter into it`);
     if (historyTarget && opts.history !== false && promtool) {
       const abort = new AbortController();
       history = loadDemoHistory({
@@ -211,7 +214,16 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
         promtool,
         logger: opts.logger,
         untilMs: opts.historyUntil,
-        progress: { write: (text: string) => (abort.signal.aborted || text.split('\n').filter(Boolean).forEach((l) => say(`history: ${l.trim()}`)), true) },
+        progress: {
+          write: (text: string) => (
+            abort.signal.aborted ||
+              text
+                .split('\n')
+                .filter(Boolean)
+                .forEach((l) => say(`history: ${l.trim()}`)),
+            true
+          ),
+        },
         simulations,
         signal: abort.signal,
         clock: opts.clock,

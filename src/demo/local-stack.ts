@@ -55,7 +55,10 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     mkdirSync(join(o.dir, 'alertmanager', 'data'), { recursive: true });
     const env = { ...process.env, [ALERTMANAGER_ENV.webhookUrl]: process.env[ALERTMANAGER_ENV.webhookUrl] || receiver.url };
     writeFileSync(amFile, renderAlertmanagerConfig(files.find((f) => f.path === PATHS.alertmanager)!.content, env, o.groupWait));
-    const alertmanager = await startAlertmanager(o.binaries.alertmanager, amFile, { port: await portOr(o.alertmanagerPort), dataDir: join(o.dir, 'alertmanager', 'data') });
+    const alertmanager = await startAlertmanager(o.binaries.alertmanager, amFile, {
+      port: await portOr(o.alertmanagerPort),
+      dataDir: join(o.dir, 'alertmanager', 'data'),
+    });
     stops.push(() => alertmanager.stop());
 
     const promFile = join(o.dir, 'prometheus', 'prometheus.yml');
@@ -68,7 +71,11 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       ruleFiles: [join(generated, PATHS.recordingRules), join(generated, PATHS.alertRules)],
     });
     writeFileSync(promFile, stringify(config));
-    const prometheus = await startPrometheus(o.binaries.prometheus, { configFile: promFile, port: o.prometheusPort, dataDir: join(o.dir, 'prometheus', 'data') });
+    const prometheus = await startPrometheus(o.binaries.prometheus, {
+      configFile: promFile,
+      port: o.prometheusPort,
+      dataDir: join(o.dir, 'prometheus', 'data'),
+    });
     stops.push(() => prometheus.stop());
     return { prometheus, alertmanager, receiver, stop };
   } catch (e) {

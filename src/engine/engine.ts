@@ -148,7 +148,12 @@ export function fillFor(p: Period, at: number): { window: string; period_start: 
  * The instant a period's figure is read: now while it runs; once it has ended, the kind's
  * reading instant (never later than now), with the time from which its data is complete.
  */
-export function readingInstant(expanded: Pick<ExpandedMeasure, 'reading'>, period: Period, now: number, settleMs: number): { at: number; closed: boolean; settlesAt: number } {
+export function readingInstant(
+  expanded: Pick<ExpandedMeasure, 'reading'>,
+  period: Period,
+  now: number,
+  settleMs: number,
+): { at: number; closed: boolean; settlesAt: number } {
   const settlesAt = period.end + settleMs;
   if (now < period.end) return { at: now, closed: false, settlesAt };
   const at = expanded.reading === 'end' ? period.end : expanded.reading === 'last_refresh' ? period.end - 1000 : Math.min(now, settlesAt);
@@ -284,7 +289,9 @@ export class KrEngine {
 
   /** Sprints of the KR's board(s) from the Jira exporter's timestamps. */
   private async sprints(kr: KeyResult): Promise<Period[]> {
-    const boards = refsOf(kr.measure).filter((r) => r.kind === 'board').flatMap((r) => r.values);
+    const boards = refsOf(kr.measure)
+      .filter((r) => r.kind === 'board')
+      .flatMap((r) => r.values);
     // The same (escaped) board matcher the measure's own PromQL uses.
     const m = boards.length === 0 ? undefined : oneOrMany(boards);
     const sel = m ? `{board${m.op}${JSON.stringify(m.value)}}` : '';
@@ -343,7 +350,10 @@ export class KrEngine {
     const { at, closed, settlesAt } = readingInstant(expanded, period, now, settle);
     const ledger = this.opts.ledger;
     const row = ledger?.get(kr.id, period.name);
-    const base: Pick<KrResult, 'objective' | 'id' | 'title' | 'owner' | 'team' | 'weight' | 'notes' | 'period' | 'closed' | 'evaluatedAt' | 'unit' | 'kind' | 'targetText'> = {
+    const base: Pick<
+      KrResult,
+      'objective' | 'id' | 'title' | 'owner' | 'team' | 'weight' | 'notes' | 'period' | 'closed' | 'evaluatedAt' | 'unit' | 'kind' | 'targetText'
+    > = {
       objective: o.id,
       id: kr.id,
       title: kr.title,
@@ -368,12 +378,21 @@ export class KrEngine {
 
     const settling = closed && now < settlesAt;
     const manualUnrecorded = closed && expanded.manualValue !== undefined && !row;
-    const m = manualUnrecorded ? { problem: `a manual value is only known for periods the engine saw open; the ledger has no ${period.name} row` } : await this.measure(expanded, period, at);
+    const m = manualUnrecorded
+      ? { problem: `a manual value is only known for periods the engine saw open; the ledger has no ${period.name} row` }
+      : await this.measure(expanded, period, at);
     const observed = m.value !== undefined ? await this.observed(expanded, period, at) : undefined;
     const b = await this.baseline(kr, target, expanded, period, row, now);
     const resolved = resolveTarget(target, b.value, expanded.unit);
     const trend = await this.trend(expanded, period, at, m.value, closed);
-    const assessed = await this.assess(kr, expanded, period, now, { value: m.value, measureProblem: m.problem, resolved, baselineSource: b.source, baseline: b.value, trend });
+    const assessed = await this.assess(kr, expanded, period, now, {
+      value: m.value,
+      measureProblem: m.problem,
+      resolved,
+      baselineSource: b.source,
+      baseline: b.value,
+      trend,
+    });
     const notes = [
       assessed.problem,
       settling ? `the period has not settled: its data may still arrive until ${new Date(settlesAt).toISOString()}` : undefined,
@@ -454,7 +473,14 @@ export class KrEngine {
     if (source === 'previous_period' && period.kind !== 'sprint' && this.opts.ledger) {
       const prevRow = this.opts.ledger.get(kr.id, prev.name);
       if (prevRow?.closed_at !== null && prevRow?.final_value !== null && prevRow?.final_value !== undefined)
-        return { source, value: prevRow.final_value, promql: prevRow.promql ?? undefined, at, observed: await this.observed(expanded, prev, at), settled: true };
+        return {
+          source,
+          value: prevRow.final_value,
+          promql: prevRow.promql ?? undefined,
+          at,
+          observed: await this.observed(expanded, prev, at),
+          settled: true,
+        };
     }
     const m = await this.measure(expanded, prev, at);
     const observed = m.value !== undefined ? await this.observed(expanded, prev, at) : undefined;
@@ -467,14 +493,21 @@ export class KrEngine {
     const expanded = expandMeasure(kr.measure);
     const { at } = readingInstant(expanded, prev, now, this.settleMs(expanded));
     const row = this.opts.ledger?.get(kr.id, prev.name);
-    if (row && row.closed_at !== null) return row.final_value === null ? undefined : { period: prev.name, value: row.final_value, fromLedger: true, promql: row.promql ?? undefined, at };
+    if (row && row.closed_at !== null)
+      return row.final_value === null ? undefined : { period: prev.name, value: row.final_value, fromLedger: true, promql: row.promql ?? undefined, at };
     if (!expanded.promql) return undefined;
     const m = await this.measure(expanded, prev, at);
     return m.value === undefined ? undefined : { period: prev.name, value: m.value, fromLedger: false, promql: m.promql, at };
   }
 
   /** The measure at the trend's grid instants of the period so far, ending with `value` at `at`. */
-  private async trend(expanded: ExpandedMeasure, period: Period, at: number, value: number | undefined, closed: boolean): Promise<Array<{ t: number; v: number }>> {
+  private async trend(
+    expanded: ExpandedMeasure,
+    period: Period,
+    at: number,
+    value: number | undefined,
+    closed: boolean,
+  ): Promise<Array<{ t: number; v: number }>> {
     if (value === undefined) return [];
     const points: Array<{ t: number; v: number }> = [];
     // Counts and sums of the period's own events start from 0 (the exporter may still show the last period's count then).
@@ -498,7 +531,14 @@ export class KrEngine {
     expanded: ExpandedMeasure,
     period: Period,
     now: number,
-    m: { value?: number; measureProblem?: string; resolved?: ResolvedTarget; baselineSource: BaselineSource; baseline?: number; trend: Array<{ t: number; v: number }> },
+    m: {
+      value?: number;
+      measureProblem?: string;
+      resolved?: ResolvedTarget;
+      baselineSource: BaselineSource;
+      baseline?: number;
+      trend: Array<{ t: number; v: number }>;
+    },
   ): Promise<{ progress: number; expectedProgress: number; forecast?: number; forecastMet?: boolean; status: KrStatus; problem?: string }> {
     const { value, resolved } = m;
     const closed = now >= period.end;
@@ -525,19 +565,22 @@ export class KrEngine {
     // A baseline is frozen only once the period it comes from has settled.
     const baseline = baselineSettled ? r.baseline : undefined;
     if (!row) {
-      ledger.open({
-        key_result: r.id,
-        period: r.period.name,
-        objective: r.objective,
-        period_start: r.period.start,
-        period_end: r.period.end,
-        unit: r.unit,
-        baseline: baseline ?? null,
-        baseline_source: r.baselineSource,
-        baseline_promql: baseline !== undefined ? (r.baselinePromql ?? null) : null,
-        baseline_frozen_at: baseline !== undefined ? now : null,
-        ...fields,
-      }, now);
+      ledger.open(
+        {
+          key_result: r.id,
+          period: r.period.name,
+          objective: r.objective,
+          period_start: r.period.start,
+          period_end: r.period.end,
+          unit: r.unit,
+          baseline: baseline ?? null,
+          baseline_source: r.baselineSource,
+          baseline_promql: baseline !== undefined ? (r.baselinePromql ?? null) : null,
+          baseline_frozen_at: baseline !== undefined ? now : null,
+          ...fields,
+        },
+        now,
+      );
     } else {
       ledger.updateOpenTarget(r.id, r.period.name, fields);
       if (row.baseline === null && baseline !== undefined) ledger.fillMissingBaseline(r.id, r.period.name, baseline, r.baselinePromql ?? null, now);
@@ -556,7 +599,10 @@ export class KrEngine {
     now: number,
   ): KrResult {
     const target = resolvedFromRow(row);
-    const prev = row.baseline !== null && row.baseline_source !== 'fixed' ? readingInstant(expanded, this.baselinePeriod(period), now, this.settleMs(expanded)).at : undefined;
+    const prev =
+      row.baseline !== null && row.baseline_source !== 'fixed'
+        ? readingInstant(expanded, this.baselinePeriod(period), now, this.settleMs(expanded)).at
+        : undefined;
     return {
       ...base,
       targetText: row.target_text,

@@ -14,7 +14,17 @@ export const LEDGER_FORMATS = ['json', 'csv'] as const;
 export type LedgerFormat = (typeof LEDGER_FORMATS)[number];
 const FORMAT = 'okr-metrics-ledger/v1';
 const COLUMNS = Object.keys(LedgerRowSchema.shape) as Array<keyof LedgerRow>;
-const NUMERIC = new Set<string>(['period_start', 'period_end', 'target_value', 'baseline', 'baseline_frozen_at', 'final_value', 'final_progress', 'closed_at', 'opened_at']);
+const NUMERIC = new Set<string>([
+  'period_start',
+  'period_end',
+  'target_value',
+  'baseline',
+  'baseline_frozen_at',
+  'final_value',
+  'final_progress',
+  'closed_at',
+  'opened_at',
+]);
 const NULLABLE_TEXT = new Set<string>(['promql', 'baseline_promql', 'final_status']);
 
 export function exportLedger(ledger: Ledger, format: LedgerFormat): string {

@@ -53,7 +53,10 @@ export function updateLedgerMarker(stateDir: string, ledger: Ledger): void {
   // Never lower the count on the strength of a ledger that was recreated: the marker is the
   // evidence of what was lost, until a restored ledger holds at least as much again.
   if (prev && prev.closed_periods >= closed && (prev.ledger === ledger.file || closed === 0)) return;
-  const last = ledger.rows().filter((r) => r.closed_at !== null).at(-1)?.period;
+  const last = ledger
+    .rows()
+    .filter((r) => r.closed_at !== null)
+    .at(-1)?.period;
   writeJsonFileAtomic(join(stateDir, LEDGER_MARKER), { ledger: ledger.file, closed_periods: closed, ...(last ? { last_closed: last } : {}) }, 2);
 }
 

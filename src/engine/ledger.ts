@@ -182,7 +182,11 @@ export class Ledger {
    * Returns what was (or, without `overwrite` and with conflicts, would have been) done; with
    * conflicts and no `overwrite`, nothing is written.
    */
-  importRows(rows: LedgerRow[], overwrite: boolean, dryRun = false): { added: number; updated: number; unchanged: number; conflicts: Array<{ row: LedgerRow; existing: LedgerRow; fields: string[] }> } {
+  importRows(
+    rows: LedgerRow[],
+    overwrite: boolean,
+    dryRun = false,
+  ): { added: number; updated: number; unchanged: number; conflicts: Array<{ row: LedgerRow; existing: LedgerRow; fields: string[] }> } {
     const out = { added: 0, updated: 0, unchanged: 0, conflicts: [] as Array<{ row: LedgerRow; existing: LedgerRow; fields: string[] }> };
     const plan: LedgerRow[] = [];
     for (const row of rows) {
@@ -213,7 +217,11 @@ export class Ledger {
   }
 
   /** While a period is open, the target follows the file (edits mid-period apply); a closed row is left alone. */
-  updateOpenTarget(keyResult: string, period: string, fields: { target_text: string; target_value: number | null; title: string; promql: string | null }): void {
+  updateOpenTarget(
+    keyResult: string,
+    period: string,
+    fields: { target_text: string; target_value: number | null; title: string; promql: string | null },
+  ): void {
     this.db
       .prepare(
         `UPDATE kr_periods SET target_text = @target_text, target_value = @target_value, title = @title, promql = @promql
@@ -223,7 +231,11 @@ export class Ledger {
   }
 
   /** Freeze the final figures of a period. Only the first close counts. */
-  closePeriod(keyResult: string, period: string, fields: { final_value: number | null; final_progress: number | null; final_status: string; closed_at: number }): void {
+  closePeriod(
+    keyResult: string,
+    period: string,
+    fields: { final_value: number | null; final_progress: number | null; final_status: string; closed_at: number },
+  ): void {
     this.db
       .prepare(
         `UPDATE kr_periods SET final_value = @final_value, final_progress = @final_progress, final_status = @final_status, closed_at = @closed_at
@@ -235,7 +247,9 @@ export class Ledger {
   /** A baseline that could not be measured when the period opened is filled in once it can. */
   fillMissingBaseline(keyResult: string, period: string, baseline: number, baselinePromql: string | null, at: number): void {
     this.db
-      .prepare('UPDATE kr_periods SET baseline = ?, baseline_promql = ?, baseline_frozen_at = ? WHERE key_result = ? AND period = ? AND baseline IS NULL AND closed_at IS NULL')
+      .prepare(
+        'UPDATE kr_periods SET baseline = ?, baseline_promql = ?, baseline_frozen_at = ? WHERE key_result = ? AND period = ? AND baseline IS NULL AND closed_at IS NULL',
+      )
       .run(baseline, baselinePromql, at, keyResult, period);
   }
 
@@ -262,7 +276,9 @@ export class Ledger {
       .map((row) => {
         const r = BackfillRowSchema.safeParse(row);
         if (r.success) return r.data;
-        throw new LedgerError(ledgerProblem(this.file, `a row of backfills is not valid (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`));
+        throw new LedgerError(
+          ledgerProblem(this.file, `a row of backfills is not valid (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`),
+        );
       });
   }
 

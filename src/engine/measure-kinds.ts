@@ -302,7 +302,10 @@ export const MEASURE_KINDS = {
     params: z.strictObject({
       ...deliveryScope,
       quantile: Quantile.default(0.5).meta({ description: 'e.g. 0.5 (median, the default) or 0.9.' }),
-      from: z.enum(LEAD_TIME_FROM).default('first_commit').meta({ description: "Where a change's lead time starts: its first commit (default) or its pull request's opening." }),
+      from: z
+        .enum(LEAD_TIME_FROM)
+        .default('first_commit')
+        .meta({ description: "Where a change's lead time starts: its first commit (default) or its pull request's opening." }),
     }),
     description: 'A quantile of the lead time for changes, first commit (or pull request) to successful production deployment, seconds (DORA).',
     unit: 'seconds',
@@ -345,10 +348,7 @@ export const Measure = z
   .strictObject({
     // Key order is the JSON Schema's order: promql, unit, manual, then the shorthands.
     promql: optionalParams('promql'),
-    unit: z
-      .enum(MEASURE_UNITS)
-      .optional()
-      .meta({ description: 'Unit of a promql or manual measure (ratio counts points as 0.01).' }),
+    unit: z.enum(MEASURE_UNITS).optional().meta({ description: 'Unit of a promql or manual measure (ratio counts points as 0.01).' }),
     ...(Object.fromEntries(MEASURE_KIND_NAMES.filter((k) => k !== 'promql').map((k) => [k, optionalParams(k)])) as Omit<MeasureShape, 'promql'>),
   })
   .superRefine((m, ctx) => {

@@ -172,7 +172,11 @@ export function jqlPointsPromql(query: string): string {
 }
 
 /** The production streams a delivery measure covers: its services, in its environments (default all). */
-function deliverySelector(services: string | string[], environments: string | string[] | undefined, extra: Array<[string, '=' | '=~' | '!~' | '!=', string]> = []): string {
+function deliverySelector(
+  services: string | string[],
+  environments: string | string[] | undefined,
+  extra: Array<[string, '=' | '=~' | '!~' | '!=', string]> = [],
+): string {
   const s = oneOrMany(services);
   const e = environments === undefined ? undefined : oneOrMany(environments);
   const parts = [...extra, ['service', s.op, s.value] as const, ...(e ? [['environment', e.op, e.value] as const] : [])];
@@ -211,7 +215,5 @@ export function placeholdersIn(promql: string): string[] {
 
 /** Fill placeholders; unknown ones are left as they are (validation rejects them earlier). */
 export function fillPlaceholders(promql: string, values: Record<Placeholder, string>): string {
-  return promql.replace(PLACEHOLDER_RE, (whole, name: string) =>
-    (PLACEHOLDERS as readonly string[]).includes(name) ? values[name as Placeholder] : whole,
-  );
+  return promql.replace(PLACEHOLDER_RE, (whole, name: string) => ((PLACEHOLDERS as readonly string[]).includes(name) ? values[name as Placeholder] : whole));
 }

@@ -61,7 +61,9 @@ export class PrometheusClient implements PromQueryClient {
       try {
         new Headers().set(name, value instanceof Secret ? value.reveal() : value);
       } catch {
-        throw new Error(`prometheus.headers: the value of ${name} holds characters an HTTP header cannot carry (a line break, a control or non-Latin-1 character)`);
+        throw new Error(
+          `prometheus.headers: the value of ${name} holds characters an HTTP header cannot carry (a line break, a control or non-Latin-1 character)`,
+        );
       }
     }
   }
@@ -119,6 +121,10 @@ export class PrometheusClient implements PromQueryClient {
       const why = parsed.success ? (parsed.data.error ?? 'no error text') : text.split('\n')[0]!.slice(0, 200) || 'no error text';
       throw new Error(redact(`Prometheus rejected the query (${res.status}): ${why}; query: ${expr}`));
     }
-    throw new Error(redact(`Prometheus at ${this.baseUrl} answered with a body that is not the query API's (invalid_output): ${parsed.error.issues[0]?.message ?? ''}; query: ${expr}`));
+    throw new Error(
+      redact(
+        `Prometheus at ${this.baseUrl} answered with a body that is not the query API's (invalid_output): ${parsed.error.issues[0]?.message ?? ''}; query: ${expr}`,
+      ),
+    );
   }
 }

@@ -51,8 +51,7 @@ export function parseTarget(text: string): Target | { error: string } {
     };
   }
   return {
-    error:
-      'expected a comparison such as ">= 0.99", "> 99%", "== 0", or a change versus the baseline such as "-10%" or "+5 points"',
+    error: 'expected a comparison such as ">= 0.99", "> 99%", "== 0", or a change versus the baseline such as "-10%" or "+5 points"',
   };
 }
 

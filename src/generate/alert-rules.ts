@@ -5,13 +5,31 @@
  * (source down, stale, absent). Runbook links are stamped afterwards by runbooks.ts.
  */
 import { durationSeconds } from '../core/config-primitives.js';
-import { ALERT_NAMES as A, EXPORTER_JOB, KR_METRICS, NO_SUCCESS, RECORDING_RULES as R, SLO_BURN_RATE_WINDOWS, SLO_MIN_REQUESTS_LONG_WINDOW, SLO_PERIOD } from '../conventions.js';
+import {
+  ALERT_NAMES as A,
+  EXPORTER_JOB,
+  KR_METRICS,
+  NO_SUCCESS,
+  RECORDING_RULES as R,
+  SLO_BURN_RATE_WINDOWS,
+  SLO_MIN_REQUESTS_LONG_WINDOW,
+  SLO_PERIOD,
+} from '../conventions.js';
 import { LABEL } from '../core/labels.js';
 import { APILOGS_METRICS } from '../../exporters/apilogs/metrics.js';
 import { RUNNER_METRICS, STALE_AFTER_INTERVALS } from '../core/runner-metrics.js';
 import { kindSpec } from '../engine/measure-kinds.js';
 import type { Comparator } from '../engine/target.js';
-import { availabilityKrs, DEFAULT_ALERT, DEFAULT_AVAILABILITY_ALERT, DEFAULT_LATENCY_ALERT, latencyKrs, type GenerateModel, type KrAlert, type KrModel } from './model.js';
+import {
+  availabilityKrs,
+  DEFAULT_ALERT,
+  DEFAULT_AVAILABILITY_ALERT,
+  DEFAULT_LATENCY_ALERT,
+  latencyKrs,
+  type GenerateModel,
+  type KrAlert,
+  type KrModel,
+} from './model.js';
 import { apiWindows, failureCodesOf, q, rollingMeasureExpr } from './recording-rules.js';
 import type { AlertingRule, RuleFile, RuleGroup } from './rule-types.js';
 
@@ -148,7 +166,9 @@ function noSuccessAlerts(model: GenerateModel): AlertingRule[] {
   return sloKrs(model).map((k) => {
     const s = `${LABEL.service}=${q(k.service)}`;
     const ok = `${LABEL.code}!~${q(failureCodesOf(model, k.service))}`;
-    const rate = apiWindows().includes(window) ? `${R.apiRequestsRate(window)}{${s}}` : `sum by (${LABEL.service}) (rate(${APILOGS_METRICS.requests}{${s}}[${window}]))`;
+    const rate = apiWindows().includes(window)
+      ? `${R.apiRequestsRate(window)}{${s}}`
+      : `sum by (${LABEL.service}) (rate(${APILOGS_METRICS.requests}{${s}}[${window}]))`;
     return {
       alert: A.noSuccessfulRequests,
       expr:
@@ -276,7 +296,8 @@ function healthAlerts(model: GenerateModel): AlertingRule[] {
       labels: { severity: 'ticket' },
       annotations: {
         summary: 'OKR source {{ $labels.source }} fails to collect',
-        description: 'Every collection of {{ $labels.source }} has failed for 15 minutes; its last good values are still served. See okr_source_errors_total{source="{{ $labels.source }}"} for the reason.',
+        description:
+          'Every collection of {{ $labels.source }} has failed for 15 minutes; its last good values are still served. See okr_source_errors_total{source="{{ $labels.source }}"} for the reason.',
       },
     },
     {

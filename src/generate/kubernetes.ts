@@ -495,7 +495,16 @@ export interface GrafanaDatasourceResource {
   metadata: IObjectMeta;
   spec: {
     instanceSelector: { matchLabels: Record<string, string> };
-    datasource: { uid: string; name: string; type: string; access: string; url: string; isDefault: boolean; editable: boolean; jsonData: Record<string, unknown> };
+    datasource: {
+      uid: string;
+      name: string;
+      type: string;
+      access: string;
+      url: string;
+      isDefault: boolean;
+      editable: boolean;
+      jsonData: Record<string, unknown>;
+    };
   };
 }
 
@@ -543,13 +552,15 @@ function kustomizeConfig(): Record<string, unknown> {
 const BASE_COMMENT = [
   'A Kustomize base: apply it through an overlay that sets the namespace, the image and the',
   'Secrets (docs/kubernetes.md). Apply server-side: kubectl apply --server-side -k <overlay>',
-  '(the dashboards are too large for client-side apply\'s last-applied annotation).',
+  "(the dashboards are too large for client-side apply's last-applied annotation).",
 ].join('\n');
 
 const COMPONENT_COMMENT = [
   'A Kustomize Component for grafana-operator v5: add it to an overlay of ../base with',
   '  components: [<path to>/provisioning/kubernetes/grafana-operator]',
-  `It selects Grafana instances labelled ${Object.entries(K8S.grafanaInstanceLabels).map(([k, v]) => `${k}=${v}`).join(',')}; patch instanceSelector to change that.`,
+  `It selects Grafana instances labelled ${Object.entries(K8S.grafanaInstanceLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')}; patch instanceSelector to change that.`,
 ].join('\n');
 
 /**
@@ -564,7 +575,12 @@ export function renderKubernetesYaml(value: unknown, source: string, comment?: s
     },
   });
   const body = doc.toString({ lineWidth: 0, indent: 2, singleQuote: false });
-  const extra = comment ? comment.split('\n').map((l) => (l ? `# ${l}` : '#')).join('\n') + '\n' : '';
+  const extra = comment
+    ? comment
+        .split('\n')
+        .map((l) => (l ? `# ${l}` : '#'))
+        .join('\n') + '\n'
+    : '';
   return `${headerLines(source)}${extra}${body.endsWith('\n') ? body : `${body}\n`}`;
 }
 
@@ -574,8 +590,7 @@ function file(path: string, value: unknown, source: string, comment?: string): {
 
 function checkSize(cm: IConfigMap): IConfigMap {
   const bytes = Object.values(cm.data ?? {}).reduce((n, v) => n + Buffer.byteLength(v), 0);
-  if (bytes > CONFIGMAP_MAX_BYTES)
-    throw new GenerateError(`ConfigMap ${cm.metadata!.name}: ${bytes} bytes of data, over the 1 MiB a ConfigMap may hold`);
+  if (bytes > CONFIGMAP_MAX_BYTES) throw new GenerateError(`ConfigMap ${cm.metadata!.name}: ${bytes} bytes of data, over the 1 MiB a ConfigMap may hold`);
   return cm;
 }
 
@@ -607,20 +622,30 @@ export function kubernetesFiles(input: KubernetesInput): Array<{ path: string; c
   base.sort(byName);
   operator.sort(byName);
   return [
-    file(`${KUBERNETES_BASE}/kustomization.yaml`, {
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      namespace: K8S.namespace,
-      configurations: ['kustomizeconfig.yaml'],
-      resources: base.map(([p]) => p),
-    }, source, BASE_COMMENT),
+    file(
+      `${KUBERNETES_BASE}/kustomization.yaml`,
+      {
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        namespace: K8S.namespace,
+        configurations: ['kustomizeconfig.yaml'],
+        resources: base.map(([p]) => p),
+      },
+      source,
+      BASE_COMMENT,
+    ),
     file(`${KUBERNETES_BASE}/kustomizeconfig.yaml`, kustomizeConfig(), source),
     ...base.map(([p, v]) => file(`${KUBERNETES_BASE}/${p}`, v, source)),
-    file(`${KUBERNETES_GRAFANA_OPERATOR}/kustomization.yaml`, {
-      apiVersion: 'kustomize.config.k8s.io/v1alpha1',
-      kind: 'Component',
-      resources: operator.map(([p]) => p),
-    }, source, COMPONENT_COMMENT),
+    file(
+      `${KUBERNETES_GRAFANA_OPERATOR}/kustomization.yaml`,
+      {
+        apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+        kind: 'Component',
+        resources: operator.map(([p]) => p),
+      },
+      source,
+      COMPONENT_COMMENT,
+    ),
     ...operator.map(([p, v]) => file(`${KUBERNETES_GRAFANA_OPERATOR}/${p}`, v, source)),
   ];
 }

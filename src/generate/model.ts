@@ -92,9 +92,7 @@ class Owners {
     if (!this.map.has(name) || (this.map.get(name) === undefined && team !== undefined)) this.map.set(name, team);
   }
   sorted(): Owned[] {
-    return [...this.map.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, team]) => (team === undefined ? { name } : { name, team }));
+    return [...this.map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, team]) => (team === undefined ? { name } : { name, team }));
   }
 }
 
@@ -136,7 +134,10 @@ export function buildModel(config: OkrFile, plugins: readonly AnySourcePlugin[] 
     projects: projects.sorted(),
     repos: repos.sorted(),
     enabledSources: enabled,
-    configuredSources: plugins.filter((p) => sourceSettings(config, p.name) !== undefined).map((p) => p.name).sort(),
+    configuredSources: plugins
+      .filter((p) => sourceSettings(config, p.name) !== undefined)
+      .map((p) => p.name)
+      .sort(),
     engine: config.engine.enabled,
     ...(config.engine.enabled && config.engine.pace_alerts.enabled && krs.length > 0
       ? { pace: { warningAt: config.engine.pace_alerts.warning_at, criticalAt: config.engine.pace_alerts.critical_at, for: config.engine.pace_alerts.for } }

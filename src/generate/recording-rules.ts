@@ -90,7 +90,8 @@ function apiServiceGroup(model: GenerateModel, service: string, opts: RecordingO
     }
     rules.push({ record: R.apiAvailability(w), expr: `1 - ${R.apiErrorsRatio(w)}{${s}}` });
     for (const { name, q: quantile } of LATENCY_QUANTILES) {
-      const buckets = w === '5m' ? `${base.buckets}{${s}}` : derived ? `${R.apiDurationBucketsRate(w)}{${s}}` : `sum by (${LABEL.service}, le) (rate(${bucket}{${s}}[${w}]))`;
+      const buckets =
+        w === '5m' ? `${base.buckets}{${s}}` : derived ? `${R.apiDurationBucketsRate(w)}{${s}}` : `sum by (${LABEL.service}, le) (rate(${bucket}{${s}}[${w}]))`;
       rules.push({ record: R.apiLatency(name, w), expr: `histogram_quantile(${quantile}, ${buckets})` });
     }
   }

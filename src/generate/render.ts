@@ -12,7 +12,12 @@ export function headerLines(source: string): string {
 
 export function renderYaml(value: unknown, source: string, comment?: string): string {
   const body = stringify(value, { lineWidth: 0, indent: 2, aliasDuplicateObjects: false, singleQuote: false });
-  const extra = comment ? comment.split('\n').map((l) => (l ? `# ${l}` : '#')).join('\n') + '\n' : '';
+  const extra = comment
+    ? comment
+        .split('\n')
+        .map((l) => (l ? `# ${l}` : '#'))
+        .join('\n') + '\n'
+    : '';
   return `${headerLines(source)}${extra}${body.endsWith('\n') ? body : `${body}\n`}`;
 }
 

@@ -19,8 +19,7 @@ export function stampRunbooks(file: RuleFile<AlertingRule>, base: string = RUNBO
         const severity = r.labels.severity;
         if (!severity || !(ALERT_SEVERITIES as readonly string[]).includes(severity))
           throw new GenerateError(`alert ${r.alert}: severity must be one of ${ALERT_SEVERITIES.join(', ')}, got ${String(severity)}`);
-        for (const a of ['summary', 'description'] as const)
-          if (!r.annotations[a]) throw new GenerateError(`alert ${r.alert}: missing annotation ${a}`);
+        for (const a of ['summary', 'description'] as const) if (!r.annotations[a]) throw new GenerateError(`alert ${r.alert}: missing annotation ${a}`);
         return { ...r, annotations: { ...r.annotations, runbook_url: runbookUrl(r.alert, base) } };
       }),
     })),

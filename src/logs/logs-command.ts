@@ -53,10 +53,12 @@ export class LogsUsageError extends Error {}
 export async function runLogs(files: string[], opts: LogsOptions = {}): Promise<LogsResult> {
   const durationUnit = opts.durationUnit ?? 's';
   const maxRoutes = opts.maxRoutes ?? 200;
-  if (opts.format !== undefined && !(FORMAT_NAMES as readonly string[]).includes(opts.format)) throw new LogsUsageError(`--format: must be one of ${FORMAT_NAMES.join(', ')}`);
+  if (opts.format !== undefined && !(FORMAT_NAMES as readonly string[]).includes(opts.format))
+    throw new LogsUsageError(`--format: must be one of ${FORMAT_NAMES.join(', ')}`);
   if (!DURATION_UNITS.includes(durationUnit)) throw new LogsUsageError(`--duration-unit: must be one of ${DURATION_UNITS.join(', ')}`);
   if (!Number.isInteger(maxRoutes) || maxRoutes < 1) throw new LogsUsageError('--max-routes: must be a whole number of at least 1');
-  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > 64)) throw new LogsUsageError('--threads: must be a whole number from 1 to 64');
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > 64))
+    throw new LogsUsageError('--threads: must be a whole number from 1 to 64');
   if (opts.format === 'regex' && !opts.regex) throw new LogsUsageError('--regex: format regex needs a regex with named groups');
   for (const r of opts.routes ?? []) if (!r.startsWith('/')) throw new LogsUsageError(`--route ${r}: route templates start with /`);
   let resolved;
@@ -86,12 +88,25 @@ export async function runLogs(files: string[], opts: LogsOptions = {}): Promise<
   const started = performance.now();
   const describe = (w: FormatWarning) => describeWarning(w, formatName(settings));
   const onWarning = opts.onFormatWarning && ((w: FormatWarning) => opts.onFormatWarning!(describe(w)));
-  const { failed, formatWarnings } = await countFilesParallel(files, settings, counters, { threads: opts.threads ?? 1, detect: true, onWarning, cap: ONE_SHOT_ROUTE_CAP });
+  const { failed, formatWarnings } = await countFilesParallel(files, settings, counters, {
+    threads: opts.threads ?? 1,
+    detect: true,
+    onWarning,
+    cap: ONE_SHOT_ROUTE_CAP,
+  });
   const countSeconds = (performance.now() - started) / 1000;
   const snapshot = apilogsSnapshot([counters], { files: false });
   // The same check serve's runner applies: never print an exposition Prometheus would reject.
   const problem = snapshotProblem(snapshot);
   if (problem) throw new Error(`internal error, refusing to print an invalid exposition: ${problem}`);
   const exposition = await renderSnapshot(snapshot);
-  return { exposition: exposition.endsWith('\n') ? exposition : `${exposition}\n`, failed, lines: counters.parsed + counters.malformed, requests: counters.requests, formatWarnings: formatWarnings.map(describe), bytes: counters.bytesRead, countSeconds };
+  return {
+    exposition: exposition.endsWith('\n') ? exposition : `${exposition}\n`,
+    failed,
+    lines: counters.parsed + counters.malformed,
+    requests: counters.requests,
+    formatWarnings: formatWarnings.map(describe),
+    bytes: counters.bytesRead,
+    countSeconds,
+  };
 }

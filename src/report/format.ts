@@ -134,9 +134,12 @@ export function observedText(k: KrResult): string | undefined {
 
 /** The notes column: the KR's own notes, what to read with care (no data, partial data, unsettled), its owner. Unescaped. */
 export function notesOf(k: KrResult): string[] {
-  return [k.notes, k.problem ? (k.status === 'no_data' ? `no data: ${k.problem}` : k.problem) : undefined, observedText(k), k.owner ? `owner: ${k.owner}` : undefined].filter(
-    (n): n is string => Boolean(n),
-  );
+  return [
+    k.notes,
+    k.problem ? (k.status === 'no_data' ? `no data: ${k.problem}` : k.problem) : undefined,
+    observedText(k),
+    k.owner ? `owner: ${k.owner}` : undefined,
+  ].filter((n): n is string => Boolean(n));
 }
 
 /** An instant as the query API takes it, e.g. 2026-10-01T00:00:00Z. */
@@ -155,7 +158,8 @@ export function isoMinute(ms: number): string {
 
 export function baselineText(k: KrResult): string {
   const b = formatValue(k.baseline, k.unit);
-  const partial = k.baselineObserved && k.baselineObserved.share < 1 ? `, from ${formatShare(k.baselineObserved.share)} of ${k.baselineObserved.period} observed` : '';
+  const partial =
+    k.baselineObserved && k.baselineObserved.share < 1 ? `, from ${formatShare(k.baselineObserved.share)} of ${k.baselineObserved.period} observed` : '';
   switch (k.baselineSource) {
     case 'previous_period':
       return `${b} (previous period${partial})`;

@@ -4,7 +4,20 @@
  * target line, and the PromQL behind each figure. Served by `serve` at /report.
  */
 import type { Evaluation, KrResult } from '../engine/engine.js';
-import { baselineText, figuresText, formatPercent, formatValue, frozenNote, isoInstant, isoMinute, notesOf, periodDates, STATUS_TEXT, targetMeaning, trendWithForecast } from './format.js';
+import {
+  baselineText,
+  figuresText,
+  formatPercent,
+  formatValue,
+  frozenNote,
+  isoInstant,
+  isoMinute,
+  notesOf,
+  periodDates,
+  STATUS_TEXT,
+  targetMeaning,
+  trendWithForecast,
+} from './format.js';
 import type { ReportContext } from './report-context.js';
 
 function esc(s: string): string {
@@ -67,9 +80,17 @@ function krRow(k: KrResult, ctx: ReportContext): string {
   const link = ctx.grafanaLink?.(k);
   const detail = [
     `<div>Target <code>${esc(k.targetText)}</code>${targetMeaning(k) ? ` (${esc(targetMeaning(k))})` : ''}; baseline ${esc(baselineText(k))}; period ${esc(k.period.name)} ${periodDates(k.period, ctx.timezone)}${frozenNote(k) ? `, ${esc(frozenNote(k))}` : ''}</div>`,
-    k.promql ? `<div>Value query, at ${isoInstant(k.evaluatedAt)}:</div><pre>${esc(k.promql)}</pre>` : k.kind === 'manual' ? '<div>Value entered in the OKR file.</div>' : '',
-    k.baselinePromql ? `<div>Baseline query${k.baselineAt !== undefined ? `, at ${isoInstant(k.baselineAt)}` : ''}:</div><pre>${esc(k.baselinePromql)}</pre>` : '',
-    k.previous?.promql ? `<div>Previous period ${esc(k.previous.period)} (${esc(formatValue(k.previous.value, k.unit, k.target))}), at ${isoInstant(k.previous.at)}:</div><pre>${esc(k.previous.promql)}</pre>` : '',
+    k.promql
+      ? `<div>Value query, at ${isoInstant(k.evaluatedAt)}:</div><pre>${esc(k.promql)}</pre>`
+      : k.kind === 'manual'
+        ? '<div>Value entered in the OKR file.</div>'
+        : '',
+    k.baselinePromql
+      ? `<div>Baseline query${k.baselineAt !== undefined ? `, at ${isoInstant(k.baselineAt)}` : ''}:</div><pre>${esc(k.baselinePromql)}</pre>`
+      : '',
+    k.previous?.promql
+      ? `<div>Previous period ${esc(k.previous.period)} (${esc(formatValue(k.previous.value, k.unit, k.target))}), at ${isoInstant(k.previous.at)}:</div><pre>${esc(k.previous.promql)}</pre>`
+      : '',
     link ? `<div><a href="${esc(link)}">Open in Grafana</a></div>` : '',
   ].join('');
   return `<tr class="kr" data-kr="${esc(k.id)}" data-status="${k.status}">

@@ -29,8 +29,18 @@ export function jsonReport(ev: Evaluation, ctx: ReportContext): string {
         baseline: k.baseline ?? null,
         baseline_source: k.baselineSource,
         baseline_at: k.baselineAt !== undefined ? iso(k.baselineAt) : null,
-        baseline_observed: k.baselineObserved ? { period: k.baselineObserved.period, share: k.baselineObserved.share, promql: k.baselineObserved.promql, at: iso(k.baselineObserved.at) } : null,
-        previous: k.previous ? { period: k.previous.period, value: k.previous.value, from_ledger: k.previous.fromLedger, promql: k.previous.promql ?? null, at: iso(k.previous.at) } : null,
+        baseline_observed: k.baselineObserved
+          ? { period: k.baselineObserved.period, share: k.baselineObserved.share, promql: k.baselineObserved.promql, at: iso(k.baselineObserved.at) }
+          : null,
+        previous: k.previous
+          ? {
+              period: k.previous.period,
+              value: k.previous.value,
+              from_ledger: k.previous.fromLedger,
+              promql: k.previous.promql ?? null,
+              at: iso(k.previous.at),
+            }
+          : null,
         target: k.targetText,
         target_value: k.target?.value ?? null,
         forecast: k.forecast ?? null,

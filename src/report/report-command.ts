@@ -34,7 +34,6 @@ export function reviewPeriod(loaded: LoadedConfig, name: string | undefined, now
   return p;
 }
 
-
 export interface ReportOutput {
   text: string;
   /** Prometheus could not be asked: measured KRs show no data (the CLI exits 1). */

@@ -18,7 +18,8 @@ export interface ReportContext {
 function grafanaLinker(grafanaUrl: string | undefined): ((k: KrResult) => string) | undefined {
   if (!grafanaUrl) return undefined;
   const base = grafanaUrl.replace(/\/$/, '');
-  return (k) => `${base}/d/${DASHBOARD_UID.overview}/?from=${k.period.start}&to=${Math.min(k.period.end, Math.max(k.evaluatedAt, k.period.start + 1))}&var-key_result=${encodeURIComponent(k.id)}`;
+  return (k) =>
+    `${base}/d/${DASHBOARD_UID.overview}/?from=${k.period.start}&to=${Math.min(k.period.end, Math.max(k.evaluatedAt, k.period.start + 1))}&var-key_result=${encodeURIComponent(k.id)}`;
 }
 
 /** The context of a review of `period` for this OKR file, read from `prometheusUrl`. */

@@ -55,7 +55,9 @@ export function authenticator(auth: NonNullable<ServerAuth>): Authenticator {
       const creds = basicCredentials(header);
       if (!creds) return false;
       const hash = auth.basicUsers.get(creds.user);
-      const key = createHash('sha256').update(`${creds.user}\0${creds.password}\0${hash ?? ''}`).digest('hex');
+      const key = createHash('sha256')
+        .update(`${creds.user}\0${creds.password}\0${hash ?? ''}`)
+        .digest('hex');
       if (hash !== undefined && verified.has(key)) return true;
       return bcrypt.compare(creds.password, hash ?? DUMMY_HASH).then(
         (ok) => {

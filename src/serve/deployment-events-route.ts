@@ -33,24 +33,24 @@ export function mountDeploymentEvents(app: express.Router, o: DeploymentEventsOp
   const refuseWithoutAuth: express.RequestHandler = (_req, res, next) => {
     if (o.auth) return next();
     res.set('WWW-Authenticate', 'Bearer realm="okr-metrics"');
-    res.status(401).json({ error: 'deployment events need authentication, and none is configured: set server.auth (a bearer token or basic auth) or basic_auth_users in the web config file' });
+    res
+      .status(401)
+      .json({
+        error:
+          'deployment events need authentication, and none is configured: set server.auth (a bearer token or basic auth) or basic_auth_users in the web config file',
+      });
   };
-  app.post(
-    DEPLOYMENT_EVENTS_PATH,
-    refuseWithoutAuth,
-    authMiddleware(o.auth),
-    express.text({ type: () => true, limit: MAX_BODY }),
-    (req, res) => {
-      const text = typeof req.body === 'string' ? req.body : '';
-      const result = store.record(text, req.get('idempotency-key') ?? undefined);
-      if (result.status === 201) o.logger.info({ id: result.body.id, events: store.count }, 'deployment event recorded');
-      else if (result.status === 400 || result.status === 409) o.logger.warn({ status: result.status, error: result.body.error }, 'deployment event refused');
-      res.status(result.status).json(result.body);
-    },
-  );
+  app.post(DEPLOYMENT_EVENTS_PATH, refuseWithoutAuth, authMiddleware(o.auth), express.text({ type: () => true, limit: MAX_BODY }), (req, res) => {
+    const text = typeof req.body === 'string' ? req.body : '';
+    const result = store.record(text, req.get('idempotency-key') ?? undefined);
+    if (result.status === 201) o.logger.info({ id: result.body.id, events: store.count }, 'deployment event recorded');
+    else if (result.status === 400 || result.status === 409) o.logger.warn({ status: result.status, error: result.body.error }, 'deployment event refused');
+    res.status(result.status).json(result.body);
+  });
   const bodyErrors: ErrorRequestHandler = (err: { status?: number; type?: string }, _req, res, next) => {
     if (err?.type === 'entity.too.large') return void res.status(413).json({ error: `the body is larger than ${MAX_BODY}` });
-    if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) return void res.status(err.status).json({ error: 'the body could not be read' });
+    if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500)
+      return void res.status(err.status).json({ error: 'the body could not be read' });
     next(err);
   };
   app.use(DEPLOYMENT_EVENTS_PATH, bodyErrors);

@@ -76,7 +76,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const processMetrics = (compressed: boolean): Promise<Buffer> => {
     const now = performance.now();
     if (!processText || now - processText.at >= PROCESS_METRICS_TTL_MS) {
-      const entry: { at: number; body: Promise<Buffer>; gzip?: Promise<Buffer> } = { at: now, body: processRegistry.metrics().then((t: string) => Buffer.from(t, 'utf8')) };
+      const entry: { at: number; body: Promise<Buffer>; gzip?: Promise<Buffer> } = {
+        at: now,
+        body: processRegistry.metrics().then((t: string) => Buffer.from(t, 'utf8')),
+      };
       processText = entry;
       entry.body.catch(() => {
         if (processText === entry) processText = undefined;
@@ -99,7 +102,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       next();
     });
   }
-  if (opts.tls && (opts.tls.clientAuth === 'RequireAnyClientCert' || opts.tls.clientAuth === 'VerifyClientCertIfGiven')) app.use(clientCertMiddleware(opts.tls.clientAuth));
+  if (opts.tls && (opts.tls.clientAuth === 'RequireAnyClientCert' || opts.tls.clientAuth === 'VerifyClientCertIfGiven'))
+    app.use(clientCertMiddleware(opts.tls.clientAuth));
   app.use(authMiddleware(opts.auth));
 
   app.get('/healthz', (_req, res) => {
@@ -119,7 +123,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   app.get('/', (_req, res) => {
     res
       .type('text/html')
-      .send('<!doctype html><title>okr-metrics</title><h1>okr-metrics</h1><ul><li><a href="metrics">/metrics</a></li><li><a href="readyz">/readyz</a></li><li><a href="healthz">/healthz</a></li></ul>\n');
+      .send(
+        '<!doctype html><title>okr-metrics</title><h1>okr-metrics</h1><ul><li><a href="metrics">/metrics</a></li><li><a href="readyz">/readyz</a></li><li><a href="healthz">/healthz</a></li></ul>\n',
+      );
   });
 
   const tls = opts.tls;
@@ -220,7 +226,12 @@ function watchCertificates(server: HttpsServer, tls: NonNullable<WebConfig['tls'
     try {
       const reread = (inline: unknown, file: string | undefined) => (file ? readFileSync(file, 'utf8') : inline) as string;
       const { cert, key, ca } = tls.sources;
-      server.setSecureContext({ ...tls.options, cert: reread(tls.options.cert, cert), key: reread(tls.options.key, key), ...(tls.options.ca ? { ca: reread(tls.options.ca, ca) } : {}) });
+      server.setSecureContext({
+        ...tls.options,
+        cert: reread(tls.options.cert, cert),
+        key: reread(tls.options.key, key),
+        ...(tls.options.ca ? { ca: reread(tls.options.ca, ca) } : {}),
+      });
       logger.info('TLS certificate files changed; reloaded');
     } catch (e) {
       logger.error({ err: (e as Error).message }, 'TLS certificate files changed but cannot be loaded; keeping the previous ones');

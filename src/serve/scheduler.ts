@@ -22,7 +22,13 @@ export class Scheduler {
     };
     this.runners = entries.map(
       (e) =>
-        new SourceRunner(e.collector, { intervalSeconds: e.intervalSeconds, timeoutSeconds: e.timeoutSeconds, logger: logger.child({ source: e.collector.source }), clock, onChange }),
+        new SourceRunner(e.collector, {
+          intervalSeconds: e.intervalSeconds,
+          timeoutSeconds: e.timeoutSeconds,
+          logger: logger.child({ source: e.collector.source }),
+          clock,
+          onChange,
+        }),
     );
   }
 

@@ -166,7 +166,13 @@ function buildActive(loaded: LoadedConfig, opts: ServiceOptions, lock: StateLock
     let events: express.Router | undefined;
     if (delivery) {
       events = express.Router();
-      mountDeploymentEvents(events, { stateDir: stateDir(loaded), settings: delivery, auth, clock: opts.clock, logger: opts.logger.child({ component: 'deployment-events' }) });
+      mountDeploymentEvents(events, {
+        stateDir: stateDir(loaded),
+        settings: delivery,
+        auth,
+        clock: opts.clock,
+        logger: opts.logger.child({ component: 'deployment-events' }),
+      });
     }
     return { lock, scheduler: new Scheduler(collectors, opts.logger, opts.clock), kr: engineLoop(loaded, opts), ...(events ? { events } : {}) };
   } catch (e) {
@@ -194,8 +200,16 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
   let roleChanges = 0;
 
   // The web config is only read: a mistake in it stops the start before anything is locked.
-  const web = opts.webConfigFile !== undefined ? loadWebConfig(opts.webConfigFile, process.cwd()) : loaded.config.server.web_config_file !== undefined ? loadWebConfig(loaded.config.server.web_config_file, loaded.baseDir) : undefined;
-  if (web?.basicAuthUsers && loaded.config.server.auth) throw new ConfigError([{ file: web.file, line: 1, col: 1, path: ['basic_auth_users'], message: `give either basic_auth_users here or server.auth in ${loaded.file}, not both` }]);
+  const web =
+    opts.webConfigFile !== undefined
+      ? loadWebConfig(opts.webConfigFile, process.cwd())
+      : loaded.config.server.web_config_file !== undefined
+        ? loadWebConfig(loaded.config.server.web_config_file, loaded.baseDir)
+        : undefined;
+  if (web?.basicAuthUsers && loaded.config.server.auth)
+    throw new ConfigError([
+      { file: web.file, line: 1, col: 1, path: ['basic_auth_users'], message: `give either basic_auth_users here or server.auth in ${loaded.file}, not both` },
+    ]);
   const auth: ServerAuth = web?.basicAuthUsers ? { basicUsers: web.basicAuthUsers } : serverAuth(loaded);
 
   // First of all: a second process on the same state directory must not touch its files.
@@ -240,7 +254,16 @@ export async function startService(loaded: LoadedConfig, opts: ServiceOptions): 
           const kr = parts?.kr;
           const ev = kr?.loop.lastEvaluation();
           if (!kr || !ev) {
-            res.status(503).type('text/plain').send(!parts ? 'this replica is a standby: the active one serves the report\n' : kr ? 'no evaluation yet; retry shortly\n' : 'the KR engine is off (no objectives or engine.enabled: false)\n');
+            res
+              .status(503)
+              .type('text/plain')
+              .send(
+                !parts
+                  ? 'this replica is a standby: the active one serves the report\n'
+                  : kr
+                    ? 'no evaluation yet; retry shortly\n'
+                    : 'the KR engine is off (no objectives or engine.enabled: false)\n',
+              );
             return;
           }
           const period = periodContaining('quarter', ev.evaluatedAt, calendarOf(loaded.config.calendar));

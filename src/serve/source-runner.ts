@@ -182,15 +182,30 @@ export class SourceRunner {
   healthFamilies(): MetricFamily[] {
     const l = { source: this.source };
     return [
-      { name: RUNNER_METRICS.up, help: 'Whether the last collection of the source succeeded (1) or failed (0).', type: 'gauge', samples: [{ labels: l, value: this.health.up ? 1 : 0 }] },
+      {
+        name: RUNNER_METRICS.up,
+        help: 'Whether the last collection of the source succeeded (1) or failed (0).',
+        type: 'gauge',
+        samples: [{ labels: l, value: this.health.up ? 1 : 0 }],
+      },
       {
         name: RUNNER_METRICS.lastSuccess,
         help: 'Unix time of the last successful collection; values are cached from then (0 = never).',
         type: 'gauge',
         samples: [{ labels: l, value: this.health.lastSuccess }],
       },
-      { name: RUNNER_METRICS.collectDuration, help: 'Duration of the last collection of the source.', type: 'gauge', samples: [{ labels: l, value: this.health.lastDurationSeconds }] },
-      { name: RUNNER_METRICS.refreshInterval, help: 'Configured refresh interval of the source.', type: 'gauge', samples: [{ labels: l, value: this.opts.intervalSeconds }] },
+      {
+        name: RUNNER_METRICS.collectDuration,
+        help: 'Duration of the last collection of the source.',
+        type: 'gauge',
+        samples: [{ labels: l, value: this.health.lastDurationSeconds }],
+      },
+      {
+        name: RUNNER_METRICS.refreshInterval,
+        help: 'Configured refresh interval of the source.',
+        type: 'gauge',
+        samples: [{ labels: l, value: this.opts.intervalSeconds }],
+      },
       {
         name: RUNNER_METRICS.errors,
         help: 'Failed collections of the source, by reason.',

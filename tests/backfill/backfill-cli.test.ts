@@ -32,15 +32,32 @@ afterAll(() => {
 
 describe('okr-metrics backfill (CLI)', () => {
   it('exits 1 and says what to fix when a service has no archived log', () => {
-    const r = cli('--from', '2026-08-20', '--to', '2026-08-21', '--no-blocks', '--out', join(dir, 'out'), '--log-files', `topups-api=${join(dir, 'logs', 'access.log*')}`, '--log-files', `gone=${join(dir, 'missing', '*.log')}`);
+    const r = cli(
+      '--from',
+      '2026-08-20',
+      '--to',
+      '2026-08-21',
+      '--no-blocks',
+      '--out',
+      join(dir, 'out'),
+      '--log-files',
+      `topups-api=${join(dir, 'logs', 'access.log*')}`,
+      '--log-files',
+      `gone=${join(dir, 'missing', '*.log')}`,
+    );
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`backfill 2026-08-20T00:00:00.000Z .. 2026-08-20T23:55:00.000Z every 300s into ${join(dir, 'out')}`);
-    expect(r.stdout).toContain(`apilogs: FAILED: apilogs service gone: no log file matches ${join(dir, 'missing', '*.log')} (give archived logs with --log-files gone=<glob>)`);
+    expect(r.stdout).toContain(
+      `apilogs: FAILED: apilogs service gone: no log file matches ${join(dir, 'missing', '*.log')} (give archived logs with --log-files gone=<glob>)`,
+    );
     expect(r.stderr).toMatch(/^apilogs +0% +0 requests +FAILED$/m);
   });
 
   it('writes one file per month and exits 0', () => {
-    writeFileSync(join(dir, 'okrs.yaml'), `version: okr/v1\nserver:\n  state_dir: ${join(dir, 'state')}\nsources:\n  apilogs:\n    services:\n      - name: topups-api\n        files: ["${join(dir, 'logs', 'access.log')}"]\nobjectives: []\n`);
+    writeFileSync(
+      join(dir, 'okrs.yaml'),
+      `version: okr/v1\nserver:\n  state_dir: ${join(dir, 'state')}\nsources:\n  apilogs:\n    services:\n      - name: topups-api\n        files: ["${join(dir, 'logs', 'access.log')}"]\nobjectives: []\n`,
+    );
     const r = cli('--from', '2026-08-20', '--to', '2026-08-21', '--no-blocks', '--out', join(dir, 'out'));
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^apilogs +100% +0 requests +[\d,]+ lines +done, [\d,]+ samples\n$/);

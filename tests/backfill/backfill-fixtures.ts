@@ -22,7 +22,9 @@ export const JIRA_TOKEN = 'jira-token-backfill';
 export const SONAR_TOKEN = 'squ_backfill0123456789abcdef0123456789abcdef';
 const SP = 'customfield_10016';
 
-const FIELDS: JiraField[] = [{ id: SP, name: 'Story point estimate', custom: true, schema: { type: 'number', custom: 'com.pyxis.greenhopper.jira:jsw-story-points', customId: 10016 } }];
+const FIELDS: JiraField[] = [
+  { id: SP, name: 'Story point estimate', custom: true, schema: { type: 'number', custom: 'com.pyxis.greenhopper.jira:jsw-story-points', customId: 10016 } },
+];
 
 interface SprintPlan {
   id: number;
@@ -71,7 +73,15 @@ export function jiraAt(at: number, data?: FakeJiraData): FakeJiraData {
     const started = Date.parse(s.start) <= at;
     const closed = Date.parse(s.complete) <= at;
     const end = new Date(Date.parse(s.start) + 14 * 86400_000).toISOString();
-    sprints.push({ id: s.id, name: `Sprint ${s.id}`, state: closed ? 'closed' : started ? 'active' : 'future', startDate: s.start, endDate: end, ...(closed ? { completeDate: s.complete } : {}), originBoardId: s.board });
+    sprints.push({
+      id: s.id,
+      name: `Sprint ${s.id}`,
+      state: closed ? 'closed' : started ? 'active' : 'future',
+      startDate: s.start,
+      endDate: end,
+      ...(closed ? { completeDate: s.complete } : {}),
+      originBoardId: s.board,
+    });
     if (closed) velocity[s.board]![s.id] = { estimated: s.committed, completed: s.completed };
   }
   const issues = INCIDENTS.map((i, n) => ({ id: String(20000 + n), key: i.key, fields: { created: i.created, [SP]: i.points }, sprints: [] }));
@@ -80,8 +90,24 @@ export function jiraAt(at: number, data?: FakeJiraData): FakeJiraData {
     credentials: { email: JIRA_EMAIL, token: JIRA_TOKEN },
     fields: FIELDS,
     boards: [
-      { id: 1, name: 'Platform', type: 'scrum', estimationField: SP, sprintIds: SPRINTS.filter((s) => s.board === 1).map((s) => s.id), velocity: velocity[1]!, sprintReports: 'unavailable' },
-      { id: 2, name: 'Admin', type: 'scrum', estimationField: SP, sprintIds: SPRINTS.filter((s) => s.board === 2).map((s) => s.id), velocity: velocity[2]!, sprintReports: 'unavailable' },
+      {
+        id: 1,
+        name: 'Platform',
+        type: 'scrum',
+        estimationField: SP,
+        sprintIds: SPRINTS.filter((s) => s.board === 1).map((s) => s.id),
+        velocity: velocity[1]!,
+        sprintReports: 'unavailable',
+      },
+      {
+        id: 2,
+        name: 'Admin',
+        type: 'scrum',
+        estimationField: SP,
+        sprintIds: SPRINTS.filter((s) => s.board === 2).map((s) => s.id),
+        velocity: velocity[2]!,
+        sprintReports: 'unavailable',
+      },
     ],
     sprints,
     issues,
@@ -114,7 +140,14 @@ export function sonarAt(at: number): FakeProject[] {
       name: 'Topups API',
       branches: [
         last
-          ? { name: 'main', isMain: true, analysisDate: last.date, gate: last.gate, measures: { coverage: last.coverage, bugs: last.bugs, ncloc: last.ncloc }, history }
+          ? {
+              name: 'main',
+              isMain: true,
+              analysisDate: last.date,
+              gate: last.gate,
+              measures: { coverage: last.coverage, bugs: last.bugs, ncloc: last.ncloc },
+              history,
+            }
           : { name: 'main', isMain: true, gate: 'NONE', history },
       ],
     },
@@ -141,7 +174,7 @@ export interface LogLine {
  */
 export function accessLog(): LogLine[] {
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const start = Date.parse('2026-08-20T08:00:00Z');
   const routes = ['/v1/topups/1234', '/v1/topups/98765?expand=all', '/v1/operators/77', '/healthz'];
   const out: LogLine[] = [];
@@ -156,7 +189,10 @@ export function accessLog(): LogLine[] {
     const outage = d.getUTCHours() === 10 && d.getUTCMinutes() < 30;
     const code = outage && rnd() < 0.7 ? 503 : rnd() < 0.03 ? 404 : rnd() < 0.01 ? 500 : 200;
     const duration = (0.004 + rnd() * rnd() * (outage ? 3 : 0.6)).toFixed(3);
-    out.push({ at: t, text: `10.0.0.${n % 250} - - [${stamp}] "${method} ${route} HTTP/1.1" ${code} ${Math.floor(rnd() * 4000)} "-" "okr-test/1.0" ${duration}` });
+    out.push({
+      at: t,
+      text: `10.0.0.${n % 250} - - [${stamp}] "${method} ${route} HTTP/1.1" ${code} ${Math.floor(rnd() * 4000)} "-" "okr-test/1.0" ${duration}`,
+    });
   }
   return out;
 }

@@ -50,7 +50,8 @@ function run(extra: { force?: boolean; promtool?: string | null; sources?: Backf
   });
 }
 
-const velocityCalls = (board: number) => jira.requests.filter((r) => r.path.includes('/charts/velocity') && r.query.get('rapidViewId') === String(board)).length;
+const velocityCalls = (board: number) =>
+  jira.requests.filter((r) => r.path.includes('/charts/velocity') && r.query.get('rapidViewId') === String(board)).length;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'okr-backfill-resume-'));
@@ -78,7 +79,9 @@ describe('an outage mid-backfill', () => {
     expect(by.apilogs!.status).toBe('written');
     expect(by.jira!.status).toBe('failed');
     expect(by.jira!.message).toMatch(/^jira: 1 board\(s\) could not be read: GET \/rest\/agile\/1\.0\/board\/2\/sprint answered 403: /);
-    expect(by.jira!.message).toContain(`run the same command again: finished sources are skipped, and sprints already read are kept in ${join(dir, 'out', 'state', 'jira')}`);
+    expect(by.jira!.message).toContain(
+      `run the same command again: finished sources are skipped, and sprints already read are kept in ${join(dir, 'out', 'state', 'jira')}`,
+    );
     expect(by.sonarqube!.status).toBe('failed');
     expect(by.sonarqube!.message).toMatch(/^sonarqube: project topups-api: /);
     expect(Object.keys(loadManifest(join(dir, 'out')).sources)).toEqual(['apilogs']);
@@ -101,7 +104,9 @@ describe('an outage mid-backfill', () => {
     expect(velocityCalls(1)).toBe(1);
     expect(velocityCalls(2)).toBe(1);
     expect(ledger.backfills().map((b) => b.source)).toEqual(['apilogs', 'jira', 'sonarqube']);
-    expect(readFileSync(join(dir, 'out', 'jira', '2026-09.om'), 'utf8')).toContain(`jira_sprint_completed_story_points_total{board="Admin",team="backoffice"} 63 ${(Q3_END - 300_000) / 1000}`);
+    expect(readFileSync(join(dir, 'out', 'jira', '2026-09.om'), 'utf8')).toContain(
+      `jira_sprint_completed_story_points_total{board="Admin",team="backoffice"} 63 ${(Q3_END - 300_000) / 1000}`,
+    );
   });
 });
 
@@ -152,7 +157,14 @@ describe('archived logs', () => {
     expect(stats).toEqual({ files: 1, lines: 6, outOfRange: 2, malformed: 1 });
     const series = Object.fromEntries(tl.sorted().map((s) => [`${s.name}{${s.labels}}`, [...s.runs.subarray(0, s.count * 3)]]));
     const t = (hhmm: string) => Date.parse(`2026-08-20T${hhmm}:00Z`);
-    expect(series['api_requests_total{service="topups-api",route="/v1/topups/:id",method="GET",code="200"}']).toEqual([t('08:00'), t('08:10'), 1, t('08:15'), t('08:15'), 2]);
+    expect(series['api_requests_total{service="topups-api",route="/v1/topups/:id",method="GET",code="200"}']).toEqual([
+      t('08:00'),
+      t('08:10'),
+      1,
+      t('08:15'),
+      t('08:15'),
+      2,
+    ]);
     expect(series['api_requests_total{service="topups-api",route="/v1/topups/:id",method="GET",code="503"}']).toEqual([t('08:05'), t('08:15'), 1]);
     expect(series['api_log_lines_total{service="topups-api",result="malformed"}']).toEqual([t('08:00'), t('08:15'), 1]);
   });

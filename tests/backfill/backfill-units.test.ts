@@ -40,7 +40,12 @@ describe('dating log lines', () => {
     const msec = timestampReader({ name: 'a', format: 'nginx', log_format: '$msec $status "$request" $request_time' });
     expect(msec(...line('1787212800.250 200 "GET / HTTP/1.1" 0.1'))).toBe(1787212800250);
     expect(msec(...line('garbage'))).toBeNaN();
-    const json = timestampReader({ name: 'a', format: 'json', log_format: '', json_fields: { status: 'status', method: 'method', path: 'path', duration: 'duration', duration_unit: 's', time: 'ts' } });
+    const json = timestampReader({
+      name: 'a',
+      format: 'json',
+      log_format: '',
+      json_fields: { status: 'status', method: 'method', path: 'path', duration: 'duration', duration_unit: 's', time: 'ts' },
+    });
     expect(json(...line('{"time":"ignored","ts":1787212800,"status":200}'))).toBe(1787212800000);
     const dflt = timestampReader({ name: 'a', format: 'json', log_format: '' });
     expect(dflt(...line('{"@timestamp":"2026-08-20T08:00:00Z","status":200}'))).toBe(1787212800000);
@@ -49,7 +54,9 @@ describe('dating log lines', () => {
   });
 
   it('refuses formats without a time', () => {
-    expect(() => timestampReader({ name: 'api', format: 'nginx', log_format: '"$request" $status' })).toThrow('apilogs service api: log_format has no $time_local, $time_iso8601 or $msec');
+    expect(() => timestampReader({ name: 'api', format: 'nginx', log_format: '"$request" $status' })).toThrow(
+      'apilogs service api: log_format has no $time_local, $time_iso8601 or $msec',
+    );
     expect(() => timestampReader({ name: 'api', format: 'regex', log_format: '', regex: '(?<status>\\d+) (?<path>\\S+)' })).toThrow('named group (?<time>...)');
   });
 });
@@ -58,7 +65,10 @@ describe('timeline and OpenMetrics', () => {
   it('keeps equal consecutive values as one run and writes one sample per step, families sorted', async () => {
     const grid = stepGrid(0, 1_200_000, 300_000); // 0, 300, 600, 900 s
     const tl = new SeriesTimeline(grid);
-    const snap = (v: number) => [family('b_total', 'B.', 'counter', [{ labels: { x: 'q"1' }, value: v }]), family('a', 'A.', 'histogram', [{ suffix: '_bucket' as const, labels: { le: '+Inf' }, value: v }])];
+    const snap = (v: number) => [
+      family('b_total', 'B.', 'counter', [{ labels: { x: 'q"1' }, value: v }]),
+      family('a', 'A.', 'histogram', [{ suffix: '_bucket' as const, labels: { le: '+Inf' }, value: v }]),
+    ];
     tl.hold(0, 300_000, snap(1));
     tl.record(600_000, snap(1));
     tl.record(900_000, snap(2.5));
@@ -121,7 +131,9 @@ describe('progress', () => {
     logs.lines(1_234_567);
     now = 10_000;
     p.close();
-    expect(out).toBe('\r\x1b[2Kjira       [#####...............]   25%  1 requests  ETA 30s\n\r\x1b[2Kapilogs    [##########..........]   50%  0 requests  1,234,567 lines  ETA 10s\n');
+    expect(out).toBe(
+      '\r\x1b[2Kjira       [#####...............]   25%  1 requests  ETA 30s\n\r\x1b[2Kapilogs    [##########..........]   50%  0 requests  1,234,567 lines  ETA 10s\n',
+    );
     expect(formatDuration(3_725_000)).toBe('1h02m');
   });
 
@@ -150,7 +162,8 @@ describe('arguments', () => {
   });
 
   it('rejects what it cannot do with a usage error', async () => {
-    const run = (o: object) => runBackfillCommand(loaded, { from: '2026-01-01', prometheus: false, ...o }, { logger: silentLogger(), clock: fixedClock(now), promtool: null });
+    const run = (o: object) =>
+      runBackfillCommand(loaded, { from: '2026-01-01', prometheus: false, ...o }, { logger: silentLogger(), clock: fixedClock(now), promtool: null });
     await expect(run({ sources: 'gitlab' })).rejects.toThrow(UsageError);
     await expect(run({ sources: 'jira,gitlab' })).rejects.toThrow('--sources gitlab: expected some of jira, sonarqube, bitbucket, apilogs');
     await expect(run({ sources: ',' })).rejects.toThrow('--sources: name at least one source');

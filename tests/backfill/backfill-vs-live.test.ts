@@ -37,7 +37,19 @@ import { parsePeriodName } from '../../src/core/periods.js';
 import { PrometheusClient } from '../../src/engine/prometheus-client.js';
 import { requireBinary } from '../support/binaries.js';
 import { createBlocks, startPrometheus, type PrometheusProcess } from '../support/prometheus-process.js';
-import { accessLog, changeInstants, configYaml, jiraAt, JIRA_TOKEN, NOW, Q3_END, Q3_START, sonarAt, SONAR_TOKEN, writeArchivedLog } from './backfill-fixtures.js';
+import {
+  accessLog,
+  changeInstants,
+  configYaml,
+  jiraAt,
+  JIRA_TOKEN,
+  NOW,
+  Q3_END,
+  Q3_START,
+  sonarAt,
+  SONAR_TOKEN,
+  writeArchivedLog,
+} from './backfill-fixtures.js';
 import { fixedClock, ManualClock } from '../../src/core/clock.js';
 import { sourceDeps } from '../../src/config/source-deps.js';
 import { apilogsPlugin } from '../../exporters/apilogs/plugin.js';
@@ -74,7 +86,11 @@ async function livePath(): Promise<string> {
   mkdirSync(liveDir);
   const logFile = join(liveDir, 'access.log');
   writeFileSync(logFile, '');
-  const liveLoaded = parseConfig(configYaml({ jiraUrl: jira.url, sonarUrl: sonar.url, logFile, stateDir: join(liveDir, 'state') }), join(liveDir, 'okrs.yaml'), { env: ENV });
+  const liveLoaded = parseConfig(
+    configYaml({ jiraUrl: jira.url, sonarUrl: sonar.url, logFile, stateDir: join(liveDir, 'state') }),
+    join(liveDir, 'okrs.yaml'),
+    { env: ENV },
+  );
   const clock = new ManualClock(Q3_START);
   const o = { logger: silentLogger(), stateDir: join(liveDir, 'state'), clock };
   const jiraCollector = new JiraCollector(sourceDeps(liveLoaded, jiraPlugin, o));
@@ -83,7 +99,9 @@ async function livePath(): Promise<string> {
   const apilogs = new ApilogsCollector(sourceDeps(liveLoaded, apilogsPlugin, o));
 
   // Jira and SonarQube change only at these instants: collect right after each, hold until the next.
-  const instants = [...new Set([grid.firstMs, ...changeInstants().map((t) => ceilToStep(t, STEP))])].filter((t) => t >= grid.firstMs && t <= grid.lastMs).sort((a, b) => a - b);
+  const instants = [...new Set([grid.firstMs, ...changeInstants().map((t) => ceilToStep(t, STEP))])]
+    .filter((t) => t >= grid.firstMs && t <= grid.lastMs)
+    .sort((a, b) => a - b);
   for (let k = 0; k < instants.length; k++) {
     const t = instants[k]!;
     clock.set(t);
@@ -139,7 +157,9 @@ async function runBack(): Promise<BackfillResult> {
 }
 
 function krValues(ev: Evaluation) {
-  return ev.objectives.flatMap((o) => o.keyResults.map((k) => ({ id: k.id, value: k.value, baseline: k.baseline, status: k.status, progress: k.progress, trend: k.trend, problem: k.problem })));
+  return ev.objectives.flatMap((o) =>
+    o.keyResults.map((k) => ({ id: k.id, value: k.value, baseline: k.baseline, status: k.status, progress: k.progress, trend: k.trend, problem: k.problem })),
+  );
 }
 
 /** Sample lines of the named families in OpenMetrics files (the backfill writes one per month), sorted. */
@@ -177,11 +197,14 @@ beforeAll(async () => {
   await createBlocks(liveOm, liveData);
   const backData = join(dir, 'back-data'); // filled by the backfill (loadInto)
   // Listed before Prometheus starts: it may compact the blocks into others once running.
-  loadedBlocks = readdirSync(backData).filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort();
+  loadedBlocks = readdirSync(backData)
+    .filter((d) => /^[0-9A-Z]{26}$/.test(d))
+    .sort();
   [liveProm, backProm] = await Promise.all([startPrometheus({ dataDir: liveData }), startPrometheus({ dataDir: backData })]);
 
   const q3 = parsePeriodName('2026-Q3')!;
-  const evaluate = (p: PrometheusProcess) => new KrEngine({ loaded, prom: new PrometheusClient(p.url), clock: fixedClock(Q3_END + 1800_000) }).evaluatePeriod(q3);
+  const evaluate = (p: PrometheusProcess) =>
+    new KrEngine({ loaded, prom: new PrometheusClient(p.url), clock: fixedClock(Q3_END + 1800_000) }).evaluatePeriod(q3);
   [live, back] = await Promise.all([evaluate(liveProm), evaluate(backProm)]);
 }, 120_000);
 
@@ -230,21 +253,47 @@ describe('backfill against the live path, 2026-Q3', () => {
   it('writes the same samples as the live path for the series the measures read', () => {
     const back = (s: string) => backfill.outcomes.find((o) => o.source === s)!.files;
     const live = [liveOm];
-    const api = ['api_requests_total', 'api_request_duration_seconds_bucket', 'api_request_duration_seconds_sum', 'api_request_duration_seconds_count', 'api_log_lines_total', 'api_log_read_bytes_total', 'api_routes_overflow_total'];
+    const api = [
+      'api_requests_total',
+      'api_request_duration_seconds_bucket',
+      'api_request_duration_seconds_sum',
+      'api_request_duration_seconds_count',
+      'api_log_lines_total',
+      'api_log_read_bytes_total',
+      'api_routes_overflow_total',
+    ];
     const apiLines = familyLines(back('apilogs'), api);
     expect(apiLines.length).toBeGreaterThan(1000);
     expect(apiLines).toEqual(familyLines(live, api));
     // Garbage lines are counted as malformed, never dropped (one every 401 lines).
     const garbage = accessLog().filter((l) => Number.isNaN(l.at)).length;
     expect(garbage).toBe(21);
-    expect(latest(apiLines, 'api_log_lines_total{job="okr-metrics",instance="okr-metrics:9797",service="topups-api",result="malformed"}')).toBe(`${garbage} ${Date.parse('2026-08-20T14:00:00Z') / 1000}`);
+    expect(latest(apiLines, 'api_log_lines_total{job="okr-metrics",instance="okr-metrics:9797",service="topups-api",result="malformed"}')).toBe(
+      `${garbage} ${Date.parse('2026-08-20T14:00:00Z') / 1000}`,
+    );
 
-    const jiraFamilies = ['jira_sprint_completed_story_points_total', 'jira_sprint_committed_story_points_total', 'jira_sprints_closed_total', 'jira_sprint_complete_timestamp_seconds', 'jira_query_issues', 'jira_query_story_points'];
+    const jiraFamilies = [
+      'jira_sprint_completed_story_points_total',
+      'jira_sprint_committed_story_points_total',
+      'jira_sprints_closed_total',
+      'jira_sprint_complete_timestamp_seconds',
+      'jira_query_issues',
+      'jira_query_story_points',
+    ];
     const jiraLines = familyLines(back('jira'), jiraFamilies);
     expect(jiraLines).toEqual(familyLines(live, jiraFamilies));
-    expect(latest(jiraLines, 'jira_sprints_closed_total{job="okr-metrics",instance="okr-metrics:9797",board="Platform",team="platform"}')).toBe(`8 ${grid.lastMs / 1000}`);
+    expect(latest(jiraLines, 'jira_sprints_closed_total{job="okr-metrics",instance="okr-metrics:9797",board="Platform",team="platform"}')).toBe(
+      `8 ${grid.lastMs / 1000}`,
+    );
 
-    const sonarFamilies = ['sonarqube_coverage_ratio', 'sonarqube_issues', 'sonarqube_lines_of_code', 'sonarqube_quality_gate_passed', 'sonarqube_last_analysis_timestamp_seconds', 'sonarqube_projects_skipped'];
+    const sonarFamilies = [
+      'sonarqube_coverage_ratio',
+      'sonarqube_issues',
+      'sonarqube_lines_of_code',
+      'sonarqube_quality_gate_passed',
+      'sonarqube_last_analysis_timestamp_seconds',
+      'sonarqube_projects_skipped',
+    ];
     expect(familyLines(back('sonarqube'), sonarFamilies)).toEqual(familyLines(live, sonarFamilies));
   }, 120_000); // compares every sample of both files: slow on a loaded machine
 

@@ -33,7 +33,11 @@ const H = 3600_000;
 /** 12 pull requests merging every 12 h (cycle 2 h, 30 h, 5 d), one merged before FROM; 6 pipelines, one still running at TO. */
 const PRS = [
   { id: 1, opened: FROM - 30 * H, merged: FROM - 2 * H },
-  ...Array.from({ length: 12 }, (_, i) => ({ id: i + 2, opened: FROM + (i + 1) * 12 * H - [2, 30, 120][i % 3]! * H, merged: FROM + (i + 1) * 12 * H + 17_000 })),
+  ...Array.from({ length: 12 }, (_, i) => ({
+    id: i + 2,
+    opened: FROM + (i + 1) * 12 * H - [2, 30, 120][i % 3]! * H,
+    merged: FROM + (i + 1) * 12 * H + 17_000,
+  })),
 ];
 const PIPELINES = [
   { buildNumber: 1, created: FROM + 1 * H, completed: FROM + 1 * H + 90_000, result: 'SUCCESSFUL' },
@@ -52,8 +56,17 @@ function fixtureAt(at: number): FakeCloudFixture {
       {
         slug: 'api',
         mainbranch: 'main',
-        pullRequests: PRS.filter((p) => p.opened <= at).map((p) => ({ id: p.id, state: p.merged <= at ? ('MERGED' as const) : ('OPEN' as const), createdMs: p.opened, updatedMs: Math.min(p.merged, at) })),
-        pipelines: PIPELINES.filter((p) => p.created <= at).map((p) => (p.completed <= at ? { buildNumber: p.buildNumber, createdMs: p.created, completedMs: p.completed, result: p.result } : { buildNumber: p.buildNumber, createdMs: p.created })),
+        pullRequests: PRS.filter((p) => p.opened <= at).map((p) => ({
+          id: p.id,
+          state: p.merged <= at ? ('MERGED' as const) : ('OPEN' as const),
+          createdMs: p.opened,
+          updatedMs: Math.min(p.merged, at),
+        })),
+        pipelines: PIPELINES.filter((p) => p.created <= at).map((p) =>
+          p.completed <= at
+            ? { buildNumber: p.buildNumber, createdMs: p.created, completedMs: p.completed, result: p.result }
+            : { buildNumber: p.buildNumber, createdMs: p.created },
+        ),
         branches: { main: 'aaa111' },
         reports: {},
       },
@@ -77,7 +90,16 @@ sources:
 objectives: []
 `;
 
-const FAMILIES = ['bitbucket_pull_requests_merged_total', 'bitbucket_pull_request_cycle_time_seconds_bucket', 'bitbucket_pull_request_cycle_time_seconds_sum', 'bitbucket_pull_request_cycle_time_seconds_count', 'bitbucket_pipelines_total', 'bitbucket_pipeline_duration_seconds_bucket', 'bitbucket_pipeline_duration_seconds_sum', 'bitbucket_pipeline_duration_seconds_count'];
+const FAMILIES = [
+  'bitbucket_pull_requests_merged_total',
+  'bitbucket_pull_request_cycle_time_seconds_bucket',
+  'bitbucket_pull_request_cycle_time_seconds_sum',
+  'bitbucket_pull_request_cycle_time_seconds_count',
+  'bitbucket_pipelines_total',
+  'bitbucket_pipeline_duration_seconds_bucket',
+  'bitbucket_pipeline_duration_seconds_sum',
+  'bitbucket_pipeline_duration_seconds_count',
+];
 
 function familyLines(file: string): string[] {
   const wanted = new Set(FAMILIES);
@@ -102,7 +124,9 @@ beforeAll(async () => {
   const tl = new SeriesTimeline(grid);
   const clock = new ManualClock(grid.firstMs);
   const live = createBitbucketCollector(sourceDeps(loaded, bitbucketPlugin, { logger: silentLogger(), stateDir: join(dir, 'live-state'), clock }));
-  const instants = [...new Set([grid.firstMs, ...PRS.map((p) => p.merged), ...PIPELINES.map((p) => p.completed)].map((t) => ceilToStep(t, STEP)))].filter((t) => t >= grid.firstMs && t <= grid.lastMs).sort((a, b) => a - b);
+  const instants = [...new Set([grid.firstMs, ...PRS.map((p) => p.merged), ...PIPELINES.map((p) => p.completed)].map((t) => ceilToStep(t, STEP)))]
+    .filter((t) => t >= grid.firstMs && t <= grid.lastMs)
+    .sort((a, b) => a - b);
   for (let k = 0; k < instants.length; k++) {
     const now = instants[k]!;
     clock.set(now);
@@ -136,13 +160,19 @@ afterAll(async () => {
 });
 
 describe('Bitbucket backfill', () => {
-  it('writes the live collector\'s counters and histograms, sample for sample', () => {
+  it("writes the live collector's counters and histograms, sample for sample", () => {
     expect(result.outcomes.map((o) => [o.source, o.status])).toEqual([['bitbucket', 'written']]);
     const back = familyLines(join(dir, 'out', 'bitbucket', '2026-09.om'));
     expect(back).toEqual(familyLines(liveOm));
-    const last = (prefix: string) => back.filter((l) => l.startsWith(prefix)).at(-1)?.replace(/ \d+$/, '');
+    const last = (prefix: string) =>
+      back
+        .filter((l) => l.startsWith(prefix))
+        .at(-1)
+        ?.replace(/ \d+$/, '');
     // 12 merged in the week (the one before FROM is not counted); cycle times 2 h ×4, 30 h ×4, 5 d ×4.
-    expect(last('bitbucket_pull_requests_merged_total{repo="api",team="platform"}')).toBe('bitbucket_pull_requests_merged_total{repo="api",team="platform"} 12');
+    expect(last('bitbucket_pull_requests_merged_total{repo="api",team="platform"}')).toBe(
+      'bitbucket_pull_requests_merged_total{repo="api",team="platform"} 12',
+    );
     expect(last('bitbucket_pull_request_cycle_time_seconds_bucket{repo="api",team="platform",le="14400"}')).toMatch(/ 4$/);
     expect(last('bitbucket_pull_request_cycle_time_seconds_bucket{repo="api",team="platform",le="172800"}')).toMatch(/ 8$/);
     // Build 6 finishes after TO: not counted. Build 3 finished before 2 and both count.

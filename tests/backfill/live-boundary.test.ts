@@ -46,7 +46,11 @@ afterAll(async () => {
 });
 
 const run = (to: string, prometheus?: string) =>
-  runBackfillCommand(loaded, { from: '2026-08-20', to, out: join(dir, 'out'), blocks: false, prometheus }, { logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')), promtool: null });
+  runBackfillCommand(
+    loaded,
+    { from: '2026-08-20', to, out: join(dir, 'out'), blocks: false, prometheus },
+    { logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')), promtool: null },
+  );
 
 describe('the live boundary', () => {
   it('refuses a range the live exporter already covers, naming where to stop', async () => {

@@ -76,7 +76,13 @@ describe('generate', () => {
 
   it('the rolling downtime series counts a slot without requests as up, as the measure does (no_traffic: down records the measure itself)', () => {
     const rolling = (noTraffic: string) =>
-      generate(parseConfig(minimal('== 0').replace('measure: { availability: { service: svc } }', `measure: { downtime: { service: svc, no_traffic: ${noTraffic} } }`), 'okrs.yaml', { env: {} }))
+      generate(
+        parseConfig(
+          minimal('== 0').replace('measure: { availability: { service: svc } }', `measure: { downtime: { service: svc, no_traffic: ${noTraffic} } }`),
+          'okrs.yaml',
+          { env: {} },
+        ),
+      )
         .recording.groups.flatMap((gr) => gr.rules)
         .find((r) => r.record === 'okr:key_result_measure:rolling_period')!.expr;
     // NaN availability (no requests) < 0.5 is false: not down.
@@ -86,12 +92,16 @@ describe('generate', () => {
 
   it('takes the availability threshold from the KR target, not a constant', () => {
     const rules = (t: string) =>
-      generate(parseConfig(minimal(t), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules).filter((r) => r.alert === ALERT_NAMES.availabilityBelowTarget);
+      generate(parseConfig(minimal(t), 'okrs.yaml', { env: {} }))
+        .alerts.groups.flatMap((g) => g.rules)
+        .filter((r) => r.alert === ALERT_NAMES.availabilityBelowTarget);
     const forecast = (recent: string) =>
       `((okr_key_result_expected_progress_ratio{key_result="avail"} * okr_key_result_value{key_result="avail"} + (1 - okr_key_result_expected_progress_ratio{key_result="avail"}) * on () group_left () ${recent}) or okr_key_result_value{key_result="avail"})`;
     expect(rules('> 99%')[0]!.expr).toBe(`${forecast('okr:api_availability:ratio_rate1d{service="svc"}')} <= 0.99`);
     expect(rules('>= 99.95%')[0]!.expr).toBe(`${forecast('okr:api_availability:ratio_rate1d{service="svc"}')} < 0.9995`);
-    const burn = generate(parseConfig(minimal('>= 99.95%'), 'okrs.yaml', { env: {} })).alerts.groups.flatMap((g) => g.rules).find((r) => r.alert === ALERT_NAMES.errorBudgetBurnPageFast)!;
+    const burn = generate(parseConfig(minimal('>= 99.95%'), 'okrs.yaml', { env: {} }))
+      .alerts.groups.flatMap((g) => g.rules)
+      .find((r) => r.alert === ALERT_NAMES.errorBudgetBurnPageFast)!;
     expect(burn.expr).toContain('(14.4 * 0.0005)');
   });
 
@@ -221,7 +231,8 @@ describe('dashboards', () => {
 
   it('have team and service variables where they apply', () => {
     const vars = (uid: string) => (((g.dashboards.find((d) => d.uid === uid)!.json.templating as Json).list as Json[]) ?? []).map((v) => v.name);
-    for (const uid of [DASHBOARD_UID.overview, DASHBOARD_UID.api, DASHBOARD_UID.delivery, DASHBOARD_UID.quality, DASHBOARD_UID.bitbucket]) expect(vars(uid)).toContain('team');
+    for (const uid of [DASHBOARD_UID.overview, DASHBOARD_UID.api, DASHBOARD_UID.delivery, DASHBOARD_UID.quality, DASHBOARD_UID.bitbucket])
+      expect(vars(uid)).toContain('team');
     expect(vars(DASHBOARD_UID.api)).toEqual(['team', 'service']);
     expect(vars(DASHBOARD_UID.deliveryPerformance)).toEqual(['team', 'service']);
   });
@@ -234,7 +245,10 @@ describe('dashboards', () => {
     for (const o of config.objectives)
       for (const kr of o.key_results)
         for (const metric of [KR_METRICS.value, KR_METRICS.target, KR_METRICS.progress, KR_METRICS.status])
-          expect(exprs.some((e) => e.startsWith(`${metric}{objective="${o.id}",key_result="${kr.id}"}`)), `${kr.id} ${metric}`).toBe(true);
+          expect(
+            exprs.some((e) => e.startsWith(`${metric}{objective="${o.id}",key_result="${kr.id}"}`)),
+            `${kr.id} ${metric}`,
+          ).toBe(true);
   });
 
   it('overview: the team table shows no Time column, and names its value "progress"', () => {
@@ -245,22 +259,34 @@ describe('dashboards', () => {
     expect(((organize.options as Json).renameByName as Json).Value).toBe('progress');
   });
 
-  it('exporter health: a rate says it is per second, and Prometheus\' up reads down/up in red/green', () => {
+  it("exporter health: a rate says it is per second, and Prometheus' up reads down/up in red/green", () => {
     const panels = g.dashboards.find((d) => d.uid === DASHBOARD_UID.health)!.json.panels as Json[];
     const lines = panels.find((p) => String(p.title).startsWith('API log lines'))!;
     expect(String((lines.targets as Json[])[0]!.expr)).toContain('rate(');
     expect(((lines.fieldConfig as Json).defaults as Json).unit).toBe('suffix: lines/s');
     for (const title of ['Exporter scraped', 'Source up']) {
       const defaults = (panels.find((p) => p.title === title)!.fieldConfig as Json).defaults as Json;
-      expect((defaults.mappings as Json[])[0], title).toEqual({ type: 'value', options: { '0': { text: 'down', color: 'red', index: 0 }, '1': { text: 'up', color: 'green', index: 1 } } });
-      expect((defaults.thresholds as Json).steps, title).toEqual([{ value: null, color: 'red' }, { value: 1, color: 'green' }]);
+      expect((defaults.mappings as Json[])[0], title).toEqual({
+        type: 'value',
+        options: { '0': { text: 'down', color: 'red', index: 0 }, '1': { text: 'up', color: 'green', index: 1 } },
+      });
+      expect((defaults.thresholds as Json).steps, title).toEqual([
+        { value: null, color: 'red' },
+        { value: 1, color: 'green' },
+      ]);
     }
   });
 
   it('colours values by thresholds taken from the target', () => {
     const steps = (t: string) => targetThresholds(parseTarget(t) as Target).build().steps;
-    expect(steps('> 99%')).toEqual([{ value: null, color: 'red' }, { value: 0.99, color: 'green' }]);
-    expect(steps('< 0.3')).toEqual([{ value: null, color: 'green' }, { value: 0.3, color: 'red' }]);
+    expect(steps('> 99%')).toEqual([
+      { value: null, color: 'red' },
+      { value: 0.99, color: 'green' },
+    ]);
+    expect(steps('< 0.3')).toEqual([
+      { value: null, color: 'green' },
+      { value: 0.3, color: 'red' },
+    ]);
     expect(steps('-10%')).toEqual([{ value: null, color: 'blue' }]);
   });
 
@@ -268,7 +294,10 @@ describe('dashboards', () => {
     const panels = g.dashboards.find((d) => d.uid === DASHBOARD_UID.delivery)!.json.panels as Json[];
     const bars = panels.find((p) => p.type === 'barchart')!;
     const defaults = (bars.fieldConfig as Json).defaults as Json;
-    expect((defaults.thresholds as Json).steps).toEqual([{ value: null, color: 'red' }, { value: 60, color: 'green' }]);
+    expect((defaults.thresholds as Json).steps).toEqual([
+      { value: null, color: 'red' },
+      { value: 60, color: 'green' },
+    ]);
     expect(((defaults.custom as Json).thresholdsStyle as Json).mode).toBe('line');
   });
 });
@@ -287,7 +316,11 @@ describe('provisioning', () => {
   it('Alertmanager: routes every severity, and the template with no environment is a valid config (amtool)', () => {
     const template = files.get(PATHS.alertmanager)!;
     const routes = (parse(template) as { route: { routes: Array<{ matchers: string[] }> } }).route.routes;
-    for (const s of ALERT_SEVERITIES) expect(routes.some((r) => r.matchers.includes(`severity="${s}"`)), s).toBe(true);
+    for (const s of ALERT_SEVERITIES)
+      expect(
+        routes.some((r) => r.matchers.includes(`severity="${s}"`)),
+        s,
+      ).toBe(true);
     for (const v of Object.values(ALERTMANAGER_ENV)) expect(template).toContain(`\${${v}:-`);
     const dir = mkdtempSync(join(tmpdir(), 'okr-am-'));
     try {
@@ -409,7 +442,9 @@ objectives:
 });
 
 describe('the DORA measures', () => {
-  const g = generate(loadConfig(join(REPO_ROOT, 'okrs.dora.example.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } }));
+  const g = generate(
+    loadConfig(join(REPO_ROOT, 'okrs.dora.example.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } }),
+  );
 
   it('get the delivery performance rules, and each KR its rolling measure', () => {
     const groups = g.recording.groups;
@@ -422,17 +457,23 @@ describe('the DORA measures', () => {
       'okr:delivery_recovery_time_seconds:p90_30d',
     ]);
     const rolling = groups.find((x) => x.name === 'okr-key-results')!.rules;
-    expect(rolling.find((r) => r.labels?.key_result === 'deploy-daily')!.expr).toBe('sum(rate(delivery_deployments_total{status="successful",service="topups-api"}[90d])) * 86400');
+    expect(rolling.find((r) => r.labels?.key_result === 'deploy-daily')!.expr).toBe(
+      'sum(rate(delivery_deployments_total{status="successful",service="topups-api"}[90d])) * 86400',
+    );
   });
 
   it('alert over 30 days unless the key result says otherwise', () => {
     const file = readFileSync(join(REPO_ROOT, 'okrs.dora.example.yaml'), 'utf8').replace('target: "< 15%"', 'target: "< 15%"\n        alert: true');
-    const alerts = generate(parseConfig(file, join(REPO_ROOT, 'okrs.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } })).alerts.groups.flatMap((x) => x.rules);
+    const alerts = generate(
+      parseConfig(file, join(REPO_ROOT, 'okrs.yaml'), { env: { OKR_METRICS_TOKEN: 't', BITBUCKET_ACCESS_TOKEN: 'b', JIRA_API_TOKEN: 'j' } }),
+    ).alerts.groups.flatMap((x) => x.rules);
     const off = alerts.find((a) => a.alert === 'OkrKeyResultOffTarget' && a.labels.key_result === 'change-failure-rate')!;
     expect(off.expr).toBe(
       '(sum(increase(delivery_deployment_outcomes_total{outcome!="none",service=~"topups-api|admin-portal"}[30d])) / sum(increase(delivery_deployment_outcomes_total{service=~"topups-api|admin-portal"}[30d]))) >= 0.15',
     );
-    expect(alerts.filter((a) => a.alert === 'OkrMeasureDataAbsent').map((a) => a.expr)).toContain('absent(delivery_deployments_total{service=~"topups-api|admin-portal"})');
+    expect(alerts.filter((a) => a.alert === 'OkrMeasureDataAbsent').map((a) => a.expr)).toContain(
+      'absent(delivery_deployments_total{service=~"topups-api|admin-portal"})',
+    );
   });
 
   it('colour the Delivery performance dashboard by the DORA levels of the 2024 report, and say so', () => {
@@ -447,16 +488,36 @@ describe('the DORA measures', () => {
       panels.filter((p) => (p.title as string).startsWith(title)).map((p) => (((p.fieldConfig as Json).defaults as Json).thresholds as Json).steps as Json[]);
     const day = 86_400;
     const expected: Record<string, Array<[number | null, string]>> = {
-      'Deployment frequency': [[null, 'red'], [1 / 30, 'orange'], [1 / 7, 'yellow'], [1, 'green']],
-      'Lead time for changes': [[null, 'green'], [day, 'yellow'], [7 * day, 'orange'], [30 * day, 'red']],
-      'Change failure rate': [[null, 'green'], [0.05, 'yellow'], [0.1, 'orange'], [0.2, 'red']],
-      'Failed deployment recovery time': [[null, 'green'], [3600, 'yellow'], [day, 'red']],
+      'Deployment frequency': [
+        [null, 'red'],
+        [1 / 30, 'orange'],
+        [1 / 7, 'yellow'],
+        [1, 'green'],
+      ],
+      'Lead time for changes': [
+        [null, 'green'],
+        [day, 'yellow'],
+        [7 * day, 'orange'],
+        [30 * day, 'red'],
+      ],
+      'Change failure rate': [
+        [null, 'green'],
+        [0.05, 'yellow'],
+        [0.1, 'orange'],
+        [0.2, 'red'],
+      ],
+      'Failed deployment recovery time': [
+        [null, 'green'],
+        [3600, 'yellow'],
+        [day, 'red'],
+      ],
     };
     for (const [title, want] of Object.entries(expected)) {
       const found = steps(title);
       expect(found, title).toHaveLength(2); // the stat and the rolling time series
       for (const f of found) expect(f.map((x) => [x.value, x.color])).toEqual(want);
     }
-    for (const p of panels.filter((x) => Object.keys(expected).some((t) => (x.title as string).startsWith(t)))) expect(p.description, p.title as string).toContain('DORA 2024 levels');
+    for (const p of panels.filter((x) => Object.keys(expected).some((t) => (x.title as string).startsWith(t))))
+      expect(p.description, p.title as string).toContain('DORA 2024 levels');
   });
 });

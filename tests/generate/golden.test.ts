@@ -32,7 +32,12 @@ describe.each(inputs)('golden %s', (input) => {
   });
 
   it('the golden rules pass promtool check rules', () => {
-    const r = promtool(['check', 'rules', join(outDir, 'provisioning/prometheus/rules/okr-recording.rules.yml'), join(outDir, 'provisioning/prometheus/rules/okr-alerts.rules.yml')]);
+    const r = promtool([
+      'check',
+      'rules',
+      join(outDir, 'provisioning/prometheus/rules/okr-recording.rules.yml'),
+      join(outDir, 'provisioning/prometheus/rules/okr-alerts.rules.yml'),
+    ]);
     expect(r.status, r.output).toBe(0);
   });
 });

@@ -54,7 +54,17 @@ describe.each(CASES)('Kubernetes output of %s', (_name, file) => {
     expect(rs.length).toBeGreaterThanOrEqual(10 + 2 * Object.keys(DASHBOARD_UID).length);
     for (const r of rs) expect(() => validateResource(r), `${r.kind} ${r.metadata.name}`).not.toThrow();
     expect(new Set(rs.map((r) => r.kind))).toEqual(
-      new Set(['ConfigMap', 'Deployment', 'Service', 'PersistentVolumeClaim', 'ServiceMonitor', 'PrometheusRule', 'AlertmanagerConfig', 'GrafanaDashboard', 'GrafanaDatasource']),
+      new Set([
+        'ConfigMap',
+        'Deployment',
+        'Service',
+        'PersistentVolumeClaim',
+        'ServiceMonitor',
+        'PrometheusRule',
+        'AlertmanagerConfig',
+        'GrafanaDashboard',
+        'GrafanaDatasource',
+      ]),
     );
   });
 
@@ -63,7 +73,10 @@ describe.each(CASES)('Kubernetes output of %s', (_name, file) => {
       expect(f.content.startsWith(`# ${GENERATED_BY}.\n`), f.path).toBe(true);
       expect(f.content.endsWith('\n') && !f.content.endsWith('\n\n'), f.path).toBe(true);
       // Kubernetes decodes YAML 1.1, where a bare `on` or `no` is a boolean: same values either way.
-      expect(parseAllDocuments(f.content, { version: '1.1' }).map((d) => d.toJS()), f.path).toEqual(parseAllDocuments(f.content).map((d) => d.toJS()));
+      expect(
+        parseAllDocuments(f.content, { version: '1.1' }).map((d) => d.toJS()),
+        f.path,
+      ).toEqual(parseAllDocuments(f.content).map((d) => d.toJS()));
     }
     expect(parse(renderKubernetesYaml({ a: 'on', b: 'NO', c: 'y', d: '=' }, 'x.yaml'), { version: '1.1' })).toEqual({ a: 'on', b: 'NO', c: 'y', d: '=' });
     expect(renderKubernetesYaml({ d: '=' }, 'x.yaml')).toContain('d: "="');
@@ -98,7 +111,15 @@ describe.each(CASES)('Kubernetes output of %s', (_name, file) => {
     expect([ep.interval, ep.path]).toEqual([job.scrape_interval, job.metrics_path]);
     expect(ep.honorLabels ?? false).toBe(false);
     // Relabeling, applied as Prometheus applies it to a target the operator labelled.
-    const target: Record<string, string> = { job: 'acme-okr-metrics', namespace: 'okr', service: 'acme-okr-metrics', pod: 'okr-metrics-5d9f-x2x', container: 'okr-metrics', endpoint: 'http-metrics', instance: '10.1.2.3:9797' };
+    const target: Record<string, string> = {
+      job: 'acme-okr-metrics',
+      namespace: 'okr',
+      service: 'acme-okr-metrics',
+      pod: 'okr-metrics-5d9f-x2x',
+      container: 'okr-metrics',
+      endpoint: 'http-metrics',
+      instance: '10.1.2.3:9797',
+    };
     for (const rl of ep.relabelings as Array<{ action: string; targetLabel?: string; replacement?: string; regex?: string }>) {
       if (rl.action === 'replace') {
         target[rl.targetLabel!] = rl.replacement!;
@@ -120,7 +141,15 @@ describe.each(CASES)('Kubernetes output of %s', (_name, file) => {
   });
 
   it('the AlertmanagerConfig routes, inhibits and notifies as the compose alertmanager.yml, secrets by reference', () => {
-    type R = { receiver: string; group_by?: string[]; group_wait?: string; group_interval?: string; repeat_interval?: string; matchers?: string[]; routes?: R[] };
+    type R = {
+      receiver: string;
+      group_by?: string[];
+      group_wait?: string;
+      group_interval?: string;
+      repeat_interval?: string;
+      matchers?: string[];
+      routes?: R[];
+    };
     const compose = parse(fileOf(g, PATHS.alertmanager)) as {
       route: R;
       inhibit_rules: unknown[];
@@ -138,7 +167,13 @@ describe.each(CASES)('Kubernetes output of %s', (_name, file) => {
       ...(r.routes ? { routes: r.routes.map(back) } : {}),
     });
     expect(back(am.route)).toEqual(compose.route);
-    expect(am.inhibitRules.map((i: any) => ({ source_matchers: i.sourceMatch.map(m), target_matchers: i.targetMatch.map(m), ...(i.equal ? { equal: i.equal } : {}) }))).toEqual(compose.inhibit_rules);
+    expect(
+      am.inhibitRules.map((i: any) => ({
+        source_matchers: i.sourceMatch.map(m),
+        target_matchers: i.targetMatch.map(m),
+        ...(i.equal ? { equal: i.equal } : {}),
+      })),
+    ).toEqual(compose.inhibit_rules);
 
     // Receivers: the same names and integrations; each ${VAR:-default} of a secret setting
     // becomes a key of the alerting Secret named VAR, every other setting keeps its default.
@@ -180,7 +215,9 @@ describe.each(CASES)('Kubernetes output of %s', (_name, file) => {
     }
     // Both datasources carry the uid every panel query names, and neither takes over the default.
     const compose = parse(fileOf(g, PATHS.grafanaDatasource)) as { datasources: Array<{ uid: string }> };
-    const sidecar = parse(one(rs, 'ConfigMap', 'okr-metrics-grafana-datasource').data!['okr-metrics-datasource.yaml']!) as { datasources: Array<Record<string, unknown>> };
+    const sidecar = parse(one(rs, 'ConfigMap', 'okr-metrics-grafana-datasource').data!['okr-metrics-datasource.yaml']!) as {
+      datasources: Array<Record<string, unknown>>;
+    };
     expect(sidecar.datasources.map((d) => [d.uid, d.isDefault])).toEqual([[compose.datasources[0]!.uid, false]]);
     const op = one(rs, 'GrafanaDatasource').spec.datasource;
     expect([op.uid, op.isDefault, op.url]).toEqual([compose.datasources[0]!.uid, false, sidecar.datasources[0]!.url]);
@@ -285,15 +322,31 @@ describe('server basic auth', () => {
 describe('limits', () => {
   const g = generate(loadConfig(EXAMPLE, { env: {} }));
 
-  it('the largest resource fits client-side apply\'s 262,144-byte last-applied annotation for the example', () => {
-    const sizes = resources(g).map((r) => [`${r.kind}/${r.metadata.name}`, JSON.stringify(r).length] as const).sort((a, b) => b[1] - a[1]);
-    console.log(`largest resources as last-applied JSON: ${sizes.slice(0, 3).map(([n, s]) => `${n} ${s} B`).join(', ')}`);
+  it("the largest resource fits client-side apply's 262,144-byte last-applied annotation for the example", () => {
+    const sizes = resources(g)
+      .map((r) => [`${r.kind}/${r.metadata.name}`, JSON.stringify(r).length] as const)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(
+      `largest resources as last-applied JSON: ${sizes
+        .slice(0, 3)
+        .map(([n, s]) => `${n} ${s} B`)
+        .join(', ')}`,
+    );
     expect(sizes[0]![1]).toBeLessThan(262_144);
   });
 
-  it('a dashboard over a ConfigMap\'s 1 MiB stops generation with its name', () => {
+  it("a dashboard over a ConfigMap's 1 MiB stops generation with its name", () => {
     const big = new Map(g.dashboards.map((d) => [d.uid, d.uid === 'okr-overview' ? `${'x'.repeat(1024 * 1024)}\n` : '{}\n']));
-    const input = { source: 'okrs.yaml', okrText: 'version: okr/v1\n', config: loadConfig(EXAMPLE, { env: {} }).config, recording: g.recording, alerts: g.alerts, alertmanager: alertmanagerConfig(), dashboards: g.dashboards, dashboardText: big };
+    const input = {
+      source: 'okrs.yaml',
+      okrText: 'version: okr/v1\n',
+      config: loadConfig(EXAMPLE, { env: {} }).config,
+      recording: g.recording,
+      alerts: g.alerts,
+      alertmanager: alertmanagerConfig(),
+      dashboards: g.dashboards,
+      dashboardText: big,
+    };
     expect(() => kubernetesFiles(input)).toThrow(GenerateError);
     expect(() => kubernetesFiles(input)).toThrow(/okr-metrics-dashboard-okr-overview: 1048577 bytes/);
   });
@@ -355,12 +408,22 @@ describe.skipIf(!KUBECTL)('kubectl kustomize (kubectl with kustomize v4 or later
       expect(() => validateResource(r)).not.toThrow();
       if (r.kind !== 'Namespace') expect(r.metadata.namespace, `${r.kind} ${r.metadata.name}`).toBe('okr');
     }
-    const alerts = one(rendered, 'PrometheusRule', 'okr-metrics-alerts').spec.groups.flatMap((gr: { rules: unknown[] }) => gr.rules) as Array<{ labels: Record<string, string> }>;
+    const alerts = one(rendered, 'PrometheusRule', 'okr-metrics-alerts').spec.groups.flatMap((gr: { rules: unknown[] }) => gr.rules) as Array<{
+      labels: Record<string, string>;
+    }>;
     expect(new Set(alerts.map((a) => a.labels.namespace))).toEqual(new Set(['okr']));
-    expect(rendered.filter((r) => r.metadata.labels?.release === 'kube-prometheus-stack').map((r) => r.kind).sort()).toEqual(['PrometheusRule', 'PrometheusRule', 'ServiceMonitor']);
+    expect(
+      rendered
+        .filter((r) => r.metadata.labels?.release === 'kube-prometheus-stack')
+        .map((r) => r.kind)
+        .sort(),
+    ).toEqual(['PrometheusRule', 'PrometheusRule', 'ServiceMonitor']);
     const pod = one(rendered, 'Deployment').spec.template.spec;
     expect(pod.containers[0].image).toBe('registry.example.com/platform/okr-metrics:0.1.0');
-    expect(pod.volumes.find((v: { name: string }) => v.name === 'api-logs')).toEqual({ name: 'api-logs', persistentVolumeClaim: { claimName: 'topups-api-access-logs', readOnly: true } });
+    expect(pod.volumes.find((v: { name: string }) => v.name === 'api-logs')).toEqual({
+      name: 'api-logs',
+      persistentVolumeClaim: { claimName: 'topups-api-access-logs', readOnly: true },
+    });
   });
 
   it('an overlay with a name prefix, grafana-operator and Prometheus elsewhere keeps every reference', () => {
@@ -368,14 +431,23 @@ describe.skipIf(!KUBECTL)('kubectl kustomize (kubectl with kustomize v4 or later
     mkdirSync(dir);
     // docs/kubernetes.md's "Prometheus somewhere else" snippet, as written there.
     const doc = readFileSync(join(REPO_ROOT, 'docs/kubernetes.md'), 'utf8');
-    const snippet = parse(/### Prometheus somewhere else[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1]!) as { configMapGenerator: unknown[]; patches: unknown[] };
+    const snippet = parse(/### Prometheus somewhere else[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1]!) as {
+      configMapGenerator: unknown[];
+      patches: unknown[];
+    };
     const overlay = {
       namespace: 'team-x',
       namePrefix: 'acme-',
       resources: ['../provisioning/kubernetes/base'],
       components: ['../provisioning/kubernetes/grafana-operator'],
       configMapGenerator: snippet.configMapGenerator,
-      patches: [...snippet.patches, { target: { kind: 'GrafanaDatasource' }, patch: '- { op: replace, path: /spec/datasource/url, value: "http://prometheus-operated.observability.svc:9090" }' }],
+      patches: [
+        ...snippet.patches,
+        {
+          target: { kind: 'GrafanaDatasource' },
+          patch: '- { op: replace, path: /spec/datasource/url, value: "http://prometheus-operated.observability.svc:9090" }',
+        },
+      ],
     };
     writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(overlay));
     const rendered = kustomize(dir);
@@ -395,11 +467,17 @@ describe.skipIf(!KUBECTL)('kubectl kustomize (kubectl with kustomize v4 or later
     expect(one(rendered, 'ConfigMap', 'acme-okr-metrics-env').data!.PROMETHEUS_URL).toBe('http://prometheus-operated.observability.svc:9090');
     expect(one(rendered, 'GrafanaDatasource').spec.datasource.url).toBe('http://prometheus-operated.observability.svc:9090');
     // The documented datasource patch is the generated datasource with only the URL changed.
-    const ds = (cm: Resource & { data?: Record<string, string> }) => parse(cm.data!['okr-metrics-datasource.yaml']!) as { datasources: Array<Record<string, unknown>> };
+    const ds = (cm: Resource & { data?: Record<string, string> }) =>
+      parse(cm.data!['okr-metrics-datasource.yaml']!) as { datasources: Array<Record<string, unknown>> };
     const patched = ds(one(rendered, 'ConfigMap', 'acme-okr-metrics-grafana-datasource'));
     const original = ds(one(resources(g), 'ConfigMap', 'okr-metrics-grafana-datasource'));
-    expect(patched).toEqual({ ...original, datasources: original.datasources.map((d) => ({ ...d, url: 'http://prometheus-operated.observability.svc:9090' })) });
-    const alerts = one(rendered, 'PrometheusRule', 'acme-okr-metrics-alerts').spec.groups.flatMap((gr: { rules: unknown[] }) => gr.rules) as Array<{ labels: Record<string, string> }>;
+    expect(patched).toEqual({
+      ...original,
+      datasources: original.datasources.map((d) => ({ ...d, url: 'http://prometheus-operated.observability.svc:9090' })),
+    });
+    const alerts = one(rendered, 'PrometheusRule', 'acme-okr-metrics-alerts').spec.groups.flatMap((gr: { rules: unknown[] }) => gr.rules) as Array<{
+      labels: Record<string, string>;
+    }>;
     expect(new Set(alerts.map((a) => a.labels.namespace))).toEqual(new Set(['team-x']));
     // The ServiceMonitor still selects the Service, and still names the job okr-metrics.
     const sm = one(rendered, 'ServiceMonitor');

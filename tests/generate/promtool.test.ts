@@ -24,7 +24,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 function writeRulesUnderTest(): string[] {
   return writeRulesUnderTestIn(dir);
 }
@@ -69,12 +68,18 @@ const SVC = { service: 'topups-api' };
 /** 1000 requests a minute, `errorsPerMinute` of them 5xx, two hours of samples. */
 function traffic(errorsPerMinute: number, total = 1000, samples = 120): TestGroup['input_series'] {
   const out = [{ series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="200"}', values: `0+${total - errorsPerMinute}x${samples}` }];
-  if (errorsPerMinute > 0) out.push({ series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="500"}', values: `0+${errorsPerMinute}x${samples}` });
+  if (errorsPerMinute > 0)
+    out.push({ series: 'api_requests_total{service="topups-api",route="/v1/topups/:id",code="500"}', values: `0+${errorsPerMinute}x${samples}` });
   return out;
 }
 
 function burnName(id: string): string {
-  return { 'page-fast': A.errorBudgetBurnPageFast, 'page-slow': A.errorBudgetBurnPageSlow, 'ticket-fast': A.errorBudgetBurnTicketFast, 'ticket-slow': A.errorBudgetBurnTicketSlow }[id]!;
+  return {
+    'page-fast': A.errorBudgetBurnPageFast,
+    'page-slow': A.errorBudgetBurnPageSlow,
+    'ticket-fast': A.errorBudgetBurnTicketFast,
+    'ticket-slow': A.errorBudgetBurnTicketSlow,
+  }[id]!;
 }
 
 function buildTests(): TestGroup[] {
@@ -169,7 +174,12 @@ function buildTests(): TestGroup[] {
     { series: 'api_request_duration_seconds_bucket{service="topups-api",route="/v1/topups/:id",le="+Inf"}', values: '0+100x120' },
     { series: 'okr_key_result_baseline{objective="product-stability",key_result="api-latency"}', values: `${baseline}x120` },
   ];
-  groups.push({ name: 'latency regressed past the baseline', interval: '1m', input_series: histogram(0.2), alert_rule_test: forBoundary(A.latencyRegression, start, latency.for ?? '0s', { ...latency.labels, ...SVC }) });
+  groups.push({
+    name: 'latency regressed past the baseline',
+    interval: '1m',
+    input_series: histogram(0.2),
+    alert_rule_test: forBoundary(A.latencyRegression, start, latency.for ?? '0s', { ...latency.labels, ...SVC }),
+  });
   groups.push({ name: 'latency better than the baseline', interval: '1m', input_series: histogram(1), alert_rule_test: [never(A.latencyRegression, 90)] });
 
   // "Zero security incidents" with `for: 0s`: quiet at 0, firing as soon as one is counted.
@@ -284,10 +294,7 @@ describe('promtool on the generated files', () => {
     const tested = new Set(tests.flatMap((t) => t.alert_rule_test.filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname)));
     for (const a of alerts) expect(tested, `alert ${a.alert} is never proven to fire`).toContain(a.alert);
 
-    writeFileSync(
-      join(dir, 'tests.yml'),
-      stringify({ rule_files: writeRulesUnderTest(), evaluation_interval: '1m', tests }),
-    );
+    writeFileSync(join(dir, 'tests.yml'), stringify({ rule_files: writeRulesUnderTest(), evaluation_interval: '1m', tests }));
     const r = promtool(['test', 'rules', join(dir, 'tests.yml')]);
     expect(r.output).toContain('SUCCESS');
     expect(r.status, r.output).toBe(0);
@@ -300,7 +307,14 @@ describe('promtool on the generated files', () => {
       stringify({
         rule_files: writeRulesUnderTest(),
         evaluation_interval: '1m',
-        tests: [{ name: 'availability fine but expected to fire', interval: '1m', input_series: traffic(5, 1000, 30), alert_rule_test: [{ eval_time: '20m', alertname: A.availabilityBelowTarget, exp_alerts: [{ exp_labels: { ...avail.labels, ...SVC } }] }] }],
+        tests: [
+          {
+            name: 'availability fine but expected to fire',
+            interval: '1m',
+            input_series: traffic(5, 1000, 30),
+            alert_rule_test: [{ eval_time: '20m', alertname: A.availabilityBelowTarget, exp_alerts: [{ exp_labels: { ...avail.labels, ...SVC } }] }],
+          },
+        ],
       }),
     );
     const r = promtool(['test', 'rules', join(dir, 'wrong.yml')]);

@@ -139,7 +139,11 @@ describe('availability alerts through Alertmanager', () => {
   it('stays quiet while availability is above 99%', async () => {
     const sli = `${RECORDING_RULES.apiAvailability('5m')}{service="topups-api"}`;
     await eventually('availability to be recorded', async () => ((await instantQuery(prom!.url, sli)).length > 0 ? true : undefined), 20_000);
-    await eventually('the KR engine to export the period-to-date value', async () => ((await instantQuery(prom!.url, 'okr_key_result_value{key_result="api-availability"}')).length > 0 ? true : undefined), 20_000);
+    await eventually(
+      'the KR engine to export the period-to-date value',
+      async () => ((await instantQuery(prom!.url, 'okr_key_result_value{key_result="api-availability"}')).length > 0 ? true : undefined),
+      20_000,
+    );
     // Several evaluations with `for: 2s` at 100% availability.
     await new Promise((r) => setTimeout(r, 4000));
     expect(Number((await instantQuery(prom!.url, sli))[0]!.value[1])).toBe(1);
@@ -149,7 +153,11 @@ describe('availability alerts through Alertmanager', () => {
 
   it('5% errors: the KR forecast ticket reaches the ticket receiver with the expected labels, and nothing pages', async () => {
     errorShare = 0.05;
-    const alerts = await eventually('the webhook to receive the KR forecast alert', async () => (received(ALERT_NAMES.availabilityBelowTarget).length > 0 ? received(ALERT_NAMES.availabilityBelowTarget) : undefined), 45_000);
+    const alerts = await eventually(
+      'the webhook to receive the KR forecast alert',
+      async () => (received(ALERT_NAMES.availabilityBelowTarget).length > 0 ? received(ALERT_NAMES.availabilityBelowTarget) : undefined),
+      45_000,
+    );
     const a = alerts[0]!;
     expect(a.status).toBe('firing');
     expect(a.labels).toMatchObject({ alertname: ALERT_NAMES.availabilityBelowTarget, severity: 'ticket', ...KR_LABELS });
@@ -164,8 +172,18 @@ describe('availability alerts through Alertmanager', () => {
 
   it('every request failing: the fast burn-rate page reaches the page receiver', async () => {
     errorShare = 1;
-    const alerts = await eventually('the webhook to receive the fast burn-rate page', async () => (received(ALERT_NAMES.errorBudgetBurnPageFast).length > 0 ? received(ALERT_NAMES.errorBudgetBurnPageFast) : undefined), 45_000);
-    expect(alerts[0]!.labels).toMatchObject({ alertname: ALERT_NAMES.errorBudgetBurnPageFast, severity: 'page', long_window: '1h', short_window: '5m', ...KR_LABELS });
+    const alerts = await eventually(
+      'the webhook to receive the fast burn-rate page',
+      async () => (received(ALERT_NAMES.errorBudgetBurnPageFast).length > 0 ? received(ALERT_NAMES.errorBudgetBurnPageFast) : undefined),
+      45_000,
+    );
+    expect(alerts[0]!.labels).toMatchObject({
+      alertname: ALERT_NAMES.errorBudgetBurnPageFast,
+      severity: 'page',
+      long_window: '1h',
+      short_window: '5m',
+      ...KR_LABELS,
+    });
     expect(alerts[0]!.annotations.runbook_url).toMatch(/runbooks\.md#okrerrorbudgetburnpagefast$/);
     expect(receiverOf(ALERT_NAMES.errorBudgetBurnPageFast)).toBe('page');
   }, 60_000);

@@ -25,7 +25,19 @@ import { Ledger } from '../../src/engine/ledger.js';
 import { PrometheusClient, type PromQueryClient } from '../../src/engine/prometheus-client.js';
 import { runReport } from '../../src/report/report-command.js';
 import { requireBinary } from '../support/binaries.js';
-import { bucketQuantile, doraHistory, expected, HISTORY_FROM, HISTORY_TO, INCIDENT_JQL, LEAD_TIME_BUCKETS, Q2, Q3, RECOVERY_TIME_BUCKETS, type DoraHistory } from '../support/dora-history.js';
+import {
+  bucketQuantile,
+  doraHistory,
+  expected,
+  HISTORY_FROM,
+  HISTORY_TO,
+  INCIDENT_JQL,
+  LEAD_TIME_BUCKETS,
+  Q2,
+  Q3,
+  RECOVERY_TIME_BUCKETS,
+  type DoraHistory,
+} from '../support/dora-history.js';
 import { startPrometheus, type PrometheusProcess } from '../support/prometheus-process.js';
 
 const RUN = Date.parse('2026-10-01T03:00:00Z');
@@ -95,10 +107,25 @@ beforeAll(async () => {
   bitbucket = await startFakeCloud({
     workspace: 'reloadly',
     authorization: `Bearer ${TOKEN}`,
-    repos: [{ slug: 'topups-api', mainbranch: 'main', pullRequests: built.pullRequests, pipelines: built.pipelines, branches: { main: built.head }, reports: {}, deploy: { ...built.deploy, pageCap: 3 } }],
+    repos: [
+      {
+        slug: 'topups-api',
+        mainbranch: 'main',
+        pullRequests: built.pullRequests,
+        pipelines: built.pipelines,
+        branches: { main: built.head },
+        reports: {},
+        deploy: { ...built.deploy, pageCap: 3 },
+      },
+    ],
   });
   jira = await startFakeJira(
-    fakeJiraData({ credentials: { email: 'bot@example.com', token: JIRA_TOKEN }, issues: history.jiraIssues, queries: { [INCIDENT_JQL]: history.jiraIssues.map((i) => i.key) }, searchPageCap: 2 }),
+    fakeJiraData({
+      credentials: { email: 'bot@example.com', token: JIRA_TOKEN },
+      issues: history.jiraIssues,
+      queries: { [INCIDENT_JQL]: history.jiraIssues.map((i) => i.key) },
+      searchPageCap: 2,
+    }),
   );
   const file = join(dir, 'okrs.yaml');
   writeFileSync(file, yaml(dir, bitbucket.url, jira.url));
@@ -124,7 +151,11 @@ beforeAll(async () => {
     progress: new BackfillProgress({ stream: { write: () => true }, intervalMs: 60_000 }),
     clock: fixedClock(RUN),
   });
-  expect(result.outcomes.map((o) => `${o.source} ${o.status}${o.message ? `: ${o.message}` : ''}`)).toEqual(['bitbucket written', 'jira written', 'delivery written']);
+  expect(result.outcomes.map((o) => `${o.source} ${o.status}${o.message ? `: ${o.message}` : ''}`)).toEqual([
+    'bitbucket written',
+    'jira written',
+    'delivery written',
+  ]);
   prom = await startPrometheus({ dataDir, args: ['--query.lookback-delta=1h'] });
   const real = new PrometheusClient(prom.url);
   client = { baseUrl: 'http://prometheus:9090', query: (e, t) => real.query(e, t) };
@@ -219,10 +250,17 @@ describe('the four DORA keys on a history with known answers', () => {
     // 4 of 28: 14.3%, under the 15% target.
     expect(topups.failures / topups.settled).toBeLessThan(0.15);
     expect(reports[Q2.name]!.cfr!.status).toBe('done');
-    for (const title of ['Deploy topups-api daily', 'Median lead time under a day', 'Change failure rate of topups-api below 15%', 'Median recovery under an hour']) expect(markdown).toContain(`| ${title} |`);
+    for (const title of [
+      'Deploy topups-api daily',
+      'Median lead time under a day',
+      'Change failure rate of topups-api below 15%',
+      'Median recovery under an hour',
+    ])
+      expect(markdown).toContain(`| ${title} |`);
     // The Markdown review shows the figures computed above: 4/28, and the interpolated median lead time.
     expect(markdown).toContain('| Change failure rate of topups-api below 15% | ✅ done | 100% | — → 14.29% → < 15% |');
     const lead = bucketQuantile(0.5, LEAD_TIME_BUCKETS, topups.leadFirstCommit);
     expect(markdown).toContain(`| Median lead time under a day | ✅ done | 100% | — → ${Math.round(lead * 100) / 100} s → < 86400 s |`);
-    expect(markdown).toContain('| Deploy topups-api daily | 🔴 off track |');  });
+    expect(markdown).toContain('| Deploy topups-api daily | 🔴 off track |');
+  });
 });

@@ -119,12 +119,23 @@ afterAll(async () => {
 });
 
 function availabilityKr() {
-  return demo!.service.engine!.lastEvaluation()?.objectives.flatMap((o) => o.keyResults).find((k) => k.id === 'api-availability');
+  return demo!.service
+    .engine!.lastEvaluation()
+    ?.objectives.flatMap((o) => o.keyResults)
+    .find((k) => k.id === 'api-availability');
 }
 
 describe('end to end: sources → exporter → Prometheus → rules, dashboards, alerts → KR engine → report', () => {
   it('puts at least one closed sprint of every board in this quarter, and keeps it at most half over, whatever the date', () => {
-    for (const at of ['2026-11-26T02:00:00Z', '2026-12-01T00:10:00Z', '2026-12-07T02:00:00Z', '2026-12-15T23:59:00Z', '2026-12-16T00:00:00Z', '2027-01-31T23:59:00Z', '2028-02-29T12:00:00Z']) {
+    for (const at of [
+      '2026-11-26T02:00:00Z',
+      '2026-12-01T00:10:00Z',
+      '2026-12-07T02:00:00Z',
+      '2026-12-15T23:59:00Z',
+      '2026-12-16T00:00:00Z',
+      '2027-01-31T23:59:00Z',
+      '2028-02-29T12:00:00Z',
+    ]) {
       const c = testCalendar(Date.parse(at));
       const age = Date.parse(at) - c.quarterStart;
       expect(age, at).toBeGreaterThanOrEqual(MIN_QUARTER_AGE);
@@ -138,13 +149,20 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   it('starts everything on loopback and says where it is', () => {
     expect(demo!.prometheus).toBeDefined();
     expect(demo!.alertmanager).toBeDefined();
-    for (const url of [demo!.exporterUrl, demo!.prometheusUrl, demo!.alertmanager!.url, demo!.simulations.get('jira')!.server!.url]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const url of [demo!.exporterUrl, demo!.prometheusUrl, demo!.alertmanager!.url, demo!.simulations.get('jira')!.server!.url])
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(demo!.summary().join('\n')).toContain(`${demo!.exporterUrl}/metrics`);
   });
 
   it('rebuilds the previous quarter with the real backfill and Prometheus loads it while running', async () => {
     const h = await demo!.history!;
-    expect(h.outcomes.map((o) => `${o.source} ${o.status}`).sort()).toEqual(['apilogs written', 'bitbucket written', 'delivery written', 'jira written', 'sonarqube written']);
+    expect(h.outcomes.map((o) => `${o.source} ${o.status}`).sort()).toEqual([
+      'apilogs written',
+      'bitbucket written',
+      'delivery written',
+      'jira written',
+      'sonarqube written',
+    ]);
     expect(h.lines).toBeGreaterThan(100_000);
     // Blocks copied into the running Prometheus' data directory show up at its next block reload (each minute).
     const days = Math.ceil((systemClock.now() - h.fromMs) / 86_400_000);
@@ -178,7 +196,9 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   }, 40_000);
 
   it('every generated rule evaluates cleanly, and every key result has a value', async () => {
-    const r = (await (await fetch(`${demo!.prometheusUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+    const r = (await (await fetch(`${demo!.prometheusUrl}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }> };
+    };
     const rules = r.data.groups.flatMap((g) => g.rules.map((x) => ({ group: g.name, ...x })));
     expect(rules.length).toBeGreaterThan(30);
     expect(rules.filter((x) => x.health === 'err').map((x) => `${x.group}/${x.name}: ${x.lastError}`)).toEqual([]);
@@ -237,8 +257,8 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
     const alert = await eventually(
       'the availability alert at the webhook receiver',
       async () =>
-        demo!.receiver!.received
-          .flatMap((p) => p.alerts.map((a) => ({ ...a, receiver: p.receiver })))
+        demo!
+          .receiver!.received.flatMap((p) => p.alerts.map((a) => ({ ...a, receiver: p.receiver })))
           .find((a) => a.status === 'firing' && a.labels.alertname === ALERT_NAMES.availabilityBelowTarget && a.labels.key_result === 'api-availability'),
       90_000,
       500,
@@ -271,12 +291,18 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   }, 240_000);
 
   it('okr-metrics report shows every example KR, the availability one at risk', async () => {
-    const { stdout } = await run(process.execPath, [cli, 'report', '-c', demo!.configFile], { timeout: 30_000, env: { ...process.env, NO_PROXY: '127.0.0.1' } });
+    const { stdout } = await run(process.execPath, [cli, 'report', '-c', demo!.configFile], {
+      timeout: 30_000,
+      env: { ...process.env, NO_PROXY: '127.0.0.1' },
+    });
     const krs = demo!.loaded.config.objectives.flatMap((o) => o.key_results);
     expect(krs).toHaveLength(17);
     const rows = stdout.split('\n').filter((l) => l.startsWith('| '));
     for (const kr of krs) {
-      expect(rows.some((r) => r.startsWith(`| ${kr.title} |`)), kr.title).toBe(true);
+      expect(
+        rows.some((r) => r.startsWith(`| ${kr.title} |`)),
+        kr.title,
+      ).toBe(true);
       expect(stdout).toContain(`### ${kr.id}: `);
     }
     const row = rows.find((r) => r.startsWith('| API availability > 99% |'))!;
@@ -284,7 +310,13 @@ describe('end to end: sources → exporter → Prometheus → rules, dashboards,
   }, 40_000);
 
   it('stops every server and process it started', async () => {
-    const urls = [`${demo!.exporterUrl}/metrics`, `${demo!.prometheusUrl}/-/ready`, `${demo!.alertmanager!.url}/-/ready`, demo!.simulations.get('jira')!.server!.url, demo!.receiver!.url];
+    const urls = [
+      `${demo!.exporterUrl}/metrics`,
+      `${demo!.prometheusUrl}/-/ready`,
+      `${demo!.alertmanager!.url}/-/ready`,
+      demo!.simulations.get('jira')!.server!.url,
+      demo!.receiver!.url,
+    ];
     await demo!.stop();
     demo = undefined;
     for (const url of urls) await expect(fetch(url, { signal: AbortSignal.timeout(2000) }), url).rejects.toThrow();

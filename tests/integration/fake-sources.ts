@@ -65,7 +65,15 @@ export function fakeApilogs(service: string, traffic: ApiTraffic, clock: Clock):
       ]);
       const total = per(ok + errors) + 101;
       // About 10% under 50ms, most under 250ms, a tail to 1s.
-      const counts = DEFAULT_LATENCY_BUCKETS.map((le) => (le === 0.05 ? Math.round(total * 0.1) : le === 0.25 ? Math.round(total * 0.8) : le === 1 ? total - Math.round(total * 0.1) - Math.round(total * 0.8) : 0));
+      const counts = DEFAULT_LATENCY_BUCKETS.map((le) =>
+        le === 0.05
+          ? Math.round(total * 0.1)
+          : le === 0.25
+            ? Math.round(total * 0.8)
+            : le === 1
+              ? total - Math.round(total * 0.1) - Math.round(total * 0.8)
+              : 0,
+      );
       return [
         counter(API.requests, requests),
         histogram(
@@ -100,9 +108,18 @@ export function fakeJira(config: OkrFile, clock: Clock): Collector {
       return [
         gauge(JIRA.sprintPoints, points),
         gauge(JIRA.sprintCompleteTime, ends),
-        counter(JIRA.completedPointsTotal, boards.map((board) => ({ labels: { board }, value: 600 + grow }))),
-        counter(JIRA.committedPointsTotal, boards.map((board) => ({ labels: { board }, value: 700 + 2 * grow }))),
-        gauge(JIRA.queryIssues, queries.map((query) => ({ labels: { query }, value: query === 'security_incidents' ? 0 : 3 }))),
+        counter(
+          JIRA.completedPointsTotal,
+          boards.map((board) => ({ labels: { board }, value: 600 + grow })),
+        ),
+        counter(
+          JIRA.committedPointsTotal,
+          boards.map((board) => ({ labels: { board }, value: 700 + 2 * grow })),
+        ),
+        gauge(
+          JIRA.queryIssues,
+          queries.map((query) => ({ labels: { query }, value: query === 'security_incidents' ? 0 : 3 })),
+        ),
       ];
     },
   };
@@ -117,14 +134,26 @@ export function fakeSonarqube(config: OkrFile): Collector {
       ctx.countRequest(200);
       const l = (project: string) => ({ project, branch: 'main' });
       return [
-        gauge(SQ.coverage, projects.map((p, i) => ({ labels: l(p), value: 0.62 + 0.03 * i }))),
-        gauge(SQ.newCodeCoverage, projects.map((p) => ({ labels: l(p), value: 0.8 }))),
-        gauge(SQ.duplicatedLines, projects.map((p) => ({ labels: l(p), value: 0.031 }))),
+        gauge(
+          SQ.coverage,
+          projects.map((p, i) => ({ labels: l(p), value: 0.62 + 0.03 * i })),
+        ),
+        gauge(
+          SQ.newCodeCoverage,
+          projects.map((p) => ({ labels: l(p), value: 0.8 })),
+        ),
+        gauge(
+          SQ.duplicatedLines,
+          projects.map((p) => ({ labels: l(p), value: 0.031 })),
+        ),
         gauge(
           SQ.issues,
           projects.flatMap((p) => ['bug', 'vulnerability', 'code_smell'].map((type, i) => ({ labels: { ...l(p), type }, value: 10 * (i + 1) }))),
         ),
-        gauge(SQ.qualityGatePassed, projects.map((p) => ({ labels: l(p), value: 1 }))),
+        gauge(
+          SQ.qualityGatePassed,
+          projects.map((p) => ({ labels: l(p), value: 1 })),
+        ),
       ];
     },
   };
@@ -149,9 +178,18 @@ export function fakeBitbucket(config: OkrFile, clock: Clock): Collector {
       const grow = Math.floor(elapsed());
       const hours = [3600, 4 * 3600, 86400, 3 * 86400];
       return [
-        counter(BB.prsMerged, repos.map((repo) => ({ labels: { repo }, value: 40 + grow }))),
-        histogram(BB.prCycleTime, repos.map((repo) => ({ labels: { repo }, bounds: hours, counts: [5 + grow, 10 + grow, 20 + grow, 5, 0], sum: 40 * 86400 + grow * 20000 }))),
-        gauge(BB.prsOpen, repos.map((repo) => ({ labels: { repo }, value: 7 }))),
+        counter(
+          BB.prsMerged,
+          repos.map((repo) => ({ labels: { repo }, value: 40 + grow })),
+        ),
+        histogram(
+          BB.prCycleTime,
+          repos.map((repo) => ({ labels: { repo }, bounds: hours, counts: [5 + grow, 10 + grow, 20 + grow, 5, 0], sum: 40 * 86400 + grow * 20000 })),
+        ),
+        gauge(
+          BB.prsOpen,
+          repos.map((repo) => ({ labels: { repo }, value: 7 })),
+        ),
         counter(
           BB.pipelines,
           repos.flatMap((repo) => [
@@ -159,7 +197,10 @@ export function fakeBitbucket(config: OkrFile, clock: Clock): Collector {
             { labels: { repo, result: 'failed' }, value: 10 },
           ]),
         ),
-        histogram(BB.pipelineDuration, repos.map((repo) => ({ labels: { repo }, bounds: [60, 300, 900], counts: [10, 60 + grow, 30, 0], sum: 300 * (100 + grow) }))),
+        histogram(
+          BB.pipelineDuration,
+          repos.map((repo) => ({ labels: { repo }, bounds: [60, 300, 900], counts: [10, 60 + grow, 30, 0], sum: 300 * (100 + grow) })),
+        ),
       ];
     },
   };
@@ -177,8 +218,14 @@ export function krEngineFamilies(config: OkrFile, clock: Clock): MetricFamily[] 
     gauge(KR.baseline, each(0.4)),
     gauge(KR.progress, each(0.6)),
     gauge(KR.expectedProgress, each(0.5)),
-    gauge(KR.status, krs.flatMap((labels) => KR_STATUSES.map((status) => ({ labels: { ...labels, status }, value: status === 'on_track' ? 1 : 0 })))),
-    gauge(KR.objectiveProgress, config.objectives.map((o) => ({ labels: { objective: o.id }, value: 0.55 }))),
+    gauge(
+      KR.status,
+      krs.flatMap((labels) => KR_STATUSES.map((status) => ({ labels: { ...labels, status }, value: status === 'on_track' ? 1 : 0 }))),
+    ),
+    gauge(
+      KR.objectiveProgress,
+      config.objectives.map((o) => ({ labels: { objective: o.id }, value: 0.55 })),
+    ),
     gauge(KR.lastEvaluation, [{ labels: {}, value: Math.floor(clock.now() / 1000) }]),
   ];
 }

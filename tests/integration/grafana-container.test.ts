@@ -47,19 +47,22 @@ describe.skipIf(skipReason !== undefined)('Grafana with the generated provisioni
   it('loads every dashboard, and every panel query returns data through Grafana', async () => {
     // A variable specifier: not resolved at type-check time, not needed where Docker is absent.
     const moduleName = 'testcontainers';
-     
+
     const tc: any = await import(moduleName).catch(() => {
       throw new Error('Docker is available but the testcontainers package is not installed: npm install --save-dev testcontainers@11.9.0');
     });
     const config = loadConfig(EXAMPLE, { env: {} }).config;
     const { dir, generated } = generateExample();
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const exporter: FakeExporter = await startFakeExporter([
-      withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }, systemClock), () => krEngineFamilies(config, systemClock)),
-      fakeJira(config, systemClock),
-      fakeSonarqube(config),
-      fakeBitbucket(config, systemClock),
-    ], systemClock);
+    const exporter: FakeExporter = await startFakeExporter(
+      [
+        withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }, systemClock), () => krEngineFamilies(config, systemClock)),
+        fakeJira(config, systemClock),
+        fakeSonarqube(config),
+        fakeBitbucket(config, systemClock),
+      ],
+      systemClock,
+    );
     cleanups.push(() => exporter.stop());
     await tc.TestContainers.exposeHostPorts(exporter.server.port);
 

@@ -176,7 +176,9 @@ describe('KR engine over two quarters of history', () => {
   });
 
   it('marks a baseline built from a third of its quarter, with its instant and PromQL', async () => {
-    const doc = JSON.parse((await runReport(loaded, { period: '2026-Q2', format: 'json', prom: client, ledger: new Ledger(':memory:'), clock: fixedClock(RUN_2) })).text) as {
+    const doc = JSON.parse(
+      (await runReport(loaded, { period: '2026-Q2', format: 'json', prom: client, ledger: new Ledger(':memory:'), clock: fixedClock(RUN_2) })).text,
+    ) as {
       objectives: Array<{ key_results: Array<Record<string, unknown> & { id: string }> }>;
     };
     const latency = doc.objectives.flatMap((o) => o.key_results).find((k) => k.id === 'api-latency')!;
@@ -207,7 +209,15 @@ describe('KR engine over two quarters of history', () => {
     writeFileSync(file, html);
     const browser = await chromium.launch({
       executablePath: requireBinary('chromium'),
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

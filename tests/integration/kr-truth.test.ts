@@ -77,7 +77,15 @@ objectives:
 `;
 
 /** serve's engine evaluating while the quarters run and close, freezing into one ledger. */
-const SERVE_AT = ['2026-05-15T00:00:00Z', '2026-07-01T00:10:00Z', '2026-07-01T00:20:00Z', '2026-07-01T01:00:00Z', '2026-08-16T00:00:00Z', '2026-10-01T00:20:00Z', '2026-10-01T01:00:00Z'].map(Date.parse);
+const SERVE_AT = [
+  '2026-05-15T00:00:00Z',
+  '2026-07-01T00:10:00Z',
+  '2026-07-01T00:20:00Z',
+  '2026-07-01T01:00:00Z',
+  '2026-08-16T00:00:00Z',
+  '2026-10-01T00:20:00Z',
+  '2026-10-01T01:00:00Z',
+].map(Date.parse);
 const REPORT_AT = Date.parse('2026-10-01T01:30:00Z');
 
 let prom: PrometheusProcess;
@@ -190,7 +198,9 @@ function hoursObserved(p: Period): number {
 
 /** The 95th percentile of the requests counted in the period: linear inside the bucket it falls in. */
 function p95(p: Period): number {
-  const cum = [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) => counted(within(series('api_request_duration_seconds_bucket', { le })[0]!.points, p.start, p.end)));
+  const cum = [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) =>
+    counted(within(series('api_request_duration_seconds_bucket', { le })[0]!.points, p.start, p.end)),
+  );
   const rank = 0.95 * cum.at(-1)!;
   const i = cum.findIndex((c) => c >= rank);
   const lower = i === 0 ? 0 : LATENCY_BUCKETS[i - 1]!;
@@ -227,7 +237,12 @@ interface Expected {
 const met = (v: number, op: '>' | '==' | '<=' | '>=', t: number) => (op === '>' ? v > t : op === '>=' ? v >= t : op === '<=' ? v <= t : v === t);
 
 function expected(p: Period, prev: Period): Record<string, Expected> {
-  const x = (value: number, op: '>' | '==' | '<=' | '>=', target: number, extra: Partial<Expected> = {}): Expected => ({ value, target_value: target, status: met(value, op, target) ? 'done' : 'off_track', ...extra });
+  const x = (value: number, op: '>' | '==' | '<=' | '>=', target: number, extra: Partial<Expected> = {}): Expected => ({
+    value,
+    target_value: target,
+    status: met(value, op, target) ? 'done' : 'off_track',
+    ...extra,
+  });
   const dt = downtime(p, false);
   const strict = downtime(p, true);
   const latencyBaseline = p95(prev);
@@ -242,7 +257,11 @@ function expected(p: Period, prev: Period): Record<string, Expected> {
     'downtime-strict': x(strict.value, '==', 0, { observed: strict.observed }),
     latency: x(p95(p), '<=', latencyBaseline * 0.9, { baseline: latencyBaseline, observed: hoursObserved(p) }),
     requests: x(r.ok + r.failed, '>=', 13_000_000),
-    points: x(points.reduce((a, b) => a + b, 0), '>', 450),
+    points: x(
+      points.reduce((a, b) => a + b, 0),
+      '>',
+      450,
+    ),
     velocity: x(velocity.reduce((a, b) => a + b, 0) / velocity.length, '>', 40),
     // The exporter's count for the quarter as of its last refresh before the end (read 1 s before it).
     incidents: x(lastAt(series('jira_query_issues', { query: 'incidents' })[0]!.points, p.end - 1000)!, '==', 0),
@@ -263,7 +282,15 @@ interface KrJson {
 }
 
 async function report(period: string, withLedger: boolean): Promise<Record<string, KrJson>> {
-  const text = (await runReport(loaded, { period, format: 'json', prom: client, clock: fixedClock(REPORT_AT), ...(withLedger ? { ledger } : { ledger: new Ledger(':memory:') }) })).text;
+  const text = (
+    await runReport(loaded, {
+      period,
+      format: 'json',
+      prom: client,
+      clock: fixedClock(REPORT_AT),
+      ...(withLedger ? { ledger } : { ledger: new Ledger(':memory:') }),
+    })
+  ).text;
   const doc = JSON.parse(text) as { objectives: Array<{ key_results: KrJson[] }> };
   return Object.fromEntries(doc.objectives.flatMap((o) => o.key_results).map((k) => [k.id, k]));
 }
@@ -285,7 +312,13 @@ function rounded(e: Record<string, Expected>): Record<string, Expected> {
   return Object.fromEntries(
     Object.entries(e).map(([id, x]) => [
       id,
-      { ...x, value: round(x.value), target_value: round(x.target_value), ...(x.baseline !== undefined ? { baseline: round(x.baseline) } : {}), ...(x.observed !== undefined ? { observed: round(x.observed) } : {}) },
+      {
+        ...x,
+        value: round(x.value),
+        target_value: round(x.target_value),
+        ...(x.baseline !== undefined ? { baseline: round(x.baseline) } : {}),
+        ...(x.observed !== undefined ? { observed: round(x.observed) } : {}),
+      },
     ]),
   );
 }

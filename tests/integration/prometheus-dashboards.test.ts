@@ -33,12 +33,15 @@ beforeAll(async () => {
   dashboards = g.generated.dashboards;
   alertCount = g.generated.alerts.groups.reduce((n, gr) => n + gr.rules.length, 0);
   recordCount = g.generated.recording.groups.reduce((n, gr) => n + gr.rules.length, 0);
-  exporter = await startFakeExporter([
-    withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }, systemClock), () => krEngineFamilies(config, systemClock)),
-    fakeJira(config, systemClock),
-    fakeSonarqube(config),
-    fakeBitbucket(config, systemClock),
-  ], systemClock);
+  exporter = await startFakeExporter(
+    [
+      withExtra(fakeApilogs('topups-api', { rps: 20, errorShare: () => 0.002 }, systemClock), () => krEngineFamilies(config, systemClock)),
+      fakeJira(config, systemClock),
+      fakeSonarqube(config),
+      fakeBitbucket(config, systemClock),
+    ],
+    systemClock,
+  );
   const file = join(dir, 'prometheus-test.yml');
   // The generated config, pointed at the test's exporter, with 1s scrape and evaluation intervals.
   writeFileSync(
@@ -65,8 +68,14 @@ afterAll(async () => {
 
 describe('generated stack on a real Prometheus', () => {
   it('scrapes the exporter and loads every generated rule', async () => {
-    await eventually('the exporter to be scraped', async () => ((await instantQuery(prom!.url, `up{job="${EXPORTER_JOB}"} == 1`)).length > 0 ? true : undefined), 20_000);
-    const r = (await (await fetch(`${prom!.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ type: string; name: string; health: string; lastError?: string }> }> } };
+    await eventually(
+      'the exporter to be scraped',
+      async () => ((await instantQuery(prom!.url, `up{job="${EXPORTER_JOB}"} == 1`)).length > 0 ? true : undefined),
+      20_000,
+    );
+    const r = (await (await fetch(`${prom!.url}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ rules: Array<{ type: string; name: string; health: string; lastError?: string }> }> };
+    };
     const rules = r.data.groups.flatMap((g) => g.rules);
     expect(rules.filter((x) => x.type === 'alerting')).toHaveLength(alertCount);
     expect(rules.filter((x) => x.type === 'recording')).toHaveLength(recordCount);
@@ -78,7 +87,9 @@ describe('generated stack on a real Prometheus', () => {
     const bad = await eventually(
       'every 1s-group rule to evaluate',
       async () => {
-        const r = (await (await fetch(`${prom!.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+        const r = (await (await fetch(`${prom!.url}/api/v1/rules`)).json()) as {
+          data: { groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }> };
+        };
         const all = r.data.groups.flatMap((g) => g.rules.map((x) => ({ group: g.name, ...x })));
         const unknown = all.filter((x) => x.health === 'unknown' && x.group !== 'okr-key-results' && x.group !== DELIVERY_PERFORMANCE_GROUP);
         return unknown.length === 0 ? all.filter((x) => x.health === 'err') : undefined;

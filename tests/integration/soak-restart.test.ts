@@ -101,7 +101,10 @@ sources:
     let exporter: ChildProcess | undefined;
     let stderr = '';
     const start = () => {
-      const c = spawn(process.execPath, [cli, 'serve', '-c', config, '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'warn' } });
+      const c = spawn(process.execPath, [cli, 'serve', '-c', config, '--host', '127.0.0.1', '--port', String(port)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'warn' },
+      });
       c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       children.push(c);
       exporter = c;
@@ -142,7 +145,8 @@ sources:
         if (!r.ok) throw new Error(String(r.status));
         const samples = parseExposition(await r.text());
         prom.add(samples);
-        if (process.env.DEBUG_SOAK) events.push(`${Math.round(performance.now() - t0)} scrape ${samples.get('api_log_lines_total{service="api",result="parsed"}')} written ${written}`);
+        if (process.env.DEBUG_SOAK)
+          events.push(`${Math.round(performance.now() - t0)} scrape ${samples.get('api_log_lines_total{service="api",result="parsed"}')} written ${written}`);
         scrapes++;
       } catch {
         failedScrapes++; // down, as Prometheus would see it: no sample
@@ -215,7 +219,10 @@ sources:
     expect(prom.sum('api_log_lines_total{service="api",result="parsed"}'), stderr).toBe(written);
     expect(prom.sum('api_log_lines_total{service="api",result="malformed"}')).toBe(0);
     expect(prom.sum('api_requests_total{')).toBe(written);
-    expect(prom.sum('api_requests_total{service="api",route="/v1/topups/:id",method="GET",code="503"}') + prom.sum('api_requests_total{service="api",route="/v1/topups/:id",method="POST",code="503"}')).toBe(Math.floor(written / 11));
+    expect(
+      prom.sum('api_requests_total{service="api",route="/v1/topups/:id",method="GET",code="503"}') +
+        prom.sum('api_requests_total{service="api",route="/v1/topups/:id",method="POST",code="503"}'),
+    ).toBe(Math.floor(written / 11));
     expect(prom.sum('api_request_duration_seconds_count{')).toBe(written);
     // Counters continue across restarts: Prometheus never sees a reset.
     expect(prom.resets).toBe(0);

@@ -140,8 +140,15 @@ async function reports(period: string, at: number, fresh: boolean): Promise<Reco
 
 describe('VictoriaMetrics as the store the engine reads', () => {
   it('holds every sample of the imported history', async () => {
-    const names = ['api_requests_total', 'jira_sprint_story_points', 'jira_sprint_start_timestamp_seconds', 'jira_sprint_complete_timestamp_seconds', 'jira_query_issues', 'sonarqube_coverage_ratio', 'okr_source_up']
-      .concat(['bucket', 'count', 'sum'].map((s) => `api_request_duration_seconds_${s}`));
+    const names = [
+      'api_requests_total',
+      'jira_sprint_story_points',
+      'jira_sprint_start_timestamp_seconds',
+      'jira_sprint_complete_timestamp_seconds',
+      'jira_query_issues',
+      'sonarqube_coverage_ratio',
+      'okr_source_up',
+    ].concat(['bucket', 'count', 'sum'].map((s) => `api_request_duration_seconds_${s}`));
     for (const store of STORES) {
       let total = 0;
       for (const name of names) {
@@ -154,7 +161,14 @@ describe('VictoriaMetrics as the store the engine reads', () => {
 
   it('closes 2026-Q2 and 2026-Q3 in the ledger with the figures Prometheus gives', () => {
     const fields = (r: LedgerRow | undefined) =>
-      r && { baseline: r.baseline, target_value: r.target_value, final_value: r.final_value, final_progress: r.final_progress, final_status: r.final_status, closed: r.closed_at !== null };
+      r && {
+        baseline: r.baseline,
+        target_value: r.target_value,
+        final_value: r.final_value,
+        final_progress: r.final_progress,
+        final_status: r.final_status,
+        closed: r.closed_at !== null,
+      };
     const krs = loaded.config.objectives.flatMap((o) => o.key_results.map((k) => k.id));
     const differing: string[] = [];
     let closed = 0;
@@ -206,8 +220,12 @@ describe('VictoriaMetrics as the store the engine reads', () => {
       { env: {} },
     );
     const run = (to: string, url: string) =>
-      runBackfillCommand(small, { from: '2026-08-20', to, out: join(dir, 'out'), blocks: false, prometheus: url }, { logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')), promtool: null });
-    const messages = await Promise.all([prom.url, vm.url].map(async (url) => ((await run('2026-08-21', url).catch((e: unknown) => e)) as Error)));
+      runBackfillCommand(
+        small,
+        { from: '2026-08-20', to, out: join(dir, 'out'), blocks: false, prometheus: url },
+        { logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')), promtool: null },
+      );
+    const messages = await Promise.all([prom.url, vm.url].map(async (url) => (await run('2026-08-21', url).catch((e: unknown) => e)) as Error));
     for (const [i, url] of [prom.url, vm.url].entries()) {
       expect(messages[i]).toBeInstanceOf(UsageError);
       expect(messages[i]!.message).toBe(
@@ -239,7 +257,9 @@ objectives:
       { env: {} },
     );
     const [onProm, onVm] = (await Promise.all(
-      STORES.map(async (s) => (await new KrEngine({ loaded: year, prom: clients[s], clock: fixedClock(RUN_2) }).evaluateCurrent()).objectives[0]!.keyResults[0]!),
+      STORES.map(
+        async (s) => (await new KrEngine({ loaded: year, prom: clients[s], clock: fixedClock(RUN_2) }).evaluateCurrent()).objectives[0]!.keyResults[0]!,
+      ),
     )) as [KrResult, KrResult];
     // 2026-03-01T00:05 (the first slot with two samples) to the evaluation at 2026-10-01T00:30.
     const slots = (RUN_2 - Date.parse('2026-03-01T00:05:00Z')) / FIVE_MIN + 1;

@@ -80,7 +80,9 @@ function logLines(n: number): string {
   const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
   const pad = (x: number) => String(x).padStart(2, '0');
   const stamp = `${pad(d.getUTCDate())}/${month}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-  return Array.from({ length: n }, (_, i) => `10.0.0.${i + 1} - - [${stamp}] "POST /v1/topups/${1000 + i} HTTP/1.1" 503 120 "-" "okr-test/1.0" 0.200\n`).join('');
+  return Array.from({ length: n }, (_, i) => `10.0.0.${i + 1} - - [${stamp}] "POST /v1/topups/${1000 + i} HTTP/1.1" 503 120 "-" "okr-test/1.0" 0.200\n`).join(
+    '',
+  );
 }
 
 beforeAll(async () => {
@@ -175,7 +177,11 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
   });
 
   it('delivers the exporter samples unchanged to VictoriaMetrics', async () => {
-    await eventually('apilogs samples in VictoriaMetrics', async () => ((await query(vm!.url, 'okr_source_up{source="apilogs"} == 1')).length === 1 ? true : undefined), 20_000);
+    await eventually(
+      'apilogs samples in VictoriaMetrics',
+      async () => ((await query(vm!.url, 'okr_source_up{source="apilogs"} == 1')).length === 1 ? true : undefined),
+      20_000,
+    );
     // A window that ended 3 s ago: remote write sends within a second; compare raw samples.
     const samples = async (url: string, at: number) =>
       Object.fromEntries(
@@ -191,9 +197,11 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
       },
       15_000,
     );
-    expect(Object.keys(same).map((k) => JSON.parse(k).find(([n]: [string]) => n === '__name__')[1]).sort()).toEqual(
-      expect.arrayContaining(['api_request_duration_seconds_count', 'api_requests_total', 'okr_source_up']),
-    );
+    expect(
+      Object.keys(same)
+        .map((k) => JSON.parse(k).find(([n]: [string]) => n === '__name__')[1])
+        .sort(),
+    ).toEqual(expect.arrayContaining(['api_request_duration_seconds_count', 'api_requests_total', 'okr_source_up']));
   });
 
   it('records every series Prometheus records, with the same figures where they are exact', async () => {
@@ -232,7 +240,11 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
 
   it('has the same alerts pending and firing as Prometheus, and notifies Alertmanager', async () => {
     const alerts = async (url: string) =>
-      ((await (await fetch(`${url}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) })).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } }).data.alerts
+      (
+        (await (await fetch(`${url}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) })).json()) as {
+          data: { alerts: Array<{ labels: Record<string, string>; state: string }> };
+        }
+      ).data.alerts
         .map(({ labels: { alertgroup: _, ...labels }, state }) => `${state} ${key(labels)}`)
         .sort();
     const [p, v] = await eventually(
@@ -244,7 +256,9 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
       20_000,
     );
     expect(v).toEqual(p);
-    const states = Object.fromEntries(v.map((a) => [JSON.parse(a.slice(a.indexOf(' ') + 1)).find(([k]: [string]) => k === 'alertname')[1] as string, a.split(' ')[0]]));
+    const states = Object.fromEntries(
+      v.map((a) => [JSON.parse(a.slice(a.indexOf(' ') + 1)).find(([k]: [string]) => k === 'alertname')[1] as string, a.split(' ')[0]]),
+    );
     // Whatever the date: the KR alert's for: 0s fires at once, and so do the burn-rate alerts,
     // which have no for: (their short window filters blips) once the long window holds enough requests.
     expect(states).toMatchObject({
@@ -257,7 +271,9 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
     const notified = await eventually(
       'the firing alert in Alertmanager',
       async () => {
-        const r = (await (await fetch(`${alertmanager!.url}/api/v2/alerts`, { signal: AbortSignal.timeout(5000) })).json()) as Array<{ labels: Record<string, string> }>;
+        const r = (await (await fetch(`${alertmanager!.url}/api/v2/alerts`, { signal: AbortSignal.timeout(5000) })).json()) as Array<{
+          labels: Record<string, string>;
+        }>;
         return r.find((a) => a.labels.alertname === 'OkrAvailabilityBelowTarget');
       },
       15_000,
@@ -265,7 +281,11 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
     // An availability KR's own alert is a ticket by default: the burn-rate alerts are the pages.
     expect(notified.labels).toMatchObject({ severity: 'ticket', key_result: 'api-availability', service: 'topups-api' });
     // vmalert keeps alert state in the store too (ALERTS, ALERTS_FOR_STATE), with its alertgroup label.
-    const state = await eventually('ALERTS in VictoriaMetrics', async () => (await query(vm!.url, 'ALERTS{alertname="OkrAvailabilityBelowTarget", alertstate="firing"}'))[0], 10_000);
+    const state = await eventually(
+      'ALERTS in VictoriaMetrics',
+      async () => (await query(vm!.url, 'ALERTS{alertname="OkrAvailabilityBelowTarget", alertstate="firing"}'))[0],
+      10_000,
+    );
     expect(state.metric).toMatchObject({ alertgroup: 'okr-key-result-alerts', severity: 'ticket' });
   });
 
@@ -283,5 +303,4 @@ describe('Prometheus remote-writing into VictoriaMetrics, vmalert on the generat
     expect(kr.value).toBe(0);
     expect(kr.promql).toContain('increase(api_requests_total{service="topups-api",code=~"5.."}');
   });
-
 });

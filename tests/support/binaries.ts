@@ -15,7 +15,12 @@ export { freePort } from '../../src/prometheus-tools.js';
 const run = promisify(execFile);
 
 /** The Debian package of each binary the tests run (default: the Prometheus ones). */
-const PACKAGE_OF: Record<string, string> = { 'victoria-metrics': 'victoria-metrics', vmalert: 'victoria-metrics', vmagent: 'victoria-metrics', chromium: 'chromium' };
+const PACKAGE_OF: Record<string, string> = {
+  'victoria-metrics': 'victoria-metrics',
+  vmalert: 'victoria-metrics',
+  vmagent: 'victoria-metrics',
+  chromium: 'chromium',
+};
 
 export function requireBinary(name: string): string {
   const path = findBinary(name);

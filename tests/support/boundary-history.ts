@@ -55,7 +55,12 @@ const DENSE: Array<[number, number]> = [
 export const SERVICE = 'checkout';
 export const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1] as const;
 /** Requests per minute at or under each bucket (of 100), by the quarter the minute lies in. */
-const LATENCY: Record<string, number[]> = { '2026-Q1': [40, 80, 95, 100], '2026-Q2': [50, 85, 97, 100], '2026-Q3': [60, 90, 98, 100], '2026-Q4': [60, 90, 98, 100] };
+const LATENCY: Record<string, number[]> = {
+  '2026-Q1': [40, 80, 95, 100],
+  '2026-Q2': [50, 85, 97, 100],
+  '2026-Q3': [60, 90, 98, 100],
+  '2026-Q4': [60, 90, 98, 100],
+};
 
 export interface Series {
   name: string;
@@ -80,9 +85,7 @@ function scrapeTimes(): number[] {
   const times = new Set<number>();
   for (let t = FROM; t <= TO; t += FIVE) times.add(t);
   for (const [a, b] of DENSE) for (let t = a; t <= b; t += MIN) times.add(t);
-  return [...times]
-    .filter((t) => !(t > SCRAPE_GAP.after && t < SCRAPE_GAP.before) && !(t > RESTART.lastScrape && t <= RESTART.up))
-    .sort((a, b) => a - b);
+  return [...times].filter((t) => !(t > SCRAPE_GAP.after && t < SCRAPE_GAP.before) && !(t > RESTART.lastScrape && t <= RESTART.up)).sort((a, b) => a - b);
 }
 
 /** The API counters as Prometheus scraped them. */
@@ -101,7 +104,7 @@ export function apiSeries(): Series[] {
       c = { ok: 0, failed: 0, buckets: LATENCY_BUCKETS.map(() => 0) };
       t = RESTART.lastScrape;
     }
-    for (; t < s; ) {
+    for (; t < s;) {
       t += MIN;
       const m = minute(t);
       c.ok += m.ok;
@@ -233,7 +236,12 @@ export function gaugeSeries(): Series[] {
 export async function writeBoundaryHistory(file: string, all: Series[]): Promise<number> {
   const w = new OpenMetricsWriter(file);
   const names = [...new Set(all.map((s) => s.name))];
-  for (const name of names) await w.family(name, `${name} (truth-test history)`, all.filter((s) => s.name === name).map((s) => ({ labels: s.labels, points: s.points })));
+  for (const name of names)
+    await w.family(
+      name,
+      `${name} (truth-test history)`,
+      all.filter((s) => s.name === name).map((s) => ({ labels: s.labels, points: s.points })),
+    );
   await w.close();
   return w.samples;
 }

@@ -94,13 +94,26 @@ export function doraHistory(): DoraHistory {
   const bbDeployments: HistoryDeployment[] = [];
 
   // topups-api: Mondays and Thursdays, from a context deployment before the history begins.
-  const starts = [at('2026-03-09T10:00:00Z'), ...days('2026-03-16', '2026-09-28', [1, 4]).map((d) => d + 10 * H), at('2026-06-30T12:00:00Z'), at('2026-06-30T20:00:00Z')].sort((a, b) => a - b);
+  const starts = [
+    at('2026-03-09T10:00:00Z'),
+    ...days('2026-03-16', '2026-09-28', [1, 4]).map((d) => d + 10 * H),
+    at('2026-06-30T12:00:00Z'),
+    at('2026-06-30T20:00:00Z'),
+  ].sort((a, b) => a - b);
   let k = 0;
   let previousRelease: string | undefined;
   let lastRelease: string | undefined;
   const push = (d: PlannedDeployment, releaseOf?: string) => {
     deployments.push(d);
-    bbDeployments.push({ uuid: d.id, environmentUuid: PROD, startedMs: d.startMs, completedMs: d.finishMs, status: d.status === 'failed' ? 'FAILED' : 'SUCCESSFUL', ...(releaseOf ? { releaseOf } : {}), viaPipeline: k % 3 === 0 });
+    bbDeployments.push({
+      uuid: d.id,
+      environmentUuid: PROD,
+      startedMs: d.startMs,
+      completedMs: d.finishMs,
+      status: d.status === 'failed' ? 'FAILED' : 'SUCCESSFUL',
+      ...(releaseOf ? { releaseOf } : {}),
+      viaPipeline: k % 3 === 0,
+    });
   };
   for (const start of starts) {
     k++;
@@ -112,13 +125,29 @@ export function doraHistory(): DoraHistory {
     }
     const id = `{topups-${k}}`;
     const day = new Date(start).toISOString().slice(0, 10);
-    const d: PlannedDeployment = { id, service: 'topups-api', startMs: start, finishMs: start + 5 * M, status: 'successful', rollback: false, fate: { kind: 'none' } };
+    const d: PlannedDeployment = {
+      id,
+      service: 'topups-api',
+      startMs: start,
+      finishMs: start + 5 * M,
+      status: 'successful',
+      rollback: false,
+      fate: { kind: 'none' },
+    };
     if (day === '2026-05-04') {
       d.status = 'failed';
       d.fate = { kind: 'failed' };
       d.recovery = { atMs: start + 50 * M, ms: 45 * M };
       push(d);
-      push({ id: `{topups-${k}-retry}`, service: 'topups-api', startMs: start + 45 * M, finishMs: start + 50 * M, status: 'successful', rollback: false, fate: { kind: 'none' } });
+      push({
+        id: `{topups-${k}-retry}`,
+        service: 'topups-api',
+        startMs: start + 45 * M,
+        finishMs: start + 50 * M,
+        status: 'successful',
+        rollback: false,
+        fate: { kind: 'none' },
+      });
       previousRelease = lastRelease;
       lastRelease = `{topups-${k}-retry}`;
       continue;
@@ -166,19 +195,45 @@ export function doraHistory(): DoraHistory {
     const key = `admin-${i + 1}`;
     const success = failed ? finish + 2 * H : finish;
     if (failed) {
-      deployments.push({ id: `${key}-failed`, service: 'admin-portal', startMs: start, finishMs: finish, status: 'failed', rollback: false, fate: { kind: 'failed' }, recovery: { atMs: success, ms: success - finish } });
+      deployments.push({
+        id: `${key}-failed`,
+        service: 'admin-portal',
+        startMs: start,
+        finishMs: finish,
+        status: 'failed',
+        rollback: false,
+        fate: { kind: 'failed' },
+        recovery: { atMs: success, ms: success - finish },
+      });
       events.push({ id: `${key}-failed`, service: 'admin-portal', environment: 'production', status: 'failed', finished_at: iso(finish), changes: [] });
     }
-    deployments.push({ id: key, service: 'admin-portal', startMs: success - 10 * M, finishMs: success, status: 'successful', rollback: false, fate: { kind: 'none' } });
+    deployments.push({
+      id: key,
+      service: 'admin-portal',
+      startMs: success - 10 * M,
+      finishMs: success,
+      status: 'successful',
+      rollback: false,
+      fate: { kind: 'none' },
+    });
     changes.push({ service: 'admin-portal', key, firstCommitMs: success - 30 * H, pullRequestMs: success - 20 * H, mergedMs: success - H });
-    const event = { id: key, service: 'admin-portal', environment: 'production', status: 'successful', finished_at: iso(success), changes: [{ id: key, first_commit_at: iso(success - 30 * H), pull_request_created_at: iso(success - 20 * H) }] };
+    const event = {
+      id: key,
+      service: 'admin-portal',
+      environment: 'production',
+      status: 'successful',
+      finished_at: iso(success),
+      changes: [{ id: key, first_commit_at: iso(success - 30 * H), pull_request_created_at: iso(success - 20 * H) }],
+    };
     events.push(event);
     if (iso(dayMs).startsWith('2026-05-20')) events.push(event); // the CI retried the post
   });
 
   // Each change is first shipped by the next successful deployment (not a rollback) of its service after its merge.
   for (const c of changes) {
-    const ships = deployments.filter((d) => d.service === c.service && d.status === 'successful' && !d.rollback && d.startMs > c.mergedMs).sort((a, b) => a.finishMs - b.finishMs)[0];
+    const ships = deployments
+      .filter((d) => d.service === c.service && d.status === 'successful' && !d.rollback && d.startMs > c.mergedMs)
+      .sort((a, b) => a.finishMs - b.finishMs)[0];
     if (ships) c.deployedMs = ships.finishMs;
   }
 
@@ -196,7 +251,10 @@ export function doraHistory(): DoraHistory {
         { uuid: STAGING, name: 'Staging', type: 'Staging' },
         { uuid: PROD, name: 'Production', type: 'Production' },
       ],
-      deployments: [...bbDeployments, { uuid: '{staging-1}', environmentUuid: STAGING, startedMs: at('2026-05-05T09:00:00Z'), completedMs: at('2026-05-05T09:05:00Z') }],
+      deployments: [
+        ...bbDeployments,
+        { uuid: '{staging-1}', environmentUuid: STAGING, startedMs: at('2026-05-05T09:00:00Z'), completedMs: at('2026-05-05T09:05:00Z') },
+      ],
     },
     events,
     jiraIssues: incidents.map((i) => ({

@@ -163,7 +163,11 @@ export async function writeHistory(file: string): Promise<{ samples: number }> {
       { labels: { ...sprintLabels(s), state: 'completed' }, points: from(s, Date.parse(s.start), s.completed) },
     ]),
   );
-  await w.family('jira_sprint_start_timestamp_seconds', 'Sprint start.', all.map((s) => ({ labels: sprintLabels(s), points: from(s, Date.parse(s.start), Date.parse(s.start) / 1000) })));
+  await w.family(
+    'jira_sprint_start_timestamp_seconds',
+    'Sprint start.',
+    all.map((s) => ({ labels: sprintLabels(s), points: from(s, Date.parse(s.start), Date.parse(s.start) / 1000) })),
+  );
   await w.family(
     'jira_sprint_complete_timestamp_seconds',
     'Sprint completion.',

@@ -93,7 +93,10 @@ describe('a collection that times out', () => {
   });
 
   it('stays short for a collector that makes no request', async () => {
-    const collector: Collector = { source: 'apilogs', collect: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))) };
+    const collector: Collector = {
+      source: 'apilogs',
+      collect: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    };
     expect(await timeoutMessage(collector, 0.3)).toBe('timed out after 0.3s');
   });
 });

@@ -41,8 +41,12 @@ describe('configuration limits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'okr-limits-'));
     const file = join(dir, 'okrs.yaml');
     writeFileSync(file, `version: okr/v1\n# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
-    expect(problem(() => loadConfig(file, { env: {} }))).toMatch(new RegExp(`^${file}:1:1: \\(root\\): the file is 2\\.0 MiB; configuration files are limited to 2 MiB`));
-    expect(problem(() => parseConfig(`version: okr/v1\n# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`, 'okrs.yaml', { env: {} }))).toContain('configuration files are limited to 2 MiB');
+    expect(problem(() => loadConfig(file, { env: {} }))).toMatch(
+      new RegExp(`^${file}:1:1: \\(root\\): the file is 2\\.0 MiB; configuration files are limited to 2 MiB`),
+    );
+    expect(problem(() => parseConfig(`version: okr/v1\n# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`, 'okrs.yaml', { env: {} }))).toContain(
+      'configuration files are limited to 2 MiB',
+    );
   });
 
   it('check exits 2 on both, naming the file', () => {

@@ -27,7 +27,13 @@ describe('okrs.example.yaml', () => {
     const { config } = loadConfig(join(root, 'okrs.example.yaml'), { env: {} });
     const titles = config.objectives.flatMap((o) => o.key_results.map((k) => k.title));
     expect(titles).toHaveLength(13);
-    for (const seed of ['API availability > 99%', '0% system downtime', 'Improve API latency by 10% every quarter', 'Deliver > 60 story points per sprint', 'Zero security incidents']) {
+    for (const seed of [
+      'API availability > 99%',
+      '0% system downtime',
+      'Improve API latency by 10% every quarter',
+      'Deliver > 60 story points per sprint',
+      'Zero security incidents',
+    ]) {
       expect(titles).toContain(seed);
     }
     const coverage = config.objectives.flatMap((o) => o.key_results).find((k) => k.id === 'code-coverage')!;
@@ -232,6 +238,8 @@ objectives:
     writeFileSync(join(dir, 'okrs.yaml'), file('apii'));
     const r = spawnSync(process.execPath, [cli, 'check', '-c', join(dir, 'okrs.yaml')], { encoding: 'utf8', env: { ...process.env, JIRA_API_TOKEN: 'x' } });
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^warning: .*okrs\.yaml:13:64: objectives\[0\]\.key_results\[0\]\.measure\.availability\.service: service "apii" is listed only under teams/m);
+    expect(r.stderr).toMatch(
+      /^warning: .*okrs\.yaml:13:64: objectives\[0\]\.key_results\[0\]\.measure\.availability\.service: service "apii" is listed only under teams/m,
+    );
   });
 });

@@ -47,9 +47,14 @@ describe('demo --dir', () => {
     claimDemoDir(dir);
     mkdirSync(join(dir, 'state'));
     // vitest's main process: alive on this host, like a demo running there.
-    writeFileSync(join(dir, 'state', LOCK_FILE), JSON.stringify({ pid: process.ppid, host: hostname(), started_at: '2026-11-25T12:00:00.000Z', command: 'okr-metrics demo' }));
+    writeFileSync(
+      join(dir, 'state', LOCK_FILE),
+      JSON.stringify({ pid: process.ppid, host: hostname(), started_at: '2026-11-25T12:00:00.000Z', command: 'okr-metrics demo' }),
+    );
     writeFileSync(join(dir, 'state', 'apilogs-checkpoint.json'), '{}');
-    await expect(startDemo({ dir, port: 0, prometheus: 'off', history: false, logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')) })).rejects.toThrow(/is in use by pid/);
+    await expect(
+      startDemo({ dir, port: 0, prometheus: 'off', history: false, logger: silentLogger(), clock: fixedClock(Date.parse('2026-11-25T12:00:00Z')) }),
+    ).rejects.toThrow(/is in use by pid/);
     expect(existsSync(join(dir, 'state', 'apilogs-checkpoint.json'))).toBe(true);
   });
 });

@@ -118,7 +118,10 @@ describe('POST /api/v1/deployments', () => {
 
     const unknown = await post({ ...EVENT, service: 'billing' });
     expect(unknown.status).toBe(400);
-    expect(await unknown.json()).toEqual({ error: 'service "billing" is not in sources.delivery.services', issues: [{ path: 'service', message: 'known: topups-api, admin-portal' }] });
+    expect(await unknown.json()).toEqual({
+      error: 'service "billing" is not in sources.delivery.services',
+      issues: [{ path: 'service', message: 'known: topups-api, admin-portal' }],
+    });
 
     const noId = await post({ ...EVENT, id: undefined });
     expect(noId.status).toBe(400);
@@ -141,8 +144,12 @@ describe('POST /api/v1/deployments', () => {
     expect(await retry.json()).toEqual({ status: 'duplicate', id: EVENT.id });
     // The idempotency key may come as a header instead.
     const { id: _id, ...withoutId } = EVENT;
-    expect((await post({ ...withoutId, finished_at: '2026-10-01T11:20:00Z' }, { authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'gh-run-77' })).status).toBe(201);
-    expect((await post({ ...withoutId, finished_at: '2026-10-01T11:20:00Z' }, { authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'gh-run-77' })).status).toBe(200);
+    expect(
+      (await post({ ...withoutId, finished_at: '2026-10-01T11:20:00Z' }, { authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'gh-run-77' })).status,
+    ).toBe(201);
+    expect(
+      (await post({ ...withoutId, finished_at: '2026-10-01T11:20:00Z' }, { authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'gh-run-77' })).status,
+    ).toBe(200);
     const reused = await post({ ...EVENT, status: 'failed' });
     expect(reused.status).toBe(409);
     expect(((await reused.json()) as { error: string }).error).toMatch(/recorded before with other content/);
@@ -174,7 +181,9 @@ describe('POST /api/v1/deployments', () => {
       writeFileSync(file, yaml(dir, false).replace('server:\n', 'server:\n  web_config_file: web.yml\n'));
       return file;
     };
-    expect(() => loadConfig(withWeb('http_server_config:\n  headers:\n    X-Frame-Options: deny\n'), { env: {} })).toThrow(/deployment events are only taken with authentication/);
+    expect(() => loadConfig(withWeb('http_server_config:\n  headers:\n    X-Frame-Options: deny\n'), { env: {} })).toThrow(
+      /deployment events are only taken with authentication/,
+    );
     const file = withWeb(`basic_auth_users:\n  jenkins: ${bcrypt.hashSync('ci-pass', 4)}\n`);
     service = await startService(loadConfig(file, { env: {} }), { host: '127.0.0.1', port: 0, logger: silentLogger(), clock });
     expect((await post(EVENT, {})).status).toBe(401);
@@ -184,6 +193,8 @@ describe('POST /api/v1/deployments', () => {
 
   it('is refused by the configuration without server.auth', () => {
     expect(() => parseConfig(yaml('/tmp/x', false), '/tmp/x/okrs.yaml', { env: {} })).toThrow(ConfigError);
-    expect(() => parseConfig(yaml('/tmp/x', false), '/tmp/x/okrs.yaml', { env: {} })).toThrow(/deployment events are only taken with authentication: set server.auth/);
+    expect(() => parseConfig(yaml('/tmp/x', false), '/tmp/x/okrs.yaml', { env: {} })).toThrow(
+      /deployment events are only taken with authentication: set server.auth/,
+    );
   });
 });

@@ -35,7 +35,8 @@ describe('docker', () => {
   });
 
   it('start.sh serves the OKR file under /config once a token or OKR_CONFIG is set', () => {
-    for (const env of [{ JIRA_API_TOKEN: 'x' }, { SONAR_TOKEN: 'x' }, { BITBUCKET_ACCESS_TOKEN: 'x' }] as Array<Record<string, string>>) expect(startCommand(env)).toContain('serve -c /config/okrs.example.yaml --host 0.0.0.0 --port 9797');
+    for (const env of [{ JIRA_API_TOKEN: 'x' }, { SONAR_TOKEN: 'x' }, { BITBUCKET_ACCESS_TOKEN: 'x' }] as Array<Record<string, string>>)
+      expect(startCommand(env)).toContain('serve -c /config/okrs.example.yaml --host 0.0.0.0 --port 9797');
     expect(startCommand({ OKR_CONFIG: 'okrs.yaml' })).toContain('serve -c /config/okrs.yaml ');
     for (const flag of ['-c', '--host', '--port']) expect(cliHelp('serve')).toContain(flag);
   });

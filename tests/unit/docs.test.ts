@@ -179,7 +179,11 @@ describe('troubleshooting messages', () => {
   for (const [page, messages] of Object.entries(pages)) {
     it(`every message quoted in ${page} exists in the code`, () => {
       expect(messages.length).toBeGreaterThan(page.startsWith('docs') ? 150 : 8);
-      const missing = messages.flatMap((m) => literalParts(m).filter((part) => !code.includes(part)).map((part) => `${m}  →  "${part}"`));
+      const missing = messages.flatMap((m) =>
+        literalParts(m)
+          .filter((part) => !code.includes(part))
+          .map((part) => `${m}  →  "${part}"`),
+      );
       expect(missing).toEqual([]);
     });
   }

@@ -20,7 +20,10 @@ afterEach(async () => {
 });
 
 /** A server answering 200 `{}` with the headers `headersFor(n)` gives the n-th request (0-based). */
-async function serve(headersFor: (n: number) => Record<string, string | undefined> = () => ({}), statusFor: (n: number) => number = () => 200): Promise<FakeServer> {
+async function serve(
+  headersFor: (n: number) => Record<string, string | undefined> = () => ({}),
+  statusFor: (n: number) => number = () => 200,
+): Promise<FakeServer> {
   let n = 0;
   const server = await startFakeServer((_req, res) => {
     const i = n++;
@@ -51,7 +54,7 @@ function client(url: string, clock: ManualClock, extra: Partial<ConstructorParam
 const T0 = Date.parse('2026-12-01T12:00:00Z');
 
 describe('requestBudget', () => {
-  it('spends one interval\'s share at once and refills the rest of the hour', () => {
+  it("spends one interval's share at once and refills the rest of the hour", () => {
     // 800 an hour at a 10-minute interval: a refresh may spend 800 * 600 / 4200 = 114 at once.
     expect(requestBudget(800, 600)).toEqual({ perHour: 800, burst: 114, refillPerHour: 686 });
     expect(requestBudget(0, 600)).toBeUndefined();
@@ -116,7 +119,10 @@ describe('HttpClient request budget', () => {
   });
 
   it('counts retries against the budget: each attempt is a request the API counts', async () => {
-    const server = await serve(() => ({}), (n) => (n < 2 ? 503 : 200));
+    const server = await serve(
+      () => ({}),
+      (n) => (n < 2 ? 503 : 200),
+    );
     const clock = new ManualClock(T0);
     const { http } = client(server.url, clock, { budget: { perHour: 3, burst: 3, refillPerHour: 0 } });
     const ctx = testContext();
@@ -126,7 +132,7 @@ describe('HttpClient request budget', () => {
   });
 });
 
-describe('HttpClient and the API\'s rate-limit headers', () => {
+describe("HttpClient and the API's rate-limit headers", () => {
   it('pauses every request when X-RateLimit-Remaining is low, until X-RateLimit-Reset', async () => {
     // Jira Cloud: "X-RateLimit-Reset: the timestamp (ISO 8601) when the rate limit will reset".
     const server = await serve((n) => (n === 0 ? { 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '4', 'x-ratelimit-reset': '2026-12-01T12:01Z' } : {}));
@@ -170,8 +176,11 @@ describe('HttpClient and the API\'s rate-limit headers', () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it('makes the other requests wait out a 429\'s Retry-After instead of running into it too', async () => {
-    const server = await serve((n) => (n === 0 ? { 'retry-after': '20' } : {}), (n) => (n === 0 ? 429 : 200));
+  it("makes the other requests wait out a 429's Retry-After instead of running into it too", async () => {
+    const server = await serve(
+      (n) => (n === 0 ? { 'retry-after': '20' } : {}),
+      (n) => (n === 0 ? 429 : 200),
+    );
     const clock = new ManualClock(T0);
     // No retries: /a fails at once with its 429, and /b, asked next, must still wait the 20 s.
     const { http, sleeps } = client(server.url, clock, { maxRetries: 0 });
@@ -186,7 +195,10 @@ describe('HttpClient and the API\'s rate-limit headers', () => {
   });
 
   it('takes a 429 without Retry-After as missingRetryAfterSeconds when set (an hourly limit): no quick retries, the rest held back unsent', async () => {
-    const server = await serve(() => ({}), (n) => (n === 0 ? 429 : 200));
+    const server = await serve(
+      () => ({}),
+      (n) => (n === 0 ? 429 : 200),
+    );
     const clock = new ManualClock(T0);
     const { http, sleeps } = client(server.url, clock, { missingRetryAfterSeconds: 300 });
     const ctx = testContext();
@@ -201,7 +213,10 @@ describe('HttpClient and the API\'s rate-limit headers', () => {
     await http.getJson(ctx, '/c', z.object({}));
     expect(server.requests.map((r) => r.path)).toEqual(['/a', '/c']);
     // Without the setting the same 429 is retried after a short backoff.
-    const retried = await serve(() => ({}), (n) => (n === 0 ? 429 : 200));
+    const retried = await serve(
+      () => ({}),
+      (n) => (n === 0 ? 429 : 200),
+    );
     const plain = client(retried.url, new ManualClock(T0));
     await plain.http.getJson(testContext(), '/a', z.object({}));
     expect(retried.requests).toHaveLength(2);
@@ -212,7 +227,10 @@ describe('HttpClient and the API\'s rate-limit headers', () => {
   it('reads the forms Atlassian and the IETF draft use', () => {
     const h = (o: Record<string, string>) => new Headers(o);
     // IETF draft: RateLimit-Remaining with RateLimit-Reset in seconds.
-    expect(lowRateLimit(h({ 'ratelimit-limit': '50', 'ratelimit-remaining': '2', 'ratelimit-reset': '12' }), T0)).toEqual({ pauseSeconds: 12, why: '2 of 50 requests left' });
+    expect(lowRateLimit(h({ 'ratelimit-limit': '50', 'ratelimit-remaining': '2', 'ratelimit-reset': '12' }), T0)).toEqual({
+      pauseSeconds: 12,
+      why: '2 of 50 requests left',
+    });
     // Structured (Atlassian's 2026 points quota, seen as Beta-RateLimit).
     expect(lowRateLimit(h({ 'beta-ratelimit': '"tenant-app-quota";r=0;t=2788', 'beta-ratelimit-policy': '"tenant-app-quota";q=100100;w=3600' }), T0)).toEqual({
       pauseSeconds: 2788,

@@ -79,7 +79,12 @@ describe('serve with the KR engine', () => {
     service = await startService(config(dir), { host: '127.0.0.1', port: 0, logger: silentLogger(), prom, clock: fixedClock(NOW) });
     await service.engine!.runOnce();
     const body = await (await fetch(`${service.url}/metrics`)).text();
-    const line = (s: string) => body.split('\n').find((l) => l.startsWith(s))?.split(' ').pop();
+    const line = (s: string) =>
+      body
+        .split('\n')
+        .find((l) => l.startsWith(s))
+        ?.split(' ')
+        .pop();
     const avail = 'objective="stability",key_result="availability",period="2026-Q3",team="platform"';
     expect(line(`okr_metrics_build_info{version="${VERSION}",nodejs="${process.version}"}`)).toBe('1');
     expect(line(`okr_key_result_value{${avail}}`)).toBe('0.995');
@@ -140,7 +145,9 @@ describe('okr-metrics report arguments', () => {
     const dir = mkdtempSync(join(tmpdir(), 'okr-report-'));
     const file = join(dir, 'okrs.yaml');
     writeFileSync(file, 'version: okr/v1\n');
-    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../dist/src/cli/main.js'), 'report', '-c', file, '--period', 'Q3-2026'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../dist/src/cli/main.js'), 'report', '-c', file, '--period', 'Q3-2026'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--period "Q3-2026" is not a period name (expected e.g. 2026-Q3, 2026-07 or 2026)');
   });

@@ -58,8 +58,20 @@ describe('ledger file checks', () => {
     mkdirSync(join(dir, 'state'));
     writeFileSync(ledgerFile, 'this is not a database, it is my notes\n'.repeat(200));
     expect(() => new Ledger(ledgerFile)).toThrow(LedgerError);
-    expect(() => new Ledger(ledgerFile)).toThrow(new RegExp(`the KR ledger ${ledgerFile} cannot be used: file is not a database\\. It was left untouched\\. Restore it from a backup \\(okr-metrics ledger import <export>\\)`));
-    await expect(startService(loaded, { host: '127.0.0.1', port: 0, logger: createLogger({ destination: new PassThrough() }), clock: ManualClock.at('2026-11-25T12:00:00Z'), prom: noProm })).rejects.toThrow(/the KR ledger .* cannot be used/);
+    expect(() => new Ledger(ledgerFile)).toThrow(
+      new RegExp(
+        `the KR ledger ${ledgerFile} cannot be used: file is not a database\\. It was left untouched\\. Restore it from a backup \\(okr-metrics ledger import <export>\\)`,
+      ),
+    );
+    await expect(
+      startService(loaded, {
+        host: '127.0.0.1',
+        port: 0,
+        logger: createLogger({ destination: new PassThrough() }),
+        clock: ManualClock.at('2026-11-25T12:00:00Z'),
+        prom: noProm,
+      }),
+    ).rejects.toThrow(/the KR ledger .* cannot be used/);
     expect(readFileSync(ledgerFile, 'utf8')).toContain('it is my notes');
     // The serve CLI exits 1 with the same message.
     const r = spawnSync(process.execPath, [cli, 'serve', '-c', join(dir, 'okrs.yaml'), '--port', '0'], { encoding: 'utf8', timeout: 20_000 });
@@ -115,9 +127,13 @@ describe('a lost ledger', () => {
     // The ledger disappears.
     for (const f of ['', '-wal', '-shm']) rmSync(`${ledgerFile}${f}`, { force: true });
     ledger = new Ledger(ledgerFile);
-    expect(missingLedgerProblem(stateDir, ledger)).toMatch(/the KR ledger .*ledger\.sqlite was missing and has been created empty, but .*ledger-marker\.json records 1 closed periods \(ledger .*, last closed 2026-Q3\): their frozen figures are lost/);
+    expect(missingLedgerProblem(stateDir, ledger)).toMatch(
+      /the KR ledger .*ledger\.sqlite was missing and has been created empty, but .*ledger-marker\.json records 1 closed periods \(ledger .*, last closed 2026-Q3\): their frozen figures are lost/,
+    );
     // The closed quarter is measured again: the report says it is not frozen.
-    const json = JSON.parse((await runReport(loaded, { period: '2026-Q3', format: 'json', ledger, clock: ManualClock.at('2026-10-02T12:00:00Z'), prom: noProm })).text);
+    const json = JSON.parse(
+      (await runReport(loaded, { period: '2026-Q3', format: 'json', ledger, clock: ManualClock.at('2026-10-02T12:00:00Z'), prom: noProm })).text,
+    );
     expect(json.objectives[0].key_results[0]).toMatchObject({ not_frozen: true, from_ledger: false });
     // Closing it now records it as re-measured, so later reports keep saying so.
     await evaluateAt(loaded, ledger, '2026-10-03T12:00:00Z');
@@ -131,11 +147,20 @@ describe('a lost ledger', () => {
     const lines: string[] = [];
     const out = new PassThrough();
     out.on('data', (d: Buffer) => lines.push(d.toString()));
-    const service = await startService(loaded, { host: '127.0.0.1', port: 0, logger: createLogger({ destination: out }), clock: ManualClock.at('2026-11-25T12:00:00Z'), prom: noProm });
+    const service = await startService(loaded, {
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger({ destination: out }),
+      clock: ManualClock.at('2026-11-25T12:00:00Z'),
+      prom: noProm,
+    });
     await service.stop();
     expect(lines.join('')).toContain('was missing and has been created empty');
     rmSync(ledgerFile, { force: true });
-    const r = spawnSync(process.execPath, [cli, 'report', '-c', join(dir, 'okrs.yaml'), '--prometheus', 'http://127.0.0.1:9'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [cli, 'report', '-c', join(dir, 'okrs.yaml'), '--prometheus', 'http://127.0.0.1:9'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     // report is read-only: it names the loss and creates nothing.
     expect(r.stderr).toMatch(/the KR ledger .*ledger\.sqlite is missing, but .*ledger-marker\.json records 1 closed periods/);
     expect(existsSync(ledgerFile)).toBe(false);
@@ -148,17 +173,28 @@ describe('a lost ledger, per Prometheus', () => {
       const { loaded } = setup();
       const prom: PromQueryClient = {
         baseUrl: 'http://prometheus:9090',
-        query: async (expr) => (expr.startsWith('min(min_over_time(okr_engine_last_evaluation_timestamp_seconds[400d]))') ? [{ labels: {}, value: Date.parse(firstEvaluation) / 1000 }] : []),
+        query: async (expr) =>
+          expr.startsWith('min(min_over_time(okr_engine_last_evaluation_timestamp_seconds[400d]))')
+            ? [{ labels: {}, value: Date.parse(firstEvaluation) / 1000 }]
+            : [],
       };
       const lines: string[] = [];
       const out = new PassThrough();
       out.on('data', (d: Buffer) => lines.push(d.toString()));
-      const service = await startService(loaded, { host: '127.0.0.1', port: 0, logger: createLogger({ destination: out }), clock: ManualClock.at('2026-11-25T12:00:00Z'), prom });
+      const service = await startService(loaded, {
+        host: '127.0.0.1',
+        port: 0,
+        logger: createLogger({ destination: out }),
+        clock: ManualClock.at('2026-11-25T12:00:00Z'),
+        prom,
+      });
       for (let i = 0; i < 50 && !lines.join('').includes('evaluations since'); i++) await new Promise((r) => setTimeout(r, 20));
       await service.stop();
       return lines.join('');
     };
-    expect(await capture('2026-05-02T00:00:00Z')).toMatch(/the KR ledger .*ledger\.sqlite was created empty, but Prometheus \(http:\/\/prometheus:9090\) has key-result evaluations since 2026-05-02T00:00:00\.000Z, before this period/);
+    expect(await capture('2026-05-02T00:00:00Z')).toMatch(
+      /the KR ledger .*ledger\.sqlite was created empty, but Prometheus \(http:\/\/prometheus:9090\) has key-result evaluations since 2026-05-02T00:00:00\.000Z, before this period/,
+    );
     // Evaluations only from this quarter: a first start, nothing lost.
     expect(await capture('2026-10-05T00:00:00Z')).not.toContain('evaluations since');
   });

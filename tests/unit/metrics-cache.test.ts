@@ -67,7 +67,16 @@ describe('/metrics rendering cache', () => {
     };
     scheduler = new Scheduler([{ collector, intervalSeconds: 3600, timeoutSeconds: 5 }], silentLogger(), clock);
     const s = scheduler;
-    server = await startServer({ host: '127.0.0.1', port: 0, logger: silentLogger(), snapshot: () => s.snapshot(), version: () => String(s.generation), health: () => s.health(), ready: () => s.ready(), processMetrics: false });
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      snapshot: () => s.snapshot(),
+      version: () => String(s.generation),
+      health: () => s.health(),
+      ready: () => s.ready(),
+      processMetrics: false,
+    });
     const scrape = async () => (await fetch(`${server!.url}/metrics`)).text();
     await s.runners[0]!.runOnce();
     expect(await scrape()).toContain('demo_value{k="v"} 1');

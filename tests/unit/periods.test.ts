@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { elapsedFraction, localMidnight, nextPeriod, parsePeriodName, periodContaining, previousPeriod, sprintPeriods, type Calendar } from '../../src/core/periods.js';
+import {
+  elapsedFraction,
+  localMidnight,
+  nextPeriod,
+  parsePeriodName,
+  periodContaining,
+  previousPeriod,
+  sprintPeriods,
+  type Calendar,
+} from '../../src/core/periods.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const utc: Calendar = { timezone: 'UTC', fiscalYearStartMonth: 1 };
@@ -12,7 +21,11 @@ describe('calendar periods', () => {
     expect(iso(q.start)).toBe('2026-07-01T00:00:00.000Z');
     expect(iso(q.end)).toBe('2026-10-01T00:00:00.000Z');
     expect(periodContaining('month', t, utc).name).toBe('2026-08');
-    expect(periodContaining('year', t, utc)).toMatchObject({ name: '2026', start: Date.parse('2026-01-01T00:00:00Z'), end: Date.parse('2027-01-01T00:00:00Z') });
+    expect(periodContaining('year', t, utc)).toMatchObject({
+      name: '2026',
+      start: Date.parse('2026-01-01T00:00:00Z'),
+      end: Date.parse('2027-01-01T00:00:00Z'),
+    });
     expect(previousPeriod(periodContaining('quarter', Date.parse('2026-01-01T00:00:00Z'), utc), utc).name).toBe('2025-Q4');
     expect(nextPeriod(q, utc).name).toBe('2026-Q4');
   });
@@ -30,7 +43,11 @@ describe('calendar periods', () => {
     expect(q.name).toBe('FY2026-Q4');
     expect(iso(q.start)).toBe('2027-01-01T00:00:00.000Z');
     expect(iso(q.end)).toBe('2027-04-01T00:00:00.000Z');
-    expect(periodContaining('year', feb, fy)).toMatchObject({ name: 'FY2026', start: Date.parse('2026-04-01T00:00:00Z'), end: Date.parse('2027-04-01T00:00:00Z') });
+    expect(periodContaining('year', feb, fy)).toMatchObject({
+      name: 'FY2026',
+      start: Date.parse('2026-04-01T00:00:00Z'),
+      end: Date.parse('2027-04-01T00:00:00Z'),
+    });
     expect(periodContaining('quarter', Date.parse('2026-04-01T00:00:00Z'), fy).name).toBe('FY2026-Q1');
     expect(parsePeriodName('FY2026-Q1', fy)!.start).toBe(Date.parse('2026-04-01T00:00:00Z'));
     expect(parsePeriodName('2026-Q1', fy)).toBeUndefined(); // FY prefix required with a fiscal calendar
@@ -42,7 +59,7 @@ describe('calendar periods', () => {
     expect((feb.end - feb.start) / 86_400_000).toBe(29);
     const q1 = parsePeriodName('2028-Q1', utc)!;
     expect((q1.end - q1.start) / 86_400_000).toBe(91);
-    expect(((parsePeriodName('2027-Q1', utc)!.end - parsePeriodName('2027-Q1', utc)!.start) / 86_400_000)).toBe(90);
+    expect((parsePeriodName('2027-Q1', utc)!.end - parsePeriodName('2027-Q1', utc)!.start) / 86_400_000).toBe(90);
   });
 
   it('starts periods at local midnight in the configured time zone, across DST', () => {
@@ -69,7 +86,9 @@ describe('calendar periods', () => {
   });
 
   it('keeps a sprint that spans two quarters as one period, assigned by its own dates', () => {
-    const [sprint] = sprintPeriods([{ id: '42', name: 'Platform Sprint 42', start: Date.parse('2026-09-24T09:00:00Z'), end: Date.parse('2026-10-08T09:00:00Z') }]);
+    const [sprint] = sprintPeriods([
+      { id: '42', name: 'Platform Sprint 42', start: Date.parse('2026-09-24T09:00:00Z'), end: Date.parse('2026-10-08T09:00:00Z') },
+    ]);
     expect(sprint!.kind).toBe('sprint');
     expect(periodContaining('quarter', sprint!.start, utc).name).toBe('2026-Q3');
     expect(periodContaining('quarter', sprint!.end, utc).name).toBe('2026-Q4');

@@ -40,7 +40,9 @@ describe('progress', () => {
   const targets: fc.Arbitrary<{ r: ResolvedTarget; b: number | undefined }> = fc.oneof(
     fc.record({ op: fc.constantFrom('>=' as const, '>' as const), value: pos }).map((x) => ({ r: { ...x, higherIsBetter: true }, b: undefined })),
     fc.record({ op: fc.constantFrom('<=' as const, '<' as const), value: pos }).map((x) => ({ r: { ...x, higherIsBetter: false }, b: undefined })),
-    fc.tuple(pos, fc.double({ min: 1, max: 50, noNaN: true }), fc.boolean()).map(([b, change, up]) => ({ r: resolveTarget({ kind: 'relative', change: up ? change : -change, unit: 'percent', text: '' }, b, 'number')!, b })),
+    fc
+      .tuple(pos, fc.double({ min: 1, max: 50, noNaN: true }), fc.boolean())
+      .map(([b, change, up]) => ({ r: resolveTarget({ kind: 'relative', change: up ? change : -change, unit: 'percent', text: '' }, b, 'number')!, b })),
   );
 
   it('is clamped to 0..1 and is 1 exactly when the target is met', () => {
@@ -81,16 +83,32 @@ describe('forecast and status', () => {
   it('is never on track beside a forecast that misses the target', () => {
     const target = fc.constantFrom('>= 6', '> 99%', '< 0.3', '-10%', '+5 points', '== 0');
     fc.assert(
-      fc.property(target, fc.double({ min: -10, max: 10, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean(), (text, value, progress, expectedProgress, pace) => {
-        const r = resolveTarget(t(text), 1, 'number')!;
-        const forecastMet = false;
-        expect(statusOf({ value, target: r, progress, expectedProgress, forecastMet, closed: false, pace, stale: false })).not.toBe('on_track');
-      }),
+      fc.property(
+        target,
+        fc.double({ min: -10, max: 10, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.boolean(),
+        (text, value, progress, expectedProgress, pace) => {
+          const r = resolveTarget(t(text), 1, 'number')!;
+          const forecastMet = false;
+          expect(statusOf({ value, target: r, progress, expectedProgress, forecastMet, closed: false, pace, stale: false })).not.toBe('on_track');
+        },
+      ),
     );
   });
 
   it('extrapolates a straight line', () => {
-    expect(linearForecast([{ t: 0, v: 1 }, { t: 1, v: 2 }, { t: 2, v: 3 }], 10)).toBeCloseTo(11, 12);
+    expect(
+      linearForecast(
+        [
+          { t: 0, v: 1 },
+          { t: 1, v: 2 },
+          { t: 2, v: 3 },
+        ],
+        10,
+      ),
+    ).toBeCloseTo(11, 12);
     expect(linearForecast([{ t: 5, v: 1 }], 10)).toBeUndefined();
   });
 
@@ -113,7 +131,16 @@ describe('forecast and status', () => {
     expect(s(2, 1 / 3, 0.5)).toBe('off_track');
     expect(s(2.4, 0.4, 0.5)).toBe('at_risk');
     expect(s(2, 1 / 3, 0.5, true)).toBe('on_track');
-    const noForecast = statusOf({ value: 3, target: shows, progress: 0.5, expectedProgress: 0.5, forecastMet: undefined, closed: false, pace: true, stale: false });
+    const noForecast = statusOf({
+      value: 3,
+      target: shows,
+      progress: 0.5,
+      expectedProgress: 0.5,
+      forecastMet: undefined,
+      closed: false,
+      pace: true,
+      stale: false,
+    });
     expect(noForecast).toBe('on_track');
     const avail = resolveTarget(t('> 99%'), undefined, 'ratio')!;
     const a = (value: number, forecastMet: boolean, closed = false) =>
@@ -124,7 +151,17 @@ describe('forecast and status', () => {
     expect(a(0.985, false)).toBe('off_track');
     // Half the period at 98.5%: a perfect second half ends at 99.25%, so still reachable.
     const half = (value: number) =>
-      statusOf({ value, target: avail, progress: progressOf(value, avail), expectedProgress: 0.5, forecastMet: false, closed: false, pace: false, stale: false, reachable: averageStillReachable(value, avail, 0.5) });
+      statusOf({
+        value,
+        target: avail,
+        progress: progressOf(value, avail),
+        expectedProgress: 0.5,
+        forecastMet: false,
+        closed: false,
+        pace: false,
+        stale: false,
+        reachable: averageStillReachable(value, avail, 0.5),
+      });
     expect(half(0.985)).toBe('at_risk');
     expect(half(0.979)).toBe('off_track'); // 98.95% at best: lost
     expect(averageStillReachable(0.95, avail, 0.9)).toBe(false);
@@ -132,7 +169,11 @@ describe('forecast and status', () => {
     expect(a(0.995, true, true)).toBe('done');
     expect(a(0.985, true, true)).toBe('off_track');
     const zero = resolveTarget(t('== 0'), undefined, 'count')!;
-    expect(statusOf({ value: 0, target: zero, progress: 1, expectedProgress: 0.5, forecastMet: true, closed: false, pace: true, stale: false })).toBe('on_track');
-    expect(statusOf({ value: 1, target: zero, progress: 0, expectedProgress: 0.5, forecastMet: false, closed: false, pace: true, stale: false })).toBe('off_track');
+    expect(statusOf({ value: 0, target: zero, progress: 1, expectedProgress: 0.5, forecastMet: true, closed: false, pace: true, stale: false })).toBe(
+      'on_track',
+    );
+    expect(statusOf({ value: 1, target: zero, progress: 0, expectedProgress: 0.5, forecastMet: false, closed: false, pace: true, stale: false })).toBe(
+      'off_track',
+    );
   });
 });

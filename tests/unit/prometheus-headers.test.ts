@@ -102,9 +102,13 @@ describe('prometheus.headers', () => {
 
   it('go out beside bearer_token, which stays the Authorization header', async () => {
     fake = await startFakeServer((_req, res) => sendJson(res, 200, UP_VECTOR));
-    const loaded = parseConfig(okrFile(fake.url, '    X-Scope-OrgID: team-b').replace('  headers:', '  bearer_token: ${OKR_TEST_BEARER}\n  headers:'), 'okrs.yaml', {
-      env: { OKR_TEST_BEARER: 'bearer-T0KEN-77aa' },
-    });
+    const loaded = parseConfig(
+      okrFile(fake.url, '    X-Scope-OrgID: team-b').replace('  headers:', '  bearer_token: ${OKR_TEST_BEARER}\n  headers:'),
+      'okrs.yaml',
+      {
+        env: { OKR_TEST_BEARER: 'bearer-T0KEN-77aa' },
+      },
+    );
     await PrometheusClient.fromConfig(loaded).query('up', clock.now());
     expect(fake.requests[0]!.headers).toMatchObject({ 'x-scope-orgid': 'team-b', authorization: 'Bearer bearer-T0KEN-77aa' });
   });
@@ -179,7 +183,9 @@ describe('prometheus.headers', () => {
     ]);
     expect(lines.join('\n')).not.toContain('literal-secret-value');
 
-    const both = configErrors(okrFile('http://127.0.0.1:9', '    Authorization: ${OKR_TEST_GATEWAY_KEY}').replace('  headers:', '  bearer_token: ${OKR_TEST_GATEWAY_KEY}\n  headers:'));
+    const both = configErrors(
+      okrFile('http://127.0.0.1:9', '    Authorization: ${OKR_TEST_GATEWAY_KEY}').replace('  headers:', '  bearer_token: ${OKR_TEST_GATEWAY_KEY}\n  headers:'),
+    );
     expect(both).toEqual(['okrs.yaml:6:20: prometheus.headers.Authorization: give either bearer_token / basic_auth or an Authorization header, not both']);
   });
 
@@ -193,7 +199,9 @@ describe('prometheus.headers', () => {
       }
       return undefined;
     })();
-    expect(e?.message).toBe('prometheus.headers: the value of X-Api-Key holds characters an HTTP header cannot carry (a line break, a control or non-Latin-1 character)');
+    expect(e?.message).toBe(
+      'prometheus.headers: the value of X-Api-Key holds characters an HTTP header cannot carry (a line break, a control or non-Latin-1 character)',
+    );
   });
 
   it('credential headers become Kubernetes Secret references like every other secret', () => {
@@ -204,14 +212,18 @@ describe('prometheus.headers', () => {
 
 describe('the query API client', () => {
   it('fails loudly on a body that is not the query API (invalid_output)', async () => {
-    fake = await startFakeServer((_req, res) => sendJson(res, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: 'one' }] } }));
+    fake = await startFakeServer((_req, res) =>
+      sendJson(res, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: 'one' }] } }),
+    );
     const e = (await new PrometheusClient(fake.url).query('up', clock.now()).catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/^Prometheus at http:\/\/127\.0\.0\.1:\d+ answered with a body that is not the query API's \(invalid_output\): .+; query: up$/);
   });
 
   it('refuses an answer from part of the data (a VictoriaMetrics cluster with a vmstorage down)', async () => {
     // vmselect's answer when -search.denyPartialResponse is off and a storage node is unreachable.
-    fake = await startFakeServer((_req, res) => sendJson(res, 200, { status: 'success', isPartial: true, data: { resultType: 'vector', result: [{ metric: {}, value: [1435781451.781, '1'] }] } }));
+    fake = await startFakeServer((_req, res) =>
+      sendJson(res, 200, { status: 'success', isPartial: true, data: { resultType: 'vector', result: [{ metric: {}, value: [1435781451.781, '1'] }] } }),
+    );
     const e = (await new PrometheusClient(fake.url).query('sum(up)', clock.now()).catch((x: unknown) => x)) as Error;
     expect(e.message).toBe(`Prometheus at ${fake.url} answered from part of its data (isPartial); query: sum(up)`);
   });

@@ -20,6 +20,11 @@ describe('README', () => {
     const block = /## Delivery performance: the DORA keys[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
     const { config } = parseConfig(`version: okr/v1\n${block!}`, 'README.md', { env: { JIRA_API_TOKEN: 'x', BITBUCKET_ACCESS_TOKEN: 'x' } });
-    expect(config.objectives[0]!.key_results.map((k) => Object.keys(k.measure).find((m) => m !== 'unit'))).toEqual(['deployment_frequency', 'lead_time', 'change_failure_rate', 'recovery_time']);
+    expect(config.objectives[0]!.key_results.map((k) => Object.keys(k.measure).find((m) => m !== 'unit'))).toEqual([
+      'deployment_frequency',
+      'lead_time',
+      'change_failure_rate',
+      'recovery_time',
+    ]);
   });
 });

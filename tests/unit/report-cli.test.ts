@@ -15,11 +15,15 @@ describe('okr-metrics report', () => {
     // A copy, so the ledger (server.state_dir) lands in a temporary directory.
     const dir = mkdtempSync(join(tmpdir(), 'okr-report-cli-'));
     copyFileSync(join(root, 'okrs.example.yaml'), join(dir, 'okrs.yaml'));
-    const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'report', '-c', join(dir, 'okrs.yaml'), '--prometheus', `http://127.0.0.1:${port}`], {
-      encoding: 'utf8',
-      env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'silent' },
-      timeout: 30_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(root, 'dist/src/cli/main.js'), 'report', '-c', join(dir, 'okrs.yaml'), '--prometheus', `http://127.0.0.1:${port}`],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, OKR_METRICS_LOG_LEVEL: 'silent' },
+        timeout: 30_000,
+      },
+    );
     rmSync(dir, { recursive: true, force: true });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`okr-metrics report: Prometheus at http://127.0.0.1:${port} is unreachable (ECONNREFUSED)`);

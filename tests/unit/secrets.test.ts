@@ -35,7 +35,13 @@ describe('secrets', () => {
   it('never reach logs, /metrics or error messages', async () => {
     // A hostile Jira: refuses the credentials and echoes the Authorization header back.
     fake = await startFakeServer((req, res) =>
-      sendJson(res, 401, { errorMessages: [`bad credentials: ${req.headers.authorization}`, `token was ${Buffer.from(String(req.headers.authorization).slice(6), 'base64').toString()}`], errors: {} }),
+      sendJson(res, 401, {
+        errorMessages: [
+          `bad credentials: ${req.headers.authorization}`,
+          `token was ${Buffer.from(String(req.headers.authorization).slice(6), 'base64').toString()}`,
+        ],
+        errors: {},
+      }),
     );
     const env = { OKR_TEST_JIRA_TOKEN: TOKEN, OKR_TEST_SCRAPE_TOKEN: SERVER_TOKEN };
     const loaded = parseConfig(
@@ -60,7 +66,14 @@ sources:
     expect(JSON.stringify({ token })).toBe('{"token":"[REDACTED]"}');
     expect(inspect(token)).toBe('[REDACTED]');
 
-    const client = new HttpClient({ source: 'jira', baseUrl: jira.url, auth: { type: 'basic', username: jira.email!, password: token }, credentialSetting: 'sources.jira.api_token', maxRetries: 0, clock });
+    const client = new HttpClient({
+      source: 'jira',
+      baseUrl: jira.url,
+      auth: { type: 'basic', username: jira.email!, password: token },
+      credentialSetting: 'sources.jira.api_token',
+      maxRetries: 0,
+      clock,
+    });
     const collector: Collector = { source: 'jira', collect: async (ctx) => (await client.getJson(ctx, '/rest/api/3/myself', z.unknown()), []) };
 
     const logs = new PassThrough();
@@ -71,7 +84,15 @@ sources:
 
     scheduler = new Scheduler([{ collector, intervalSeconds: 3600, timeoutSeconds: 5 }], logger, clock);
     const s = scheduler;
-    server = await startServer({ host: '127.0.0.1', port: 0, logger, auth: serverAuth(loaded), snapshot: () => s.snapshot(), health: () => s.health(), ready: () => s.ready() });
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+      auth: serverAuth(loaded),
+      snapshot: () => s.snapshot(),
+      health: () => s.health(),
+      ready: () => s.ready(),
+    });
     await scheduler.runners[0]!.runOnce();
 
     const health = scheduler.health()[0]!;

@@ -55,7 +55,15 @@ async function serve(collectors: Collector[], timeoutSeconds = 0.2): Promise<Run
     clock,
   );
   const s = scheduler;
-  server = await startServer({ host: '127.0.0.1', port: 0, logger: silentLogger(), snapshot: () => s.snapshot(), health: () => s.health(), ready: () => s.ready(), processMetrics: false });
+  server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger(),
+    snapshot: () => s.snapshot(),
+    health: () => s.health(),
+    ready: () => s.ready(),
+    processMetrics: false,
+  });
   return server;
 }
 

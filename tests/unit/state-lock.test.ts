@@ -45,7 +45,9 @@ describe('the state directory lock', () => {
     const lock = JSON.parse(readFileSync(join(dir, 'state', LOCK_FILE), 'utf8'));
     expect(lock).toMatchObject({ pid: process.pid, host: hostname(), started_at: now });
     await expect(startService(loaded, { host: '127.0.0.1', port: 0, logger: silentLogger(), clock })).rejects.toThrow(
-      new RegExp(`state directory .*state is in use by pid ${process.pid} on ${hostname()}, since ${now} \\(okr-metrics serve -c .*okrs.yaml\\).*remove .*${LOCK_FILE}`),
+      new RegExp(
+        `state directory .*state is in use by pid ${process.pid} on ${hostname()}, since ${now} \\(okr-metrics serve -c .*okrs.yaml\\).*remove .*${LOCK_FILE}`,
+      ),
     );
     await services.pop()!.stop();
     expect(existsSync(join(dir, 'state', LOCK_FILE))).toBe(false);
@@ -81,7 +83,10 @@ describe('the state directory lock', () => {
     const first = spawn(process.execPath, [cli, 'serve', '-c', join(dir, 'okrs.yaml'), '--host', '127.0.0.1', '--port', '0'], { stdio: 'ignore' });
     try {
       for (let i = 0; i < 100 && !existsSync(join(dir, 'state', LOCK_FILE)); i++) await sleep(100);
-      const second = spawnSync(process.execPath, [cli, 'serve', '-c', join(dir, 'okrs.yaml'), '--host', '127.0.0.1', '--port', '0'], { encoding: 'utf8', timeout: 20_000 });
+      const second = spawnSync(process.execPath, [cli, 'serve', '-c', join(dir, 'okrs.yaml'), '--host', '127.0.0.1', '--port', '0'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       expect(second.status).toBe(1);
       expect(second.stderr).toContain(`is in use by pid ${first.pid} on ${hostname()}`);
     } finally {
@@ -96,7 +101,14 @@ describe('the lease of the state directory lock (shared storage: another host ca
   const T0 = '2026-11-25T12:00:00Z';
   /** A lock as another host's okr-metrics writes it, heartbeat `n`. */
   const otherHost = (n: number, lease?: number) =>
-    JSON.stringify({ pid: 1, host: 'okr-metrics-7f9c-abcde', started_at: now, command: 'okr-metrics serve', token: 't-1', ...(lease ? { lease_seconds: lease, heartbeat: n, renewed_at: now } : {}) });
+    JSON.stringify({
+      pid: 1,
+      host: 'okr-metrics-7f9c-abcde',
+      started_at: now,
+      command: 'okr-metrics serve',
+      token: 't-1',
+      ...(lease ? { lease_seconds: lease, heartbeat: n, renewed_at: now } : {}),
+    });
 
   it('is taken over once the same heartbeat has been seen for a whole lease, by the waiting process own clock', () => {
     const dir = mkdtempSync(join(tmpdir(), 'okr-lease-'));

@@ -65,13 +65,17 @@ sources:
   it('are refused on the command line (report --prometheus), exit 2, without echoing them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'okr-url-'));
     writeFileSync(join(dir, 'okrs.yaml'), 'version: okr/v1\n');
-    const r = spawnSync(process.execPath, [cli, 'report', '-c', join(dir, 'okrs.yaml'), '--prometheus', `http://admin:${PASSWORD}@127.0.0.1:9`], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [cli, 'report', '-c', join(dir, 'okrs.yaml'), '--prometheus', `http://admin:${PASSWORD}@127.0.0.1:9`], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('must not carry credentials');
   });
 
   it('are scrubbed from log lines, error messages and reports however they got there', () => {
-    expect(redact(`Prometheus at http://admin:${PASSWORD}@prom:9090 is unreachable; also https://tok@host/x`)).toBe('Prometheus at http://[REDACTED]@prom:9090 is unreachable; also https://[REDACTED]@host/x');
+    expect(redact(`Prometheus at http://admin:${PASSWORD}@prom:9090 is unreachable; also https://tok@host/x`)).toBe(
+      'Prometheus at http://[REDACTED]@prom:9090 is unreachable; also https://[REDACTED]@host/x',
+    );
     const out = new PassThrough();
     let logged = '';
     out.on('data', (d: Buffer) => (logged += d.toString()));
@@ -79,7 +83,11 @@ sources:
     expect(logged).toContain('http://[REDACTED]@prom:9090');
     expect(logged).not.toContain(PASSWORD);
     const loaded = parseConfig('version: okr/v1\n', 'okrs.yaml', { env: {} });
-    const ctx = reportContext(loaded, periodContaining('quarter', Date.parse('2026-11-25T12:00:00Z'), { timezone: 'UTC', fiscalYearStartMonth: 1 }), `http://admin:${PASSWORD}@prom:9090`);
+    const ctx = reportContext(
+      loaded,
+      periodContaining('quarter', Date.parse('2026-11-25T12:00:00Z'), { timezone: 'UTC', fiscalYearStartMonth: 1 }),
+      `http://admin:${PASSWORD}@prom:9090`,
+    );
     expect(ctx.prometheusUrl).toBe('http://[REDACTED]@prom:9090');
   });
 });

@@ -29,11 +29,36 @@ afterEach(async () => {
 function certificate(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
-function get(url: string, opts: { ca: string; auth?: string; cert?: string; key?: string }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(
+  url: string,
+  opts: { ca: string; auth?: string; cert?: string; key?: string },
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ca: opts.ca, ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}) }, (res) => {
       let body = '';
@@ -57,7 +82,9 @@ const HASH = bcrypt.hashSync('s3cret-scrape', 4).replace('$2b$', '$2y$');
 
 describe('web config (exporter-toolkit format)', () => {
   it('serves over TLS with bcrypt basic auth and the configured headers', async () => {
-    const s = setup(`tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\nbasic_auth_users:\n  prometheus: ${HASH}\n`);
+    const s = setup(
+      `tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\nbasic_auth_users:\n  prometheus: ${HASH}\n`,
+    );
     const service = await startService(s.load(), { host: '127.0.0.1', port: 0, logger: silentLogger(), clock });
     services.push(service);
     expect(service.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -75,7 +102,9 @@ describe('web config (exporter-toolkit format)', () => {
   });
 
   it('requires a verified client certificate with RequireAndVerifyClientCert', async () => {
-    const s = setup('tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: cert.pem\n');
+    const s = setup(
+      'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: cert.pem\n',
+    );
     const service = await startService(s.load(), { host: '127.0.0.1', port: 0, logger: silentLogger(), clock });
     services.push(service);
     const pem = (f: string) => execFileSync('cat', [f], { encoding: 'utf8' });
@@ -84,7 +113,9 @@ describe('web config (exporter-toolkit format)', () => {
   });
 
   it('is checked with the OKR file: unsupported settings, bad hashes and unreadable files have their position', () => {
-    const s = setup(`tls_server_config:\n  cert_file: missing.pem\n  key_file: key.pem\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\nbasic_auth_users:\n  alice: plaintext\nrate_limit: { interval: 1s, burst: 5 }\n`);
+    const s = setup(
+      `tls_server_config:\n  cert_file: missing.pem\n  key_file: key.pem\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\nbasic_auth_users:\n  alice: plaintext\nrate_limit: { interval: 1s, burst: 5 }\n`,
+    );
     let message = '';
     try {
       s.load();
@@ -104,10 +135,15 @@ describe('web config (exporter-toolkit format)', () => {
   });
 
   it('refuses basic_auth_users together with server.auth, and a client CA missing for verification', () => {
-    const s = setup(`basic_auth_users:\n  prometheus: ${HASH}\n`, 'version: okr/v1\nserver:\n  web_config_file: web.yml\n  auth: { bearer_token: "${TOKEN}" }\n');
-    expect(() => parseConfig('version: okr/v1\nserver:\n  web_config_file: web.yml\n  auth: { bearer_token: "${TOKEN}" }\n', join(s.dir, 'okrs.yaml'), { env: { TOKEN: 'x'.repeat(20) } })).toThrow(
-      /okrs\.yaml:4:9: server\.auth: give either server\.auth or basic_auth_users in web\.yml, not both/,
+    const s = setup(
+      `basic_auth_users:\n  prometheus: ${HASH}\n`,
+      'version: okr/v1\nserver:\n  web_config_file: web.yml\n  auth: { bearer_token: "${TOKEN}" }\n',
     );
+    expect(() =>
+      parseConfig('version: okr/v1\nserver:\n  web_config_file: web.yml\n  auth: { bearer_token: "${TOKEN}" }\n', join(s.dir, 'okrs.yaml'), {
+        env: { TOKEN: 'x'.repeat(20) },
+      }),
+    ).toThrow(/okrs\.yaml:4:9: server\.auth: give either server\.auth or basic_auth_users in web\.yml, not both/);
     writeFileSync(join(s.dir, 'web.yml'), 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  client_auth_type: VerifyClientCertIfGiven\n');
     expect(() => loadWebConfig('web.yml', s.dir)).toThrow(/web\.yml:4:21: tls_server_config\.client_auth_type: VerifyClientCertIfGiven needs client_ca_file/);
     writeFileSync(join(s.dir, 'web.yml'), 'tls_server_config:\n  cert_file: cert.pem\n  key_file: cert.pem\n');
@@ -140,7 +176,9 @@ describe('listen address', () => {
     await services.pop()!.stop();
 
     const dir2 = mkdtempSync(join(tmpdir(), 'okr-web-'));
-    const protectedCfg = parseConfig('version: okr/v1\nserver: { state_dir: state, port: 0, auth: { bearer_token: "${T}" } }\n', join(dir2, 'okrs.yaml'), { env: { T: 'x'.repeat(24) } });
+    const protectedCfg = parseConfig('version: okr/v1\nserver: { state_dir: state, port: 0, auth: { bearer_token: "${T}" } }\n', join(dir2, 'okrs.yaml'), {
+      env: { T: 'x'.repeat(24) },
+    });
     const calm = capture();
     services.push(await startService(protectedCfg, { host: '0.0.0.0', logger: calm.logger, clock }));
     expect(calm.text()).not.toContain('without authentication');

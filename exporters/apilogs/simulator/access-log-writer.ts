@@ -27,7 +27,7 @@ export interface Incident {
 
 /** Share of the peak rate at a given instant: low at night, high in the afternoon (UTC). */
 export function dailyShape(ms: number): number {
-  const hour = ((ms % DAY_MS) + DAY_MS) % DAY_MS / 3_600_000;
+  const hour = (((ms % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000;
   return 0.6 + 0.4 * Math.cos(((hour - 14) / 24) * 2 * Math.PI);
 }
 

@@ -33,8 +33,7 @@ export const DEMO_JIRA = { email: 'okr-bot@example.com', token: 'demo-jira-token
 /** The queries of okrs.example.yaml (a test keeps the two equal); the fake matches exact JQL text. */
 export const DEMO_JQL_QUERIES = {
   security_incidents: 'project = SEC AND issuetype = Incident AND created >= "{{period_start}}" AND created < "{{period_end}}"',
-  improvement_areas:
-    'project = ENG AND labels = improvement-area AND statusCategory = Done AND resolved >= "{{period_start}}" AND resolved < "{{period_end}}"',
+  improvement_areas: 'project = ENG AND labels = improvement-area AND statusCategory = Done AND resolved >= "{{period_start}}" AND resolved < "{{period_end}}"',
   blog_posts: 'project = DEVREL AND issuetype = "Blog post" AND status = Published AND resolved >= "{{period_start}}" AND resolved < "{{period_end}}"',
   show_and_tell: 'project = ENG AND issuetype = "Show and tell" AND statusCategory = Done AND resolved >= "{{period_start}}" AND resolved < "{{period_end}}"',
 } as const;
@@ -88,9 +87,39 @@ interface BoardProfile {
 }
 
 const BOARDS: readonly BoardProfile[] = [
-  { id: 11, name: 'Platform', key: 'PLAT', idBase: 1000, offsetMs: 0, endAfterMs: 11 * DAY_MS + 9 * HOUR_MS, completed: { mean: 61, sd: 6, min: 55, max: 75 }, overcommit: [2, 10], maxAdded: 10 },
-  { id: 12, name: 'Admin', key: 'ADM', idBase: 2000, offsetMs: 2 * DAY_MS, endAfterMs: 13 * DAY_MS + 9 * HOUR_MS, completed: { mean: 17.5, sd: 3, min: 11, max: 24 }, overcommit: [1, 5], maxAdded: 5 },
-  { id: 13, name: 'Metabase', key: 'MB', idBase: 3000, offsetMs: 2 * DAY_MS, endAfterMs: 13 * DAY_MS + 9 * HOUR_MS, completed: { mean: 12.5, sd: 2.5, min: 7, max: 18 }, overcommit: [1, 4], maxAdded: 4 },
+  {
+    id: 11,
+    name: 'Platform',
+    key: 'PLAT',
+    idBase: 1000,
+    offsetMs: 0,
+    endAfterMs: 11 * DAY_MS + 9 * HOUR_MS,
+    completed: { mean: 61, sd: 6, min: 55, max: 75 },
+    overcommit: [2, 10],
+    maxAdded: 10,
+  },
+  {
+    id: 12,
+    name: 'Admin',
+    key: 'ADM',
+    idBase: 2000,
+    offsetMs: 2 * DAY_MS,
+    endAfterMs: 13 * DAY_MS + 9 * HOUR_MS,
+    completed: { mean: 17.5, sd: 3, min: 11, max: 24 },
+    overcommit: [1, 5],
+    maxAdded: 5,
+  },
+  {
+    id: 13,
+    name: 'Metabase',
+    key: 'MB',
+    idBase: 3000,
+    offsetMs: 2 * DAY_MS,
+    endAfterMs: 13 * DAY_MS + 9 * HOUR_MS,
+    completed: { mean: 12.5, sd: 2.5, min: 7, max: 18 },
+    overcommit: [1, 4],
+    maxAdded: 4,
+  },
 ];
 
 const sprintStart = (b: BoardProfile, n: number) => GRID_EPOCH + b.offsetMs + n * SPRINT_MS;
@@ -120,7 +149,17 @@ function estimates(total: number, rnd: Random): number[] {
   const out: number[] = [];
   let left = total;
   while (left > 0) {
-    const e = Math.min(left, rnd.weighted([[1, 2], [2, 4], [3, 5], [5, 4], [8, 2], [13, 0.5]] as const));
+    const e = Math.min(
+      left,
+      rnd.weighted([
+        [1, 2],
+        [2, 4],
+        [3, 5],
+        [5, 4],
+        [8, 2],
+        [13, 0.5],
+      ] as const),
+    );
     out.push(e);
     left -= e;
   }
@@ -183,7 +222,10 @@ function velocityOf(r: FakeSprintReport): { estimated: number; completed: number
   const added = new Set(r.added);
   const sum = (xs: FakeReportIssue[], i: 1 | 2) => xs.reduce((s, x) => s + (x[i] ?? 0), 0);
   return {
-    estimated: sum([...r.completed, ...r.notCompleted, ...r.punted].filter(([k]) => !added.has(k)), 1),
+    estimated: sum(
+      [...r.completed, ...r.notCompleted, ...r.punted].filter(([k]) => !added.has(k)),
+      1,
+    ),
     completed: sum(r.completed, 2),
   };
 }

@@ -40,14 +40,24 @@ export function demoIncidents(data: FakeJiraData, fromMs: number, nowMs: number,
     if (![1, 2, 3, 4, 5].includes(new Date(day * DAY_MS).getUTCDay()) || !rnd.chance(0.2)) continue;
     const createdMs = Math.round(day * DAY_MS + rnd.between(11.5, 18) * HOUR_MS);
     if (createdMs > nowMs) continue;
-    planned.push({ key: `OPS-${n++}`, createdMs, resolvedMs: createdMs + Math.round(Math.min(DAY_MS, Math.max(5 * MINUTE_MS, rnd.logNormal(2 * HOUR_MS, 0.9)))) });
+    planned.push({
+      key: `OPS-${n++}`,
+      createdMs,
+      resolvedMs: createdMs + Math.round(Math.min(DAY_MS, Math.max(5 * MINUTE_MS, rnd.logNormal(2 * HOUR_MS, 0.9)))),
+    });
   }
   const issues = new Map<string, FakeIssue>();
   const open = (p: Planned) => {
     const issue: FakeIssue = {
       id: String(50_000 + Number(p.key.slice(4))),
       key: p.key,
-      fields: { summary: `Production incident ${p.key}`, issuetype: { name: 'Incident' }, status: { name: 'Open', statusCategory: { key: 'new' } }, created: jiraTime(p.createdMs), resolutiondate: null },
+      fields: {
+        summary: `Production incident ${p.key}`,
+        issuetype: { name: 'Incident' },
+        status: { name: 'Open', statusCategory: { key: 'new' } },
+        created: jiraTime(p.createdMs),
+        resolutiondate: null,
+      },
       sprints: [],
     };
     data.issues.push(issue);

@@ -158,7 +158,13 @@ function issueJson(data: FakeJiraData, issue: FakeIssue, fieldsParam: string | n
   let fields: Record<string, unknown>;
   if (fieldsParam === null || fieldsParam === '') fields = agile ? all : {};
   else if (fieldsParam.split(',').some((f) => f === '*all' || f === '*navigable')) fields = all;
-  else fields = Object.fromEntries(fieldsParam.split(',').filter((f) => f in all).map((f) => [f, all[f]]));
+  else
+    fields = Object.fromEntries(
+      fieldsParam
+        .split(',')
+        .filter((f) => f in all)
+        .map((f) => [f, all[f]]),
+    );
   const out: JiraIssue = { id: issue.id, key: issue.key, fields: fields };
   if (changelog) {
     const all = issue.changelog ?? [];
@@ -217,19 +223,28 @@ function handle(data: FakeJiraData, req: RecordedRequest, res: ServerResponse): 
     const listed = b.sprintIds.map((id) => data.sprints.find((s) => s.id === id)!).filter((s) => states.includes(s.state));
     const order = { closed: 0, active: 1, future: 2 };
     const sorted = listed.map((s, i) => ({ s, i })).sort((a, c) => order[a.s.state] - order[c.s.state] || a.i - c.i);
-    return json(res, 200, agilePage(data, req, sorted.map(({ s }) => sprintJson(s, base)), 'values'));
+    return json(
+      res,
+      200,
+      agilePage(
+        data,
+        req,
+        sorted.map(({ s }) => sprintJson(s, base)),
+        'values',
+      ),
+    );
   }
   if ((m = /^\/rest\/agile\/1\.0\/sprint\/(\d+)\/issue$/.exec(p))) {
     const id = Number(m[1]);
-    if (!data.sprints.some((s) => s.id === id)) return json(res, 404, errorBody([`Sprint with id ${id} does not exist or you do not have permission to see it.`]));
+    if (!data.sprints.some((s) => s.id === id))
+      return json(res, 404, errorBody([`Sprint with id ${id} does not exist or you do not have permission to see it.`]));
     const withChangelog = (q.get('expand') ?? '').split(',').includes('changelog');
     const issues = data.issues.filter((i) => i.sprints.includes(id)).map((i) => issueJson(data, i, q.get('fields'), withChangelog, true));
     return json(res, 200, { expand: 'schema,names', ...agilePage(data, req, issues, 'issues') });
   }
   if (p === '/rest/greenhopper/1.0/rapid/charts/velocity' || p === '/rest/greenhopper/1.0/rapid/charts/velocity.json') {
     const b = data.boards.find((x) => x.id === Number(q.get('rapidViewId')));
-    if (!b || b.velocity === 'unavailable')
-      return json(res, 404, errorBody([`Could not find rapid view with id ${q.get('rapidViewId')}`]));
+    if (!b || b.velocity === 'unavailable') return json(res, 404, errorBody([`Could not find rapid view with id ${q.get('rapidViewId')}`]));
     const closed = b.sprintIds
       .map((id) => data.sprints.find((s) => s.id === id)!)
       .filter((s) => s.state === 'closed' && s.originBoardId === b.id)
@@ -239,9 +254,7 @@ function handle(data: FakeJiraData, req: RecordedRequest, res: ServerResponse): 
     return json(res, 200, {
       sprints: closed.map((s) => ({ id: s.id, sequence: s.id, name: s.name, state: s.state.toUpperCase(), goal: '', linkedPagesCount: 0 })),
       velocityStatEntries: Object.fromEntries(
-        closed
-          .filter((s) => vel[s.id])
-          .map((s) => [String(s.id), { estimated: stat(vel[s.id]!.estimated), completed: stat(vel[s.id]!.completed) }]),
+        closed.filter((s) => vel[s.id]).map((s) => [String(s.id), { estimated: stat(vel[s.id]!.estimated), completed: stat(vel[s.id]!.completed) }]),
       ),
     });
   }
@@ -316,13 +329,15 @@ function sprintReportJson(sprint: FakeSprint, boardId: number, r: FakeSprintRepo
     const vals = list.map((x) => x[i]).filter((v): v is number => v !== null);
     return vals.length === 0 ? { text: 'null' } : { value: vals.reduce((a, b) => a + b, 0), text: vals.reduce((a, b) => a + b, 0).toFixed(1) };
   };
-  const issue = (done: boolean) => ([key, initial, current]: FakeReportIssue) => ({
-    id: key.length,
-    key,
-    done,
-    estimateStatistic: { statFieldId: 'customfield_10016', statFieldValue: stat(initial) },
-    currentEstimateStatistic: { statFieldId: 'customfield_10016', statFieldValue: stat(current) },
-  });
+  const issue =
+    (done: boolean) =>
+    ([key, initial, current]: FakeReportIssue) => ({
+      id: key.length,
+      key,
+      done,
+      estimateStatistic: { statFieldId: 'customfield_10016', statFieldValue: stat(initial) },
+      currentEstimateStatistic: { statFieldId: 'customfield_10016', statFieldValue: stat(current) },
+    });
   // Dates in this API are display strings, not ISO (clients must not rely on them).
   const display = (iso?: string) => (iso ? new Date(iso).toUTCString().slice(5, 22) : 'None');
   return {

@@ -15,7 +15,12 @@ const SPRINT_FIELD = 'customfield_10020';
 export const CLOUD_FIELDS: JiraField[] = [
   { id: 'summary', name: 'Summary', custom: false, schema: { type: 'string' } },
   // Listed first on purpose: name matching alone would pick it, the schema rule must win.
-  { id: 'customfield_10026', name: 'Story Points', custom: true, schema: { type: 'number', custom: 'com.atlassian.jira.plugin.system.customfieldtypes:float', customId: 10026 } },
+  {
+    id: 'customfield_10026',
+    name: 'Story Points',
+    custom: true,
+    schema: { type: 'number', custom: 'com.atlassian.jira.plugin.system.customfieldtypes:float', customId: 10026 },
+  },
   { id: SP, name: 'Story point estimate', custom: true, schema: { type: 'number', custom: 'com.pyxis.greenhopper.jira:jsw-story-points', customId: 10016 } },
   { id: SPRINT_FIELD, name: 'Sprint', custom: true, schema: { type: 'array', custom: 'com.pyxis.greenhopper.jira:gh-sprint', customId: 10020 } },
 ];
@@ -33,7 +38,14 @@ function pointsChange(created: string, from: string | null, to: string | null): 
 }
 
 let nextIssueId = 10000;
-function issue(key: string, status: object, points: number | null, sprints: number[], changelog: ChangelogHistory[], created = '2026-08-20T10:00:00.000Z'): FakeIssue {
+function issue(
+  key: string,
+  status: object,
+  points: number | null,
+  sprints: number[],
+  changelog: ChangelogHistory[],
+  created = '2026-08-20T10:00:00.000Z',
+): FakeIssue {
   return { id: String(nextIssueId++), key, fields: { status, created, [SP]: points }, sprints, changelog };
 }
 
@@ -83,10 +95,16 @@ export function cloudDataset(): FakeJiraData {
     issue('PLAT-1', done, 5, [101], [sprintChange('2026-08-28T10:00:00.000Z', '', '101')]),
     issue('PLAT-2', done, 3, [101], [sprintChange('2026-09-03T10:00:00.000Z', '', '101')]), // added mid-sprint
     issue('PLAT-3', done, null, [101], [sprintChange('2026-08-28T10:00:00.000Z', '', '101')]), // unestimated
-    issue('PLAT-4', done, 8, [101, 102], [
-      sprintChange('2026-08-28T10:00:00.000Z', '', '101'),
-      sprintChange('2026-09-14T09:00:00.000Z', '101', '101, 102'), // carried over, finished in 102
-    ]),
+    issue(
+      'PLAT-4',
+      done,
+      8,
+      [101, 102],
+      [
+        sprintChange('2026-08-28T10:00:00.000Z', '', '101'),
+        sprintChange('2026-09-14T09:00:00.000Z', '101', '101, 102'), // carried over, finished in 102
+      ],
+    ),
     issue('PLAT-5', done, 5, [101], [sprintChange('2026-08-28T10:00:00.000Z', '', '101'), pointsChange('2026-09-02T10:00:00.000Z', '2', '5')]),
     issue('PLAT-6', done, 1, [101], [], '2026-09-05T10:00:00.000Z'), // created straight into the running sprint
     issue('PLAT-7', toDo, 2, [101], [sprintChange('2026-08-28T10:00:00.000Z', '', '101')]), // not done, sent to the backlog
@@ -95,14 +113,23 @@ export function cloudDataset(): FakeJiraData {
     issue('PLAT-21', inProgress, 3, [105], [sprintChange('2026-11-14T10:00:00.000Z', '', '105')]),
     issue('PLAT-22', done, 2, [105], [sprintChange('2026-11-18T10:00:00.000Z', '', '105')]), // added mid-sprint
     issue('PLAT-23', done, null, [105], [sprintChange('2026-11-14T10:00:00.000Z', '', '105')]), // unestimated
-    issue('PLAT-24', inProgress, 8, [104, 105], [
-      sprintChange('2026-10-30T10:00:00.000Z', '', '104'),
-      sprintChange('2026-11-16T07:30:00.000Z', '104', '104, 105'), // carried over from 104
-    ]),
+    issue(
+      'PLAT-24',
+      inProgress,
+      8,
+      [104, 105],
+      [
+        sprintChange('2026-10-30T10:00:00.000Z', '', '104'),
+        sprintChange('2026-11-16T07:30:00.000Z', '104', '104, 105'), // carried over from 104
+      ],
+    ),
     // Sprint 201 (start 2026-10-05T08:00Z, closed 2026-10-19T09:00Z)
     issue('MOB-1', done, 3, [201], [sprintChange('2026-10-01T10:00:00.000Z', '', '201')]),
     issue('MOB-2', done, 5, [201], [sprintChange('2026-10-01T10:00:00.000Z', '', '201'), pointsChange('2026-10-08T10:00:00.000Z', null, '5')]),
-    { ...issue('MOB-3', done, null, [201], [sprintChange('2026-10-01T10:00:00.000Z', '', '201')]), fields: { status: done, created: '2026-08-20T10:00:00.000Z', [SP]: null, customfield_10026: 13 } },
+    {
+      ...issue('MOB-3', done, null, [201], [sprintChange('2026-10-01T10:00:00.000Z', '', '201')]),
+      fields: { status: done, created: '2026-08-20T10:00:00.000Z', [SP]: null, customfield_10026: 13 },
+    },
     // Query results
     issue('SEC-1', done, 2, [], []),
     issue('SEC-2', toDo, 3, [], []),
@@ -126,10 +153,25 @@ export function cloudDataset(): FakeJiraData {
         sprintIds: [100, 101, 55, 102, 103, 104, 105, 106],
         velocity: { 102: { estimated: 40, completed: 35 }, 103: { estimated: 62, completed: 64 }, 104: { estimated: 70, completed: 66 } },
         sprintReports: {
-          100: { completed: [['PLAT-90', 3, 5], ['PLAT-91', 2, 2]], notCompleted: [['PLAT-92', 8, 8]], punted: [['PLAT-93', 1, 1]], added: ['PLAT-91'] },
+          100: {
+            completed: [
+              ['PLAT-90', 3, 5],
+              ['PLAT-91', 2, 2],
+            ],
+            notCompleted: [['PLAT-92', 8, 8]],
+            punted: [['PLAT-93', 1, 1]],
+            added: ['PLAT-91'],
+          },
           105: {
-            completed: [['PLAT-20', 5, 5], ['PLAT-22', 2, 2], ['PLAT-23', null, null]],
-            notCompleted: [['PLAT-21', 3, 3], ['PLAT-24', 8, 8]],
+            completed: [
+              ['PLAT-20', 5, 5],
+              ['PLAT-22', 2, 2],
+              ['PLAT-23', null, null],
+            ],
+            notCompleted: [
+              ['PLAT-21', 3, 3],
+              ['PLAT-24', 8, 8],
+            ],
             punted: [['PLAT-25', 4, 4]],
             added: ['PLAT-22'],
           },
@@ -217,10 +259,22 @@ export function datacenterDataset(): FakeJiraData {
     flavor: 'datacenter',
     credentials: { pat: DC_PAT },
     fields: [
-      { id: DC_SP, name: 'Story Points', custom: true, schema: { type: 'number', custom: 'com.atlassian.jira.plugin.system.customfieldtypes:float', customId: 10106 } },
+      {
+        id: DC_SP,
+        name: 'Story Points',
+        custom: true,
+        schema: { type: 'number', custom: 'com.atlassian.jira.plugin.system.customfieldtypes:float', customId: 10106 },
+      },
     ],
     boards: [
-      { id: 10, name: 'Core', type: 'scrum', estimationField: DC_SP, sprintIds: [1000, 1001], velocity: { 1000: { estimated: 99, completed: 99 }, 1001: { estimated: 20, completed: 18 } } },
+      {
+        id: 10,
+        name: 'Core',
+        type: 'scrum',
+        estimationField: DC_SP,
+        sprintIds: [1000, 1001],
+        velocity: { 1000: { estimated: 99, completed: 99 }, 1001: { estimated: 20, completed: 18 } },
+      },
       { id: 11, name: 'Core Legacy', type: 'scrum', estimationField: DC_SP, sprintIds: [], velocity: {} },
     ],
     sprints: [
@@ -228,7 +282,13 @@ export function datacenterDataset(): FakeJiraData {
       s(1001, 'closed', '2026-10-19T10:30:00.000+0100', '2026-10-30T17:00:00.000+0100', '2026-11-02T10:00:00.000+0100'),
     ],
     issues: [
-      mk('CORE-1', done, 5, [1000], [dcChange('2026-10-02T10:00:00.000+0100', 'Sprint', '', '1000'), dcChange('2026-10-07T10:00:00.000+0100', 'Story Points', '3', '5')]),
+      mk(
+        'CORE-1',
+        done,
+        5,
+        [1000],
+        [dcChange('2026-10-02T10:00:00.000+0100', 'Sprint', '', '1000'), dcChange('2026-10-07T10:00:00.000+0100', 'Story Points', '3', '5')],
+      ),
       mk('CORE-2', done, 2, [1000], [dcChange('2026-10-08T10:00:00.000+0100', 'Sprint', '', '1000')]),
       mk('CORE-3', toDo, null, [], []),
     ],

@@ -81,7 +81,15 @@ const KNOWN_METRICS = [
   'alert_status',
 ];
 
-const BEST_VALUES: Record<string, string> = { bugs: '0', vulnerabilities: '0', code_smells: '0', security_hotspots: '0', sqale_index: '0', duplicated_lines_density: '0.0', coverage: '100.0' };
+const BEST_VALUES: Record<string, string> = {
+  bugs: '0',
+  vulnerabilities: '0',
+  code_smells: '0',
+  security_hotspots: '0',
+  sqale_index: '0',
+  duplicated_lines_density: '0.0',
+  coverage: '100.0',
+};
 const MAX_SEARCH_PAGE_SIZE = 500;
 const SEARCH_RESULT_WINDOW = 10_000;
 const MAX_HISTORY_PAGE_SIZE = 1000;
@@ -141,7 +149,13 @@ function handle(state: FakeSonarState, req: RecordedRequest, res: ServerResponse
   }
 }
 
-function paging(req: RecordedRequest, res: ServerResponse, defaultSize: number, maxSize: number, maxMsg: (ps: number) => string): { p: number; ps: number } | undefined {
+function paging(
+  req: RecordedRequest,
+  res: ServerResponse,
+  defaultSize: number,
+  maxSize: number,
+  maxMsg: (ps: number) => string,
+): { p: number; ps: number } | undefined {
   const p = Number(req.query.get('p') ?? '1');
   const ps = Number(req.query.get('ps') ?? String(defaultSize));
   if (!Number.isInteger(p) || p < 1) return void errors(res, 400, `'p' value (${req.query.get('p')}) must be greater than 0`);
@@ -215,7 +229,13 @@ function searchProjects(state: FakeSonarState, req: RecordedRequest, res: Server
 }
 
 /** The project a request names, or undefined after answering 400/404/403. */
-function projectFor(state: FakeSonarState, req: RecordedRequest, res: ServerResponse, param: string, notFound: (key: string) => string): FakeProject | undefined {
+function projectFor(
+  state: FakeSonarState,
+  req: RecordedRequest,
+  res: ServerResponse,
+  param: string,
+  notFound: (key: string) => string,
+): FakeProject | undefined {
   const key = req.query.get(param);
   if (!key) return void errors(res, 400, `The '${param}' parameter is missing`);
   const project = state.projects.find((p) => p.key === key);
