@@ -29,13 +29,10 @@ const ApiServiceFields = z.strictObject({
     }),
   log_format: z.string().optional().meta({ description: 'nginx log_format string (format: nginx, the default when this is given).' }),
   regex: z.string().optional().meta({ description: 'Regular expression with named groups status, method, path, duration (format: regex).' }),
-  duration_unit: z
-    .enum(DURATION_UNITS)
-    .default('s')
-    .meta({
-      description:
-        'Unit of the logged durations: $request_time/$upstream_response_time (format: nginx; s, or us for Apache %D) or the duration group (format: regex).',
-    }),
+  duration_unit: z.enum(DURATION_UNITS).default('s').meta({
+    description:
+      'Unit of the logged durations: $request_time/$upstream_response_time (format: nginx; s, or us for Apache %D) or the duration group (format: regex).',
+  }),
   json_fields: JsonFields.optional(),
   routes: z
     .array(z.string().startsWith('/'))

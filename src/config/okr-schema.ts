@@ -135,35 +135,25 @@ export function okrFileSchema<P extends readonly AnySourcePlugin[]>(plugins: P) 
       .prefault({}),
     server: z
       .strictObject({
-        host: z
-          .string()
-          .optional()
-          .meta({
-            description:
-              'Listen address; default 127.0.0.1 (this machine only). 0.0.0.0 to be scraped from elsewhere: then protect it (web_config_file or auth).',
-          }),
+        host: z.string().optional().meta({
+          description:
+            'Listen address; default 127.0.0.1 (this machine only). 0.0.0.0 to be scraped from elsewhere: then protect it (web_config_file or auth).',
+        }),
         port: z.number().int().min(0).max(65535).optional(),
         state_dir: z.string().default('.okr-metrics').meta({ description: 'Checkpoints, caches and the KR ledger.' }),
-        standby: z
-          .boolean()
-          .default(false)
-          .meta({
-            description:
-              'Wait for the state directory instead of refusing to start when another process holds it, and take over when that one stops or dies (serve --standby). See docs/high-availability.md.',
-          }),
+        standby: z.boolean().default(false).meta({
+          description:
+            'Wait for the state directory instead of refusing to start when another process holds it, and take over when that one stops or dies (serve --standby). See docs/high-availability.md.',
+        }),
         lock_lease: Duration.default('15s').meta({
           description:
             "The state directory lock's lease: renewed every third of it; a standby on another host takes the lock over once it has seen no heartbeat for this long.",
         }),
         auth: z.strictObject(ClientAuth).optional().meta({ description: 'Protect every endpoint with a bearer token or basic auth.' }),
-        web_config_file: z
-          .string()
-          .min(1)
-          .optional()
-          .meta({
-            description:
-              'Web configuration file in the Prometheus exporter-toolkit format: TLS (tls_server_config) and basic_auth_users with bcrypt hashes. Relative to this file; --web.config.file wins.',
-          }),
+        web_config_file: z.string().min(1).optional().meta({
+          description:
+            'Web configuration file in the Prometheus exporter-toolkit format: TLS (tls_server_config) and basic_auth_users with bcrypt hashes. Relative to this file; --web.config.file wins.',
+        }),
       })
       .prefault({}),
     prometheus: z

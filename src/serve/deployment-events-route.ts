@@ -33,12 +33,10 @@ export function mountDeploymentEvents(app: express.Router, o: DeploymentEventsOp
   const refuseWithoutAuth: express.RequestHandler = (_req, res, next) => {
     if (o.auth) return next();
     res.set('WWW-Authenticate', 'Bearer realm="okr-metrics"');
-    res
-      .status(401)
-      .json({
-        error:
-          'deployment events need authentication, and none is configured: set server.auth (a bearer token or basic auth) or basic_auth_users in the web config file',
-      });
+    res.status(401).json({
+      error:
+        'deployment events need authentication, and none is configured: set server.auth (a bearer token or basic auth) or basic_auth_users in the web config file',
+    });
   };
   app.post(DEPLOYMENT_EVENTS_PATH, refuseWithoutAuth, authMiddleware(o.auth), express.text({ type: () => true, limit: MAX_BODY }), (req, res) => {
     const text = typeof req.body === 'string' ? req.body : '';

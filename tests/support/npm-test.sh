@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `npm test`, laid out for CI's two cores and 15 minutes:
-#   1. type check and lint side by side (both single-threaded), then the build (the CLI the
-#      tests run);
+#   1. type check, lint and the format check side by side (each single-threaded), then the
+#      build (the CLI the tests run);
 #   2. the integration suite (real Prometheus, Alertmanager, VictoriaMetrics, promtool, Chromium;
 #      it mostly waits on real time) beside the unit suite at five faked instants (CPU-bound;
-#      tests/support/test-at-instants.sh). The unit suite is not run a seventh time on the real
+#      tests/support/test-at-instants.sh). The unit suite is not run a sixth time on the real
 #      clock: today is just one more date, and the five instants are the ones where calendar bugs
 #      show.
 # Every step runs to its end; the exit code is non-zero when any failed.
@@ -15,10 +15,13 @@ npx tsc -p tsconfig.json --noEmit > >(sed -u 's/^/[tsc] /') 2>&1 &
 tsc=$!
 npx eslint . > >(sed -u 's/^/[eslint] /') 2>&1 &
 eslint=$!
+npx prettier --check --log-level warn . > >(sed -u 's/^/[prettier] /') 2>&1 &
+prettier=$!
 wait "$tsc"; tsc_rc=$?
 wait "$eslint"; eslint_rc=$?
-echo "type check: exit $tsc_rc; lint: exit $eslint_rc"
-if [ "$tsc_rc" -ne 0 ] || [ "$eslint_rc" -ne 0 ]; then exit 1; fi
+wait "$prettier"; prettier_rc=$?
+echo "type check: exit $tsc_rc; lint: exit $eslint_rc; format (prettier --check): exit $prettier_rc"
+if [ "$tsc_rc" -ne 0 ] || [ "$eslint_rc" -ne 0 ] || [ "$prettier_rc" -ne 0 ]; then exit 1; fi
 
 npm run build || exit 1
 
