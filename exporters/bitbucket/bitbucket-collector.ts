@@ -59,6 +59,12 @@ export const LISTING_OVERLAP_MS = 5 * 60 * 1000;
 export interface BitbucketCollectorHooks {
   sleep?: HttpClientOptions['sleep'];
   random?: HttpClientOptions['random'];
+  /**
+   * When counting started for a repository with no saved state (default: its first refresh).
+   * For tests whose fake's records are older than their clock: they count as a deployment
+   * started that long ago would.
+   */
+  countFromMs?: number;
 }
 
 interface RepoOutcome {
@@ -99,7 +105,7 @@ export class BitbucketCollector implements Collector {
 
   constructor(
     private readonly deps: SourceDeps<BitbucketConfig>,
-    hooks: BitbucketCollectorHooks = {},
+    private readonly hooks: BitbucketCollectorHooks = {},
   ) {
     const cfg = deps.settings;
     this.cfg = cfg;
@@ -284,12 +290,12 @@ export class BitbucketCollector implements Collector {
     const known = state.repos[repo.slug];
     // First refresh of a repository: counting starts now. The `backfill` window before is read
     // as context only (ids remembered, not counted); its figures are the backfill command's.
-    const rs = known ?? newRepoState(now, BITBUCKET_CYCLE_TIME_BUCKETS);
+    const rs = known ?? newRepoState(Math.min(now, this.hooks.countFromMs ?? now), BITBUCKET_CYCLE_TIME_BUCKETS);
     let prsFailed = false;
     let running = false;
     try {
       // Fetch everything first, then fold synchronously: an abort mid-listing changes nothing.
-      const prs = await this.api.mergedPullRequestsSince(ctx, repo.slug, known ? pullRequestQueryStart(rs) : now - this.contextMs);
+      const prs = await this.api.mergedPullRequestsSince(ctx, repo.slug, known ? pullRequestQueryStart(rs) : Math.min(rs.since, now - this.contextMs));
       foldMergedPullRequests(rs, prs, BITBUCKET_CYCLE_TIME_BUCKETS);
       state.repos[repo.slug] = rs;
     } catch (e) {
