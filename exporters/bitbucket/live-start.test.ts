@@ -144,7 +144,7 @@ describe('Bitbucket live counting starts at a repository\'s first refresh', () =
     const allPrs = [...prs, merged];
     const commented = prs.at(-20)!.id;
     fake.fixture.repos[0] = { ...fake.fixture.repos[0]!, ...toFake(allPrs, after, new Map([[commented, NOW + 2 * MIN]])) };
-    delete fake.fixture.repos[0]!.updatedMs;
+    delete fake.fixture.repos[0].updatedMs;
     clock.set(NOW + 10 * MIN);
     const second = await collector.collect(testContext());
 
