@@ -59,6 +59,12 @@ export const LISTING_OVERLAP_MS = 5 * 60 * 1000;
 export interface BitbucketCollectorHooks {
   sleep?: HttpClientOptions['sleep'];
   random?: HttpClientOptions['random'];
+  /**
+   * When counting started for a repository with no saved state (default: its first refresh).
+   * For tests whose fake's records are older than their clock: they count as a deployment
+   * started that long ago would.
+   */
+  countFromMs?: number;
 }
 
 interface RepoOutcome {
@@ -80,7 +86,8 @@ export class BitbucketCollector implements Collector {
   private readonly http: HttpClient;
   private readonly api: BitbucketApi;
   private readonly scope: string;
-  private readonly backfillMs: number;
+  /** `backfill`: how far back the first refresh of a repository reads, as context, never counted. */
+  private readonly contextMs: number;
   private readonly teamByRepo = new Map<string, string>();
   private readonly coverage: CoverageOptions | undefined;
   private state: BitbucketState | undefined;
@@ -98,7 +105,7 @@ export class BitbucketCollector implements Collector {
 
   constructor(
     private readonly deps: SourceDeps<BitbucketConfig>,
-    hooks: BitbucketCollectorHooks = {},
+    private readonly hooks: BitbucketCollectorHooks = {},
   ) {
     const cfg = deps.settings;
     this.cfg = cfg;
@@ -152,7 +159,7 @@ export class BitbucketCollector implements Collector {
       this.api = new BitbucketDataCenterApi(this.http, cfg.project!);
       this.scope = `datacenter ${baseUrl} ${cfg.project}`;
     }
-    this.backfillMs = durationSeconds(cfg.backfill) * 1000;
+    this.contextMs = durationSeconds(cfg.backfill) * 1000;
     this.coverage = cfg.code_insights === false ? undefined : cfg.code_insights === true ? {} : cfg.code_insights;
     const prefix = cfg.flavor === 'cloud' ? cfg.workspace : cfg.project;
     for (const [team, t] of Object.entries(deps.teams)) {
@@ -281,12 +288,14 @@ export class BitbucketCollector implements Collector {
     }
     const errors: unknown[] = [];
     const known = state.repos[repo.slug];
-    const rs = known ?? newRepoState(now - this.backfillMs, BITBUCKET_CYCLE_TIME_BUCKETS);
+    // First refresh of a repository: counting starts now. The `backfill` window before is read
+    // as context only (ids remembered, not counted); its figures are the backfill command's.
+    const rs = known ?? newRepoState(Math.min(now, this.hooks.countFromMs ?? now), BITBUCKET_CYCLE_TIME_BUCKETS);
     let prsFailed = false;
     let running = false;
     try {
       // Fetch everything first, then fold synchronously: an abort mid-listing changes nothing.
-      const prs = await this.api.mergedPullRequestsSince(ctx, repo.slug, pullRequestQueryStart(rs));
+      const prs = await this.api.mergedPullRequestsSince(ctx, repo.slug, known ? pullRequestQueryStart(rs) : Math.min(rs.since, now - this.contextMs));
       foldMergedPullRequests(rs, prs, BITBUCKET_CYCLE_TIME_BUCKETS);
       state.repos[repo.slug] = rs;
     } catch (e) {
@@ -311,8 +320,9 @@ export class BitbucketCollector implements Collector {
     if (!heldBack() && this.cfg.pipelines && this.api.pipelinesAfter && state.repos[repo.slug]) {
       try {
         const ps = rs.pipelines ?? newPipelineState(BITBUCKET_PIPELINE_DURATION_BUCKETS);
-        const runs = await this.api.pipelinesAfter(ctx, repo.slug, ps.watermark, rs.since);
-        foldPipelines(ps, runs, BITBUCKET_PIPELINE_DURATION_BUCKETS, now);
+        // Back to a day before the start: a build running then is counted when it completes.
+        const runs = await this.api.pipelinesAfter(ctx, repo.slug, ps.watermark, rs.since - STALE_PIPELINE_MS);
+        foldPipelines(ps, runs, BITBUCKET_PIPELINE_DURATION_BUCKETS, now, rs.since);
         rs.pipelines = ps;
         running = runs.some((r) => r.result === undefined && now - r.createdMs < STALE_PIPELINE_MS);
       } catch (e) {

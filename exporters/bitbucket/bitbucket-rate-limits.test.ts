@@ -51,7 +51,8 @@ let clock: ManualClock;
 
 function collector(extra = ''): BitbucketCollector {
   const yaml = `version: okr/v1\nsources:\n  bitbucket:\n    workspace: acme\n    url: ${fake.url}/2.0\n    access_token: \${BB_TOKEN}\n    pipelines: false\n    code_insights: false\n${extra}`;
-  return createBitbucketCollector(depsFor(yaml, { BB_TOKEN: TOKEN }, state.dir, clock), { random: () => 0, sleep: async (ms) => clock.advance(ms) });
+  // The fixture's merges are older than the clock: counted as by a deployment started 90 days before.
+  return createBitbucketCollector(depsFor(yaml, { BB_TOKEN: TOKEN }, state.dir, clock), { countFromMs: clock.now() - 90 * 24 * H, random: () => 0, sleep: async (ms) => clock.advance(ms) });
 }
 
 /** The fake's requests since the last call: `listing` (with its sort, if any) or `<repo> <endpoint>`. */

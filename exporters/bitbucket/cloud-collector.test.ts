@@ -108,6 +108,8 @@ describe('Bitbucket Cloud collector', () => {
   const clock = { now: () => now };
   // A wait lets time pass: a pause the API asked for (Retry-After) is then over.
   const hooks = () => ({
+    // The fixtures' merges and pipelines are older than the clock: counted as by a deployment started 90 days before (a first refresh counts from then on).
+    countFromMs: NOW - 90 * 24 * H,
     random: () => 0,
     sleep: async (ms: number) => {
       sleeps.push(ms);
@@ -348,12 +350,14 @@ describe('Bitbucket Cloud collector', () => {
   it('is registered, and runs under the source runner with its requests counted', async () => {
     expect(SOURCES).toContain(bitbucketPlugin);
     expect(bitbucketPlugin.defaults.interval).toBe('10m');
-    // The registered factory hands the deps' clock down: at NOW a one-year backfill holds every merge of the fixture (PR 56 merged 2026-01-01).
-    const deps = depsFor(`${yaml(fake.url)}    backfill: 365d\n`, { BB_TOKEN: TOKEN }, state.dir, clock);
+    // The registered factory hands the deps' clock down: started an hour before T0, it counts every
+    // merge of the fixture from then on (56: all but PR 56, merged 2026-01-01, before the start).
+    now = T0 - H;
+    const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock);
     const runner = new SourceRunner(bitbucketPlugin.create(deps), { intervalSeconds: 600, timeoutSeconds: 30, logger: deps.logger, clock });
     await runner.runOnce();
     expect(runner.getHealth().up).toBe(true);
-    expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'api', team: 'platform' })).toBe(57);
+    expect(sampleValue(runner.lastGood(), M.prsMerged, { repo: 'api', team: 'platform' })).toBe(56);
     const requests = runner.healthFamilies().find((f) => f.name === 'okr_source_requests_total')!;
     expect(requests.samples).toEqual([{ labels: { source: 'bitbucket', status: '200' }, value: fake.requests.length }]);
     await runner.stop();

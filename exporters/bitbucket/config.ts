@@ -71,7 +71,8 @@ export const BitbucketConfig = z
       .default(false)
       .meta({ description: 'Cloud only: publish production deployments (with their pipelines, commits and pull requests) for sources.delivery.' }),
     backfill: Duration.default('90d').meta({
-      description: 'On the first refresh of a repository, count merged pull requests and pipelines this far back.',
+      description:
+        'How far back the first refresh of a repository reads merged pull requests (and, Cloud, deployments) as context, never counted: counting starts at that refresh; the figures before come from `okr-metrics backfill`.',
     }),
     max_concurrency: z.number().int().min(1).max(16).default(4),
     full_refresh: Duration.default('6h').meta({

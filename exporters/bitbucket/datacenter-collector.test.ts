@@ -73,7 +73,8 @@ describe('Bitbucket Data Center collector', () => {
   let state: ReturnType<typeof tempStateDir>;
   let now: number;
   const clock = { now: () => now };
-  const hooks = () => ({ random: () => 0, sleep: async () => undefined });
+  // The fixture's merges are older than the clock: counted as by a deployment started 90 days before.
+  const hooks = () => ({ countFromMs: NOW - 90 * 24 * H, random: () => 0, sleep: async () => undefined });
 
   beforeEach(async () => {
     fake = await startFakeDataCenter(fixture());
@@ -165,6 +166,7 @@ describe('Bitbucket Data Center collector', () => {
   it('keeps a failing repository its counters but not its gauges, and waits out a 429', async () => {
     const sleeps: number[] = [];
     const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BBDC_TOKEN: TOKEN }, state.dir, clock), {
+      countFromMs: NOW - 90 * 24 * H,
       random: () => 0,
       // A wait lets time pass: the pause the 429's Retry-After asked for is then over.
       sleep: async (ms: number) => {

@@ -43,13 +43,13 @@ describe('histogram state', () => {
 });
 
 describe('merged pull requests', () => {
-  it('counts each id once, ignores merges before tracking began, and re-reads a window behind the watermark', () => {
+  it('counts each id once, remembers merges before tracking began without counting them, and re-reads a window behind the watermark', () => {
     const repo = newRepoState(1000, BOUNDS);
     expect(pullRequestQueryStart(repo)).toBe(1000);
     const added = foldMergedPullRequests(
       repo,
       [
-        { id: 1, openedMs: 0, mergedMs: 500 }, // before `since`
+        { id: 1, openedMs: 0, mergedMs: 500 }, // before `since`: context
         { id: 2, openedMs: 1000, mergedMs: 16_000 },
         { id: 3, openedMs: 1000, mergedMs: 26_000 },
         { id: 2, openedMs: 1000, mergedMs: 16_000 }, // twice in one listing
@@ -57,11 +57,14 @@ describe('merged pull requests', () => {
       BOUNDS,
     );
     expect(added).toBe(2);
-    expect(repo.pullRequests).toEqual({ watermark: 26_000, counted: [[2, 3]], merged: 2, cycleTime: { buckets: [0, 1, 1, 0], sum: 40, count: 2 } });
+    expect(repo.pullRequests).toEqual({ watermark: 26_000, counted: [[1, 3]], merged: 2, cycleTime: { buckets: [0, 1, 1, 0], sum: 40, count: 2 } });
     expect(pullRequestQueryStart(repo)).toBe(1000); // the overlap cannot reach before `since`
     repo.pullRequests.watermark = 10 * OVERLAP_MS;
     expect(pullRequestQueryStart(repo)).toBe(9 * OVERLAP_MS);
     expect(foldMergedPullRequests(repo, [{ id: 3, openedMs: 0, mergedMs: 99 * OVERLAP_MS }], BOUNDS)).toBe(0);
+    // On Cloud a comment moves `updated_on` (the merge-time proxy): the context merge is still not counted.
+    expect(foldMergedPullRequests(repo, [{ id: 1, openedMs: 0, mergedMs: 99 * OVERLAP_MS }], BOUNDS)).toBe(0);
+    expect(repo.pullRequests.merged).toBe(2);
   });
 });
 
@@ -78,6 +81,7 @@ describe('pipelines', () => {
       ],
       BOUNDS,
       now,
+      0,
     );
     expect(st.watermark).toBe(10);
     expect(st.countedAbove).toEqual([12]);
@@ -92,6 +96,7 @@ describe('pipelines', () => {
       ],
       BOUNDS,
       now + 30_000,
+      0,
     );
     expect(st.watermark).toBe(13);
     expect(st.countedAbove).toEqual([]);
@@ -109,8 +114,26 @@ describe('pipelines', () => {
       ],
       BOUNDS,
       now,
+      0,
     );
     expect(st.watermark).toBe(3);
+  });
+
+  it('on a first read, passes what completed before the start and counts a build running then once it completes', () => {
+    const st = newPipelineState(BOUNDS);
+    const runs = [
+      { buildNumber: 9, createdMs: now - 2000 },
+      { buildNumber: 8, createdMs: now - 9000, completedMs: now - 4000, result: 'failed' },
+      { buildNumber: 7, createdMs: now - 20_000, result: 'successful' }, // no completion time: before
+    ];
+    expect(foldPipelines(st, runs, BOUNDS, now, now)).toBe(0);
+    expect(st.results).toEqual({ successful: 0, failed: 0, error: 0, stopped: 0, expired: 0 });
+    expect(st.duration.count).toBe(0);
+    expect(st.watermark).toBe(8);
+    expect(foldPipelines(st, [{ buildNumber: 10, createdMs: now + 1000, completedMs: now + 3000, result: 'successful' }, { ...runs[0]!, completedMs: now + 1000, result: 'stopped' }], BOUNDS, now + 5000, now)).toBe(2);
+    expect(st.results).toEqual({ successful: 1, failed: 0, error: 0, stopped: 1, expired: 0 });
+    expect(st.duration).toEqual({ buckets: [2, 0, 0, 0], sum: 2 + 3, count: 2 });
+    expect(st.watermark).toBe(10);
   });
 });
 

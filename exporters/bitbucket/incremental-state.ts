@@ -55,7 +55,14 @@ export interface RepoRead {
 }
 
 export interface RepoState {
-  /** Nothing before this instant (epoch ms) is counted: the first refresh minus `backfill`. */
+  /**
+   * Nothing that finished before this instant (epoch ms) is counted: the repository's first
+   * refresh. What merged or completed before is context (remembered so it is never counted
+   * later), its figures come from `okr-metrics backfill`. Counting it at the first refresh would
+   * show Prometheus months of merges at the first scrape, read as a counter reset on top of a
+   * backfill and counted a second time by increase(). (State files written before kept
+   * `backfill` earlier; they keep counting from there.)
+   */
   since: number;
   pullRequests: PullRequestState;
   pipelines?: PipelineState;
@@ -120,13 +127,18 @@ export function pullRequestQueryStart(repo: RepoState): number {
   return Math.max(repo.since, repo.pullRequests.watermark - OVERLAP_MS);
 }
 
-/** Count merged pull requests not counted before. Returns how many were new. */
+/**
+ * Count merged pull requests not counted before. Returns how many were new. One merged before
+ * `repo.since` is context: its id is remembered, uncounted, so that on Cloud (merge time read
+ * from `updated_on`) a comment after the start does not count it as a new merge.
+ */
 export function foldMergedPullRequests(repo: RepoState, prs: MergedPullRequest[], cycleBounds: readonly number[]): number {
   const st = repo.pullRequests;
   let added = 0;
   for (const pr of prs) {
-    if (pr.mergedMs < repo.since || hasId(st.counted, pr.id)) continue;
+    if (hasId(st.counted, pr.id)) continue;
     st.counted = addId(st.counted, pr.id);
+    if (pr.mergedMs < repo.since) continue;
     st.merged += 1;
     observe(st.cycleTime, cycleBounds, Math.max(0, (pr.mergedMs - pr.openedMs) / 1000));
     st.watermark = Math.max(st.watermark, pr.mergedMs);
@@ -142,9 +154,10 @@ function isKnownResult(r: string | undefined): r is BitbucketPipelineResult {
 /**
  * Count finished pipelines above the watermark not counted before, then move the watermark
  * up to just below the oldest pipeline still running (stale ones excepted), so a slow build
- * that finishes after a newer one is still counted exactly once.
+ * that finishes after a newer one is still counted exactly once. One that completed before
+ * `sinceMs` (the repository's first refresh) is context: passed, not counted.
  */
-export function foldPipelines(st: PipelineState, runs: PipelineRun[], durationBounds: readonly number[], nowMs: number): number {
+export function foldPipelines(st: PipelineState, runs: PipelineRun[], durationBounds: readonly number[], nowMs: number, sinceMs: number): number {
   const above = new Set(st.countedAbove);
   let added = 0;
   let highest = st.watermark;
@@ -158,6 +171,8 @@ export function foldPipelines(st: PipelineState, runs: PipelineRun[], durationBo
     }
     if (above.has(run.buildNumber)) continue;
     above.add(run.buildNumber);
+    // A finished run without a completion time, first seen then, is taken as finished before.
+    if ((run.completedMs ?? run.createdMs) < sinceMs) continue;
     added++;
     // Results outside the documented five are remembered (not re-read) but not exported.
     if (!isKnownResult(run.result)) continue;

@@ -75,12 +75,21 @@ ${
 `;
 }
 
-/** Merged pull requests `from`..`to`, each merged two hours after it opened, all inside the backfill window of `now`. */
+/** Merged pull requests `from`..`to`, each merged two hours after it opened, all in the 90 days before `now` (context for a first refresh then, not counted). */
 function merged(from: number, to: number, now: number): FakeCloudPr[] {
   const out: FakeCloudPr[] = [];
   for (let id = from; id <= to; id++) out.push({ id, state: 'MERGED', createdMs: now - (100 - id) * H, updatedMs: now - (98 - id) * H });
   return out;
 }
+
+/** Merged pull requests `from`..`to`, merged at `at` (after serve started: counted). */
+function mergedAt(from: number, to: number, at: number): FakeCloudPr[] {
+  const out: FakeCloudPr[] = [];
+  for (let id = from; id <= to; id++) out.push({ id, state: 'MERGED', createdMs: at - 2 * H, updatedMs: at });
+  return out;
+}
+/** The pull requests the fake shows merged at or after `start`: what serve counts. */
+const mergedSince = (fake: FakeCloud, start: number) => String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED' && p.updatedMs >= start).length);
 
 async function fakeBitbucket(now: number): Promise<FakeCloud> {
   return startFakeCloud({
@@ -188,7 +197,8 @@ describe('two replicas on one state directory', () => {
     services.push(a);
     await a.activated;
     expect(a.active()).toBe(true);
-    let body = await scrapeUntil(a.url, (b) => value(b, TOPUPS(200)) === log.count(200) && value(b, MERGED) === '5');
+    // The 5 merged before serve started are context: counting starts at 0.
+    let body = await scrapeUntil(a.url, (b) => value(b, TOPUPS(200)) === log.count(200) && value(b, MERGED) === '0');
     expect(value(body, 'okr_metrics_active')).toBe('1');
     await a.engine!.runOnce();
 
@@ -213,7 +223,7 @@ describe('two replicas on one state directory', () => {
 
     // More traffic and merges; the active one stops with lines it may not have read yet.
     log.append(7);
-    fake.fixture.repos[0]!.pullRequests.push(...merged(6, 7, NOW));
+    fake.fixture.repos[0]!.pullRequests.push(...mergedAt(6, 7, NOW));
     await scrapeUntil(a.url, (x) => value(x, TOPUPS(200)) === log.count(200));
     log.append(4);
     await a.stop();
@@ -221,12 +231,12 @@ describe('two replicas on one state directory', () => {
 
     await Promise.race([b.activated, sleep(5_000).then(() => Promise.reject(new Error('the standby did not take over within 5 s')))]);
     expect(b.active()).toBe(true);
-    body = await scrapeUntil(b.url, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, TOPUPS(503)) === log.count(503) && value(x, MERGED) === '7');
+    body = await scrapeUntil(b.url, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, TOPUPS(503)) === log.count(503) && value(x, MERGED) === '2');
     expect(value(body, 'okr_metrics_active')).toBe('1');
     expect(value(body, TOPUPS(200))).toBe(log.count(200));
     expect(value(body, TOPUPS(503))).toBe(log.count(503));
     expect(value(body, 'api_log_lines_total{service="topups-api",result="parsed"}')).toBe(String(log.codes.length));
-    expect(value(body, MERGED)).toBe(String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED').length));
+    expect(value(body, MERGED)).toBe(mergedSince(fake, NOW));
 
     // The new active one evaluates the same period again: the ledger row stays the first one's.
     const rowsBefore = new Ledger(ledgerFile);
@@ -242,7 +252,7 @@ describe('two replicas on one state directory', () => {
     // One row per key result and period (the previous quarter's, for its baseline, and this one's).
     expect(rows.map((r) => `${r.key_result}/${r.period}`)).toEqual(['availability/2026-Q2', 'availability/2026-Q3']);
     expect(rows).toEqual(first);
-    await expectValidState(dir, log, 7);
+    await expectValidState(dir, log, 2);
   });
 
   it('two serve processes: SIGKILL the active one, the standby takes over at its next attempt; nothing doubled, nothing lost', async () => {
@@ -275,7 +285,7 @@ describe('two replicas on one state directory', () => {
 
     const a = serve();
     const aUrl = await a.url;
-    let body = await scrapeUntil(aUrl, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, MERGED) === '5');
+    let body = await scrapeUntil(aUrl, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, MERGED) === '0');
     expect(value(body, 'okr_metrics_active')).toBe('1');
 
     const b = serve();
@@ -297,24 +307,25 @@ describe('two replicas on one state directory', () => {
     await new Promise((ok) => a.child.once('exit', ok));
     const killedAt = performance.now();
     log.append(3);
-    fake.fixture.repos[0]!.pullRequests.push(...merged(6, 8, now));
+    // Merged after the first process started (it counted from then on), on the children's clock.
+    fake.fixture.repos[0]!.pullRequests.push(...mergedAt(6, 8, Date.now()));
 
     body = await scrapeUntil(bUrl, (x) => value(x, 'okr_metrics_active') === '1');
     const tookOverMs = performance.now() - killedAt;
     expect(value(body, 'okr_metrics_active'), `standby exit ${b.child.exitCode}: ${b.logged()}`).toBe('1');
     expect(b.logged()).toContain(`took over a stale lock of the state directory (process ${a.child.pid} is gone)`);
-    body = await scrapeUntil(bUrl, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, TOPUPS(503)) === log.count(503) && value(x, MERGED) === '8');
+    body = await scrapeUntil(bUrl, (x) => value(x, TOPUPS(200)) === log.count(200) && value(x, TOPUPS(503)) === log.count(503) && value(x, MERGED) === '3');
     expect(value(body, TOPUPS(200))).toBe(log.count(200));
     expect(value(body, TOPUPS(503))).toBe(log.count(503));
     expect(value(body, 'api_log_lines_total{service="topups-api",result="parsed"}')).toBe(String(log.codes.length));
-    expect(value(body, MERGED)).toBe(String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED').length));
+    expect(value(body, MERGED)).toBe(mergedSince(fake, now));
     // The lease is 2 s; a dead pid on this host is seen at the next attempt (a third of it).
     process.stderr.write(`high-availability: standby took over ${Math.round(tookOverMs)} ms after SIGKILL\n`);
 
     b.child.kill('SIGTERM');
     await new Promise((ok) => b.child.once('exit', ok));
     expect(b.child.exitCode).toBe(0);
-    await expectValidState(dir, log, 8);
+    await expectValidState(dir, log, 3);
   });
 
   it('ledger writes are keyed by key result and period: a replayed or late write from the other replica is a no-op', async () => {
