@@ -22,7 +22,7 @@ import type { BitbucketConfig } from './config.js';
 import type { BackfillContext } from '../../src/core/source.js';
 import { writeDeliveryFeed } from '../../src/core/delivery-feed.js';
 import type { BitbucketDeploymentsApi } from './deployments-client.js';
-import { deploymentFeed, readRepoDeployments } from './deployments-feed.js';
+import { deploymentFeed, deploymentSettings, readRepoDeployments } from './deployments-feed.js';
 import { emptyDeploymentsState, newRepoDeployments } from './deployments-state.js';
 
 interface RepoHistory {
@@ -94,8 +94,7 @@ export async function backfillBitbucket(b: BackfillContext<BitbucketConfig>): Pr
 const DEPLOYMENT_CONTEXT_MS = 30 * 86_400_000;
 
 async function publishDeploymentHistory(b: BackfillContext<BitbucketConfig>, api: BitbucketDeploymentsApi, repos: Array<{ slug: string }>): Promise<void> {
-  const cfg = b.settings.deployments;
-  const settings = cfg === true || cfg === false || !cfg.environments ? {} : { environments: cfg.environments };
+  const settings = deploymentSettings(b.settings.deployments);
   const state = emptyDeploymentsState('backfill');
   const upTo = b.range.toMs;
   for (const repo of repos) {

@@ -66,6 +66,10 @@ export const BitbucketConfig = z
             .min(1)
             .optional()
             .meta({ description: 'Environment names to read (case-insensitive); default the environments of type Production.' }),
+          settle: Duration.default('10m').meta({
+            description:
+              "How long after it completes a deployment is surely in Bitbucket's deployment list (the list lags behind): each refresh takes the list as complete up to this long before it, and the delivery figures wait that long for a deployment.",
+          }),
         }),
       ])
       .default(false)

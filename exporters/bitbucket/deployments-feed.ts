@@ -15,13 +15,19 @@
 import type { Logger } from 'pino';
 import type { FeedChange, FeedDeployment } from '../../src/core/delivery-feed.js';
 import { writeDeliveryFeed } from '../../src/core/delivery-feed.js';
+import { durationSeconds } from '../../src/core/duration.js';
 import type { CollectContext } from '../../src/core/source.js';
 import type { RepoRef } from './bitbucket-api.js';
+import type { BitbucketConfig } from './config.js';
 import type { BitbucketDeploymentsApi, CloudCommit, CloudEnvironment, CloudMergedPr } from './deployments-client.js';
 import { loadDeploymentsState, newRepoDeployments, saveDeploymentsState, type DeploymentsState, type RepoDeployments } from './deployments-state.js';
 
-/** Re-read this far behind the watermark (listings lag behind writes); also the margin on what is complete. */
-export const DEPLOYMENTS_OVERLAP_MS = 10 * 60_000;
+/**
+ * sources.bitbucket.deployments.settle's default: Bitbucket Cloud lists a deployment some time
+ * after it completes (its list is an eventually consistent index), so a refresh takes its list as
+ * complete only up to this long before it started, and re-reads from there.
+ */
+export const DEFAULT_DEPLOYMENTS_SETTLE_MS = 10 * 60_000;
 /** Deployment records older than this are dropped (the delivery source keeps no more). */
 const RETENTION_MS = 400 * 86_400_000;
 /** Pull requests merged this long before a release's oldest commit are still matched to it. */
@@ -30,6 +36,14 @@ const PR_LOOKBACK_MS = 3_600_000;
 export interface DeploymentSettings {
   /** Environment names (case-insensitive) to read; undefined: the environments of type Production. */
   environments?: string[];
+  /** How long after completing a deployment is surely listed (sources.bitbucket.deployments.settle); default DEFAULT_DEPLOYMENTS_SETTLE_MS. */
+  settleMs?: number;
+}
+
+/** The feed's settings from sources.bitbucket.deployments (when on). */
+export function deploymentSettings(cfg: BitbucketConfig['deployments']): DeploymentSettings {
+  if (typeof cfg === 'boolean') return {};
+  return { ...(cfg.environments ? { environments: cfg.environments } : {}), settleMs: durationSeconds(cfg.settle) * 1000 };
 }
 
 export function isWanted(env: CloudEnvironment, s: DeploymentSettings): boolean {
@@ -106,7 +120,8 @@ export async function changesOf(ctx: CollectContext, api: BitbucketDeploymentsAp
 export async function readRepoDeployments(ctx: CollectContext, api: BitbucketDeploymentsApi, slug: string, rs: RepoDeployments, s: DeploymentSettings, upToMs: number): Promise<void> {
   const envs = new Map((await api.environments(ctx, slug)).map((e) => [e.uuid, e]));
   const merged = new MergedPullRequests(api, slug);
-  const from = Math.max(rs.sinceMs, (rs.completeMs ?? rs.sinceMs) - DEPLOYMENTS_OVERLAP_MS);
+  const settleMs = s.settleMs ?? DEFAULT_DEPLOYMENTS_SETTLE_MS;
+  const from = Math.max(rs.sinceMs, (rs.completeMs ?? rs.sinceMs) - settleMs);
   const listed = await api.deployments(ctx, slug, from);
   const due = listed
     .filter((d) => {
@@ -140,9 +155,9 @@ export async function readRepoDeployments(ctx: CollectContext, api: BitbucketDep
     rs.records.push(record);
     rs.seen[d.uuid] = finishedMs;
   }
-  rs.completeMs = Math.max(rs.completeMs ?? -Infinity, upToMs - DEPLOYMENTS_OVERLAP_MS);
+  rs.completeMs = Math.max(rs.completeMs ?? -Infinity, upToMs - settleMs);
   // Looked-at uuids below the next re-read are never listed as due again.
-  const floor = rs.completeMs - 2 * DEPLOYMENTS_OVERLAP_MS;
+  const floor = rs.completeMs - 2 * settleMs;
   for (const [uuid, ms] of Object.entries(rs.seen)) if (ms < floor) delete rs.seen[uuid];
   rs.records = rs.records.filter((r) => r.finishedMs >= upToMs - RETENTION_MS);
 }
