@@ -15,6 +15,8 @@ import { createBitbucketCollector } from './bitbucket-collector.js';
 import { buildRepoHistory, type RepoHistory } from './simulator/deployment-history.js';
 import { startFakeCloud, type FakeCloud, type FakeCloudFixture } from './simulator/fake-cloud-server.js';
 import { depsFor, tempStateDir } from './testing/bitbucket-test-kit.js';
+import { deploymentSettings, readRepoDeployments } from './deployments-feed.js';
+import { newRepoDeployments } from './deployments-state.js';
 
 const H = 3600_000;
 const T0 = Date.parse('2026-10-05T08:00:00Z');
@@ -175,6 +177,22 @@ describe('Bitbucket Cloud deployments feed', () => {
     const feed = await refresh(T0 + 20 * H);
     expect(feed.deployments!.completeMs).toBe(T0 + 11 * H - 10 * 60_000);
     expect(feed.deployments!.items).toHaveLength(6);
+  });
+
+  it('takes the list as complete up to deployments.settle before the refresh (10 minutes unless set)', async () => {
+    server = await startFakeCloud(fixture(history(), 50));
+    const upTo = T0 + 11 * H;
+    for (const [setting, settleMs] of [
+      ['true', 10 * 60_000],
+      ['{ settle: 30s }', 30_000],
+    ] as const) {
+      const deps = depsFor(yaml(server.url).replace('deployments: true', `deployments: ${setting}`), { BB_TOKEN: TOKEN }, state.dir, new ManualClock(upTo));
+      const api = createBitbucketCollector(deps).historyAccess().deployments!;
+      const rs = newRepoDeployments(T0 - 48 * H);
+      await readRepoDeployments(testContext(), api, 'api', rs, deploymentSettings(deps.settings.deployments), upTo);
+      expect(rs.completeMs).toBe(upTo - settleMs);
+      expect(rs.records).toHaveLength(6);
+    }
   });
 
   it('refuses deployments on Data Center, naming the alternative', async () => {
