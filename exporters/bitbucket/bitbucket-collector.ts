@@ -30,7 +30,7 @@ import {
 import { planRefresh, SETTLE_MS, type PlannedRead } from './refresh-plan.js';
 import { loadState, saveState, type BitbucketState } from './state-file.js';
 import { BitbucketDeploymentsApi } from './deployments-client.js';
-import { BitbucketDeploymentFeed } from './deployments-feed.js';
+import { BitbucketDeploymentFeed, deploymentSettings } from './deployments-feed.js';
 
 export const CLOUD_API_URL = 'https://api.bitbucket.org/2.0';
 
@@ -152,7 +152,7 @@ export class BitbucketCollector implements Collector {
       this.scope = `cloud ${baseUrl} ${cfg.workspace}`;
       if (cfg.deployments !== false) {
         const api = new BitbucketDeploymentsApi(this.http, { baseUrl: baseUrl.replace(/\/+$/, ''), workspace: cfg.workspace!, credentialSetting });
-        const settings = cfg.deployments === true || !cfg.deployments.environments ? {} : { environments: cfg.deployments.environments };
+        const settings = deploymentSettings(cfg.deployments);
         this.deployments = { api, feed: new BitbucketDeploymentFeed(api, { stateDir: deps.stateDir, scope: this.scope, settings, backfillMs: durationSeconds(cfg.backfill) * 1000, logger: deps.logger }) };
       }
     } else {
