@@ -44,7 +44,9 @@ export async function backfillBitbucket(b: BackfillContext<BitbucketConfig>): Pr
   const histories: RepoHistory[] = [];
   for (const repo of repos) {
     try {
-      const prs = (await api.mergedPullRequestsSince(ctx, repo.slug, from)).filter((p) => p.mergedMs >= from && p.mergedMs <= lastMs).sort((a, b) => a.mergedMs - b.mergedMs || a.id - b.id);
+      const prs = (await api.mergedPullRequestsSince(ctx, repo.slug, from))
+        .filter((p) => p.mergedMs >= from && p.mergedMs <= lastMs)
+        .sort((a, b) => a.mergedMs - b.mergedMs || a.id - b.id);
       const runs = api.pipelinesAfter
         ? (await api.pipelinesAfter(ctx, repo.slug, 0, from))
             .filter((r) => r.result !== undefined && r.completedMs !== undefined && r.completedMs <= lastMs)
@@ -58,7 +60,13 @@ export async function backfillBitbucket(b: BackfillContext<BitbucketConfig>): Pr
     progress.advance(1);
   }
 
-  const state: BitbucketState = { version: 1, scope: 'backfill', cycleBounds: [...BITBUCKET_CYCLE_TIME_BUCKETS], durationBounds: [...BITBUCKET_PIPELINE_DURATION_BUCKETS], repos: {} };
+  const state: BitbucketState = {
+    version: 1,
+    scope: 'backfill',
+    cycleBounds: [...BITBUCKET_CYCLE_TIME_BUCKETS],
+    durationBounds: [...BITBUCKET_PIPELINE_DURATION_BUCKETS],
+    repos: {},
+  };
   const live = new Map<string, RepoLive>();
   for (const h of histories) {
     state.repos[h.slug] = newRepoState(from, BITBUCKET_CYCLE_TIME_BUCKETS);
@@ -107,5 +115,12 @@ async function publishDeploymentHistory(b: BackfillContext<BitbucketConfig>, api
     }
     rs.completeMs = upTo;
   }
-  writeDeliveryFeed(b.feedDirs![0]!, { version: 1, origin: 'bitbucket', deployments: deploymentFeed(state, repos.map((r) => r.slug)) });
+  writeDeliveryFeed(b.feedDirs![0]!, {
+    version: 1,
+    origin: 'bitbucket',
+    deployments: deploymentFeed(
+      state,
+      repos.map((r) => r.slug),
+    ),
+  });
 }

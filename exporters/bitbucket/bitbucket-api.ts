@@ -93,11 +93,7 @@ export interface RawReport {
  * The coverage reports among `reports`, in order, at most MAX_REPORTS: the ones `opts.reports`
  * names (by id or title), else the ones `isCoverage` picks, that have a usable PERCENTAGE item.
  */
-export function coverageReportsOf(
-  reports: RawReport[],
-  opts: CoverageOptions,
-  isCoverage: (r: RawReport, id: string) => boolean,
-): CoverageReport[] {
+export function coverageReportsOf(reports: RawReport[], opts: CoverageOptions, isCoverage: (r: RawReport, id: string) => boolean): CoverageReport[] {
   const out: CoverageReport[] = [];
   for (const r of reports) {
     const id = r.id || r.title;

@@ -120,7 +120,8 @@ export class BitbucketCollector implements Collector {
     } else if (basic) {
       const username = cfg.flavor === 'cloud' ? cfg.email : cfg.username;
       auth = { type: 'basic', username: username ?? '', password: basic };
-      credentialSetting = cfg.flavor === 'cloud' ? 'sources.bitbucket.api_token and sources.bitbucket.email' : 'sources.bitbucket.api_token and sources.bitbucket.username';
+      credentialSetting =
+        cfg.flavor === 'cloud' ? 'sources.bitbucket.api_token and sources.bitbucket.email' : 'sources.bitbucket.api_token and sources.bitbucket.username';
     } else {
       throw new Error('sources.bitbucket: no credentials (access_token, or api_token with email)');
     }
@@ -153,7 +154,16 @@ export class BitbucketCollector implements Collector {
       if (cfg.deployments !== false) {
         const api = new BitbucketDeploymentsApi(this.http, { baseUrl: baseUrl.replace(/\/+$/, ''), workspace: cfg.workspace!, credentialSetting });
         const settings = deploymentSettings(cfg.deployments);
-        this.deployments = { api, feed: new BitbucketDeploymentFeed(api, { stateDir: deps.stateDir, scope: this.scope, settings, backfillMs: durationSeconds(cfg.backfill) * 1000, logger: deps.logger }) };
+        this.deployments = {
+          api,
+          feed: new BitbucketDeploymentFeed(api, {
+            stateDir: deps.stateDir,
+            scope: this.scope,
+            settings,
+            backfillMs: durationSeconds(cfg.backfill) * 1000,
+            logger: deps.logger,
+          }),
+        };
       }
     } else {
       this.api = new BitbucketDataCenterApi(this.http, cfg.project!);
@@ -175,8 +185,18 @@ export class BitbucketCollector implements Collector {
   }
 
   /** For the backfill: the flavour's API, the configured repositories and the team of each (and the deployments API when on). */
-  historyAccess(): { api: BitbucketApi; repositories: (ctx: CollectContext) => Promise<RepoRef[]>; teamOf: (slug: string) => string; deployments?: BitbucketDeploymentsApi } {
-    return { api: this.api, repositories: (ctx) => this.repositories(ctx), teamOf: (slug) => this.teamByRepo.get(slug) ?? '', ...(this.deployments ? { deployments: this.deployments.api } : {}) };
+  historyAccess(): {
+    api: BitbucketApi;
+    repositories: (ctx: CollectContext) => Promise<RepoRef[]>;
+    teamOf: (slug: string) => string;
+    deployments?: BitbucketDeploymentsApi;
+  } {
+    return {
+      api: this.api,
+      repositories: (ctx) => this.repositories(ctx),
+      teamOf: (slug) => this.teamByRepo.get(slug) ?? '',
+      ...(this.deployments ? { deployments: this.deployments.api } : {}),
+    };
   }
 
   /**
@@ -185,7 +205,12 @@ export class BitbucketCollector implements Collector {
    * configured repository missing from the listing is still read (and fails if it is not there).
    */
   private async repositories(ctx: CollectContext): Promise<RepoRef[]> {
-    const configured = this.cfg.repositories === 'all' ? undefined : this.cfg.repositories.map((r) => (typeof r === 'string' ? { slug: r } : r.main_branch ? { slug: r.slug, mainBranch: r.main_branch } : { slug: r.slug }));
+    const configured =
+      this.cfg.repositories === 'all'
+        ? undefined
+        : this.cfg.repositories.map((r) =>
+            typeof r === 'string' ? { slug: r } : r.main_branch ? { slug: r.slug, mainBranch: r.main_branch } : { slug: r.slug },
+          );
     const bySlug = this.cfg.flavor === 'cloud' ? await this.cloudListing(ctx) : new Map<string, RepoRef>();
     if (this.cfg.flavor !== 'cloud' && configured === undefined)
       for (const r of await this.api.listRepositories(ctx)) if (!bySlug.has(r.slug)) bySlug.set(r.slug, r);
@@ -251,7 +276,11 @@ export class BitbucketCollector implements Collector {
       failed.map((r) => r.repo),
       failed.map((r) => r.outcome),
     );
-    this.logHeldBack(ctx, read.flatMap((r) => (r.outcome.heldBack ? [r.outcome.heldBack] : [])), plan.reads.length);
+    this.logHeldBack(
+      ctx,
+      read.flatMap((r) => (r.outcome.heldBack ? [r.outcome.heldBack] : [])),
+      plan.reads.length,
+    );
     // Published for the delivery source; a repository whose deployments fail only holds the join back.
     // Deployments are read for every repository at each refresh (not yet planned by the budget).
     await this.deployments?.feed.refresh(ctx, repos, this.deps.clock.now());
@@ -284,7 +313,12 @@ export class BitbucketCollector implements Collector {
     if (this.budgeted && this.http.requestsAvailable() < 1) {
       // Not started: its first request would be held back.
       ctx.countRequest('rate_limited');
-      return { live, prsFailed: false, errors: [], heldBack: new HeldBackError(`bitbucket: ${repo.slug} held back: the request budget (sources.bitbucket.max_requests_per_hour) is spent for now`) };
+      return {
+        live,
+        prsFailed: false,
+        errors: [],
+        heldBack: new HeldBackError(`bitbucket: ${repo.slug} held back: the request budget (sources.bitbucket.max_requests_per_hour) is spent for now`),
+      };
     }
     const errors: unknown[] = [];
     const known = state.repos[repo.slug];

@@ -89,7 +89,7 @@ describe('Bitbucket answers recorded by atlassian-python-api', () => {
     expect(server.requests.map((r) => r.query.get('start'))).toEqual(['0', '5']);
   });
 
-  it('the fakes answer in the recordings\' shape; the pipelines list never carries next', async () => {
+  it("the fakes answer in the recordings' shape; the pipelines list never carries next", async () => {
     const authorization = 'Bearer repo-access-token';
     const at = Date.parse('2026-11-20T10:00:00Z');
     const cloud = await startFakeCloud({
@@ -105,7 +105,9 @@ describe('Bitbucket answers recorded by atlassian-python-api', () => {
           ],
           // 25 pipelines, pagelen 10: three pages, none with a `next` link.
           pipelines: Array.from({ length: 25 }, (_, i) =>
-            i === 24 ? { buildNumber: 25, createdMs: at + i * 60_000 } : { buildNumber: i + 1, createdMs: at + i * 60_000, completedMs: at + i * 60_000 + 30_000, result: 'SUCCESSFUL' },
+            i === 24
+              ? { buildNumber: 25, createdMs: at + i * 60_000 }
+              : { buildNumber: i + 1, createdMs: at + i * 60_000, completedMs: at + i * 60_000 + 30_000, result: 'SUCCESSFUL' },
           ),
           branches: { main: 'abc123' },
           reports: {},

@@ -52,7 +52,11 @@ let clock: ManualClock;
 function collector(extra = ''): BitbucketCollector {
   const yaml = `version: okr/v1\nsources:\n  bitbucket:\n    workspace: acme\n    url: ${fake.url}/2.0\n    access_token: \${BB_TOKEN}\n    pipelines: false\n    code_insights: false\n${extra}`;
   // The fixture's merges are older than the clock: counted as by a deployment started 90 days before.
-  return createBitbucketCollector(depsFor(yaml, { BB_TOKEN: TOKEN }, state.dir, clock), { countFromMs: clock.now() - 90 * 24 * H, random: () => 0, sleep: async (ms) => clock.advance(ms) });
+  return createBitbucketCollector(depsFor(yaml, { BB_TOKEN: TOKEN }, state.dir, clock), {
+    countFromMs: clock.now() - 90 * 24 * H,
+    random: () => 0,
+    sleep: async (ms) => clock.advance(ms),
+  });
 }
 
 /** The fake's requests since the last call: `listing` (with its sort, if any) or `<repo> <endpoint>`. */
@@ -164,9 +168,12 @@ describe('Bitbucket Cloud rate limits', () => {
     // r003 counts as held back, not as a failing repository.
     expect(reposIn(limited)).toHaveLength(20);
     for (const [i, r] of repos.entries()) expect(merged(limited, r.slug), r.slug).toBe(i < 3 ? mergedIn(r) : before[i]);
-    expect(log.lines().filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
-      'bitbucket: the rate limit held some repositories back; they keep their last values and are read first in the next refreshes',
-    ]);
+    expect(
+      log
+        .lines()
+        .filter((l) => l.level === 40)
+        .map((l) => l.msg),
+    ).toEqual(['bitbucket: the rate limit held some repositories back; they keep their last values and are read first in the next refreshes']);
 
     clock.advance(10 * MIN);
     const after = await c.collect(testContext());

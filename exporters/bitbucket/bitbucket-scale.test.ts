@@ -36,7 +36,11 @@ function repos(n: number): FakeCloudRepo[] {
       ],
       pipelines: Array.from({ length: i }, (_, p) => ({ buildNumber: p + 1, createdMs: at(p), completedMs: at(p) + 5 * MIN, result: 'SUCCESSFUL' })),
       branches: { main: `${slug}-c1` },
-      reports: { [`${slug}-c1`]: [{ external_id: 'cov', title: 'Coverage', report_type: 'COVERAGE' as const, data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: 50 + i }] }] },
+      reports: {
+        [`${slug}-c1`]: [
+          { external_id: 'cov', title: 'Coverage', report_type: 'COVERAGE' as const, data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: 50 + i }] },
+        ],
+      },
       updatedMs: NOW - 24 * H,
     };
   });
@@ -81,13 +85,27 @@ const coverage = (s: Snapshot, repo: string) => sampleValue(s, M.insightsCoverag
 
 describe('planRefresh', () => {
   const ref = (slug: string, updatedMs?: number): RepoRef => ({ slug, ...(updatedMs !== undefined ? { updatedMs } : {}) });
-  const st = (read: RepoState['read']): RepoState => ({ since: 0, pullRequests: { watermark: 0, counted: [], merged: 0, cycleTime: { buckets: [], sum: 0, count: 0 } }, read });
+  const st = (read: RepoState['read']): RepoState => ({
+    since: 0,
+    pullRequests: { watermark: 0, counted: [], merged: 0, cycleTime: { buckets: [], sum: 0, count: 0 } },
+    read,
+  });
   const opts = { fullRefreshMs: 6 * H, intervalMs: 10 * MIN };
 
   it('reads what is new or moved first, then settle and running re-reads, then a share of the due ones, oldest first', () => {
     const at = NOW - 2 * H;
     const plan = planRefresh(
-      [ref('due-old', 1), ref('kept', 1), ref('moved', 5), ref('new', 1), ref('settle', 1), ref('running', 1), ref('due-older', 1), ref('dc'), ref('due-newer', 1)],
+      [
+        ref('due-old', 1),
+        ref('kept', 1),
+        ref('moved', 5),
+        ref('new', 1),
+        ref('settle', 1),
+        ref('running', 1),
+        ref('due-older', 1),
+        ref('dc'),
+        ref('due-newer', 1),
+      ],
       {
         'due-old': st({ at: NOW - 7 * H, listedUpdatedMs: 1 }),
         'due-older': st({ at: NOW - 9 * H, listedUpdatedMs: 1 }),
@@ -102,7 +120,14 @@ describe('planRefresh', () => {
       opts,
     );
     // 9 repositories every 10 minutes, all within 6 hours: ceil(9 * 10 / 360) = 1 full re-read a refresh.
-    expect(plan.reads.map((r) => `${r.reason} ${r.repo.slug}`)).toEqual(['new new', 'changed moved', 'unlisted dc', 'settle settle', 'running running', 'due due-older']);
+    expect(plan.reads.map((r) => `${r.reason} ${r.repo.slug}`)).toEqual([
+      'new new',
+      'changed moved',
+      'unlisted dc',
+      'settle settle',
+      'running running',
+      'due due-older',
+    ]);
     expect(plan.kept.map((r) => r.slug).sort()).toEqual(['due-newer', 'due-old', 'kept']);
   });
 });
@@ -150,7 +175,9 @@ describe('Bitbucket Cloud at organisation scale', () => {
     expect(coverage(moved, 'r07')).toBeUndefined();
 
     // The report lands without moving updated_on; the settle re-read picks it up.
-    r07.reports['r07-c2'] = [{ external_id: 'cov', title: 'Coverage', report_type: 'COVERAGE', data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: 71 }] }];
+    r07.reports['r07-c2'] = [
+      { external_id: 'cov', title: 'Coverage', report_type: 'COVERAGE', data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: 71 }] },
+    ];
     clock.advance(10 * MIN);
     await c.collect(testContext());
     expect(readsOf(requestsSince())).toEqual([]);
@@ -219,7 +246,7 @@ describe('Bitbucket Cloud at organisation scale', () => {
     expect(after).toEqual(before);
   });
 
-  it('with the default budget (800 an hour) sends one interval\'s share, holds the rest back unsent, and reads it first next refresh', async () => {
+  it("with the default budget (800 an hour) sends one interval's share, holds the rest back unsent, and reads it first next refresh", async () => {
     await start(40);
     const log = capturingLogger();
     const c = collector();
@@ -236,8 +263,16 @@ describe('Bitbucket Cloud at organisation scale', () => {
     const unread = fake.fixture.repos.map((r) => r.slug).filter((s) => !readFirst.includes(s));
     expect(merged(first, unread[0]!)).toBeUndefined();
     expect(ctx.counts.get('rate_limited')).toBeGreaterThan(0);
-    expect(log.lines().filter((l) => l.level === 40).map((l) => [l.msg, l.repositories])).toEqual([
-      ['bitbucket: the rate limit held some repositories back; they keep their last values and are read first in the next refreshes', 40 - readFirst.length + 1],
+    expect(
+      log
+        .lines()
+        .filter((l) => l.level === 40)
+        .map((l) => [l.msg, l.repositories]),
+    ).toEqual([
+      [
+        'bitbucket: the rate limit held some repositories back; they keep their last values and are read first in the next refreshes',
+        40 - readFirst.length + 1,
+      ],
     ]);
     clock.advance(10 * MIN);
     const second = await c.collect({ ...testContext(), logger: log.logger });

@@ -95,7 +95,10 @@ ${auth}`;
 function refuseBroken(fake: FakeCloud): void {
   fake.intercepts.push((req, res) => {
     if (!req.path.startsWith('/2.0/repositories/acme/broken/')) return false;
-    sendJson(res, 403, { type: 'error', error: { message: 'Your credentials lack one or more required privilege scopes.', detail: { required: ['read:pullrequest:bitbucket'] } } });
+    sendJson(res, 403, {
+      type: 'error',
+      error: { message: 'Your credentials lack one or more required privilege scopes.', detail: { required: ['read:pullrequest:bitbucket'] } },
+    });
     return true;
   });
 }
@@ -144,7 +147,16 @@ describe('Bitbucket Cloud collector', () => {
     expect(sampleValue(snap, M.prCycleTime, api, '_sum')).toBe(55 * 7200 + 259200);
     expect(sampleValue(snap, M.prCycleTime, api, '_count')).toBe(56);
     expect(buckets(snap, M.prCycleTime, api)).toEqual({
-      '3600': 0, '14400': 55, '28800': 55, '86400': 55, '172800': 55, '259200': 56, '604800': 56, '1209600': 56, '2592000': 56, '+Inf': 56,
+      '3600': 0,
+      '14400': 55,
+      '28800': 55,
+      '86400': 55,
+      '172800': 55,
+      '259200': 56,
+      '604800': 56,
+      '1209600': 56,
+      '2592000': 56,
+      '+Inf': 56,
     });
     expect(buckets(snap, M.prCycleTime, web)['28800']).toBe(1);
     expect(buckets(snap, M.prCycleTime, web)['14400']).toBe(0);
@@ -155,7 +167,16 @@ describe('Bitbucket Cloud collector', () => {
     expect(sampleValue(snap, M.pipelines, { ...api, result: 'error' })).toBe(0);
     expect(sampleValue(snap, M.pipelineDuration, api, '_sum')).toBe(45 + 90 + 300);
     expect(buckets(snap, M.pipelineDuration, api)).toEqual({
-      '30': 0, '60': 1, '120': 2, '300': 3, '600': 3, '900': 3, '1800': 3, '3600': 3, '7200': 3, '+Inf': 3,
+      '30': 0,
+      '60': 1,
+      '120': 2,
+      '300': 3,
+      '600': 3,
+      '900': 3,
+      '1800': 3,
+      '3600': 3,
+      '7200': 3,
+      '+Inf': 3,
     });
     expect(sampleValue(snap, M.pipelines, { ...web, result: 'successful' })).toBe(0);
     expect(sampleValue(snap, M.insightsCoverage, { ...api, report: 'coverage-report' })).toBeCloseTo(0.834, 12);
@@ -249,9 +270,15 @@ describe('Bitbucket Cloud collector', () => {
     expect(buckets(second, M.pipelineDuration, api)['7200']).toBe(4);
 
     // The checkpoint on disk holds what was served.
-    const saved = JSON.parse(readFileSync(join(state.dir, STATE_FILE_NAME), 'utf8')) as { repos: Record<string, { pullRequests: { merged: number; counted: number[][] } }> };
+    const saved = JSON.parse(readFileSync(join(state.dir, STATE_FILE_NAME), 'utf8')) as {
+      repos: Record<string, { pullRequests: { merged: number; counted: number[][] } }>;
+    };
     expect(saved.repos.api!.pullRequests.merged).toBe(57);
-    expect(saved.repos.api!.pullRequests.counted).toEqual([[1, 55], [57, 57], [61, 61]]);
+    expect(saved.repos.api!.pullRequests.counted).toEqual([
+      [1, 55],
+      [57, 57],
+      [61, 61],
+    ]);
 
     // Restart: a new collector on the same state dir. PR 20 gets a late comment too.
     now = NOW + 4 * H;
@@ -334,14 +361,24 @@ describe('Bitbucket Cloud collector', () => {
       ctx.logger = log.logger;
       expect(reposIn(await collector.collect(ctx))).toEqual(['api', 'web']);
     }
-    expect(log.lines().filter((l) => l.level === 40).map((l) => l.repo)).toEqual(['broken']);
+    expect(
+      log
+        .lines()
+        .filter((l) => l.level === 40)
+        .map((l) => l.repo),
+    ).toEqual(['broken']);
     fake.intercepts.length = 0;
     const ctx = testContext();
     ctx.logger = log.logger;
     const snap = await collector.collect(ctx);
     expect(sampleValue(snap, M.prsMerged, { repo: 'broken', team: '' })).toBe(0);
     expect(sampleValue(snap, M.reposSkipped, {})).toBe(0);
-    expect(log.lines().filter((l) => l.level === 30).map((l) => [l.repo, l.msg])).toEqual([['broken', 'bitbucket: repository readable again']]);
+    expect(
+      log
+        .lines()
+        .filter((l) => l.level === 30)
+        .map((l) => [l.repo, l.msg]),
+    ).toEqual([['broken', 'bitbucket: repository readable again']]);
     // The workspace listing (read for its updated_on even with a configured list) names each
     // main branch: no GET of the repository.
     expect(fake.requests.filter((r) => r.path === '/2.0/repositories/acme/web').length).toBe(0);
@@ -377,7 +414,9 @@ describe('Bitbucket Cloud collector', () => {
       proxy.hijack = () => ({ hello: 'world' });
       await runner.runOnce();
       expect(runner.getHealth()).toMatchObject({ up: false, lastError: { reason: 'invalid_output' } });
-      expect(runner.getHealth().lastError!.message).toBe('bitbucket: GET /2.0/repositories/acme answered 200 with an unexpected body: values: Invalid input: expected array, received undefined');
+      expect(runner.getHealth().lastError!.message).toBe(
+        'bitbucket: GET /2.0/repositories/acme answered 200 with an unexpected body: values: Invalid input: expected array, received undefined',
+      );
       expect(sampleValue(runner.lastGood(), M.prsMerged, api)).toBe(56);
       expect(sampleValue(runner.lastGood(), M.pipelines, { ...api, result: 'successful' })).toBe(2);
 
@@ -392,7 +431,9 @@ describe('Bitbucket Cloud collector', () => {
       expect(sampleValue(runner.lastGood(), M.reposSkipped, {})).toBe(1);
       const warning = log.lines().find((l) => l.repo === 'web');
       expect(warning).toMatchObject({ msg: 'bitbucket: skipping part of a repository this refresh' });
-      expect(String(warning!.err)).toContain('bitbucket: GET /2.0/repositories/acme/web/pullrequests answered 200 with an unexpected body: values: Invalid input: expected array, received undefined');
+      expect(String(warning!.err)).toContain(
+        'bitbucket: GET /2.0/repositories/acme/web/pullrequests answered 200 with an unexpected body: values: Invalid input: expected array, received undefined',
+      );
       await runner.stop();
     } finally {
       await proxy.close();
@@ -421,7 +462,9 @@ describe('Bitbucket Cloud collector', () => {
     });
     const deps = depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock);
     await expect(createBitbucketCollector(deps, hooks()).collect(testContext(ac.signal))).rejects.toThrow('collection timed out');
-    const saved = JSON.parse(readFileSync(join(state.dir, STATE_FILE_NAME), 'utf8')) as { repos: Record<string, { pullRequests: { merged: number }; pipelines?: unknown }> };
+    const saved = JSON.parse(readFileSync(join(state.dir, STATE_FILE_NAME), 'utf8')) as {
+      repos: Record<string, { pullRequests: { merged: number }; pipelines?: unknown }>;
+    };
     expect(saved.repos.api!.pullRequests.merged).toBe(56);
     expect(saved.repos.api!.pipelines).toBeUndefined();
 
@@ -444,6 +487,10 @@ describe('Bitbucket Cloud collector', () => {
     const snap = await collector.collect(testContext());
     expect(sampleValue(snap, M.prsMerged, { repo: 'api', team: 'platform' })).toBe(56);
     const page2 = fake.requests.find((r) => r.path === '/2.0/repositories/acme/api/pullrequests' && r.query.get('page') === '2')!;
-    expect([page2.query.get('q'), page2.query.get('sort'), page2.query.get('state')]).toEqual(['updated_on >= 2026-08-27T12:00:00+00:00', '-updated_on', 'MERGED']);
+    expect([page2.query.get('q'), page2.query.get('sort'), page2.query.get('state')]).toEqual([
+      'updated_on >= 2026-08-27T12:00:00+00:00',
+      '-updated_on',
+      'MERGED',
+    ]);
   });
 });

@@ -14,7 +14,9 @@ function problems(bitbucket: string): string[] {
 
 describe('sources.bitbucket settings', () => {
   it('accepts Cloud with an API token and e-mail, and fills the defaults', () => {
-    const { config } = parseConfig('version: okr/v1\nsources:\n  bitbucket: { workspace: acme, email: a@b.c, api_token: "${T}" }\n', 'okrs.yaml', { env: { T: 'x' } });
+    const { config } = parseConfig('version: okr/v1\nsources:\n  bitbucket: { workspace: acme, email: a@b.c, api_token: "${T}" }\n', 'okrs.yaml', {
+      env: { T: 'x' },
+    });
     expect(config.sources.bitbucket).toMatchObject({
       flavor: 'cloud',
       repositories: 'all',
@@ -27,7 +29,9 @@ describe('sources.bitbucket settings', () => {
 
   it('names what is missing for each flavour', () => {
     expect(problems('    access_token: ${T}\n')).toEqual(['4:sources.bitbucket.workspace: Bitbucket Cloud needs the workspace']);
-    expect(problems('    workspace: acme\n    api_token: ${T}\n')).toEqual(['4:sources.bitbucket.email: an API token is used with the Atlassian account e-mail']);
+    expect(problems('    workspace: acme\n    api_token: ${T}\n')).toEqual([
+      '4:sources.bitbucket.email: an API token is used with the Atlassian account e-mail',
+    ]);
     expect(problems('    workspace: acme\n')).toEqual(['4:sources.bitbucket.access_token: Bitbucket needs access_token, or email with api_token']);
     expect(problems('    flavor: datacenter\n    access_token: ${T}\n')).toEqual([
       '4:sources.bitbucket.url: Bitbucket Data Center needs its base url',
@@ -46,7 +50,9 @@ describe('sources.bitbucket settings', () => {
     expect(problems('    workspace: acme\n    access_token: ${T}\n    app_password: ${T}\n').join('\n')).toContain('app_password');
     expect(problems('    workspace: acme\n    access_token: ${T}\n    backfill: 3 months\n').join('\n')).toContain('must be a duration');
     expect(
-      problems('    workspace: acme\n    access_token: ${T}\n    code_insights: { reports: [coverage-report], item: Line coverage }\n    repositories: [api, { slug: web, team: web, main_branch: develop }]\n'),
+      problems(
+        '    workspace: acme\n    access_token: ${T}\n    code_insights: { reports: [coverage-report], item: Line coverage }\n    repositories: [api, { slug: web, team: web, main_branch: develop }]\n',
+      ),
     ).toEqual([]);
   });
 });

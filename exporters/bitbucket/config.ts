@@ -17,7 +17,10 @@ const Repository = z.union([
   z.strictObject({
     slug: z.string().min(1),
     team: z.string().optional().meta({ description: 'Team label of this repository; overrides teams.<team>.repos.' }),
-    main_branch: z.string().optional().meta({ description: 'Branch whose latest commit carries the Code Insights reports; default the repository main branch.' }),
+    main_branch: z
+      .string()
+      .optional()
+      .meta({ description: 'Branch whose latest commit carries the Code Insights reports; default the repository main branch.' }),
   }),
 ]);
 
@@ -44,10 +47,7 @@ export const BitbucketConfig = z
       description: 'API base; default https://api.bitbucket.org/2.0 for cloud. For Data Center the server base, e.g. https://bitbucket.example.com.',
     }),
     workspace: z.string().optional().meta({ description: 'Bitbucket Cloud workspace.' }),
-    project: z
-      .string()
-      .optional()
-      .meta({ description: 'Data Center: the project key (required). Cloud: optional project key limiting `repositories: all`.' }),
+    project: z.string().optional().meta({ description: 'Data Center: the project key (required). Cloud: optional project key limiting `repositories: all`.' }),
     email: z.string().optional().meta({ description: 'Cloud: Atlassian account e-mail used with api_token (Basic auth).' }),
     username: z.string().optional().meta({ description: 'Data Center: user name for Basic auth with api_token (a password or token).' }),
     api_token: SecretRef.optional(),
@@ -83,18 +83,23 @@ export const BitbucketConfig = z
       description:
         'Cloud: a repository whose updated_on did not move is still read in full at least this often (open pull requests can change without moving it); each refresh re-reads a share, oldest first.',
     }),
-    max_requests_per_hour: z.number().int().min(0).optional().meta({
-      description: `Most requests in any rolling hour, spread over the refreshes; 0 = no budget. Default ${BITBUCKET_CLOUD_DEFAULT_BUDGET} on Cloud (its limit is 1,000 an hour per user or token), none on Data Center.`,
-    }),
+    max_requests_per_hour: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({
+        description: `Most requests in any rolling hour, spread over the refreshes; 0 = no budget. Default ${BITBUCKET_CLOUD_DEFAULT_BUDGET} on Cloud (its limit is 1,000 an hour per user or token), none on Data Center.`,
+      }),
   })
   .superRefine((c, ctx) => {
-    if (c.flavor === 'cloud' && !c.workspace)
-      ctx.addIssue({ code: 'custom', path: ['workspace'], message: 'Bitbucket Cloud needs the workspace' });
+    if (c.flavor === 'cloud' && !c.workspace) ctx.addIssue({ code: 'custom', path: ['workspace'], message: 'Bitbucket Cloud needs the workspace' });
     if (c.flavor === 'datacenter' && c.deployments !== false)
       ctx.addIssue({
         code: 'custom',
         path: ['deployments'],
-        message: 'Bitbucket Data Center has no deployments API: have the CI post deployment events to serve instead (sources.delivery.deployments_from: [events])',
+        message:
+          'Bitbucket Data Center has no deployments API: have the CI post deployment events to serve instead (sources.delivery.deployments_from: [events])',
       });
     if (c.flavor === 'datacenter') {
       if (!c.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'Bitbucket Data Center needs its base url' });
@@ -102,10 +107,8 @@ export const BitbucketConfig = z
     }
     const basic = c.api_token || c.api_token_file;
     const bearer = c.access_token || c.access_token_file;
-    if (!basic && !bearer)
-      ctx.addIssue({ code: 'custom', path: ['access_token'], message: 'Bitbucket needs access_token, or email with api_token' });
-    if (basic && bearer)
-      ctx.addIssue({ code: 'custom', path: ['api_token'], message: 'set either api_token (with email) or access_token, not both' });
+    if (!basic && !bearer) ctx.addIssue({ code: 'custom', path: ['access_token'], message: 'Bitbucket needs access_token, or email with api_token' });
+    if (basic && bearer) ctx.addIssue({ code: 'custom', path: ['api_token'], message: 'set either api_token (with email) or access_token, not both' });
     if (basic && c.flavor === 'cloud' && !c.email)
       ctx.addIssue({ code: 'custom', path: ['email'], message: 'an API token is used with the Atlassian account e-mail' });
     if (basic && c.flavor === 'datacenter' && !c.username)

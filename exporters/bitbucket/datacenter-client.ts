@@ -64,7 +64,9 @@ export class BitbucketDataCenterApi implements BitbucketApi {
   }
 
   listRepositories(ctx: CollectContext): Promise<RepoRef[]> {
-    return this.pages(ctx, `rest/api/1.0/projects/${encodeURIComponent(this.project)}/repos`, RepoListSchema, {}, (r): { keep: RepoRef } => ({ keep: { slug: r.slug } }));
+    return this.pages(ctx, `rest/api/1.0/projects/${encodeURIComponent(this.project)}/repos`, RepoListSchema, {}, (r): { keep: RepoRef } => ({
+      keep: { slug: r.slug },
+    }));
   }
 
   mergedPullRequestsSince(ctx: CollectContext, slug: string, sinceMs: number): Promise<MergedPullRequest[]> {

@@ -45,7 +45,9 @@ function fixture(): FakeDcFixture {
         slug: 'tools',
         defaultBranch: 'master',
         branches: { master: 'aa11', develop: 'd3v0' },
-        pullRequests: [{ id: 1, state: 'MERGED', createdDate: t('2026-11-20T00:00:00Z'), closedDate: t('2026-11-20T10:00:00Z'), updatedDate: t('2026-11-20T10:00:00Z') }],
+        pullRequests: [
+          { id: 1, state: 'MERGED', createdDate: t('2026-11-20T00:00:00Z'), closedDate: t('2026-11-20T10:00:00Z'), updatedDate: t('2026-11-20T10:00:00Z') },
+        ],
         reports: { d3v0: [{ key: 'jacoco', title: 'JaCoCo coverage', data: [{ title: 'Line coverage', type: 'PERCENTAGE', value: 64 }] }] },
       },
       { slug: 'legacy', defaultBranch: 'main', branches: { main: 'ee00' }, pullRequests: [], reports: {} },
@@ -118,7 +120,10 @@ describe('Bitbucket Data Center collector', () => {
     expect(openPages.map((r) => r.query.get('start'))).toEqual(['0', '2']);
     // Most recently closed first: the page holding the pre-window PR ends the listing.
     const mergedPages = fake.requests.filter((r) => r.path === '/rest/api/1.0/projects/PRJ/repos/core/pull-requests' && r.query.get('state') === 'MERGED');
-    expect(mergedPages.map((r) => [r.query.get('start'), r.query.get('order')])).toEqual([['0', 'CLOSED_DATE'], ['2', 'CLOSED_DATE']]);
+    expect(mergedPages.map((r) => [r.query.get('start'), r.query.get('order')])).toEqual([
+      ['0', 'CLOSED_DATE'],
+      ['2', 'CLOSED_DATE'],
+    ]);
     expect(ctx.counts.get('404')).toBe(3);
 
     const text = await renderSnapshot(snap);

@@ -160,9 +160,15 @@ export class BitbucketDeploymentsApi {
 
   environments(ctx: CollectContext, slug: string): Promise<CloudEnvironment[]> {
     return this.call(ctx, async (bb) =>
-      (await this.pages(bb, bb.repositories.listEnvironments, { workspace: this.opts.workspace, repo_slug: slug, pagelen: PAGELEN }, `environments of ${slug}`, EnvironmentSchema)).map(
-        (e) => ({ uuid: e.uuid, name: e.name, ...(e.environment_type?.name ? { type: e.environment_type.name } : {}) }),
-      ),
+      (
+        await this.pages(
+          bb,
+          bb.repositories.listEnvironments,
+          { workspace: this.opts.workspace, repo_slug: slug, pagelen: PAGELEN },
+          `environments of ${slug}`,
+          EnvironmentSchema,
+        )
+      ).map((e) => ({ uuid: e.uuid, name: e.name, ...(e.environment_type?.name ? { type: e.environment_type.name } : {}) })),
     );
   }
 
@@ -218,7 +224,15 @@ export class BitbucketDeploymentsApi {
   /** Commits reachable from `include` and not from `exclude`: what a release brings over the one before. */
   commitsBetween(ctx: CollectContext, slug: string, include: string, exclude: string): Promise<CloudCommit[]> {
     return this.call(ctx, async (bb) =>
-      (await this.pages(bb, bb.repositories.listCommits, { workspace: this.opts.workspace, repo_slug: slug, include, exclude, pagelen: PAGELEN }, `commits of ${slug}`, CommitSchema)).map(commitOf),
+      (
+        await this.pages(
+          bb,
+          bb.repositories.listCommits,
+          { workspace: this.opts.workspace, repo_slug: slug, include, exclude, pagelen: PAGELEN },
+          `commits of ${slug}`,
+          CommitSchema,
+        )
+      ).map(commitOf),
     );
   }
 
@@ -240,9 +254,15 @@ export class BitbucketDeploymentsApi {
 
   pullRequestCommits(ctx: CollectContext, slug: string, id: number): Promise<CloudCommit[]> {
     return this.call(ctx, async (bb) =>
-      (await this.pages(bb, bb.pullrequests.listCommits, { workspace: this.opts.workspace, repo_slug: slug, pull_request_id: id, pagelen: PAGELEN }, `commits of pull request ${id} of ${slug}`, CommitSchema)).map(
-        commitOf,
-      ),
+      (
+        await this.pages(
+          bb,
+          bb.pullrequests.listCommits,
+          { workspace: this.opts.workspace, repo_slug: slug, pull_request_id: id, pagelen: PAGELEN },
+          `commits of pull request ${id} of ${slug}`,
+          CommitSchema,
+        )
+      ).map(commitOf),
     );
   }
 }

@@ -90,7 +90,13 @@ function reachable(byHash: Map<string, CloudCommit>, from: string): Set<string> 
  * from its second parent and not from its first (read from the range, no request); one merged
  * otherwise (squash, fast-forward) has its commits listed.
  */
-export async function changesOf(ctx: CollectContext, api: BitbucketDeploymentsApi, slug: string, range: CloudCommit[], merged: MergedPullRequests): Promise<FeedChange[]> {
+export async function changesOf(
+  ctx: CollectContext,
+  api: BitbucketDeploymentsApi,
+  slug: string,
+  range: CloudCommit[],
+  merged: MergedPullRequests,
+): Promise<FeedChange[]> {
   if (range.length === 0) return [];
   const byHash = new Map(range.map((c) => [c.hash, c]));
   const byMerge = await merged.byMergeCommit(ctx, Math.min(...range.map((c) => c.dateMs)));
@@ -117,7 +123,14 @@ export async function changesOf(ctx: CollectContext, api: BitbucketDeploymentsAp
 }
 
 /** Read one repository's deployments completed at or after the watermark into `rs`; returns nothing, throws on failure (rs keeps what was folded). */
-export async function readRepoDeployments(ctx: CollectContext, api: BitbucketDeploymentsApi, slug: string, rs: RepoDeployments, s: DeploymentSettings, upToMs: number): Promise<void> {
+export async function readRepoDeployments(
+  ctx: CollectContext,
+  api: BitbucketDeploymentsApi,
+  slug: string,
+  rs: RepoDeployments,
+  s: DeploymentSettings,
+  upToMs: number,
+): Promise<void> {
   const envs = new Map((await api.environments(ctx, slug)).map((e) => [e.uuid, e]));
   const merged = new MergedPullRequests(api, slug);
   const settleMs = s.settleMs ?? DEFAULT_DEPLOYMENTS_SETTLE_MS;
@@ -126,7 +139,15 @@ export async function readRepoDeployments(ctx: CollectContext, api: BitbucketDep
   const due = listed
     .filter((d) => {
       const env = envs.get(d.environmentUuid);
-      return env !== undefined && isWanted(env, s) && d.state === 'COMPLETED' && d.completedMs !== undefined && d.completedMs >= from && d.completedMs <= upToMs && rs.seen[d.uuid] === undefined;
+      return (
+        env !== undefined &&
+        isWanted(env, s) &&
+        d.state === 'COMPLETED' &&
+        d.completedMs !== undefined &&
+        d.completedMs >= from &&
+        d.completedMs <= upToMs &&
+        rs.seen[d.uuid] === undefined
+      );
     })
     .sort((a, b) => a.completedMs! - b.completedMs! || (a.uuid < b.uuid ? -1 : 1));
   for (const d of due) {
@@ -192,12 +213,23 @@ export class BitbucketDeploymentFeed {
         } catch (e) {
           if (ctx.signal.aborted) throw e;
           const msg = e instanceof Error ? e.message : String(e);
-          if (this.failing.get(r.slug) !== msg) ctx.logger.warn({ source: 'bitbucket', repo: r.slug, err: msg }, 'bitbucket: deployments could not be read this refresh; the delivery figures wait for them');
+          if (this.failing.get(r.slug) !== msg)
+            ctx.logger.warn(
+              { source: 'bitbucket', repo: r.slug, err: msg },
+              'bitbucket: deployments could not be read this refresh; the delivery figures wait for them',
+            );
           this.failing.set(r.slug, msg);
         }
       }),
     );
     saveDeploymentsState(this.o.stateDir, state);
-    writeDeliveryFeed(this.o.stateDir, { version: 1, origin: 'bitbucket', deployments: deploymentFeed(state, repos.map((r) => r.slug)) });
+    writeDeliveryFeed(this.o.stateDir, {
+      version: 1,
+      origin: 'bitbucket',
+      deployments: deploymentFeed(
+        state,
+        repos.map((r) => r.slug),
+      ),
+    });
   }
 }

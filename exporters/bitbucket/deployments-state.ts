@@ -45,7 +45,8 @@ export function loadDeploymentsState(dir: string, scope: string, logger: Logger)
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the deployments state; reading deployments afresh');
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the deployments state; reading deployments afresh');
     return emptyDeploymentsState(scope);
   }
   let parsed: DeploymentsState;

@@ -160,7 +160,9 @@ describe('Bitbucket Cloud deployments feed', () => {
       { key: 'pr:2', firstCommitMs: T0 + 4.2 * H, pullRequestMs: T0 + 4.5 * H },
       { key: 'pr:4', firstCommitMs: T0 + 7.5 * H, pullRequestMs: T0 + 7.6 * H },
     ]);
-    expect(server.requests.filter((r) => /\/pullrequests\/\d+\/commits$/.test(r.path)).map((r) => r.path)).toEqual(['/2.0/repositories/acme/api/pullrequests/4/commits']);
+    expect(server.requests.filter((r) => /\/pullrequests\/\d+\/commits$/.test(r.path)).map((r) => r.path)).toEqual([
+      '/2.0/repositories/acme/api/pullrequests/4/commits',
+    ]);
     expect(d['{d8}']).toMatchObject({ changes: [] });
     // The deployments listing stopped at the watermark instead of rereading everything: one page of 50.
     expect(server.requests.filter((r) => r.path === '/2.0/repositories/acme/api/deployments').length).toBe(2);

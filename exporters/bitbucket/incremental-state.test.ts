@@ -24,11 +24,18 @@ describe('id ranges', () => {
   it('merges neighbours and answers membership', () => {
     let r = addId([], 5);
     r = addId(r, 7);
-    expect(r).toEqual([[5, 5], [7, 7]]);
+    expect(r).toEqual([
+      [5, 5],
+      [7, 7],
+    ]);
     r = addId(r, 6);
     expect(r).toEqual([[5, 7]]);
     r = addId(addId(addId(r, 1), 10), 9);
-    expect(r).toEqual([[1, 1], [5, 7], [9, 10]]);
+    expect(r).toEqual([
+      [1, 1],
+      [5, 7],
+      [9, 10],
+    ]);
     expect(addId(r, 6)).toBe(r);
     expect([0, 1, 2, 4, 5, 7, 8, 9, 10, 11].map((id) => hasId(r, id))).toEqual([false, true, false, false, true, true, false, true, true, false]);
   });
@@ -130,7 +137,18 @@ describe('pipelines', () => {
     expect(st.results).toEqual({ successful: 0, failed: 0, error: 0, stopped: 0, expired: 0 });
     expect(st.duration.count).toBe(0);
     expect(st.watermark).toBe(8);
-    expect(foldPipelines(st, [{ buildNumber: 10, createdMs: now + 1000, completedMs: now + 3000, result: 'successful' }, { ...runs[0]!, completedMs: now + 1000, result: 'stopped' }], BOUNDS, now + 5000, now)).toBe(2);
+    expect(
+      foldPipelines(
+        st,
+        [
+          { buildNumber: 10, createdMs: now + 1000, completedMs: now + 3000, result: 'successful' },
+          { ...runs[0]!, completedMs: now + 1000, result: 'stopped' },
+        ],
+        BOUNDS,
+        now + 5000,
+        now,
+      ),
+    ).toBe(2);
     expect(st.results).toEqual({ successful: 1, failed: 0, error: 0, stopped: 1, expired: 0 });
     expect(st.duration).toEqual({ buckets: [2, 0, 0, 0], sum: 2 + 3, count: 2 });
     expect(st.watermark).toBe(10);

@@ -44,7 +44,8 @@ function history(): { prs: RawPr[]; runs: RawRun[] } {
   const prs: RawPr[] = [];
   for (let t = NOW - 130 * D + 17_000, id = 1; t < NOW; t += 11 * H, id++) prs.push({ id, opened: t - (id % 5) * 3 * H, merged: t });
   const runs: RawRun[] = [];
-  for (let t = NOW - 130 * D + 29_000, b = 1; t < NOW - H; t += 13 * H, b++) runs.push({ build: b, created: t, completed: t + (b % 7) * MIN, result: b % 4 === 0 ? 'FAILED' : 'SUCCESSFUL' });
+  for (let t = NOW - 130 * D + 29_000, b = 1; t < NOW - H; t += 13 * H, b++)
+    runs.push({ build: b, created: t, completed: t + (b % 7) * MIN, result: b % 4 === 0 ? 'FAILED' : 'SUCCESSFUL' });
   // Running at the first refresh: it completes after, and counts then.
   runs.push({ build: runs.length + 1, created: NOW - 5 * MIN });
   return { prs, runs };
@@ -54,7 +55,11 @@ function toFake(prs: RawPr[], runs: RawRun[], updated: Map<number, number> = new
   return {
     // Cloud's updated_on is the merge time the collector reads, until a later comment moves it.
     pullRequests: prs.map((p) => ({ id: p.id, state: 'MERGED', createdMs: p.opened, updatedMs: updated.get(p.id) ?? p.merged })),
-    pipelines: runs.map((r) => (r.completed !== undefined ? { buildNumber: r.build, createdMs: r.created, completedMs: r.completed, result: r.result! } : { buildNumber: r.build, createdMs: r.created })),
+    pipelines: runs.map((r) =>
+      r.completed !== undefined
+        ? { buildNumber: r.build, createdMs: r.created, completedMs: r.completed, result: r.result! }
+        : { buildNumber: r.build, createdMs: r.created },
+    ),
   };
 }
 
@@ -72,7 +77,8 @@ sources:
 objectives: []
 `;
 
-const pipelinesTotal = (snap: Snapshot) => BITBUCKET_PIPELINE_RESULTS.reduce((n, result) => n + (sampleValue(snap, M.pipelines, { ...LABELS, result }) ?? 0), 0);
+const pipelinesTotal = (snap: Snapshot) =>
+  BITBUCKET_PIPELINE_RESULTS.reduce((n, result) => n + (sampleValue(snap, M.pipelines, { ...LABELS, result }) ?? 0), 0);
 
 /** Prometheus' increase() without its extrapolation: a drop is a reset, counted from 0. */
 function increase(values: number[]): number {
@@ -93,13 +99,17 @@ function backfillSamples(dir: string, series: string): Array<[number, number]> {
   return out.sort((a, b) => a[0] - b[0]);
 }
 
-describe('Bitbucket live counting starts at a repository\'s first refresh', () => {
+describe("Bitbucket live counting starts at a repository's first refresh", () => {
   let fake: FakeCloud;
   let state: ReturnType<typeof tempStateDir>;
 
   beforeEach(async () => {
     const { prs, runs } = history();
-    fake = await startFakeCloud({ workspace: 'acme', authorization: `Bearer ${TOKEN}`, repos: [{ slug: 'api', mainbranch: 'main', ...toFake(prs, runs), branches: { main: 'aaa111' }, reports: {} }] });
+    fake = await startFakeCloud({
+      workspace: 'acme',
+      authorization: `Bearer ${TOKEN}`,
+      repos: [{ slug: 'api', mainbranch: 'main', ...toFake(prs, runs), branches: { main: 'aaa111' }, reports: {} }],
+    });
     state = tempStateDir();
   });
   afterEach(async () => {
@@ -129,7 +139,10 @@ describe('Bitbucket live counting starts at a repository\'s first refresh', () =
 
     // serve starts at NOW: nothing that finished before is counted.
     const clock = new ManualClock(NOW);
-    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock), { random: () => 0, sleep: async (ms) => clock.advance(ms) });
+    const collector = createBitbucketCollector(depsFor(yaml(fake.url), { BB_TOKEN: TOKEN }, state.dir, clock), {
+      random: () => 0,
+      sleep: async (ms) => clock.advance(ms),
+    });
     const first = await collector.collect(testContext());
     expect(sampleValue(first, M.prsMerged, LABELS)).toBe(0);
     expect(sampleValue(first, M.prCycleTime, LABELS, '_count')).toBe(0);
@@ -140,7 +153,11 @@ describe('Bitbucket live counting starts at a repository\'s first refresh', () =
     // a comment moves an old merged pull request's updated_on (Cloud's merge-time proxy).
     const merged = { id: prs.length + 1, opened: NOW - 2 * H, merged: NOW + 3 * MIN };
     const running = runs.at(-1)!;
-    const after: RawRun[] = [...runs.slice(0, -1), { ...running, completed: NOW + 4 * MIN, result: 'FAILED' }, { build: running.build + 1, created: NOW + MIN, completed: NOW + 6 * MIN, result: 'SUCCESSFUL' }];
+    const after: RawRun[] = [
+      ...runs.slice(0, -1),
+      { ...running, completed: NOW + 4 * MIN, result: 'FAILED' },
+      { build: running.build + 1, created: NOW + MIN, completed: NOW + 6 * MIN, result: 'SUCCESSFUL' },
+    ];
     const allPrs = [...prs, merged];
     const commented = prs.at(-20)!.id;
     fake.fixture.repos[0] = { ...fake.fixture.repos[0]!, ...toFake(allPrs, after, new Map([[commented, NOW + 2 * MIN]])) };
@@ -170,12 +187,18 @@ describe('Bitbucket live counting starts at a repository\'s first refresh', () =
       const inWindow = prSeries.filter(([t]) => t >= windowStart);
       const [startMs] = inWindow[0]!;
       // increase() over [start, end] counts what merged after the window's first sample.
-      expect(increase(inWindow.map(([, v]) => v)), `merged since ${new Date(startMs).toISOString()}`).toBe(allPrs.filter((p) => p.merged > startMs && p.merged <= NOW + 10 * MIN).length);
+      expect(increase(inWindow.map(([, v]) => v)), `merged since ${new Date(startMs).toISOString()}`).toBe(
+        allPrs.filter((p) => p.merged > startMs && p.merged <= NOW + 10 * MIN).length,
+      );
     }
     const pipelineWindows = BITBUCKET_PIPELINE_RESULTS.map((result) =>
-      join_(`${M.pipelines}{repo="api",team="platform",result="${result}"}`, (s) => sampleValue(s, M.pipelines, { ...LABELS, result }) ?? 0).filter(([t]) => t >= NOW - 7 * D),
+      join_(`${M.pipelines}{repo="api",team="platform",result="${result}"}`, (s) => sampleValue(s, M.pipelines, { ...LABELS, result }) ?? 0).filter(
+        ([t]) => t >= NOW - 7 * D,
+      ),
     );
     const start = pipelineWindows[0]![0]![0];
-    expect(pipelineWindows.reduce((n, s) => n + increase(s.map(([, v]) => v)), 0)).toBe(after.filter((r) => r.completed !== undefined && r.completed > start && r.completed <= NOW + 10 * MIN).length);
+    expect(pipelineWindows.reduce((n, s) => n + increase(s.map(([, v]) => v)), 0)).toBe(
+      after.filter((r) => r.completed !== undefined && r.completed > start && r.completed <= NOW + 10 * MIN).length,
+    );
   });
 });

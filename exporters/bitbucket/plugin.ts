@@ -17,7 +17,10 @@ export const bitbucketPlugin = {
   simulator: bitbucketSimulator,
   references: {
     repo: {
-      names: (s) => s.repositories === 'all' ? 'any' : s.repositories.map((r) => (typeof r === 'string' ? { name: r } : { name: r.slug, ...(r.team ? { team: r.team } : {}) })),
+      names: (s) =>
+        s.repositories === 'all'
+          ? 'any'
+          : s.repositories.map((r) => (typeof r === 'string' ? { name: r } : { name: r.slug, ...(r.team ? { team: r.team } : {}) })),
       unknown: (name) => `repository "${name}" is not in sources.bitbucket.repositories`,
     },
   },

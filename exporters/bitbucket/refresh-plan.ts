@@ -35,7 +35,12 @@ export interface RefreshPlan {
   kept: RepoRef[];
 }
 
-export function planRefresh(repos: readonly RepoRef[], states: Readonly<Record<string, RepoState | undefined>>, nowMs: number, opts: { fullRefreshMs: number; intervalMs: number }): RefreshPlan {
+export function planRefresh(
+  repos: readonly RepoRef[],
+  states: Readonly<Record<string, RepoState | undefined>>,
+  nowMs: number,
+  opts: { fullRefreshMs: number; intervalMs: number },
+): RefreshPlan {
   const reads: Array<PlannedRead & { lastAt: number }> = [];
   const due: Array<{ repo: RepoRef; lastAt: number }> = [];
   const kept: RepoRef[] = [];

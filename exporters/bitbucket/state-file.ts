@@ -79,7 +79,8 @@ export async function loadState(
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the state file; starting fresh');
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the state file; starting fresh');
     return emptyState(scope, cycleBounds, durationBounds);
   }
   let json: unknown;

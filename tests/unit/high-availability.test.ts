@@ -89,7 +89,8 @@ function mergedAt(from: number, to: number, at: number): FakeCloudPr[] {
   return out;
 }
 /** The pull requests the fake shows merged at or after `start`: what serve counts. */
-const mergedSince = (fake: FakeCloud, start: number) => String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED' && p.updatedMs >= start).length);
+const mergedSince = (fake: FakeCloud, start: number) =>
+  String(fake.fixture.repos[0]!.pullRequests.filter((p) => p.state === 'MERGED' && p.updatedMs >= start).length);
 
 async function fakeBitbucket(now: number): Promise<FakeCloud> {
   return startFakeCloud({

@@ -41,8 +41,28 @@ interface RepoProfile {
 }
 
 const PROFILES: readonly RepoProfile[] = [
-  { slug: 'topups-api', project: 'TOP', prBase: 1200, buildBase: 3400, weekdayMerges: [2, 6], cycleMedianHours: 20, declinePerDay: 0.3, nightlyPerDay: 0.6, openTarget: 6 },
-  { slug: 'admin-portal', project: 'ADM', prBase: 400, buildBase: 900, weekdayMerges: [1, 3], cycleMedianHours: 30, declinePerDay: 0.15, nightlyPerDay: 0.4, openTarget: 4 },
+  {
+    slug: 'topups-api',
+    project: 'TOP',
+    prBase: 1200,
+    buildBase: 3400,
+    weekdayMerges: [2, 6],
+    cycleMedianHours: 20,
+    declinePerDay: 0.3,
+    nightlyPerDay: 0.6,
+    openTarget: 6,
+  },
+  {
+    slug: 'admin-portal',
+    project: 'ADM',
+    prBase: 400,
+    buildBase: 900,
+    weekdayMerges: [1, 3],
+    cycleMedianHours: 30,
+    declinePerDay: 0.15,
+    nightlyPerDay: 0.4,
+    openTarget: 4,
+  },
 ];
 
 const SECOND_MS = 1000;

@@ -33,7 +33,11 @@ export const DEPLOY_PROFILES: Record<string, DeployProfile> = {
 };
 
 export function environmentsOf(slug: string): FakeCloudEnvironment[] {
-  return (['Test', 'Staging', 'Production'] as const).map((type) => ({ uuid: `{${commitHash(slug, 'env', type).slice(0, 8)}-0000-4000-8000-${type.toLowerCase().padEnd(12, '0')}}`, name: type, type }));
+  return (['Test', 'Staging', 'Production'] as const).map((type) => ({
+    uuid: `{${commitHash(slug, 'env', type).slice(0, 8)}-0000-4000-8000-${type.toLowerCase().padEnd(12, '0')}}`,
+    name: type,
+    type,
+  }));
 }
 
 const OUTCOMES = [
@@ -133,11 +137,19 @@ export function demoDeployments(slug: string, seed: number, prs: FakeCloudPr[], 
   let live = 0;
   const running: Array<{ d: FakeCloudDeployment; completedMs: number; status: 'SUCCESSFUL' | 'FAILED' }> = [];
   const lastRelease = () => {
-    const done = data.deployments.filter((d) => d.environmentUuid === env.Production && d.state === 'COMPLETED' && d.status === 'SUCCESSFUL').sort((a, b) => (a.completedMs ?? 0) - (b.completedMs ?? 0));
+    const done = data.deployments
+      .filter((d) => d.environmentUuid === env.Production && d.state === 'COMPLETED' && d.status === 'SUCCESSFUL')
+      .sort((a, b) => (a.completedMs ?? 0) - (b.completedMs ?? 0));
     return done.slice(-2).map((d) => d.commit);
   };
   const deploy = (atMs: number, commit: string, status: 'SUCCESSFUL' | 'FAILED', seconds: [number, number] = [40, 100]) => {
-    const d: FakeCloudDeployment = { uuid: `{${commitHash(slug, 'live', live++).slice(0, 8)}-0000-4000-a000-${String(live).padStart(12, '0')}}`, environmentUuid: env.Production, state: 'IN_PROGRESS', startedMs: atMs, commit };
+    const d: FakeCloudDeployment = {
+      uuid: `{${commitHash(slug, 'live', live++).slice(0, 8)}-0000-4000-a000-${String(live).padStart(12, '0')}}`,
+      environmentUuid: env.Production,
+      state: 'IN_PROGRESS',
+      startedMs: atMs,
+      commit,
+    };
     data.deployments.push(d);
     running.push({ d, completedMs: atMs + Math.round(rnd.between(...seconds) * 1000), status });
   };

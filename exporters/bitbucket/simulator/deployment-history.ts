@@ -64,7 +64,10 @@ export interface BuiltHistory {
 /** A 40-hex-digit commit hash that depends only on what it is given. */
 export function commitHash(...parts: Array<string | number>): string {
   let out = '';
-  for (let i = 0; out.length < 40; i++) out += hashSeed(...parts, i).toString(16).padStart(8, '0');
+  for (let i = 0; out.length < 40; i++)
+    out += hashSeed(...parts, i)
+      .toString(16)
+      .padStart(8, '0');
   return out.slice(0, 40);
 }
 
@@ -151,7 +154,9 @@ export function buildRepoHistory(h: RepoHistory): BuiltHistory {
     pipelines.push({
       buildNumber,
       createdMs: d.startedMs,
-      ...(d.completedMs !== undefined ? { completedMs: d.completedMs, result: status === 'SUCCESSFUL' ? 'SUCCESSFUL' : status === 'FAILED' ? 'FAILED' : 'STOPPED' } : {}),
+      ...(d.completedMs !== undefined
+        ? { completedMs: d.completedMs, result: status === 'SUCCESSFUL' ? 'SUCCESSFUL' : status === 'FAILED' ? 'FAILED' : 'STOPPED' }
+        : {}),
       commit,
     });
     deployments.push({

@@ -126,7 +126,13 @@ function deploymentJson(d: FakeCloudDeployment): Record<string, unknown> {
     uuid: d.uuid,
     state,
     environment: { type: 'deployment_environment_ref', uuid: d.environmentUuid },
-    release: { type: 'deployment_release', uuid: `${d.uuid}-release`, name: `#${d.uuid.slice(1, 6)}`, created_on: pipelinesTime(d.startedMs), ...(d.releaseCommit === false ? {} : { commit }) },
+    release: {
+      type: 'deployment_release',
+      uuid: `${d.uuid}-release`,
+      name: `#${d.uuid.slice(1, 6)}`,
+      created_on: pipelinesTime(d.startedMs),
+      ...(d.releaseCommit === false ? {} : { commit }),
+    },
     deployable: {
       type: 'deployment_deployable',
       name: `#${d.uuid.slice(1, 6)}`,
@@ -180,7 +186,12 @@ export function routeDeployments(repo: FakeCloudRepo, rest: string[], req: Recor
     const reachable = new Set(include.flatMap((h) => [...ancestors(byHash, h)]));
     for (const h of exclude) for (const x of ancestors(byHash, h)) reachable.delete(x);
     const items = [...reachable].map((h) => byHash.get(h)!).sort((a, b) => b.dateMs - a.dateMs || (a.hash < b.hash ? 1 : -1));
-    sendPage(req, res, items.map((c) => commitJson(repo, c)), data);
+    sendPage(
+      req,
+      res,
+      items.map((c) => commitJson(repo, c)),
+      data,
+    );
     return true;
   }
   if (rest[0] === 'pullrequests' && rest[2] === 'commits' && rest.length === 3) {
@@ -191,7 +202,12 @@ export function routeDeployments(repo: FakeCloudRepo, rest: string[], req: Recor
     }
     const byHash = new Map((data?.commits ?? []).map((c) => [c.hash, c]));
     const items = (pr.commits ?? []).flatMap((h) => (byHash.has(h) ? [byHash.get(h)!] : [])).sort((a, b) => b.dateMs - a.dateMs);
-    sendPage(req, res, items.map((c) => commitJson(repo, c)), data);
+    sendPage(
+      req,
+      res,
+      items.map((c) => commitJson(repo, c)),
+      data,
+    );
     return true;
   }
   if (rest[0] === 'deployments' && rest.length === 2) {

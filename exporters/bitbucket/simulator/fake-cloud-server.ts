@@ -252,7 +252,12 @@ function route(fx: FakeCloudFixture, req: RecordedRequest, res: ServerResponse):
   if (!repo) return sendError(res, 404, 'Repository not found');
   const rest = parts.slice(4);
   if (rest.length === 0)
-    return sendJson(res, 200, { type: 'repository', slug: repo.slug, full_name: `${ws}/${repo.slug}`, mainbranch: repo.mainbranch ? { type: 'branch', name: repo.mainbranch } : null });
+    return sendJson(res, 200, {
+      type: 'repository',
+      slug: repo.slug,
+      full_name: `${ws}/${repo.slug}`,
+      mainbranch: repo.mainbranch ? { type: 'branch', name: repo.mainbranch } : null,
+    });
   if (rest[0] === 'pullrequests' && rest.length === 1) {
     const pagelen = Number(req.query.get('pagelen') ?? 10);
     if (pagelen > 50) return sendError(res, 400, 'Invalid pagelen');

@@ -63,7 +63,12 @@ export async function startFakeDataCenter(fixture: FakeDcFixture): Promise<FakeD
   const server = await startFakeServer((req, res) => {
     for (const i of intercepts) if (i(req, res)) return;
     if (req.headers.authorization !== fixture.authorization) {
-      sendDcError(res, 401, 'Authentication failed. Please check your credentials and try again.', 'com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException');
+      sendDcError(
+        res,
+        401,
+        'Authentication failed. Please check your credentials and try again.',
+        'com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException',
+      );
       return;
     }
     route(fixture, req, res);
@@ -97,7 +102,12 @@ function route(fx: FakeDcFixture, req: RecordedRequest, res: ServerResponse): vo
   if (!api || parts[3] !== 'projects') return sendDcError(res, 404, 'Not found', 'com.atlassian.bitbucket.NoSuchEntityException');
   if (parts[4] !== fx.project) return sendDcError(res, 404, `Project ${parts[4]} does not exist.`, 'com.atlassian.bitbucket.project.NoSuchProjectException');
   if (parts[1] === 'api' && parts[5] === 'repos' && parts.length === 6)
-    return sendPage(req, res, fx.repos.map((r, i) => ({ slug: r.slug, id: i + 1, name: r.slug, project: { key: fx.project } })), fx.maxLimit);
+    return sendPage(
+      req,
+      res,
+      fx.repos.map((r, i) => ({ slug: r.slug, id: i + 1, name: r.slug, project: { key: fx.project } })),
+      fx.maxLimit,
+    );
   const repo = fx.repos.find((r) => r.slug === parts[6]);
   if (parts[5] !== 'repos' || !repo)
     return sendDcError(res, 404, `Repository ${fx.project}/${parts[6]} does not exist.`, 'com.atlassian.bitbucket.repository.NoSuchRepositoryException');
@@ -110,7 +120,11 @@ function route(fx: FakeDcFixture, req: RecordedRequest, res: ServerResponse): vo
     const items = repo.pullRequests
       .filter((p) => state === 'ALL' || p.state === state)
       .sort((a, b) =>
-        order === 'OLDEST' ? a.updatedDate - b.updatedDate : order === 'CLOSED_DATE' ? closed(b) - closed(a) || b.updatedDate - a.updatedDate : b.updatedDate - a.updatedDate,
+        order === 'OLDEST'
+          ? a.updatedDate - b.updatedDate
+          : order === 'CLOSED_DATE'
+            ? closed(b) - closed(a) || b.updatedDate - a.updatedDate
+            : b.updatedDate - a.updatedDate,
       )
       .map((p) => prJson(fx, repo, p));
     return sendPage(req, res, items, fx.maxLimit);
@@ -119,7 +133,8 @@ function route(fx: FakeDcFixture, req: RecordedRequest, res: ServerResponse): vo
     const until = req.query.get('until');
     const branch = until ? until.replace(/^refs\/heads\//, '') : repo.defaultBranch;
     const id = repo.branches[branch];
-    if (!id) return sendDcError(res, 404, `Commit '${until}' does not exist in repository '${repo.slug}'.`, 'com.atlassian.bitbucket.commit.NoSuchCommitException');
+    if (!id)
+      return sendDcError(res, 404, `Commit '${until}' does not exist in repository '${repo.slug}'.`, 'com.atlassian.bitbucket.commit.NoSuchCommitException');
     return sendPage(req, res, [{ id, displayId: id.slice(0, 11), committerTimestamp: 1764000000000, message: 'head' }], fx.maxLimit);
   }
   if (parts[1] === 'insights' && rest[0] === 'commits' && rest[2] === 'reports' && rest.length === 3) {
