@@ -6,6 +6,7 @@
  * the envelope fails with `invalid_output`.
  */
 import { Secret } from '../../src/core/secrets.js';
+import type { z } from 'zod';
 import type { CollectContext } from '../../src/core/source.js';
 import { SourceError } from '../../src/core/source.js';
 import { HttpClient, type HttpAuth, type RequestBudget } from '../../src/core/http-client.js';
@@ -124,30 +125,7 @@ export class SonarqubeClient {
    * only Browse, unlike `/api/projects/search`). Follows the pages until `paging.total`.
    */
   async listProjects(ctx: CollectContext): Promise<ProjectRef[]> {
-    const out: ProjectRef[] = [];
-    const seen = new Set<string>();
-    for (let p = 1; ; p++) {
-      if ((p - 1) * LIST_PAGE_SIZE >= SEARCH_RESULT_WINDOW) {
-        ctx.logger.warn(
-          { listed: out.length },
-          `sonarqube: the project search stops at ${SEARCH_RESULT_WINDOW} results; list the projects explicitly to measure more`,
-        );
-        break;
-      }
-      const page = await this.http.getJson(ctx, 'api/components/search', ComponentSearchSchema, {
-        qualifiers: 'TRK',
-        organization: this.opts.organization,
-        p,
-        ps: LIST_PAGE_SIZE,
-      });
-      for (const c of page.components) {
-        if (seen.has(c.key)) continue;
-        seen.add(c.key);
-        out.push({ key: c.key, name: c.name ?? c.key });
-      }
-      if (page.components.length === 0 || p * LIST_PAGE_SIZE >= page.paging.total) break;
-    }
-    return out;
+    return this.projectPages(ctx, 'api/components/search', ComponentSearchSchema, { qualifiers: 'TRK' }, (c) => ({ key: c.key, name: c.name ?? c.key }));
   }
 
   /**
@@ -157,6 +135,21 @@ export class SonarqubeClient {
    * `listProjects` and a branch list per project when it fails.
    */
   async searchProjects(ctx: CollectContext): Promise<ProjectRef[]> {
+    // Applications (APP) are listed too on Developer Edition and above: projects only.
+    return this.projectPages(ctx, 'api/components/search_projects', SearchProjectsSchema, { filter: 'qualifier = TRK', f: 'analysisDate' }, (c) => {
+      const analysisTime = parseSonarDate(c.analysisDate);
+      return { key: c.key, name: c.name ?? c.key, ...(analysisTime !== undefined ? { analysisTime } : {}) };
+    });
+  }
+
+  /** A project search's pages until `paging.total` (or the search's 10,000-result window), each key once. */
+  private async projectPages<S extends z.ZodType<{ paging: { total: number }; components: Array<{ key: string }> }>>(
+    ctx: CollectContext,
+    path: string,
+    schema: S,
+    params: Record<string, string>,
+    ref: (c: z.output<S>['components'][number]) => ProjectRef,
+  ): Promise<ProjectRef[]> {
     const out: ProjectRef[] = [];
     const seen = new Set<string>();
     for (let p = 1; ; p++) {
@@ -167,19 +160,11 @@ export class SonarqubeClient {
         );
         break;
       }
-      const page = await this.http.getJson(ctx, 'api/components/search_projects', SearchProjectsSchema, {
-        // Applications (APP) are listed too on Developer Edition and above: projects only.
-        filter: 'qualifier = TRK',
-        f: 'analysisDate',
-        organization: this.opts.organization,
-        p,
-        ps: LIST_PAGE_SIZE,
-      });
+      const page = await this.http.getJson(ctx, path, schema, { ...params, organization: this.opts.organization, p, ps: LIST_PAGE_SIZE });
       for (const c of page.components) {
         if (seen.has(c.key)) continue;
         seen.add(c.key);
-        const analysisTime = parseSonarDate(c.analysisDate);
-        out.push({ key: c.key, name: c.name ?? c.key, ...(analysisTime !== undefined ? { analysisTime } : {}) });
+        out.push(ref(c));
       }
       if (page.components.length === 0 || p * LIST_PAGE_SIZE >= page.paging.total) break;
     }
