@@ -14,6 +14,9 @@ import { EXIT } from './exit-codes.js';
 import { SOURCES } from '../../exporters/index.js';
 import { VERSION } from '../version.js';
 import { systemClock } from '../core/clock.js';
+// Types only: the commands' modules are imported when they run, keeping start-up small.
+import type { BackfillCliOptions } from '../backfill/backfill-command.js';
+import type { DemoCliOptions } from '../demo/demo-command.js';
 
 // Commands load their modules when they run: start-up stays short for every command, and
 // `okr-metrics logs` (benchmarked against mtail end to end) skips the service's dependencies.
@@ -202,34 +205,23 @@ program
   .option('--prometheus-data-dir <dir>', "with --prometheus-url: that Prometheus' --storage.tsdb.path, to load the history into")
   .option('--no-history', 'skip rebuilding the previous quarter into Prometheus')
   .option('--incident-every <duration>', 'mean time between random incidents in the access log (0 = none)', duration, '30m')
-  .action(
-    async (opts: {
-      dir: string;
-      host: string;
-      port: number;
-      prometheus: boolean;
-      prometheusUrl?: string;
-      prometheusDataDir?: string;
-      history: boolean;
-      incidentEvery: string;
-    }) => {
-      const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../core/logger.js'), import('../demo/demo-command.js')]);
-      // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
-      const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });
-      const say = (line: string) => process.stdout.write(`${line}\n`);
-      const demo = await runDemoCommand(opts, logger, say, systemClock);
-      let stopping = false;
-      const shutdown = async () => {
-        if (stopping) return;
-        stopping = true;
-        say('stopping the demo...');
-        await demo.stop();
-        process.exit(EXIT.ok);
-      };
-      process.on('SIGTERM', () => void shutdown());
-      process.on('SIGINT', () => void shutdown());
-    },
-  );
+  .action(async (opts: DemoCliOptions) => {
+    const [{ createLogger }, { runDemoCommand }] = await Promise.all([import('../core/logger.js'), import('../demo/demo-command.js')]);
+    // The demo talks to the person at the terminal on stdout; service logs (warnings up) go to stderr.
+    const logger = createLogger({ level: process.env.OKR_METRICS_LOG_LEVEL ?? 'warn' });
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    const demo = await runDemoCommand(opts, logger, say, systemClock);
+    let stopping = false;
+    const shutdown = async () => {
+      if (stopping) return;
+      stopping = true;
+      say('stopping the demo...');
+      await demo.stop();
+      process.exit(EXIT.ok);
+    };
+    process.on('SIGTERM', () => void shutdown());
+    process.on('SIGINT', () => void shutdown());
+  });
 
 program
   .command('report')
@@ -286,22 +278,8 @@ program
   .option('--job <name>', `job label of the exporter's scrape, put on every series (default ${EXPORTER_JOB})`)
   .option('--instance <host:port>', `instance label of the exporter's scrape (default okr-metrics:${DEFAULTS.port}, the generated scrape config's target)`)
   .action(
-    async (opts: {
-      config: string;
-      from: string;
-      to?: string;
-      out?: string;
-      sources?: string;
-      step?: string;
-      logFiles?: string[];
-      blocks?: boolean;
-      job?: string;
-      instance?: string;
-      loadInto?: string;
-      prometheus?: string;
-      liveCheck?: boolean;
-      force?: boolean;
-    }) => {
+    // commander's `--prometheus <url>` and `--no-live-check`; the command takes both as `prometheus`.
+    async (opts: Omit<BackfillCliOptions, 'prometheus'> & { config: string; prometheus?: string; liveCheck?: boolean }) => {
       const [{ loadConfig }, { createLogger }, { runBackfillCommand, summary }] = await Promise.all([
         import('../config/load-config.js'),
         import('../core/logger.js'),
