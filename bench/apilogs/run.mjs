@@ -14,40 +14,19 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeLog } from './generate-log.mjs';
+import { args, log, opt, root } from '../bench-cli.mjs';
+import { freePort } from '../../dist/src/prometheus-tools.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const out = join(root, 'bench/out');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const LINES = Number(opt('lines', 1_000_000));
 const RUNS = Number(opt('runs', 3));
 const SEED = Number(opt('seed', 42));
 const SKIP_TAIL = args.includes('--skip-tail');
 const ONLY_TAIL = args.includes('--only-tail');
 const main = join(root, 'dist/src/cli/main.js');
-
-function log(msg) {
-  process.stderr.write(`${msg}\n`);
-}
-
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** Run a command under /usr/bin/time -v; returns stdout, wall seconds and peak RSS in KiB. */
 function timed(cmd, cmdArgs) {

@@ -15,19 +15,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generateArchive } from './generate-archive.mjs';
 import { JQL, yearOfJira } from './fake-jira-year.mjs';
+import { args, opt, root } from '../bench-cli.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const out = join(root, 'bench/out/backfill');
 const dist = join(root, 'bench/out/backfill-dist');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const ONLY = opt('only', 'jira,apilogs').split(',');
 const DAYS = Number(opt('days', 30));
 const PER_DAY = Number(opt('per-day', 1_000_000));

@@ -20,17 +20,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { writeYear } from './history.mjs';
+import { opt, root } from '../bench-cli.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const out = join(root, 'bench/out/kr-engine');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const DAYS = Number(opt('days', 365));
 const SCRAPE_S = Number(String(opt('scrape', '60s')).replace(/s$/, ''));
 const ROUNDS = Number(opt('rounds', 5));

@@ -27,19 +27,14 @@
  *
  * Needs `npm run build` (the npm script runs it). History and blocks are kept in bench/out/rules.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { prng } from '../apilogs/generate-log.mjs';
+import { opt, root } from '../bench-cli.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(root, 'dist');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const SERVICES = Number(opt('services', 50));
 const DAYS = Number(opt('days', 30));
 const STEP_MIN = Number(String(opt('step', '5m')).replace(/m$/, ''));

@@ -32,16 +32,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bitbucketOrganisation, jiraOrganisation, sonarOrganisation } from './organisation.mjs';
+import { args, opt } from '../bench-cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const out = join(root, 'bench/out/scale');
 const dist = join(root, 'bench/out/scale-dist');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const ONLY = opt('only', 'jira,bitbucket,sonarqube').split(',');
 const BOARDS = Number(opt('boards', 100));
 const REPOS = Number(opt('repos', 500));

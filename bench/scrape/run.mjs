@@ -19,18 +19,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { args, log, opt, root } from '../bench-cli.mjs';
+import { freePort } from '../../dist/src/prometheus-tools.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const SCRAPES = Number(opt('scrapes', 200));
 const CONCURRENCY = Number(opt('concurrency', 20));
 const ROUTES = Number(opt('routes', 150));
@@ -38,21 +32,6 @@ const BASELINE = opt('baseline', undefined);
 /** Prometheus sends Accept-Encoding: gzip; --identity measures uncompressed scrapes. */
 const GZIP = !args.includes('--identity');
 const OURS = join(root, 'dist/src/cli/main.js');
-
-function log(msg) {
-  process.stderr.write(`${msg}\n`);
-}
-
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** Each scraper keeps its connection open between scrapes, as Prometheus (Go's HTTP client) does. */
 const agents = new Map();
