@@ -7,20 +7,11 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { loadConfig, parseConfig } from '../../src/config/load-config.js';
 import { demoConfigDocument } from '../../src/demo/demo-config.js';
 import { expandMeasure } from '../../src/engine/measure-kinds.js';
+import { issuesOf } from '../support/config-issues.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const fixtures = join(root, 'tests/fixtures/config');
 const cli = join(root, 'dist/src/cli/main.js');
-
-function issuesOf(text: string, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(text, 'okrs.yaml', { env });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message.split('\n');
-    throw e;
-  }
-  return [];
-}
 
 describe('okrs.example.yaml', () => {
   it('is valid and encodes every KR of the seed strategy', () => {

@@ -10,26 +10,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { periodContaining } from '../../src/core/periods.js';
 import { redact } from '../../src/core/secrets.js';
 import { reportContext } from '../../src/report/report-context.js';
+import { issuesOf as issues } from '../support/config-issues.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/src/cli/main.js');
 const PASSWORD = 'pr0m-Pa55-91c';
-
-function issues(text: string, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(text, 'okrs.yaml', { env });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message.split('\n');
-    throw e;
-  }
-  return [];
-}
 
 describe('credentials in URLs', () => {
   it('are refused by check, with file:line:col, in every URL setting, also when they come from a variable', () => {
