@@ -32,7 +32,7 @@ import { ENV_REF_RE, isSecretSetting } from '../core/config-primitives.js';
 import { DATASOURCE_UID, DEFAULTS, EXPORTER_JOB } from '../conventions.js';
 import { GenerateError } from './model.js';
 import { ALERTMANAGER_ENV, COMPOSE_PROMETHEUS, expandEnv, grafanaDashboardProvider, grafanaDatasource } from './provisioning.js';
-import { headerLines } from './render.js';
+import { withHeader } from './render.js';
 import type { AlertingRule, RecordingRule, RuleFile } from './rule-types.js';
 
 export const KUBERNETES_DIR = 'provisioning/kubernetes';
@@ -574,14 +574,7 @@ export function renderKubernetesYaml(value: unknown, source: string, comment?: s
       if (node.value === '=') node.type = 'QUOTE_DOUBLE';
     },
   });
-  const body = doc.toString({ lineWidth: 0, indent: 2, singleQuote: false });
-  const extra = comment
-    ? comment
-        .split('\n')
-        .map((l) => (l ? `# ${l}` : '#'))
-        .join('\n') + '\n'
-    : '';
-  return `${headerLines(source)}${extra}${body.endsWith('\n') ? body : `${body}\n`}`;
+  return withHeader(doc.toString({ lineWidth: 0, indent: 2, singleQuote: false }), source, comment);
 }
 
 function file(path: string, value: unknown, source: string, comment?: string): { path: string; content: string } {

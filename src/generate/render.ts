@@ -11,7 +11,11 @@ export function headerLines(source: string): string {
 }
 
 export function renderYaml(value: unknown, source: string, comment?: string): string {
-  const body = stringify(value, { lineWidth: 0, indent: 2, aliasDuplicateObjects: false, singleQuote: false });
+  return withHeader(stringify(value, { lineWidth: 0, indent: 2, aliasDuplicateObjects: false, singleQuote: false }), source, comment);
+}
+
+/** A generated YAML body under the generated-by header and an optional comment, ending in a newline. */
+export function withHeader(body: string, source: string, comment?: string): string {
   const extra = comment
     ? comment
         .split('\n')
