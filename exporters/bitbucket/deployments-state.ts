@@ -6,12 +6,11 @@
  * list is complete. One JSON file under server.state_dir, replaced atomically; a file for another
  * workspace, or one that is not valid, starts over (logged).
  */
-import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { FeedDeployment } from '../../src/core/delivery-feed.js';
-import { writeJsonFileAtomic } from '../../src/core/state-file.js';
+import { readStateFile, writeJsonFileAtomic } from '../../src/core/state-file.js';
 
 export const DEPLOYMENTS_STATE_FILE = 'bitbucket-deployments.json';
 
@@ -41,31 +40,16 @@ export function newRepoDeployments(sinceMs: number): RepoDeployments {
 
 export function loadDeploymentsState(dir: string, scope: string, logger: Logger): DeploymentsState {
   const file = join(dir, DEPLOYMENTS_STATE_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-      logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the deployments state; reading deployments afresh');
-    return emptyDeploymentsState(scope);
-  }
-  let parsed: DeploymentsState;
-  try {
-    parsed = StateSchema.parse(JSON.parse(text));
-  } catch {
-    logger.warn({ file }, 'bitbucket: the deployments state is not valid; reading deployments afresh (the file is kept as .invalid)');
-    try {
-      renameSync(file, `${file}.invalid`);
-    } catch {
-      // the next save replaces it
-    }
-    return emptyDeploymentsState(scope);
-  }
-  if (parsed.scope !== scope) {
+  const read = readStateFile(file, StateSchema);
+  if (read.found === 'unreadable') logger.warn({ file, err: read.err }, 'bitbucket: cannot read the deployments state; reading deployments afresh');
+  if (read.found === 'invalid')
+    logger.warn({ file, err: read.problem }, 'bitbucket: the deployments state is not valid; reading deployments afresh (the file is kept as .invalid)');
+  if (read.found !== 'data') return emptyDeploymentsState(scope);
+  if (read.data.scope !== scope) {
     logger.warn({ file }, 'bitbucket: the deployments state belongs to another Bitbucket; reading deployments afresh');
     return emptyDeploymentsState(scope);
   }
-  return parsed;
+  return read.data;
 }
 
 export function saveDeploymentsState(dir: string, state: DeploymentsState): void {

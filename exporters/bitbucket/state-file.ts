@@ -4,12 +4,10 @@
  * checkpoint, never half of one. A file for another workspace/project, other buckets or an
  * unreadable file starts a fresh state (logged), because mixing them would corrupt counters.
  */
-import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { schemaProblem } from '../../src/core/schema-problem.js';
-import { writeJsonFileAtomic } from '../../src/core/state-file.js';
+import { readStateFile, writeJsonFileAtomic } from '../../src/core/state-file.js';
 
 export const STATE_FILE_NAME = 'bitbucket-state.json';
 const VERSION = 1;
@@ -75,28 +73,11 @@ export async function loadState(
   logger: Logger,
 ): Promise<BitbucketState> {
   const file = join(dir, STATE_FILE_NAME);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-      logger.warn({ file, err: (e as Error).message }, 'bitbucket: cannot read the state file; starting fresh');
-    return emptyState(scope, cycleBounds, durationBounds);
-  }
-  let json: unknown;
-  let problem: string | undefined;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    problem = `not JSON: ${(e as Error).message}`;
-  }
-  const result = problem === undefined ? StateSchema.safeParse(json) : undefined;
-  if (!result?.success) {
-    logger.warn({ file, err: problem ?? schemaProblem(result!.error) }, 'bitbucket: the state file is not valid; counting starts fresh (the counters reset)');
-    await rename(file, `${file}.invalid`).catch(() => undefined);
-    return emptyState(scope, cycleBounds, durationBounds);
-  }
-  const parsed = result.data;
+  const read = readStateFile(file, StateSchema);
+  if (read.found === 'unreadable') logger.warn({ file, err: read.err }, 'bitbucket: cannot read the state file; starting fresh');
+  if (read.found === 'invalid') logger.warn({ file, err: read.problem }, 'bitbucket: the state file is not valid; counting starts fresh (the counters reset)');
+  if (read.found !== 'data') return emptyState(scope, cycleBounds, durationBounds);
+  const parsed = read.data;
   if (parsed.scope !== scope || !sameBounds(parsed.cycleBounds, cycleBounds) || !sameBounds(parsed.durationBounds, durationBounds)) {
     logger.warn({ file }, 'bitbucket: the state file belongs to another Bitbucket or other buckets; counting starts fresh');
     return emptyState(scope, cycleBounds, durationBounds);

@@ -3,11 +3,10 @@
  * under server.state_dir, replaced atomically. An unreadable or invalid file starts a fresh state
  * (logged, the file kept aside): the counters reset, which Prometheus' increase() takes as a reset.
  */
-import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { writeJsonFileAtomic } from '../../src/core/state-file.js';
+import { readStateFile, writeJsonFileAtomic } from '../../src/core/state-file.js';
 import { emptyDeliveryState, type DeliveryState } from './delivery-fold.js';
 import { DEPLOYMENT_OUTCOMES, DEPLOYMENT_STATUSES, FAILURE_CAUSES, LEAD_TIME_FROM } from './metrics.js';
 
@@ -57,25 +56,12 @@ const StateSchema = z.object({
  */
 export function loadDeliveryState(dir: string, logger: Logger, startMs: number): DeliveryState {
   const file = join(dir, STATE_FILE_NAME);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-      logger.warn({ file, err: (e as Error).message }, 'delivery: cannot read the state file; starting fresh');
-    return emptyDeliveryState(startMs);
-  }
-  try {
-    return StateSchema.parse(JSON.parse(text));
-  } catch {
-    logger.warn({ file }, 'delivery: the state file is not valid; counting starts fresh (the counters reset); the file is kept as .invalid');
-    try {
-      renameSync(file, `${file}.invalid`);
-    } catch {
-      // keep going: the next save replaces it
-    }
-    return emptyDeliveryState(startMs);
-  }
+  const read = readStateFile(file, StateSchema);
+  if (read.found === 'data') return read.data;
+  if (read.found === 'unreadable') logger.warn({ file, err: read.err }, 'delivery: cannot read the state file; starting fresh');
+  if (read.found === 'invalid')
+    logger.warn({ file, err: read.problem }, 'delivery: the state file is not valid; counting starts fresh (the counters reset); the file is kept as .invalid');
+  return emptyDeliveryState(startMs);
 }
 
 export function saveDeliveryState(dir: string, state: DeliveryState): void {
